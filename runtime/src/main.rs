@@ -1,0 +1,41 @@
+//! The `mid` command: the runtime's front door. Parses the command line and hands each
+//! subcommand to its module in the runtime library.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// mid: typed cohort scripts for drug-safety studies on hospital data.
+///
+/// Scripts (`.mid`) are checked, compiled to DataFusion plans and run over a common data
+/// model (CDM) held as Parquet. Commands that need data use a small built-in synthetic demo
+/// network when no `--data` is given.
+#[derive(Parser)]
+#[command(name = "mid", version, about, long_about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Generate a synthetic MID-NET-like hospital network in the CDM layout.
+    Synth(mid_runtime::synth::SynthArgs),
+    /// Summarise a CDM data set and validate it against the data contract.
+    Inspect(mid_runtime::inspect::InspectArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Synth(args) => mid_runtime::synth::run(&args),
+        Command::Inspect(args) => mid_runtime::inspect::run(&args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
