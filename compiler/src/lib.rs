@@ -1,3 +1,138 @@
-//! The .mid compiler: from source text to checked, typed programs and DataFusion plans. Pure: no IO.
+//! The .mid compiler: from source text to checked, typed programs and DataFusion plans.
+//! Pure: it reads no files and executes nothing; plans are built from the CDM schemas alone.
+//!
+//! Stages, each one public function: `source_to_ast` (in `mid_grammar`), `ast_to_hir`,
+//! `hir_to_cir`, `cir_to_plan`; `check` and `compile` chain them.
 
 pub mod cdm;
+pub mod check;
+pub mod codes;
+pub mod dates;
+pub mod diagnostics;
+pub mod hir;
+pub mod source;
+pub mod types;
+pub mod units;
+
+use mid_grammar::ast;
+use mid_grammar::{SyntaxError, SyntaxErrorKind};
+
+pub use check::ast_to_hir;
+use diagnostics::{Diagnostic, Label};
+use source::{FileId, SourceMap};
+
+/// A script after the front end: its sources, tree, HIR and every diagnostic.
+pub struct Checked {
+    pub sources: SourceMap,
+    pub file: FileId,
+    pub ast: ast::File,
+    pub hir: hir::Hir,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Checked {
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(Diagnostic::is_error)
+    }
+}
+
+/// Parses and checks one script (with the stdlib it imports).
+pub fn check(name: &str, text: &str) -> Checked {
+    let mut sources = SourceMap::new();
+    let file = sources.add(name, text, false);
+    let parsed = mid_grammar::source_to_ast(text);
+    let mut diagnostics: Vec<Diagnostic> = parsed.errors.iter().map(|e| syntax_diagnostic(e, file)).collect();
+    let (hir, mut more) = ast_to_hir(&parsed.file, file, &mut sources);
+    diagnostics.append(&mut more);
+    diagnostics::normalise(&mut diagnostics);
+    Checked {
+        sources,
+        file,
+        ast: parsed.file,
+        hir,
+        diagnostics,
+    }
+}
+
+/// Checks a file given as bytes: bytes that are not UTF-8 are a diagnostic, not a failure.
+pub fn check_bytes(name: &str, bytes: &[u8]) -> Checked {
+    match mid_grammar::parse::decode(bytes) {
+        Ok(text) => check(name, text),
+        Err(e) => {
+            let mut sources = SourceMap::new();
+            // Show the file up to the bad byte so the label has something to point at.
+            let shown = String::from_utf8_lossy(bytes).into_owned();
+            let file = sources.add(name, shown, false);
+            Checked {
+                sources,
+                file,
+                ast: ast::File::default(),
+                hir: hir::Hir::default(),
+                diagnostics: vec![syntax_diagnostic(&e, file)],
+            }
+        }
+    }
+}
+
+/// Turns a syntax error into a diagnostic.
+pub fn syntax_diagnostic(e: &SyntaxError, file: FileId) -> Diagnostic {
+    let label = |msg: &str| Label::new(file, e.span, msg);
+    match &e.kind {
+        SyntaxErrorKind::InvalidCharacter { text } => Diagnostic::error(
+            "E0003",
+            format!("unexpected character `{text}`"),
+            label("not part of any word of the language"),
+        ),
+        SyntaxErrorKind::UnterminatedString => Diagnostic::error(
+            "E0004",
+            "text without its closing quote",
+            label("this text is not closed on its line"),
+        )
+        .with_help("add the closing `\"`"),
+        SyntaxErrorKind::InvalidEscape { text } => Diagnostic::error(
+            "E0005",
+            format!("unknown escape `{text}` in text"),
+            label("not an escape"),
+        )
+        .with_help("escapes are \\\" \\\\ \\n \\t"),
+        SyntaxErrorKind::UnexpectedToken { found, expected } => {
+            let d = Diagnostic::error("E0001", format!("unexpected {found}"), label("not expected here"));
+            if expected.is_empty() {
+                d
+            } else {
+                d.with_note(format!("expected {}", one_of(expected)))
+            }
+        }
+        SyntaxErrorKind::UnexpectedEnd { expected } => {
+            let d = Diagnostic::error("E0002", "the file ends too early", label("ends here"));
+            if expected.is_empty() {
+                d
+            } else {
+                d.with_note(format!("expected {}", one_of(expected)))
+            }
+        }
+        SyntaxErrorKind::TooDeep { limit } => Diagnostic::error(
+            "E0006",
+            format!("nested more than {limit} levels deep"),
+            label("too deep"),
+        )
+        .with_help("split the expression into named definitions"),
+        SyntaxErrorKind::NotUtf8 => Diagnostic::error(
+            "E0007",
+            "the file is not UTF-8 text",
+            label("this byte is not UTF-8"),
+        )
+        .with_help("save the file as UTF-8"),
+    }
+}
+
+fn one_of(items: &[String]) -> String {
+    const MAX: usize = 8;
+    if items.len() == 1 {
+        return items[0].clone();
+    }
+    if items.len() > MAX {
+        return format!("one of {}, …", items[..MAX].join(", "));
+    }
+    format!("one of {}", items.join(", "))
+}

@@ -175,7 +175,7 @@ pub enum Token<'src> {
     #[token("false")]
     False,
     /// The multiplication sign of quantities relative to a reference: `3 x ULN`.
-    #[token("x")]
+    #[token("x", priority = 5)]
     #[token("×")]
     Times,
 
@@ -249,13 +249,13 @@ pub enum Token<'src> {
     Ge,
 
     /// `/// text`: documents the next item.
-    #[regex(r"///[^\n]*", |lex| lex.slice(), priority = 10)]
+    #[regex(r"///[^\n]*", |lex| lex.slice(), priority = 10, allow_greedy = true)]
     DocComment(&'src str),
     /// `//! text`: documents the module.
-    #[regex(r"//![^\n]*", |lex| lex.slice(), priority = 10)]
+    #[regex(r"//![^\n]*", |lex| lex.slice(), priority = 10, allow_greedy = true)]
     ModuleDoc(&'src str),
     /// `// text`: kept aside as trivia, never reaches the parser.
-    #[regex(r"//[^\n]*", |lex| lex.slice(), priority = 3)]
+    #[regex(r"//[^\n]*", |lex| lex.slice(), priority = 3, allow_greedy = true)]
     Comment(&'src str),
 }
 

@@ -1,0 +1,435 @@
+//! The high-level IR (stage: AST → HIR): every name resolved to its definition, every
+//! expression typed, codes and units validated. Still shaped like the source; `hir_to_cir`
+//! gives it cohort semantics.
+
+use mid_grammar::ast::{self, Span};
+
+use crate::cdm::Column;
+use crate::codes::{CodeDomain, System};
+use crate::source::FileId;
+use crate::types::{EventDomain, Type};
+use crate::units::{Relative, UnitDef};
+
+/// A definition's index in `Hir::defs`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct DefId(pub u32);
+
+/// A checked program: the stdlib definitions it can reach and the user's script.
+#[derive(Debug, Clone, Default)]
+pub struct Hir {
+    pub defs: Vec<Def>,
+    /// The script's own file.
+    pub file: Option<FileId>,
+    pub study: Option<String>,
+    /// The script's definitions, in source order.
+    pub script_defs: Vec<DefId>,
+    pub exports: Vec<Export>,
+    pub reports: Vec<Report>,
+}
+
+impl Hir {
+    pub fn def(&self, id: DefId) -> &Def {
+        &self.defs[id.0 as usize]
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Def {
+    pub name: String,
+    /// `labs`, `outcomes`, … for the stdlib; the study (or `main`) for the script.
+    pub module: String,
+    pub file: FileId,
+    /// The name where it is declared.
+    pub span: Span,
+    pub doc: Vec<String>,
+    pub ty: Type,
+    pub kind: DefKind,
+}
+
+impl Def {
+    /// `labs.alt` for stdlib definitions, `new_users` for the script's.
+    pub fn qualified(&self) -> String {
+        if self.module.is_empty() {
+            self.name.clone()
+        } else {
+            format!("{}.{}", self.module, self.name)
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub enum DefKind {
+    /// Not checked yet, or its checking failed.
+    Pending,
+    Codes(Expr),
+    Value {
+        params: Option<Vec<Param>>,
+        body: Expr,
+        validation: Option<Validation>,
+    },
+    Lab(Box<LabItem>),
+    Grading(Box<Grading>),
+    Cohort(Box<Cohort>),
+    Outcome(Box<Outcome>),
+}
+
+#[derive(Debug, Clone)]
+pub struct Param {
+    pub name: String,
+    pub ty: Type,
+    pub default: Option<Expr>,
+    pub span: Span,
+}
+
+/// Validation metadata of an outcome definition; travels into run.json and reports.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Validation {
+    pub status: &'static str,
+    pub ppv: Option<f64>,
+    pub sensitivity: Option<f64>,
+    pub source: Option<String>,
+    pub population: Option<String>,
+    pub note: Option<String>,
+}
+
+/// A lab catalogue entry.
+#[derive(Debug, Clone)]
+pub struct LabItem {
+    pub title: Option<String>,
+    /// Which lab records are this item.
+    pub codes: Option<Expr>,
+    /// The unit values are compared in; `None` for qualitative results (`(+)`, `(-)`).
+    pub unit: Option<&'static UnitDef>,
+    /// Units hospitals report it in, each with the factor to `unit`.
+    pub units: Vec<(String, f64)>,
+    /// Standard reference interval (JCCLS), by sex where it differs.
+    pub reference: Reference,
+    /// `wbc * neutrophil_pct`: computed from other items measured the same day.
+    pub derived: Option<Derived>,
+    pub source: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Reference {
+    pub male: Option<(f64, f64)>,
+    pub female: Option<(f64, f64)>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Derived {
+    /// The factors, each a lab item; their values (in their own units) are multiplied.
+    pub factors: Vec<DefId>,
+    /// Constant multiplier turning the product into this item's unit.
+    pub scale: f64,
+}
+
+#[derive(Debug, Clone)]
+pub struct Grading {
+    pub title: Option<String>,
+    pub source: Option<String>,
+    pub tables: Vec<GradeTable>,
+}
+
+#[derive(Debug, Clone)]
+pub struct GradeTable {
+    pub lab: DefId,
+    pub rules: Vec<GradeRule>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone)]
+pub struct GradeRule {
+    pub grade: u8,
+    pub op: ast::CmpOp,
+    pub value: Expr,
+}
+
+#[derive(Debug, Clone)]
+pub struct Cohort {
+    pub stmts: Vec<Stmt>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Stmt {
+    pub kind: StmtKind,
+    pub span: Span,
+    /// The statement's source text, for attrition labels.
+    pub text: String,
+}
+
+#[derive(Debug, Clone)]
+pub enum StmtKind {
+    Index(Expr),
+    Require { label: Option<String>, cond: Expr },
+    Exclude { label: Option<String>, cond: Expr },
+    End(Expr),
+    Era {
+        name: String,
+        events: Expr,
+        gap: i64,
+        grace: i64,
+    },
+    Periods {
+        length: i64,
+        from: Expr,
+        until: Expr,
+        then_until: Option<Expr>,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub cohort: DefId,
+    pub value: Expr,
+}
+
+#[derive(Debug, Clone)]
+pub struct Export {
+    pub cohort: DefId,
+    pub columns: Vec<ExportColumn>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone)]
+pub struct ExportColumn {
+    pub name: String,
+    pub expr: Expr,
+}
+
+#[derive(Debug, Clone)]
+pub struct Report {
+    pub name: String,
+    pub cohorts: Vec<DefId>,
+    pub outcomes: Vec<DefId>,
+    pub strata: Vec<Stratum>,
+    pub suppress_below: u32,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone)]
+pub enum Stratum {
+    Sex,
+    Hospital,
+    AgeBand(i64),
+    Year,
+    Month,
+    Period,
+    Cohort,
+    /// `tested(lab x)`: whether the item was tested in all, some or none of the earlier periods.
+    TestingHistory(Expr),
+    /// A condition: yes / no.
+    Condition { name: String, cond: Expr },
+}
+
+/// A typed expression.
+#[derive(Debug, Clone)]
+pub struct Expr {
+    pub kind: ExprKind,
+    pub ty: Type,
+    pub span: Span,
+    pub file: FileId,
+}
+
+#[derive(Debug, Clone)]
+pub enum ExprKind {
+    Def(DefId),
+    /// A parameter of the enclosing definition, by position.
+    Param(usize),
+    Builtin(Builtin),
+    Number(f64),
+    Quantity { value: f64, unit: QuantityUnit },
+    /// A duration in days.
+    Duration(i64),
+    /// Days since 1970-01-01.
+    Date(i32),
+    Text(String),
+    Bool(bool),
+    /// A value of a coded column, checked against the column's values where it is used.
+    Word(String),
+    Code {
+        system: System,
+        domain: CodeDomain,
+        code: String,
+        to: Option<String>,
+    },
+    CodeList(Vec<Expr>),
+    Union(Box<Expr>, Box<Expr>),
+    Difference(Box<Expr>, Box<Expr>),
+    And(Box<Expr>, Box<Expr>),
+    Or(Box<Expr>, Box<Expr>),
+    Not(Box<Expr>),
+    Compare {
+        op: ast::CmpOp,
+        lhs: Box<Expr>,
+        rhs: Box<Expr>,
+    },
+    Arith {
+        op: ast::BinOp,
+        lhs: Box<Expr>,
+        rhs: Box<Expr>,
+    },
+    Event {
+        domain: EventDomain,
+        target: Box<Expr>,
+    },
+    /// `visit inpatient`
+    VisitKind(Option<String>),
+    Select {
+        selector: Selector,
+        expr: Box<Expr>,
+    },
+    Where {
+        expr: Box<Expr>,
+        filter: Filter,
+    },
+    Having {
+        expr: Box<Expr>,
+        cond: Box<Expr>,
+    },
+    Window {
+        expr: Box<Expr>,
+        window: Window,
+    },
+    Anchor(Anchor),
+    AgeAt(Box<Expr>),
+    Observed {
+        days: i64,
+        direction: ast::Direction,
+        anchor: Box<Expr>,
+    },
+    Call {
+        def: DefId,
+        args: Vec<Expr>,
+    },
+    /// `earliest(a, b, …)` (`latest` = false) or `latest(…)`; missing dates are skipped.
+    Extreme {
+        latest: bool,
+        args: Vec<Expr>,
+    },
+    Grade {
+        grading: DefId,
+        events: Box<Expr>,
+    },
+    Error,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum QuantityUnit {
+    Unit(&'static UnitDef),
+    Relative(Relative),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Builtin {
+    Earliest,
+    Latest,
+    Death,
+    Sex,
+    Hospital,
+}
+
+impl Builtin {
+    pub fn name(self) -> &'static str {
+        match self {
+            Builtin::Earliest => "earliest",
+            Builtin::Latest => "latest",
+            Builtin::Death => "death",
+            Builtin::Sex => "sex",
+            Builtin::Hospital => "hospital",
+        }
+    }
+
+    pub const ALL: [Builtin; 5] = [
+        Builtin::Earliest,
+        Builtin::Latest,
+        Builtin::Death,
+        Builtin::Sex,
+        Builtin::Hospital,
+    ];
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Selector {
+    First,
+    Last,
+    Nth(u32),
+    Every,
+    No,
+    AtLeast(u32, CountUnit),
+    AtMost(u32, CountUnit),
+    Exactly(u32, CountUnit),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CountUnit {
+    Days,
+    Visits,
+    Records,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Anchor {
+    Index,
+    End,
+    It,
+    StartOfObservation,
+    EndOfObservation,
+    /// Start of a named era of the enclosing cohort.
+    EraStart(String),
+    /// End of a named era (last day covered plus grace).
+    EraEnd(String),
+}
+
+/// A filter on the columns of an event's table.
+#[derive(Debug, Clone)]
+pub enum Filter {
+    /// A boolean column: `not suspected`, `main`.
+    Column(&'static Column),
+    Compare {
+        column: &'static Column,
+        op: ast::CmpOp,
+        value: Literal,
+    },
+    In {
+        column: &'static Column,
+        values: Vec<Literal>,
+        negated: bool,
+    },
+    Not(Box<Filter>),
+    And(Box<Filter>, Box<Filter>),
+    Or(Box<Filter>, Box<Filter>),
+    /// Already reported.
+    Error,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Literal {
+    Text(String),
+    Number(f64),
+    Int(i64),
+    Bool(bool),
+    Date(i32),
+}
+
+#[derive(Debug, Clone)]
+pub enum Window {
+    Within {
+        days: i64,
+        relation: ast::Relation,
+        anchor: Box<Expr>,
+    },
+    Between {
+        from: Box<Expr>,
+        to: Box<Expr>,
+    },
+    Relative {
+        relation: ast::Relation,
+        anchor: Box<Expr>,
+    },
+    During(Box<Expr>),
+    Same {
+        unit: ast::SameUnit,
+        anchor: Box<Expr>,
+    },
+}
+

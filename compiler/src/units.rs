@@ -1,0 +1,260 @@
+//! Units of measurement (used by the type checker and code generation): dimensions, the units
+//! hospitals report, their spellings and conversion factors within a dimension.
+
+use std::fmt;
+
+/// What a unit measures. Two quantities compare only within one dimension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Dimension {
+    /// cells per volume: `/uL`, `10^3/uL`, `10^4/uL`, `10^9/L`
+    CountPerVolume,
+    /// mass per volume: `mg/dL`, `g/dL`, `ng/mL`, `pg/mL`
+    MassPerVolume,
+    /// amount of substance per volume: `mmol/L`, `umol/L`, `mEq/L`
+    SubstancePerVolume,
+    /// enzyme or hormone activity per volume: `U/L`, `IU/L`, `U/mL`, `uIU/mL`
+    ActivityPerVolume,
+    /// a share: `%`
+    Percent,
+    /// a pure number: `ratio` (INR), `pH`, `COI`
+    Ratio,
+    /// `sec`
+    Time,
+    /// `fL`
+    Volume,
+    /// `pg`
+    Mass,
+    /// `mL/min/1.73m2`
+    FlowRate,
+    /// Arbitrary units specific to one assay: `mAU/mL`.
+    Arbitrary,
+}
+
+impl Dimension {
+    /// How the dimension is named in messages.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Dimension::CountPerVolume => "count per volume",
+            Dimension::MassPerVolume => "mass per volume",
+            Dimension::SubstancePerVolume => "substance per volume",
+            Dimension::ActivityPerVolume => "activity per volume",
+            Dimension::Percent => "percent",
+            Dimension::Ratio => "ratio",
+            Dimension::Time => "time",
+            Dimension::Volume => "volume",
+            Dimension::Mass => "mass",
+            Dimension::FlowRate => "flow rate",
+            Dimension::Arbitrary => "assay units",
+        }
+    }
+}
+
+impl fmt::Display for Dimension {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.describe())
+    }
+}
+
+/// A unit: its canonical spelling, dimension and factor to the dimension's base unit.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct UnitDef {
+    pub name: &'static str,
+    pub dimension: Dimension,
+    /// value in this unit × factor = value in the dimension's base unit.
+    pub factor: f64,
+}
+
+const fn u(name: &'static str, dimension: Dimension, factor: f64) -> UnitDef {
+    UnitDef {
+        name,
+        dimension,
+        factor,
+    }
+}
+
+use Dimension::*;
+
+/// Every unit mid knows. Base units: `/uL`, `mg/dL`, `mmol/L`, `U/L`, `%`, `ratio`, `sec`,
+/// `fL`, `pg`, `mL/min/1.73m2`.
+pub const UNITS: &[UnitDef] = &[
+    u("/uL", CountPerVolume, 1.0),
+    u("/mm3", CountPerVolume, 1.0),
+    u("10^2/uL", CountPerVolume, 1e2),
+    u("10^3/uL", CountPerVolume, 1e3),
+    u("10^4/uL", CountPerVolume, 1e4),
+    u("10^6/uL", CountPerVolume, 1e6),
+    u("10^9/L", CountPerVolume, 1e3),
+    u("10^12/L", CountPerVolume, 1e6),
+    u("mg/dL", MassPerVolume, 1.0),
+    u("g/dL", MassPerVolume, 1e3),
+    u("g/L", MassPerVolume, 1e2),
+    u("mg/L", MassPerVolume, 1e-1),
+    u("mg/mL", MassPerVolume, 1e2),
+    u("ug/dL", MassPerVolume, 1e-3),
+    u("ug/mL", MassPerVolume, 1e-1),
+    u("ug/L", MassPerVolume, 1e-4),
+    u("ng/mL", MassPerVolume, 1e-4),
+    u("ng/dL", MassPerVolume, 1e-6),
+    u("ng/L", MassPerVolume, 1e-7),
+    u("pg/mL", MassPerVolume, 1e-7),
+    u("mmol/L", SubstancePerVolume, 1.0),
+    u("mEq/L", SubstancePerVolume, 1.0),
+    u("umol/L", SubstancePerVolume, 1e-3),
+    u("nmol/L", SubstancePerVolume, 1e-6),
+    u("pmol/L", SubstancePerVolume, 1e-9),
+    u("mmol/mol", Ratio, 1e-3),
+    u("U/L", ActivityPerVolume, 1.0),
+    u("IU/L", ActivityPerVolume, 1.0),
+    u("U/mL", ActivityPerVolume, 1e3),
+    u("kU/L", ActivityPerVolume, 1e3),
+    u("IU/mL", ActivityPerVolume, 1e3),
+    u("mU/mL", ActivityPerVolume, 1.0),
+    u("mIU/mL", ActivityPerVolume, 1.0),
+    u("mIU/L", ActivityPerVolume, 1e-3),
+    u("uIU/mL", ActivityPerVolume, 1e-3),
+    u("uU/mL", ActivityPerVolume, 1e-3),
+    u("ukat/L", ActivityPerVolume, 60.0),
+    u("%", Percent, 1.0),
+    u("permille", Percent, 0.1),
+    u("ratio", Ratio, 1.0),
+    u("INR", Ratio, 1.0),
+    u("pH", Ratio, 1.0),
+    u("COI", Ratio, 1.0),
+    u("L/L", Ratio, 1.0),
+    u("sec", Time, 1.0),
+    u("fL", Volume, 1.0),
+    u("pg", Mass, 1.0),
+    u("mL/min/1.73m2", FlowRate, 1.0),
+    u("mAU/mL", Arbitrary, 1.0),
+];
+
+/// The spelling hospitals' unit strings are reduced to before matching: Greek mu and micro
+/// sign become `u`, `×`/`x` before a power of ten and `*` for `^` go, and case is ignored.
+/// The runtime applies the same normalisation (see `normalise_sql_steps`).
+pub fn normalise(text: &str) -> String {
+    let mut s = text.trim().to_string();
+    for (from, to) in NORMALISE_STEPS {
+        s = s.replace(from, to);
+    }
+    s.to_lowercase()
+}
+
+/// The replacements of `normalise`, in order, so code generation can emit the same chain.
+pub const NORMALISE_STEPS: &[(&str, &str)] = &[
+    ("μ", "u"),
+    ("µ", "u"),
+    ("×", ""),
+    ("x10", "10"),
+    ("10*", "10^"),
+    (" ", ""),
+];
+
+/// Finds a unit by any of its spellings.
+pub fn lookup(text: &str) -> Option<&'static UnitDef> {
+    let n = normalise(text);
+    UNITS.iter().find(|u| normalise(u.name) == n)
+}
+
+/// Units of a dimension, in table order.
+pub fn of_dimension(d: Dimension) -> impl Iterator<Item = &'static UnitDef> {
+    UNITS.iter().filter(move |u| u.dimension == d)
+}
+
+/// The factor that turns a value in `from` into a value in `to` (same dimension).
+pub fn factor(from: &UnitDef, to: &UnitDef) -> Option<f64> {
+    (from.dimension == to.dimension).then(|| from.factor / to.factor)
+}
+
+/// Durations in days. Months and years are fixed lengths (30 and 365 days) so that windows
+/// mean the same number of days for every patient.
+pub fn duration_days(unit: &str) -> Option<i64> {
+    match unit {
+        "day" | "days" => Some(1),
+        "week" | "weeks" => Some(7),
+        "month" | "months" => Some(30),
+        "year" | "years" => Some(365),
+        _ => None,
+    }
+}
+
+/// A reference a lab value can be compared against as a multiple: `3 x ULN`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Relative {
+    /// The upper limit of the standard (JCCLS common) reference interval, by sex.
+    Uln,
+    /// The lower limit of the standard reference interval, by sex.
+    Lln,
+    /// The upper limit reported by the hospital with the result.
+    SiteUln,
+    /// The lower limit reported by the hospital with the result.
+    SiteLln,
+    /// The patient's own last value before index.
+    Baseline,
+}
+
+impl Relative {
+    pub fn parse(word: &str) -> Option<Relative> {
+        match word {
+            "ULN" => Some(Relative::Uln),
+            "LLN" => Some(Relative::Lln),
+            "site_ULN" => Some(Relative::SiteUln),
+            "site_LLN" => Some(Relative::SiteLln),
+            "baseline" => Some(Relative::Baseline),
+            _ => None,
+        }
+    }
+
+    pub fn word(self) -> &'static str {
+        match self {
+            Relative::Uln => "ULN",
+            Relative::Lln => "LLN",
+            Relative::SiteUln => "site_ULN",
+            Relative::SiteLln => "site_LLN",
+            Relative::Baseline => "baseline",
+        }
+    }
+
+    pub const WORDS: &'static [&'static str] = &["ULN", "LLN", "site_ULN", "site_LLN", "baseline"];
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spellings_hospitals_use_resolve() {
+        for (text, name) in [
+            ("10^4/uL", "10^4/uL"),
+            ("x10^4/uL", "10^4/uL"),
+            ("×10^4/μL", "10^4/uL"),
+            ("10*4/uL", "10^4/uL"),
+            ("/μL", "/uL"),
+            ("mg/dl", "mg/dL"),
+            ("IU/L", "IU/L"),
+            ("10^3/µL", "10^3/uL"),
+        ] {
+            assert_eq!(lookup(text).map(|u| u.name), Some(name), "{text}");
+        }
+        assert!(lookup("furlongs").is_none());
+    }
+
+    #[test]
+    fn factors_convert_within_a_dimension_only() {
+        let per_ul = lookup("/uL").unwrap();
+        let e4 = lookup("10^4/uL").unwrap();
+        let e9l = lookup("10^9/L").unwrap();
+        assert_eq!(factor(e4, per_ul), Some(10_000.0));
+        assert_eq!(factor(e9l, lookup("10^3/uL").unwrap()), Some(1.0));
+        assert_eq!(factor(per_ul, lookup("mg/dL").unwrap()), None);
+        assert!((factor(lookup("g/L").unwrap(), lookup("g/dL").unwrap()).unwrap() - 0.1).abs() < 1e-12);
+    }
+
+    #[test]
+    fn every_unit_name_is_unique_after_normalising() {
+        let mut names: Vec<String> = UNITS.iter().map(|u| normalise(u.name)).collect();
+        names.sort();
+        let before = names.len();
+        names.dedup();
+        assert_eq!(before, names.len());
+    }
+}
