@@ -6,10 +6,13 @@
 
 pub mod cdm;
 pub mod check;
+pub mod cir;
 pub mod codes;
 pub mod dates;
 pub mod diagnostics;
 pub mod hir;
+pub mod lower;
+pub mod plan;
 pub mod source;
 pub mod types;
 pub mod units;
@@ -18,6 +21,8 @@ use mid_grammar::ast;
 use mid_grammar::{SyntaxError, SyntaxErrorKind};
 
 pub use check::ast_to_hir;
+pub use lower::hir_to_cir;
+pub use plan::{cir_to_plan, NamedPlan, PlanKind};
 use diagnostics::{Diagnostic, Label};
 use source::{FileId, SourceMap};
 
@@ -135,4 +140,35 @@ fn one_of(items: &[String]) -> String {
         return format!("one of {}, …", items[..MAX].join(", "));
     }
     format!("one of {}", items.join(", "))
+}
+
+/// A script compiled to plans.
+pub struct Compiled {
+    pub checked: Checked,
+    pub cir: cir::Program,
+    pub plans: Vec<NamedPlan>,
+}
+
+/// Why compiling stopped: the script's diagnostics, or a plan the engine refused (a bug).
+pub enum CompileError {
+    Diagnostics(Checked),
+    Plan(Checked, plan::PlanError),
+}
+
+/// Checks, lowers and builds the plans of one script.
+pub fn compile(name: &str, text: &str) -> Result<Compiled, CompileError> {
+    let mut checked = check(name, text);
+    if checked.has_errors() {
+        return Err(CompileError::Diagnostics(checked));
+    }
+    let (program, mut more) = hir_to_cir(&checked.hir);
+    if more.iter().any(Diagnostic::is_error) {
+        checked.diagnostics.append(&mut more);
+        diagnostics::normalise(&mut checked.diagnostics);
+        return Err(CompileError::Diagnostics(checked));
+    }
+    match cir_to_plan(&program) {
+        Ok(plans) => Ok(Compiled { checked, cir: program, plans }),
+        Err(e) => Err(CompileError::Plan(checked, e)),
+    }
 }

@@ -18,6 +18,7 @@ use crate::source::{self, FileId, SourceMap};
 use crate::types::{Domains, Type};
 
 pub use errors::CheckError;
+pub(crate) use expr::selects_one;
 use errors::At;
 
 /// Resolves and type-checks a parsed script against the stdlib. `sources` gains the stdlib
