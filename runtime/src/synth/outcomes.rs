@@ -250,7 +250,7 @@ fn claims_monthly(
         }
         g.claim(d, icd10, suspected, true, v);
         if let Some(x) = rx {
-            g.prescribe(x, d, 28, v, evidence_rx);
+            g.prescribe(x, d, 28, v, evidence_rx && k == 0);
         }
         d += 28 + g.r.range(0, 6) as i32;
     }
@@ -317,7 +317,8 @@ fn chemo_cycles(
         g.cbc(d, Setting::Inpatient, anc, wbc, anc.is_some());
         g.chemistry(d, Setting::Inpatient);
         for &x in drugs {
-            g.inject(x, s, d, 1, true);
+            // The first cycle is always mapped; later ones follow the hospital's mapping.
+            g.inject(x, s, d, 1, c == 0);
         }
         if dex {
             g.inject(drug::DEXAMETHASONE_INJ, s, d, 1, true);
@@ -529,7 +530,7 @@ pub fn plant(g: &mut Gen, e: Episode, day: i32) {
                 let d = day + g.r.range(0, 21) as i32;
                 let v = g.outpatient("respiratory", d);
                 for k in 0..4 {
-                    g.prescribe(drug::PREDNISOLONE, d + 28 * k, 28, v, true);
+                    g.prescribe(drug::PREDNISOLONE, d + 28 * k, 28, v, k == 0);
                 }
             }
             g.procedure(proc::CT, day, None, false, false);
@@ -750,7 +751,7 @@ pub fn plant(g: &mut Gen, e: Episode, day: i32) {
                 let d = day + g.r.range(0, 21) as i32;
                 let v2 = g.outpatient("endocrinology", d);
                 for k in 0..4 {
-                    g.prescribe(drug::LEVOTHYROXINE, d + 56 * k, 56, v2, true);
+                    g.prescribe(drug::LEVOTHYROXINE, d + 56 * k, 56, v2, k == 0);
                 }
                 claims_monthly(g, d + 28, 3, "endocrinology", icd, false, None, false);
             }
@@ -1032,7 +1033,7 @@ fn antithyroid(g: &mut Gen, day: i32) {
     while rx < stop.min(day + 365) && rx < g.period.1 {
         let supply = if rx < day + 60 { 14 } else { 56 };
         let vv = g.outpatient("endocrinology", rx);
-        g.prescribe(d, rx, supply, vv, true);
+        g.prescribe(d, rx, supply, vv, rx == day);
         rx += supply;
     }
     for &t in &test_days {
@@ -1091,7 +1092,7 @@ fn statin(g: &mut Gen, day: i32) {
         } else {
             g.outpatient("internal", rx)
         };
-        g.prescribe(d, rx, 56, vv, true);
+        g.prescribe(d, rx, 56, vv, rx == day);
         if rx != day && rx < day + 200 {
             g.lab_bg(item::ALT, rx, Setting::Outpatient);
             g.lab_bg(item::AST, rx, Setting::Outpatient);
@@ -1137,7 +1138,7 @@ fn antidepressant(g: &mut Gen, day: i32) {
         } else {
             g.outpatient("psychiatry", rx)
         };
-        g.prescribe(d, rx, 28, vv, true);
+        g.prescribe(d, rx, 28, vv, rx == day);
         if k % 2 == 1 {
             g.cbc(rx, Setting::Outpatient, None, None, false);
         }
@@ -1233,8 +1234,8 @@ fn vegf(g: &mut Gen, day: i32) {
         }
         let s = g.stay("oncology", dd, 1, false);
         g.dx("dpc", dd, icd, false, true, Some("11"), Some(s.visit), true);
-        g.inject(d, s, dd, 1, true);
-        g.inject(drug::OXALIPLATIN, s, dd, 1, true);
+        g.inject(d, s, dd, 1, c == 0);
+        g.inject(drug::OXALIPLATIN, s, dd, 1, c == 0);
         if c % 2 == 0 {
             g.cbc(dd, Setting::Inpatient, None, None, false);
         }

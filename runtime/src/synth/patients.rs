@@ -843,9 +843,9 @@ fn background(g: &mut Gen, plan: &Plan, conditions: &[usize]) {
     }
 }
 
-/// Length of stay: lognormal, median 12 days, long tail (2–120 days).
+/// Length of stay: lognormal around `median` (GSD 1.9), long tail, 2–120 days.
 pub fn length_of_stay(r: &mut Rand, median: f64) -> i32 {
-    (r.lognormal(median, 1.7).round() as i32).clamp(2, 120)
+    (r.lognormal(median, 1.9).round() as i32).clamp(2, 120)
 }
 
 /// A background stay for a common non-outcome reason.
