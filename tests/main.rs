@@ -1,1 +1,6 @@
-fn main() {}
+//! The integration test binary (one binary: each DataFusion-linked binary costs minutes
+//! to link). Modules share one generated network through `common`.
+
+mod common;
+mod inspect;
+mod synth;
