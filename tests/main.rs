@@ -2,5 +2,7 @@
 //! to link). Modules share one generated network through `common`.
 
 mod common;
+mod e2e;
+mod fixture;
 mod inspect;
 mod synth;

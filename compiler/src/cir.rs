@@ -34,6 +34,8 @@ impl Program {
 #[derive(Debug, Clone)]
 pub struct Cohort {
     pub name: String,
+    /// Where the cohort is declared.
+    pub at: Option<(crate::source::FileId, mid_grammar::ast::Span)>,
     pub entry: Entry,
     pub eras: Vec<Era>,
     pub steps: Vec<Step>,
@@ -181,6 +183,8 @@ pub struct Source {
     pub lab: Option<LabSpec>,
     /// The source text, for plan aliases and messages.
     pub text: String,
+    /// Where the script asks for these events.
+    pub at: Option<(crate::source::FileId, mid_grammar::ast::Span)>,
 }
 
 /// A set of codes in one domain.
@@ -347,8 +351,7 @@ pub fn print(p: &Program) -> String {
             let _ = writeln!(out, "  era {}: {} (gap {} days, grace {} days), the era containing index", e.name, events(&e.events), e.gap, e.grace);
         }
         for (i, s) in c.steps.iter().enumerate() {
-            let kw = if s.exclude { "exclude" } else { "require" };
-            let _ = writeln!(out, "  step {} {kw} {:?}: {}", i + 1, s.label, cond(&s.cond));
+            let _ = writeln!(out, "  step {} ({}): {}{}", i + 1, s.label, if s.exclude { "exclude if " } else { "" }, cond(&s.cond));
         }
         let end = match &c.end {
             Some(e) => format!("earliest({}, end of observation, death)", date(e)),

@@ -194,16 +194,15 @@ impl System {
             }
             System::Kcode => {
                 let upper = c.to_ascii_uppercase();
-                let (head, tail) = match upper.split_once('-') {
-                    Some((h, t)) => (h.to_string(), Some(t.to_string())),
-                    None => (upper.clone(), None),
-                };
+                let mut parts = upper.split('-');
+                let head = parts.next().unwrap_or("");
                 let b = head.as_bytes();
+                // `K546`, `K178-4`, `B001-2-12`: a letter, 3 digits, then `-` sub-numbers.
                 let ok = b.len() >= 4
                     && b[0].is_ascii_uppercase()
                     && b[1..4].iter().all(u8::is_ascii_digit)
                     && b[4..].iter().all(u8::is_ascii_alphanumeric)
-                    && tail.as_deref().is_none_or(|t| !t.is_empty() && alnum(t));
+                    && parts.all(|t| !t.is_empty() && alnum(t));
                 if ok { Ok(upper) } else { Err(CodeError::Shape) }
             }
             System::Local => Ok(c.to_string()),
@@ -266,6 +265,7 @@ mod tests {
         assert_eq!(System::Kcode.normalise("J038"), Ok("J038".into()));
         assert_eq!(System::Kcode.normalise("K5"), Err(CodeError::Shape));
         assert_eq!(System::Kcode.normalise("K546-"), Err(CodeError::Shape));
+        assert_eq!(System::Kcode.normalise("B001-2-12"), Ok("B001-2-12".into()));
     }
 
     #[test]

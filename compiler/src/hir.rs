@@ -414,7 +414,8 @@ pub enum Literal {
 #[derive(Debug, Clone)]
 pub enum Window {
     Within {
-        days: i64,
+        /// A `Duration`: constant, or a parameter of the enclosing definition.
+        duration: Box<Expr>,
         relation: ast::Relation,
         anchor: Box<Expr>,
     },
@@ -433,3 +434,119 @@ pub enum Window {
     },
 }
 
+
+/// The HIR as text (`mid compile --emit hir`): each definition of the script with its type, and
+/// expressions with every name resolved (stdlib names qualified) and typed.
+pub fn print(h: &Hir) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    let p = Printer { h };
+    for id in &h.script_defs {
+        let d = h.def(*id);
+        let _ = write!(out, "{} : {}", d.name, d.ty);
+        match &d.kind {
+            DefKind::Codes(e) => {
+                let _ = writeln!(out, " = {}", p.expr(e));
+            }
+            DefKind::Value { params, body, validation } => {
+                if let Some(ps) = params {
+                    let ps: Vec<String> = ps.iter().map(|x| format!("{}: {}", x.name, x.ty)).collect();
+                    let _ = write!(out, " ({})", ps.join(", "));
+                }
+                let _ = writeln!(out, " = {}", p.expr(body));
+                if let Some(v) = validation {
+                    let _ = writeln!(out, "  {}", crate::cir::validation(v));
+                }
+            }
+            DefKind::Cohort(c) => {
+                let _ = writeln!(out);
+                for s in &c.stmts {
+                    let line = match &s.kind {
+                        StmtKind::Index(e) => format!("index = {}", p.expr(e)),
+                        StmtKind::Require { cond, .. } => format!("require {}", p.expr(cond)),
+                        StmtKind::Exclude { cond, .. } => format!("exclude {}", p.expr(cond)),
+                        StmtKind::End(e) => format!("end = {}", p.expr(e)),
+                        StmtKind::Era { name, events, gap, grace } => format!("era {name} = {} gap {gap}d grace {grace}d", p.expr(events)),
+                        StmtKind::Periods { length, from, until, then_until } => {
+                            let then = then_until.as_ref().map(|t| format!(" then until {}", p.expr(t))).unwrap_or_default();
+                            format!("periods of {length}d from {} until {}{then}", p.expr(from), p.expr(until))
+                        }
+                    };
+                    let _ = writeln!(out, "  {line}");
+                }
+            }
+            DefKind::Outcome(o) => {
+                let _ = writeln!(out, " in {} = {}", h.def(o.cohort).name, p.expr(&o.value));
+            }
+            _ => {
+                let _ = writeln!(out);
+            }
+        }
+    }
+    for e in &h.exports {
+        let cols: Vec<String> = e.columns.iter().map(|c| format!("{} = {}", c.name, p.expr(&c.expr))).collect();
+        let _ = writeln!(out, "export {} : [{}]", h.def(e.cohort).name, cols.join(", "));
+    }
+    for r in &h.reports {
+        let _ = writeln!(out, "report {} : suppress below {}", r.name, r.suppress_below);
+    }
+    out
+}
+
+struct Printer<'h> {
+    h: &'h Hir,
+}
+
+impl Printer<'_> {
+    fn expr(&self, e: &Expr) -> String {
+        let inner = match &e.kind {
+            ExprKind::Def(id) => return format!("{}:{}", self.h.def(*id).qualified(), e.ty),
+            ExprKind::Param(i) => format!("param#{i}"),
+            ExprKind::Builtin(b) => b.name().to_string(),
+            ExprKind::Number(n) => format!("{n}"),
+            ExprKind::Quantity { value, unit } => match unit {
+                QuantityUnit::Unit(u) => format!("{value} {}", u.name),
+                QuantityUnit::Relative(r) => format!("{value} x {}", r.word()),
+            },
+            ExprKind::Duration(d) => format!("{d} days"),
+            ExprKind::Date(d) => crate::dates::format(*d),
+            ExprKind::Text(t) => format!("{t:?}"),
+            ExprKind::Bool(b) => b.to_string(),
+            ExprKind::Word(w) => w.clone(),
+            ExprKind::Code { system, code, to, .. } => match to {
+                Some(t) => format!("{} {code:?}..{t:?}", system.name()),
+                None => format!("{} {code:?}", system.name()),
+            },
+            ExprKind::CodeList(xs) => format!("[{}]", xs.iter().map(|x| self.expr(x)).collect::<Vec<_>>().join(" ")),
+            ExprKind::Union(a, b) => format!("(or {} {})", self.expr(a), self.expr(b)),
+            ExprKind::Difference(a, b) => format!("(- {} {})", self.expr(a), self.expr(b)),
+            ExprKind::And(a, b) => format!("(and {} {})", self.expr(a), self.expr(b)),
+            ExprKind::Or(a, b) => format!("(or {} {})", self.expr(a), self.expr(b)),
+            ExprKind::Not(a) => format!("(not {})", self.expr(a)),
+            ExprKind::Compare { op, lhs, rhs } => format!("({} {} {})", op.symbol(), self.expr(lhs), self.expr(rhs)),
+            ExprKind::Arith { op, lhs, rhs } => {
+                let o = match op {
+                    ast::BinOp::Add => "+",
+                    ast::BinOp::Sub => "-",
+                    ast::BinOp::Mul => "*",
+                    _ => "/",
+                };
+                format!("({o} {} {})", self.expr(lhs), self.expr(rhs))
+            }
+            ExprKind::Event { domain, target } => format!("({} {})", domain.name(), self.expr(target)),
+            ExprKind::VisitKind(k) => k.clone().unwrap_or_else(|| "any".into()),
+            ExprKind::Select { selector, expr } => format!("({selector:?} {})", self.expr(expr)),
+            ExprKind::Where { expr, .. } => format!("(where {} …)", self.expr(expr)),
+            ExprKind::Having { expr, cond } => format!("(having {} {})", self.expr(expr), self.expr(cond)),
+            ExprKind::Window { expr, .. } => format!("(window {} …)", self.expr(expr)),
+            ExprKind::Anchor(a) => format!("{a:?}"),
+            ExprKind::AgeAt(a) => format!("(age-at {})", self.expr(a)),
+            ExprKind::Observed { days, direction, anchor } => format!("(observed {days}d {direction:?} {})", self.expr(anchor)),
+            ExprKind::Call { def, args } => format!("(call {} {})", self.h.def(*def).qualified(), args.iter().map(|a| self.expr(a)).collect::<Vec<_>>().join(" ")),
+            ExprKind::Extreme { latest, args } => format!("({} {})", if *latest { "latest" } else { "earliest" }, args.iter().map(|a| self.expr(a)).collect::<Vec<_>>().join(" ")),
+            ExprKind::Grade { grading, events } => format!("(grade {} {})", self.h.def(*grading).qualified(), self.expr(events)),
+            ExprKind::Error => "<error>".into(),
+        };
+        format!("{inner}:{}", e.ty)
+    }
+}

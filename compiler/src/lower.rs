@@ -164,7 +164,11 @@ impl Lower<'_> {
                 hir::StmtKind::Require { label, cond } | hir::StmtKind::Exclude { label, cond } => {
                     let exclude = matches!(s.kind, hir::StmtKind::Exclude { .. });
                     let c = self.cond(cond, &env);
-                    let label = label.clone().unwrap_or_else(|| one_line(&s.text));
+                    let kw = if exclude { "exclude" } else { "require" };
+                    let label = match label {
+                        Some(l) => format!("{kw} \"{l}\""),
+                        None => one_line(&s.text),
+                    };
                     steps.push(cir::Step { label, exclude, cond: c });
                 }
                 hir::StmtKind::End(e) => end = Some(self.date(e, &env)),
@@ -199,7 +203,7 @@ impl Lower<'_> {
             self.error(file, span, "E0301", format!("cohort `{name}` has no index"), "no index", None);
             return None;
         };
-        Some(cir::Cohort { name: name.to_string(), entry, eras, steps, end, periods })
+        Some(cir::Cohort { name: name.to_string(), at: Some((file, span)), entry, eras, steps, end, periods })
     }
 
     // ---- code sets
@@ -283,7 +287,7 @@ impl Lower<'_> {
         match &e.kind {
             H::Event { domain, target } => {
                 let text = String::new();
-                let mut src = cir::Source { domain: *domain, codes: None, filters: vec![], visit_kind: None, lab: None, text };
+                let mut src = cir::Source { domain: *domain, codes: None, filters: vec![], visit_kind: None, lab: None, text, at: Some((e.file, e.span)) };
                 match &target.kind {
                     H::VisitKind(k) => src.visit_kind = k.clone(),
                     _ if *domain == EventDomain::Lab && self.lab_item(target, env).is_some() => {
@@ -537,9 +541,9 @@ impl Lower<'_> {
     fn window(&mut self, w: &hir::Window, env: &Env) -> Window {
         let mut out = Window { lo: None, hi: None, calendar: None };
         match w {
-            hir::Window::Within { days, relation, anchor } => {
+            hir::Window::Within { duration, relation, anchor } => {
                 let a = self.date(anchor, env);
-                let n = *days;
+                let n = self.duration(duration, env).unwrap_or(0);
                 let (lo, hi) = match relation {
                     Relation::Before => (-n, -1),
                     Relation::After => (1, n),

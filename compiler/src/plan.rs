@@ -88,7 +88,7 @@ pub fn cir_to_plan(p: &cir::Program) -> Result<Vec<NamedPlan>> {
         g.register(&format!("steps_{}", c.name), steps_schema.clone());
         let attrition = g.attrition(c)?;
         let mut labels = vec![format!("entry: {}", c.entry.text.trim_start_matches("index = ").trim())];
-        labels.extend(c.steps.iter().map(|s| if s.exclude { format!("exclude {}", s.label) } else { format!("require {}", s.label) }));
+        labels.extend(c.steps.iter().map(|s| s.label.clone()));
         out.push(NamedPlan { name: format!("attrition_{}", c.name), kind: PlanKind::Attrition { cohort: c.name.clone(), labels }, plan: attrition });
         let members = g.members(c)?;
         g.register(&format!("cohort_{}", c.name), members.schema().inner().clone());
@@ -548,7 +548,11 @@ impl Gen {
         }
         let group: Vec<Expr> = strata_cols.iter().map(|s| c(s)).collect();
         let sort: Vec<Sort> = strata_cols.iter().map(|s| c(s).sort(true, true)).collect();
-        let plan = union.aggregate(group, aggs)?.sort(sort)?.build()?;
+        let mut b = union.aggregate(group, aggs)?;
+        if !sort.is_empty() {
+            b = b.sort(sort)?;
+        }
+        let plan = b.build()?;
         Ok((plan, strata_cols, counts))
     }
 
@@ -614,10 +618,9 @@ impl Gen {
                 (ctx, cast(date_part(lit("year"), d.clone()), DataType::Int64) * lit(100_i64) + cast(date_part(lit("month"), d), DataType::Int64))
             }
             cir::Stratum::AgeBand(w) => {
+                // The band's lower bound; the runtime writes it as `60-69`.
                 let age = self.age(c("birth_date"), c("index_day"));
-                let lo = (age.clone() / lit(*w)) * lit(*w);
-                let label = datafusion_functions::expr_fn::concat(vec![cast(lo.clone(), DataType::Utf8), lit("-"), cast(lo + lit(*w - 1), DataType::Utf8)]);
-                (ctx, label)
+                (ctx, (age / lit(*w)) * lit(*w))
             }
             cir::Stratum::Period => (ctx, c("period")),
             cir::Stratum::Condition { cond: cnd, .. } => {
@@ -683,15 +686,14 @@ impl Gen {
         })
     }
 
-    /// Full years between a birth date (Date) and a day number.
+    /// Full years between a birth date (Date) and a day number: the difference of the years,
+    /// less one before the birthday.
     fn age(&self, birth: Expr, at_day: Expr) -> Expr {
         let at = as_date(at_day);
-        let ymd = |d: Expr| {
-            cast(date_part(lit("year"), d.clone()), DataType::Int64) * lit(10_000_i64)
-                + cast(date_part(lit("month"), d.clone()), DataType::Int64) * lit(100_i64)
-                + cast(date_part(lit("day"), d), DataType::Int64)
-        };
-        (ymd(at) - ymd(birth)) / lit(10_000_i64)
+        let part = |p: &str, d: Expr| cast(date_part(lit(p.to_string()), d), DataType::Int64);
+        let md = |d: Expr| part("month", d.clone()) * lit(100_i64) + part("day", d);
+        let before_birthday = when(md(at.clone()).lt(md(birth.clone())), lit(1_i64)).otherwise(lit(0_i64)).unwrap_or_else(|_| lit(0_i64));
+        part("year", at) - part("year", birth) - before_birthday
     }
 
     // ------------------------------------------------------------------ events
@@ -1017,7 +1019,12 @@ impl Gen {
         base.push(coalesce(vec![c("ev_visit"), lit(-1_i64)]).alias("it_visit"));
         keys.extend(["it_day".to_string(), "it_end_day".to_string(), "it_visit".to_string()]);
         let alias = self.fresh("it");
-        let it_plan = LogicalPlanBuilder::from(rel.plan.clone()).project(base)?.distinct()?.alias(&alias)?.build()?;
+        let mut it_plan = LogicalPlanBuilder::from(rel.plan.clone()).project(base)?.distinct()?.build()?;
+        if !rel.ctx_level {
+            // Patient-level events: conditions about them may need the patient (observation, age).
+            it_plan = self.with_patient(it_plan)?;
+        }
+        let it_plan = LogicalPlanBuilder::from(it_plan).alias(&alias)?.build()?;
         let it = Ctx { plan: it_plan.clone(), base: it_plan, keys: keys.clone(), alias: alias.clone() };
         let (it, flag) = self.cond(cond, it)?;
         let passing = LogicalPlanBuilder::from(it.plan.clone())
@@ -1046,6 +1053,29 @@ impl Gen {
         Ok(Rel { plan, ctx_level: rel.ctx_level })
     }
 
+    /// Adds the patient's attributes (as a cohort context has them) to rows keyed by patient.
+    fn with_patient(&mut self, plan: LogicalPlan) -> Result<LogicalPlan> {
+        let rows_alias = self.fresh("rows");
+        let left = LogicalPlanBuilder::from(plan).alias(&rows_alias)?.build()?;
+        let pat = self.scan_cdm(Table::Patient)?.alias("patient")?.build()?;
+        let have: Vec<String> = left.schema().fields().iter().map(|f| f.name().clone()).collect();
+        let mut cols: Vec<Expr> = have.iter().map(|n| qc(&rows_alias, n).alias(n)).collect();
+        for (name, e) in [
+            ("sex", qc("patient", "sex")),
+            ("birth_date", qc("patient", "birth_date")),
+            ("obs_start_day", day(qc("patient", "first_record_date"))),
+            ("obs_end_day", day(qc("patient", "last_record_date"))),
+            ("death_day", day(qc("patient", "death_date"))),
+        ] {
+            if !have.iter().any(|h| h == name) {
+                cols.push(e.alias(name));
+            }
+        }
+        let keys_l = vec![Column::new(Some(TableReference::bare(rows_alias.as_str())), "hospital_id"), Column::new(Some(TableReference::bare(rows_alias.as_str())), "patient_id")];
+        let keys_r = vec![Column::new(Some(TableReference::bare("patient")), "hospital_id"), Column::new(Some(TableReference::bare("patient")), "patient_id")];
+        Ok(LogicalPlanBuilder::from(left).join(pat, JoinType::Inner, (keys_l, keys_r), None)?.project(cols)?.build()?)
+    }
+
     /// The expression of a lab threshold, and the rows with what it needs (sex, baseline).
     fn threshold(&mut self, rel: Rel, t: &Threshold, spec: Option<&cir::LabSpec>, ctx: Option<&Ctx>) -> Result<(Rel, Expr)> {
         match t {
@@ -1057,7 +1087,8 @@ impl Gen {
                     let (m, f) = (pick(reference.male), pick(reference.female));
                     match (m, f) {
                         (Some(m), Some(f)) if m == f => Some(lit(m)),
-                        (Some(m), Some(f)) => Some(when(c("ev_sex").eq(lit("F")), lit(f)).otherwise(lit(m)).ok()?),
+                        // Sex `U`: the larger limit of the two.
+                        (Some(m), Some(f)) => Some(when(c("ev_sex").eq(lit("F")), lit(f)).when(c("ev_sex").eq(lit("M")), lit(m)).otherwise(lit(m.max(f))).ok()?),
                         (Some(x), None) | (None, Some(x)) => Some(lit(x)),
                         (None, None) => None,
                     }
@@ -1106,7 +1137,7 @@ impl Gen {
 
     /// The item's last value in the 180 days up to index (the highest on that day).
     fn baseline(&mut self, rel: Rel, spec: &cir::LabSpec, ctx: &Ctx) -> Result<(Rel, Expr)> {
-        let src = cir::Source { domain: EventDomain::Lab, codes: None, filters: vec![], visit_kind: None, lab: Some(spec.clone()), text: format!("{} baseline", spec.item) };
+        let src = cir::Source { domain: EventDomain::Lab, codes: None, filters: vec![], visit_kind: None, lab: Some(spec.clone()), text: format!("{} baseline", spec.item), at: None };
         let rows = Rel { plan: self.source(&src)?, ctx_level: false };
         let w = Window { lo: Some(Date::Index.offset(-180)), hi: Some(Date::Index), calendar: None };
         let rows = self.window(rows, &w, Some(ctx))?;

@@ -407,6 +407,8 @@ pub enum ExprKind {
         direction: Direction,
         anchor: Box<Expr>,
     },
+    /// `(e)`: kept so that `(first x) having c` stays what was written.
+    Paren(Box<Expr>),
     /// Could not be parsed; the error is already reported.
     Error,
 }

@@ -321,6 +321,7 @@ pub fn expr(e: &Expr) -> String {
             };
             format!("(observed {} {d} {})", expr(duration), expr(anchor))
         }
+        ExprKind::Paren(e) => expr(e),
         ExprKind::Error => "<error>".to_string(),
     }
 }

@@ -19,6 +19,14 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Check scripts: syntax, names, types, codes and units. Exit 0 when clean, 1 on errors.
+    Check(mid_runtime::script::CheckArgs),
+    /// Compile a script and print one stage: ast, hir, cir, plan or plan-optimized.
+    Compile(mid_runtime::script::CompileArgs),
+    /// Run a script over a data set (the demo network by default) and write its results.
+    Run(mid_runtime::run::RunArgs),
+    /// Explain a diagnostic code, e.g. `mid explain E0201`.
+    Explain(mid_runtime::script::ExplainArgs),
     /// Generate a synthetic MID-NET-like hospital network in the CDM layout.
     Synth(mid_runtime::synth::SynthArgs),
     /// Summarise a CDM data set and validate it against the data contract.
@@ -28,6 +36,10 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Check(args) => mid_runtime::script::check(&args),
+        Command::Compile(args) => mid_runtime::script::compile(&args),
+        Command::Run(args) => mid_runtime::run::run(&args),
+        Command::Explain(args) => mid_runtime::script::explain(&args),
         Command::Synth(args) => mid_runtime::synth::run(&args),
         Command::Inspect(args) => mid_runtime::inspect::run(&args),
     };
@@ -35,7 +47,7 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e}");
-            ExitCode::from(1)
+            ExitCode::from(e.exit_code())
         }
     }
 }

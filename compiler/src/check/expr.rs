@@ -120,6 +120,10 @@ impl Checker<'_> {
                     cx,
                 )
             }
+            A::Paren(inner) => {
+                let x = self.expr(inner, cx);
+                Expr { span: e.span, ..x }
+            }
             A::Error => self.err_expr(e, cx),
         }
     }
@@ -1029,10 +1033,14 @@ impl Checker<'_> {
         let window = match w {
             ast::Window::Within { duration, relation, anchor } => {
                 let d = self.expr(duration, cx);
-                let days = self.const_duration(&d, "`within`");
+                let d = self.settle(d, cx);
+                // A parameter's value is known where the definition is used.
+                if !matches!(d.kind, H::Param(_)) || d.ty != Type::Duration {
+                    let _ = self.const_duration(&d, "`within`");
+                }
                 let a = self.expr(anchor, cx);
                 let a = self.date(a, "`within`");
-                hir::Window::Within { days: days.unwrap_or(0), relation: *relation, anchor: Box::new(a) }
+                hir::Window::Within { duration: Box::new(d), relation: *relation, anchor: Box::new(a) }
             }
             ast::Window::Between { from, to } => {
                 let a = self.expr(from, cx);
