@@ -5,4 +5,5 @@ mod common;
 mod e2e;
 mod fixture;
 mod inspect;
+mod outcomes;
 mod synth;

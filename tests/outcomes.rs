@@ -1,0 +1,105 @@
+//! The stdlib's outcome definitions against the generator's truth: on the demo network each
+//! must find at least 90 % of its planted true cases and at most 10 % of its planted
+//! look-alikes. The measured table is printed (and recorded in docs/outcomes.md).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use arrow::array::{Array, Int64Array, StringArray};
+
+use crate::common;
+use crate::e2e::run;
+
+/// Stdlib definition → the truth table's outcome names it should find.
+const OUTCOMES: &[(&str, &[&str])] = &[
+    ("heart_failure", &["heart_failure"]),
+    ("cerebral_infarction", &["cerebral_infarction"]),
+    ("cerebral_haemorrhage", &["cerebral_haemorrhage"]),
+    ("stroke", &["cerebral_infarction", "cerebral_haemorrhage"]),
+    ("gi_perforation", &["gi_perforation"]),
+    ("interstitial_pneumonia", &["interstitial_pneumonia"]),
+    ("acute_coronary_syndrome", &["acute_coronary_syndrome"]),
+    ("pulmonary_embolism", &["pulmonary_embolism"]),
+    ("ketoacidosis", &["ketoacidosis"]),
+    ("hypothyroidism", &["hypothyroidism"]),
+    ("neutropenia", &["neutropenia"]),
+    ("acute_pancreatitis", &["acute_pancreatitis"]),
+    ("bowel_obstruction", &["bowel_obstruction"]),
+    ("arterial_dissection", &["arterial_dissection"]),
+    ("malignancy", &["malignancy"]),
+];
+
+fn script() -> String {
+    let mut s = String::from("study outcome_validation\nimport outcomes.*\ncohort everyone { index = first visit any }\n");
+    for (name, _) in OUTCOMES {
+        s.push_str(&format!("outcome found_{name} in everyone = first {name} on or after start of observation\n"));
+    }
+    let cols: Vec<String> = OUTCOMES.iter().map(|(n, _)| format!("found_{n}")).collect();
+    s.push_str(&format!("export everyone with {}\n", cols.join(", ")));
+    s
+}
+
+#[derive(Default)]
+struct Truth {
+    /// outcome → (hospital, patient) of true cases and of look-alikes
+    cases: BTreeMap<String, BTreeSet<(String, i64)>>,
+    lookalikes: BTreeMap<String, BTreeSet<(String, i64)>>,
+}
+
+fn truth(dir: &std::path::Path) -> Truth {
+    let mut t = Truth::default();
+    for b in common::read_batches(&dir.join("truth").join("truth.parquet")) {
+        let s = |n: &str| b.column_by_name(n).expect(n).as_any().downcast_ref::<StringArray>().expect("text").clone();
+        let (h, o, role) = (s("hospital_id"), s("outcome"), s("role"));
+        let p = b.column_by_name("patient_id").expect("patient_id").as_any().downcast_ref::<Int64Array>().expect("int").clone();
+        for i in 0..b.num_rows() {
+            let key = (h.value(i).to_string(), p.value(i));
+            let map = if role.value(i) == "case" { &mut t.cases } else { &mut t.lookalikes };
+            map.entry(o.value(i).to_string()).or_default().insert(key);
+        }
+    }
+    t
+}
+
+#[test]
+fn validated_outcomes_find_planted_cases_and_few_lookalikes() {
+    let data = mid_runtime::dataset::resolve_data(None).expect("the demo network");
+    let truth = truth(&data);
+    let results = run(&script(), &data);
+    let export = &results["export_everyone"];
+    let hosp = export.column_by_name("hospital_id").expect("h").as_any().downcast_ref::<StringArray>().expect("text");
+    let pat = export.column_by_name("patient_id").expect("p").as_any().downcast_ref::<Int64Array>().expect("int");
+
+    let mut table = String::from("| definition | true cases | found | sensitivity | look-alikes | found | look-alike rate | flagged | PPV |\n|---|---|---|---|---|---|---|---|---|\n");
+    let mut failures = Vec::new();
+    for (name, truth_names) in OUTCOMES {
+        let col = export.column_by_name(&format!("found_{name}")).expect("an outcome column");
+        let found: BTreeSet<(String, i64)> = (0..export.num_rows()).filter(|i| !col.is_null(*i)).map(|i| (hosp.value(i).to_string(), pat.value(i))).collect();
+        let cases: BTreeSet<_> = truth_names.iter().flat_map(|n| truth.cases.get(*n).cloned().unwrap_or_default()).collect();
+        let looks: BTreeSet<_> = truth_names.iter().flat_map(|n| truth.lookalikes.get(*n).cloned().unwrap_or_default()).collect();
+        let hit = found.intersection(&cases).count();
+        let false_hit = found.intersection(&looks).count();
+        let sensitivity = hit as f64 / cases.len().max(1) as f64;
+        let lookalike_rate = false_hit as f64 / looks.len().max(1) as f64;
+        let ppv = hit as f64 / found.len().max(1) as f64;
+        table.push_str(&format!(
+            "| {name} | {} | {hit} | {:.1} % | {} | {false_hit} | {:.1} % | {} | {:.1} % |\n",
+            cases.len(),
+            sensitivity * 100.0,
+            looks.len(),
+            lookalike_rate * 100.0,
+            found.len(),
+            ppv * 100.0
+        ));
+        if cases.len() < 40 || looks.len() < 40 {
+            failures.push(format!("{name}: too few planted episodes ({} cases, {} look-alikes)", cases.len(), looks.len()));
+        }
+        if sensitivity < 0.90 {
+            failures.push(format!("{name}: sensitivity {:.1} % < 90 %", sensitivity * 100.0));
+        }
+        if lookalike_rate > 0.10 {
+            failures.push(format!("{name}: finds {:.1} % of look-alikes > 10 %", lookalike_rate * 100.0));
+        }
+    }
+    println!("{table}");
+    assert!(failures.is_empty(), "{}\n{table}", failures.join("\n"));
+}
