@@ -3,6 +3,7 @@
 
 mod common;
 mod e2e;
+mod examples;
 mod fixture;
 mod inspect;
 mod outcomes;

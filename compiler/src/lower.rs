@@ -614,7 +614,7 @@ impl Lower<'_> {
             H::Builtin(hir::Builtin::Death) => Date::Death,
             H::Date(d) => Date::Literal(*d),
             H::Arith { op, lhs, rhs } => {
-                let (d, n) = if lhs.ty == Type::Date { (lhs, rhs) } else { (rhs, lhs) };
+                let (d, n) = if lhs.ty == Type::Date || lhs.ty.events().is_some() { (lhs, rhs) } else { (rhs, lhs) };
                 let base = self.date(d, env);
                 let days = self.duration(n, env).unwrap_or(0);
                 base.offset(if *op == ast::BinOp::Sub { -days } else { days })

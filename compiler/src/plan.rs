@@ -158,6 +158,12 @@ struct Gen {
     counter: usize,
 }
 
+/// An aggregate used as a window function (`max(x) OVER (…)`): the builder's
+/// `partition_by` only applies to window function expressions.
+fn window_agg(udaf: Arc<datafusion_expr::AggregateUDF>, arg: Expr) -> Expr {
+    Expr::from(datafusion_expr::expr::WindowFunction::new(udaf, vec![arg]))
+}
+
 fn cohort_keys() -> Vec<String> {
     vec!["hospital_id".into(), "patient_id".into(), "index_day".into()]
 }
@@ -370,7 +376,7 @@ impl Gen {
     /// Adds `<era>_start_day` / `<era>_end_day`: the exposure era containing index.
     fn era(&mut self, ctx: Ctx, era: &cir::Era) -> Result<Ctx> {
         let rows = self.events(&era.events, None)?;
-        let w_prev = max(c("ev_end_day"))
+        let w_prev = window_agg(datafusion_functions_aggregate::min_max::max_udaf(), c("ev_end_day"))
             .partition_by(vec![c("hospital_id"), c("patient_id")])
             .order_by(vec![c("ev_day").sort(true, false), c("ev_end_day").sort(true, false)])
             .window_frame(datafusion_expr::WindowFrame::new_bounds(
@@ -383,7 +389,7 @@ impl Gen {
         let new_era = when(c("prev_end_day").is_null(), lit(1_i64))
             .when(c("ev_day").gt(c("prev_end_day") + lit(era.gap as i32 + 1)), lit(1_i64))
             .otherwise(lit(0_i64))?;
-        let era_no = datafusion_functions_aggregate::expr_fn::sum(c("new_era"))
+        let era_no = window_agg(datafusion_functions_aggregate::sum::sum_udaf(), c("new_era"))
             .partition_by(vec![c("hospital_id"), c("patient_id")])
             .order_by(vec![c("ev_day").sort(true, false), c("ev_end_day").sort(true, false)])
             .window_frame(datafusion_expr::WindowFrame::new_bounds(
@@ -516,10 +522,14 @@ impl Gen {
                     let stop_o = least(vec![stop.clone(), od.clone()]);
                     let at_risk = when(od.clone().is_not_null().and(od.clone().lt(start.clone())), lit(0_i64))
                         .otherwise(cast(stop_o - start.clone() + lit(1), DataType::Int64))?;
+                    // At risk: no outcome before the (period's) start.
+                    let risk = when(od.clone().is_not_null().and(od.clone().lt(start.clone())), lit(0_i64)).otherwise(lit(1_i64))?;
                     values.push(when(happens, lit(1_i64)).otherwise(lit(0_i64))?.alias(format!("{o}_event")));
+                    values.push(risk.alias(format!("{o}_risk")));
                     values.push(greatest(vec![at_risk, lit(0_i64)]).alias(format!("{o}_days")));
                 } else {
                     values.push(lit(ScalarValue::Int64(None)).alias(format!("{o}_event")));
+                    values.push(lit(ScalarValue::Int64(None)).alias(format!("{o}_risk")));
                     values.push(lit(ScalarValue::Int64(None)).alias(format!("{o}_days")));
                 }
             }
@@ -542,13 +552,32 @@ impl Gen {
         counts.push("persons".to_string());
         for o in &r.outcomes {
             let ev = c(&format!("{o}_event"));
+            if by_period {
+                aggs.push(count_distinct(person.clone()).filter(c(&format!("{o}_risk")).eq(lit(1_i64))).build()?.alias(format!("{o}_at_risk")));
+                counts.push(format!("{o}_at_risk"));
+            }
             aggs.push(count_distinct(person.clone()).filter(ev.clone().eq(lit(1_i64))).build()?.alias(format!("{o}_persons")));
+            aggs.push(max(ev.clone()).alias(format!("{o}_applies")));
             aggs.push(datafusion_functions_aggregate::expr_fn::sum(c(&format!("{o}_days"))).alias(format!("{o}_person_days")));
             counts.push(format!("{o}_persons"));
         }
         let group: Vec<Expr> = strata_cols.iter().map(|s| c(s)).collect();
         let sort: Vec<Sort> = strata_cols.iter().map(|s| c(s).sort(true, true)).collect();
         let mut b = union.aggregate(group, aggs)?;
+        // Counts of an outcome defined in another cohort of the report do not apply: null.
+        let mut cols: Vec<Expr> = strata_cols.iter().map(|s| c(s)).collect();
+        cols.push(c("persons"));
+        for o in &r.outcomes {
+            let applies = c(&format!("{o}_applies")).is_not_null();
+            let mut names = vec![format!("{o}_persons"), format!("{o}_person_days")];
+            if by_period {
+                names.insert(0, format!("{o}_at_risk"));
+            }
+            for n in names {
+                cols.push(when(applies.clone(), c(&n)).otherwise(lit(ScalarValue::Int64(None)))?.alias(&n));
+            }
+        }
+        b = b.project(cols)?;
         if !sort.is_empty() {
             b = b.sort(sort)?;
         }
@@ -647,7 +676,7 @@ impl Gen {
                     .project(vec![c("hospital_id"), c("patient_id"), c("index_day"), c("period"), c("mark").alias("tested")])?
                     .build()?;
                 // Earlier periods tested: sum over the preceding periods of the same entry.
-                let before = datafusion_functions_aggregate::expr_fn::sum(when(c("tested"), lit(1_i64)).otherwise(lit(0_i64))?)
+                let before = window_agg(datafusion_functions_aggregate::sum::sum_udaf(), when(c("tested"), lit(1_i64)).otherwise(lit(0_i64))?)
                     .partition_by(vec![c("hospital_id"), c("patient_id"), c("index_day")])
                     .order_by(vec![c("period").sort(true, false)])
                     .window_frame(datafusion_expr::WindowFrame::new_bounds(
@@ -728,12 +757,14 @@ impl Gen {
             Events::Value { input, op, threshold } => {
                 let rel = self.events(input, ctx)?;
                 let spec = lab_spec(input).cloned();
+                let width = rel.plan.schema().fields().len();
                 let (rel, t) = self.threshold(rel, threshold, spec.as_ref(), ctx)?;
                 let plan = LogicalPlanBuilder::from(rel.plan).filter(cmp(c("ev_value"), *op, t))?.build()?;
-                Ok(Rel { plan, ..rel })
+                self.drop_helpers(Rel { plan, ..rel }, width)
             }
             Events::Grade { input, rules, op, grade, .. } => {
                 let mut rel = self.events(input, ctx)?;
+                let width = rel.plan.schema().fields().len();
                 let spec = lab_spec(input).cloned();
                 let mut cases: Vec<(Expr, i64)> = Vec::new();
                 for (g, rop, t) in rules.iter().rev() {
@@ -753,7 +784,7 @@ impl Gen {
                     None => lit(0_i64),
                 };
                 let plan = LogicalPlanBuilder::from(rel.plan).filter(cmp(grade_expr, *op, lit(*grade as i64)))?.build()?;
-                Ok(Rel { plan, ..rel })
+                self.drop_helpers(Rel { plan, ..rel }, width)
             }
             Events::Window { input, window } => {
                 let rel = self.events(input, ctx)?;
@@ -907,6 +938,18 @@ impl Gen {
                 null_i64().alias("ev_visit"),
             ])?
             .build()?)
+    }
+
+    /// Keeps the first `width` columns (dropping the sex and baseline columns a threshold
+    /// needed), so every event stream has the same columns and unions line up.
+    fn drop_helpers(&mut self, rel: Rel, width: usize) -> Result<Rel> {
+        let fields = rel.plan.schema().fields().len();
+        if fields == width {
+            return Ok(rel);
+        }
+        let keep: Vec<Expr> = rel.plan.schema().fields().iter().take(width).map(|f| c(f.name())).collect();
+        let plan = LogicalPlanBuilder::from(rel.plan).project(keep)?.build()?;
+        Ok(Rel { plan, ..rel })
     }
 
     /// Joins patient-level rows to the context (same patient), giving context-level rows.

@@ -77,7 +77,7 @@ pub fn source_to_ast(src: &str) -> Parsed {
             kind: SyntaxErrorKind::TooDeep { limit: MAX_NESTING },
             span,
         });
-        return finish(ast::File::default(), errors);
+        return finish(src, ast::File::default(), errors);
     }
 
     let mut recovered = Vec::new();
@@ -98,12 +98,22 @@ pub fn source_to_ast(src: &str) -> Parsed {
     };
     attach_docs(&mut file, &lexed.docs, &lexed.module_docs);
     file.comments = lexed.comments;
-    finish(file, errors)
+    finish(src, file, errors)
 }
 
-fn finish(file: ast::File, mut errors: Vec<SyntaxError>) -> Parsed {
+/// Sorts the errors and keeps one per line: after an error the parser skips ahead to the
+/// next declaration or statement, and what it trips over on the same line is a follow-on.
+fn finish(src: &str, file: ast::File, mut errors: Vec<SyntaxError>) -> Parsed {
     errors.sort_by_key(|e| (e.span.start, e.span.end));
     errors.dedup_by(|a, b| a.span == b.span);
+    let line_of = |at: usize| src.get(..at.min(src.len())).map_or(0, |s| s.matches('\n').count());
+    let mut last_line = None;
+    errors.retain(|e| {
+        let line = line_of(e.span.start);
+        let keep = last_line != Some(line);
+        last_line = Some(line);
+        keep
+    });
     Parsed { file, errors }
 }
 

@@ -212,10 +212,15 @@ fn rel(dir: &Path, p: &Path) -> String {
 }
 
 fn i64_col(b: &RecordBatch, name: &str) -> Result<Vec<i64>> {
+    Ok(opt_i64_col(b, name)?.into_iter().map(|v| v.unwrap_or(0)).collect())
+}
+
+/// A count column; null where it does not apply (another cohort's outcome).
+fn opt_i64_col(b: &RecordBatch, name: &str) -> Result<Vec<Option<i64>>> {
     let col = b.column_by_name(name).ok_or_else(|| Error::new(format!("missing column {name}")))?;
     let col = arrow::compute::cast(col, &DataType::Int64).map_err(|e| Error::context(name, e))?;
     let a = col.as_any().downcast_ref::<Int64Array>().ok_or_else(|| Error::new(format!("column {name} is not a number")))?;
-    Ok((0..a.len()).map(|i| if a.is_null(i) { 0 } else { a.value(i) }).collect())
+    Ok((0..a.len()).map(|i| if a.is_null(i) { None } else { Some(a.value(i)) }).collect())
 }
 
 /// The suppressed attrition table: step, label, persons before, removed, remaining.
@@ -268,15 +273,27 @@ fn report_table(b: &RecordBatch, strata: &[String], counts: &[String], age_band:
     let persons = i64_col(b, "persons")?;
     let persons_shown = disclosure::suppress_column(&persons.iter().map(|&x| x.max(0) as u64).collect::<Vec<_>>(), threshold);
     for name in counts {
-        let v = i64_col(b, name)?;
-        let shown = if name == "persons" { persons_shown.clone() } else { disclosure::suppress_column(&v.iter().map(|&x| x.max(0) as u64).collect::<Vec<_>>(), threshold) };
+        let v = opt_i64_col(b, name)?;
+        let applies: Vec<bool> = v.iter().map(Option::is_some).collect();
+        let values: Vec<u64> = v.iter().map(|x| x.unwrap_or(0).max(0) as u64).collect();
+        let shown = if name == "persons" { persons_shown.clone() } else { disclosure::suppress_column(&values, threshold) };
+        // A cell of another cohort's outcome does not apply: left empty.
+        let text = |i: usize, s: &Shown| if applies[i] { s.text(threshold) } else { String::new() };
         fields.push(Field::new(name, DataType::Utf8, false));
-        cols.push(Arc::new(StringArray::from(shown.iter().map(|s| s.text(threshold)).collect::<Vec<_>>())));
-        if name != "persons" {
+        cols.push(Arc::new(StringArray::from(shown.iter().enumerate().map(|(i, s)| text(i, s)).collect::<Vec<_>>())));
+        if name.ends_with("_persons") {
             // Person-time goes with the persons it counts.
             let days_name = name.replace("_persons", "_person_days");
-            if let Ok(days) = i64_col(b, &days_name) {
-                let t: Vec<String> = days.iter().zip(&persons_shown).map(|(d, p)| if *p == Shown::Suppressed { format!("<{threshold} persons") } else { d.to_string() }).collect();
+            if let Ok(days) = opt_i64_col(b, &days_name) {
+                let t: Vec<String> = days
+                    .iter()
+                    .zip(&persons_shown)
+                    .map(|(d, p)| match d {
+                        None => String::new(),
+                        Some(_) if *p == Shown::Suppressed => format!("<{threshold} persons"),
+                        Some(d) => d.to_string(),
+                    })
+                    .collect();
                 fields.push(Field::new(&days_name, DataType::Utf8, false));
                 cols.push(Arc::new(StringArray::from(t)));
             }

@@ -635,6 +635,8 @@ impl Checker<'_> {
                 return self.mk(H::Difference(Box::new(a), Box::new(b)), Type::Codes(x), e, cx);
             }
             (BinOp::Add | BinOp::Sub, Type::Date, Type::Duration) => Type::Date,
+            // One chosen event stands for its date: `(last drug x after index) + 30 days`.
+            (BinOp::Add | BinOp::Sub, Type::Events(_), Type::Duration) if selects_one(&a) => Type::Date,
             (BinOp::Add, Type::Duration, Type::Date) => Type::Date,
             (BinOp::Add | BinOp::Sub, Type::Duration, Type::Duration) => Type::Duration,
             (_, Type::Number, Type::Number) => Type::Number,

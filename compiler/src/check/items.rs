@@ -710,6 +710,21 @@ impl Checker<'_> {
         (DefKind::Cohort(Box::new(hir::Cohort { stmts })), Type::Cohort)
     }
 
+    /// The eras a cohort declares.
+    fn eras_of(&self, cohort: DefId) -> Vec<String> {
+        match &self.hir.def(cohort).kind {
+            DefKind::Cohort(c) => c
+                .stmts
+                .iter()
+                .filter_map(|s| match &s.kind {
+                    hir::StmtKind::Era { name, .. } => Some(name.clone()),
+                    _ => None,
+                })
+                .collect(),
+            _ => vec![],
+        }
+    }
+
     fn cohort_ref(&mut self, i: &ast::Ident, cx: &Cx) -> Option<DefId> {
         let found = self.scopes[cx.scope].own.get(&i.name).copied();
         match found {
@@ -787,7 +802,7 @@ impl Checker<'_> {
                 ast::ItemKind::Export(e) => {
                     let Some(cohort) = self.cohort_ref(&e.cohort, &cx) else { continue };
                     let mut ecx = cx.clone();
-                    ecx.cohort = Some(Rc::new(CohortCx::default()));
+                    ecx.cohort = Some(Rc::new(CohortCx { eras: self.eras_of(cohort), ..Default::default() }));
                     let mut columns = Vec::new();
                     for c in &e.columns {
                         let x = self.expr(c, &ecx);
@@ -871,7 +886,8 @@ impl Checker<'_> {
             }
         }
         let mut rcx = cx.clone();
-        rcx.cohort = Some(Rc::new(CohortCx::default()));
+        let eras = cohorts.first().map(|c| self.eras_of(*c)).unwrap_or_default();
+        rcx.cohort = Some(Rc::new(CohortCx { eras, ..Default::default() }));
         let has_periods = cohorts.iter().all(|c| match &self.hir.def(*c).kind {
             DefKind::Cohort(c) => c.stmts.iter().any(|s| matches!(s.kind, hir::StmtKind::Periods { .. })),
             _ => false,
