@@ -98,6 +98,12 @@ outcome granulocytopenia in new_users =
 export new_users with granulocytopenia, age at index, sex
 "#;
 
+/// The boundary network written once per test process.
+pub fn boundary_data() -> &'static Path {
+    static DATA: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    DATA.get_or_init(|| boundary_cdm().write())
+}
+
 /// The boundary network: index (first thiamazole) is 2020-07-01 unless said otherwise.
 fn boundary_cdm() -> Cdm {
     let x = d("2020-07-01");
@@ -194,8 +200,7 @@ fn boundary_cdm() -> Cdm {
 
 #[test]
 fn window_boundaries_steps_and_outcomes() {
-    let data = boundary_cdm().write();
-    let r = run(SCRIPT, &data);
+    let r = run(SCRIPT, boundary_data());
     let x = d("2020-07-01");
 
     let steps = &r["steps_new_users"];

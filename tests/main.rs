@@ -1,6 +1,7 @@
 //! The integration test binary (one binary: each DataFusion-linked binary costs minutes
 //! to link). Modules share one generated network through `common`.
 
+mod cases;
 mod common;
 mod e2e;
 mod examples;

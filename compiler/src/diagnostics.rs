@@ -128,10 +128,18 @@ pub fn render_human(diags: &[Diagnostic], sources: &SourceMap, opts: RenderOptio
 
 fn render_one(d: &Diagnostic, sources: &SourceMap, opts: RenderOptions) -> String {
     let name = |f: FileId| sources.get(f).name.clone();
+    // Spans are byte offsets; keep them inside the text and on character boundaries.
     let clamp = |f: FileId, s: Span| {
-        let len = sources.get(f).text.len();
-        let start = s.start.min(len);
-        let end = s.end.min(len).max(start);
+        let text = &sources.get(f).text;
+        let len = text.len();
+        let mut start = s.start.min(len);
+        while !text.is_char_boundary(start) {
+            start -= 1;
+        }
+        let mut end = s.end.min(len).max(start);
+        while !text.is_char_boundary(end) {
+            end += 1;
+        }
         start..end
     };
     let kind = match d.severity {

@@ -67,8 +67,13 @@ pub fn check_bytes(name: &str, bytes: &[u8]) -> Checked {
         Ok(text) => check(name, text),
         Err(e) => {
             let mut sources = SourceMap::new();
-            // Show the file up to the bad byte so the label has something to point at.
-            let shown = String::from_utf8_lossy(bytes).into_owned();
+            // Show the file with each byte that is not UTF-8 as `?`, so byte offsets (and the
+            // label) stay where they were.
+            let mut shown = String::with_capacity(bytes.len());
+            for chunk in bytes.utf8_chunks() {
+                shown.push_str(chunk.valid());
+                shown.extend(std::iter::repeat_n('?', chunk.invalid().len()));
+            }
             let file = sources.add(name, shown, false);
             Checked {
                 sources,

@@ -175,7 +175,8 @@ pub enum Token<'src> {
     #[token("false")]
     False,
     /// The multiplication sign of quantities relative to a reference: `3 x ULN`.
-    #[token("x", priority = 5)]
+    /// Only `×` lexes as this; an `x` right after a number is turned into it by the parse
+    /// driver, so `x` stays usable as a name everywhere else.
     #[token("×")]
     Times,
 

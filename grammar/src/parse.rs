@@ -146,6 +146,11 @@ fn lex<'src>(src: &'src str, errors: &mut Vec<SyntaxError>) -> Lexed<'src> {
             Ok(Token::DocComment(text)) => out.docs.push((span, doc_text(text, 3))),
             Ok(Token::ModuleDoc(text)) => out.module_docs.push((span, doc_text(text, 3))),
             Ok(tok) => {
+                // `3 x ULN`: an `x` after a number is the multiplication sign.
+                let tok = match (tok, out.tokens.last()) {
+                    (Token::Ident("x"), Some((_, Token::Number(_), _))) => Token::Times,
+                    (t, _) => t,
+                };
                 match tok {
                     Token::LParen | Token::LBracket | Token::LBrace => {
                         depth += 1;

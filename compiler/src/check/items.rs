@@ -621,7 +621,7 @@ impl Checker<'_> {
                     let x = self.settle(x, &cx);
                     let x = match (&x.kind, x.ty) {
                         (_, Type::Error) => x,
-                        (H::Select { selector: hir::Selector::First | hir::Selector::Last | hir::Selector::Nth(_) | hir::Selector::Every, .. }, Type::Events(_)) => x,
+                        (_, Type::Events(_)) if super::expr::selects_one(&x) || matches!(x.kind, H::Select { selector: hir::Selector::Every, .. }) => x,
                         (_, Type::Events(_)) => {
                             self.error(CheckError::NeedsSelector { at: (x.file, x.span), what: "the index" });
                             x
@@ -699,7 +699,9 @@ impl Checker<'_> {
             };
             stmts.push(hir::Stmt { kind, span: s.span, text });
         }
-        if !first_of.contains_key("index") {
+        // A statement the parser could not read may have been the index: say nothing more.
+        let unreadable = c.stmts.iter().any(|s| matches!(s.kind, ast::CohortStmtKind::Error));
+        if !first_of.contains_key("index") && !unreadable {
             self.error(CheckError::MissingStatement {
                 at: (cx.file, c.name.span),
                 cohort: c.name.name.clone(),
