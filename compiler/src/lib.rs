@@ -50,6 +50,10 @@ pub fn check(name: &str, text: &str) -> Checked {
     let parsed = mid_grammar::source_to_ast(text);
     let mut diagnostics: Vec<Diagnostic> = parsed.errors.iter().map(|e| syntax_diagnostic(e, file)).collect();
     let (hir, mut more) = ast_to_hir(&parsed.file, file, &mut sources);
+    // What the parser recovered from a syntax error is incomplete: a semantic error on the
+    // same line would only repeat it.
+    let error_lines: std::collections::BTreeSet<usize> = diagnostics.iter().map(|d| sources.line_col(file, d.primary.span.start).0).collect();
+    more.retain(|d| d.primary.file != file || !error_lines.contains(&sources.line_col(file, d.primary.span.start).0));
     diagnostics.append(&mut more);
     diagnostics::normalise(&mut diagnostics);
     Checked {
@@ -90,11 +94,14 @@ pub fn check_bytes(name: &str, bytes: &[u8]) -> Checked {
 pub fn syntax_diagnostic(e: &SyntaxError, file: FileId) -> Diagnostic {
     let label = |msg: &str| Label::new(file, e.span, msg);
     match &e.kind {
-        SyntaxErrorKind::InvalidCharacter { text } => Diagnostic::error(
-            "E0003",
-            format!("unexpected character `{text}`"),
-            label("not part of any word of the language"),
-        ),
+        SyntaxErrorKind::InvalidCharacter { text } => {
+            let d = Diagnostic::error("E0003", format!("unexpected character `{text}`"), label("not part of any word of the language"));
+            if text.chars().any(|c| !c.is_ascii()) {
+                d.with_help("names use ASCII letters, digits and `_`; Japanese text belongs in quotes or comments")
+            } else {
+                d
+            }
+        }
         SyntaxErrorKind::UnterminatedString => Diagnostic::error(
             "E0004",
             "text without its closing quote",
