@@ -15,6 +15,7 @@ pub mod hir;
 pub mod lower;
 pub mod plan;
 pub mod requirements;
+pub mod robustness;
 pub mod source;
 pub mod types;
 pub mod units;
@@ -43,8 +44,29 @@ impl Checked {
     }
 }
 
+/// The stack compilation runs on: the stages recurse over expression trees up to
+/// `mid_grammar::parse::MAX_DEPTH` deep, more than a default thread's stack allows.
+const STACK: usize = 256 * 1024 * 1024;
+
+/// Runs `f` on a thread with a large stack (only the pages used are committed).
+fn on_big_stack<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+    std::thread::scope(|s| {
+        std::thread::Builder::new()
+            .name("mid-compile".into())
+            .stack_size(STACK)
+            .spawn_scoped(s, f)
+            .expect("a compiler thread starts")
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p))
+    })
+}
+
 /// Parses and checks one script (with the stdlib it imports).
 pub fn check(name: &str, text: &str) -> Checked {
+    on_big_stack(|| check_here(name, text))
+}
+
+fn check_here(name: &str, text: &str) -> Checked {
     let mut sources = SourceMap::new();
     let file = sources.add(name, text, false);
     let parsed = mid_grammar::source_to_ast(text);
@@ -171,7 +193,11 @@ pub enum CompileError {
 
 /// Checks, lowers and builds the plans of one script.
 pub fn compile(name: &str, text: &str) -> Result<Compiled, CompileError> {
-    let mut checked = check(name, text);
+    on_big_stack(|| compile_here(name, text))
+}
+
+fn compile_here(name: &str, text: &str) -> Result<Compiled, CompileError> {
+    let mut checked = check_here(name, text);
     if checked.has_errors() {
         return Err(CompileError::Diagnostics(checked));
     }

@@ -11,6 +11,9 @@ use crate::parser;
 /// Deeper nesting than this is refused before parsing: later stages recurse over the tree.
 pub const MAX_NESTING: usize = 128;
 
+/// Expressions deeper than this (long chains of `or`, `+` …) are refused after parsing.
+pub const MAX_DEPTH: usize = 1000;
+
 /// The AST of one file and every syntax error found in it.
 #[derive(Debug, Clone)]
 pub struct Parsed {
@@ -96,6 +99,13 @@ pub fn source_to_ast(src: &str) -> Parsed {
             ast::File::default()
         }
     };
+    if let Some(span) = too_deep(&file) {
+        errors.push(SyntaxError {
+            kind: SyntaxErrorKind::TooDeep { limit: MAX_DEPTH },
+            span,
+        });
+        return finish(src, ast::File::default(), errors);
+    }
     attach_docs(&mut file, &lexed.docs, &lexed.module_docs);
     file.comments = lexed.comments;
     finish(src, file, errors)
@@ -189,6 +199,64 @@ fn lex<'src>(src: &'src str, errors: &mut Vec<SyntaxError>) -> Lexed<'src> {
         }
     }
     out
+}
+
+/// The place of an expression nested deeper than `MAX_DEPTH`, found without recursion.
+fn too_deep(file: &ast::File) -> Option<Span> {
+    let mut roots: Vec<&ast::Expr> = Vec::new();
+    for item in &file.items {
+        match &item.kind {
+            ast::ItemKind::Codes(c) => roots.push(&c.value),
+            ast::ItemKind::Define(d) => roots.push(&d.value),
+            ast::ItemKind::Outcome(o) => roots.push(&o.value),
+            ast::ItemKind::Export(e) => roots.extend(&e.columns),
+            ast::ItemKind::Cohort(c) => {
+                for s in &c.stmts {
+                    match &s.kind {
+                        ast::CohortStmtKind::Index(e) | ast::CohortStmtKind::End(e) => roots.push(e),
+                        ast::CohortStmtKind::Require { cond, .. } | ast::CohortStmtKind::Exclude { cond, .. } => roots.push(cond),
+                        ast::CohortStmtKind::Era { events, .. } => roots.push(events),
+                        _ => {}
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut stack: Vec<(&ast::Expr, usize)> = roots.into_iter().map(|e| (e, 1)).collect();
+    while let Some((e, d)) = stack.pop() {
+        if d > MAX_DEPTH {
+            return Some(e.span);
+        }
+        stack.extend(children(e).into_iter().map(|c| (c, d + 1)));
+    }
+    None
+}
+
+/// The sub-expressions of an expression.
+fn children(e: &ast::Expr) -> Vec<&ast::Expr> {
+    use ast::ExprKind as K;
+    match &e.kind {
+        K::Call { callee, args } => std::iter::once(callee.as_ref()).chain(args).collect(),
+        K::Binary { lhs, rhs, .. } => vec![lhs, rhs],
+        K::Not(x) | K::AgeAt(x) | K::Paren(x) => vec![x],
+        K::In { lhs, values, .. } => std::iter::once(lhs.as_ref()).chain(values).collect(),
+        K::Event { target, .. } => vec![target],
+        K::Select { expr, .. } => vec![expr],
+        K::Where { expr, filter } => vec![expr, filter],
+        K::Having { expr, cond } => vec![expr, cond],
+        K::Window { expr, window } => {
+            let mut v: Vec<&ast::Expr> = vec![expr];
+            match window {
+                ast::Window::Within { duration, anchor, .. } => v.extend([duration.as_ref(), anchor.as_ref()]),
+                ast::Window::Between { from, to } => v.extend([from.as_ref(), to.as_ref()]),
+                ast::Window::Relative { anchor, .. } | ast::Window::During(anchor) | ast::Window::Same { anchor, .. } => v.push(anchor),
+            }
+            v
+        }
+        K::Observed { duration, anchor, .. } => vec![duration, anchor],
+        _ => vec![],
+    }
 }
 
 fn doc_text(raw: &str, prefix: usize) -> String {
