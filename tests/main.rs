@@ -3,6 +3,7 @@
 
 mod cases;
 mod common;
+mod differential;
 mod e2e;
 mod examples;
 mod fixture;
