@@ -145,7 +145,8 @@ pub struct Needs {
 impl Episode {
     pub fn needs(self) -> Needs {
         let (lookback, follow_up, min_age) = match self {
-            IldCase | HypoCase | IldRadiation => (200, 120, 20),
+            IldCase | IldRadiation => (200, 120, 20),
+            HypoCase => (200, 220, 20),
             Statin => (200, 400, 30),
             Antidepressant => (200, 200, 18),
             Antithyroid => (30, 400, 18),
