@@ -925,6 +925,9 @@ fn every_patient_has_rows_in_its_own_hospital_only() {
     }
 }
 
+/// A lab result: (date, analyte, value, ref_high, value_text).
+type LabResult = (i32, String, Option<f64>, Option<f64>, Option<String>);
+
 /// Per patient: (date, code, suspected) of diagnoses, (date, yj) of drugs, (date, code) of
 /// procedures, (date, analyte, value, ref_high, text) of labs.
 #[derive(Default)]
@@ -932,7 +935,7 @@ struct Record {
     dx: Vec<(i32, String, bool)>,
     drugs: Vec<(i32, String)>,
     procs: Vec<(i32, String)>,
-    labs: Vec<(i32, String, Option<f64>, Option<f64>, Option<String>)>,
+    labs: Vec<LabResult>,
 }
 
 fn records(net: &common::Net) -> HashMap<Key, Record> {
