@@ -362,6 +362,9 @@ pub fn plant(g: &mut Gen, e: Episode, day: i32) {
             }
             g.procedure(proc::XRAY, s.start, Some(s.visit), true, false);
             g.procedure(proc::ECHO, s.start + 1, Some(s.visit), true, false);
+            if g.r.chance(0.1) {
+                g.procedure(proc::VENTILATION, s.start, Some(s.visit), true, false);
+            }
         }
         HfChronic => {
             lookalike(g, "heart_failure", "chronic_rerecorded", day);
@@ -535,6 +538,9 @@ pub fn plant(g: &mut Gen, e: Episode, day: i32) {
                 }
             }
             g.procedure(proc::CT, day, None, false, false);
+            if g.r.chance(0.3) {
+                g.procedure(proc::BRONCHOSCOPY, day + 7, None, false, false);
+            }
         }
         IldRadiation => {
             lookalike(g, "interstitial_pneumonia", "radiation_pneumonitis", day);

@@ -868,6 +868,15 @@ pub fn background_stay(g: &mut Gen, d: i32) {
     if g.r.chance(0.5) {
         g.procedure(proc::XRAY, s.start, Some(s.visit), true, false);
     }
+    if matches!(icd, "J189" | "J690" | "A419") {
+        g.procedure(proc::OXYGEN, s.start, Some(s.visit), true, false);
+        if g.r.chance(0.15) {
+            g.procedure(proc::VENTILATION, s.start + 1, Some(s.visit), true, false);
+        }
+    }
+    if matches!(icd, "K800" | "K810" | "K358") && g.r.chance(0.6) {
+        g.procedure(proc::ULTRASOUND, s.start, Some(s.visit), true, false);
+    }
     if g.r.chance(0.3) {
         g.procedure(proc::CT, s.start, Some(s.visit), true, false);
     }
