@@ -786,16 +786,15 @@ fn background(g: &mut Gen, plan: &Plan, conditions: &[usize]) {
     let reason = *g.r.pick(cat::ACUTE_OUTPATIENT);
     for (k, &d) in days.iter().enumerate() {
         let next = days.get(k + 1).copied().unwrap_or(d + 28);
-        let (v, dept) = if conditions.is_empty() {
+        let v = if conditions.is_empty() {
             if k == 0 && g.r.chance(0.25) {
-                (g.emergency(d), "emergency")
+                g.emergency(d)
             } else {
-                (g.outpatient(reason.1, d), reason.1)
+                g.outpatient(reason.1, d)
             }
         } else {
-            (g.outpatient(main_department, d), main_department)
+            g.outpatient(main_department, d)
         };
-        let _ = dept;
         if conditions.is_empty() {
             if k == 0 {
                 g.ehr(d, reason.0, false, v, false);
