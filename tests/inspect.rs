@@ -261,9 +261,40 @@ fn demo_network_is_generated_once_even_when_two_processes_race() {
         1,
         "one demo network and no temporary leftovers: {entries:?}"
     );
-    let dir = mid_runtime::dataset::resolve_data(None);
-    // resolve_data reads the environment of this process, which is not the cache above.
-    let _ = dir;
+    // The demo network carries enough planted truth for every outcome definition.
+    let demo = cache.path().join(&entries[0]);
+    let truth = crate::common::Tab::load(&demo, "truth");
+    let (outcome, role) = (truth.str("outcome"), truth.str("role"));
+    let mut counts: std::collections::BTreeMap<(String, String), usize> = Default::default();
+    for (o, r) in outcome.into_iter().zip(role) {
+        *counts
+            .entry((o.expect("outcome"), r.expect("role")))
+            .or_default() += 1;
+    }
+    for o in [
+        "heart_failure",
+        "cerebral_infarction",
+        "cerebral_haemorrhage",
+        "gi_perforation",
+        "interstitial_pneumonia",
+        "acute_coronary_syndrome",
+        "pulmonary_embolism",
+        "ketoacidosis",
+        "hypothyroidism",
+        "neutropenia",
+        "acute_pancreatitis",
+        "bowel_obstruction",
+        "arterial_dissection",
+        "malignancy",
+    ] {
+        for r in ["case", "lookalike"] {
+            let n = counts
+                .get(&(o.to_string(), r.to_string()))
+                .copied()
+                .unwrap_or(0);
+            assert!(n >= 40, "demo network: {n} {r} rows for {o}");
+        }
+    }
     let again = run();
     assert!(
         !String::from_utf8_lossy(&again.stderr).contains("generating"),

@@ -924,3 +924,221 @@ fn every_patient_has_rows_in_its_own_hospital_only() {
         }
     }
 }
+
+/// A lab result: (date, analyte, value, ref_high, value_text).
+type LabResult = (i32, String, Option<f64>, Option<f64>, Option<String>);
+
+/// Per patient: (date, code, suspected) of diagnoses, (date, yj) of drugs, (date, code) of
+/// procedures, (date, analyte, value, ref_high, text) of labs.
+#[derive(Default)]
+struct Record {
+    dx: Vec<(i32, String, bool)>,
+    drugs: Vec<(i32, String)>,
+    procs: Vec<(i32, String)>,
+    labs: Vec<LabResult>,
+}
+
+fn records(net: &common::Net) -> HashMap<Key, Record> {
+    let mut m: HashMap<Key, Record> = HashMap::new();
+    let d = &net.diagnosis;
+    for ((k, day), (code, s)) in d
+        .keys()
+        .into_iter()
+        .zip(d.date("date"))
+        .zip(d.str("icd10").into_iter().zip(d.bool("suspected")))
+    {
+        if let Some(code) = code {
+            m.entry(k)
+                .or_default()
+                .dx
+                .push((day.expect("date"), code, s == Some(true)));
+        }
+    }
+    let r = &net.drug;
+    for ((k, day), yj) in r
+        .keys()
+        .into_iter()
+        .zip(r.date("date"))
+        .zip(r.str("yj_code"))
+    {
+        if let Some(yj) = yj {
+            m.entry(k).or_default().drugs.push((day.expect("date"), yj));
+        }
+    }
+    let p = &net.procedure;
+    for ((k, day), code) in p.keys().into_iter().zip(p.date("date")).zip(p.str("code")) {
+        m.entry(k)
+            .or_default()
+            .procs
+            .push((day.expect("date"), code.expect("code")));
+    }
+    let l = &net.lab;
+    let (ld, la, lv, lh, lt) = (
+        l.date("date"),
+        l.str("analyte"),
+        l.f64("value"),
+        l.f64("ref_high"),
+        l.str("value_text"),
+    );
+    for (i, k) in l.keys().into_iter().enumerate() {
+        if let Some(a) = &la[i] {
+            m.entry(k).or_default().labs.push((
+                ld[i].expect("date"),
+                a.clone(),
+                lv[i],
+                lh[i],
+                lt[i].clone(),
+            ));
+        }
+    }
+    m
+}
+
+fn first_records(net: &common::Net) -> HashMap<Key, i32> {
+    net.patient
+        .keys()
+        .into_iter()
+        .zip(net.patient.date("first_record_date"))
+        .map(|(k, d)| (k, d.expect("first")))
+        .collect()
+}
+
+/// Checks a patient-level definition against the truth of `outcome`: every complete case
+/// is found, sensitivity ≥ 90 %, and nothing else (no look-alike, no background) is found.
+fn check_definition(outcome: &str, found: &HashSet<Key>) {
+    let t = &loaded().truth;
+    let (o, role, kind) = (t.str("outcome"), t.str("role"), t.str("kind"));
+    let keys = t.keys();
+    let mut cases = HashSet::new();
+    for i in 0..t.rows() {
+        if o[i].as_deref() != Some(outcome) {
+            continue;
+        }
+        if role[i].as_deref() == Some("case") {
+            cases.insert(keys[i].clone());
+            if kind[i].as_deref() != Some("incomplete_evidence") {
+                assert!(
+                    found.contains(&keys[i]),
+                    "{outcome}: complete case {:?} ({:?}) is found",
+                    keys[i],
+                    kind[i]
+                );
+            }
+        }
+    }
+    for k in found {
+        assert!(
+            cases.contains(k),
+            "{outcome}: {k:?} meets the definition but is not a planted case"
+        );
+    }
+    let sensitivity =
+        cases.iter().filter(|k| found.contains(*k)).count() as f64 / cases.len() as f64;
+    assert!(
+        sensitivity >= 0.9 && cases.len() >= 15,
+        "{outcome}: sensitivity {sensitivity} of {}",
+        cases.len()
+    );
+}
+
+/// First non-suspected diagnosis with `prefixes`, observed ≥ 180 days before with no such code.
+fn clean_first(r: &Record, first: i32, prefixes: &[&str]) -> Option<i32> {
+    let hit = |c: &str| prefixes.iter().any(|p| c.starts_with(p));
+    let d0 =
+        r.dx.iter()
+            .filter(|(_, c, s)| !s && hit(c))
+            .map(|(d, _, _)| *d)
+            .min()?;
+    let earlier =
+        r.dx.iter()
+            .any(|(d, c, _)| hit(c) && *d < d0 && *d >= d0 - 180);
+    (first <= d0 - 180 && !earlier).then_some(d0)
+}
+
+#[test]
+fn interstitial_pneumonia_and_hypothyroidism_definitions() {
+    let net = loaded();
+    let recs = records(net);
+    let firsts = first_records(net);
+    let steroids = [
+        "2456001", "2456400", "2456405", "2454002", "2454405", "2452002", "2452400",
+    ];
+    let mut ild = HashSet::new();
+    let mut hypo = HashSet::new();
+    for (k, r) in &recs {
+        let first = firsts[k];
+        if let Some(d0) = clean_first(r, first, &["J841", "J849"]) {
+            let marker = r.labs.iter().any(|(d, a, v, _, _)| {
+                (d - d0).abs() <= 30
+                    && v.is_some_and(|v| {
+                        (a == "5C210" && v >= 500.0) || (a == "3F253" && v >= 110.0)
+                    })
+            });
+            let steroid = r.drugs.iter().any(|(d, y)| {
+                *d >= d0 && *d <= d0 + 30 && steroids.iter().any(|s| y.starts_with(s))
+            });
+            if marker && steroid {
+                ild.insert(k.clone());
+            }
+        }
+        if let Some(d0) = clean_first(r, first, &["E03"]) {
+            let tsh = r.labs.iter().any(|(d, a, v, h, _)| {
+                (d - d0).abs() <= 30
+                    && a == "4A055"
+                    && matches!((v, h), (Some(v), Some(h)) if v > h)
+            });
+            let first_lt4 = r
+                .drugs
+                .iter()
+                .filter(|(_, y)| y.starts_with("2431004"))
+                .map(|(d, _)| *d)
+                .min();
+            if tsh && first_lt4.is_some_and(|d| d >= d0 && d <= d0 + 30) {
+                hypo.insert(k.clone());
+            }
+        }
+    }
+    check_definition("interstitial_pneumonia", &ild);
+    check_definition("hypothyroidism", &hypo);
+}
+
+#[test]
+fn malignancy_definition() {
+    let net = loaded();
+    let recs = records(net);
+    let anticancer = [
+        "4291401", "4291403", "4240406", "4291410", "4223401", "4291413", "4291429",
+    ];
+    let treatment_codes = [
+        "M001",
+        "180001099",
+        "K655",
+        "150655099",
+        "K719",
+        "150719099",
+    ];
+    let mut found = HashSet::new();
+    for (k, r) in &recs {
+        let mut days: Vec<i32> =
+            r.dx.iter()
+                .filter(|(_, c, s)| !s && c.starts_with('C'))
+                .map(|(d, _, _)| *d)
+                .collect();
+        days.sort_unstable();
+        days.dedup();
+        let Some(d0) = days.windows(2).find(|w| w[1] - w[0] <= 90).map(|w| w[0]) else {
+            continue;
+        };
+        let drug = r.drugs.iter().any(|(d, y)| {
+            *d >= d0 && *d <= d0 + 180 && anticancer.iter().any(|a| y.starts_with(a))
+        });
+        let act = r
+            .procs
+            .iter()
+            .any(|(d, c)| *d >= d0 && *d <= d0 + 180 && treatment_codes.contains(&c.as_str()));
+        if drug || act {
+            found.insert(k.clone());
+        }
+    }
+    check_definition("malignancy", &found);
+}

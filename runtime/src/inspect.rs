@@ -431,8 +431,8 @@ fn check_manifest(dir: &Path, m: &Manifest, report: &mut Report) {
         match dataset::fingerprint_files(dir, files) {
             Ok(fp) if fp != entry.fingerprint => report.problems.push(format!(
                 "table {t}: content fingerprint {} differs from manifest.json ({}): the files changed since they were written",
-                &fp[..12.min(fp.len())],
-                &entry.fingerprint[..12.min(entry.fingerprint.len())]
+                fp.get(..12).unwrap_or(&fp),
+                entry.fingerprint.get(..12).unwrap_or(&entry.fingerprint)
             )),
             Ok(_) => {}
             Err(e) => report.problems.push(format!("table {t}: {e}")),

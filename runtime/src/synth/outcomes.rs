@@ -145,7 +145,8 @@ pub struct Needs {
 impl Episode {
     pub fn needs(self) -> Needs {
         let (lookback, follow_up, min_age) = match self {
-            IldCase | HypoCase | IldRadiation => (200, 120, 20),
+            IldCase | IldRadiation => (200, 120, 20),
+            HypoCase => (200, 220, 20),
             Statin => (200, 400, 30),
             Antidepressant => (200, 200, 18),
             Antithyroid => (30, 400, 18),
@@ -264,7 +265,7 @@ fn pick(g: &mut Gen, codes: &[&'static str]) -> &'static str {
 
 /// A cancer course: C-code on two days, treatment within 180 days. Writes the
 /// malignancy truth row (kind `cancer_course`) and returns the treatment start day.
-fn cancer_course(g: &mut Gen, day: i32, icd10: &str, chemo: &[usize]) -> (i32, i64) {
+fn cancer_course(g: &mut Gen, day: i32, icd10: &str) -> i32 {
     truth(g, "malignancy", "case", "cancer_course", day);
     let v = g.outpatient("oncology", day);
     g.ehr(day, icd10, false, v, true);
@@ -274,8 +275,7 @@ fn cancer_course(g: &mut Gen, day: i32, icd10: &str, chemo: &[usize]) -> (i32, i
     let v2 = g.outpatient("oncology", d2);
     g.claim(d2, icd10, false, true, v2);
     g.ehr(d2, icd10, false, v2, true);
-    let _ = chemo;
-    (d2 + g.r.range(7, 20) as i32, v2)
+    d2 + g.r.range(7, 20) as i32
 }
 
 /// Chemotherapy cycles every 21 days: a stay day per cycle with the drugs, blood count
@@ -361,6 +361,9 @@ pub fn plant(g: &mut Gen, e: Episode, day: i32) {
             }
             g.procedure(proc::XRAY, s.start, Some(s.visit), true, false);
             g.procedure(proc::ECHO, s.start + 1, Some(s.visit), true, false);
+            if g.r.chance(0.1) {
+                g.procedure(proc::VENTILATION, s.start, Some(s.visit), true, false);
+            }
         }
         HfChronic => {
             lookalike(g, "heart_failure", "chronic_rerecorded", day);
@@ -516,8 +519,7 @@ pub fn plant(g: &mut Gen, e: Episode, day: i32) {
             claims_monthly(g, day, 6, "respiratory", icd, false, None, false);
             if drop != 0 {
                 let d = day + g.r.range(0, 14) as i32;
-                let v = g.outpatient("respiratory", d);
-                let _ = v;
+                g.outpatient("respiratory", d);
                 if g.r.chance(0.7) {
                     let x = 600.0 + 2000.0 * g.r.f64();
                     g.lab(item::KL6, d, x, Setting::Outpatient, true);
@@ -534,11 +536,14 @@ pub fn plant(g: &mut Gen, e: Episode, day: i32) {
                 }
             }
             g.procedure(proc::CT, day, None, false, false);
+            if g.r.chance(0.3) {
+                g.procedure(proc::BRONCHOSCOPY, day + 7, None, false, false);
+            }
         }
         IldRadiation => {
             lookalike(g, "interstitial_pneumonia", "radiation_pneumonitis", day);
             let start = day - 150;
-            let (t, _) = cancer_course(g, start, "C349", &[]);
+            let t = cancer_course(g, start, "C349");
             for k in 0..20 {
                 g.procedure(proc::RADIOTHERAPY, t + k + (k / 5) * 2, None, false, true);
             }
@@ -563,7 +568,7 @@ pub fn plant(g: &mut Gen, e: Episode, day: i32) {
         IldChemoSteroids => {
             lookalike(g, "interstitial_pneumonia", "chemo_steroids", day + 30);
             let icd = pick(g, &["C349", "C509", "C189"]);
-            let (t, _) = cancer_course(g, day - 20, icd, &[]);
+            let t = cancer_course(g, day - 20, icd);
             chemo_cycles(
                 g,
                 t,
@@ -782,7 +787,7 @@ pub fn plant(g: &mut Gen, e: Episode, day: i32) {
         }
         NeutChemo => {
             let icd = pick(g, &["C349", "C509", "C189", "C169"]);
-            let (t, _) = cancer_course(g, day - 20, icd, &[]);
+            let t = cancer_course(g, day - 20, icd);
             let nadir = g.r.range(1, 3) as i32;
             let drugs: &[usize] = if icd == "C189" {
                 &[drug::OXALIPLATIN, drug::FLUOROURACIL]
@@ -794,8 +799,7 @@ pub fn plant(g: &mut Gen, e: Episode, day: i32) {
             }
         }
         NeutBackground => {
-            let v = g.outpatient("haematology", day);
-            let _ = v;
+            g.outpatient("haematology", day);
             let a = 0.4 + 1.0 * g.r.f64();
             let w = (a / (0.3 + 0.25 * g.r.f64())).max(a + 0.6);
             g.cbc(day, Setting::Outpatient, Some(a), Some(w), true);
@@ -812,16 +816,14 @@ pub fn plant(g: &mut Gen, e: Episode, day: i32) {
         }
         NeutNearMiss => {
             lookalike(g, "neutropenia", "near_miss", day);
-            let v = g.outpatient("internal", day);
-            let _ = v;
+            g.outpatient("internal", day);
             let w = 2.6 + 0.6 * g.r.f64();
             let a = (1.65 + 0.3 * g.r.f64()).min(w * 0.75);
             g.cbc(day, Setting::Outpatient, Some(a), Some(w), true);
         }
         NeutLowPercent => {
             lookalike(g, "neutropenia", "low_percent_high_wbc", day);
-            let v = g.outpatient("internal", day);
-            let _ = v;
+            g.outpatient("internal", day);
             let w = 8.0 + 6.0 * g.r.f64();
             let pct = 0.2 + 0.1 * g.r.f64();
             g.cbc(day, Setting::Outpatient, Some(w * pct), Some(w), true);
@@ -928,7 +930,7 @@ pub fn plant(g: &mut Gen, e: Episode, day: i32) {
         }
         MalCase => {
             let icd = pick(g, &["C169", "C189", "C20", "C349", "C509", "C61", "C220"]);
-            let (t, _) = cancer_course(g, day, icd, &[]);
+            let t = cancer_course(g, day, icd);
             match g.r.range(0, 2) {
                 0 => {
                     let drugs: &[usize] = &[drug::CISPLATIN, drug::FLUOROURACIL];
@@ -1068,8 +1070,7 @@ fn statin(g: &mut Gen, day: i32) {
     let uln = if g.male { 42.0 } else { 23.0 };
     if g.r.chance(0.05) {
         let t = day - g.r.range(20, 150) as i32;
-        let v = g.outpatient("internal", t);
-        let _ = v;
+        g.outpatient("internal", t);
         let x = uln * (3.3 + 2.0 * g.r.f64());
         g.lab(item::ALT, t, x, Setting::Outpatient, true);
         lookalike(g, "statin_alt_rise", "baseline_liver_abnormal", t);
@@ -1211,7 +1212,7 @@ fn pah(g: &mut Gen, day: i32) {
 /// CT) during exposure at 8 %.
 fn vegf(g: &mut Gen, day: i32) {
     let icd = pick(g, &["C189", "C20", "C169", "C349"]);
-    let (t, _) = cancer_course(g, day - 20, icd, &[]);
+    let t = cancer_course(g, day - 20, icd);
     let d = if g.r.chance(0.7) {
         drug::BEVACIZUMAB
     } else {

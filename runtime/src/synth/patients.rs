@@ -786,16 +786,15 @@ fn background(g: &mut Gen, plan: &Plan, conditions: &[usize]) {
     let reason = *g.r.pick(cat::ACUTE_OUTPATIENT);
     for (k, &d) in days.iter().enumerate() {
         let next = days.get(k + 1).copied().unwrap_or(d + 28);
-        let (v, dept) = if conditions.is_empty() {
+        let v = if conditions.is_empty() {
             if k == 0 && g.r.chance(0.25) {
-                (g.emergency(d), "emergency")
+                g.emergency(d)
             } else {
-                (g.outpatient(reason.1, d), reason.1)
+                g.outpatient(reason.1, d)
             }
         } else {
-            (g.outpatient(main_department, d), main_department)
+            g.outpatient(main_department, d)
         };
-        let _ = dept;
         if conditions.is_empty() {
             if k == 0 {
                 g.ehr(d, reason.0, false, v, false);
@@ -867,6 +866,15 @@ pub fn background_stay(g: &mut Gen, d: i32) {
     }
     if g.r.chance(0.5) {
         g.procedure(proc::XRAY, s.start, Some(s.visit), true, false);
+    }
+    if matches!(icd, "J189" | "J690" | "A419") {
+        g.procedure(proc::OXYGEN, s.start, Some(s.visit), true, false);
+        if g.r.chance(0.15) {
+            g.procedure(proc::VENTILATION, s.start + 1, Some(s.visit), true, false);
+        }
+    }
+    if matches!(icd, "K800" | "K810" | "K358") && g.r.chance(0.6) {
+        g.procedure(proc::ULTRASOUND, s.start, Some(s.visit), true, false);
     }
     if g.r.chance(0.3) {
         g.procedure(proc::CT, s.start, Some(s.visit), true, false);
