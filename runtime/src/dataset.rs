@@ -143,13 +143,14 @@ pub fn cache_dir() -> Result<PathBuf> {
     ))
 }
 
-/// The demo network's directory name: contract version, generator version and arguments,
-/// so a new generator or contract never reuses an old network.
+/// The demo network's directory name: contract version, generator version and source
+/// fingerprint, and arguments, so a changed generator or contract never reuses an old network.
 pub fn demo_name() -> String {
     format!(
-        "demo-cdm{}-synth{}-p{}-h{}-s{}",
+        "demo-cdm{}-synth{}-{}-p{}-h{}-s{}",
         mid_compiler::cdm::CDM_VERSION,
         env!("CARGO_PKG_VERSION"),
+        env!("MID_GENERATOR_HASH"),
         DEMO_PATIENTS,
         DEMO_HOSPITALS,
         DEMO_SEED
