@@ -19,10 +19,14 @@ fn main() {
         let _ = writeln!(
             out,
             "    StdlibModule {{ name: {module:?}, text: include_str!({:?}) }},",
-            path.canonicalize().expect("stdlib file").display().to_string()
+            path.canonicalize()
+                .expect("stdlib file")
+                .display()
+                .to_string()
         );
     }
     out.push_str("];\n");
-    let dest = std::path::Path::new(&std::env::var("OUT_DIR").expect("OUT_DIR")).join("stdlib_modules.rs");
+    let dest =
+        std::path::Path::new(&std::env::var("OUT_DIR").expect("OUT_DIR")).join("stdlib_modules.rs");
     std::fs::write(dest, out).expect("write stdlib_modules.rs");
 }

@@ -15,12 +15,18 @@ fn main() {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for f in &files {
         println!("cargo:rerun-if-changed={}", f.display());
-        let name = f.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = f
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let bytes = std::fs::read(f).expect("a generator source file");
         for b in name.as_bytes().iter().chain(&bytes) {
             h ^= u64::from(*b);
             h = h.wrapping_mul(0x0100_0000_01b3);
         }
     }
-    println!("cargo:rustc-env=MID_GENERATOR_HASH={:012x}", h & 0xffff_ffff_ffff);
+    println!(
+        "cargo:rustc-env=MID_GENERATOR_HASH={:012x}",
+        h & 0xffff_ffff_ffff
+    );
 }

@@ -12,8 +12,14 @@ use crate::e2e::{days, persons, run};
 fn sql(data: &std::path::Path, query: &str) -> RecordBatch {
     let rt = mid_runtime::runtime().expect("a runtime");
     rt.block_on(async {
-        let e = mid_runtime::engine::Engine::open(data).await.expect("the data set opens");
-        let df = e.ctx.sql(query).await.unwrap_or_else(|err| panic!("{err}\n{query}"));
+        let e = mid_runtime::engine::Engine::open(data)
+            .await
+            .expect("the data set opens");
+        let df = e
+            .ctx
+            .sql(query)
+            .await
+            .unwrap_or_else(|err| panic!("{err}\n{query}"));
         let schema = df.schema().inner().clone();
         let batches = df.collect().await.expect("the query runs");
         concat_batches(&schema, &batches).expect("concat")
@@ -21,10 +27,24 @@ fn sql(data: &std::path::Path, query: &str) -> RecordBatch {
 }
 
 fn rows3(b: &RecordBatch) -> BTreeSet<(String, i64, i32)> {
-    let h = b.column(0).as_any().downcast_ref::<StringArray>().expect("hospital");
-    let p = b.column(1).as_any().downcast_ref::<Int64Array>().expect("patient");
-    let d = b.column(2).as_any().downcast_ref::<Int32Array>().expect("day");
-    (0..b.num_rows()).map(|i| (h.value(i).to_string(), p.value(i), d.value(i))).collect()
+    let h = b
+        .column(0)
+        .as_any()
+        .downcast_ref::<StringArray>()
+        .expect("hospital");
+    let p = b
+        .column(1)
+        .as_any()
+        .downcast_ref::<Int64Array>()
+        .expect("patient");
+    let d = b
+        .column(2)
+        .as_any()
+        .downcast_ref::<Int32Array>()
+        .expect("day");
+    (0..b.num_rows())
+        .map(|i| (h.value(i).to_string(), p.value(i), d.value(i)))
+        .collect()
 }
 
 /// Age in full years at a day number, as SQL.
@@ -90,29 +110,67 @@ fn new_user_cohort_with_washout_and_lab_outcome_matches_sql() {
     );
     let expected = sql(&data, &query);
     let mid_members = persons(&r["cohort_c"]);
-    let want_members: BTreeSet<(String, i64)> = rows3(&expected).into_iter().map(|(h, p, _)| (h, p)).collect();
-    assert!(want_members.len() > 100, "the comparison needs a real cohort ({})", want_members.len());
+    let want_members: BTreeSet<(String, i64)> = rows3(&expected)
+        .into_iter()
+        .map(|(h, p, _)| (h, p))
+        .collect();
+    assert!(
+        want_members.len() > 100,
+        "the comparison needs a real cohort ({})",
+        want_members.len()
+    );
     assert_eq!(mid_members, want_members);
 
-    let h = expected.column(0).as_any().downcast_ref::<StringArray>().expect("h");
-    let p = expected.column(1).as_any().downcast_ref::<Int64Array>().expect("p");
+    let h = expected
+        .column(0)
+        .as_any()
+        .downcast_ref::<StringArray>()
+        .expect("h");
+    let p = expected
+        .column(1)
+        .as_any()
+        .downcast_ref::<Int64Array>()
+        .expect("p");
     let o = expected.column(3);
     let o = arrow::compute::cast(o, &arrow::datatypes::DataType::Int32).expect("int");
     let o = o.as_any().downcast_ref::<Int32Array>().expect("int");
-    let want_outcomes: BTreeMap<(String, i64), i32> = (0..expected.num_rows()).filter(|i| !o.is_null(*i)).map(|i| ((h.value(i).to_string(), p.value(i)), o.value(i))).collect();
+    let want_outcomes: BTreeMap<(String, i64), i32> = (0..expected.num_rows())
+        .filter(|i| !o.is_null(*i))
+        .map(|i| ((h.value(i).to_string(), p.value(i)), o.value(i)))
+        .collect();
     assert_eq!(days(&r["outcome_rise"], "outcome_day"), want_outcomes);
 }
 
 #[test]
 fn inpatient_outcome_with_same_stay_conditions_matches_sql() {
     let data = mid_runtime::dataset::resolve_data(None).expect("the demo network");
-    let r = run("import outcomes.heart_failure\ncohort stays { index = every heart_failure }\n", &data);
+    let r = run(
+        "import outcomes.heart_failure\ncohort stays { index = every heart_failure }\n",
+        &data,
+    );
     let mid_rows: BTreeSet<(String, i64, i32)> = {
         let b = &r["entries_stays"];
-        let h = b.column_by_name("hospital_id").expect("h").as_any().downcast_ref::<StringArray>().expect("h");
-        let p = b.column_by_name("patient_id").expect("p").as_any().downcast_ref::<Int64Array>().expect("p");
-        let d = b.column_by_name("index_day").expect("d").as_any().downcast_ref::<Int32Array>().expect("d");
-        (0..b.num_rows()).map(|i| (h.value(i).to_string(), p.value(i), d.value(i))).collect()
+        let h = b
+            .column_by_name("hospital_id")
+            .expect("h")
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .expect("h");
+        let p = b
+            .column_by_name("patient_id")
+            .expect("p")
+            .as_any()
+            .downcast_ref::<Int64Array>()
+            .expect("p");
+        let d = b
+            .column_by_name("index_day")
+            .expect("d")
+            .as_any()
+            .downcast_ref::<Int32Array>()
+            .expect("d");
+        (0..b.num_rows())
+            .map(|i| (h.value(i).to_string(), p.value(i), d.value(i)))
+            .collect()
     };
     let during = "AND x.hospital_id = v.hospital_id AND x.patient_id = v.patient_id AND x.date BETWEEN v.start_date AND v.end_date";
     let query = format!(
@@ -132,20 +190,43 @@ fn inpatient_outcome_with_same_stay_conditions_matches_sql() {
          ORDER BY 1, 2, 3"
     );
     let want = rows3(&sql(&data, &query));
-    assert!(want.len() >= 40, "the comparison needs real stays ({})", want.len());
+    assert!(
+        want.len() >= 40,
+        "the comparison needs real stays ({})",
+        want.len()
+    );
     assert_eq!(mid_rows, want);
 }
 
 #[test]
 fn counts_by_sex_and_age_band_match_sql() {
     let data = mid_runtime::dataset::resolve_data(None).expect("the demo network");
-    let r = run("codes statins: drug = yj \"2189\"\ncohort users { index = first drug statins }\nreport users by sex, age band 10 years\n", &data);
+    let r = run(
+        "codes statins: drug = yj \"2189\"\ncohort users { index = first drug statins }\nreport users by sex, age band 10 years\n",
+        &data,
+    );
     let rep = &r["report_users"];
-    let sex = rep.column_by_name("sex").expect("sex").as_any().downcast_ref::<StringArray>().expect("s");
-    let band = arrow::compute::cast(rep.column_by_name("age_band").expect("band"), &arrow::datatypes::DataType::Int64).expect("int");
+    let sex = rep
+        .column_by_name("sex")
+        .expect("sex")
+        .as_any()
+        .downcast_ref::<StringArray>()
+        .expect("s");
+    let band = arrow::compute::cast(
+        rep.column_by_name("age_band").expect("band"),
+        &arrow::datatypes::DataType::Int64,
+    )
+    .expect("int");
     let band = band.as_any().downcast_ref::<Int64Array>().expect("b");
-    let n = rep.column_by_name("persons").expect("persons").as_any().downcast_ref::<Int64Array>().expect("n");
-    let got: BTreeMap<(String, i64), i64> = (0..rep.num_rows()).map(|i| ((sex.value(i).to_string(), band.value(i)), n.value(i))).collect();
+    let n = rep
+        .column_by_name("persons")
+        .expect("persons")
+        .as_any()
+        .downcast_ref::<Int64Array>()
+        .expect("n");
+    let got: BTreeMap<(String, i64), i64> = (0..rep.num_rows())
+        .map(|i| ((sex.value(i).to_string(), band.value(i)), n.value(i)))
+        .collect();
     let query = format!(
         "WITH entry AS (SELECT hospital_id, patient_id, min(CAST(date AS INT)) AS idx FROM drug WHERE yj_code LIKE '2189%' GROUP BY 1, 2),
          base AS (SELECT e.*, p.sex, p.birth_date FROM entry e JOIN patient p ON e.hospital_id = p.hospital_id AND e.patient_id = p.patient_id
@@ -154,10 +235,24 @@ fn counts_by_sex_and_age_band_match_sql() {
         age = age_sql("b.idx", "b.birth_date")
     );
     let want_b = sql(&data, &query);
-    let s = want_b.column(0).as_any().downcast_ref::<StringArray>().expect("s");
-    let bb = want_b.column(1).as_any().downcast_ref::<Int64Array>().expect("b");
-    let nn = want_b.column(2).as_any().downcast_ref::<Int64Array>().expect("n");
-    let want: BTreeMap<(String, i64), i64> = (0..want_b.num_rows()).map(|i| ((s.value(i).to_string(), bb.value(i)), nn.value(i))).collect();
+    let s = want_b
+        .column(0)
+        .as_any()
+        .downcast_ref::<StringArray>()
+        .expect("s");
+    let bb = want_b
+        .column(1)
+        .as_any()
+        .downcast_ref::<Int64Array>()
+        .expect("b");
+    let nn = want_b
+        .column(2)
+        .as_any()
+        .downcast_ref::<Int64Array>()
+        .expect("n");
+    let want: BTreeMap<(String, i64), i64> = (0..want_b.num_rows())
+        .map(|i| ((s.value(i).to_string(), bb.value(i)), nn.value(i)))
+        .collect();
     assert!(want.values().sum::<i64>() > 500);
     assert_eq!(got, want);
 }

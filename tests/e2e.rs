@@ -10,7 +10,7 @@ use arrow::array::{Array, Date32Array, Int32Array, Int64Array, RecordBatch, Stri
 use arrow::compute::concat_batches;
 use mid_runtime::engine::{self, Engine};
 
-use crate::fixture::{d, Cdm};
+use crate::fixture::{Cdm, d};
 
 /// Compiles and runs a script over a data set; returns every result by plan name.
 pub fn run(src: &str, data: &Path) -> BTreeMap<String, RecordBatch> {
@@ -28,7 +28,9 @@ pub fn run(src: &str, data: &Path) -> BTreeMap<String, RecordBatch> {
     let rt = mid_runtime::runtime().expect("a runtime");
     let results = rt.block_on(async {
         let e = Engine::open(data).await.expect("the data set opens");
-        engine::run_all(&e, &compiled.plans, |_, _| {}).await.expect("the plans run")
+        engine::run_all(&e, &compiled.plans, |_, _| {})
+            .await
+            .expect("the plans run")
     });
     results
         .into_iter()
@@ -38,16 +40,40 @@ pub fn run(src: &str, data: &Path) -> BTreeMap<String, RecordBatch> {
 
 /// (hospital, patient) of every row of a result.
 pub fn persons(b: &RecordBatch) -> BTreeSet<(String, i64)> {
-    let h = b.column_by_name("hospital_id").expect("hospital_id").as_any().downcast_ref::<StringArray>().expect("text");
-    let p = b.column_by_name("patient_id").expect("patient_id").as_any().downcast_ref::<Int64Array>().expect("int");
-    (0..b.num_rows()).map(|i| (h.value(i).to_string(), p.value(i))).collect()
+    let h = b
+        .column_by_name("hospital_id")
+        .expect("hospital_id")
+        .as_any()
+        .downcast_ref::<StringArray>()
+        .expect("text");
+    let p = b
+        .column_by_name("patient_id")
+        .expect("patient_id")
+        .as_any()
+        .downcast_ref::<Int64Array>()
+        .expect("int");
+    (0..b.num_rows())
+        .map(|i| (h.value(i).to_string(), p.value(i)))
+        .collect()
 }
 
 /// (hospital, patient) → a day column's value.
 pub fn days(b: &RecordBatch, column: &str) -> BTreeMap<(String, i64), i32> {
-    let h = b.column_by_name("hospital_id").expect("hospital_id").as_any().downcast_ref::<StringArray>().expect("text");
-    let p = b.column_by_name("patient_id").expect("patient_id").as_any().downcast_ref::<Int64Array>().expect("int");
-    let col = b.column_by_name(column).unwrap_or_else(|| panic!("no column {column}"));
+    let h = b
+        .column_by_name("hospital_id")
+        .expect("hospital_id")
+        .as_any()
+        .downcast_ref::<StringArray>()
+        .expect("text");
+    let p = b
+        .column_by_name("patient_id")
+        .expect("patient_id")
+        .as_any()
+        .downcast_ref::<Int64Array>()
+        .expect("int");
+    let col = b
+        .column_by_name(column)
+        .unwrap_or_else(|| panic!("no column {column}"));
     let mut out = BTreeMap::new();
     for i in 0..b.num_rows() {
         if col.is_null(i) {
@@ -113,88 +139,300 @@ fn boundary_cdm() -> Cdm {
     // 6 days before index, thiamazole on index day.
     let standard = |c: &mut Cdm, h: &'static str, id: i64| {
         c.patient(h, id, "M", "1960-01-01", "2019-01-01", "2021-12-31");
-        c.diagnoses.push((h, id, "claim", date(-6), Some("E050"), false, true, None));
-        c.drugs.push((h, id, "prescription", "outpatient", x, 28, Some(THIAMAZOLE)));
+        c.diagnoses
+            .push((h, id, "claim", date(-6), Some("E050"), false, true, None));
+        c.drugs
+            .push((h, id, "prescription", "outpatient", x, 28, Some(THIAMAZOLE)));
     };
     // 1: included; ANC 1200 on 2020-08-15 is the outcome.
     standard(&mut c, "H01", 1);
-    c.labs.push(("H01", 1, d("2020-08-15"), Some(ANC), Some(1200.0), Some("/uL"), Some(7500.0)));
+    c.labs.push((
+        "H01",
+        1,
+        d("2020-08-15"),
+        Some(ANC),
+        Some(1200.0),
+        Some("/uL"),
+        Some(7500.0),
+    ));
     // 2: PTU at index - 180 (inside the washout): excluded at step 2.
     standard(&mut c, "H01", 2);
-    c.drugs.push(("H01", 2, "prescription", "outpatient", date(-180), 14, Some(PTU)));
+    c.drugs.push((
+        "H01",
+        2,
+        "prescription",
+        "outpatient",
+        date(-180),
+        14,
+        Some(PTU),
+    ));
     // 3: PTU at index - 181 (just outside): kept.
     standard(&mut c, "H01", 3);
-    c.drugs.push(("H01", 3, "prescription", "outpatient", date(-181), 14, Some(PTU)));
+    c.drugs.push((
+        "H01",
+        3,
+        "prescription",
+        "outpatient",
+        date(-181),
+        14,
+        Some(PTU),
+    ));
     // 4: PTU on the index day (not before index): kept.
     standard(&mut c, "H01", 4);
-    c.drugs.push(("H01", 4, "prescription", "outpatient", x, 14, Some(PTU)));
+    c.drugs
+        .push(("H01", 4, "prescription", "outpatient", x, 14, Some(PTU)));
     // 5: Graves' only at index + 30: kept. 6: only at index + 31: excluded at step 3.
     c.patient("H01", 5, "F", "1960-01-01", "2019-01-01", "2021-12-31");
-    c.diagnoses.push(("H01", 5, "claim", date(30), Some("E050"), false, true, None));
-    c.drugs.push(("H01", 5, "prescription", "outpatient", x, 28, Some(THIAMAZOLE)));
+    c.diagnoses
+        .push(("H01", 5, "claim", date(30), Some("E050"), false, true, None));
+    c.drugs.push((
+        "H01",
+        5,
+        "prescription",
+        "outpatient",
+        x,
+        28,
+        Some(THIAMAZOLE),
+    ));
     c.patient("H01", 6, "F", "1960-01-01", "2019-01-01", "2021-12-31");
-    c.diagnoses.push(("H01", 6, "claim", date(31), Some("E050"), false, true, None));
-    c.drugs.push(("H01", 6, "prescription", "outpatient", x, 28, Some(THIAMAZOLE)));
+    c.diagnoses
+        .push(("H01", 6, "claim", date(31), Some("E050"), false, true, None));
+    c.drugs.push((
+        "H01",
+        6,
+        "prescription",
+        "outpatient",
+        x,
+        28,
+        Some(THIAMAZOLE),
+    ));
     // 7: Graves' suspected only: excluded at step 3.
     c.patient("H01", 7, "F", "1960-01-01", "2019-01-01", "2021-12-31");
-    c.diagnoses.push(("H01", 7, "ehr", date(-6), Some("E050"), true, false, None));
-    c.drugs.push(("H01", 7, "prescription", "outpatient", x, 28, Some(THIAMAZOLE)));
+    c.diagnoses
+        .push(("H01", 7, "ehr", date(-6), Some("E050"), true, false, None));
+    c.drugs.push((
+        "H01",
+        7,
+        "prescription",
+        "outpatient",
+        x,
+        28,
+        Some(THIAMAZOLE),
+    ));
     // 8: observed from index - 180: kept. 9: from index - 179: excluded at step 1.
-    c.patient("H01", 8, "M", "1960-01-01", &mid_compiler::dates::format(date(-180)), "2021-12-31");
-    c.diagnoses.push(("H01", 8, "claim", date(-6), Some("E050"), false, true, None));
-    c.drugs.push(("H01", 8, "prescription", "outpatient", x, 28, Some(THIAMAZOLE)));
-    c.patient("H01", 9, "M", "1960-01-01", &mid_compiler::dates::format(date(-179)), "2021-12-31");
-    c.diagnoses.push(("H01", 9, "claim", date(-6), Some("E050"), false, true, None));
-    c.drugs.push(("H01", 9, "prescription", "outpatient", x, 28, Some(THIAMAZOLE)));
+    c.patient(
+        "H01",
+        8,
+        "M",
+        "1960-01-01",
+        &mid_compiler::dates::format(date(-180)),
+        "2021-12-31",
+    );
+    c.diagnoses
+        .push(("H01", 8, "claim", date(-6), Some("E050"), false, true, None));
+    c.drugs.push((
+        "H01",
+        8,
+        "prescription",
+        "outpatient",
+        x,
+        28,
+        Some(THIAMAZOLE),
+    ));
+    c.patient(
+        "H01",
+        9,
+        "M",
+        "1960-01-01",
+        &mid_compiler::dates::format(date(-179)),
+        "2021-12-31",
+    );
+    c.diagnoses
+        .push(("H01", 9, "claim", date(-6), Some("E050"), false, true, None));
+    c.drugs.push((
+        "H01",
+        9,
+        "prescription",
+        "outpatient",
+        x,
+        28,
+        Some(THIAMAZOLE),
+    ));
     // 10: 15th birthday the day after index (14 at index): excluded at step 4.
     // 11: 15th birthday on the index day: kept.
     for (id, birth) in [(10, "2005-07-02"), (11, "2005-07-01")] {
         c.patient("H01", id, "F", birth, "2019-01-01", "2021-12-31");
-        c.diagnoses.push(("H01", id, "claim", date(-6), Some("E050"), false, true, None));
-        c.drugs.push(("H01", id, "prescription", "outpatient", x, 28, Some(THIAMAZOLE)));
+        c.diagnoses.push((
+            "H01",
+            id,
+            "claim",
+            date(-6),
+            Some("E050"),
+            false,
+            true,
+            None,
+        ));
+        c.drugs.push((
+            "H01",
+            id,
+            "prescription",
+            "outpatient",
+            x,
+            28,
+            Some(THIAMAZOLE),
+        ));
     }
     // 12: ANC 1400 the day before index: excluded at step 5.
     standard(&mut c, "H01", 12);
-    c.labs.push(("H01", 12, date(-1), Some(ANC), Some(1400.0), Some("/uL"), None));
+    c.labs.push((
+        "H01",
+        12,
+        date(-1),
+        Some(ANC),
+        Some(1400.0),
+        Some("/uL"),
+        None,
+    ));
     // 13: ANC 1400 on the index day: kept (not before index), and not an outcome (not after).
     standard(&mut c, "H01", 13);
-    c.labs.push(("H01", 13, x, Some(ANC), Some(1400.0), Some("/uL"), None));
+    c.labs
+        .push(("H01", 13, x, Some(ANC), Some(1400.0), Some("/uL"), None));
     // 14: neutrophils as % only: WBC 3.0 x10^3/uL × 40 % = 1,200/uL on 2020-09-01 (outcome);
     // the WBC spelled with a Greek mu.
     standard(&mut c, "H01", 14);
-    c.labs.push(("H01", 14, d("2020-09-01"), Some(WBC), Some(3000.0), Some("/μL"), None));
-    c.labs.push(("H01", 14, d("2020-09-01"), Some(NEUT_PCT), Some(40.0), Some("%"), None));
+    c.labs.push((
+        "H01",
+        14,
+        d("2020-09-01"),
+        Some(WBC),
+        Some(3000.0),
+        Some("/μL"),
+        None,
+    ));
+    c.labs.push((
+        "H01",
+        14,
+        d("2020-09-01"),
+        Some(NEUT_PCT),
+        Some(40.0),
+        Some("%"),
+        None,
+    ));
     // 15: ANC 1000 on index + 140 (the last day of follow-up): outcome.
     // 16: ANC 1000 on index + 141 (after the end): no outcome.
     standard(&mut c, "H01", 15);
-    c.labs.push(("H01", 15, date(140), Some(ANC), Some(1.0), Some("10^3/uL"), None));
+    c.labs.push((
+        "H01",
+        15,
+        date(140),
+        Some(ANC),
+        Some(1.0),
+        Some("10^3/uL"),
+        None,
+    ));
     standard(&mut c, "H01", 16);
-    c.labs.push(("H01", 16, date(141), Some(ANC), Some(1000.0), Some("/uL"), None));
+    c.labs.push((
+        "H01",
+        16,
+        date(141),
+        Some(ANC),
+        Some(1000.0),
+        Some("/uL"),
+        None,
+    ));
     // 17: Graves' recorded twice the same day (duplicated claim rows): kept once.
     standard(&mut c, "H01", 17);
-    c.diagnoses.push(("H01", 17, "claim", date(-6), Some("E050"), false, true, None));
+    c.diagnoses.push((
+        "H01",
+        17,
+        "claim",
+        date(-6),
+        Some("E050"),
+        false,
+        true,
+        None,
+    ));
     // 18: Graves' only unmapped (local code, no ICD-10): excluded at step 3.
     c.patient("H01", 18, "F", "1960-01-01", "2019-01-01", "2021-12-31");
-    c.diagnoses.push(("H01", 18, "ehr", date(-6), None, false, true, None));
-    c.drugs.push(("H01", 18, "prescription", "outpatient", x, 28, Some(THIAMAZOLE)));
+    c.diagnoses
+        .push(("H01", 18, "ehr", date(-6), None, false, true, None));
+    c.drugs.push((
+        "H01",
+        18,
+        "prescription",
+        "outpatient",
+        x,
+        28,
+        Some(THIAMAZOLE),
+    ));
     // 19: first thiamazole before the hospital's first record: no entry at all.
     c.patient("H01", 19, "M", "1960-01-01", "2019-01-01", "2021-12-31");
-    c.drugs.push(("H01", 19, "prescription", "outpatient", d("2018-06-01"), 28, Some(THIAMAZOLE)));
+    c.drugs.push((
+        "H01",
+        19,
+        "prescription",
+        "outpatient",
+        d("2018-06-01"),
+        28,
+        Some(THIAMAZOLE),
+    ));
     // 20: ANC 500 in a unit no catalogue knows: no value, so no outcome.
     standard(&mut c, "H01", 20);
-    c.labs.push(("H01", 20, d("2020-08-01"), Some(ANC), Some(500.0), Some("cells"), None));
+    c.labs.push((
+        "H01",
+        20,
+        d("2020-08-01"),
+        Some(ANC),
+        Some(500.0),
+        Some("cells"),
+        None,
+    ));
     // 21: no thiamazole at all: never enters.
     c.patient("H01", 21, "M", "1960-01-01", "2019-01-01", "2021-12-31");
     // H02/1 has the same id as H01/1 but is another person: suspected Graves' only, excluded.
     c.patient("H02", 1, "F", "1970-01-01", "2019-01-01", "2021-12-31");
-    c.diagnoses.push(("H02", 1, "ehr", date(-6), Some("E050"), true, false, None));
-    c.drugs.push(("H02", 1, "prescription", "outpatient", x + 9, 28, Some(THIAMAZOLE)));
+    c.diagnoses
+        .push(("H02", 1, "ehr", date(-6), Some("E050"), true, false, None));
+    c.drugs.push((
+        "H02",
+        1,
+        "prescription",
+        "outpatient",
+        x + 9,
+        28,
+        Some(THIAMAZOLE),
+    ));
     // 22: end of observation 2020-09-30 before index + 140: follow-up ends there; ANC low
     // on 2020-10-05 is after the end: no outcome.
     c.patient("H01", 22, "M", "1960-01-01", "2019-01-01", "2020-09-30");
-    c.diagnoses.push(("H01", 22, "claim", date(-6), Some("E050"), false, true, None));
-    c.drugs.push(("H01", 22, "prescription", "outpatient", x, 28, Some(THIAMAZOLE)));
-    c.labs.push(("H01", 22, d("2020-10-05"), Some(ANC), Some(900.0), Some("/uL"), None));
+    c.diagnoses.push((
+        "H01",
+        22,
+        "claim",
+        date(-6),
+        Some("E050"),
+        false,
+        true,
+        None,
+    ));
+    c.drugs.push((
+        "H01",
+        22,
+        "prescription",
+        "outpatient",
+        x,
+        28,
+        Some(THIAMAZOLE),
+    ));
+    c.labs.push((
+        "H01",
+        22,
+        d("2020-10-05"),
+        Some(ANC),
+        Some(900.0),
+        Some("/uL"),
+        None,
+    ));
     c
 }
 
@@ -205,17 +443,31 @@ fn window_boundaries_steps_and_outcomes() {
 
     let steps = &r["steps_new_users"];
     let entered = persons(steps);
-    let mut want_entered: BTreeSet<(String, i64)> = (1..=22).filter(|i| ![19, 21].contains(i)).map(|i| key("H01", i)).collect();
+    let mut want_entered: BTreeSet<(String, i64)> = (1..=22)
+        .filter(|i| ![19, 21].contains(i))
+        .map(|i| key("H01", i))
+        .collect();
     want_entered.insert(key("H02", 1));
-    assert_eq!(entered, want_entered, "entries: index inside observation only");
+    assert_eq!(
+        entered, want_entered,
+        "entries: index inside observation only"
+    );
 
     let members = persons(&r["cohort_new_users"]);
-    let want: BTreeSet<(String, i64)> = [1, 3, 4, 5, 8, 11, 13, 14, 15, 16, 17, 20, 22].iter().map(|i| key("H01", *i)).collect();
+    let want: BTreeSet<(String, i64)> = [1, 3, 4, 5, 8, 11, 13, 14, 15, 16, 17, 20, 22]
+        .iter()
+        .map(|i| key("H01", *i))
+        .collect();
     assert_eq!(members, want);
 
     let outcomes = days(&r["outcome_granulocytopenia"], "outcome_day");
-    let want_outcomes: BTreeMap<(String, i64), i32> =
-        [(key("H01", 1), d("2020-08-15")), (key("H01", 14), d("2020-09-01")), (key("H01", 15), x + 140)].into_iter().collect();
+    let want_outcomes: BTreeMap<(String, i64), i32> = [
+        (key("H01", 1), d("2020-08-15")),
+        (key("H01", 14), d("2020-09-01")),
+        (key("H01", 15), x + 140),
+    ]
+    .into_iter()
+    .collect();
     assert_eq!(outcomes, want_outcomes);
 
     // End of follow-up: index + 140, or the end of observation when earlier.
@@ -226,7 +478,14 @@ fn window_boundaries_steps_and_outcomes() {
     // Attrition: persons after the entry and each step.
     let a = &r["attrition_new_users"];
     let counts: Vec<i64> = (0..=5)
-        .map(|i| a.column_by_name(&format!("persons_{i}")).expect("count").as_any().downcast_ref::<Int64Array>().expect("int").value(0))
+        .map(|i| {
+            a.column_by_name(&format!("persons_{i}"))
+                .expect("count")
+                .as_any()
+                .downcast_ref::<Int64Array>()
+                .expect("int")
+                .value(0)
+        })
         .collect();
     // 21 entries; step 1 removes 9; step 2 removes 2; step 3 removes 6, 7, 18 and H02/1;
     // step 4 removes 10; step 5 removes 12.
@@ -241,9 +500,19 @@ fn window_boundaries_steps_and_outcomes() {
 
 #[test]
 fn compiled_plans_need_no_data_and_are_deterministic() {
-    let a = mid_compiler::compile("a.mid", SCRIPT).ok().expect("compiles");
-    let b = mid_compiler::compile("a.mid", SCRIPT).ok().expect("compiles");
-    let text = |c: &mid_compiler::Compiled| c.plans.iter().map(|p| format!("{}\n{}", p.name, p.plan.display_indent())).collect::<Vec<_>>().join("\n");
+    let a = mid_compiler::compile("a.mid", SCRIPT)
+        .ok()
+        .expect("compiles");
+    let b = mid_compiler::compile("a.mid", SCRIPT)
+        .ok()
+        .expect("compiles");
+    let text = |c: &mid_compiler::Compiled| {
+        c.plans
+            .iter()
+            .map(|p| format!("{}\n{}", p.name, p.plan.display_indent()))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
     assert_eq!(text(&a), text(&b));
     assert!(text(&a).contains("TableScan: drug"));
 }

@@ -3,19 +3,26 @@
 
 use std::path::Path;
 
-use arrow::array::{Array, RecordBatch};
+use arrow::array::RecordBatch;
 
 use crate::e2e::run;
 
 fn example(name: &str) -> std::collections::BTreeMap<String, RecordBatch> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples").join(name).join("study.mid");
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../examples")
+        .join(name)
+        .join("study.mid");
     let src = std::fs::read_to_string(&path).expect("the example exists");
     let data = mid_runtime::dataset::resolve_data(None).expect("the demo network");
     run(&src, &data)
 }
 
 /// Share of a cohort's members with the outcome: (with, members).
-fn share(r: &std::collections::BTreeMap<String, RecordBatch>, cohort: &str, outcome: &str) -> (usize, usize) {
+fn share(
+    r: &std::collections::BTreeMap<String, RecordBatch>,
+    cohort: &str,
+    outcome: &str,
+) -> (usize, usize) {
     let members = r[&format!("cohort_{cohort}")].num_rows();
     let with = r[&format!("outcome_{outcome}")].num_rows();
     (with, members)
@@ -24,15 +31,31 @@ fn share(r: &std::collections::BTreeMap<String, RecordBatch>, cohort: &str, outc
 fn assert_between(what: &str, (with, of): (usize, usize), lo: f64, hi: f64) {
     assert!(of > 0, "{what}: empty cohort");
     let p = with as f64 / of as f64;
-    assert!((lo..=hi).contains(&p), "{what}: {with}/{of} = {:.1} %, expected {:.0}–{:.0} %", p * 100.0, lo * 100.0, hi * 100.0);
+    assert!(
+        (lo..=hi).contains(&p),
+        "{what}: {with}/{of} = {:.1} %, expected {:.0}–{:.0} %",
+        p * 100.0,
+        lo * 100.0,
+        hi * 100.0
+    );
 }
 
 #[test]
 fn thiamazole_granulocytopenia() {
     let r = example("thiamazole_granulocytopenia");
     // Planted: ANC ≤ 1,500/uL in days 14–90 for 8 % of thiamazole starters.
-    assert_between("thiamazole", share(&r, "thiamazole_users", "granulocytopenia_mmi"), 0.04, 0.15);
-    assert_between("propylthiouracil", share(&r, "ptu_users", "granulocytopenia_ptu"), 0.0, 0.15);
+    assert_between(
+        "thiamazole",
+        share(&r, "thiamazole_users", "granulocytopenia_mmi"),
+        0.04,
+        0.15,
+    );
+    assert_between(
+        "propylthiouracil",
+        share(&r, "ptu_users", "granulocytopenia_ptu"),
+        0.0,
+        0.15,
+    );
     assert!(r["cohort_thiamazole_users"].num_rows() > 200);
     // Ten 2-week periods, each with its testing history.
     let by_period = &r["report_thiamazole_users_with_granulocytopenia_mmi"];
@@ -57,7 +80,12 @@ fn statins_liver() {
     // Planted: ALT 3.2–8.2 × ULN within 6 months for 3 % of statin starters.
     let brand = share(&r, "brand_users", "liver_g2_brand");
     let generic = share(&r, "generic_users", "liver_g2_generic");
-    assert_between("brand and generic, grade ≥ 2", (brand.0 + generic.0, brand.1 + generic.1), 0.01, 0.08);
+    assert_between(
+        "brand and generic, grade ≥ 2",
+        (brand.0 + generic.0, brand.1 + generic.1),
+        0.01,
+        0.08,
+    );
     let g3 = share(&r, "brand_users", "liver_g3_brand");
     assert!(g3.0 <= brand.0);
 }
@@ -66,9 +94,17 @@ fn statins_liver() {
 fn pah_liver_injury() {
     let r = example("pah_liver_injury");
     // Planted: ALT/AST 3.2–9.2 × ULN during treatment for 10 %; a third with Hy's law.
-    assert_between("grade ≥ 2 (1992 MHLW)", share(&r, "era_users", "liver_grade2"), 0.04, 0.25);
+    assert_between(
+        "grade ≥ 2 (1992 MHLW)",
+        share(&r, "era_users", "liver_grade2"),
+        0.04,
+        0.25,
+    );
     let hy = share(&r, "era_users", "hys_law_case");
-    assert!(hy.0 >= 1 && hy.0 <= share(&r, "era_users", "liver_grade2").0, "{hy:?}");
+    assert!(
+        hy.0 >= 1 && hy.0 <= share(&r, "era_users", "liver_grade2").0,
+        "{hy:?}"
+    );
 }
 
 #[test]
@@ -77,5 +113,10 @@ fn vegf_dissection() {
     // Planted: a dissection stay during exposure for 8 % of VEGF-inhibitor courses.
     let bev = share(&r, "bevacizumab_users", "dissection_bev");
     let ram = share(&r, "ramucirumab_users", "dissection_ram");
-    assert_between("VEGF inhibitors", (bev.0 + ram.0, bev.1 + ram.1), 0.02, 0.16);
+    assert_between(
+        "VEGF inhibitors",
+        (bev.0 + ram.0, bev.1 + ram.1),
+        0.02,
+        0.16,
+    );
 }

@@ -29,9 +29,13 @@ const OUTCOMES: &[(&str, &[&str])] = &[
 ];
 
 fn script() -> String {
-    let mut s = String::from("study outcome_validation\nimport outcomes.*\ncohort everyone { index = first visit any }\n");
+    let mut s = String::from(
+        "study outcome_validation\nimport outcomes.*\ncohort everyone { index = first visit any }\n",
+    );
     for (name, _) in OUTCOMES {
-        s.push_str(&format!("outcome found_{name} in everyone = first {name} on or after start of observation\n"));
+        s.push_str(&format!(
+            "outcome found_{name} in everyone = first {name} on or after start of observation\n"
+        ));
     }
     let cols: Vec<String> = OUTCOMES.iter().map(|(n, _)| format!("found_{n}")).collect();
     s.push_str(&format!("export everyone with {}\n", cols.join(", ")));
@@ -48,12 +52,29 @@ struct Truth {
 fn truth(dir: &std::path::Path) -> Truth {
     let mut t = Truth::default();
     for b in common::read_batches(&dir.join("truth").join("truth.parquet")) {
-        let s = |n: &str| b.column_by_name(n).expect(n).as_any().downcast_ref::<StringArray>().expect("text").clone();
+        let s = |n: &str| {
+            b.column_by_name(n)
+                .expect(n)
+                .as_any()
+                .downcast_ref::<StringArray>()
+                .expect("text")
+                .clone()
+        };
         let (h, o, role) = (s("hospital_id"), s("outcome"), s("role"));
-        let p = b.column_by_name("patient_id").expect("patient_id").as_any().downcast_ref::<Int64Array>().expect("int").clone();
+        let p = b
+            .column_by_name("patient_id")
+            .expect("patient_id")
+            .as_any()
+            .downcast_ref::<Int64Array>()
+            .expect("int")
+            .clone();
         for i in 0..b.num_rows() {
             let key = (h.value(i).to_string(), p.value(i));
-            let map = if role.value(i) == "case" { &mut t.cases } else { &mut t.lookalikes };
+            let map = if role.value(i) == "case" {
+                &mut t.cases
+            } else {
+                &mut t.lookalikes
+            };
             map.entry(o.value(i).to_string()).or_default().insert(key);
         }
     }
@@ -66,16 +87,39 @@ fn validated_outcomes_find_planted_cases_and_few_lookalikes() {
     let truth = truth(&data);
     let results = run(&script(), &data);
     let export = &results["export_everyone"];
-    let hosp = export.column_by_name("hospital_id").expect("h").as_any().downcast_ref::<StringArray>().expect("text");
-    let pat = export.column_by_name("patient_id").expect("p").as_any().downcast_ref::<Int64Array>().expect("int");
+    let hosp = export
+        .column_by_name("hospital_id")
+        .expect("h")
+        .as_any()
+        .downcast_ref::<StringArray>()
+        .expect("text");
+    let pat = export
+        .column_by_name("patient_id")
+        .expect("p")
+        .as_any()
+        .downcast_ref::<Int64Array>()
+        .expect("int");
 
-    let mut table = String::from("| definition | true cases | found | sensitivity | look-alikes | found | look-alike rate | flagged | PPV |\n|---|---|---|---|---|---|---|---|---|\n");
+    let mut table = String::from(
+        "| definition | true cases | found | sensitivity | look-alikes | found | look-alike rate | flagged | PPV |\n|---|---|---|---|---|---|---|---|---|\n",
+    );
     let mut failures = Vec::new();
     for (name, truth_names) in OUTCOMES {
-        let col = export.column_by_name(&format!("found_{name}")).expect("an outcome column");
-        let found: BTreeSet<(String, i64)> = (0..export.num_rows()).filter(|i| !col.is_null(*i)).map(|i| (hosp.value(i).to_string(), pat.value(i))).collect();
-        let cases: BTreeSet<_> = truth_names.iter().flat_map(|n| truth.cases.get(*n).cloned().unwrap_or_default()).collect();
-        let looks: BTreeSet<_> = truth_names.iter().flat_map(|n| truth.lookalikes.get(*n).cloned().unwrap_or_default()).collect();
+        let col = export
+            .column_by_name(&format!("found_{name}"))
+            .expect("an outcome column");
+        let found: BTreeSet<(String, i64)> = (0..export.num_rows())
+            .filter(|i| !col.is_null(*i))
+            .map(|i| (hosp.value(i).to_string(), pat.value(i)))
+            .collect();
+        let cases: BTreeSet<_> = truth_names
+            .iter()
+            .flat_map(|n| truth.cases.get(*n).cloned().unwrap_or_default())
+            .collect();
+        let looks: BTreeSet<_> = truth_names
+            .iter()
+            .flat_map(|n| truth.lookalikes.get(*n).cloned().unwrap_or_default())
+            .collect();
         let hit = found.intersection(&cases).count();
         let false_hit = found.intersection(&looks).count();
         let sensitivity = hit as f64 / cases.len().max(1) as f64;
@@ -91,13 +135,23 @@ fn validated_outcomes_find_planted_cases_and_few_lookalikes() {
             ppv * 100.0
         ));
         if cases.len() < 40 || looks.len() < 40 {
-            failures.push(format!("{name}: too few planted episodes ({} cases, {} look-alikes)", cases.len(), looks.len()));
+            failures.push(format!(
+                "{name}: too few planted episodes ({} cases, {} look-alikes)",
+                cases.len(),
+                looks.len()
+            ));
         }
         if sensitivity < 0.90 {
-            failures.push(format!("{name}: sensitivity {:.1} % < 90 %", sensitivity * 100.0));
+            failures.push(format!(
+                "{name}: sensitivity {:.1} % < 90 %",
+                sensitivity * 100.0
+            ));
         }
         if lookalike_rate > 0.10 {
-            failures.push(format!("{name}: finds {:.1} % of look-alikes > 10 %", lookalike_rate * 100.0));
+            failures.push(format!(
+                "{name}: finds {:.1} % of look-alikes > 10 %",
+                lookalike_rate * 100.0
+            ));
         }
     }
     println!("{table}");

@@ -8,7 +8,10 @@ fn main() {
                 println!("== {} ==\n{}", p.name, p.plan.display_indent());
             }
         }
-        Err(mid_compiler::CompileError::Diagnostics(c)) => print!("{}", mid_compiler::diagnostics::render_human(&c.diagnostics, &c.sources, Default::default())),
+        Err(mid_compiler::CompileError::Diagnostics(c)) => print!(
+            "{}",
+            mid_compiler::diagnostics::render_human(&c.diagnostics, &c.sources, Default::default())
+        ),
         Err(mid_compiler::CompileError::Plan(_, e)) => println!("PLAN ERROR {e}"),
     }
 }

@@ -165,11 +165,20 @@ pub enum Events {
         grade: f64,
     },
     /// Only events inside a window relative to the context's anchors.
-    Window { input: Box<Events>, window: Window },
+    Window {
+        input: Box<Events>,
+        window: Window,
+    },
     /// Only events for which a condition about them (`it`) holds.
-    Having { input: Box<Events>, cond: Box<Cond> },
+    Having {
+        input: Box<Events>,
+        cond: Box<Cond>,
+    },
     /// One event day per patient (or per context row).
-    Pick { input: Box<Events>, pick: Pick },
+    Pick {
+        input: Box<Events>,
+        pick: Pick,
+    },
 }
 
 /// Rows of one CDM table.
@@ -228,17 +237,31 @@ pub enum Threshold {
 /// A condition about a context row (a cohort entry, or an event for `having`).
 #[derive(Debug, Clone)]
 pub enum Cond {
-    Exists { events: Events, count: Count },
+    Exists {
+        events: Events,
+        count: Count,
+    },
     Not(Box<Cond>),
     And(Box<Cond>, Box<Cond>),
     Or(Box<Cond>, Box<Cond>),
     Const(bool),
     /// Observability: `start of observation <= anchor - days` (before) or
     /// `end of observation >= anchor + days` (after).
-    Observed { days: i64, before: bool, anchor: Date },
+    Observed {
+        days: i64,
+        before: bool,
+        anchor: Date,
+    },
     /// A date falls in a window.
-    DateIn { date: Date, window: Window },
-    Compare { lhs: Value, op: CmpOp, rhs: Value },
+    DateIn {
+        date: Date,
+        window: Window,
+    },
+    Compare {
+        lhs: Value,
+        op: CmpOp,
+        rhs: Value,
+    },
 }
 
 /// How many events a condition needs.
@@ -346,12 +369,31 @@ pub fn print(p: &Program) -> String {
     }
     for c in &p.cohorts {
         let _ = writeln!(out, "\ncohort {}", c.name);
-        let _ = writeln!(out, "  entry: {} of {}  -- index = its date, inside observation", pick(c.entry.pick), events(&c.entry.events));
+        let _ = writeln!(
+            out,
+            "  entry: {} of {}  -- index = its date, inside observation",
+            pick(c.entry.pick),
+            events(&c.entry.events)
+        );
         for e in &c.eras {
-            let _ = writeln!(out, "  era {}: {} (gap {} days, grace {} days), the era containing index", e.name, events(&e.events), e.gap, e.grace);
+            let _ = writeln!(
+                out,
+                "  era {}: {} (gap {} days, grace {} days), the era containing index",
+                e.name,
+                events(&e.events),
+                e.gap,
+                e.grace
+            );
         }
         for (i, s) in c.steps.iter().enumerate() {
-            let _ = writeln!(out, "  step {} ({}): {}{}", i + 1, s.label, if s.exclude { "exclude if " } else { "" }, cond(&s.cond));
+            let _ = writeln!(
+                out,
+                "  step {} ({}): {}{}",
+                i + 1,
+                s.label,
+                if s.exclude { "exclude if " } else { "" },
+                cond(&s.cond)
+            );
         }
         let end = match &c.end {
             Some(e) => format!("earliest({}, end of observation, death)", date(e)),
@@ -359,18 +401,38 @@ pub fn print(p: &Program) -> String {
         };
         let _ = writeln!(out, "  end: {end}");
         if let Some(p) = &c.periods {
-            let last = p.last_until.as_ref().map(|d| format!(", then one period until {}", date(d))).unwrap_or_default();
-            let _ = writeln!(out, "  periods: {} of {} days from {}{last}", p.count, p.length, date(&p.from));
+            let last = p
+                .last_until
+                .as_ref()
+                .map(|d| format!(", then one period until {}", date(d)))
+                .unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "  periods: {} of {} days from {}{last}",
+                p.count,
+                p.length,
+                date(&p.from)
+            );
         }
     }
     for o in &p.outcomes {
-        let _ = writeln!(out, "\noutcome {} in {}: first of {}", o.name, o.cohort, events(&o.events));
+        let _ = writeln!(
+            out,
+            "\noutcome {} in {}: first of {}",
+            o.name,
+            o.cohort,
+            events(&o.events)
+        );
         for (name, v) in &o.definitions {
             let _ = writeln!(out, "  uses {name}: {}", validation(v));
         }
     }
     for e in &p.exports {
-        let cols: Vec<String> = e.columns.iter().map(|(n, v)| format!("{n} = {}", value(v))).collect();
+        let cols: Vec<String> = e
+            .columns
+            .iter()
+            .map(|(n, v)| format!("{n} = {}", value(v)))
+            .collect();
         let _ = writeln!(out, "\nexport {}: {}", e.cohort, cols.join(", "));
     }
     for r in &p.reports {
@@ -422,9 +484,22 @@ pub fn pick(p: Pick) -> String {
 
 pub fn codes(c: &Codes) -> String {
     match c {
-        Codes::Match { system, code, to: None, .. } => format!("{} {:?}", system.name(), code),
-        Codes::Match { system, code, to: Some(t), .. } => format!("{} {:?}..{:?}", system.name(), code, t),
-        Codes::Any(cs) => format!("({})", cs.iter().map(codes).collect::<Vec<_>>().join(" or ")),
+        Codes::Match {
+            system,
+            code,
+            to: None,
+            ..
+        } => format!("{} {:?}", system.name(), code),
+        Codes::Match {
+            system,
+            code,
+            to: Some(t),
+            ..
+        } => format!("{} {:?}..{:?}", system.name(), code, t),
+        Codes::Any(cs) => format!(
+            "({})",
+            cs.iter().map(codes).collect::<Vec<_>>().join(" or ")
+        ),
         Codes::Except(a, b) => format!("({} - {})", codes(a), codes(b)),
     }
 }
@@ -432,10 +507,21 @@ pub fn codes(c: &Codes) -> String {
 fn filter(f: &Filter) -> String {
     match f {
         Filter::Column(c) => c.name.to_string(),
-        Filter::Compare { column, op, value } => format!("{} {} {}", column.name, op.symbol(), literal(value)),
-        Filter::In { column, values, negated } => {
+        Filter::Compare { column, op, value } => {
+            format!("{} {} {}", column.name, op.symbol(), literal(value))
+        }
+        Filter::In {
+            column,
+            values,
+            negated,
+        } => {
             let vs: Vec<String> = values.iter().map(literal).collect();
-            format!("{} {}in ({})", column.name, if *negated { "not " } else { "" }, vs.join(", "))
+            format!(
+                "{} {}in ({})",
+                column.name,
+                if *negated { "not " } else { "" },
+                vs.join(", ")
+            )
         }
         Filter::Not(f) => format!("not {}", filter(f)),
         Filter::And(a, b) => format!("({} and {})", filter(a), filter(b)),
@@ -456,7 +542,9 @@ pub fn literal(l: &Literal) -> String {
 
 pub fn threshold(t: &Threshold, unit: Option<&str>) -> String {
     match t {
-        Threshold::Value(v) => format!("{} {}", num(*v), unit.unwrap_or("")).trim_end().to_string(),
+        Threshold::Value(v) => format!("{} {}", num(*v), unit.unwrap_or(""))
+            .trim_end()
+            .to_string(),
         Threshold::Times(r, k) => format!("{} x {}", num(*k), r.word()),
     }
 }
@@ -474,7 +562,11 @@ pub fn num(v: f64) -> String {
 pub fn lab_unit(e: &Events) -> Option<String> {
     match e {
         Events::Source(s) => s.lab.as_ref().and_then(|l| l.unit.clone()),
-        Events::Value { input, .. } | Events::Grade { input, .. } | Events::Window { input, .. } | Events::Having { input, .. } | Events::Pick { input, .. } => lab_unit(input),
+        Events::Value { input, .. }
+        | Events::Grade { input, .. }
+        | Events::Window { input, .. }
+        | Events::Having { input, .. }
+        | Events::Pick { input, .. } => lab_unit(input),
         Events::Union(_) => None,
     }
 }
@@ -497,12 +589,35 @@ pub fn events(e: &Events) -> String {
             }
             format!("{}[{}]", s.domain.name(), parts.join(" "))
         }
-        Events::Union(es) => format!("({})", es.iter().map(events).collect::<Vec<_>>().join(" or ")),
-        Events::Value { input, op, threshold: t } => {
-            format!("{} with value {} {}", events(input), op.symbol(), threshold(t, lab_unit(input).as_deref()))
+        Events::Union(es) => format!(
+            "({})",
+            es.iter().map(events).collect::<Vec<_>>().join(" or ")
+        ),
+        Events::Value {
+            input,
+            op,
+            threshold: t,
+        } => {
+            format!(
+                "{} with value {} {}",
+                events(input),
+                op.symbol(),
+                threshold(t, lab_unit(input).as_deref())
+            )
         }
-        Events::Grade { input, grading, op, grade, .. } => {
-            format!("{} with {grading} {} {}", events(input), op.symbol(), num(*grade))
+        Events::Grade {
+            input,
+            grading,
+            op,
+            grade,
+            ..
+        } => {
+            format!(
+                "{} with {grading} {} {}",
+                events(input),
+                op.symbol(),
+                num(*grade)
+            )
         }
         Events::Window { input, window: w } => format!("{} {}", events(input), window(w)),
         Events::Having { input, cond: c } => format!("({} having {})", events(input), cond(c)),
@@ -522,7 +637,9 @@ pub fn window(w: &Window) -> String {
     match &w.calendar {
         Some(Calendar::SameMonth(d)) => parts.push(format!("in the month of {}", date(d))),
         Some(Calendar::SameYear(d)) => parts.push(format!("in the year of {}", date(d))),
-        Some(Calendar::SameStay(d)) => parts.push(format!("in the inpatient stay containing {}", date(d))),
+        Some(Calendar::SameStay(d)) => {
+            parts.push(format!("in the inpatient stay containing {}", date(d)))
+        }
         None => {}
     }
     parts.join(" ")
@@ -543,8 +660,14 @@ pub fn date(d: &Date) -> String {
         Date::Offset(d, n) if *n < 0 => format!("{} - {}", date(d), -n),
         Date::Offset(d, n) => format!("{} + {}", date(d), n),
         Date::Event(e) => format!("date of {}", events(e)),
-        Date::Earliest(ds) => format!("earliest({})", ds.iter().map(date).collect::<Vec<_>>().join(", ")),
-        Date::Latest(ds) => format!("latest({})", ds.iter().map(date).collect::<Vec<_>>().join(", ")),
+        Date::Earliest(ds) => format!(
+            "earliest({})",
+            ds.iter().map(date).collect::<Vec<_>>().join(", ")
+        ),
+        Date::Latest(ds) => format!(
+            "latest({})",
+            ds.iter().map(date).collect::<Vec<_>>().join(", ")
+        ),
     }
 }
 
@@ -565,13 +688,24 @@ pub fn count(c: Count) -> String {
 
 pub fn cond(c: &Cond) -> String {
     match c {
-        Cond::Exists { events: e, count: n } => format!("{} {}", count(*n), events(e)),
+        Cond::Exists {
+            events: e,
+            count: n,
+        } => format!("{} {}", count(*n), events(e)),
         Cond::Not(c) => format!("not ({})", cond(c)),
         Cond::And(a, b) => format!("({} and {})", cond(a), cond(b)),
         Cond::Or(a, b) => format!("({} or {})", cond(a), cond(b)),
         Cond::Const(b) => b.to_string(),
-        Cond::Observed { days, before: true, anchor } => format!("start of observation <= {} - {days}", date(anchor)),
-        Cond::Observed { days, before: false, anchor } => format!("end of observation >= {} + {days}", date(anchor)),
+        Cond::Observed {
+            days,
+            before: true,
+            anchor,
+        } => format!("start of observation <= {} - {days}", date(anchor)),
+        Cond::Observed {
+            days,
+            before: false,
+            anchor,
+        } => format!("end of observation >= {} + {days}", date(anchor)),
         Cond::DateIn { date: d, window: w } => format!("{} {}", date(d), window(w)),
         Cond::Compare { lhs, op, rhs } => format!("{} {} {}", value(lhs), op.symbol(), value(rhs)),
     }

@@ -131,14 +131,22 @@ impl System {
     /// What a code of this system looks like, for messages.
     pub fn shape(self) -> &'static str {
         match self {
-            System::Icd10 => "a letter, two digits and up to two more characters (`I63`, `I639`, `E1010`); a dot after the third character is allowed",
+            System::Icd10 => {
+                "a letter, two digits and up to two more characters (`I63`, `I639`, `E1010`); a dot after the third character is allowed"
+            }
             System::Medis => "up to 8 digits",
-            System::Yj => "up to 12 characters: 7 digits (therapeutic category and ingredient), a dosage-form letter, 4 more characters",
+            System::Yj => {
+                "up to 12 characters: 7 digits (therapeutic category and ingredient), a dosage-form letter, 4 more characters"
+            }
             System::Hot9 => "up to 9 digits",
             System::Receipt => "up to 9 digits",
-            System::Jlac10 => "exactly 17 characters: analyte (5: digit, letter, 3 digits), identification (4), specimen (3), method (3), result (2); `_` matches any one character",
+            System::Jlac10 => {
+                "exactly 17 characters: analyte (5: digit, letter, 3 digits), identification (4), specimen (3), method (3), result (2); `_` matches any one character"
+            }
             System::Analyte => "exactly 5 characters: a digit, a letter and 3 digits (`3B045`)",
-            System::Kcode => "a fee-schedule letter and 3 digits, optionally `-` and a number (`K546`, `K178-4`)",
+            System::Kcode => {
+                "a fee-schedule letter and 3 digits, optionally `-` and a number (`K546`, `K178-4`)"
+            }
             System::Local => "any non-empty text",
         }
     }
@@ -157,7 +165,12 @@ impl System {
                 let chars: Vec<char> = upper.chars().collect();
                 // The dot may only follow the three-character category.
                 let no_dot: String = if chars.len() > 3 && chars[3] == '.' {
-                    chars.iter().enumerate().filter(|(i, _)| *i != 3).map(|(_, ch)| *ch).collect()
+                    chars
+                        .iter()
+                        .enumerate()
+                        .filter(|(i, _)| *i != 3)
+                        .map(|(_, ch)| *ch)
+                        .collect()
                 } else {
                     upper.clone()
                 };
@@ -166,31 +179,48 @@ impl System {
                     && b[0].is_ascii_uppercase()
                     && b[1..b.len().min(3)].iter().all(u8::is_ascii_digit)
                     && b.iter().skip(3).all(u8::is_ascii_alphanumeric);
-                if ok { Ok(no_dot) } else { Err(CodeError::Shape) }
+                if ok {
+                    Ok(no_dot)
+                } else {
+                    Err(CodeError::Shape)
+                }
             }
-            System::Medis => (c.len() <= 8 && digits(c)).then(|| c.to_string()).ok_or(CodeError::Shape),
-            System::Hot9 | System::Receipt => {
-                (c.len() <= 9 && digits(c)).then(|| c.to_string()).ok_or(CodeError::Shape)
-            }
+            System::Medis => (c.len() <= 8 && digits(c))
+                .then(|| c.to_string())
+                .ok_or(CodeError::Shape),
+            System::Hot9 | System::Receipt => (c.len() <= 9 && digits(c))
+                .then(|| c.to_string())
+                .ok_or(CodeError::Shape),
             System::Yj => {
                 let b = c.as_bytes();
                 let ok = b.len() <= 12
                     && b.iter().take(7).all(u8::is_ascii_digit)
                     && b.get(7).is_none_or(|ch| ch.is_ascii_uppercase())
                     && b.iter().skip(8).all(u8::is_ascii_alphanumeric);
-                if ok { Ok(c.to_string()) } else { Err(CodeError::Shape) }
+                if ok {
+                    Ok(c.to_string())
+                } else {
+                    Err(CodeError::Shape)
+                }
             }
             System::Analyte => {
-                if analyte_shape(c) { Ok(c.to_string()) } else { Err(CodeError::Shape) }
+                if analyte_shape(c) {
+                    Ok(c.to_string())
+                } else {
+                    Err(CodeError::Shape)
+                }
             }
             System::Jlac10 => {
                 // `_` stands for any one character, so a panel result can be named by its
                 // analyte and result identifier: "2A990__________55".
                 let wild = |s: &str| s.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_');
-                let ok = c.len() == 17
-                    && wild(c)
-                    && (c[..5].contains('_') || analyte_shape(&c[..5]));
-                if ok { Ok(c.to_string()) } else { Err(CodeError::Shape) }
+                let ok =
+                    c.len() == 17 && wild(c) && (c[..5].contains('_') || analyte_shape(&c[..5]));
+                if ok {
+                    Ok(c.to_string())
+                } else {
+                    Err(CodeError::Shape)
+                }
             }
             System::Kcode => {
                 let upper = c.to_ascii_uppercase();
@@ -212,7 +242,10 @@ impl System {
 
 fn analyte_shape(s: &str) -> bool {
     let b = s.as_bytes();
-    b.len() == 5 && b[0].is_ascii_digit() && b[1].is_ascii_uppercase() && b[2..].iter().all(u8::is_ascii_digit)
+    b.len() == 5
+        && b[0].is_ascii_digit()
+        && b[1].is_ascii_uppercase()
+        && b[2..].iter().all(u8::is_ascii_digit)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -242,7 +275,10 @@ mod tests {
         assert!(System::Jlac10.normalise("3C015000002327101").is_ok());
         assert_eq!(System::Jlac10.normalise("3C0150"), Err(CodeError::Shape));
         assert!(System::Jlac10.normalise("2A990__________55").is_ok());
-        assert_eq!(System::Jlac10.normalise("2A990__________5%"), Err(CodeError::Shape));
+        assert_eq!(
+            System::Jlac10.normalise("2A990__________5%"),
+            Err(CodeError::Shape)
+        );
         assert!(System::Analyte.normalise("3B045").is_ok());
         assert!(System::Analyte.normalise("2A990").is_ok());
         assert_eq!(System::Analyte.normalise("3B04"), Err(CodeError::Shape));

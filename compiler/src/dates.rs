@@ -65,7 +65,10 @@ mod tests {
     fn round_trips_and_known_days() {
         assert_eq!(parse("1970-01-01"), Some(0));
         assert_eq!(parse("2000-03-01"), Some(11_017));
-        assert_eq!(parse("2024-02-29").map(format).as_deref(), Some("2024-02-29"));
+        assert_eq!(
+            parse("2024-02-29").map(format).as_deref(),
+            Some("2024-02-29")
+        );
         assert_eq!(parse("2023-02-29"), None);
         assert_eq!(parse("2023-13-01"), None);
         for z in [-800_000, -1, 0, 1, 19_000, 20_454, 60_000] {

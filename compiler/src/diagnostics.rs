@@ -95,13 +95,20 @@ impl Diagnostic {
 /// finding reached through two imports.
 pub fn normalise(diags: &mut Vec<Diagnostic>) {
     diags.sort_by(|a, b| {
-        (a.primary.file, a.primary.span.start, a.primary.span.end, a.code, &a.message).cmp(&(
-            b.primary.file,
-            b.primary.span.start,
-            b.primary.span.end,
-            b.code,
-            &b.message,
-        ))
+        (
+            a.primary.file,
+            a.primary.span.start,
+            a.primary.span.end,
+            a.code,
+            &a.message,
+        )
+            .cmp(&(
+                b.primary.file,
+                b.primary.span.start,
+                b.primary.span.end,
+                b.code,
+                &b.message,
+            ))
     });
     diags.dedup_by(|a, b| {
         a.primary.file == b.primary.file
@@ -155,7 +162,11 @@ fn render_one(d: &Diagnostic, sources: &SourceMap, opts: RenderOptions) -> Strin
         .with_config(config)
         .with_code(d.code)
         .with_message(&d.message)
-        .with_label(ALabel::new(primary_span).with_message(&d.primary.message).with_order(0));
+        .with_label(
+            ALabel::new(primary_span)
+                .with_message(&d.primary.message)
+                .with_order(0),
+        );
     for (i, l) in d.secondary.iter().enumerate() {
         report = report.with_label(
             ALabel::new((name(l.file), clamp(l.file, l.span)))
@@ -169,7 +180,11 @@ fn render_one(d: &Diagnostic, sources: &SourceMap, opts: RenderOptions) -> Strin
     if let Some(h) = &d.help {
         report = report.with_help(h);
     }
-    let cache = ariadne::sources(sources.iter().map(|(_, f)| (f.name.clone(), f.text.to_string())));
+    let cache = ariadne::sources(
+        sources
+            .iter()
+            .map(|(_, f)| (f.name.clone(), f.text.to_string())),
+    );
     let mut buf = Vec::new();
     if report.finish().write(cache, &mut buf).is_err() {
         // Rendering only fails if a file is missing from the map; fall back to one line.
@@ -238,7 +253,13 @@ pub fn summary(diags: &[Diagnostic]) -> String {
     let errors = diags.iter().filter(|d| d.is_error()).count();
     let warnings = diags.len() - errors;
     let mut s = String::new();
-    let plural = |n: usize, w: &str| if n == 1 { format!("1 {w}") } else { format!("{n} {w}s") };
+    let plural = |n: usize, w: &str| {
+        if n == 1 {
+            format!("1 {w}")
+        } else {
+            format!("{n} {w}s")
+        }
+    };
     let _ = write!(s, "{}", plural(errors, "error"));
     if warnings > 0 {
         let _ = write!(s, ", {}", plural(warnings, "warning"));

@@ -160,8 +160,14 @@ pub struct Stmt {
 #[derive(Debug, Clone)]
 pub enum StmtKind {
     Index(Expr),
-    Require { label: Option<String>, cond: Expr },
-    Exclude { label: Option<String>, cond: Expr },
+    Require {
+        label: Option<String>,
+        cond: Expr,
+    },
+    Exclude {
+        label: Option<String>,
+        cond: Expr,
+    },
     End(Expr),
     Era {
         name: String,
@@ -218,7 +224,10 @@ pub enum Stratum {
     /// `tested(lab x)`: whether the item was tested in all, some or none of the earlier periods.
     TestingHistory(Expr),
     /// A condition: yes / no.
-    Condition { name: String, cond: Expr },
+    Condition {
+        name: String,
+        cond: Expr,
+    },
 }
 
 /// A typed expression.
@@ -237,7 +246,10 @@ pub enum ExprKind {
     Param(usize),
     Builtin(Builtin),
     Number(f64),
-    Quantity { value: f64, unit: QuantityUnit },
+    Quantity {
+        value: f64,
+        unit: QuantityUnit,
+    },
     /// A duration in days.
     Duration(i64),
     /// Days since 1970-01-01.
@@ -434,7 +446,6 @@ pub enum Window {
     },
 }
 
-
 /// The HIR as text (`mid compile --emit hir`): each definition of the script with its type, and
 /// expressions with every name resolved (stdlib names qualified) and typed.
 pub fn print(h: &Hir) -> String {
@@ -448,9 +459,14 @@ pub fn print(h: &Hir) -> String {
             DefKind::Codes(e) => {
                 let _ = writeln!(out, " = {}", p.expr(e));
             }
-            DefKind::Value { params, body, validation } => {
+            DefKind::Value {
+                params,
+                body,
+                validation,
+            } => {
                 if let Some(ps) = params {
-                    let ps: Vec<String> = ps.iter().map(|x| format!("{}: {}", x.name, x.ty)).collect();
+                    let ps: Vec<String> =
+                        ps.iter().map(|x| format!("{}: {}", x.name, x.ty)).collect();
                     let _ = write!(out, " ({})", ps.join(", "));
                 }
                 let _ = writeln!(out, " = {}", p.expr(body));
@@ -466,10 +482,27 @@ pub fn print(h: &Hir) -> String {
                         StmtKind::Require { cond, .. } => format!("require {}", p.expr(cond)),
                         StmtKind::Exclude { cond, .. } => format!("exclude {}", p.expr(cond)),
                         StmtKind::End(e) => format!("end = {}", p.expr(e)),
-                        StmtKind::Era { name, events, gap, grace } => format!("era {name} = {} gap {gap}d grace {grace}d", p.expr(events)),
-                        StmtKind::Periods { length, from, until, then_until } => {
-                            let then = then_until.as_ref().map(|t| format!(" then until {}", p.expr(t))).unwrap_or_default();
-                            format!("periods of {length}d from {} until {}{then}", p.expr(from), p.expr(until))
+                        StmtKind::Era {
+                            name,
+                            events,
+                            gap,
+                            grace,
+                        } => format!("era {name} = {} gap {gap}d grace {grace}d", p.expr(events)),
+                        StmtKind::Periods {
+                            length,
+                            from,
+                            until,
+                            then_until,
+                        } => {
+                            let then = then_until
+                                .as_ref()
+                                .map(|t| format!(" then until {}", p.expr(t)))
+                                .unwrap_or_default();
+                            format!(
+                                "periods of {length}d from {} until {}{then}",
+                                p.expr(from),
+                                p.expr(until)
+                            )
                         }
                     };
                     let _ = writeln!(out, "  {line}");
@@ -484,11 +517,24 @@ pub fn print(h: &Hir) -> String {
         }
     }
     for e in &h.exports {
-        let cols: Vec<String> = e.columns.iter().map(|c| format!("{} = {}", c.name, p.expr(&c.expr))).collect();
-        let _ = writeln!(out, "export {} : [{}]", h.def(e.cohort).name, cols.join(", "));
+        let cols: Vec<String> = e
+            .columns
+            .iter()
+            .map(|c| format!("{} = {}", c.name, p.expr(&c.expr)))
+            .collect();
+        let _ = writeln!(
+            out,
+            "export {} : [{}]",
+            h.def(e.cohort).name,
+            cols.join(", ")
+        );
     }
     for r in &h.reports {
-        let _ = writeln!(out, "report {} : suppress below {}", r.name, r.suppress_below);
+        let _ = writeln!(
+            out,
+            "report {} : suppress below {}",
+            r.name, r.suppress_below
+        );
     }
     out
 }
@@ -513,17 +559,27 @@ impl Printer<'_> {
             ExprKind::Text(t) => format!("{t:?}"),
             ExprKind::Bool(b) => b.to_string(),
             ExprKind::Word(w) => w.clone(),
-            ExprKind::Code { system, code, to, .. } => match to {
+            ExprKind::Code {
+                system, code, to, ..
+            } => match to {
                 Some(t) => format!("{} {code:?}..{t:?}", system.name()),
                 None => format!("{} {code:?}", system.name()),
             },
-            ExprKind::CodeList(xs) => format!("[{}]", xs.iter().map(|x| self.expr(x)).collect::<Vec<_>>().join(" ")),
+            ExprKind::CodeList(xs) => format!(
+                "[{}]",
+                xs.iter()
+                    .map(|x| self.expr(x))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            ),
             ExprKind::Union(a, b) => format!("(or {} {})", self.expr(a), self.expr(b)),
             ExprKind::Difference(a, b) => format!("(- {} {})", self.expr(a), self.expr(b)),
             ExprKind::And(a, b) => format!("(and {} {})", self.expr(a), self.expr(b)),
             ExprKind::Or(a, b) => format!("(or {} {})", self.expr(a), self.expr(b)),
             ExprKind::Not(a) => format!("(not {})", self.expr(a)),
-            ExprKind::Compare { op, lhs, rhs } => format!("({} {} {})", op.symbol(), self.expr(lhs), self.expr(rhs)),
+            ExprKind::Compare { op, lhs, rhs } => {
+                format!("({} {} {})", op.symbol(), self.expr(lhs), self.expr(rhs))
+            }
             ExprKind::Arith { op, lhs, rhs } => {
                 let o = match op {
                     ast::BinOp::Add => "+",
@@ -533,18 +589,44 @@ impl Printer<'_> {
                 };
                 format!("({o} {} {})", self.expr(lhs), self.expr(rhs))
             }
-            ExprKind::Event { domain, target } => format!("({} {})", domain.name(), self.expr(target)),
+            ExprKind::Event { domain, target } => {
+                format!("({} {})", domain.name(), self.expr(target))
+            }
             ExprKind::VisitKind(k) => k.clone().unwrap_or_else(|| "any".into()),
             ExprKind::Select { selector, expr } => format!("({selector:?} {})", self.expr(expr)),
             ExprKind::Where { expr, .. } => format!("(where {} …)", self.expr(expr)),
-            ExprKind::Having { expr, cond } => format!("(having {} {})", self.expr(expr), self.expr(cond)),
+            ExprKind::Having { expr, cond } => {
+                format!("(having {} {})", self.expr(expr), self.expr(cond))
+            }
             ExprKind::Window { expr, .. } => format!("(window {} …)", self.expr(expr)),
             ExprKind::Anchor(a) => format!("{a:?}"),
             ExprKind::AgeAt(a) => format!("(age-at {})", self.expr(a)),
-            ExprKind::Observed { days, direction, anchor } => format!("(observed {days}d {direction:?} {})", self.expr(anchor)),
-            ExprKind::Call { def, args } => format!("(call {} {})", self.h.def(*def).qualified(), args.iter().map(|a| self.expr(a)).collect::<Vec<_>>().join(" ")),
-            ExprKind::Extreme { latest, args } => format!("({} {})", if *latest { "latest" } else { "earliest" }, args.iter().map(|a| self.expr(a)).collect::<Vec<_>>().join(" ")),
-            ExprKind::Grade { grading, events } => format!("(grade {} {})", self.h.def(*grading).qualified(), self.expr(events)),
+            ExprKind::Observed {
+                days,
+                direction,
+                anchor,
+            } => format!("(observed {days}d {direction:?} {})", self.expr(anchor)),
+            ExprKind::Call { def, args } => format!(
+                "(call {} {})",
+                self.h.def(*def).qualified(),
+                args.iter()
+                    .map(|a| self.expr(a))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            ),
+            ExprKind::Extreme { latest, args } => format!(
+                "({} {})",
+                if *latest { "latest" } else { "earliest" },
+                args.iter()
+                    .map(|a| self.expr(a))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            ),
+            ExprKind::Grade { grading, events } => format!(
+                "(grade {} {})",
+                self.h.def(*grading).qualified(),
+                self.expr(events)
+            ),
             ExprKind::Error => "<error>".into(),
         };
         format!("{inner}:{}", e.ty)

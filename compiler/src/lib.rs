@@ -9,8 +9,8 @@ pub mod check;
 pub mod cir;
 pub mod codes;
 pub mod dates;
-pub mod explain;
 pub mod diagnostics;
+pub mod explain;
 pub mod hir;
 pub mod lower;
 pub mod plan;
@@ -24,9 +24,9 @@ use mid_grammar::ast;
 use mid_grammar::{SyntaxError, SyntaxErrorKind};
 
 pub use check::ast_to_hir;
-pub use lower::hir_to_cir;
-pub use plan::{cir_to_plan, NamedPlan, PlanKind};
 use diagnostics::{Diagnostic, Label};
+pub use lower::hir_to_cir;
+pub use plan::{NamedPlan, PlanKind, cir_to_plan};
 use source::{FileId, SourceMap};
 
 /// A script after the front end: its sources, tree, HIR and every diagnostic.
@@ -70,12 +70,22 @@ fn check_here(name: &str, text: &str) -> Checked {
     let mut sources = SourceMap::new();
     let file = sources.add(name, text, false);
     let parsed = mid_grammar::source_to_ast(text);
-    let mut diagnostics: Vec<Diagnostic> = parsed.errors.iter().map(|e| syntax_diagnostic(e, file)).collect();
+    let mut diagnostics: Vec<Diagnostic> = parsed
+        .errors
+        .iter()
+        .map(|e| syntax_diagnostic(e, file))
+        .collect();
     let (hir, mut more) = ast_to_hir(&parsed.file, file, &mut sources);
     // What the parser recovered from a syntax error is incomplete: a semantic error on the
     // same line would only repeat it.
-    let error_lines: std::collections::BTreeSet<usize> = diagnostics.iter().map(|d| sources.line_col(file, d.primary.span.start).0).collect();
-    more.retain(|d| d.primary.file != file || !error_lines.contains(&sources.line_col(file, d.primary.span.start).0));
+    let error_lines: std::collections::BTreeSet<usize> = diagnostics
+        .iter()
+        .map(|d| sources.line_col(file, d.primary.span.start).0)
+        .collect();
+    more.retain(|d| {
+        d.primary.file != file
+            || !error_lines.contains(&sources.line_col(file, d.primary.span.start).0)
+    });
     diagnostics.append(&mut more);
     diagnostics::normalise(&mut diagnostics);
     Checked {
@@ -117,8 +127,12 @@ pub fn syntax_diagnostic(e: &SyntaxError, file: FileId) -> Diagnostic {
     let label = |msg: &str| Label::new(file, e.span, msg);
     match &e.kind {
         SyntaxErrorKind::InvalidCharacter { text } => {
-            let d = Diagnostic::error("E0003", format!("unexpected character `{text}`"), label("not part of any word of the language"));
-            if text.chars().any(|c| !c.is_ascii()) {
+            let d = Diagnostic::error(
+                "E0003",
+                format!("unexpected character `{text}`"),
+                label("not part of any word of the language"),
+            );
+            if !text.is_ascii() {
                 d.with_help("names use ASCII letters, digits and `_`; Japanese text belongs in quotes or comments")
             } else {
                 d
@@ -137,7 +151,11 @@ pub fn syntax_diagnostic(e: &SyntaxError, file: FileId) -> Diagnostic {
         )
         .with_help("escapes are \\\" \\\\ \\n \\t"),
         SyntaxErrorKind::UnexpectedToken { found, expected } => {
-            let d = Diagnostic::error("E0001", format!("unexpected {found}"), label("not expected here"));
+            let d = Diagnostic::error(
+                "E0001",
+                format!("unexpected {found}"),
+                label("not expected here"),
+            );
             if expected.is_empty() {
                 d
             } else {
@@ -187,8 +205,8 @@ pub struct Compiled {
 
 /// Why compiling stopped: the script's diagnostics, or a plan the engine refused (a bug).
 pub enum CompileError {
-    Diagnostics(Checked),
-    Plan(Checked, plan::PlanError),
+    Diagnostics(Box<Checked>),
+    Plan(Box<Checked>, plan::PlanError),
 }
 
 /// Checks, lowers and builds the plans of one script.
@@ -199,16 +217,20 @@ pub fn compile(name: &str, text: &str) -> Result<Compiled, CompileError> {
 fn compile_here(name: &str, text: &str) -> Result<Compiled, CompileError> {
     let mut checked = check_here(name, text);
     if checked.has_errors() {
-        return Err(CompileError::Diagnostics(checked));
+        return Err(CompileError::Diagnostics(Box::new(checked)));
     }
     let (program, mut more) = hir_to_cir(&checked.hir);
     if more.iter().any(Diagnostic::is_error) {
         checked.diagnostics.append(&mut more);
         diagnostics::normalise(&mut checked.diagnostics);
-        return Err(CompileError::Diagnostics(checked));
+        return Err(CompileError::Diagnostics(Box::new(checked)));
     }
     match cir_to_plan(&program) {
-        Ok(plans) => Ok(Compiled { checked, cir: program, plans }),
-        Err(e) => Err(CompileError::Plan(checked, e)),
+        Ok(plans) => Ok(Compiled {
+            checked,
+            cir: program,
+            plans,
+        }),
+        Err(e) => Err(CompileError::Plan(Box::new(checked), e)),
     }
 }

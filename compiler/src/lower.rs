@@ -7,7 +7,9 @@ use std::rc::Rc;
 
 use mid_grammar::ast::{self, Relation, SameUnit, Span};
 
-use crate::cir::{self, Calendar, Codes, Cond, Count, Date, Events, Pick, Threshold, Value, Window};
+use crate::cir::{
+    self, Calendar, Codes, Cond, Count, Date, Events, Pick, Threshold, Value, Window,
+};
 use crate::diagnostics::{Diagnostic, Label};
 use crate::hir::{self, DefKind, Expr, ExprKind as H, Hir, QuantityUnit};
 use crate::source::FileId;
@@ -16,13 +18,24 @@ use crate::units;
 
 /// Lowers a checked program. Call only when `ast_to_hir` reported no errors.
 pub fn hir_to_cir(hir: &Hir) -> (cir::Program, Vec<Diagnostic>) {
-    let mut l = Lower { hir, errors: Vec::new(), cohort: None, used: Vec::new() };
-    let mut p = cir::Program { study: hir.study.clone(), ..Default::default() };
+    let mut l = Lower {
+        hir,
+        errors: Vec::new(),
+        cohort: None,
+        used: Vec::new(),
+    };
+    let mut p = cir::Program {
+        study: hir.study.clone(),
+        ..Default::default()
+    };
     for id in &hir.script_defs {
         let def = hir.def(*id);
         match &def.kind {
             DefKind::Cohort(c) => {
-                l.cohort = Some(CohortInfo { name: def.name.clone(), eras: eras(c) });
+                l.cohort = Some(CohortInfo {
+                    name: def.name.clone(),
+                    eras: eras(c),
+                });
                 if let Some(c) = l.cohort_def(&def.name, c, def.file, def.span) {
                     p.cohorts.push(c);
                 }
@@ -30,24 +43,42 @@ pub fn hir_to_cir(hir: &Hir) -> (cir::Program, Vec<Diagnostic>) {
             }
             DefKind::Outcome(o) => {
                 let cohort = hir.def(o.cohort);
-                let DefKind::Cohort(c) = &cohort.kind else { continue };
-                l.cohort = Some(CohortInfo { name: cohort.name.clone(), eras: eras(c) });
+                let DefKind::Cohort(c) = &cohort.kind else {
+                    continue;
+                };
+                l.cohort = Some(CohortInfo {
+                    name: cohort.name.clone(),
+                    eras: eras(c),
+                });
                 l.used.clear();
                 let env = Env::default();
                 let mut events = l.events(&o.value, &env);
-                if let Events::Pick { input, pick: Pick::First } = events {
+                if let Events::Pick {
+                    input,
+                    pick: Pick::First,
+                } = events
+                {
                     events = *input;
                 }
                 if !has_window(&events) {
                     events = Events::Window {
                         input: Box::new(events),
-                        window: Window { lo: Some(Date::Index.offset(1)), hi: Some(Date::End), calendar: None },
+                        window: Window {
+                            lo: Some(Date::Index.offset(1)),
+                            hi: Some(Date::End),
+                            calendar: None,
+                        },
                     };
                 }
                 let mut definitions = std::mem::take(&mut l.used);
                 definitions.sort_by(|a, b| a.0.cmp(&b.0));
                 definitions.dedup_by(|a, b| a.0 == b.0);
-                p.outcomes.push(cir::Outcome { name: def.name.clone(), cohort: cohort.name.clone(), events, definitions });
+                p.outcomes.push(cir::Outcome {
+                    name: def.name.clone(),
+                    cohort: cohort.name.clone(),
+                    events,
+                    definitions,
+                });
                 l.cohort = None;
             }
             _ => {}
@@ -55,17 +86,34 @@ pub fn hir_to_cir(hir: &Hir) -> (cir::Program, Vec<Diagnostic>) {
     }
     for e in &hir.exports {
         let cohort = hir.def(e.cohort);
-        let DefKind::Cohort(c) = &cohort.kind else { continue };
-        l.cohort = Some(CohortInfo { name: cohort.name.clone(), eras: eras(c) });
+        let DefKind::Cohort(c) = &cohort.kind else {
+            continue;
+        };
+        l.cohort = Some(CohortInfo {
+            name: cohort.name.clone(),
+            eras: eras(c),
+        });
         let env = Env::default();
-        let columns = e.columns.iter().map(|c| (c.name.clone(), l.value(&c.expr, &env))).collect();
-        p.exports.push(cir::Export { cohort: cohort.name.clone(), columns });
+        let columns = e
+            .columns
+            .iter()
+            .map(|c| (c.name.clone(), l.value(&c.expr, &env)))
+            .collect();
+        p.exports.push(cir::Export {
+            cohort: cohort.name.clone(),
+            columns,
+        });
         l.cohort = None;
     }
     for r in &hir.reports {
         let first = hir.def(r.cohorts[0]);
-        let DefKind::Cohort(c) = &first.kind else { continue };
-        l.cohort = Some(CohortInfo { name: first.name.clone(), eras: eras(c) });
+        let DefKind::Cohort(c) = &first.kind else {
+            continue;
+        };
+        l.cohort = Some(CohortInfo {
+            name: first.name.clone(),
+            eras: eras(c),
+        });
         let env = Env::default();
         let strata = r
             .strata
@@ -79,13 +127,20 @@ pub fn hir_to_cir(hir: &Hir) -> (cir::Program, Vec<Diagnostic>) {
                 hir::Stratum::Period => cir::Stratum::Period,
                 hir::Stratum::Cohort => cir::Stratum::Cohort,
                 hir::Stratum::TestingHistory(e) => cir::Stratum::TestingHistory(l.events(e, &env)),
-                hir::Stratum::Condition { name, cond } => cir::Stratum::Condition { name: name.clone(), cond: l.cond(cond, &env) },
+                hir::Stratum::Condition { name, cond } => cir::Stratum::Condition {
+                    name: name.clone(),
+                    cond: l.cond(cond, &env),
+                },
             })
             .collect();
         p.reports.push(cir::Report {
             name: r.name.clone(),
             cohorts: r.cohorts.iter().map(|c| hir.def(*c).name.clone()).collect(),
-            outcomes: r.outcomes.iter().map(|o| hir.def(*o).name.clone()).collect(),
+            outcomes: r
+                .outcomes
+                .iter()
+                .map(|o| hir.def(*o).name.clone())
+                .collect(),
             strata,
             suppress_below: r.suppress_below,
         });
@@ -111,7 +166,10 @@ fn has_window(e: &Events) -> bool {
         Events::Window { .. } => true,
         Events::Source(_) => false,
         Events::Union(es) => es.iter().any(has_window),
-        Events::Value { input, .. } | Events::Grade { input, .. } | Events::Having { input, .. } | Events::Pick { input, .. } => has_window(input),
+        Events::Value { input, .. }
+        | Events::Grade { input, .. }
+        | Events::Having { input, .. }
+        | Events::Pick { input, .. } => has_window(input),
     }
 }
 
@@ -136,7 +194,15 @@ struct Lower<'h> {
 }
 
 impl Lower<'_> {
-    fn error(&mut self, file: FileId, span: Span, code: &'static str, message: String, label: &str, help: Option<String>) {
+    fn error(
+        &mut self,
+        file: FileId,
+        span: Span,
+        code: &'static str,
+        message: String,
+        label: &str,
+        help: Option<String>,
+    ) {
         let mut d = Diagnostic::error(code, message, Label::new(file, span, label));
         if let Some(h) = help {
             d = d.with_help(h);
@@ -144,7 +210,13 @@ impl Lower<'_> {
         self.errors.push(d);
     }
 
-    fn cohort_def(&mut self, name: &str, c: &hir::Cohort, file: FileId, span: Span) -> Option<cir::Cohort> {
+    fn cohort_def(
+        &mut self,
+        name: &str,
+        c: &hir::Cohort,
+        file: FileId,
+        span: Span,
+    ) -> Option<cir::Cohort> {
         let env = Env::default();
         let mut entry = None;
         let mut eras = Vec::new();
@@ -159,7 +231,11 @@ impl Lower<'_> {
                         Events::Pick { input, pick } => (pick, *input),
                         other => (Pick::Every, other),
                     };
-                    entry = Some(cir::Entry { pick, events, text: s.text.clone() });
+                    entry = Some(cir::Entry {
+                        pick,
+                        events,
+                        text: s.text.clone(),
+                    });
                 }
                 hir::StmtKind::Require { label, cond } | hir::StmtKind::Exclude { label, cond } => {
                     let exclude = matches!(s.kind, hir::StmtKind::Exclude { .. });
@@ -169,14 +245,33 @@ impl Lower<'_> {
                         Some(l) => format!("{kw} \"{l}\""),
                         None => one_line(&s.text),
                     };
-                    steps.push(cir::Step { label, exclude, cond: c });
+                    steps.push(cir::Step {
+                        label,
+                        exclude,
+                        cond: c,
+                    });
                 }
                 hir::StmtKind::End(e) => end = Some(self.date(e, &env)),
-                hir::StmtKind::Era { name, events, gap, grace } => {
+                hir::StmtKind::Era {
+                    name,
+                    events,
+                    gap,
+                    grace,
+                } => {
                     let ev = self.events(events, &env);
-                    eras.push(cir::Era { name: name.clone(), events: ev, gap: *gap, grace: *grace });
+                    eras.push(cir::Era {
+                        name: name.clone(),
+                        events: ev,
+                        gap: *gap,
+                        grace: *grace,
+                    });
                 }
-                hir::StmtKind::Periods { length, from, until, then_until } => {
+                hir::StmtKind::Periods {
+                    length,
+                    from,
+                    until,
+                    then_until,
+                } => {
                     let from_d = self.date(from, &env);
                     let until_d = self.date(until, &env);
                     let (fb, fo) = split_offset(&from_d);
@@ -195,23 +290,55 @@ impl Lower<'_> {
                     let days = uo - fo + 1;
                     let count = ((days + length - 1) / length) as u32;
                     let last_until = then_until.as_ref().map(|t| self.date(t, &env));
-                    periods = Some(cir::Periods { length: *length, from: from_d, count, last_until });
+                    periods = Some(cir::Periods {
+                        length: *length,
+                        from: from_d,
+                        count,
+                        last_until,
+                    });
                 }
             }
         }
         let Some(entry) = entry else {
-            self.error(file, span, "E0301", format!("cohort `{name}` has no index"), "no index", None);
+            self.error(
+                file,
+                span,
+                "E0301",
+                format!("cohort `{name}` has no index"),
+                "no index",
+                None,
+            );
             return None;
         };
-        Some(cir::Cohort { name: name.to_string(), at: Some((file, span)), entry, eras, steps, end, periods })
+        Some(cir::Cohort {
+            name: name.to_string(),
+            at: Some((file, span)),
+            entry,
+            eras,
+            steps,
+            end,
+            periods,
+        })
     }
 
     // ---- code sets
 
     fn codes(&mut self, e: &Expr, env: &Env) -> Option<Codes> {
         match &e.kind {
-            H::Code { system, domain, code, to } => Some(Codes::Match { system: *system, domain: *domain, code: code.clone(), to: to.clone() }),
-            H::CodeList(items) => Some(Codes::Any(items.iter().filter_map(|i| self.codes(i, env)).collect())),
+            H::Code {
+                system,
+                domain,
+                code,
+                to,
+            } => Some(Codes::Match {
+                system: *system,
+                domain: *domain,
+                code: code.clone(),
+                to: to.clone(),
+            }),
+            H::CodeList(items) => Some(Codes::Any(
+                items.iter().filter_map(|i| self.codes(i, env)).collect(),
+            )),
             H::Union(a, b) => {
                 let mut out = Vec::new();
                 for x in [a, b] {
@@ -222,10 +349,15 @@ impl Lower<'_> {
                 }
                 Some(Codes::Any(out))
             }
-            H::Difference(a, b) => Some(Codes::Except(Box::new(self.codes(a, env)?), Box::new(self.codes(b, env)?))),
+            H::Difference(a, b) => Some(Codes::Except(
+                Box::new(self.codes(a, env)?),
+                Box::new(self.codes(b, env)?),
+            )),
             H::Def(id) => match &self.hir.def(*id).kind {
                 DefKind::Codes(x) => self.codes(x, &Env::default()),
-                DefKind::Value { params: None, body, .. } => self.codes(body, &Env::default()),
+                DefKind::Value {
+                    params: None, body, ..
+                } => self.codes(body, &Env::default()),
                 _ => None,
             },
             H::Param(i) => {
@@ -243,7 +375,14 @@ impl Lower<'_> {
     /// The body of a called definition and the environment binding its parameters.
     fn inline(&mut self, def: hir::DefId, args: &[Expr], env: &Env) -> Option<(Expr, Env)> {
         let d = self.hir.def(def);
-        let DefKind::Value { params: Some(params), body, validation } = &d.kind else { return None };
+        let DefKind::Value {
+            params: Some(params),
+            body,
+            validation,
+        } = &d.kind
+        else {
+            return None;
+        };
         if let Some(v) = validation {
             self.used.push((d.qualified(), v.clone()));
         }
@@ -254,13 +393,23 @@ impl Lower<'_> {
                 None => bound.push((p.default.clone()?, Env::default())),
             }
         }
-        Some((body.clone(), Env { args: Rc::new(bound) }))
+        Some((
+            body.clone(),
+            Env {
+                args: Rc::new(bound),
+            },
+        ))
     }
 
     fn lab_spec(&mut self, id: hir::DefId) -> Option<cir::LabSpec> {
         let d = self.hir.def(id);
-        let DefKind::Lab(item) = &d.kind else { return None };
-        let codes = item.codes.as_ref().and_then(|c| self.codes(c, &Env::default()));
+        let DefKind::Lab(item) = &d.kind else {
+            return None;
+        };
+        let codes = item
+            .codes
+            .as_ref()
+            .and_then(|c| self.codes(c, &Env::default()));
         let derived = match &item.derived {
             Some(dv) => {
                 let mut parts = Vec::new();
@@ -275,7 +424,11 @@ impl Lower<'_> {
             item: d.name.clone(),
             codes,
             unit: item.unit.map(|u| u.name.to_string()),
-            units: item.units.iter().map(|(n, f)| (units::normalise(n), *f)).collect(),
+            units: item
+                .units
+                .iter()
+                .map(|(n, f)| (units::normalise(n), *f))
+                .collect(),
             reference: item.reference.clone(),
             derived,
         })
@@ -287,7 +440,15 @@ impl Lower<'_> {
         match &e.kind {
             H::Event { domain, target } => {
                 let text = String::new();
-                let mut src = cir::Source { domain: *domain, codes: None, filters: vec![], visit_kind: None, lab: None, text, at: Some((e.file, e.span)) };
+                let mut src = cir::Source {
+                    domain: *domain,
+                    codes: None,
+                    filters: vec![],
+                    visit_kind: None,
+                    lab: None,
+                    text,
+                    at: Some((e.file, e.span)),
+                };
                 match &target.kind {
                     H::VisitKind(k) => src.visit_kind = k.clone(),
                     _ if *domain == EventDomain::Lab && self.lab_item(target, env).is_some() => {
@@ -313,42 +474,72 @@ impl Lower<'_> {
                             "E0311",
                             "a `where` filter after choosing one event".into(),
                             "filters the chosen event",
-                            Some("filter before choosing: `first diagnosis x where not suspected`".into()),
+                            Some(
+                                "filter before choosing: `first diagnosis x where not suspected`"
+                                    .into(),
+                            ),
                         );
                         ev
                     }
                 }
             }
             H::Compare { op, lhs, rhs } if lhs.ty == Type::Grades => {
-                let H::Grade { grading, events } = &lhs.kind else { return self.never(e) };
+                let H::Grade { grading, events } = &lhs.kind else {
+                    return self.never(e);
+                };
                 let input = self.events(events, env);
                 let item = self.lab_item_of(events, env);
                 let g = self.hir.def(*grading);
-                let DefKind::Grading(gr) = &g.kind else { return self.never(e) };
+                let DefKind::Grading(gr) = &g.kind else {
+                    return self.never(e);
+                };
                 let rules = gr
                     .tables
                     .iter()
                     .find(|t| Some(t.lab) == item)
-                    .map(|t| t.rules.iter().map(|r| (r.grade, r.op, self.threshold(&r.value, t.lab))).collect())
+                    .map(|t| {
+                        t.rules
+                            .iter()
+                            .map(|r| (r.grade, r.op, self.threshold(&r.value, t.lab)))
+                            .collect()
+                    })
                     .unwrap_or_default();
                 let grade = self.number(rhs, env).unwrap_or(0.0);
-                Events::Grade { input: Box::new(input), grading: g.name.clone(), rules, op: *op, grade }
+                Events::Grade {
+                    input: Box::new(input),
+                    grading: g.name.clone(),
+                    rules,
+                    op: *op,
+                    grade,
+                }
             }
             H::Compare { op, lhs, rhs } => {
                 let input = self.events(lhs, env);
-                let Some(item) = self.lab_item_of(lhs, env) else { return input };
+                let Some(item) = self.lab_item_of(lhs, env) else {
+                    return input;
+                };
                 let threshold = self.threshold_env(rhs, item, env);
-                Events::Value { input: Box::new(input), op: *op, threshold }
+                Events::Value {
+                    input: Box::new(input),
+                    op: *op,
+                    threshold,
+                }
             }
             H::Window { expr, window } => {
                 let input = self.events(expr, env);
                 let w = self.window(window, env);
-                Events::Window { input: Box::new(input), window: w }
+                Events::Window {
+                    input: Box::new(input),
+                    window: w,
+                }
             }
             H::Having { expr, cond } => {
                 let input = self.events(expr, env);
                 let c = self.cond(cond, env);
-                Events::Having { input: Box::new(input), cond: Box::new(c) }
+                Events::Having {
+                    input: Box::new(input),
+                    cond: Box::new(c),
+                }
             }
             H::Select { selector, expr } => {
                 let input = self.events(expr, env);
@@ -358,7 +549,10 @@ impl Lower<'_> {
                     hir::Selector::Nth(n) => Pick::Nth(*n),
                     _ => return input,
                 };
-                Events::Pick { input: Box::new(input), pick }
+                Events::Pick {
+                    input: Box::new(input),
+                    pick,
+                }
             }
             H::Or(a, b) => {
                 let mut out = Vec::new();
@@ -373,7 +567,11 @@ impl Lower<'_> {
             H::Def(id) => {
                 let d = self.hir.def(*id);
                 match &d.kind {
-                    DefKind::Value { params: None, body, validation } => {
+                    DefKind::Value {
+                        params: None,
+                        body,
+                        validation,
+                    } => {
                         if let Some(v) = validation {
                             self.used.push((d.qualified(), v.clone()));
                         }
@@ -413,12 +611,20 @@ impl Lower<'_> {
 
     fn lab_item_of(&self, e: &Expr, env: &Env) -> Option<hir::DefId> {
         match &e.kind {
-            H::Event { domain: EventDomain::Lab, target } => self.lab_item(target, env),
-            H::Where { expr, .. } | H::Window { expr, .. } | H::Select { expr, .. } | H::Having { expr, .. } => self.lab_item_of(expr, env),
+            H::Event {
+                domain: EventDomain::Lab,
+                target,
+            } => self.lab_item(target, env),
+            H::Where { expr, .. }
+            | H::Window { expr, .. }
+            | H::Select { expr, .. }
+            | H::Having { expr, .. } => self.lab_item_of(expr, env),
             H::Compare { lhs, .. } => self.lab_item_of(lhs, env),
             H::Grade { events, .. } => self.lab_item_of(events, env),
             H::Def(id) => match &self.hir.def(*id).kind {
-                DefKind::Value { params: None, body, .. } => self.lab_item_of(body, &Env::default()),
+                DefKind::Value {
+                    params: None, body, ..
+                } => self.lab_item_of(body, &Env::default()),
                 _ => None,
             },
             H::Param(i) => {
@@ -427,9 +633,22 @@ impl Lower<'_> {
             }
             H::Call { def, args } => {
                 let d = self.hir.def(*def);
-                let DefKind::Value { params: Some(_), body, .. } = &d.kind else { return None };
-                let bound: Vec<(Expr, Env)> = args.iter().map(|a| (a.clone(), env.clone())).collect();
-                self.lab_item_of(body, &Env { args: Rc::new(bound) })
+                let DefKind::Value {
+                    params: Some(_),
+                    body,
+                    ..
+                } = &d.kind
+                else {
+                    return None;
+                };
+                let bound: Vec<(Expr, Env)> =
+                    args.iter().map(|a| (a.clone(), env.clone())).collect();
+                self.lab_item_of(
+                    body,
+                    &Env {
+                        args: Rc::new(bound),
+                    },
+                )
             }
             _ => None,
         }
@@ -442,9 +661,17 @@ impl Lower<'_> {
     /// A quantity as a threshold in the item's own unit.
     fn threshold_env(&mut self, q: &Expr, item: hir::DefId, env: &Env) -> Threshold {
         match &q.kind {
-            H::Quantity { value, unit: QuantityUnit::Relative(r) } => Threshold::Times(*r, *value),
-            H::Quantity { value, unit: QuantityUnit::Unit(u) } => {
-                let DefKind::Lab(lab) = &self.hir.def(item).kind else { return Threshold::Value(*value) };
+            H::Quantity {
+                value,
+                unit: QuantityUnit::Relative(r),
+            } => Threshold::Times(*r, *value),
+            H::Quantity {
+                value,
+                unit: QuantityUnit::Unit(u),
+            } => {
+                let DefKind::Lab(lab) = &self.hir.def(item).kind else {
+                    return Threshold::Value(*value);
+                };
                 let factor = lab
                     .units
                     .iter()
@@ -459,7 +686,9 @@ impl Lower<'_> {
                 None => Threshold::Value(0.0),
             },
             H::Def(id) => match &self.hir.def(*id).kind {
-                DefKind::Value { params: None, body, .. } => {
+                DefKind::Value {
+                    params: None, body, ..
+                } => {
                     let body = body.clone();
                     self.threshold_env(&body, item, &Env::default())
                 }
@@ -469,7 +698,10 @@ impl Lower<'_> {
                 // `k * 3 x ULN` and the like: scale a threshold by a constant.
                 let (t, k) = match (self.number(lhs, env), self.number(rhs, env)) {
                     (Some(k), None) => (self.threshold_env(rhs, item, env), k),
-                    (None, Some(k)) => (self.threshold_env(lhs, item, env), if *op == ast::BinOp::Div { 1.0 / k } else { k }),
+                    (None, Some(k)) => (
+                        self.threshold_env(lhs, item, env),
+                        if *op == ast::BinOp::Div { 1.0 / k } else { k },
+                    ),
                     _ => return Threshold::Value(0.0),
                 };
                 match t {
@@ -489,7 +721,9 @@ impl Lower<'_> {
                 self.number(&arg, &aenv)
             }
             H::Def(id) => match &self.hir.def(*id).kind {
-                DefKind::Value { params: None, body, .. } => {
+                DefKind::Value {
+                    params: None, body, ..
+                } => {
                     let body = body.clone();
                     self.number(&body, &Env::default())
                 }
@@ -517,15 +751,23 @@ impl Lower<'_> {
                 self.duration(&arg, &aenv)
             }
             H::Def(id) => match &self.hir.def(*id).kind {
-                DefKind::Value { params: None, body, .. } => {
+                DefKind::Value {
+                    params: None, body, ..
+                } => {
                     let body = body.clone();
                     self.duration(&body, &Env::default())
                 }
                 _ => None,
             },
             H::Arith { op, lhs, rhs } => {
-                let a = self.duration(lhs, env).map(|x| x as f64).or_else(|| self.number(lhs, env))?;
-                let b = self.duration(rhs, env).map(|x| x as f64).or_else(|| self.number(rhs, env))?;
+                let a = self
+                    .duration(lhs, env)
+                    .map(|x| x as f64)
+                    .or_else(|| self.number(lhs, env))?;
+                let b = self
+                    .duration(rhs, env)
+                    .map(|x| x as f64)
+                    .or_else(|| self.number(rhs, env))?;
                 let v = match op {
                     ast::BinOp::Add => a + b,
                     ast::BinOp::Sub => a - b,
@@ -539,9 +781,17 @@ impl Lower<'_> {
     }
 
     fn window(&mut self, w: &hir::Window, env: &Env) -> Window {
-        let mut out = Window { lo: None, hi: None, calendar: None };
+        let mut out = Window {
+            lo: None,
+            hi: None,
+            calendar: None,
+        };
         match w {
-            hir::Window::Within { duration, relation, anchor } => {
+            hir::Window::Within {
+                duration,
+                relation,
+                anchor,
+            } => {
                 let a = self.date(anchor, env);
                 let n = self.duration(duration, env).unwrap_or(0);
                 let (lo, hi) = match relation {
@@ -605,26 +855,53 @@ impl Lower<'_> {
                 hir::Anchor::EraStart(n) | hir::Anchor::EraEnd(n) => {
                     let known = self.cohort.as_ref().is_some_and(|c| c.eras.contains(n));
                     if !known {
-                        let cohort = self.cohort.as_ref().map(|c| c.name.clone()).unwrap_or_default();
-                        self.error(e.file, e.span, "E0309", format!("cohort `{cohort}` has no era `{n}`"), "no such era here", Some(format!("declare it in the cohort: `era {n} = drug … gap 30 days`")));
+                        let cohort = self
+                            .cohort
+                            .as_ref()
+                            .map(|c| c.name.clone())
+                            .unwrap_or_default();
+                        self.error(
+                            e.file,
+                            e.span,
+                            "E0309",
+                            format!("cohort `{cohort}` has no era `{n}`"),
+                            "no such era here",
+                            Some(format!(
+                                "declare it in the cohort: `era {n} = drug … gap 30 days`"
+                            )),
+                        );
                     }
-                    if matches!(a, hir::Anchor::EraStart(_)) { Date::EraStart(n.clone()) } else { Date::EraEnd(n.clone()) }
+                    if matches!(a, hir::Anchor::EraStart(_)) {
+                        Date::EraStart(n.clone())
+                    } else {
+                        Date::EraEnd(n.clone())
+                    }
                 }
             },
             H::Builtin(hir::Builtin::Death) => Date::Death,
             H::Date(d) => Date::Literal(*d),
             H::Arith { op, lhs, rhs } => {
-                let (d, n) = if lhs.ty == Type::Date || lhs.ty.events().is_some() { (lhs, rhs) } else { (rhs, lhs) };
+                let (d, n) = if lhs.ty == Type::Date || lhs.ty.events().is_some() {
+                    (lhs, rhs)
+                } else {
+                    (rhs, lhs)
+                };
                 let base = self.date(d, env);
                 let days = self.duration(n, env).unwrap_or(0);
                 base.offset(if *op == ast::BinOp::Sub { -days } else { days })
             }
             H::Extreme { latest, args } => {
                 let ds = args.iter().map(|a| self.date(a, env)).collect();
-                if *latest { Date::Latest(ds) } else { Date::Earliest(ds) }
+                if *latest {
+                    Date::Latest(ds)
+                } else {
+                    Date::Earliest(ds)
+                }
             }
             H::Def(id) => match &self.hir.def(*id).kind {
-                DefKind::Value { params: None, body, .. } if body.ty == Type::Date => {
+                DefKind::Value {
+                    params: None, body, ..
+                } if body.ty == Type::Date => {
                     let body = body.clone();
                     self.date(&body, &Env::default())
                 }
@@ -646,7 +923,9 @@ impl Lower<'_> {
         match &e.kind {
             H::Bool(b) => Cond::Const(*b),
             H::And(a, b) => Cond::And(Box::new(self.cond(a, env)), Box::new(self.cond(b, env))),
-            H::Or(a, b) if e.ty == Type::Bool => Cond::Or(Box::new(self.cond(a, env)), Box::new(self.cond(b, env))),
+            H::Or(a, b) if e.ty == Type::Bool => {
+                Cond::Or(Box::new(self.cond(a, env)), Box::new(self.cond(b, env)))
+            }
             H::Not(a) => Cond::Not(Box::new(self.cond(a, env))),
             H::Select { selector, expr } if e.ty == Type::Bool => {
                 let events = self.events(expr, env);
@@ -664,9 +943,17 @@ impl Lower<'_> {
                 };
                 Cond::Exists { events, count }
             }
-            H::Observed { days, direction, anchor } => {
+            H::Observed {
+                days,
+                direction,
+                anchor,
+            } => {
                 let anchor = self.date(anchor, env);
-                Cond::Observed { days: *days, before: *direction == ast::Direction::Before, anchor }
+                Cond::Observed {
+                    days: *days,
+                    before: *direction == ast::Direction::Before,
+                    anchor,
+                }
             }
             H::Window { expr, window } if expr.ty == Type::Date => {
                 let date = self.date(expr, env);
@@ -676,14 +963,23 @@ impl Lower<'_> {
             H::Compare { op, lhs, rhs } if e.ty == Type::Bool => {
                 let l = self.value(lhs, env);
                 let r = self.value(rhs, env);
-                Cond::Compare { lhs: l, op: *op, rhs: r }
+                Cond::Compare {
+                    lhs: l,
+                    op: *op,
+                    rhs: r,
+                }
             }
             H::Def(id) => match &self.hir.def(*id).kind {
-                DefKind::Value { params: None, body, .. } if body.ty == Type::Bool => {
+                DefKind::Value {
+                    params: None, body, ..
+                } if body.ty == Type::Bool => {
                     let body = body.clone();
                     self.cond(&body, &Env::default())
                 }
-                _ => Cond::Exists { events: self.events(e, env), count: Count::Any },
+                _ => Cond::Exists {
+                    events: self.events(e, env),
+                    count: Count::Any,
+                },
             },
             H::Param(i) => match env.args.get(*i).cloned() {
                 Some((arg, aenv)) => self.cond(&arg, &aenv),
@@ -693,7 +989,10 @@ impl Lower<'_> {
                 Some((body, cenv)) => self.cond(&body, &cenv),
                 None => Cond::Const(false),
             },
-            _ if e.ty.events().is_some() => Cond::Exists { events: self.events(e, env), count: Count::Any },
+            _ if e.ty.events().is_some() => Cond::Exists {
+                events: self.events(e, env),
+                count: Count::Any,
+            },
             _ => Cond::Const(false),
         }
     }
@@ -747,22 +1046,68 @@ fn push_filter(ev: Events, f: &hir::Filter) -> Result<Events, Events> {
                     }
                 }
             }
-            if ok { Ok(Events::Union(out)) } else { Err(Events::Union(out)) }
+            if ok {
+                Ok(Events::Union(out))
+            } else {
+                Err(Events::Union(out))
+            }
         }
-        Events::Value { input, op, threshold } => push_filter(*input, f)
-            .map(|i| Events::Value { input: Box::new(i), op, threshold: threshold.clone() })
-            .map_err(|i| Events::Value { input: Box::new(i), op, threshold }),
-        Events::Grade { input, grading, rules, op, grade } => match push_filter(*input, f) {
-            Ok(i) => Ok(Events::Grade { input: Box::new(i), grading, rules, op, grade }),
-            Err(i) => Err(Events::Grade { input: Box::new(i), grading, rules, op, grade }),
+        Events::Value {
+            input,
+            op,
+            threshold,
+        } => push_filter(*input, f)
+            .map(|i| Events::Value {
+                input: Box::new(i),
+                op,
+                threshold: threshold.clone(),
+            })
+            .map_err(|i| Events::Value {
+                input: Box::new(i),
+                op,
+                threshold,
+            }),
+        Events::Grade {
+            input,
+            grading,
+            rules,
+            op,
+            grade,
+        } => match push_filter(*input, f) {
+            Ok(i) => Ok(Events::Grade {
+                input: Box::new(i),
+                grading,
+                rules,
+                op,
+                grade,
+            }),
+            Err(i) => Err(Events::Grade {
+                input: Box::new(i),
+                grading,
+                rules,
+                op,
+                grade,
+            }),
         },
         Events::Window { input, window } => match push_filter(*input, f) {
-            Ok(i) => Ok(Events::Window { input: Box::new(i), window }),
-            Err(i) => Err(Events::Window { input: Box::new(i), window }),
+            Ok(i) => Ok(Events::Window {
+                input: Box::new(i),
+                window,
+            }),
+            Err(i) => Err(Events::Window {
+                input: Box::new(i),
+                window,
+            }),
         },
         Events::Having { input, cond } => match push_filter(*input, f) {
-            Ok(i) => Ok(Events::Having { input: Box::new(i), cond }),
-            Err(i) => Err(Events::Having { input: Box::new(i), cond }),
+            Ok(i) => Ok(Events::Having {
+                input: Box::new(i),
+                cond,
+            }),
+            Err(i) => Err(Events::Having {
+                input: Box::new(i),
+                cond,
+            }),
         },
         pick @ Events::Pick { .. } => Err(pick),
     }

@@ -14,7 +14,8 @@ use datafusion_common::{Column, JoinType, ScalarValue, TableReference};
 use datafusion_expr::expr::Sort;
 use datafusion_expr::logical_plan::builder::LogicalTableSource;
 use datafusion_expr::{
-    case, cast, in_list, lit, not, when, Expr, ExprFunctionExt, LogicalPlan, LogicalPlanBuilder, TableSource,
+    Expr, ExprFunctionExt, LogicalPlan, LogicalPlanBuilder, TableSource, case, cast, in_list, lit,
+    not, when,
 };
 use datafusion_functions::expr_fn::{coalesce, date_part, greatest, least, lower, replace};
 use datafusion_functions_aggregate::expr_fn::{count, count_distinct, max, min};
@@ -22,7 +23,9 @@ use datafusion_functions_window::expr_fn::dense_rank;
 use mid_grammar::ast::CmpOp;
 
 use crate::cdm::{ColumnType, Table};
-use crate::cir::{self, Calendar, Codes, Cond, Count, Date, Events, Pick, Threshold, Value, Window};
+use crate::cir::{
+    self, Calendar, Codes, Cond, Count, Date, Events, Pick, Threshold, Value, Window,
+};
 use crate::codes::System;
 use crate::hir::{Filter, Literal};
 use crate::types::EventDomain;
@@ -52,7 +55,11 @@ pub enum PlanKind {
     /// Patient-level rows that stay at the site.
     Export { cohort: String },
     /// Counts by strata; the runtime suppresses small cells before writing.
-    Report { report: String, strata: Vec<String>, counts: Vec<String> },
+    Report {
+        report: String,
+        strata: Vec<String>,
+        counts: Vec<String>,
+    },
 }
 
 /// The error of code generation: a DataFusion planning error, which is a compiler bug for a
@@ -80,35 +87,102 @@ pub fn cir_to_plan(p: &cir::Program) -> Result<Vec<NamedPlan>> {
     let mut out = Vec::new();
     for c in &p.cohorts {
         let entries = g.cohort_entries(c)?;
-        g.register(&format!("entries_{}", c.name), entries.schema().inner().clone());
-        out.push(NamedPlan { name: format!("entries_{}", c.name), kind: PlanKind::Entries { cohort: c.name.clone() }, plan: entries });
+        g.register(
+            &format!("entries_{}", c.name),
+            entries.schema().inner().clone(),
+        );
+        out.push(NamedPlan {
+            name: format!("entries_{}", c.name),
+            kind: PlanKind::Entries {
+                cohort: c.name.clone(),
+            },
+            plan: entries,
+        });
         let steps = g.cohort_steps(c)?;
         let steps_schema = steps.schema().inner().clone();
-        out.push(NamedPlan { name: format!("steps_{}", c.name), kind: PlanKind::Steps { cohort: c.name.clone(), steps: c.steps.len() }, plan: steps });
+        out.push(NamedPlan {
+            name: format!("steps_{}", c.name),
+            kind: PlanKind::Steps {
+                cohort: c.name.clone(),
+                steps: c.steps.len(),
+            },
+            plan: steps,
+        });
         g.register(&format!("steps_{}", c.name), steps_schema.clone());
         let attrition = g.attrition(c)?;
-        let mut labels = vec![format!("entry: {}", c.entry.text.trim_start_matches("index = ").trim())];
+        let mut labels = vec![format!(
+            "entry: {}",
+            c.entry.text.trim_start_matches("index = ").trim()
+        )];
         labels.extend(c.steps.iter().map(|s| s.label.clone()));
-        out.push(NamedPlan { name: format!("attrition_{}", c.name), kind: PlanKind::Attrition { cohort: c.name.clone(), labels }, plan: attrition });
+        out.push(NamedPlan {
+            name: format!("attrition_{}", c.name),
+            kind: PlanKind::Attrition {
+                cohort: c.name.clone(),
+                labels,
+            },
+            plan: attrition,
+        });
         let members = g.members(c)?;
-        g.register(&format!("cohort_{}", c.name), members.schema().inner().clone());
-        out.push(NamedPlan { name: format!("cohort_{}", c.name), kind: PlanKind::Cohort { cohort: c.name.clone() }, plan: members });
+        g.register(
+            &format!("cohort_{}", c.name),
+            members.schema().inner().clone(),
+        );
+        out.push(NamedPlan {
+            name: format!("cohort_{}", c.name),
+            kind: PlanKind::Cohort {
+                cohort: c.name.clone(),
+            },
+            plan: members,
+        });
     }
     for o in &p.outcomes {
-        let cohort = p.cohort(&o.cohort).ok_or_else(|| PlanError(format!("no cohort {}", o.cohort)))?;
+        let cohort = p
+            .cohort(&o.cohort)
+            .ok_or_else(|| PlanError(format!("no cohort {}", o.cohort)))?;
         let plan = g.outcome(o, cohort)?;
-        g.register(&format!("outcome_{}", o.name), plan.schema().inner().clone());
-        out.push(NamedPlan { name: format!("outcome_{}", o.name), kind: PlanKind::Outcome { outcome: o.name.clone(), cohort: o.cohort.clone() }, plan });
+        g.register(
+            &format!("outcome_{}", o.name),
+            plan.schema().inner().clone(),
+        );
+        out.push(NamedPlan {
+            name: format!("outcome_{}", o.name),
+            kind: PlanKind::Outcome {
+                outcome: o.name.clone(),
+                cohort: o.cohort.clone(),
+            },
+            plan,
+        });
     }
     for (i, e) in p.exports.iter().enumerate() {
-        let cohort = p.cohort(&e.cohort).ok_or_else(|| PlanError(format!("no cohort {}", e.cohort)))?;
+        let cohort = p
+            .cohort(&e.cohort)
+            .ok_or_else(|| PlanError(format!("no cohort {}", e.cohort)))?;
         let plan = g.export(e, cohort, p)?;
-        let name = if p.exports.iter().filter(|x| x.cohort == e.cohort).count() > 1 { format!("export_{}_{}", e.cohort, i + 1) } else { format!("export_{}", e.cohort) };
-        out.push(NamedPlan { name, kind: PlanKind::Export { cohort: e.cohort.clone() }, plan });
+        let name = if p.exports.iter().filter(|x| x.cohort == e.cohort).count() > 1 {
+            format!("export_{}_{}", e.cohort, i + 1)
+        } else {
+            format!("export_{}", e.cohort)
+        };
+        out.push(NamedPlan {
+            name,
+            kind: PlanKind::Export {
+                cohort: e.cohort.clone(),
+            },
+            plan,
+        });
     }
     for r in &p.reports {
         let (plan, strata, counts) = g.report(r, p)?;
-        out.push(NamedPlan { name: format!("report_{}", r.name), kind: PlanKind::Report { report: r.name.clone(), strata, counts }, plan });
+        out.push(NamedPlan {
+            name: format!("report_{}", r.name),
+            kind: PlanKind::Report {
+                report: r.name.clone(),
+                strata,
+                counts,
+            },
+            plan,
+        });
     }
     Ok(out)
 }
@@ -134,7 +208,11 @@ struct Ctx {
 
 impl Ctx {
     fn has(&self, column: &str) -> bool {
-        self.plan.schema().fields().iter().any(|f| f.name() == column)
+        self.plan
+            .schema()
+            .fields()
+            .iter()
+            .any(|f| f.name() == column)
     }
 }
 
@@ -147,7 +225,14 @@ struct Rel {
 }
 
 /// The event columns every source projects to, in this order.
-const EV_COLUMNS: [&str; 6] = ["ev_day", "ev_end_day", "ev_value", "ev_ref_low", "ev_ref_high", "ev_visit"];
+const EV_COLUMNS: [&str; 6] = [
+    "ev_day",
+    "ev_end_day",
+    "ev_value",
+    "ev_ref_low",
+    "ev_ref_high",
+    "ev_visit",
+];
 
 #[derive(Default)]
 struct Gen {
@@ -165,7 +250,11 @@ fn window_agg(udaf: Arc<datafusion_expr::AggregateUDF>, arg: Expr) -> Expr {
 }
 
 fn cohort_keys() -> Vec<String> {
-    vec!["hospital_id".into(), "patient_id".into(), "index_day".into()]
+    vec![
+        "hospital_id".into(),
+        "patient_id".into(),
+        "index_day".into(),
+    ]
 }
 
 fn c(name: &str) -> Expr {
@@ -208,7 +297,10 @@ fn cmp(a: Expr, op: CmpOp, b: Expr) -> Expr {
 }
 
 fn and_all(exprs: Vec<Expr>) -> Expr {
-    exprs.into_iter().reduce(Expr::and).unwrap_or_else(|| lit(true))
+    exprs
+        .into_iter()
+        .reduce(Expr::and)
+        .unwrap_or_else(|| lit(true))
 }
 
 /// A readable identifier from any text: `drug (thiamazole or ptu)` → `drug_thiamazole_or_ptu`.
@@ -239,12 +331,23 @@ impl Gen {
     }
 
     fn scan_cdm(&self, table: Table) -> Result<LogicalPlanBuilder> {
-        Ok(LogicalPlanBuilder::scan(table.name(), table_source(table.schema()), None)?)
+        Ok(LogicalPlanBuilder::scan(
+            table.name(),
+            table_source(table.schema()),
+            None,
+        )?)
     }
 
     fn scan(&self, name: &str) -> Result<LogicalPlanBuilder> {
-        let schema = self.tables.get(name).ok_or_else(|| PlanError(format!("no table {name}")))?;
-        Ok(LogicalPlanBuilder::scan(name, table_source(schema.clone()), None)?)
+        let schema = self
+            .tables
+            .get(name)
+            .ok_or_else(|| PlanError(format!("no table {name}")))?;
+        Ok(LogicalPlanBuilder::scan(
+            name,
+            table_source(schema.clone()),
+            None,
+        )?)
     }
 
     /// Projects every column of a plan (unqualified) plus `extra`.
@@ -270,13 +373,34 @@ impl Gen {
         let picked = self.pick(entry, coh.entry.pick, None)?;
         // One row per (patient, index day).
         let entries = LogicalPlanBuilder::from(picked.plan)
-            .aggregate(vec![c("hospital_id"), c("patient_id"), c("ev_day")], Vec::<Expr>::new())?
-            .project(vec![c("hospital_id"), c("patient_id"), c("ev_day").alias("index_day")])?
+            .aggregate(
+                vec![c("hospital_id"), c("patient_id"), c("ev_day")],
+                Vec::<Expr>::new(),
+            )?
+            .project(vec![
+                c("hospital_id"),
+                c("patient_id"),
+                c("ev_day").alias("index_day"),
+            ])?
             .alias("entry")?
             .build()?;
         let patient = self.scan_cdm(Table::Patient)?.alias("patient")?.build()?;
         let base = LogicalPlanBuilder::from(entries)
-            .join(patient, JoinType::Inner, (vec![Column::from("entry.hospital_id"), Column::from("entry.patient_id")], vec![Column::from("patient.hospital_id"), Column::from("patient.patient_id")]), None)?
+            .join(
+                patient,
+                JoinType::Inner,
+                (
+                    vec![
+                        Column::from("entry.hospital_id"),
+                        Column::from("entry.patient_id"),
+                    ],
+                    vec![
+                        Column::from("patient.hospital_id"),
+                        Column::from("patient.patient_id"),
+                    ],
+                ),
+                None,
+            )?
             .project(vec![
                 qc("entry", "hospital_id").alias("hospital_id"),
                 qc("entry", "patient_id").alias("patient_id"),
@@ -292,7 +416,12 @@ impl Gen {
             .filter(c("index_day").between(c("obs_start_day"), c("obs_end_day")))?
             .alias(&coh.name)?
             .build()?;
-        let mut ctx = Ctx { plan: base.clone(), base, keys: cohort_keys(), alias: coh.name.clone() };
+        let mut ctx = Ctx {
+            plan: base.clone(),
+            base,
+            keys: cohort_keys(),
+            alias: coh.name.clone(),
+        };
         for era in &coh.eras {
             ctx = self.era(ctx, era)?;
         }
@@ -303,8 +432,16 @@ impl Gen {
     /// The entries with a yes/no column per step (`step_1` …) and the end of follow-up.
     fn cohort_steps(&mut self, coh: &cir::Cohort) -> Result<LogicalPlan> {
         self.counter = 0;
-        let base = self.scan(&format!("entries_{}", coh.name))?.alias(&coh.name)?.build()?;
-        let mut ctx = Ctx { plan: base.clone(), base, keys: cohort_keys(), alias: coh.name.clone() };
+        let base = self
+            .scan(&format!("entries_{}", coh.name))?
+            .alias(&coh.name)?
+            .build()?;
+        let mut ctx = Ctx {
+            plan: base.clone(),
+            base,
+            keys: cohort_keys(),
+            alias: coh.name.clone(),
+        };
         for (i, step) in coh.steps.iter().enumerate() {
             let (next, flag) = self.cond(&step.cond, ctx)?;
             let flag = if step.exclude { not(flag) } else { flag };
@@ -312,7 +449,12 @@ impl Gen {
             let flag = coalesce(vec![flag, lit(false)]);
             let name = format!("step_{}", i + 1);
             let plan = LogicalPlanBuilder::from(next.plan.clone())
-                .project(Self::keep_all(&next.plan, &next.alias, vec![flag.alias(&name)], &[]))?
+                .project(Self::keep_all(
+                    &next.plan,
+                    &next.alias,
+                    vec![flag.alias(&name)],
+                    &[],
+                ))?
                 .alias(&coh.name)?
                 .build()?;
             ctx = Ctx { plan, ..next };
@@ -327,7 +469,12 @@ impl Gen {
         }
         let end = least(ends);
         let plan = LogicalPlanBuilder::from(ctx.plan.clone())
-            .project(Self::keep_all(&ctx.plan, &ctx.alias, vec![end.alias("end_day")], &[]))?
+            .project(Self::keep_all(
+                &ctx.plan,
+                &ctx.alias,
+                vec![end.alias("end_day")],
+                &[],
+            ))?
             .build()?;
         let ctx = Ctx { plan, ..ctx };
         let ctx = self.trim(ctx, &coh.name)?;
@@ -342,71 +489,136 @@ impl Gen {
             .schema()
             .fields()
             .iter()
-            .filter(|f| !f.name().starts_with("cond_") && !f.name().starts_with("date_") && !f.name().starts_with("value_"))
+            .filter(|f| {
+                !f.name().starts_with("cond_")
+                    && !f.name().starts_with("date_")
+                    && !f.name().starts_with("value_")
+            })
             .map(|f| c(f.name()))
             .collect();
-        let plan = LogicalPlanBuilder::from(ctx.plan).project(keep)?.alias(alias)?.build()?;
-        Ok(Ctx { plan, base: ctx.base, keys: ctx.keys, alias: alias.to_string() })
+        let plan = LogicalPlanBuilder::from(ctx.plan)
+            .project(keep)?
+            .alias(alias)?
+            .build()?;
+        Ok(Ctx {
+            plan,
+            base: ctx.base,
+            keys: ctx.keys,
+            alias: alias.to_string(),
+        })
     }
 
     /// One row: persons and entries before the steps and after each.
     fn attrition(&mut self, coh: &cir::Cohort) -> Result<LogicalPlan> {
         self.counter = 0;
-        let person = datafusion_functions::expr_fn::concat(vec![c("hospital_id"), lit("/"), cast(c("patient_id"), DataType::Utf8)]);
-        let mut aggs = vec![count_distinct(person.clone()).alias("persons_0"), count(lit(1)).alias("entries_0")];
+        let person = datafusion_functions::expr_fn::concat(vec![
+            c("hospital_id"),
+            lit("/"),
+            cast(c("patient_id"), DataType::Utf8),
+        ]);
+        let mut aggs = vec![
+            count_distinct(person.clone()).alias("persons_0"),
+            count(lit(1)).alias("entries_0"),
+        ];
         let mut passed = Vec::new();
         for i in 1..=coh.steps.len() {
             passed.push(c(&format!("step_{i}")));
             let all = and_all(passed.clone());
-            aggs.push(count_distinct(person.clone()).filter(all.clone()).build()?.alias(format!("persons_{i}")));
-            aggs.push(count(lit(1)).filter(all).build()?.alias(format!("entries_{i}")));
+            aggs.push(
+                count_distinct(person.clone())
+                    .filter(all.clone())
+                    .build()?
+                    .alias(format!("persons_{i}")),
+            );
+            aggs.push(
+                count(lit(1))
+                    .filter(all)
+                    .build()?
+                    .alias(format!("entries_{i}")),
+            );
         }
-        Ok(self.scan(&format!("steps_{}", coh.name))?.aggregate(Vec::<Expr>::new(), aggs)?.build()?)
+        Ok(self
+            .scan(&format!("steps_{}", coh.name))?
+            .aggregate(Vec::<Expr>::new(), aggs)?
+            .build()?)
     }
 
     /// The cohort: entries that pass every step.
     fn members(&mut self, coh: &cir::Cohort) -> Result<LogicalPlan> {
-        let all = and_all((1..=coh.steps.len()).map(|i| c(&format!("step_{i}"))).collect());
+        let all = and_all(
+            (1..=coh.steps.len())
+                .map(|i| c(&format!("step_{i}")))
+                .collect(),
+        );
         let table = format!("steps_{}", coh.name);
         let schema = self.tables[&table].clone();
-        let keep: Vec<Expr> = schema.fields().iter().filter(|f| !f.name().starts_with("step_")).map(|f| c(f.name())).collect();
+        let keep: Vec<Expr> = schema
+            .fields()
+            .iter()
+            .filter(|f| !f.name().starts_with("step_"))
+            .map(|f| c(f.name()))
+            .collect();
         Ok(self.scan(&table)?.filter(all)?.project(keep)?.build()?)
     }
 
     /// Adds `<era>_start_day` / `<era>_end_day`: the exposure era containing index.
     fn era(&mut self, ctx: Ctx, era: &cir::Era) -> Result<Ctx> {
         let rows = self.events(&era.events, None)?;
-        let w_prev = window_agg(datafusion_functions_aggregate::min_max::max_udaf(), c("ev_end_day"))
-            .partition_by(vec![c("hospital_id"), c("patient_id")])
-            .order_by(vec![c("ev_day").sort(true, false), c("ev_end_day").sort(true, false)])
-            .window_frame(datafusion_expr::WindowFrame::new_bounds(
-                datafusion_expr::WindowFrameUnits::Rows,
-                datafusion_expr::WindowFrameBound::Preceding(ScalarValue::UInt64(None)),
-                datafusion_expr::WindowFrameBound::Preceding(ScalarValue::UInt64(Some(1))),
-            ))
-            .build()?
-            .alias("prev_end_day");
+        let w_prev = window_agg(
+            datafusion_functions_aggregate::min_max::max_udaf(),
+            c("ev_end_day"),
+        )
+        .partition_by(vec![c("hospital_id"), c("patient_id")])
+        .order_by(vec![
+            c("ev_day").sort(true, false),
+            c("ev_end_day").sort(true, false),
+        ])
+        .window_frame(datafusion_expr::WindowFrame::new_bounds(
+            datafusion_expr::WindowFrameUnits::Rows,
+            datafusion_expr::WindowFrameBound::Preceding(ScalarValue::UInt64(None)),
+            datafusion_expr::WindowFrameBound::Preceding(ScalarValue::UInt64(Some(1))),
+        ))
+        .build()?
+        .alias("prev_end_day");
         let new_era = when(c("prev_end_day").is_null(), lit(1_i64))
-            .when(c("ev_day").gt(c("prev_end_day") + lit(era.gap as i32 + 1)), lit(1_i64))
+            .when(
+                c("ev_day").gt(c("prev_end_day") + lit(era.gap as i32 + 1)),
+                lit(1_i64),
+            )
             .otherwise(lit(0_i64))?;
-        let era_no = window_agg(datafusion_functions_aggregate::sum::sum_udaf(), c("new_era"))
-            .partition_by(vec![c("hospital_id"), c("patient_id")])
-            .order_by(vec![c("ev_day").sort(true, false), c("ev_end_day").sort(true, false)])
-            .window_frame(datafusion_expr::WindowFrame::new_bounds(
-                datafusion_expr::WindowFrameUnits::Rows,
-                datafusion_expr::WindowFrameBound::Preceding(ScalarValue::UInt64(None)),
-                datafusion_expr::WindowFrameBound::CurrentRow,
-            ))
-            .build()?
-            .alias("era_no");
+        let era_no = window_agg(
+            datafusion_functions_aggregate::sum::sum_udaf(),
+            c("new_era"),
+        )
+        .partition_by(vec![c("hospital_id"), c("patient_id")])
+        .order_by(vec![
+            c("ev_day").sort(true, false),
+            c("ev_end_day").sort(true, false),
+        ])
+        .window_frame(datafusion_expr::WindowFrame::new_bounds(
+            datafusion_expr::WindowFrameUnits::Rows,
+            datafusion_expr::WindowFrameBound::Preceding(ScalarValue::UInt64(None)),
+            datafusion_expr::WindowFrameBound::CurrentRow,
+        ))
+        .build()?
+        .alias("era_no");
         let eras_alias = format!("era_{}", ident(&era.name));
         let eras = LogicalPlanBuilder::from(rows.plan)
             .window(vec![w_prev])?
-            .project(vec![c("hospital_id"), c("patient_id"), c("ev_day"), c("ev_end_day"), new_era.alias("new_era")])?
+            .project(vec![
+                c("hospital_id"),
+                c("patient_id"),
+                c("ev_day"),
+                c("ev_end_day"),
+                new_era.alias("new_era"),
+            ])?
             .window(vec![era_no])?
             .aggregate(
                 vec![c("hospital_id"), c("patient_id"), c("era_no")],
-                vec![min(c("ev_day")).alias("era_start_day"), (max(c("ev_end_day")) + lit(era.grace as i32)).alias("era_end_day")],
+                vec![
+                    min(c("ev_day")).alias("era_start_day"),
+                    (max(c("ev_end_day")) + lit(era.grace as i32)).alias("era_end_day"),
+                ],
             )?
             .alias(&eras_alias)?
             .build()?;
@@ -418,22 +630,44 @@ impl Gen {
             qc(&eras_alias, "era_start_day").lt_eq(qc(&ctx.alias, "index_day")),
             qc(&eras_alias, "era_end_day").gt_eq(qc(&ctx.alias, "index_day")),
         ]);
-        let mut group: Vec<Expr> = ctx.plan.schema().fields().iter().map(|f| qc(&ctx.alias, f.name())).collect();
+        let mut group: Vec<Expr> = ctx
+            .plan
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| qc(&ctx.alias, f.name()))
+            .collect();
         group.truncate(ctx.plan.schema().fields().len());
         let plan = LogicalPlanBuilder::from(ctx.plan.clone())
             .join_on(eras, JoinType::Left, vec![on])?
             // Overlapping eras (grace longer than gap) both contain index: take the latest.
-            .aggregate(group, vec![max(qc(&eras_alias, "era_start_day")).alias(&start), max(qc(&eras_alias, "era_end_day")).alias(&end)])?
+            .aggregate(
+                group,
+                vec![
+                    max(qc(&eras_alias, "era_start_day")).alias(&start),
+                    max(qc(&eras_alias, "era_end_day")).alias(&end),
+                ],
+            )?
             .build()?;
         let plan = LogicalPlanBuilder::from(plan).alias(&ctx.alias)?.build()?;
-        Ok(Ctx { plan: plan.clone(), base: plan, keys: ctx.keys, alias: ctx.alias })
+        Ok(Ctx {
+            plan: plan.clone(),
+            base: plan,
+            keys: ctx.keys,
+            alias: ctx.alias,
+        })
     }
 
     // ------------------------------------------------------------------ outcomes, exports, reports
 
     fn cohort_ctx(&self, coh: &str) -> Result<Ctx> {
         let plan = self.scan(&format!("cohort_{coh}"))?.alias(coh)?.build()?;
-        Ok(Ctx { plan: plan.clone(), base: plan, keys: cohort_keys(), alias: coh.to_string() })
+        Ok(Ctx {
+            plan: plan.clone(),
+            base: plan,
+            keys: cohort_keys(),
+            alias: coh.to_string(),
+        })
     }
 
     fn outcome(&mut self, o: &cir::Outcome, _coh: &cir::Cohort) -> Result<LogicalPlan> {
@@ -445,13 +679,26 @@ impl Gen {
         // Follow-up ends at `end`: later events are not outcomes.
         let plan = LogicalPlanBuilder::from(rel.plan)
             .filter(c("ev_day").lt_eq(c("end_day")))?
-            .aggregate(ctx.keys.iter().map(|k| c(k)).collect::<Vec<_>>(), vec![min(c("ev_day")).alias("outcome_day")])?
-            .sort(ctx.keys.iter().map(|k| c(k).sort(true, false)).collect::<Vec<_>>())?
+            .aggregate(
+                ctx.keys.iter().map(|k| c(k)).collect::<Vec<_>>(),
+                vec![min(c("ev_day")).alias("outcome_day")],
+            )?
+            .sort(
+                ctx.keys
+                    .iter()
+                    .map(|k| c(k).sort(true, false))
+                    .collect::<Vec<_>>(),
+            )?
             .build()?;
         Ok(plan)
     }
 
-    fn export(&mut self, e: &cir::Export, _coh: &cir::Cohort, _p: &cir::Program) -> Result<LogicalPlan> {
+    fn export(
+        &mut self,
+        e: &cir::Export,
+        _coh: &cir::Cohort,
+        _p: &cir::Program,
+    ) -> Result<LogicalPlan> {
         self.counter = 0;
         let mut ctx = self.cohort_ctx(&e.cohort)?;
         let mut cols = vec![
@@ -470,18 +717,30 @@ impl Gen {
             cols.push(expr.alias(name));
         }
         let keys: Vec<Sort> = ctx.keys.iter().map(|k| c(k).sort(true, false)).collect();
-        Ok(LogicalPlanBuilder::from(ctx.plan).sort(keys)?.project(cols)?.build()?)
+        Ok(LogicalPlanBuilder::from(ctx.plan)
+            .sort(keys)?
+            .project(cols)?
+            .build()?)
     }
 
     /// Counts persons (and per outcome: persons with it and person-days) by strata.
-    fn report(&mut self, r: &cir::Report, p: &cir::Program) -> Result<(LogicalPlan, Vec<String>, Vec<String>)> {
+    fn report(
+        &mut self,
+        r: &cir::Report,
+        p: &cir::Program,
+    ) -> Result<(LogicalPlan, Vec<String>, Vec<String>)> {
         self.counter = 0;
-        let by_period = r.strata.iter().any(|s| matches!(s, cir::Stratum::Period | cir::Stratum::TestingHistory(_)));
+        let by_period = r
+            .strata
+            .iter()
+            .any(|s| matches!(s, cir::Stratum::Period | cir::Stratum::TestingHistory(_)));
         let mut parts = Vec::new();
         let mut strata_cols = Vec::new();
         let mut counts = Vec::new();
         for (ci, cname) in r.cohorts.iter().enumerate() {
-            let coh = p.cohort(cname).ok_or_else(|| PlanError(format!("no cohort {cname}")))?;
+            let coh = p
+                .cohort(cname)
+                .ok_or_else(|| PlanError(format!("no cohort {cname}")))?;
             let mut ctx = self.cohort_ctx(cname)?;
             // Outcome days per entry, then (when by period) one row per entry and period.
             for o in &r.outcomes {
@@ -492,13 +751,23 @@ impl Gen {
             let mut start = c("index_day");
             let mut stop = c("end_day");
             if by_period {
-                let periods = coh.periods.as_ref().ok_or_else(|| PlanError("periods".into()))?;
+                let periods = coh
+                    .periods
+                    .as_ref()
+                    .ok_or_else(|| PlanError("periods".into()))?;
                 ctx = self.periods(ctx, periods)?;
                 start = c("period_start_day");
                 stop = least(vec![c("period_end_day"), c("end_day")]);
                 // At risk in a period only if follow-up reaches it.
-                let plan = LogicalPlanBuilder::from(ctx.plan.clone()).filter(c("period_start_day").lt_eq(c("end_day")))?.alias(&ctx.alias)?.build()?;
-                ctx = Ctx { plan: plan.clone(), base: plan, ..ctx };
+                let plan = LogicalPlanBuilder::from(ctx.plan.clone())
+                    .filter(c("period_start_day").lt_eq(c("end_day")))?
+                    .alias(&ctx.alias)?
+                    .build()?;
+                ctx = Ctx {
+                    plan: plan.clone(),
+                    base: plan,
+                    ..ctx
+                };
             }
             let mut group = Vec::new();
             let mut names = Vec::new();
@@ -520,11 +789,22 @@ impl Gen {
                     // An outcome counts where it happens; person-time stops at it.
                     let happens = od.clone().between(start.clone(), stop.clone());
                     let stop_o = least(vec![stop.clone(), od.clone()]);
-                    let at_risk = when(od.clone().is_not_null().and(od.clone().lt(start.clone())), lit(0_i64))
-                        .otherwise(cast(stop_o - start.clone() + lit(1), DataType::Int64))?;
+                    let at_risk = when(
+                        od.clone().is_not_null().and(od.clone().lt(start.clone())),
+                        lit(0_i64),
+                    )
+                    .otherwise(cast(stop_o - start.clone() + lit(1), DataType::Int64))?;
                     // At risk: no outcome before the (period's) start.
-                    let risk = when(od.clone().is_not_null().and(od.clone().lt(start.clone())), lit(0_i64)).otherwise(lit(1_i64))?;
-                    values.push(when(happens, lit(1_i64)).otherwise(lit(0_i64))?.alias(format!("{o}_event")));
+                    let risk = when(
+                        od.clone().is_not_null().and(od.clone().lt(start.clone())),
+                        lit(0_i64),
+                    )
+                    .otherwise(lit(1_i64))?;
+                    values.push(
+                        when(happens, lit(1_i64))
+                            .otherwise(lit(0_i64))?
+                            .alias(format!("{o}_event")),
+                    );
                     values.push(risk.alias(format!("{o}_risk")));
                     values.push(greatest(vec![at_risk, lit(0_i64)]).alias(format!("{o}_days")));
                 } else {
@@ -547,18 +827,35 @@ impl Gen {
         for part in parts {
             union = union.union(part)?;
         }
-        let person = datafusion_functions::expr_fn::concat(vec![c("hospital_id"), lit("/"), cast(c("patient_id"), DataType::Utf8)]);
+        let person = datafusion_functions::expr_fn::concat(vec![
+            c("hospital_id"),
+            lit("/"),
+            cast(c("patient_id"), DataType::Utf8),
+        ]);
         let mut aggs = vec![count_distinct(person.clone()).alias("persons")];
         counts.push("persons".to_string());
         for o in &r.outcomes {
             let ev = c(&format!("{o}_event"));
             if by_period {
-                aggs.push(count_distinct(person.clone()).filter(c(&format!("{o}_risk")).eq(lit(1_i64))).build()?.alias(format!("{o}_at_risk")));
+                aggs.push(
+                    count_distinct(person.clone())
+                        .filter(c(&format!("{o}_risk")).eq(lit(1_i64)))
+                        .build()?
+                        .alias(format!("{o}_at_risk")),
+                );
                 counts.push(format!("{o}_at_risk"));
             }
-            aggs.push(count_distinct(person.clone()).filter(ev.clone().eq(lit(1_i64))).build()?.alias(format!("{o}_persons")));
+            aggs.push(
+                count_distinct(person.clone())
+                    .filter(ev.clone().eq(lit(1_i64)))
+                    .build()?
+                    .alias(format!("{o}_persons")),
+            );
             aggs.push(max(ev.clone()).alias(format!("{o}_applies")));
-            aggs.push(datafusion_functions_aggregate::expr_fn::sum(c(&format!("{o}_days"))).alias(format!("{o}_person_days")));
+            aggs.push(
+                datafusion_functions_aggregate::expr_fn::sum(c(&format!("{o}_days")))
+                    .alias(format!("{o}_person_days")),
+            );
             counts.push(format!("{o}_persons"));
         }
         let group: Vec<Expr> = strata_cols.iter().map(|s| c(s)).collect();
@@ -574,7 +871,11 @@ impl Gen {
                 names.insert(0, format!("{o}_at_risk"));
             }
             for n in names {
-                cols.push(when(applies.clone(), c(&n)).otherwise(lit(ScalarValue::Int64(None)))?.alias(&n));
+                cols.push(
+                    when(applies.clone(), c(&n))
+                        .otherwise(lit(ScalarValue::Int64(None)))?
+                        .alias(&n),
+                );
             }
         }
         b = b.project(cols)?;
@@ -588,8 +889,16 @@ impl Gen {
     fn join_outcome(&mut self, ctx: Ctx, outcome: &str) -> Result<Ctx> {
         let alias = format!("outcome_{outcome}");
         let right = self.scan(&alias)?.alias(&alias)?.build()?;
-        let keys_l: Vec<Column> = ctx.keys.iter().map(|k| Column::new(Some(TableReference::bare(ctx.alias.as_str())), k.as_str())).collect();
-        let keys_r: Vec<Column> = ctx.keys.iter().map(|k| Column::new(Some(TableReference::bare(alias.as_str())), k.as_str())).collect();
+        let keys_l: Vec<Column> = ctx
+            .keys
+            .iter()
+            .map(|k| Column::new(Some(TableReference::bare(ctx.alias.as_str())), k.as_str()))
+            .collect();
+        let keys_r: Vec<Column> = ctx
+            .keys
+            .iter()
+            .map(|k| Column::new(Some(TableReference::bare(alias.as_str())), k.as_str()))
+            .collect();
         let extra = vec![qc(&alias, "outcome_day").alias(format!("{outcome}_day"))];
         let plan = LogicalPlanBuilder::from(ctx.plan.clone())
             .join(right, JoinType::Left, (keys_l, keys_r), None)?
@@ -605,7 +914,11 @@ impl Gen {
         let mut rows = Vec::new();
         for k in 0..p.count {
             let s = k as i64 * p.length;
-            rows.push(vec![lit(k as i64 + 1), lit(s as i32), lit((s + p.length - 1) as i32)]);
+            rows.push(vec![
+                lit(k as i64 + 1),
+                lit(s as i32),
+                lit((s + p.length - 1) as i32),
+            ]);
         }
         let mut ctx = ctx;
         let mut last_until = None;
@@ -617,7 +930,11 @@ impl Gen {
             last_until = Some(until);
         }
         let values = LogicalPlanBuilder::values(rows)?
-            .project(vec![c("column1").alias("period"), c("column2").alias("start_offset"), c("column3").alias("end_offset")])?
+            .project(vec![
+                c("column1").alias("period"),
+                c("column2").alias("start_offset"),
+                c("column3").alias("end_offset"),
+            ])?
             .alias("periods")?
             .build()?;
         let start = from.clone() + qc("periods", "start_offset");
@@ -625,7 +942,11 @@ impl Gen {
             Some(u) => coalesce(vec![from + qc("periods", "end_offset"), u]),
             None => from + qc("periods", "end_offset"),
         };
-        let extra = vec![qc("periods", "period").alias("period"), start.alias("period_start_day"), end.alias("period_end_day")];
+        let extra = vec![
+            qc("periods", "period").alias("period"),
+            start.alias("period_start_day"),
+            end.alias("period_end_day"),
+        ];
         let plan = LogicalPlanBuilder::from(ctx.plan.clone())
             .cross_join(values)?
             .project(Self::keep_all(&ctx.plan, &ctx.alias, extra, &[]))?
@@ -633,7 +954,12 @@ impl Gen {
             .build()?;
         let mut keys = ctx.keys.clone();
         keys.push("period".into());
-        Ok(Ctx { plan: plan.clone(), base: plan, keys, alias: ctx.alias })
+        Ok(Ctx {
+            plan: plan.clone(),
+            base: plan,
+            keys,
+            alias: ctx.alias,
+        })
     }
 
     fn stratum(&mut self, s: &cir::Stratum, ctx: Ctx, cohort: &str) -> Result<(Ctx, Expr)> {
@@ -641,10 +967,20 @@ impl Gen {
             cir::Stratum::Sex => (ctx, c("sex")),
             cir::Stratum::Hospital => (ctx, c("hospital_id")),
             cir::Stratum::Cohort => (ctx, lit(cohort.to_string())),
-            cir::Stratum::Year => (ctx, cast(date_part(lit("year"), as_date(c("index_day"))), DataType::Int64)),
+            cir::Stratum::Year => (
+                ctx,
+                cast(
+                    date_part(lit("year"), as_date(c("index_day"))),
+                    DataType::Int64,
+                ),
+            ),
             cir::Stratum::Month => {
                 let d = as_date(c("index_day"));
-                (ctx, cast(date_part(lit("year"), d.clone()), DataType::Int64) * lit(100_i64) + cast(date_part(lit("month"), d), DataType::Int64))
+                (
+                    ctx,
+                    cast(date_part(lit("year"), d.clone()), DataType::Int64) * lit(100_i64)
+                        + cast(date_part(lit("month"), d), DataType::Int64),
+                )
             }
             cir::Stratum::AgeBand(w) => {
                 // The band's lower bound; the runtime writes it as `60-69`.
@@ -654,7 +990,10 @@ impl Gen {
             cir::Stratum::Period => (ctx, c("period")),
             cir::Stratum::Condition { cond: cnd, .. } => {
                 let (next, flag) = self.cond(cnd, ctx)?;
-                (next, when(coalesce(vec![flag, lit(false)]), lit("yes")).otherwise(lit("no"))?)
+                (
+                    next,
+                    when(coalesce(vec![flag, lit(false)]), lit("yes")).otherwise(lit("no"))?,
+                )
             }
             cir::Stratum::TestingHistory(ev) => {
                 // Whether the item was tested in all, some or none of the earlier periods.
@@ -662,30 +1001,47 @@ impl Gen {
                 let rel = self.events(ev, None)?;
                 let tested_alias = self.fresh("tested");
                 let periods = LogicalPlanBuilder::from(ctx.plan.clone())
-                    .project(vec![c("hospital_id"), c("patient_id"), c("index_day"), c("period"), c("period_start_day"), c("period_end_day")])?
+                    .project(vec![
+                        c("hospital_id"),
+                        c("patient_id"),
+                        c("index_day"),
+                        c("period"),
+                        c("period_start_day"),
+                        c("period_end_day"),
+                    ])?
                     .alias("p")?
                     .build()?;
                 let tests = LogicalPlanBuilder::from(rel.plan).alias("t")?.build()?;
                 let on = and_all(vec![
                     qc("p", "hospital_id").eq(qc("t", "hospital_id")),
                     qc("p", "patient_id").eq(qc("t", "patient_id")),
-                    qc("t", "ev_day").between(qc("p", "period_start_day"), qc("p", "period_end_day")),
+                    qc("t", "ev_day")
+                        .between(qc("p", "period_start_day"), qc("p", "period_end_day")),
                 ]);
                 let tested = LogicalPlanBuilder::from(periods)
                     .join_on(tests, JoinType::LeftMark, vec![on])?
-                    .project(vec![c("hospital_id"), c("patient_id"), c("index_day"), c("period"), c("mark").alias("tested")])?
+                    .project(vec![
+                        c("hospital_id"),
+                        c("patient_id"),
+                        c("index_day"),
+                        c("period"),
+                        c("mark").alias("tested"),
+                    ])?
                     .build()?;
                 // Earlier periods tested: sum over the preceding periods of the same entry.
-                let before = window_agg(datafusion_functions_aggregate::sum::sum_udaf(), when(c("tested"), lit(1_i64)).otherwise(lit(0_i64))?)
-                    .partition_by(vec![c("hospital_id"), c("patient_id"), c("index_day")])
-                    .order_by(vec![c("period").sort(true, false)])
-                    .window_frame(datafusion_expr::WindowFrame::new_bounds(
-                        datafusion_expr::WindowFrameUnits::Rows,
-                        datafusion_expr::WindowFrameBound::Preceding(ScalarValue::UInt64(None)),
-                        datafusion_expr::WindowFrameBound::Preceding(ScalarValue::UInt64(Some(1))),
-                    ))
-                    .build()?
-                    .alias("tested_before");
+                let before = window_agg(
+                    datafusion_functions_aggregate::sum::sum_udaf(),
+                    when(c("tested"), lit(1_i64)).otherwise(lit(0_i64))?,
+                )
+                .partition_by(vec![c("hospital_id"), c("patient_id"), c("index_day")])
+                .order_by(vec![c("period").sort(true, false)])
+                .window_frame(datafusion_expr::WindowFrame::new_bounds(
+                    datafusion_expr::WindowFrameUnits::Rows,
+                    datafusion_expr::WindowFrameBound::Preceding(ScalarValue::UInt64(None)),
+                    datafusion_expr::WindowFrameBound::Preceding(ScalarValue::UInt64(Some(1))),
+                ))
+                .build()?
+                .alias("tested_before");
                 let history = LogicalPlanBuilder::from(tested)
                     .window(vec![before])?
                     .project(vec![
@@ -694,7 +1050,10 @@ impl Gen {
                         c("index_day"),
                         c("period"),
                         when(c("period").eq(lit(1_i64)), lit("first period"))
-                            .when(coalesce(vec![c("tested_before"), lit(0_i64)]).eq(lit(0_i64)), lit("none"))
+                            .when(
+                                coalesce(vec![c("tested_before"), lit(0_i64)]).eq(lit(0_i64)),
+                                lit("none"),
+                            )
                             .when(c("tested_before").eq(c("period") - lit(1_i64)), lit("all"))
                             .otherwise(lit("some"))?
                             .alias("history"),
@@ -702,12 +1061,23 @@ impl Gen {
                     .alias(&tested_alias)?
                     .build()?;
                 let keys = ["hospital_id", "patient_id", "index_day", "period"];
-                let keys_l: Vec<Column> = keys.iter().map(|k| Column::new(Some(TableReference::bare(alias.as_str())), *k)).collect();
-                let keys_r: Vec<Column> = keys.iter().map(|k| Column::new(Some(TableReference::bare(tested_alias.as_str())), *k)).collect();
+                let keys_l: Vec<Column> = keys
+                    .iter()
+                    .map(|k| Column::new(Some(TableReference::bare(alias.as_str())), *k))
+                    .collect();
+                let keys_r: Vec<Column> = keys
+                    .iter()
+                    .map(|k| Column::new(Some(TableReference::bare(tested_alias.as_str())), *k))
+                    .collect();
                 let name = self.fresh("value");
                 let plan = LogicalPlanBuilder::from(ctx.plan.clone())
                     .join(history, JoinType::Left, (keys_l, keys_r), None)?
-                    .project(Self::keep_all(&ctx.plan, &alias, vec![qc(&tested_alias, "history").alias(&name)], &[]))?
+                    .project(Self::keep_all(
+                        &ctx.plan,
+                        &alias,
+                        vec![qc(&tested_alias, "history").alias(&name)],
+                        &[],
+                    ))?
                     .alias(&alias)?
                     .build()?;
                 (Ctx { plan, ..ctx }, c(&name))
@@ -721,7 +1091,9 @@ impl Gen {
         let at = as_date(at_day);
         let part = |p: &str, d: Expr| cast(date_part(lit(p.to_string()), d), DataType::Int64);
         let md = |d: Expr| part("month", d.clone()) * lit(100_i64) + part("day", d);
-        let before_birthday = when(md(at.clone()).lt(md(birth.clone())), lit(1_i64)).otherwise(lit(0_i64)).unwrap_or_else(|_| lit(0_i64));
+        let before_birthday = when(md(at.clone()).lt(md(birth.clone())), lit(1_i64))
+            .otherwise(lit(0_i64))
+            .unwrap_or_else(|_| lit(0_i64));
         part("year", at) - part("year", birth) - before_birthday
     }
 
@@ -730,12 +1102,21 @@ impl Gen {
     /// The rows of an event stream; per context row when it depends on the context.
     fn events(&mut self, ev: &Events, ctx: Option<&Ctx>) -> Result<Rel> {
         match ev {
-            Events::Source(s) => Ok(Rel { plan: self.source(s)?, ctx_level: false }),
+            Events::Source(s) => Ok(Rel {
+                plan: self.source(s)?,
+                ctx_level: false,
+            }),
             Events::Union(es) => {
                 if es.is_empty() {
-                    return Ok(Rel { plan: self.empty_events()?, ctx_level: false });
+                    return Ok(Rel {
+                        plan: self.empty_events()?,
+                        ctx_level: false,
+                    });
                 }
-                let rels: Vec<Rel> = es.iter().map(|e| self.events(e, ctx)).collect::<Result<_>>()?;
+                let rels: Vec<Rel> = es
+                    .iter()
+                    .map(|e| self.events(e, ctx))
+                    .collect::<Result<_>>()?;
                 let any_ctx = rels.iter().any(|r| r.ctx_level);
                 let mut plans = Vec::new();
                 for r in rels {
@@ -746,23 +1127,45 @@ impl Gen {
                     plans.push(r.plan);
                 }
                 // Same columns in the same order on every side.
-                let order: Vec<String> = plans[0].schema().fields().iter().map(|f| f.name().clone()).collect();
+                let order: Vec<String> = plans[0]
+                    .schema()
+                    .fields()
+                    .iter()
+                    .map(|f| f.name().clone())
+                    .collect();
                 let mut b = LogicalPlanBuilder::from(plans.remove(0));
                 for p in plans {
-                    let p = LogicalPlanBuilder::from(p).project(order.iter().map(|n| c(n)).collect::<Vec<_>>())?.build()?;
+                    let p = LogicalPlanBuilder::from(p)
+                        .project(order.iter().map(|n| c(n)).collect::<Vec<_>>())?
+                        .build()?;
                     b = b.union(p)?;
                 }
-                Ok(Rel { plan: b.build()?, ctx_level: any_ctx })
+                Ok(Rel {
+                    plan: b.build()?,
+                    ctx_level: any_ctx,
+                })
             }
-            Events::Value { input, op, threshold } => {
+            Events::Value {
+                input,
+                op,
+                threshold,
+            } => {
                 let rel = self.events(input, ctx)?;
                 let spec = lab_spec(input).cloned();
                 let width = rel.plan.schema().fields().len();
                 let (rel, t) = self.threshold(rel, threshold, spec.as_ref(), ctx)?;
-                let plan = LogicalPlanBuilder::from(rel.plan).filter(cmp(c("ev_value"), *op, t))?.build()?;
+                let plan = LogicalPlanBuilder::from(rel.plan)
+                    .filter(cmp(c("ev_value"), *op, t))?
+                    .build()?;
                 self.drop_helpers(Rel { plan, ..rel }, width)
             }
-            Events::Grade { input, rules, op, grade, .. } => {
+            Events::Grade {
+                input,
+                rules,
+                op,
+                grade,
+                ..
+            } => {
                 let mut rel = self.events(input, ctx)?;
                 let width = rel.plan.schema().fields().len();
                 let spec = lab_spec(input).cloned();
@@ -783,7 +1186,9 @@ impl Gen {
                     Some(mut b) => b.otherwise(lit(0_i64))?,
                     None => lit(0_i64),
                 };
-                let plan = LogicalPlanBuilder::from(rel.plan).filter(cmp(grade_expr, *op, lit(*grade as i64)))?.build()?;
+                let plan = LogicalPlanBuilder::from(rel.plan)
+                    .filter(cmp(grade_expr, *op, lit(*grade as i64)))?
+                    .build()?;
                 self.drop_helpers(Rel { plan, ..rel }, width)
             }
             Events::Window { input, window } => {
@@ -812,9 +1217,15 @@ impl Gen {
             Field::new("ev_ref_high", DataType::Float64, true),
             Field::new("ev_visit", DataType::Int64, true),
         ]));
-        Ok(LogicalPlanBuilder::empty(false).project(
-            schema.fields().iter().map(|f| cast(lit(ScalarValue::Null), f.data_type().clone()).alias(f.name())).collect::<Vec<_>>(),
-        )?.build()?)
+        Ok(LogicalPlanBuilder::empty(false)
+            .project(
+                schema
+                    .fields()
+                    .iter()
+                    .map(|f| cast(lit(ScalarValue::Null), f.data_type().clone()).alias(f.name()))
+                    .collect::<Vec<_>>(),
+            )?
+            .build()?)
     }
 
     /// Rows of one table matching codes and filters, projected to the event columns.
@@ -839,7 +1250,11 @@ impl Gen {
             EventDomain::Drug => (c("date"), c("end_date")),
             _ => (c("date"), c("date")),
         };
-        let visit = if table.column("visit_id").is_some() { c("visit_id") } else { null_i64() };
+        let visit = if table.column("visit_id").is_some() {
+            c("visit_id")
+        } else {
+            null_i64()
+        };
         let mut b = self.scan_cdm(table)?;
         if !preds.is_empty() {
             b = b.filter(and_all(preds))?;
@@ -860,7 +1275,12 @@ impl Gen {
 
     /// Lab results of one item, values and reference limits converted into the item's unit;
     /// a derived item adds results computed from its factors measured the same day.
-    fn lab_source(&mut self, lab: &cir::LabSpec, extra: Vec<Expr>, alias: &str) -> Result<LogicalPlan> {
+    fn lab_source(
+        &mut self,
+        lab: &cir::LabSpec,
+        extra: Vec<Expr>,
+        alias: &str,
+    ) -> Result<LogicalPlan> {
         let direct = self.lab_rows(lab, extra.clone())?;
         let Some((factors, scale)) = &lab.derived else {
             return Ok(LogicalPlanBuilder::from(direct).alias(alias)?.build()?);
@@ -869,21 +1289,40 @@ impl Gen {
         let mut joined: Option<(LogicalPlanBuilder, Vec<String>)> = None;
         for (i, f) in factors.iter().enumerate() {
             let fa = format!("{}_{}", ident(&f.item), i + 1);
-            let rows = LogicalPlanBuilder::from(self.lab_rows(f, vec![])?).alias(&fa)?.build()?;
+            let rows = LogicalPlanBuilder::from(self.lab_rows(f, vec![])?)
+                .alias(&fa)?
+                .build()?;
             joined = Some(match joined {
                 None => (LogicalPlanBuilder::from(rows), vec![fa]),
                 Some((b, mut names)) => {
                     let first = names[0].clone();
-                    let keys_l = vec![Column::new(Some(TableReference::bare(first.as_str())), "hospital_id"), Column::new(Some(TableReference::bare(first.as_str())), "patient_id"), Column::new(Some(TableReference::bare(first.as_str())), "ev_day")];
-                    let keys_r = vec![Column::new(Some(TableReference::bare(fa.as_str())), "hospital_id"), Column::new(Some(TableReference::bare(fa.as_str())), "patient_id"), Column::new(Some(TableReference::bare(fa.as_str())), "ev_day")];
+                    let keys_l = vec![
+                        Column::new(Some(TableReference::bare(first.as_str())), "hospital_id"),
+                        Column::new(Some(TableReference::bare(first.as_str())), "patient_id"),
+                        Column::new(Some(TableReference::bare(first.as_str())), "ev_day"),
+                    ];
+                    let keys_r = vec![
+                        Column::new(Some(TableReference::bare(fa.as_str())), "hospital_id"),
+                        Column::new(Some(TableReference::bare(fa.as_str())), "patient_id"),
+                        Column::new(Some(TableReference::bare(fa.as_str())), "ev_day"),
+                    ];
                     names.push(fa);
-                    (b.join(rows, JoinType::Inner, (keys_l, keys_r), None)?, names)
+                    (
+                        b.join(rows, JoinType::Inner, (keys_l, keys_r), None)?,
+                        names,
+                    )
                 }
             });
         }
-        let (b, names) = joined.ok_or_else(|| PlanError("a derived item without factors".into()))?;
+        let (b, names) =
+            joined.ok_or_else(|| PlanError("a derived item without factors".into()))?;
         let first = names[0].clone();
-        let product = names.iter().map(|n| qc(n, "ev_value")).reduce(|a, b| a * b).expect("two or more factors") * lit(*scale);
+        let product = names
+            .iter()
+            .map(|n| qc(n, "ev_value"))
+            .reduce(|a, b| a * b)
+            .expect("two or more factors")
+            * lit(*scale);
         let derived = b
             .project(vec![
                 qc(&first, "hospital_id").alias("hospital_id"),
@@ -898,17 +1337,34 @@ impl Gen {
             .alias("derived")?
             .build()?;
         // A day with a reported count keeps the reported count only.
-        let reported = LogicalPlanBuilder::from(direct.clone()).alias("reported")?.build()?;
+        let reported = LogicalPlanBuilder::from(direct.clone())
+            .alias("reported")?
+            .build()?;
         let keys = ["hospital_id", "patient_id", "ev_day"];
         let derived_only = LogicalPlanBuilder::from(derived)
             .join(
                 reported,
                 JoinType::LeftAnti,
-                (keys.iter().map(|k| Column::new(Some(TableReference::bare("derived")), *k)).collect::<Vec<_>>(), keys.iter().map(|k| Column::new(Some(TableReference::bare("reported")), *k)).collect::<Vec<_>>()),
+                (
+                    keys.iter()
+                        .map(|k| Column::new(Some(TableReference::bare("derived")), *k))
+                        .collect::<Vec<_>>(),
+                    keys.iter()
+                        .map(|k| Column::new(Some(TableReference::bare("reported")), *k))
+                        .collect::<Vec<_>>(),
+                ),
                 None,
             )?
             .build()?;
-        let derived_only = LogicalPlanBuilder::from(derived_only).project(std::iter::once("hospital_id").chain(["patient_id"]).chain(EV_COLUMNS).map(c).collect::<Vec<_>>())?.build()?;
+        let derived_only = LogicalPlanBuilder::from(derived_only)
+            .project(
+                std::iter::once("hospital_id")
+                    .chain(["patient_id"])
+                    .chain(EV_COLUMNS)
+                    .map(c)
+                    .collect::<Vec<_>>(),
+            )?
+            .build()?;
         let mut b = LogicalPlanBuilder::from(direct);
         if !extra.is_empty() {
             // Filters on lab columns apply to reported rows; derived rows have no such columns.
@@ -947,7 +1403,14 @@ impl Gen {
         if fields == width {
             return Ok(rel);
         }
-        let keep: Vec<Expr> = rel.plan.schema().fields().iter().take(width).map(|f| c(f.name())).collect();
+        let keep: Vec<Expr> = rel
+            .plan
+            .schema()
+            .fields()
+            .iter()
+            .take(width)
+            .map(|f| c(f.name()))
+            .collect();
         let plan = LogicalPlanBuilder::from(rel.plan).project(keep)?.build()?;
         Ok(Rel { plan, ..rel })
     }
@@ -963,7 +1426,9 @@ impl Gen {
     /// Context ⋈ rows on the patient, with an optional condition on both.
     fn join_ctx(&mut self, rel: Rel, ctx: &Ctx, on: Option<Expr>) -> Result<Rel> {
         let ev_alias = self.fresh("ev");
-        let right = LogicalPlanBuilder::from(rel.plan).alias(&ev_alias)?.build()?;
+        let right = LogicalPlanBuilder::from(rel.plan)
+            .alias(&ev_alias)?
+            .build()?;
         let mut conds = vec![
             qc(&ctx.alias, "hospital_id").eq(qc(&ev_alias, "hospital_id")),
             qc(&ctx.alias, "patient_id").eq(qc(&ev_alias, "patient_id")),
@@ -971,10 +1436,22 @@ impl Gen {
         if let Some(on) = on {
             conds.push(on);
         }
-        let mut cols: Vec<Expr> = ctx.base.schema().fields().iter().map(|f| qc(&ctx.alias, f.name()).alias(f.name())).collect();
+        let mut cols: Vec<Expr> = ctx
+            .base
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| qc(&ctx.alias, f.name()).alias(f.name()))
+            .collect();
         cols.extend(EV_COLUMNS.iter().map(|n| qc(&ev_alias, n).alias(*n)));
-        let plan = LogicalPlanBuilder::from(ctx.base.clone()).join_on(right, JoinType::Inner, vec![and_all(conds)])?.project(cols)?.build()?;
-        Ok(Rel { plan, ctx_level: true })
+        let plan = LogicalPlanBuilder::from(ctx.base.clone())
+            .join_on(right, JoinType::Inner, vec![and_all(conds)])?
+            .project(cols)?
+            .build()?;
+        Ok(Rel {
+            plan,
+            ctx_level: true,
+        })
     }
 
     fn pick(&mut self, rel: Rel, pick: Pick, ctx: Option<&Ctx>) -> Result<Rel> {
@@ -982,7 +1459,9 @@ impl Gen {
             return Ok(rel);
         }
         let mut part: Vec<Expr> = vec![c("hospital_id"), c("patient_id")];
-        if rel.ctx_level && let Some(cx) = ctx {
+        if rel.ctx_level
+            && let Some(cx) = ctx
+        {
             part = cx.keys.iter().map(|k| c(k)).collect();
         }
         let (asc, n) = match pick {
@@ -991,9 +1470,23 @@ impl Gen {
             Pick::Nth(n) => (true, i64::from(n)),
             Pick::Every => unreachable!("handled above"),
         };
-        let rank = dense_rank().partition_by(part).order_by(vec![c("ev_day").sort(asc, false)]).build()?.alias("day_rank");
-        let cols: Vec<Expr> = rel.plan.schema().fields().iter().map(|f| c(f.name())).collect();
-        let plan = LogicalPlanBuilder::from(rel.plan).window(vec![rank])?.filter(c("day_rank").eq(lit(n as u64)))?.project(cols)?.build()?;
+        let rank = dense_rank()
+            .partition_by(part)
+            .order_by(vec![c("ev_day").sort(asc, false)])
+            .build()?
+            .alias("day_rank");
+        let cols: Vec<Expr> = rel
+            .plan
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| c(f.name()))
+            .collect();
+        let plan = LogicalPlanBuilder::from(rel.plan)
+            .window(vec![rank])?
+            .filter(c("day_rank").eq(lit(n as u64)))?
+            .project(cols)?
+            .build()?;
         Ok(Rel { plan, ..rel })
     }
 
@@ -1002,7 +1495,11 @@ impl Gen {
     fn window(&mut self, rel: Rel, w: &Window, ctx: Option<&Ctx>) -> Result<Rel> {
         let rel = match (window_uses_ctx(w), ctx) {
             (true, Some(cx)) => self.lift(rel, cx)?,
-            (true, None) => return Err(PlanError("a window relative to index outside a cohort".into())),
+            (true, None) => {
+                return Err(PlanError(
+                    "a window relative to index outside a cohort".into(),
+                ));
+            }
             (false, _) => rel,
         };
         let mut preds = Vec::new();
@@ -1012,7 +1509,9 @@ impl Gen {
         if let Some(hi) = &w.hi {
             preds.push(c("ev_day").lt_eq(self.date_expr(hi)?));
         }
-        let mut plan = LogicalPlanBuilder::from(rel.plan).filter(and_all(preds))?.build()?;
+        let mut plan = LogicalPlanBuilder::from(rel.plan)
+            .filter(and_all(preds))?
+            .build()?;
         match &w.calendar {
             None => {}
             Some(Calendar::SameMonth(d)) | Some(Calendar::SameYear(d)) => {
@@ -1020,16 +1519,27 @@ impl Gen {
                 let month = matches!(w.calendar, Some(Calendar::SameMonth(_)));
                 let key = |x: Expr| {
                     let y = cast(date_part(lit("year"), as_date(x.clone())), DataType::Int64);
-                    if month { y * lit(12_i64) + cast(date_part(lit("month"), as_date(x)), DataType::Int64) } else { y }
+                    if month {
+                        y * lit(12_i64) + cast(date_part(lit("month"), as_date(x)), DataType::Int64)
+                    } else {
+                        y
+                    }
                 };
-                plan = LogicalPlanBuilder::from(plan).filter(key(c("ev_day")).eq(key(a)))?.build()?;
+                plan = LogicalPlanBuilder::from(plan)
+                    .filter(key(c("ev_day")).eq(key(a)))?
+                    .build()?;
             }
             Some(Calendar::SameStay(d)) => {
                 let a = self.date_expr(d)?;
                 let stays = self
                     .scan_cdm(Table::Visit)?
                     .filter(c("kind").eq(lit("inpatient")))?
-                    .project(vec![c("hospital_id"), c("patient_id"), day(c("start_date")).alias("stay_start_day"), day(c("end_date")).alias("stay_end_day")])?
+                    .project(vec![
+                        c("hospital_id"),
+                        c("patient_id"),
+                        day(c("start_date")).alias("stay_start_day"),
+                        day(c("end_date")).alias("stay_end_day"),
+                    ])?
                     .alias("stay")?
                     .build()?;
                 let rows_alias = self.fresh("rows");
@@ -1039,13 +1549,25 @@ impl Gen {
                     qc(&rows_alias, "hospital_id").eq(qc("stay", "hospital_id")),
                     qc(&rows_alias, "patient_id").eq(qc("stay", "patient_id")),
                     anchor.between(qc("stay", "stay_start_day"), qc("stay", "stay_end_day")),
-                    qc(&rows_alias, "ev_day").between(qc("stay", "stay_start_day"), qc("stay", "stay_end_day")),
+                    qc(&rows_alias, "ev_day")
+                        .between(qc("stay", "stay_start_day"), qc("stay", "stay_end_day")),
                 ]);
-                let cols: Vec<Expr> = left.schema().fields().iter().map(|f| qc(&rows_alias, f.name()).alias(f.name())).collect();
-                plan = LogicalPlanBuilder::from(left).join_on(stays, JoinType::LeftSemi, vec![on])?.project(cols)?.build()?;
+                let cols: Vec<Expr> = left
+                    .schema()
+                    .fields()
+                    .iter()
+                    .map(|f| qc(&rows_alias, f.name()).alias(f.name()))
+                    .collect();
+                plan = LogicalPlanBuilder::from(left)
+                    .join_on(stays, JoinType::LeftSemi, vec![on])?
+                    .project(cols)?
+                    .build()?;
             }
         }
-        Ok(Rel { plan, ctx_level: rel.ctx_level })
+        Ok(Rel {
+            plan,
+            ctx_level: rel.ctx_level,
+        })
     }
 
     /// Keeps the events for which a condition about them holds (`it` = each event).
@@ -1055,45 +1577,88 @@ impl Gen {
             (true, Some(cx)) => cx.keys.clone(),
             _ => vec!["hospital_id".into(), "patient_id".into()],
         };
-        let mut base: Vec<Expr> = rel.plan.schema().fields().iter().filter(|f| !EV_COLUMNS.contains(&f.name().as_str())).map(|f| c(f.name())).collect();
+        let mut base: Vec<Expr> = rel
+            .plan
+            .schema()
+            .fields()
+            .iter()
+            .filter(|f| !EV_COLUMNS.contains(&f.name().as_str()))
+            .map(|f| c(f.name()))
+            .collect();
         base.push(c("ev_day").alias("it_day"));
         base.push(c("ev_end_day").alias("it_end_day"));
         // Events other than visits have no id: -1 stands for none, so the keys compare by `=`.
         base.push(coalesce(vec![c("ev_visit"), lit(-1_i64)]).alias("it_visit"));
-        keys.extend(["it_day".to_string(), "it_end_day".to_string(), "it_visit".to_string()]);
+        keys.extend([
+            "it_day".to_string(),
+            "it_end_day".to_string(),
+            "it_visit".to_string(),
+        ]);
         let alias = self.fresh("it");
-        let mut it_plan = LogicalPlanBuilder::from(rel.plan.clone()).project(base)?.distinct()?.build()?;
+        let mut it_plan = LogicalPlanBuilder::from(rel.plan.clone())
+            .project(base)?
+            .distinct()?
+            .build()?;
         if !rel.ctx_level {
             // Patient-level events: conditions about them may need the patient (observation, age).
             it_plan = self.with_patient(it_plan)?;
         }
         let it_plan = LogicalPlanBuilder::from(it_plan).alias(&alias)?.build()?;
-        let it = Ctx { plan: it_plan.clone(), base: it_plan, keys: keys.clone(), alias: alias.clone() };
+        let it = Ctx {
+            plan: it_plan.clone(),
+            base: it_plan,
+            keys: keys.clone(),
+            alias: alias.clone(),
+        };
         let (it, flag) = self.cond(cond, it)?;
         let passing = LogicalPlanBuilder::from(it.plan.clone())
             .filter(coalesce(vec![flag, lit(false)]))?
-            .project(keys.iter().map(|k| qc(&it.alias, k).alias(k)).collect::<Vec<_>>())?
+            .project(
+                keys.iter()
+                    .map(|k| qc(&it.alias, k).alias(k))
+                    .collect::<Vec<_>>(),
+            )?
             .alias("passing")?
             .build()?;
         let rows_alias = self.fresh("rows");
-        let left = LogicalPlanBuilder::from(rel.plan).alias(&rows_alias)?.build()?;
-        let map = |k: &str| -> String { match k {
-            "it_day" => "ev_day",
-            "it_end_day" => "ev_end_day",
-            "it_visit" => "ev_visit",
-            other => other,
-        }.to_string() };
+        let left = LogicalPlanBuilder::from(rel.plan)
+            .alias(&rows_alias)?
+            .build()?;
+        let map = |k: &str| -> String {
+            match k {
+                "it_day" => "ev_day",
+                "it_end_day" => "ev_end_day",
+                "it_visit" => "ev_visit",
+                other => other,
+            }
+            .to_string()
+        };
         let on: Vec<Expr> = keys
             .iter()
             .map(|k| {
                 let l = qc(&rows_alias, &map(k));
-                let l = if k == "it_visit" { coalesce(vec![l, lit(-1_i64)]) } else { l };
+                let l = if k == "it_visit" {
+                    coalesce(vec![l, lit(-1_i64)])
+                } else {
+                    l
+                };
                 l.eq(qc("passing", k))
             })
             .collect();
-        let cols: Vec<Expr> = left.schema().fields().iter().map(|f| qc(&rows_alias, f.name()).alias(f.name())).collect();
-        let plan = LogicalPlanBuilder::from(left).join_on(passing, JoinType::LeftSemi, vec![and_all(on)])?.project(cols)?.build()?;
-        Ok(Rel { plan, ctx_level: rel.ctx_level })
+        let cols: Vec<Expr> = left
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| qc(&rows_alias, f.name()).alias(f.name()))
+            .collect();
+        let plan = LogicalPlanBuilder::from(left)
+            .join_on(passing, JoinType::LeftSemi, vec![and_all(on)])?
+            .project(cols)?
+            .build()?;
+        Ok(Rel {
+            plan,
+            ctx_level: rel.ctx_level,
+        })
     }
 
     /// Adds the patient's attributes (as a cohort context has them) to rows keyed by patient.
@@ -1101,7 +1666,12 @@ impl Gen {
         let rows_alias = self.fresh("rows");
         let left = LogicalPlanBuilder::from(plan).alias(&rows_alias)?.build()?;
         let pat = self.scan_cdm(Table::Patient)?.alias("patient")?.build()?;
-        let have: Vec<String> = left.schema().fields().iter().map(|f| f.name().clone()).collect();
+        let have: Vec<String> = left
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .collect();
         let mut cols: Vec<Expr> = have.iter().map(|n| qc(&rows_alias, n).alias(n)).collect();
         for (name, e) in [
             ("sex", qc("patient", "sex")),
@@ -1114,39 +1684,91 @@ impl Gen {
                 cols.push(e.alias(name));
             }
         }
-        let keys_l = vec![Column::new(Some(TableReference::bare(rows_alias.as_str())), "hospital_id"), Column::new(Some(TableReference::bare(rows_alias.as_str())), "patient_id")];
-        let keys_r = vec![Column::new(Some(TableReference::bare("patient")), "hospital_id"), Column::new(Some(TableReference::bare("patient")), "patient_id")];
-        Ok(LogicalPlanBuilder::from(left).join(pat, JoinType::Inner, (keys_l, keys_r), None)?.project(cols)?.build()?)
+        let keys_l = vec![
+            Column::new(
+                Some(TableReference::bare(rows_alias.as_str())),
+                "hospital_id",
+            ),
+            Column::new(
+                Some(TableReference::bare(rows_alias.as_str())),
+                "patient_id",
+            ),
+        ];
+        let keys_r = vec![
+            Column::new(Some(TableReference::bare("patient")), "hospital_id"),
+            Column::new(Some(TableReference::bare("patient")), "patient_id"),
+        ];
+        Ok(LogicalPlanBuilder::from(left)
+            .join(pat, JoinType::Inner, (keys_l, keys_r), None)?
+            .project(cols)?
+            .build()?)
     }
 
     /// The expression of a lab threshold, and the rows with what it needs (sex, baseline).
-    fn threshold(&mut self, rel: Rel, t: &Threshold, spec: Option<&cir::LabSpec>, ctx: Option<&Ctx>) -> Result<(Rel, Expr)> {
+    fn threshold(
+        &mut self,
+        rel: Rel,
+        t: &Threshold,
+        spec: Option<&cir::LabSpec>,
+        ctx: Option<&Ctx>,
+    ) -> Result<(Rel, Expr)> {
         match t {
             Threshold::Value(v) => Ok((rel, lit(*v))),
             Threshold::Times(r, k) => {
                 let reference = spec.map(|s| s.reference.clone()).unwrap_or_default();
                 let std_limit = |upper: bool| -> Option<Expr> {
-                    let pick = |x: Option<(f64, f64)>| x.map(|(lo, hi)| if upper { hi } else { lo });
+                    let pick =
+                        |x: Option<(f64, f64)>| x.map(|(lo, hi)| if upper { hi } else { lo });
                     let (m, f) = (pick(reference.male), pick(reference.female));
                     match (m, f) {
                         (Some(m), Some(f)) if m == f => Some(lit(m)),
                         // Sex `U`: the larger limit of the two.
-                        (Some(m), Some(f)) => Some(when(c("ev_sex").eq(lit("F")), lit(f)).when(c("ev_sex").eq(lit("M")), lit(m)).otherwise(lit(m.max(f))).ok()?),
+                        (Some(m), Some(f)) => Some(
+                            when(c("ev_sex").eq(lit("F")), lit(f))
+                                .when(c("ev_sex").eq(lit("M")), lit(m))
+                                .otherwise(lit(m.max(f)))
+                                .ok()?,
+                        ),
                         (Some(x), None) | (None, Some(x)) => Some(lit(x)),
                         (None, None) => None,
                     }
                 };
-                let needs_sex = reference.male.is_some() && reference.female.is_some() && reference.male != reference.female;
-                let rel = if needs_sex && matches!(r, Relative::Uln | Relative::Lln | Relative::SiteUln | Relative::SiteLln) { self.with_sex(rel)? } else { rel };
+                let needs_sex = reference.male.is_some()
+                    && reference.female.is_some()
+                    && reference.male != reference.female;
+                let rel = if needs_sex
+                    && matches!(
+                        r,
+                        Relative::Uln | Relative::Lln | Relative::SiteUln | Relative::SiteLln
+                    ) {
+                    self.with_sex(rel)?
+                } else {
+                    rel
+                };
                 let k = lit(*k);
                 match r {
                     Relative::Uln => Ok((rel, k * std_limit(true).unwrap_or_else(null_f64))),
                     Relative::Lln => Ok((rel, k * std_limit(false).unwrap_or_else(null_f64))),
-                    Relative::SiteUln => Ok((rel, k * coalesce(vec![c("ev_ref_high"), std_limit(true).unwrap_or_else(null_f64)]))),
-                    Relative::SiteLln => Ok((rel, k * coalesce(vec![c("ev_ref_low"), std_limit(false).unwrap_or_else(null_f64)]))),
+                    Relative::SiteUln => Ok((
+                        rel,
+                        k * coalesce(vec![
+                            c("ev_ref_high"),
+                            std_limit(true).unwrap_or_else(null_f64),
+                        ]),
+                    )),
+                    Relative::SiteLln => Ok((
+                        rel,
+                        k * coalesce(vec![
+                            c("ev_ref_low"),
+                            std_limit(false).unwrap_or_else(null_f64),
+                        ]),
+                    )),
                     Relative::Baseline => {
-                        let cx = ctx.ok_or_else(|| PlanError("a baseline outside a cohort".into()))?;
-                        let spec = spec.ok_or_else(|| PlanError("a baseline of something that is not a lab item".into()))?;
+                        let cx =
+                            ctx.ok_or_else(|| PlanError("a baseline outside a cohort".into()))?;
+                        let spec = spec.ok_or_else(|| {
+                            PlanError("a baseline of something that is not a lab item".into())
+                        })?;
                         let rel = self.lift(rel, cx)?;
                         let (rel, b) = self.baseline(rel, spec, cx)?;
                         Ok((rel, k * b))
@@ -1158,47 +1780,127 @@ impl Gen {
 
     /// Adds `ev_sex` to rows (from the context, or the patient table).
     fn with_sex(&mut self, rel: Rel) -> Result<Rel> {
-        if rel.plan.schema().fields().iter().any(|f| f.name() == "ev_sex") {
+        if rel
+            .plan
+            .schema()
+            .fields()
+            .iter()
+            .any(|f| f.name() == "ev_sex")
+        {
             return Ok(rel);
         }
         if rel.plan.schema().fields().iter().any(|f| f.name() == "sex") {
-            let mut cols: Vec<Expr> = rel.plan.schema().fields().iter().map(|f| c(f.name())).collect();
+            let mut cols: Vec<Expr> = rel
+                .plan
+                .schema()
+                .fields()
+                .iter()
+                .map(|f| c(f.name()))
+                .collect();
             cols.push(c("sex").alias("ev_sex"));
             let plan = LogicalPlanBuilder::from(rel.plan).project(cols)?.build()?;
             return Ok(Rel { plan, ..rel });
         }
         let rows_alias = self.fresh("rows");
-        let left = LogicalPlanBuilder::from(rel.plan).alias(&rows_alias)?.build()?;
-        let pat = self.scan_cdm(Table::Patient)?.project(vec![c("hospital_id"), c("patient_id"), c("sex")])?.alias("sex_of")?.build()?;
-        let mut cols: Vec<Expr> = left.schema().fields().iter().map(|f| qc(&rows_alias, f.name()).alias(f.name())).collect();
+        let left = LogicalPlanBuilder::from(rel.plan)
+            .alias(&rows_alias)?
+            .build()?;
+        let pat = self
+            .scan_cdm(Table::Patient)?
+            .project(vec![c("hospital_id"), c("patient_id"), c("sex")])?
+            .alias("sex_of")?
+            .build()?;
+        let mut cols: Vec<Expr> = left
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| qc(&rows_alias, f.name()).alias(f.name()))
+            .collect();
         cols.push(qc("sex_of", "sex").alias("ev_sex"));
-        let keys_l = vec![Column::new(Some(TableReference::bare(rows_alias.as_str())), "hospital_id"), Column::new(Some(TableReference::bare(rows_alias.as_str())), "patient_id")];
-        let keys_r = vec![Column::new(Some(TableReference::bare("sex_of")), "hospital_id"), Column::new(Some(TableReference::bare("sex_of")), "patient_id")];
-        let plan = LogicalPlanBuilder::from(left).join(pat, JoinType::Left, (keys_l, keys_r), None)?.project(cols)?.build()?;
+        let keys_l = vec![
+            Column::new(
+                Some(TableReference::bare(rows_alias.as_str())),
+                "hospital_id",
+            ),
+            Column::new(
+                Some(TableReference::bare(rows_alias.as_str())),
+                "patient_id",
+            ),
+        ];
+        let keys_r = vec![
+            Column::new(Some(TableReference::bare("sex_of")), "hospital_id"),
+            Column::new(Some(TableReference::bare("sex_of")), "patient_id"),
+        ];
+        let plan = LogicalPlanBuilder::from(left)
+            .join(pat, JoinType::Left, (keys_l, keys_r), None)?
+            .project(cols)?
+            .build()?;
         Ok(Rel { plan, ..rel })
     }
 
     /// The item's last value in the 180 days up to index (the highest on that day).
     fn baseline(&mut self, rel: Rel, spec: &cir::LabSpec, ctx: &Ctx) -> Result<(Rel, Expr)> {
-        let src = cir::Source { domain: EventDomain::Lab, codes: None, filters: vec![], visit_kind: None, lab: Some(spec.clone()), text: format!("{} baseline", spec.item), at: None };
-        let rows = Rel { plan: self.source(&src)?, ctx_level: false };
-        let w = Window { lo: Some(Date::Index.offset(-180)), hi: Some(Date::Index), calendar: None };
+        let src = cir::Source {
+            domain: EventDomain::Lab,
+            codes: None,
+            filters: vec![],
+            visit_kind: None,
+            lab: Some(spec.clone()),
+            text: format!("{} baseline", spec.item),
+            at: None,
+        };
+        let rows = Rel {
+            plan: self.source(&src)?,
+            ctx_level: false,
+        };
+        let w = Window {
+            lo: Some(Date::Index.offset(-180)),
+            hi: Some(Date::Index),
+            calendar: None,
+        };
         let rows = self.window(rows, &w, Some(ctx))?;
         let rows = self.pick(rows, Pick::Last, Some(ctx))?;
         let b_alias = self.fresh("baseline");
         let per_ctx = LogicalPlanBuilder::from(rows.plan)
-            .aggregate(ctx.keys.iter().map(|k| c(k)).collect::<Vec<_>>(), vec![max(c("ev_value")).alias("baseline_value")])?
+            .aggregate(
+                ctx.keys.iter().map(|k| c(k)).collect::<Vec<_>>(),
+                vec![max(c("ev_value")).alias("baseline_value")],
+            )?
             .alias(&b_alias)?
             .build()?;
         let rows_alias = self.fresh("rows");
-        let left = LogicalPlanBuilder::from(rel.plan).alias(&rows_alias)?.build()?;
-        let keys_l: Vec<Column> = ctx.keys.iter().map(|k| Column::new(Some(TableReference::bare(rows_alias.as_str())), k.as_str())).collect();
-        let keys_r: Vec<Column> = ctx.keys.iter().map(|k| Column::new(Some(TableReference::bare(b_alias.as_str())), k.as_str())).collect();
+        let left = LogicalPlanBuilder::from(rel.plan)
+            .alias(&rows_alias)?
+            .build()?;
+        let keys_l: Vec<Column> = ctx
+            .keys
+            .iter()
+            .map(|k| Column::new(Some(TableReference::bare(rows_alias.as_str())), k.as_str()))
+            .collect();
+        let keys_r: Vec<Column> = ctx
+            .keys
+            .iter()
+            .map(|k| Column::new(Some(TableReference::bare(b_alias.as_str())), k.as_str()))
+            .collect();
         let name = self.fresh("value_baseline");
-        let mut cols: Vec<Expr> = left.schema().fields().iter().map(|f| qc(&rows_alias, f.name()).alias(f.name())).collect();
+        let mut cols: Vec<Expr> = left
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| qc(&rows_alias, f.name()).alias(f.name()))
+            .collect();
         cols.push(qc(&b_alias, "baseline_value").alias(&name));
-        let plan = LogicalPlanBuilder::from(left).join(per_ctx, JoinType::Left, (keys_l, keys_r), None)?.project(cols)?.build()?;
-        Ok((Rel { plan, ctx_level: true }, c(&name)))
+        let plan = LogicalPlanBuilder::from(left)
+            .join(per_ctx, JoinType::Left, (keys_l, keys_r), None)?
+            .project(cols)?
+            .build()?;
+        Ok((
+            Rel {
+                plan,
+                ctx_level: true,
+            },
+            c(&name),
+        ))
     }
 
     // ------------------------------------------------------------------ conditions and dates
@@ -1214,12 +1916,30 @@ impl Gen {
             Cond::And(a, b) | Cond::Or(a, b) => {
                 let (ctx, x) = self.cond(a, ctx)?;
                 let (ctx, y) = self.cond(b, ctx)?;
-                Ok((ctx, if matches!(cond, Cond::And(..)) { x.and(y) } else { x.or(y) }))
+                Ok((
+                    ctx,
+                    if matches!(cond, Cond::And(..)) {
+                        x.and(y)
+                    } else {
+                        x.or(y)
+                    },
+                ))
             }
-            Cond::Observed { days, before, anchor } => {
+            Cond::Observed {
+                days,
+                before,
+                anchor,
+            } => {
                 let (ctx, a) = self.date(anchor, ctx)?;
                 let d = *days as i32;
-                Ok((ctx, if *before { c("obs_start_day").lt_eq(a - lit(d)) } else { c("obs_end_day").gt_eq(a + lit(d)) }))
+                Ok((
+                    ctx,
+                    if *before {
+                        c("obs_start_day").lt_eq(a - lit(d))
+                    } else {
+                        c("obs_end_day").gt_eq(a + lit(d))
+                    },
+                ))
             }
             Cond::DateIn { date, window } => {
                 let (mut ctx, d) = self.date(date, ctx)?;
@@ -1228,21 +1948,37 @@ impl Gen {
                     if let Some(b) = b {
                         let (next, e) = self.date(b, ctx)?;
                         ctx = next;
-                        preds.push(if lower { d.clone().gt_eq(e) } else { d.clone().lt_eq(e) });
+                        preds.push(if lower {
+                            d.clone().gt_eq(e)
+                        } else {
+                            d.clone().lt_eq(e)
+                        });
                     }
                 }
                 if let Some(cal) = &window.calendar {
-                    let (Calendar::SameMonth(x) | Calendar::SameYear(x) | Calendar::SameStay(x)) = cal;
+                    let (Calendar::SameMonth(x) | Calendar::SameYear(x) | Calendar::SameStay(x)) =
+                        cal;
                     let (next, a) = self.date(x, ctx)?;
                     ctx = next;
                     let key = |x: Expr, month: bool| {
                         let y = cast(date_part(lit("year"), as_date(x.clone())), DataType::Int64);
-                        if month { y * lit(12_i64) + cast(date_part(lit("month"), as_date(x)), DataType::Int64) } else { y }
+                        if month {
+                            y * lit(12_i64)
+                                + cast(date_part(lit("month"), as_date(x)), DataType::Int64)
+                        } else {
+                            y
+                        }
                     };
                     match cal {
                         Calendar::SameMonth(_) => preds.push(key(d.clone(), true).eq(key(a, true))),
-                        Calendar::SameYear(_) => preds.push(key(d.clone(), false).eq(key(a, false))),
-                        Calendar::SameStay(_) => return Err(PlanError("`same stay as` compares events, not dates".into())),
+                        Calendar::SameYear(_) => {
+                            preds.push(key(d.clone(), false).eq(key(a, false)))
+                        }
+                        Calendar::SameStay(_) => {
+                            return Err(PlanError(
+                                "`same stay as` compares events, not dates".into(),
+                            ));
+                        }
                     }
                 }
                 Ok((ctx, and_all(preds)))
@@ -1274,7 +2010,10 @@ impl Gen {
         };
         let (matched, negate) = match count_ {
             Count::Any | Count::None => {
-                let m = LogicalPlanBuilder::from(rel.plan).project(keys.iter().map(|k| c(k)).collect::<Vec<_>>())?.distinct()?.build()?;
+                let m = LogicalPlanBuilder::from(rel.plan)
+                    .project(keys.iter().map(|k| c(k)).collect::<Vec<_>>())?
+                    .distinct()?
+                    .build()?;
                 (m, count_ == Count::None)
             }
             Count::AtLeast(n, u) | Count::Exactly(n, u) | Count::AtMost(n, u) => {
@@ -1284,11 +2023,17 @@ impl Gen {
                     _ => (CmpOp::Gt, true),
                 };
                 if matches!(count_, Count::Exactly(0, _)) {
-                    let m = LogicalPlanBuilder::from(rel.plan).project(keys.iter().map(|k| c(k)).collect::<Vec<_>>())?.distinct()?.build()?;
+                    let m = LogicalPlanBuilder::from(rel.plan)
+                        .project(keys.iter().map(|k| c(k)).collect::<Vec<_>>())?
+                        .distinct()?
+                        .build()?;
                     (m, true)
                 } else {
                     let m = LogicalPlanBuilder::from(rel.plan)
-                        .aggregate(keys.iter().map(|k| c(k)).collect::<Vec<_>>(), vec![counted(u).alias("n")])?
+                        .aggregate(
+                            keys.iter().map(|k| c(k)).collect::<Vec<_>>(),
+                            vec![counted(u).alias("n")],
+                        )?
                         .filter(cmp(c("n"), threshold_op, lit(i64::from(n))))?
                         .project(keys.iter().map(|k| c(k)).collect::<Vec<_>>())?
                         .build()?;
@@ -1296,15 +2041,37 @@ impl Gen {
                 }
             }
         };
-        let matched = LogicalPlanBuilder::from(matched).alias(&matched_alias)?.build()?;
-        let keys_l: Vec<Column> = keys.iter().map(|k| Column::new(Some(TableReference::bare(ctx.alias.as_str())), k.as_str())).collect();
-        let keys_r: Vec<Column> = keys.iter().map(|k| Column::new(Some(TableReference::bare(matched_alias.as_str())), k.as_str())).collect();
+        let matched = LogicalPlanBuilder::from(matched)
+            .alias(&matched_alias)?
+            .build()?;
+        let keys_l: Vec<Column> = keys
+            .iter()
+            .map(|k| Column::new(Some(TableReference::bare(ctx.alias.as_str())), k.as_str()))
+            .collect();
+        let keys_r: Vec<Column> = keys
+            .iter()
+            .map(|k| {
+                Column::new(
+                    Some(TableReference::bare(matched_alias.as_str())),
+                    k.as_str(),
+                )
+            })
+            .collect();
         let plan = LogicalPlanBuilder::from(ctx.plan.clone())
             .join(matched, JoinType::LeftMark, (keys_l, keys_r), None)?
-            .project(Self::keep_all(&ctx.plan, &ctx.alias, vec![c("mark").alias(&flag_name)], &[]))?
+            .project(Self::keep_all(
+                &ctx.plan,
+                &ctx.alias,
+                vec![c("mark").alias(&flag_name)],
+                &[],
+            ))?
             .alias(&ctx.alias)?
             .build()?;
-        let flag = if negate { not(c(&flag_name)) } else { c(&flag_name) };
+        let flag = if negate {
+            not(c(&flag_name))
+        } else {
+            c(&flag_name)
+        };
         Ok((Ctx { plan, ..ctx }, flag))
     }
 
@@ -1332,15 +2099,33 @@ impl Gen {
                 let rel = self.lift(rel, &ctx)?;
                 let alias = self.fresh("date");
                 let per = LogicalPlanBuilder::from(rel.plan)
-                    .aggregate(ctx.keys.iter().map(|k| c(k)).collect::<Vec<_>>(), vec![min(c("ev_day")).alias("the_day")])?
+                    .aggregate(
+                        ctx.keys.iter().map(|k| c(k)).collect::<Vec<_>>(),
+                        vec![min(c("ev_day")).alias("the_day")],
+                    )?
                     .alias(&alias)?
                     .build()?;
-                let keys_l: Vec<Column> = ctx.keys.iter().map(|k| Column::new(Some(TableReference::bare(ctx.alias.as_str())), k.as_str())).collect();
-                let keys_r: Vec<Column> = ctx.keys.iter().map(|k| Column::new(Some(TableReference::bare(alias.as_str())), k.as_str())).collect();
+                let keys_l: Vec<Column> = ctx
+                    .keys
+                    .iter()
+                    .map(|k| {
+                        Column::new(Some(TableReference::bare(ctx.alias.as_str())), k.as_str())
+                    })
+                    .collect();
+                let keys_r: Vec<Column> = ctx
+                    .keys
+                    .iter()
+                    .map(|k| Column::new(Some(TableReference::bare(alias.as_str())), k.as_str()))
+                    .collect();
                 let add = |on: &LogicalPlan, per: LogicalPlan| -> Result<LogicalPlan> {
                     Ok(LogicalPlanBuilder::from(on.clone())
                         .join(per, JoinType::Left, (keys_l.clone(), keys_r.clone()), None)?
-                        .project(Self::keep_all(on, &ctx.alias, vec![qc(&alias, "the_day").alias(&name)], &[]))?
+                        .project(Self::keep_all(
+                            on,
+                            &ctx.alias,
+                            vec![qc(&alias, "the_day").alias(&name)],
+                            &[],
+                        ))?
                         .alias(&ctx.alias)?
                         .build()?)
                 };
@@ -1360,7 +2145,14 @@ impl Gen {
                     ctx = next;
                     es.push(e);
                 }
-                Ok((ctx, if matches!(d, Date::Earliest(_)) { least(es) } else { greatest(es) }))
+                Ok((
+                    ctx,
+                    if matches!(d, Date::Earliest(_)) {
+                        least(es)
+                    } else {
+                        greatest(es)
+                    },
+                ))
             }
             other => {
                 let e = self.date_expr(other)?;
@@ -1384,8 +2176,16 @@ impl Gen {
             Date::Literal(x) => lit(*x),
             Date::Offset(inner, n) => self.date_expr(inner)? + lit(*n as i32),
             Date::Event(ev) => c(&format!("date_{}", ident(&cir::events(ev)))),
-            Date::Earliest(ds) => least(ds.iter().map(|x| self.date_expr(x)).collect::<Result<_>>()?),
-            Date::Latest(ds) => greatest(ds.iter().map(|x| self.date_expr(x)).collect::<Result<_>>()?),
+            Date::Earliest(ds) => least(
+                ds.iter()
+                    .map(|x| self.date_expr(x))
+                    .collect::<Result<_>>()?,
+            ),
+            Date::Latest(ds) => greatest(
+                ds.iter()
+                    .map(|x| self.date_expr(x))
+                    .collect::<Result<_>>()?,
+            ),
         })
     }
 
@@ -1418,26 +2218,30 @@ fn collect_window_dates(e: &Events, out: &mut Vec<Date>) {
             for d in [&window.lo, &window.hi].into_iter().flatten() {
                 collect_event_dates(d, out);
             }
-            if let Some(Calendar::SameMonth(d) | Calendar::SameYear(d) | Calendar::SameStay(d)) = &window.calendar {
+            if let Some(Calendar::SameMonth(d) | Calendar::SameYear(d) | Calendar::SameStay(d)) =
+                &window.calendar
+            {
                 collect_event_dates(d, out);
             }
             collect_window_dates(input, out);
         }
         Events::Source(_) => {}
         Events::Union(es) => es.iter().for_each(|x| collect_window_dates(x, out)),
-        Events::Value { input, .. } | Events::Grade { input, .. } | Events::Having { input, .. } | Events::Pick { input, .. } => collect_window_dates(input, out),
+        Events::Value { input, .. }
+        | Events::Grade { input, .. }
+        | Events::Having { input, .. }
+        | Events::Pick { input, .. } => collect_window_dates(input, out),
     }
 }
 
 fn collect_event_dates(d: &Date, out: &mut Vec<Date>) {
     match d {
-        Date::Event(_) => {
-            if !out.contains(d) {
-                out.push(d.clone());
-            }
-        }
+        Date::Event(_) if !out.contains(d) => out.push(d.clone()),
+        Date::Event(_) => {}
         Date::Offset(x, _) => collect_event_dates(x, out),
-        Date::Earliest(ds) | Date::Latest(ds) => ds.iter().for_each(|x| collect_event_dates(x, out)),
+        Date::Earliest(ds) | Date::Latest(ds) => {
+            ds.iter().for_each(|x| collect_event_dates(x, out))
+        }
         _ => {}
     }
 }
@@ -1462,7 +2266,11 @@ fn window_uses_ctx(w: &Window) -> bool {
 fn lab_spec(e: &Events) -> Option<&cir::LabSpec> {
     match e {
         Events::Source(s) => s.lab.as_ref(),
-        Events::Value { input, .. } | Events::Grade { input, .. } | Events::Window { input, .. } | Events::Having { input, .. } | Events::Pick { input, .. } => lab_spec(input),
+        Events::Value { input, .. }
+        | Events::Grade { input, .. }
+        | Events::Window { input, .. }
+        | Events::Having { input, .. }
+        | Events::Pick { input, .. } => lab_spec(input),
         Events::Union(_) => None,
     }
 }
@@ -1476,7 +2284,11 @@ fn unit_factor(lab: &cir::LabSpec) -> Expr {
     }
     let subject = coalesce(vec![lower(u), lit("")]);
     let mut b: Option<datafusion_expr::conditional_expressions::CaseBuilder> = None;
-    let dimensionless = lab.unit.as_deref().and_then(units::lookup).is_some_and(|u| u.dimension == units::Dimension::Ratio);
+    let dimensionless = lab
+        .unit
+        .as_deref()
+        .and_then(units::lookup)
+        .is_some_and(|u| u.dimension == units::Dimension::Ratio);
     let mut arms: Vec<(String, f64)> = lab.units.clone();
     if dimensionless {
         arms.push((String::new(), 1.0));
@@ -1499,8 +2311,15 @@ fn unit_factor(lab: &cir::LabSpec) -> Expr {
 /// The predicate of a code set on its table's columns.
 fn codes_pred(codes: &Codes) -> Expr {
     match codes {
-        Codes::Match { system, domain, code, to } => {
-            let Some((column, marker)) = system.column(*domain) else { return lit(false) };
+        Codes::Match {
+            system,
+            domain,
+            code,
+            to,
+        } => {
+            let Some((column, marker)) = system.column(*domain) else {
+                return lit(false);
+            };
             let colx = c(column);
             let pred = match to {
                 Some(to) => {
@@ -1508,7 +2327,9 @@ fn codes_pred(codes: &Codes) -> Expr {
                     let mut upper = to.clone();
                     let last = upper.pop().expect("codes are not empty");
                     upper.push(char::from_u32(last as u32 + 1).unwrap_or(last));
-                    colx.clone().gt_eq(lit(code.clone())).and(colx.lt(lit(upper)))
+                    colx.clone()
+                        .gt_eq(lit(code.clone()))
+                        .and(colx.lt(lit(upper)))
                 }
                 None if code.contains('_') => colx.like(lit(code.clone())),
                 None if is_complete(*system, code) => colx.eq(lit(code.clone())),
@@ -1521,10 +2342,16 @@ fn codes_pred(codes: &Codes) -> Expr {
         }
         Codes::Any(cs) => {
             // Complete codes of one column become one IN list.
-            let mut exact: BTreeMap<(&'static str, Option<&'static str>), Vec<Expr>> = BTreeMap::new();
+            let mut exact: BTreeMap<(&'static str, Option<&'static str>), Vec<Expr>> =
+                BTreeMap::new();
             let mut others = Vec::new();
             for x in cs {
-                if let Codes::Match { system, domain, code, to: None } = x
+                if let Codes::Match {
+                    system,
+                    domain,
+                    code,
+                    to: None,
+                } = x
                     && is_complete(*system, code)
                     && !code.contains('_')
                     && let Some(key) = system.column(*domain)
@@ -1536,14 +2363,21 @@ fn codes_pred(codes: &Codes) -> Expr {
             }
             let mut preds = Vec::new();
             for ((column, marker), list) in exact {
-                let p = if list.len() == 1 { c(column).eq(list.into_iter().next().expect("one")) } else { in_list(c(column), list, false) };
+                let p = if list.len() == 1 {
+                    c(column).eq(list.into_iter().next().expect("one"))
+                } else {
+                    in_list(c(column), list, false)
+                };
                 preds.push(match marker {
                     Some(m) => c("code_system").eq(lit(m)).and(p),
                     None => p,
                 });
             }
             preds.extend(others);
-            preds.into_iter().reduce(Expr::or).unwrap_or_else(|| lit(false))
+            preds
+                .into_iter()
+                .reduce(Expr::or)
+                .unwrap_or_else(|| lit(false))
         }
         Codes::Except(a, b) => codes_pred(a).and(not(coalesce(vec![codes_pred(b), lit(false)]))),
     }
@@ -1551,7 +2385,15 @@ fn codes_pred(codes: &Codes) -> Expr {
 
 /// A code of full length names one code, not a prefix.
 fn is_complete(system: System, code: &str) -> bool {
-    matches!((system, code.len()), (System::Yj, 12) | (System::Jlac10, 17) | (System::Analyte, 5) | (System::Hot9, 9) | (System::Receipt, 9) | (System::Medis, 8))
+    matches!(
+        (system, code.len()),
+        (System::Yj, 12)
+            | (System::Jlac10, 17)
+            | (System::Analyte, 5)
+            | (System::Hot9, 9)
+            | (System::Receipt, 9)
+            | (System::Medis, 8)
+    )
 }
 
 fn literal(l: &Literal, ty: ColumnType) -> Expr {
@@ -1568,8 +2410,18 @@ fn literal(l: &Literal, ty: ColumnType) -> Expr {
 fn filter_pred(f: &Filter) -> Expr {
     match f {
         Filter::Column(col_) => c(col_.name),
-        Filter::Compare { column, op, value } => cmp(c(column.name), *op, literal(value, column.ty)),
-        Filter::In { column, values, negated } => in_list(c(column.name), values.iter().map(|v| literal(v, column.ty)).collect(), *negated),
+        Filter::Compare { column, op, value } => {
+            cmp(c(column.name), *op, literal(value, column.ty))
+        }
+        Filter::In {
+            column,
+            values,
+            negated,
+        } => in_list(
+            c(column.name),
+            values.iter().map(|v| literal(v, column.ty)).collect(),
+            *negated,
+        ),
         Filter::Not(x) => not(filter_pred(x)),
         Filter::And(a, b) => filter_pred(a).and(filter_pred(b)),
         Filter::Or(a, b) => filter_pred(a).or(filter_pred(b)),
@@ -1586,7 +2438,9 @@ impl Requalify for Expr {
     fn transform_columns(self, relation: &str) -> Expr {
         use datafusion_common::tree_node::{Transformed, TreeNode};
         self.transform(|e| match e {
-            Expr::Column(col_) if col_.relation.is_none() => Ok(Transformed::yes(qc(relation, &col_.name))),
+            Expr::Column(col_) if col_.relation.is_none() => {
+                Ok(Transformed::yes(qc(relation, &col_.name)))
+            }
             other => Ok(Transformed::no(other)),
         })
         .map(|t| t.data)

@@ -24,7 +24,15 @@ pub struct Requirement {
 pub fn requirements(p: &cir::Program) -> Vec<Requirement> {
     let mut r = Collector::default();
     for c in &p.cohorts {
-        for col in ["hospital_id", "patient_id", "sex", "birth_date", "first_record_date", "last_record_date", "death_date"] {
+        for col in [
+            "hospital_id",
+            "patient_id",
+            "sex",
+            "birth_date",
+            "first_record_date",
+            "last_record_date",
+            "death_date",
+        ] {
             r.add(Table::Patient, col, c.at);
         }
         r.events(&c.entry.events);
@@ -72,7 +80,9 @@ struct Collector {
 
 impl Collector {
     fn add(&mut self, table: Table, column: &'static str, at: Option<(FileId, Span)>) {
-        self.found.entry((table, column)).or_insert(Requirement { table, column, at });
+        self.found
+            .entry((table, column))
+            .or_insert(Requirement { table, column, at });
     }
 
     fn col(&mut self, table: Table, name: &str) {
@@ -85,7 +95,9 @@ impl Collector {
         match e {
             Events::Source(s) => self.source(s),
             Events::Union(es) => es.iter().for_each(|x| self.events(x)),
-            Events::Value { input, .. } | Events::Grade { input, .. } | Events::Pick { input, .. } => self.events(input),
+            Events::Value { input, .. }
+            | Events::Grade { input, .. }
+            | Events::Pick { input, .. } => self.events(input),
             Events::Window { input, window } => {
                 self.events(input);
                 for d in [&window.lo, &window.hi].into_iter().flatten() {
@@ -93,7 +105,13 @@ impl Collector {
                 }
                 match &window.calendar {
                     Some(Calendar::SameStay(d)) => {
-                        for c in ["hospital_id", "patient_id", "kind", "start_date", "end_date"] {
+                        for c in [
+                            "hospital_id",
+                            "patient_id",
+                            "kind",
+                            "start_date",
+                            "end_date",
+                        ] {
                             self.col(Table::Visit, c);
                         }
                         self.date(d);
@@ -174,7 +192,9 @@ impl Collector {
 
     fn filter(&mut self, t: Table, f: &Filter) {
         match f {
-            Filter::Column(c) | Filter::Compare { column: c, .. } | Filter::In { column: c, .. } => self.col(t, c.name),
+            Filter::Column(c)
+            | Filter::Compare { column: c, .. }
+            | Filter::In { column: c, .. } => self.col(t, c.name),
             Filter::Not(x) => self.filter(t, x),
             Filter::And(a, b) | Filter::Or(a, b) => {
                 self.filter(t, a);

@@ -9,10 +9,16 @@ pub fn compile_bytes(bytes: &[u8]) -> Vec<&'static str> {
     match mid_grammar::parse::decode(bytes) {
         Ok(text) => match crate::compile("fuzz.mid", text) {
             Ok(c) => c.checked.diagnostics.iter().map(|d| d.code).collect(),
-            Err(crate::CompileError::Diagnostics(c)) => c.diagnostics.iter().map(|d| d.code).collect(),
+            Err(crate::CompileError::Diagnostics(c)) => {
+                c.diagnostics.iter().map(|d| d.code).collect()
+            }
             Err(crate::CompileError::Plan(..)) => vec!["plan"],
         },
-        Err(_) => crate::check_bytes("fuzz.mid", bytes).diagnostics.iter().map(|d| d.code).collect(),
+        Err(_) => crate::check_bytes("fuzz.mid", bytes)
+            .diagnostics
+            .iter()
+            .map(|d| d.code)
+            .collect(),
     }
 }
 
@@ -45,11 +51,69 @@ mod tests {
 
     /// Words the mutations splice in: keywords, punctuation, literals of every kind.
     const WORDS: &[&str] = &[
-        "cohort", "index", "=", "first", "drug", "lab", "diagnosis", "visit", "inpatient", "having", "during", "it", "where",
-        "within", "180", "days", "before", "after", "around", "between", "and", "or", "not", "no", "at least 2", "(", ")",
-        "{", "}", ",", "x", "ULN", "1500 /uL", "3 x ULN", "\"I50\"", "icd10", "yj \"2432001\"", "end", "earliest(", "report",
-        "export", "with", "by", "sex", "age band 10 years", "periods of 14 days", "era e =", "gap", "grace", "define f(a: Number) =",
-        "import labs.*", "ctcae_grade(", ">=", "..", "-", "+", "*", "/", "2014-01-01", "%", "validated {", "\n", "です",
+        "cohort",
+        "index",
+        "=",
+        "first",
+        "drug",
+        "lab",
+        "diagnosis",
+        "visit",
+        "inpatient",
+        "having",
+        "during",
+        "it",
+        "where",
+        "within",
+        "180",
+        "days",
+        "before",
+        "after",
+        "around",
+        "between",
+        "and",
+        "or",
+        "not",
+        "no",
+        "at least 2",
+        "(",
+        ")",
+        "{",
+        "}",
+        ",",
+        "x",
+        "ULN",
+        "1500 /uL",
+        "3 x ULN",
+        "\"I50\"",
+        "icd10",
+        "yj \"2432001\"",
+        "end",
+        "earliest(",
+        "report",
+        "export",
+        "with",
+        "by",
+        "sex",
+        "age band 10 years",
+        "periods of 14 days",
+        "era e =",
+        "gap",
+        "grace",
+        "define f(a: Number) =",
+        "import labs.*",
+        "ctcae_grade(",
+        ">=",
+        "..",
+        "-",
+        "+",
+        "*",
+        "/",
+        "2014-01-01",
+        "%",
+        "validated {",
+        "\n",
+        "です",
     ];
 
     fn mutate(rng: &mut Rng, src: &str) -> Vec<u8> {
@@ -90,18 +154,29 @@ mod tests {
         let mut failures = Vec::new();
         for i in 0..1200 {
             let input: Vec<u8> = if i % 4 == 0 {
-                (0..rng.below(300)).map(|_| (rng.next() & 0xff) as u8).collect()
+                (0..rng.below(300))
+                    .map(|_| (rng.next() & 0xff) as u8)
+                    .collect()
             } else {
                 let seed = SEEDS[rng.below(SEEDS.len())];
                 mutate(&mut rng, seed)
             };
             let result = std::panic::catch_unwind(|| compile_bytes(&input));
             match result {
-                Ok(codes) => assert!(!codes.contains(&"plan"), "a plan error on input {i}: {}", String::from_utf8_lossy(&input)),
+                Ok(codes) => assert!(
+                    !codes.contains(&"plan"),
+                    "a plan error on input {i}: {}",
+                    String::from_utf8_lossy(&input)
+                ),
                 Err(_) => failures.push(String::from_utf8_lossy(&input).into_owned()),
             }
         }
-        assert!(failures.is_empty(), "{} inputs panicked; first:\n{}", failures.len(), failures[0]);
+        assert!(
+            failures.is_empty(),
+            "{} inputs panicked; first:\n{}",
+            failures.len(),
+            failures[0]
+        );
     }
 
     #[test]
@@ -112,7 +187,10 @@ mod tests {
 
     #[test]
     fn bytes_that_are_not_utf8_are_one_diagnostic() {
-        assert_eq!(compile_bytes(b"codes a: diagnosis = icd10 \"I50\" \xff\xfe\n"), vec!["E0007"]);
+        assert_eq!(
+            compile_bytes(b"codes a: diagnosis = icd10 \"I50\" \xff\xfe\n"),
+            vec!["E0007"]
+        );
     }
 
     #[test]
@@ -127,12 +205,17 @@ mod tests {
         let chain = vec!["icd10 \"I50\""; 900].join(" or ");
         assert!(compile_bytes(format!("codes a: diagnosis = {chain}").as_bytes()).is_empty());
         let chain = vec!["icd10 \"I50\""; 50_000].join(" or ");
-        assert_eq!(compile_bytes(format!("codes a: diagnosis = {chain}").as_bytes()), vec!["E0006"]);
+        assert_eq!(
+            compile_bytes(format!("codes a: diagnosis = {chain}").as_bytes()),
+            vec!["E0006"]
+        );
     }
 
     #[test]
     fn a_ten_megabyte_file_is_checked() {
-        let mut src = String::from("import labs.{alt}\ncodes thiamazole: drug = yj \"2432001\"\ncohort c {\n  index = first drug thiamazole\n  require lab alt < 3 x ULN within 30 days before index\n}\n");
+        let mut src = String::from(
+            "import labs.{alt}\ncodes thiamazole: drug = yj \"2432001\"\ncohort c {\n  index = first drug thiamazole\n  require lab alt < 3 x ULN within 30 days before index\n}\n",
+        );
         let mut i = 0;
         while src.len() < 10 * 1024 * 1024 {
             src.push_str(&format!("/// code set {i}\ncodes set_{i}: diagnosis = icd10 \"I50\" or icd10 \"I{:02}\" // 注釈\n", i % 100));

@@ -86,7 +86,9 @@ impl Domains {
     }
 
     pub fn iter(self) -> impl Iterator<Item = EventDomain> {
-        EventDomain::ALL.into_iter().filter(move |d| self.contains(*d))
+        EventDomain::ALL
+            .into_iter()
+            .filter(move |d| self.contains(*d))
     }
 }
 

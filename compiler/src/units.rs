@@ -246,7 +246,9 @@ mod tests {
         assert_eq!(factor(e4, per_ul), Some(10_000.0));
         assert_eq!(factor(e9l, lookup("10^3/uL").unwrap()), Some(1.0));
         assert_eq!(factor(per_ul, lookup("mg/dL").unwrap()), None);
-        assert!((factor(lookup("g/L").unwrap(), lookup("g/dL").unwrap()).unwrap() - 0.1).abs() < 1e-12);
+        assert!(
+            (factor(lookup("g/L").unwrap(), lookup("g/dL").unwrap()).unwrap() - 0.1).abs() < 1e-12
+        );
     }
 
     #[test]

@@ -291,9 +291,15 @@ pub struct ReportDecl {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Stratum {
     /// `age band 10 years`
-    AgeBand { width: Expr, span: Span },
+    AgeBand {
+        width: Expr,
+        span: Span,
+    },
     /// `year`, `month`: calendar time of index.
-    Calendar { unit: CalendarUnit, span: Span },
+    Calendar {
+        unit: CalendarUnit,
+        span: Span,
+    },
     Expr(Expr),
 }
 
@@ -489,7 +495,10 @@ pub enum Window {
     /// `between a and b`
     Between { from: Box<Expr>, to: Box<Expr> },
     /// `before a`, `after a`, `on or before a`, `on or after a`, `on a`
-    Relative { relation: Relation, anchor: Box<Expr> },
+    Relative {
+        relation: Relation,
+        anchor: Box<Expr>,
+    },
     /// `during it`: within the stay (or day) of a visit event.
     During(Box<Expr>),
     /// `same day as a`, `same month as a`, `same stay as a`, `same year as a`

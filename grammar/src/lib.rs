@@ -11,7 +11,7 @@ lalrpop_util::lalrpop_mod!(
     parser
 );
 
-pub use parse::{source_to_ast, Parsed, SyntaxError, SyntaxErrorKind};
+pub use parse::{Parsed, SyntaxError, SyntaxErrorKind, source_to_ast};
 
 #[cfg(test)]
 mod corpus {
@@ -31,9 +31,17 @@ mod corpus {
             let _ = writeln!(out, "\n## errors");
             for e in &parsed.errors {
                 let text = src.get(e.span.start..e.span.end).unwrap_or("");
-                let _ = writeln!(out, "{}..{} {:?}: {:?}", e.span.start, e.span.end, text, e.kind);
+                let _ = writeln!(
+                    out,
+                    "{}..{} {:?}: {:?}",
+                    e.span.start, e.span.end, text, e.kind
+                );
             }
-            let _ = write!(out, "\n## tree (recovered)\n{}", crate::pretty::file(&parsed.file));
+            let _ = write!(
+                out,
+                "\n## tree (recovered)\n{}",
+                crate::pretty::file(&parsed.file)
+            );
         }
         (out, parsed.errors.len())
     }

@@ -116,7 +116,10 @@ pub fn source_to_ast(src: &str) -> Parsed {
 fn finish(src: &str, file: ast::File, mut errors: Vec<SyntaxError>) -> Parsed {
     errors.sort_by_key(|e| (e.span.start, e.span.end));
     errors.dedup_by(|a, b| a.span == b.span);
-    let line_of = |at: usize| src.get(..at.min(src.len())).map_or(0, |s| s.matches('\n').count());
+    let line_of = |at: usize| {
+        src.get(..at.min(src.len()))
+            .map_or(0, |s| s.matches('\n').count())
+    };
     let mut last_line = None;
     errors.retain(|e| {
         let line = line_of(e.span.start);
@@ -213,8 +216,11 @@ fn too_deep(file: &ast::File) -> Option<Span> {
             ast::ItemKind::Cohort(c) => {
                 for s in &c.stmts {
                     match &s.kind {
-                        ast::CohortStmtKind::Index(e) | ast::CohortStmtKind::End(e) => roots.push(e),
-                        ast::CohortStmtKind::Require { cond, .. } | ast::CohortStmtKind::Exclude { cond, .. } => roots.push(cond),
+                        ast::CohortStmtKind::Index(e) | ast::CohortStmtKind::End(e) => {
+                            roots.push(e)
+                        }
+                        ast::CohortStmtKind::Require { cond, .. }
+                        | ast::CohortStmtKind::Exclude { cond, .. } => roots.push(cond),
                         ast::CohortStmtKind::Era { events, .. } => roots.push(events),
                         _ => {}
                     }
@@ -248,20 +254,29 @@ fn children(e: &ast::Expr) -> Vec<&ast::Expr> {
         K::Window { expr, window } => {
             let mut v: Vec<&ast::Expr> = vec![expr];
             match window {
-                ast::Window::Within { duration, anchor, .. } => v.extend([duration.as_ref(), anchor.as_ref()]),
+                ast::Window::Within {
+                    duration, anchor, ..
+                } => v.extend([duration.as_ref(), anchor.as_ref()]),
                 ast::Window::Between { from, to } => v.extend([from.as_ref(), to.as_ref()]),
-                ast::Window::Relative { anchor, .. } | ast::Window::During(anchor) | ast::Window::Same { anchor, .. } => v.push(anchor),
+                ast::Window::Relative { anchor, .. }
+                | ast::Window::During(anchor)
+                | ast::Window::Same { anchor, .. } => v.push(anchor),
             }
             v
         }
-        K::Observed { duration, anchor, .. } => vec![duration, anchor],
+        K::Observed {
+            duration, anchor, ..
+        } => vec![duration, anchor],
         _ => vec![],
     }
 }
 
 fn doc_text(raw: &str, prefix: usize) -> String {
     let text = &raw[prefix.min(raw.len())..];
-    text.strip_prefix(' ').unwrap_or(text).trim_end().to_string()
+    text.strip_prefix(' ')
+        .unwrap_or(text)
+        .trim_end()
+        .to_string()
 }
 
 /// Gives each item the `///` lines between the previous item and itself, and the file the

@@ -157,11 +157,10 @@ fn define(out: &mut String, d: &DefineDecl) {
             format!("({})", ps.join(", "))
         }
     };
-    let t = d
-        .ty
-        .as_ref()
-        .map(|t| format!(": {}", ty(t)))
-        .unwrap_or_default();
+    let t =
+        d.ty.as_ref()
+            .map(|t| format!(": {}", ty(t)))
+            .unwrap_or_default();
     let _ = writeln!(
         out,
         "define {}{params}{t} = {}",
@@ -374,7 +373,12 @@ fn win(w: &Window) -> String {
             duration,
             relation,
             anchor,
-        } => format!("within {} {} {}", expr(duration), rel(*relation), expr(anchor)),
+        } => format!(
+            "within {} {} {}",
+            expr(duration),
+            rel(*relation),
+            expr(anchor)
+        ),
         Window::Between { from, to } => format!("between {} {}", expr(from), expr(to)),
         Window::Relative { relation, anchor } => format!("{} {}", rel(*relation), expr(anchor)),
         Window::During(a) => format!("during {}", expr(a)),

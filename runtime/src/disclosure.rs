@@ -35,8 +35,21 @@ impl Shown {
 /// from the attrition table, so a single hidden cell could be recovered by subtraction).
 pub fn suppress_column(counts: &[u64], threshold: u32) -> Vec<Shown> {
     let t = u64::from(threshold);
-    let mut out: Vec<Shown> = counts.iter().map(|&n| if n > 0 && n < t { Shown::Suppressed } else { Shown::Exact(n) }).collect();
-    let hidden_nonzero = counts.iter().zip(&out).filter(|(n, s)| **s == Shown::Suppressed && **n > 0).count();
+    let mut out: Vec<Shown> = counts
+        .iter()
+        .map(|&n| {
+            if n > 0 && n < t {
+                Shown::Suppressed
+            } else {
+                Shown::Exact(n)
+            }
+        })
+        .collect();
+    let hidden_nonzero = counts
+        .iter()
+        .zip(&out)
+        .filter(|(n, s)| **s == Shown::Suppressed && **n > 0)
+        .count();
     let hidden = out.iter().filter(|s| **s == Shown::Suppressed).count();
     if hidden_nonzero >= 1 && hidden == 1 && counts.len() > 1 {
         let smallest = counts
@@ -58,7 +71,10 @@ pub fn suppress_column(counts: &[u64], threshold: u32) -> Vec<Shown> {
 /// multiple of 10 (and counts under the threshold are suppressed).
 pub fn attrition(remaining: &[u64], threshold: u32) -> (Vec<Shown>, Vec<Shown>, bool) {
     let t = u64::from(threshold);
-    let removed: Vec<u64> = remaining.windows(2).map(|w| w[0].saturating_sub(w[1])).collect();
+    let removed: Vec<u64> = remaining
+        .windows(2)
+        .map(|w| w[0].saturating_sub(w[1]))
+        .collect();
     let small_difference = removed.iter().chain(remaining).any(|&r| r > 0 && r < t);
     let show = |n: u64| {
         if n == 0 {
@@ -71,7 +87,11 @@ pub fn attrition(remaining: &[u64], threshold: u32) -> (Vec<Shown>, Vec<Shown>, 
             Shown::Exact(n)
         }
     };
-    (remaining.iter().map(|&n| show(n)).collect(), removed.iter().map(|&n| show(n)).collect(), small_difference)
+    (
+        remaining.iter().map(|&n| show(n)).collect(),
+        removed.iter().map(|&n| show(n)).collect(),
+        small_difference,
+    )
 }
 
 #[cfg(test)]
@@ -81,28 +101,72 @@ mod tests {
     #[test]
     fn small_cells_are_hidden_and_a_lone_hidden_cell_gets_a_partner() {
         let s = suppress_column(&[120, 7, 45, 300], 10);
-        assert_eq!(s, vec![Shown::Exact(120), Shown::Suppressed, Shown::Suppressed, Shown::Exact(300)]);
+        assert_eq!(
+            s,
+            vec![
+                Shown::Exact(120),
+                Shown::Suppressed,
+                Shown::Suppressed,
+                Shown::Exact(300)
+            ]
+        );
         let s = suppress_column(&[120, 7, 3, 300], 10);
-        assert_eq!(s, vec![Shown::Exact(120), Shown::Suppressed, Shown::Suppressed, Shown::Exact(300)]);
+        assert_eq!(
+            s,
+            vec![
+                Shown::Exact(120),
+                Shown::Suppressed,
+                Shown::Suppressed,
+                Shown::Exact(300)
+            ]
+        );
         let s = suppress_column(&[120, 45], 10);
         assert_eq!(s, vec![Shown::Exact(120), Shown::Exact(45)]);
         assert_eq!(Shown::Suppressed.text(10), "<10");
-        assert_eq!(suppress_column(&[0, 50, 60], 10), vec![Shown::Exact(0), Shown::Exact(50), Shown::Exact(60)]);
+        assert_eq!(
+            suppress_column(&[0, 50, 60], 10),
+            vec![Shown::Exact(0), Shown::Exact(50), Shown::Exact(60)]
+        );
     }
 
     #[test]
     fn attrition_rounds_when_a_step_removes_a_few() {
         let (rem, rm, rounded) = attrition(&[1000, 700, 695, 400], 10);
         assert!(rounded);
-        assert_eq!(rem, vec![Shown::Rounded(1000), Shown::Rounded(700), Shown::Rounded(700), Shown::Rounded(400)]);
-        assert_eq!(rm, vec![Shown::Rounded(300), Shown::Suppressed, Shown::Rounded(300)]);
+        assert_eq!(
+            rem,
+            vec![
+                Shown::Rounded(1000),
+                Shown::Rounded(700),
+                Shown::Rounded(700),
+                Shown::Rounded(400)
+            ]
+        );
+        assert_eq!(
+            rm,
+            vec![Shown::Rounded(300), Shown::Suppressed, Shown::Rounded(300)]
+        );
         let (rem, rm, rounded) = attrition(&[1000, 700, 7], 10);
         assert!(rounded);
-        assert_eq!(rem, vec![Shown::Rounded(1000), Shown::Rounded(700), Shown::Suppressed]);
+        assert_eq!(
+            rem,
+            vec![Shown::Rounded(1000), Shown::Rounded(700), Shown::Suppressed]
+        );
         assert_eq!(rm, vec![Shown::Rounded(300), Shown::Rounded(690)]);
         let (rem, rm, rounded) = attrition(&[1000, 700, 700, 0], 10);
         assert!(!rounded);
-        assert_eq!(rem, vec![Shown::Exact(1000), Shown::Exact(700), Shown::Exact(700), Shown::Exact(0)]);
-        assert_eq!(rm, vec![Shown::Exact(300), Shown::Exact(0), Shown::Exact(700)]);
+        assert_eq!(
+            rem,
+            vec![
+                Shown::Exact(1000),
+                Shown::Exact(700),
+                Shown::Exact(700),
+                Shown::Exact(0)
+            ]
+        );
+        assert_eq!(
+            rm,
+            vec![Shown::Exact(300), Shown::Exact(0), Shown::Exact(700)]
+        );
     }
 }

@@ -14,10 +14,10 @@ use datafusion::common::tree_node::{Transformed, TreeNode};
 use datafusion::datasource::provider_as_source;
 use datafusion::logical_expr::LogicalPlan;
 use datafusion::prelude::{ParquetReadOptions, SessionConfig, SessionContext};
+use mid_compiler::NamedPlan;
 use mid_compiler::cdm::Table;
 use mid_compiler::requirements::Requirement;
 use mid_compiler::source::SourceMap;
-use mid_compiler::NamedPlan;
 use parquet::arrow::parquet_to_arrow_schema;
 use parquet::file::reader::{FileReader, SerializedFileReader};
 
@@ -42,9 +42,17 @@ pub fn check_data(dir: &Path, needs: &[Requirement], sources: &SourceMap) -> Vec
         Some((file, span)) => {
             let (line, col) = sources.line_col(file, span.start);
             let text = &sources.get(file).text;
-            let snippet: String = text.get(span.start..span.end.min(text.len())).unwrap_or("").split_whitespace().collect::<Vec<_>>().join(" ");
+            let snippet: String = text
+                .get(span.start..span.end.min(text.len()))
+                .unwrap_or("")
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ");
             let snippet: String = snippet.chars().take(60).collect();
-            format!("needed by {}:{line}:{col} (`{snippet}`)", sources.get(file).name)
+            format!(
+                "needed by {}:{line}:{col} (`{snippet}`)",
+                sources.get(file).name
+            )
         }
         None => "needed by the script".to_string(),
     };
@@ -53,11 +61,23 @@ pub fn check_data(dir: &Path, needs: &[Requirement], sources: &SourceMap) -> Vec
         let files = match parquet_files(&tdir) {
             Ok(f) if !f.is_empty() => f,
             Ok(_) => {
-                problems.push(DataProblem { message: format!("table `{table}` has no Parquet files in {}, {}", tdir.display(), place(reqs[0])) });
+                problems.push(DataProblem {
+                    message: format!(
+                        "table `{table}` has no Parquet files in {}, {}",
+                        tdir.display(),
+                        place(reqs[0])
+                    ),
+                });
                 continue;
             }
             Err(_) => {
-                problems.push(DataProblem { message: format!("the data set has no table `{table}` (no directory {}), {}", tdir.display(), place(reqs[0])) });
+                problems.push(DataProblem {
+                    message: format!(
+                        "the data set has no table `{table}` (no directory {}), {}",
+                        tdir.display(),
+                        place(reqs[0])
+                    ),
+                });
                 continue;
             }
         };
@@ -65,7 +85,9 @@ pub fn check_data(dir: &Path, needs: &[Requirement], sources: &SourceMap) -> Vec
             let schema = match file_schema(f) {
                 Ok(s) => s,
                 Err(e) => {
-                    problems.push(DataProblem { message: format!("cannot read {} of table `{table}`: {e}", f.display()) });
+                    problems.push(DataProblem {
+                        message: format!("cannot read {} of table `{table}`: {e}", f.display()),
+                    });
                     continue;
                 }
             };
@@ -73,18 +95,28 @@ pub fn check_data(dir: &Path, needs: &[Requirement], sources: &SourceMap) -> Vec
                 let want = table.column(r.column).map(|c| c.ty.arrow());
                 match schema.field_with_name(r.column) {
                     Err(_) => problems.push(DataProblem {
-                        message: format!("table `{table}` has no column `{}` in {}, {}", r.column, f.display(), place(r)),
-                    }),
-                    Ok(field) if Some(field.data_type()) != want.as_ref() && !compatible(field.data_type(), want.as_ref()) => problems.push(DataProblem {
                         message: format!(
-                            "column `{table}.{}` is {} in {}, the contract says {}; {}",
+                            "table `{table}` has no column `{}` in {}, {}",
                             r.column,
-                            type_word(field.data_type()),
                             f.display(),
-                            want.as_ref().map(type_word).unwrap_or_default(),
                             place(r)
                         ),
                     }),
+                    Ok(field)
+                        if Some(field.data_type()) != want.as_ref()
+                            && !compatible(field.data_type(), want.as_ref()) =>
+                    {
+                        problems.push(DataProblem {
+                            message: format!(
+                                "column `{table}.{}` is {} in {}, the contract says {}; {}",
+                                r.column,
+                                type_word(field.data_type()),
+                                f.display(),
+                                want.as_ref().map(type_word).unwrap_or_default(),
+                                place(r)
+                            ),
+                        })
+                    }
                     Ok(_) => {}
                 }
             }
@@ -95,7 +127,13 @@ pub fn check_data(dir: &Path, needs: &[Requirement], sources: &SourceMap) -> Vec
 
 /// String columns may be stored as large or view strings; they read the same.
 fn compatible(found: &DataType, want: Option<&DataType>) -> bool {
-    matches!((found, want), (DataType::LargeUtf8 | DataType::Utf8View, Some(DataType::Utf8)))
+    matches!(
+        (found, want),
+        (
+            DataType::LargeUtf8 | DataType::Utf8View,
+            Some(DataType::Utf8)
+        )
+    )
 }
 
 fn type_word(t: &DataType) -> String {
@@ -123,9 +161,11 @@ pub fn parquet_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
 
 fn file_schema(path: &Path) -> std::result::Result<SchemaRef, String> {
     let file = File::open(path).map_err(|e| e.to_string())?;
-    let reader = SerializedFileReader::new(file).map_err(|e| format!("not a readable Parquet file ({e})"))?;
+    let reader = SerializedFileReader::new(file)
+        .map_err(|e| format!("not a readable Parquet file ({e})"))?;
     let meta = reader.metadata().file_metadata();
-    let schema = parquet_to_arrow_schema(meta.schema_descr(), meta.key_value_metadata()).map_err(|e| e.to_string())?;
+    let schema = parquet_to_arrow_schema(meta.schema_descr(), meta.key_value_metadata())
+        .map_err(|e| e.to_string())?;
     Ok(Arc::new(schema))
 }
 
@@ -137,9 +177,13 @@ pub struct Engine {
 impl Engine {
     /// Registers every CDM table the data set has, with the contract's schema.
     pub async fn open(dir: &Path) -> Result<Engine> {
-        let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+        let threads = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2);
         // DATAFUSION_* environment variables still tune the engine (e.g. for benchmarks).
-        let mut config = SessionConfig::from_env().map_err(|e| Error::context("bad DATAFUSION_ setting", e))?.with_information_schema(false);
+        let mut config = SessionConfig::from_env()
+            .map_err(|e| Error::context("bad DATAFUSION_ setting", e))?
+            .with_information_schema(false);
         if std::env::var_os("DATAFUSION_EXECUTION_TARGET_PARTITIONS").is_none() {
             config = config.with_target_partitions(threads);
         }
@@ -151,9 +195,15 @@ impl Engine {
             }
             let schema = t.schema();
             let path = format!("{}/", tdir.display());
-            ctx.register_parquet(t.name(), &path, ParquetReadOptions::default().schema(&schema))
-                .await
-                .map_err(|e| Error::context(format!("cannot open table `{t}` in {}", tdir.display()), e))?;
+            ctx.register_parquet(
+                t.name(),
+                &path,
+                ParquetReadOptions::default().schema(&schema),
+            )
+            .await
+            .map_err(|e| {
+                Error::context(format!("cannot open table `{t}` in {}", tdir.display()), e)
+            })?;
         }
         Ok(Engine { ctx })
     }
@@ -170,7 +220,11 @@ impl Engine {
         .map_err(|e| Error::new(e.to_string()))?;
         let mut providers = BTreeMap::new();
         for n in names {
-            let provider = self.ctx.table_provider(n.clone()).await.map_err(|e| Error::context(format!("table `{n}`"), e))?;
+            let provider = self
+                .ctx
+                .table_provider(n.clone())
+                .await
+                .map_err(|e| Error::context(format!("table `{n}`"), e))?;
             providers.insert(n.to_string(), provider_as_source(provider));
         }
         let bound = plan
@@ -190,26 +244,42 @@ impl Engine {
     /// The plan after DataFusion's optimiser (what `--emit plan-optimized` shows).
     pub async fn optimize(&self, plan: LogicalPlan) -> Result<LogicalPlan> {
         let bound = self.bind(plan).await?;
-        self.ctx.state().optimize(&bound).map_err(|e| Error::context("cannot optimise the plan", e))
+        self.ctx
+            .state()
+            .optimize(&bound)
+            .map_err(|e| Error::context("cannot optimise the plan", e))
     }
 
     /// Runs one plan and returns its rows.
     pub async fn execute(&self, plan: &NamedPlan) -> Result<Vec<RecordBatch>> {
         let bound = self.bind(plan.plan.clone()).await?;
-        let df = self.ctx.execute_logical_plan(bound).await.map_err(|e| Error::context(format!("cannot plan `{}`", plan.name), e))?;
-        df.collect().await.map_err(|e| Error::context(format!("running `{}` failed", plan.name), e))
+        let df = self
+            .ctx
+            .execute_logical_plan(bound)
+            .await
+            .map_err(|e| Error::context(format!("cannot plan `{}`", plan.name), e))?;
+        df.collect()
+            .await
+            .map_err(|e| Error::context(format!("running `{}` failed", plan.name), e))
     }
 
     /// Registers a result for the plans after it.
     pub fn register(&self, name: &str, schema: SchemaRef, batches: Vec<RecordBatch>) -> Result<()> {
-        let table = MemTable::try_new(schema, vec![batches]).map_err(|e| Error::context(format!("cannot keep `{name}`"), e))?;
-        self.ctx.register_table(name, Arc::new(table)).map_err(|e| Error::context(format!("cannot register `{name}`"), e))?;
+        let table = MemTable::try_new(schema, vec![batches])
+            .map_err(|e| Error::context(format!("cannot keep `{name}`"), e))?;
+        self.ctx
+            .register_table(name, Arc::new(table))
+            .map_err(|e| Error::context(format!("cannot register `{name}`"), e))?;
         Ok(())
     }
 }
 
 /// Runs every plan of a compiled script in order; returns each result by plan name.
-pub async fn run_all(engine: &Engine, plans: &[NamedPlan], mut progress: impl FnMut(usize, &str)) -> Result<BTreeMap<String, (SchemaRef, Vec<RecordBatch>)>> {
+pub async fn run_all(
+    engine: &Engine,
+    plans: &[NamedPlan],
+    mut progress: impl FnMut(usize, &str),
+) -> Result<BTreeMap<String, (SchemaRef, Vec<RecordBatch>)>> {
     let mut out = BTreeMap::new();
     for (i, p) in plans.iter().enumerate() {
         progress(i, &p.name);

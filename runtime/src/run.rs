@@ -51,16 +51,30 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
     let clock = Instant::now();
     let compiled = script::compile_file(&args.file, args.color)?;
     let data = crate::dataset::resolve_data(args.data.as_deref())?;
-    let problems = engine::check_data(&data, &mid_compiler::requirements::requirements(&compiled.cir), &compiled.checked.sources);
+    let problems = engine::check_data(
+        &data,
+        &mid_compiler::requirements::requirements(&compiled.cir),
+        &compiled.checked.sources,
+    );
     if !problems.is_empty() {
         for p in &problems {
             eprintln!("error: {}", p.message);
         }
-        return Err(Error::new(format!("the data set in {} does not have what the script needs ({} problem{})", data.display(), problems.len(), if problems.len() == 1 { "" } else { "s" })));
+        return Err(Error::new(format!(
+            "the data set in {} does not have what the script needs ({} problem{})",
+            data.display(),
+            problems.len(),
+            if problems.len() == 1 { "" } else { "s" }
+        )));
     }
     let out = match &args.out {
         Some(o) => o.clone(),
-        None => PathBuf::from("out").join(args.file.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "run".into())),
+        None => PathBuf::from("out").join(
+            args.file
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "run".into()),
+        ),
     };
     check_out_dir(&out)?;
     let rt = crate::runtime()?;
@@ -88,14 +102,32 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
             return Err(e);
         }
     };
-    let record = RunRecord::new(args, &compiled, &data, &results, &written, started, SystemTime::now());
-    let json = serde_json::to_string_pretty(&record).map_err(|e| Error::context("cannot write run.json", e))?;
+    let record = RunRecord::new(
+        args,
+        &compiled,
+        &data,
+        &results,
+        &written,
+        started,
+        SystemTime::now(),
+    );
+    let json = serde_json::to_string_pretty(&record)
+        .map_err(|e| Error::context("cannot write run.json", e))?;
     if let Err(e) = fs::write(tmp.join("run.json"), json + "\n") {
         let _ = fs::remove_dir_all(&tmp);
-        return Err(Error::context(format!("cannot write {}", tmp.join("run.json").display()), e));
+        return Err(Error::context(
+            format!("cannot write {}", tmp.join("run.json").display()),
+            e,
+        ));
     }
     replace_dir(&tmp, &out)?;
-    print_summary(&compiled, &results, &written, &out, clock.elapsed().as_secs_f64());
+    print_summary(
+        &compiled,
+        &results,
+        &written,
+        &out,
+        clock.elapsed().as_secs_f64(),
+    );
     Ok(ExitCode::SUCCESS)
 }
 
@@ -104,7 +136,9 @@ fn progress(steps: u64) -> Option<indicatif::ProgressBar> {
         return None;
     }
     let bar = indicatif::ProgressBar::new(steps);
-    if let Ok(style) = indicatif::ProgressStyle::with_template("{spinner} [{elapsed}] {bar:30} {pos}/{len} {msg}") {
+    if let Ok(style) =
+        indicatif::ProgressStyle::with_template("{spinner} [{elapsed}] {bar:30} {pos}/{len} {msg}")
+    {
         bar.set_style(style);
     }
     bar.enable_steady_tick(std::time::Duration::from_millis(120));
@@ -118,30 +152,52 @@ fn check_out_dir(out: &Path) -> Result<()> {
         return Ok(());
     }
     if !out.is_dir() {
-        return Err(Error::usage(format!("--out {} is a file, not a directory", out.display())));
+        return Err(Error::usage(format!(
+            "--out {} is a file, not a directory",
+            out.display()
+        )));
     }
-    let empty = fs::read_dir(out).map(|mut d| d.next().is_none()).unwrap_or(false);
+    let empty = fs::read_dir(out)
+        .map(|mut d| d.next().is_none())
+        .unwrap_or(false);
     if empty || out.join("run.json").exists() {
         return Ok(());
     }
-    Err(Error::usage(format!("--out {} holds files that are not mid results; choose another directory", out.display())))
+    Err(Error::usage(format!(
+        "--out {} holds files that are not mid results; choose another directory",
+        out.display()
+    )))
 }
 
 fn temp_sibling(out: &Path) -> Result<PathBuf> {
-    let parent = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    fs::create_dir_all(parent).map_err(|e| Error::context(format!("cannot create {}", parent.display()), e))?;
+    let parent = out
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    fs::create_dir_all(parent)
+        .map_err(|e| Error::context(format!("cannot create {}", parent.display()), e))?;
     let dir = tempfile::Builder::new()
         .prefix(".mid-run-")
         .tempdir_in(parent)
-        .map_err(|e| Error::context(format!("cannot create a temporary directory in {}", parent.display()), e))?;
+        .map_err(|e| {
+            Error::context(
+                format!(
+                    "cannot create a temporary directory in {}",
+                    parent.display()
+                ),
+                e,
+            )
+        })?;
     Ok(dir.keep())
 }
 
 fn replace_dir(tmp: &Path, out: &Path) -> Result<()> {
     if out.exists() {
-        fs::remove_dir_all(out).map_err(|e| Error::context(format!("cannot replace {}", out.display()), e))?;
+        fs::remove_dir_all(out)
+            .map_err(|e| Error::context(format!("cannot replace {}", out.display()), e))?;
     }
-    fs::rename(tmp, out).map_err(|e| Error::context(format!("cannot move results to {}", out.display()), e))
+    fs::rename(tmp, out)
+        .map_err(|e| Error::context(format!("cannot move results to {}", out.display()), e))
 }
 
 /// One file written.
@@ -158,36 +214,83 @@ struct Written {
 type Results = BTreeMap<String, (SchemaRef, Vec<RecordBatch>)>;
 
 fn batch(results: &Results, name: &str) -> Result<RecordBatch> {
-    let (schema, batches) = results.get(name).ok_or_else(|| Error::new(format!("no result `{name}`")))?;
+    let (schema, batches) = results
+        .get(name)
+        .ok_or_else(|| Error::new(format!("no result `{name}`")))?;
     concat_batches(schema, batches).map_err(|e| Error::context(format!("result `{name}`"), e))
 }
 
-fn write_outputs(dir: &Path, compiled: &Compiled, results: &Results, csv: bool) -> Result<Vec<Written>> {
+fn write_outputs(
+    dir: &Path,
+    compiled: &Compiled,
+    results: &Results,
+    csv: bool,
+) -> Result<Vec<Written>> {
     let mut written = Vec::new();
-    fs::create_dir_all(dir.join("reports")).map_err(|e| Error::context("cannot create reports/", e))?;
+    fs::create_dir_all(dir.join("reports"))
+        .map_err(|e| Error::context("cannot create reports/", e))?;
     for p in &compiled.plans {
         match &p.kind {
             PlanKind::Attrition { cohort, labels } => {
                 let b = batch(results, &p.name)?;
                 let table = attrition_table(&b, labels, suppress_threshold(compiled))?;
-                let path = dir.join("reports").join(format!("attrition_{cohort}.{}", if csv { "csv" } else { "parquet" }));
+                let path = dir.join("reports").join(format!(
+                    "attrition_{cohort}.{}",
+                    if csv { "csv" } else { "parquet" }
+                ));
                 write_table(&path, &table, csv)?;
-                written.push(Written { name: format!("attrition_{cohort}"), kind: "attrition", path: rel(dir, &path), rows: table.num_rows(), leaves_site: true });
+                written.push(Written {
+                    name: format!("attrition_{cohort}"),
+                    kind: "attrition",
+                    path: rel(dir, &path),
+                    rows: table.num_rows(),
+                    leaves_site: true,
+                });
             }
-            PlanKind::Report { report, strata, counts } => {
-                let threshold = compiled.cir.reports.iter().find(|r| &r.name == report).map(|r| r.suppress_below).unwrap_or(10);
+            PlanKind::Report {
+                report,
+                strata,
+                counts,
+            } => {
+                let threshold = compiled
+                    .cir
+                    .reports
+                    .iter()
+                    .find(|r| &r.name == report)
+                    .map(|r| r.suppress_below)
+                    .unwrap_or(10);
                 let b = batch(results, &p.name)?;
-                let table = report_table(&b, strata, counts, age_band(compiled, report), threshold)?;
-                let path = dir.join("reports").join(format!("{report}.{}", if csv { "csv" } else { "parquet" }));
+                let table =
+                    report_table(&b, strata, counts, age_band(compiled, report), threshold)?;
+                let path = dir
+                    .join("reports")
+                    .join(format!("{report}.{}", if csv { "csv" } else { "parquet" }));
                 write_table(&path, &table, csv)?;
-                written.push(Written { name: report.clone(), kind: "report", path: rel(dir, &path), rows: table.num_rows(), leaves_site: true });
+                written.push(Written {
+                    name: report.clone(),
+                    kind: "report",
+                    path: rel(dir, &path),
+                    rows: table.num_rows(),
+                    leaves_site: true,
+                });
             }
             PlanKind::Export { cohort } => {
-                fs::create_dir_all(dir.join("exports")).map_err(|e| Error::context("cannot create exports/", e))?;
+                fs::create_dir_all(dir.join("exports"))
+                    .map_err(|e| Error::context("cannot create exports/", e))?;
                 let b = batch(results, &p.name)?;
-                let path = dir.join("exports").join(format!("{}.{}", p.name.trim_start_matches("export_"), if csv { "csv" } else { "parquet" }));
+                let path = dir.join("exports").join(format!(
+                    "{}.{}",
+                    p.name.trim_start_matches("export_"),
+                    if csv { "csv" } else { "parquet" }
+                ));
                 write_table(&path, &b, csv)?;
-                written.push(Written { name: format!("export of {cohort}"), kind: "export", path: rel(dir, &path), rows: b.num_rows(), leaves_site: false });
+                written.push(Written {
+                    name: format!("export of {cohort}"),
+                    kind: "export",
+                    path: rel(dir, &path),
+                    rows: b.num_rows(),
+                    leaves_site: false,
+                });
             }
             _ => {}
         }
@@ -197,14 +300,28 @@ fn write_outputs(dir: &Path, compiled: &Compiled, results: &Results, csv: bool) 
 
 /// The width of a report's age bands, if it has them.
 fn age_band(compiled: &Compiled, report: &str) -> Option<i64> {
-    compiled.cir.reports.iter().find(|r| r.name == report)?.strata.iter().find_map(|s| match s {
-        mid_compiler::cir::Stratum::AgeBand(w) => Some(*w),
-        _ => None,
-    })
+    compiled
+        .cir
+        .reports
+        .iter()
+        .find(|r| r.name == report)?
+        .strata
+        .iter()
+        .find_map(|s| match s {
+            mid_compiler::cir::Stratum::AgeBand(w) => Some(*w),
+            _ => None,
+        })
 }
 
 fn suppress_threshold(compiled: &Compiled) -> u32 {
-    compiled.cir.reports.iter().map(|r| r.suppress_below).max().unwrap_or(10).max(10)
+    compiled
+        .cir
+        .reports
+        .iter()
+        .map(|r| r.suppress_below)
+        .max()
+        .unwrap_or(10)
+        .max(10)
 }
 
 fn rel(dir: &Path, p: &Path) -> String {
@@ -212,15 +329,25 @@ fn rel(dir: &Path, p: &Path) -> String {
 }
 
 fn i64_col(b: &RecordBatch, name: &str) -> Result<Vec<i64>> {
-    Ok(opt_i64_col(b, name)?.into_iter().map(|v| v.unwrap_or(0)).collect())
+    Ok(opt_i64_col(b, name)?
+        .into_iter()
+        .map(|v| v.unwrap_or(0))
+        .collect())
 }
 
 /// A count column; null where it does not apply (another cohort's outcome).
 fn opt_i64_col(b: &RecordBatch, name: &str) -> Result<Vec<Option<i64>>> {
-    let col = b.column_by_name(name).ok_or_else(|| Error::new(format!("missing column {name}")))?;
+    let col = b
+        .column_by_name(name)
+        .ok_or_else(|| Error::new(format!("missing column {name}")))?;
     let col = arrow::compute::cast(col, &DataType::Int64).map_err(|e| Error::context(name, e))?;
-    let a = col.as_any().downcast_ref::<Int64Array>().ok_or_else(|| Error::new(format!("column {name} is not a number")))?;
-    Ok((0..a.len()).map(|i| if a.is_null(i) { None } else { Some(a.value(i)) }).collect())
+    let a = col
+        .as_any()
+        .downcast_ref::<Int64Array>()
+        .ok_or_else(|| Error::new(format!("column {name} is not a number")))?;
+    Ok((0..a.len())
+        .map(|i| if a.is_null(i) { None } else { Some(a.value(i)) })
+        .collect())
 }
 
 /// The suppressed attrition table: step, label, persons before, removed, remaining.
@@ -232,8 +359,24 @@ fn attrition_table(b: &RecordBatch, labels: &[String], threshold: u32) -> Result
     }
     let (rem, removed, rounded) = disclosure::attrition(&remaining, threshold);
     let n = labels.len();
-    let before: Vec<Option<String>> = (0..n).map(|i| if i == 0 { None } else { Some(rem[i - 1].text(threshold)) }).collect();
-    let removed_t: Vec<Option<String>> = (0..n).map(|i| if i == 0 { None } else { Some(removed[i - 1].text(threshold)) }).collect();
+    let before: Vec<Option<String>> = (0..n)
+        .map(|i| {
+            if i == 0 {
+                None
+            } else {
+                Some(rem[i - 1].text(threshold))
+            }
+        })
+        .collect();
+    let removed_t: Vec<Option<String>> = (0..n)
+        .map(|i| {
+            if i == 0 {
+                None
+            } else {
+                Some(removed[i - 1].text(threshold))
+            }
+        })
+        .collect();
     let remaining_t: Vec<String> = rem.iter().map(|s| s.text(threshold)).collect();
     let schema = Arc::new(Schema::new(vec![
         Field::new("step", DataType::Int64, false),
@@ -255,32 +398,66 @@ fn attrition_table(b: &RecordBatch, labels: &[String], threshold: u32) -> Result
 }
 
 /// The suppressed report: strata as text, counts as text (`<10` where hidden).
-fn report_table(b: &RecordBatch, strata: &[String], counts: &[String], age_band: Option<i64>, threshold: u32) -> Result<RecordBatch> {
+fn report_table(
+    b: &RecordBatch,
+    strata: &[String],
+    counts: &[String],
+    age_band: Option<i64>,
+    threshold: u32,
+) -> Result<RecordBatch> {
     let mut fields = Vec::new();
     let mut cols: Vec<ArrayRef> = Vec::new();
     let fmt = FormatOptions::default().with_null("");
     for s in strata {
-        let col = b.column_by_name(s).ok_or_else(|| Error::new(format!("missing stratum {s}")))?;
+        let col = b
+            .column_by_name(s)
+            .ok_or_else(|| Error::new(format!("missing stratum {s}")))?;
         let f = ArrayFormatter::try_new(col.as_ref(), &fmt).map_err(|e| Error::context(s, e))?;
         let mut v: Vec<String> = (0..col.len()).map(|i| f.value(i).to_string()).collect();
         if let (Some(w), "age_band") = (age_band, s.as_str()) {
             // Bands are grouped by their lower bound (so they sort by age) and shown as `60-69`.
-            v = v.into_iter().map(|lo| lo.parse::<i64>().map(|lo| format!("{lo}-{}", lo + w - 1)).unwrap_or(lo)).collect();
+            v = v
+                .into_iter()
+                .map(|lo| {
+                    lo.parse::<i64>()
+                        .map(|lo| format!("{lo}-{}", lo + w - 1))
+                        .unwrap_or(lo)
+                })
+                .collect();
         }
         fields.push(Field::new(s, DataType::Utf8, false));
         cols.push(Arc::new(StringArray::from(v)));
     }
     let persons = i64_col(b, "persons")?;
-    let persons_shown = disclosure::suppress_column(&persons.iter().map(|&x| x.max(0) as u64).collect::<Vec<_>>(), threshold);
+    let persons_shown = disclosure::suppress_column(
+        &persons.iter().map(|&x| x.max(0) as u64).collect::<Vec<_>>(),
+        threshold,
+    );
     for name in counts {
         let v = opt_i64_col(b, name)?;
         let applies: Vec<bool> = v.iter().map(Option::is_some).collect();
         let values: Vec<u64> = v.iter().map(|x| x.unwrap_or(0).max(0) as u64).collect();
-        let shown = if name == "persons" { persons_shown.clone() } else { disclosure::suppress_column(&values, threshold) };
+        let shown = if name == "persons" {
+            persons_shown.clone()
+        } else {
+            disclosure::suppress_column(&values, threshold)
+        };
         // A cell of another cohort's outcome does not apply: left empty.
-        let text = |i: usize, s: &Shown| if applies[i] { s.text(threshold) } else { String::new() };
+        let text = |i: usize, s: &Shown| {
+            if applies[i] {
+                s.text(threshold)
+            } else {
+                String::new()
+            }
+        };
         fields.push(Field::new(name, DataType::Utf8, false));
-        cols.push(Arc::new(StringArray::from(shown.iter().enumerate().map(|(i, s)| text(i, s)).collect::<Vec<_>>())));
+        cols.push(Arc::new(StringArray::from(
+            shown
+                .iter()
+                .enumerate()
+                .map(|(i, s)| text(i, s))
+                .collect::<Vec<_>>(),
+        )));
         if name.ends_with("_persons") {
             // Person-time goes with the persons it counts.
             let days_name = name.replace("_persons", "_person_days");
@@ -299,21 +476,31 @@ fn report_table(b: &RecordBatch, strata: &[String], counts: &[String], age_band:
             }
         }
     }
-    RecordBatch::try_new(Arc::new(Schema::new(fields)), cols).map_err(|e| Error::context("report table", e))
+    RecordBatch::try_new(Arc::new(Schema::new(fields)), cols)
+        .map_err(|e| Error::context("report table", e))
 }
 
 fn write_table(path: &Path, b: &RecordBatch, csv: bool) -> Result<()> {
-    let file = fs::File::create(path).map_err(|e| Error::context(format!("cannot create {}", path.display()), e))?;
+    let file = fs::File::create(path)
+        .map_err(|e| Error::context(format!("cannot create {}", path.display()), e))?;
     if csv {
-        let mut w = arrow::csv::WriterBuilder::new().with_header(true).build(file);
-        w.write(b).map_err(|e| Error::context(format!("cannot write {}", path.display()), e))?;
+        let mut w = arrow::csv::WriterBuilder::new()
+            .with_header(true)
+            .build(file);
+        w.write(b)
+            .map_err(|e| Error::context(format!("cannot write {}", path.display()), e))?;
         return Ok(());
     }
     // Fixed writer properties: the same results give the same bytes.
-    let props = WriterProperties::builder().set_created_by("mid".to_string()).build();
-    let mut w = ArrowWriter::try_new(file, b.schema(), Some(props)).map_err(|e| Error::context(format!("cannot write {}", path.display()), e))?;
-    w.write(b).map_err(|e| Error::context(format!("cannot write {}", path.display()), e))?;
-    w.close().map_err(|e| Error::context(format!("cannot write {}", path.display()), e))?;
+    let props = WriterProperties::builder()
+        .set_created_by("mid".to_string())
+        .build();
+    let mut w = ArrowWriter::try_new(file, b.schema(), Some(props))
+        .map_err(|e| Error::context(format!("cannot write {}", path.display()), e))?;
+    w.write(b)
+        .map_err(|e| Error::context(format!("cannot write {}", path.display()), e))?;
+    w.close()
+        .map_err(|e| Error::context(format!("cannot write {}", path.display()), e))?;
     Ok(())
 }
 
@@ -364,15 +551,30 @@ fn sha256(bytes: &[u8]) -> String {
 }
 
 impl RunRecord {
-    fn new(args: &RunArgs, c: &Compiled, data: &Path, results: &Results, written: &[Written], started: SystemTime, finished: SystemTime) -> RunRecord {
+    fn new(
+        args: &RunArgs,
+        c: &Compiled,
+        data: &Path,
+        results: &Results,
+        written: &[Written],
+        started: SystemTime,
+        finished: SystemTime,
+    ) -> RunRecord {
         let script_bytes = fs::read(&args.file).unwrap_or_default();
-        let stdlib: String = mid_compiler::source::stdlib().iter().map(|m| format!("{}\n{}", m.name, m.text)).collect();
+        let stdlib: String = mid_compiler::source::stdlib()
+            .iter()
+            .map(|m| format!("{}\n{}", m.name, m.text))
+            .collect();
         let plans = script::plans_text(c, None).unwrap_or_default();
         let manifest = crate::dataset::Manifest::read(data).ok();
         let mut definitions = Vec::new();
         for o in &c.cir.outcomes {
             for (name, v) in &o.definitions {
-                definitions.push(DefinitionRecord { outcome: o.name.clone(), definition: name.clone(), validation: v.clone() });
+                definitions.push(DefinitionRecord {
+                    outcome: o.name.clone(),
+                    definition: name.clone(),
+                    validation: v.clone(),
+                });
             }
         }
         RunRecord {
@@ -398,10 +600,19 @@ impl RunRecord {
 
 /// UTC time as `YYYY-MM-DDTHH:MM:SSZ`.
 fn timestamp(t: SystemTime) -> String {
-    let secs = t.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let secs = t
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
     let days = (secs / 86_400) as i32;
     let rem = secs % 86_400;
-    format!("{}T{:02}:{:02}:{:02}Z", mid_compiler::dates::format(days), rem / 3600, rem % 3600 / 60, rem % 60)
+    format!(
+        "{}T{:02}:{:02}:{:02}Z",
+        mid_compiler::dates::format(days),
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
 }
 
 fn print_summary(c: &Compiled, results: &Results, written: &[Written], out: &Path, secs: f64) {
@@ -415,8 +626,19 @@ fn print_summary(c: &Compiled, results: &Results, written: &[Written], out: &Pat
                 print_batch(&t);
             }
         }
-        if let PlanKind::Report { report, strata, counts } = &p.kind {
-            let th = c.cir.reports.iter().find(|r| &r.name == report).map(|r| r.suppress_below).unwrap_or(10);
+        if let PlanKind::Report {
+            report,
+            strata,
+            counts,
+        } = &p.kind
+        {
+            let th = c
+                .cir
+                .reports
+                .iter()
+                .find(|r| &r.name == report)
+                .map(|r| r.suppress_below)
+                .unwrap_or(10);
             println!("report {report}");
             if let Ok(b) = batch(results, &p.name)
                 && let Ok(t) = report_table(&b, strata, counts, age_band(c, report), th)
@@ -430,14 +652,31 @@ fn print_summary(c: &Compiled, results: &Results, written: &[Written], out: &Pat
     }
     for o in &c.cir.outcomes {
         for (name, v) in &o.definitions {
-            println!("outcome {} uses {name}: {}", o.name, mid_compiler::cir::validation(v));
+            println!(
+                "outcome {} uses {name}: {}",
+                o.name,
+                mid_compiler::cir::validation(v)
+            );
         }
     }
     for w in written {
-        let where_ = if w.leaves_site { "aggregate" } else { "patient-level, stays at the site" };
-        println!("wrote {}/{} ({} rows, {where_})", out.display(), w.path, w.rows);
+        let where_ = if w.leaves_site {
+            "aggregate"
+        } else {
+            "patient-level, stays at the site"
+        };
+        println!(
+            "wrote {}/{} ({} rows, {where_})",
+            out.display(),
+            w.path,
+            w.rows
+        );
     }
-    println!("wrote {}/run.json; counts below {threshold} suppressed in aggregate outputs; {:.1} s", out.display(), secs);
+    println!(
+        "wrote {}/run.json; counts below {threshold} suppressed in aggregate outputs; {:.1} s",
+        out.display(),
+        secs
+    );
 }
 
 fn print_batch(b: &RecordBatch) {

@@ -92,7 +92,16 @@ pub(crate) fn read_script(path: &Path) -> std::result::Result<Vec<u8>, Error> {
 
 pub(crate) fn print_diagnostics(diags: &[Diagnostic], sources: &SourceMap, color: Color) {
     if !diags.is_empty() {
-        eprint!("{}", diagnostics::render_human(diags, sources, RenderOptions { color: color_on(color) }));
+        eprint!(
+            "{}",
+            diagnostics::render_human(
+                diags,
+                sources,
+                RenderOptions {
+                    color: color_on(color)
+                }
+            )
+        );
     }
 }
 
@@ -105,7 +114,10 @@ pub(crate) fn compile_file(path: &Path, color: Color) -> std::result::Result<Com
         Err(_) => {
             let checked = mid_compiler::check_bytes(&name, &bytes);
             print_diagnostics(&checked.diagnostics, &checked.sources, color);
-            return Err(Error::new(format!("{name}: {}", diagnostics::summary(&checked.diagnostics))));
+            return Err(Error::new(format!(
+                "{name}: {}",
+                diagnostics::summary(&checked.diagnostics)
+            )));
         }
     };
     match mid_compiler::compile(&name, &text) {
@@ -115,9 +127,14 @@ pub(crate) fn compile_file(path: &Path, color: Color) -> std::result::Result<Com
         }
         Err(CompileError::Diagnostics(checked)) => {
             print_diagnostics(&checked.diagnostics, &checked.sources, color);
-            Err(Error::new(format!("{name}: {}", diagnostics::summary(&checked.diagnostics))))
+            Err(Error::new(format!(
+                "{name}: {}",
+                diagnostics::summary(&checked.diagnostics)
+            )))
         }
-        Err(CompileError::Plan(_, e)) => Err(Error::new(format!("{name}: internal compiler error: {e}"))),
+        Err(CompileError::Plan(_, e)) => {
+            Err(Error::new(format!("{name}: internal compiler error: {e}")))
+        }
     }
 }
 
@@ -132,7 +149,9 @@ pub fn check(args: &CheckArgs) -> Result<ExitCode> {
             Ok(text) => match mid_compiler::compile(&name, text) {
                 Ok(c) => (c.checked.diagnostics, c.checked.sources),
                 Err(CompileError::Diagnostics(c)) => (c.diagnostics, c.sources),
-                Err(CompileError::Plan(_, e)) => return Err(Error::new(format!("{name}: internal compiler error: {e}"))),
+                Err(CompileError::Plan(_, e)) => {
+                    return Err(Error::new(format!("{name}: internal compiler error: {e}")));
+                }
             },
             Err(_) => {
                 let c = mid_compiler::check_bytes(&name, &bytes);
@@ -149,17 +168,37 @@ pub fn check(args: &CheckArgs) -> Result<ExitCode> {
     }
     if args.format == Format::Json {
         // One array over every file.
-        let merged: Vec<serde_json::Value> = all_json.iter().flat_map(|j| serde_json::from_str::<Vec<serde_json::Value>>(j).unwrap_or_default()).collect();
-        println!("{}", serde_json::to_string_pretty(&merged).unwrap_or_else(|_| "[]".into()));
+        let merged: Vec<serde_json::Value> = all_json
+            .iter()
+            .flat_map(|j| serde_json::from_str::<Vec<serde_json::Value>>(j).unwrap_or_default())
+            .collect();
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&merged).unwrap_or_else(|_| "[]".into())
+        );
     }
     let files = args.files.len();
-    let plural = |n: usize, w: &str| if n == 1 { format!("1 {w}") } else { format!("{n} {w}s") };
-    let mut summary = format!("checked {}: {}", plural(files, "file"), plural(errors, "error"));
+    let plural = |n: usize, w: &str| {
+        if n == 1 {
+            format!("1 {w}")
+        } else {
+            format!("{n} {w}s")
+        }
+    };
+    let mut summary = format!(
+        "checked {}: {}",
+        plural(files, "file"),
+        plural(errors, "error")
+    );
     if warnings > 0 {
         summary.push_str(&format!(", {}", plural(warnings, "warning")));
     }
     eprintln!("{summary}");
-    Ok(if errors > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    Ok(if errors > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 pub fn compile(args: &CompileArgs) -> Result<ExitCode> {
@@ -179,7 +218,10 @@ pub fn compile(args: &CompileArgs) -> Result<ExitCode> {
 }
 
 /// Every plan, under a header naming it, in execution order.
-pub fn plans_text(compiled: &Compiled, optimized: Option<&[datafusion::logical_expr::LogicalPlan]>) -> Result<String> {
+pub fn plans_text(
+    compiled: &Compiled,
+    optimized: Option<&[datafusion::logical_expr::LogicalPlan]>,
+) -> Result<String> {
     use std::fmt::Write;
     let mut out = String::new();
     for (i, p) in compiled.plans.iter().enumerate() {
@@ -211,7 +253,10 @@ async fn optimized_text(compiled: &Compiled) -> Result<String> {
     let ctx = SessionContext::new();
     let mut optimized = Vec::new();
     for p in &compiled.plans {
-        let o = ctx.state().optimize(&p.plan).map_err(|e| Error::context(format!("cannot optimise `{}`", p.name), e))?;
+        let o = ctx
+            .state()
+            .optimize(&p.plan)
+            .map_err(|e| Error::context(format!("cannot optimise `{}`", p.name), e))?;
         optimized.push(o);
     }
     plans_text(compiled, Some(&optimized))
@@ -220,9 +265,15 @@ async fn optimized_text(compiled: &Compiled) -> Result<String> {
 pub fn explain(args: &ExplainArgs) -> Result<ExitCode> {
     match mid_compiler::explain::explain(&args.code) {
         Some((title, text)) => {
-            println!("{}: {title}\n\n{text}", args.code.trim().to_ascii_uppercase());
+            println!(
+                "{}: {title}\n\n{text}",
+                args.code.trim().to_ascii_uppercase()
+            );
             Ok(ExitCode::SUCCESS)
         }
-        None => Err(Error::usage(format!("no diagnostic code `{}`; codes look like E0201", args.code))),
+        None => Err(Error::usage(format!(
+            "no diagnostic code `{}`; codes look like E0201",
+            args.code
+        ))),
     }
 }

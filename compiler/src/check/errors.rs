@@ -342,7 +342,7 @@ impl CheckError {
                 example,
             } => Diagnostic::error(
                 "E0208",
-                format!("a lab value is compared with a number without a unit"),
+                "a lab value is compared with a number without a unit",
                 label(at, "no unit"),
             )
             .with_note(format!("the lab item is measured as {dimension}"))

@@ -2,7 +2,7 @@
 
 use mid_grammar::ast::{self, BinOp, CmpOp, ExprKind as A};
 
-use super::{suggest, CheckError, Checker, Cx};
+use super::{CheckError, Checker, Cx, suggest};
 use crate::cdm::{Column, ColumnType};
 use crate::codes::{CodeDomain, CodeError, System};
 use crate::hir::{self, Builtin, Expr, ExprKind as H, Filter, Literal, QuantityUnit};
@@ -53,7 +53,11 @@ impl Checker<'_> {
                 let x = self.condition(x, "`not`");
                 self.mk(H::Not(Box::new(x)), Type::Bool, e, cx)
             }
-            A::In { lhs, values, negated } => self.in_list(lhs, values, *negated, e, cx),
+            A::In {
+                lhs,
+                values,
+                negated,
+            } => self.in_list(lhs, values, *negated, e, cx),
             A::Event { domain, target } => self.event(*domain, target, e, cx),
             A::Select { selector, expr } => self.select(selector, expr, e, cx),
             A::Where { expr, filter } => {
@@ -66,7 +70,10 @@ impl Checker<'_> {
                                 at: (cx.file, expr.span),
                                 message: "`where` filters one kind of event".into(),
                                 label: format!("this has {d} events"),
-                                help: Some("filter each kind separately, then combine them with `or`".into()),
+                                help: Some(
+                                    "filter each kind separately, then combine them with `or`"
+                                        .into(),
+                                ),
                             });
                             Filter::Error
                         }
@@ -77,12 +84,20 @@ impl Checker<'_> {
                         Filter::Error
                     }
                 };
-                let ty = if matches!(filter, Filter::Error) && !x.ty.events().is_some() {
+                let ty = if matches!(filter, Filter::Error) && x.ty.events().is_none() {
                     Type::Error
                 } else {
                     x.ty
                 };
-                self.mk(H::Where { expr: Box::new(x), filter }, ty, e, cx)
+                self.mk(
+                    H::Where {
+                        expr: Box::new(x),
+                        filter,
+                    },
+                    ty,
+                    e,
+                    cx,
+                )
             }
             A::Having { expr, cond } => {
                 let x = self.expr(expr, cx);
@@ -99,7 +114,15 @@ impl Checker<'_> {
                 let c = self.expr(cond, &inner);
                 let c = self.condition(c, "`having`");
                 let ty = if it.is_some() { x.ty } else { Type::Error };
-                self.mk(H::Having { expr: Box::new(x), cond: Box::new(c) }, ty, e, cx)
+                self.mk(
+                    H::Having {
+                        expr: Box::new(x),
+                        cond: Box::new(c),
+                    },
+                    ty,
+                    e,
+                    cx,
+                )
             }
             A::Window { expr, window } => self.window(expr, window, e, cx),
             A::Anchor(a) => self.anchor(a, e, cx),
@@ -108,13 +131,21 @@ impl Checker<'_> {
                 let x = self.date(x, "`age at`");
                 self.mk(H::AgeAt(Box::new(x)), Type::Number, e, cx)
             }
-            A::Observed { duration, direction, anchor } => {
+            A::Observed {
+                duration,
+                direction,
+                anchor,
+            } => {
                 let d = self.expr(duration, cx);
                 let days = self.const_duration(&d, "`observed`");
                 let a = self.expr(anchor, cx);
                 let a = self.date(a, "`observed`");
                 self.mk(
-                    H::Observed { days: days.unwrap_or(0), direction: *direction, anchor: Box::new(a) },
+                    H::Observed {
+                        days: days.unwrap_or(0),
+                        direction: *direction,
+                        anchor: Box::new(a),
+                    },
                     Type::Bool,
                     e,
                     cx,
@@ -134,7 +165,11 @@ impl Checker<'_> {
             return self.mk(H::Param(pos), ty, e, cx);
         }
         let scope = &self.scopes[cx.scope];
-        let found = scope.own.get(&i.name).or_else(|| scope.imported.get(&i.name)).copied();
+        let found = scope
+            .own
+            .get(&i.name)
+            .or_else(|| scope.imported.get(&i.name))
+            .copied();
         if let Some(id) = found {
             let ty = self.ensure(id, (cx.file, i.span));
             return self.mk(H::Def(id), ty, e, cx);
@@ -174,7 +209,11 @@ impl Checker<'_> {
         if let H::Word(w) = &x.kind {
             let names = self.visible_names(cx);
             let suggestion = suggest(w, names.iter().map(String::as_str));
-            self.error(CheckError::UnknownName { at: (x.file, x.span), name: w.clone(), suggestion });
+            self.error(CheckError::UnknownName {
+                at: (x.file, x.span),
+                name: w.clone(),
+                suggestion,
+            });
         }
     }
 
@@ -182,7 +221,11 @@ impl Checker<'_> {
     pub(crate) fn settle(&mut self, x: Expr, cx: &Cx) -> Expr {
         if x.ty == Type::Word {
             self.unknown_word(&x, cx);
-            return Expr { kind: H::Error, ty: Type::Error, ..x };
+            return Expr {
+                kind: H::Error,
+                ty: Type::Error,
+                ..x
+            };
         }
         x
     }
@@ -195,7 +238,9 @@ impl Checker<'_> {
             self.error(CheckError::UnknownName {
                 at: (cx.file, module.span),
                 name: module.name.clone(),
-                suggestion: suggestion.or_else(|| Some(format!("import {}", module.name))).filter(|_| true),
+                suggestion: suggestion
+                    .or_else(|| Some(format!("import {}", module.name)))
+                    .filter(|_| true),
             });
             return self.err_expr(e, cx);
         };
@@ -215,7 +260,10 @@ impl Checker<'_> {
                 self.mk(H::Def(id), ty, e, cx)
             }
             None => {
-                let suggestion = suggest(&name.name, self.scopes[scope].own.keys().map(String::as_str));
+                let suggestion = suggest(
+                    &name.name,
+                    self.scopes[scope].own.keys().map(String::as_str),
+                );
                 self.error(CheckError::NotInModule {
                     at: (cx.file, name.span),
                     module: module.name.clone(),
@@ -230,12 +278,20 @@ impl Checker<'_> {
     fn quantity(&mut self, value: &ast::Number, unit: &ast::Unit, e: &ast::Expr, cx: &Cx) -> Expr {
         let v = value.value();
         if let Some(days) = units::duration_days(&unit.text) {
-            return self.mk(H::Duration((v * days as f64).round() as i64), Type::Duration, e, cx);
+            return self.mk(
+                H::Duration((v * days as f64).round() as i64),
+                Type::Duration,
+                e,
+                cx,
+            );
         }
         if let Some(rel) = unit.text.strip_prefix("x ") {
             return match Relative::parse(rel) {
                 Some(r) => self.mk(
-                    H::Quantity { value: v, unit: QuantityUnit::Relative(r) },
+                    H::Quantity {
+                        value: v,
+                        unit: QuantityUnit::Relative(r),
+                    },
                     Type::Quantity(Measure::Relative(r)),
                     e,
                     cx,
@@ -254,14 +310,21 @@ impl Checker<'_> {
         // `10 x10^4/uL` is 10 in units of 10^4/uL.
         match units::lookup(&unit.text) {
             Some(u) => self.mk(
-                H::Quantity { value: v, unit: QuantityUnit::Unit(u) },
+                H::Quantity {
+                    value: v,
+                    unit: QuantityUnit::Unit(u),
+                },
                 Type::Quantity(Measure::Dim(u.dimension)),
                 e,
                 cx,
             ),
             None => {
                 let suggestion = suggest(&unit.text, units::UNITS.iter().map(|u| u.name));
-                self.error(CheckError::UnknownUnit { at: (cx.file, unit.span), unit: unit.text.clone(), suggestion });
+                self.error(CheckError::UnknownUnit {
+                    at: (cx.file, unit.span),
+                    unit: unit.text.clone(),
+                    suggestion,
+                });
                 self.err_expr(e, cx)
             }
         }
@@ -285,25 +348,32 @@ impl Checker<'_> {
             return self.err_expr(e, cx);
         };
         let to_n = match to {
-            Some(t) => match self.code_text(sys, t, cx) {
-                Some(t_n) => {
-                    if t_n.len() != code_n.len() || t_n < code_n {
-                        self.error(CheckError::Invalid {
+            Some(t) => {
+                match self.code_text(sys, t, cx) {
+                    Some(t_n) => {
+                        if t_n.len() != code_n.len() || t_n < code_n {
+                            self.error(CheckError::Invalid {
                             at: (cx.file, e.span),
                             message: "a code range runs from a lower to a higher code of the same length".into(),
                             label: format!("\"{code_n}\"..\"{t_n}\""),
                             help: Some("write it low to high, e.g. icd10 \"C00\"..\"C97\"".into()),
                         });
-                        return self.err_expr(e, cx);
+                            return self.err_expr(e, cx);
+                        }
+                        Some(t_n)
                     }
-                    Some(t_n)
+                    None => return self.err_expr(e, cx),
                 }
-                None => return self.err_expr(e, cx),
-            },
+            }
             None => None,
         };
         self.mk(
-            H::Code { system: sys, domain, code: code_n, to: to_n },
+            H::Code {
+                system: sys,
+                domain,
+                code: code_n,
+                to: to_n,
+            },
             Type::Codes(domain),
             e,
             cx,
@@ -345,7 +415,10 @@ impl Checker<'_> {
             }
             None if domains.len() == 1 => Some(domains[0]),
             None => {
-                self.error(CheckError::AmbiguousSystem { at: (cx.file, at.span), system: sys.name() });
+                self.error(CheckError::AmbiguousSystem {
+                    at: (cx.file, at.span),
+                    system: sys.name(),
+                });
                 None
             }
         }
@@ -379,10 +452,18 @@ impl Checker<'_> {
             for a in args {
                 match &a.kind {
                     A::Str(s) => {
-                        let lit = ast::StrLit { value: s.clone(), span: a.span };
+                        let lit = ast::StrLit {
+                            value: s.clone(),
+                            span: a.span,
+                        };
                         match self.code_text(sys, &lit, cx) {
                             Some(c) => items.push(self.mk(
-                                H::Code { system: sys, domain, code: c, to: None },
+                                H::Code {
+                                    system: sys,
+                                    domain,
+                                    code: c,
+                                    to: None,
+                                },
                                 Type::Codes(domain),
                                 a,
                                 cx,
@@ -419,7 +500,11 @@ impl Checker<'_> {
             && matches!(i.name.as_str(), "earliest" | "latest")
             && !self.shadowed(&i.name, cx)
         {
-            let b = if i.name == "earliest" { Builtin::Earliest } else { Builtin::Latest };
+            let b = if i.name == "earliest" {
+                Builtin::Earliest
+            } else {
+                Builtin::Latest
+            };
             if args.is_empty() {
                 self.error(CheckError::Arity {
                     at: (cx.file, e.span),
@@ -435,7 +520,15 @@ impl Checker<'_> {
                 let x = self.expr(a, cx);
                 xs.push(self.date(x, &format!("`{}`", i.name)));
             }
-            return self.mk(H::Extreme { latest: b == Builtin::Latest, args: xs }, Type::Date, e, cx);
+            return self.mk(
+                H::Extreme {
+                    latest: b == Builtin::Latest,
+                    args: xs,
+                },
+                Type::Date,
+                e,
+                cx,
+            );
         }
         let f = self.expr(callee, cx);
         let f = self.settle(f, cx);
@@ -468,25 +561,58 @@ impl Checker<'_> {
                     return self.err_expr(e, cx);
                 }
                 let Some(lab) = self.lab_item_of(&x) else {
-                    self.mismatch(&x, "lab events of a catalogue item (`lab alt`)", x.ty, "a grading", None);
+                    self.mismatch(
+                        &x,
+                        "lab events of a catalogue item (`lab alt`)",
+                        x.ty,
+                        "a grading",
+                        None,
+                    );
                     return self.err_expr(e, cx);
                 };
                 if let hir::DefKind::Grading(g) = &def.kind
                     && !g.tables.iter().any(|t| t.lab == lab)
                 {
-                    let graded = g.tables.iter().map(|t| self.hir.def(t.lab).name.clone()).collect();
+                    let graded = g
+                        .tables
+                        .iter()
+                        .map(|t| self.hir.def(t.lab).name.clone())
+                        .collect();
                     let lab_name = self.hir.def(lab).name.clone();
-                    self.error(CheckError::NotGraded { at: (cx.file, args[0].span), grading: def.name.clone(), lab: lab_name, graded });
+                    self.error(CheckError::NotGraded {
+                        at: (cx.file, args[0].span),
+                        grading: def.name.clone(),
+                        lab: lab_name,
+                        graded,
+                    });
                     return self.err_expr(e, cx);
                 }
-                self.mk(H::Grade { grading: id, events: Box::new(x) }, Type::Grades, e, cx)
+                self.mk(
+                    H::Grade {
+                        grading: id,
+                        events: Box::new(x),
+                    },
+                    Type::Grades,
+                    e,
+                    cx,
+                )
             }
-            (hir::DefKind::Value { params: Some(params), .. }, ty) => {
+            (
+                hir::DefKind::Value {
+                    params: Some(params),
+                    ..
+                },
+                ty,
+            ) => {
                 let params = params.clone();
                 let required = params.iter().filter(|p| p.default.is_none()).count();
                 if args.len() < required || args.len() > params.len() {
                     let expected = if required == params.len() {
-                        format!("{} argument{}", params.len(), if params.len() == 1 { "" } else { "s" })
+                        format!(
+                            "{} argument{}",
+                            params.len(),
+                            if params.len() == 1 { "" } else { "s" }
+                        )
                     } else {
                         format!("{required} to {} arguments", params.len())
                     };
@@ -507,7 +633,11 @@ impl Checker<'_> {
                     }
                     let x = self.expr(a, &acx);
                     let x = self.settle(x, cx);
-                    xs.push(self.expect(x, p.ty, &format!("argument `{}` of `{}`", p.name, def.name)));
+                    xs.push(self.expect(
+                        x,
+                        p.ty,
+                        &format!("argument `{}` of `{}`", p.name, def.name),
+                    ));
                 }
                 self.mk(H::Call { def: id, args: xs }, ty, e, cx)
             }
@@ -526,13 +656,18 @@ impl Checker<'_> {
 
     fn shadowed(&self, name: &str, cx: &Cx) -> bool {
         let s = &self.scopes[cx.scope];
-        s.own.contains_key(name) || s.imported.contains_key(name) || cx.params.iter().any(|(n, _)| n == name)
+        s.own.contains_key(name)
+            || s.imported.contains_key(name)
+            || cx.params.iter().any(|(n, _)| n == name)
     }
 
     /// The catalogue item a lab query is about, through filters and windows.
     pub(crate) fn lab_item_of(&self, x: &Expr) -> Option<hir::DefId> {
         match &x.kind {
-            H::Event { domain: EventDomain::Lab, target } => match &target.kind {
+            H::Event {
+                domain: EventDomain::Lab,
+                target,
+            } => match &target.kind {
                 H::Def(id) if self.hir.def(*id).ty == Type::LabItem => Some(*id),
                 _ => None,
             },
@@ -542,14 +677,23 @@ impl Checker<'_> {
             | H::Having { expr, .. } => self.lab_item_of(expr),
             H::Compare { lhs, .. } if x.ty.events().is_some() => self.lab_item_of(lhs),
             H::Def(id) => match &self.hir.def(*id).kind {
-                hir::DefKind::Value { params: None, body, .. } => self.lab_item_of(body),
+                hir::DefKind::Value {
+                    params: None, body, ..
+                } => self.lab_item_of(body),
                 _ => None,
             },
             _ => None,
         }
     }
 
-    fn binary(&mut self, op: BinOp, lhs: &ast::Expr, rhs: &ast::Expr, e: &ast::Expr, cx: &Cx) -> Expr {
+    fn binary(
+        &mut self,
+        op: BinOp,
+        lhs: &ast::Expr,
+        rhs: &ast::Expr,
+        e: &ast::Expr,
+        cx: &Cx,
+    ) -> Expr {
         match op {
             BinOp::Cmp(c) => self.compare(c, lhs, rhs, e, cx),
             BinOp::Or | BinOp::And => {
@@ -580,9 +724,12 @@ impl Checker<'_> {
                         });
                         self.err_expr(e, cx)
                     }
-                    (Type::Events(x), Type::Events(y)) if op == BinOp::Or => {
-                        self.mk(H::Or(Box::new(a), Box::new(b)), Type::Events(x.union(y)), e, cx)
-                    }
+                    (Type::Events(x), Type::Events(y)) if op == BinOp::Or => self.mk(
+                        H::Or(Box::new(a), Box::new(b)),
+                        Type::Events(x.union(y)),
+                        e,
+                        cx,
+                    ),
                     (Type::Error, _) | (_, Type::Error) => {
                         // Still check the other side's shape, but do not cascade.
                         self.err_expr(e, cx)
@@ -632,11 +779,18 @@ impl Checker<'_> {
                     });
                     return self.err_expr(e, cx);
                 }
-                return self.mk(H::Difference(Box::new(a), Box::new(b)), Type::Codes(x), e, cx);
+                return self.mk(
+                    H::Difference(Box::new(a), Box::new(b)),
+                    Type::Codes(x),
+                    e,
+                    cx,
+                );
             }
             (BinOp::Add | BinOp::Sub, Type::Date, Type::Duration) => Type::Date,
             // One chosen event stands for its date: `(last drug x after index) + 30 days`.
-            (BinOp::Add | BinOp::Sub, Type::Events(_), Type::Duration) if selects_one(&a) => Type::Date,
+            (BinOp::Add | BinOp::Sub, Type::Events(_), Type::Duration) if selects_one(&a) => {
+                Type::Date
+            }
             (BinOp::Add, Type::Duration, Type::Date) => Type::Date,
             (BinOp::Add | BinOp::Sub, Type::Duration, Type::Duration) => Type::Duration,
             (_, Type::Number, Type::Number) => Type::Number,
@@ -644,12 +798,15 @@ impl Checker<'_> {
             (BinOp::Mul, Type::Number, Type::Duration) => Type::Duration,
             (BinOp::Mul | BinOp::Div, Type::Quantity(m), Type::Number) => Type::Quantity(m),
             (BinOp::Mul, Type::Number, Type::Quantity(m)) => Type::Quantity(m),
-            (BinOp::Add | BinOp::Sub, Type::Quantity(x), Type::Quantity(y)) if x == y => Type::Quantity(x),
+            (BinOp::Add | BinOp::Sub, Type::Quantity(x), Type::Quantity(y)) if x == y => {
+                Type::Quantity(x)
+            }
             (_, x, y) => {
                 let help = match (x, y) {
-                    (Type::Events(_), Type::Duration) => {
-                        Some("to shift a date, take one event's date first: `(first drug x) + 30 days`".into())
-                    }
+                    (Type::Events(_), Type::Duration) => Some(
+                        "to shift a date, take one event's date first: `(first drug x) + 30 days`"
+                            .into(),
+                    ),
                     (Type::Date, Type::Number) => Some("add a duration: `index + 30 days`".into()),
                     _ => None,
                 };
@@ -663,10 +820,26 @@ impl Checker<'_> {
                 return self.err_expr(e, cx);
             }
         };
-        self.mk(H::Arith { op, lhs: Box::new(a), rhs: Box::new(b) }, ty, e, cx)
+        self.mk(
+            H::Arith {
+                op,
+                lhs: Box::new(a),
+                rhs: Box::new(b),
+            },
+            ty,
+            e,
+            cx,
+        )
     }
 
-    fn compare(&mut self, op: CmpOp, lhs: &ast::Expr, rhs: &ast::Expr, e: &ast::Expr, cx: &Cx) -> Expr {
+    fn compare(
+        &mut self,
+        op: CmpOp,
+        lhs: &ast::Expr,
+        rhs: &ast::Expr,
+        e: &ast::Expr,
+        cx: &Cx,
+    ) -> Expr {
         let a = self.expr(lhs, cx);
         let a = self.settle(a, cx);
         let b = self.expr(rhs, cx);
@@ -682,7 +855,16 @@ impl Checker<'_> {
             Type::Grades => {
                 let b = self.settle(b, cx);
                 match b.ty {
-                    Type::Number => self.mk(H::Compare { op, lhs: Box::new(a), rhs: Box::new(b) }, Type::Events(Domains::one(EventDomain::Lab)), e, cx),
+                    Type::Number => self.mk(
+                        H::Compare {
+                            op,
+                            lhs: Box::new(a),
+                            rhs: Box::new(b),
+                        },
+                        Type::Events(Domains::one(EventDomain::Lab)),
+                        e,
+                        cx,
+                    ),
                     Type::Error => self.err_expr(e, cx),
                     other => {
                         self.mismatch(&b, "a grade (a number)", other, "a grade comparison", None);
@@ -694,14 +876,20 @@ impl Checker<'_> {
                 // `sex = F`, `hospital = "H01"`
                 let column: Option<&'static Column> = match &a.kind {
                     H::Builtin(Builtin::Sex) => crate::cdm::Table::Patient.column("sex"),
-                    H::Builtin(Builtin::Hospital) => crate::cdm::Table::Patient.column("hospital_id"),
+                    H::Builtin(Builtin::Hospital) => {
+                        crate::cdm::Table::Patient.column("hospital_id")
+                    }
                     _ => None,
                 };
                 let b = match (&b.kind, column) {
                     (H::Word(w), Some(col)) => {
                         let w = w.clone();
                         self.check_value(col, &w, (b.file, b.span));
-                        Expr { kind: H::Text(w), ty: Type::Text, ..b }
+                        Expr {
+                            kind: H::Text(w),
+                            ty: Type::Text,
+                            ..b
+                        }
                     }
                     (H::Text(t), Some(col)) => {
                         let t = t.clone();
@@ -720,17 +908,38 @@ impl Checker<'_> {
                     return self.err_expr(e, cx);
                 }
                 let b = self.expect(b, Type::Text, "a text comparison");
-                self.mk(H::Compare { op, lhs: Box::new(a), rhs: Box::new(b) }, Type::Bool, e, cx)
+                self.mk(
+                    H::Compare {
+                        op,
+                        lhs: Box::new(a),
+                        rhs: Box::new(b),
+                    },
+                    Type::Bool,
+                    e,
+                    cx,
+                )
             }
             Type::Number | Type::Date | Type::Duration => {
                 let b = self.settle(b, cx);
                 let b = self.expect(b, a.ty, "a comparison");
-                self.mk(H::Compare { op, lhs: Box::new(a), rhs: Box::new(b) }, Type::Bool, e, cx)
+                self.mk(
+                    H::Compare {
+                        op,
+                        lhs: Box::new(a),
+                        rhs: Box::new(b),
+                    },
+                    Type::Bool,
+                    e,
+                    cx,
+                )
             }
             Type::Events(d) => {
                 let b = self.settle(b, cx);
                 let help = if b.ty == Type::Number || matches!(b.ty, Type::Quantity(_)) {
-                    Some("only lab results have values; to count events write `at least 2 …`".to_string())
+                    Some(
+                        "only lab results have values; to count events write `at least 2 …`"
+                            .to_string(),
+                    )
                 } else {
                     None
                 };
@@ -745,7 +954,13 @@ impl Checker<'_> {
             }
             other => {
                 let _ = self.settle(b, cx);
-                self.mismatch(&a, "a number, date, lab events or text", other, "a comparison", None);
+                self.mismatch(
+                    &a,
+                    "a number, date, lab events or text",
+                    other,
+                    "a comparison",
+                    None,
+                );
                 self.err_expr(e, cx)
             }
         }
@@ -757,7 +972,10 @@ impl Checker<'_> {
                 at: (a.file, a.span),
                 message: "only a lab catalogue item has values in known units".into(),
                 label: "these are lab codes, not an item".into(),
-                help: Some("query an item of the catalogue, e.g. `lab alt > 3 x ULN` (import labs.{alt})".into()),
+                help: Some(
+                    "query an item of the catalogue, e.g. `lab alt > 3 x ULN` (import labs.{alt})"
+                        .into(),
+                ),
             });
             return self.err_expr(e, cx);
         };
@@ -770,7 +988,10 @@ impl Checker<'_> {
                 at: (a.file, a.span),
                 message: format!("`{}` has qualitative results, not values", def.name),
                 label: "no values to compare".into(),
-                help: Some(format!("filter its text results: `lab {} where value_text in (\"(2+)\", \"(3+)\")`", def.name)),
+                help: Some(format!(
+                    "filter its text results: `lab {} where value_text in (\"(2+)\", \"(3+)\")`",
+                    def.name
+                )),
             });
             return self.err_expr(e, cx);
         };
@@ -785,7 +1006,10 @@ impl Checker<'_> {
                 if !converts {
                     self.error(CheckError::Units {
                         at: (b.file, b.span),
-                        expected: format!("{} (`{}` is measured in {})", dim, def.name, lab_unit.name),
+                        expected: format!(
+                            "{} (`{}` is measured in {})",
+                            dim, def.name, lab_unit.name
+                        ),
                         found: d.describe().to_string(),
                         context: format!("`{}`", def.name),
                     });
@@ -797,19 +1021,45 @@ impl Checker<'_> {
                     H::Number(n) => format!("{} {}", fmt_num(*n), lab_unit.name),
                     _ => format!("… {}", lab_unit.name),
                 };
-                self.error(CheckError::MissingUnit { at: (b.file, b.span), dimension: format!("{dim} ({})", lab_unit.name), example });
+                self.error(CheckError::MissingUnit {
+                    at: (b.file, b.span),
+                    dimension: format!("{dim} ({})", lab_unit.name),
+                    example,
+                });
                 return self.err_expr(e, cx);
             }
             Type::Error => return self.err_expr(e, cx),
             other => {
-                self.mismatch(&b, &format!("a quantity in {}", lab_unit.name), other, "a lab value comparison", None);
+                self.mismatch(
+                    &b,
+                    &format!("a quantity in {}", lab_unit.name),
+                    other,
+                    "a lab value comparison",
+                    None,
+                );
                 return self.err_expr(e, cx);
             }
         }
-        self.mk(H::Compare { op, lhs: Box::new(a), rhs: Box::new(b) }, Type::Events(Domains::one(EventDomain::Lab)), e, cx)
+        self.mk(
+            H::Compare {
+                op,
+                lhs: Box::new(a),
+                rhs: Box::new(b),
+            },
+            Type::Events(Domains::one(EventDomain::Lab)),
+            e,
+            cx,
+        )
     }
 
-    fn in_list(&mut self, lhs: &ast::Expr, values: &[ast::Expr], negated: bool, e: &ast::Expr, cx: &Cx) -> Expr {
+    fn in_list(
+        &mut self,
+        lhs: &ast::Expr,
+        values: &[ast::Expr],
+        negated: bool,
+        e: &ast::Expr,
+        cx: &Cx,
+    ) -> Expr {
         let a = self.expr(lhs, cx);
         let a = self.settle(a, cx);
         let column: Option<&'static Column> = match &a.kind {
@@ -847,21 +1097,35 @@ impl Checker<'_> {
         let list = lits
             .into_iter()
             .map(|l| match l {
-                Literal::Text(t) => Expr { kind: H::Text(t), ty: Type::Text, span: e.span, file: cx.file },
+                Literal::Text(t) => Expr {
+                    kind: H::Text(t),
+                    ty: Type::Text,
+                    span: e.span,
+                    file: cx.file,
+                },
                 _ => unreachable!("only text literals are collected"),
             })
             .collect::<Vec<_>>();
         let mut out: Option<Expr> = None;
         for item in list {
             let cmp = Expr {
-                kind: H::Compare { op: CmpOp::Eq, lhs: Box::new(a.clone()), rhs: Box::new(item) },
+                kind: H::Compare {
+                    op: CmpOp::Eq,
+                    lhs: Box::new(a.clone()),
+                    rhs: Box::new(item),
+                },
                 ty: Type::Bool,
                 span: e.span,
                 file: cx.file,
             };
             out = Some(match out {
                 None => cmp,
-                Some(prev) => Expr { kind: H::Or(Box::new(prev), Box::new(cmp)), ty: Type::Bool, span: e.span, file: cx.file },
+                Some(prev) => Expr {
+                    kind: H::Or(Box::new(prev), Box::new(cmp)),
+                    ty: Type::Bool,
+                    span: e.span,
+                    file: cx.file,
+                },
             });
         }
         let x = out.unwrap_or_else(|| self.mk(H::Bool(false), Type::Bool, e, cx));
@@ -903,7 +1167,9 @@ impl Checker<'_> {
         if dom == EventDomain::Visit {
             let kind = match &target.kind {
                 A::Name(i) if i.name == "any" => None,
-                A::Name(i) if crate::cdm::VISIT_KIND_VALUES.contains(&i.name.as_str()) => Some(i.name.clone()),
+                A::Name(i) if crate::cdm::VISIT_KIND_VALUES.contains(&i.name.as_str()) => {
+                    Some(i.name.clone())
+                }
                 A::Name(i) => {
                     let mut values: Vec<&'static str> = crate::cdm::VISIT_KIND_VALUES.to_vec();
                     values.push("any");
@@ -928,7 +1194,15 @@ impl Checker<'_> {
                 }
             };
             let t = self.mk(H::VisitKind(kind), Type::Text, target, cx);
-            return self.mk(H::Event { domain: dom, target: Box::new(t) }, ty, e, cx);
+            return self.mk(
+                H::Event {
+                    domain: dom,
+                    target: Box::new(t),
+                },
+                ty,
+                e,
+                cx,
+            );
         }
         let want = dom.code_domain().expect("non-visit domains have codes");
         let mut tcx = cx.clone();
@@ -954,20 +1228,40 @@ impl Checker<'_> {
                     expected: format!("Codes<{}>", want.name()),
                     found: t.ty,
                     context: format!("`{}`", dom.name()),
-                    help: Some("this is already a query of events: use it without the domain word".into()),
+                    help: Some(
+                        "this is already a query of events: use it without the domain word".into(),
+                    ),
                 });
                 return self.err_expr(e, cx);
             }
             other => {
-                let expected = if dom == EventDomain::Lab { "a lab item or Codes<lab>".to_string() } else { format!("Codes<{}>", want.name()) };
+                let expected = if dom == EventDomain::Lab {
+                    "a lab item or Codes<lab>".to_string()
+                } else {
+                    format!("Codes<{}>", want.name())
+                };
                 self.mismatch(&t, &expected, other, &format!("`{}`", dom.name()), None);
                 return self.err_expr(e, cx);
             }
         }
-        self.mk(H::Event { domain: dom, target: Box::new(t) }, ty, e, cx)
+        self.mk(
+            H::Event {
+                domain: dom,
+                target: Box::new(t),
+            },
+            ty,
+            e,
+            cx,
+        )
     }
 
-    fn select(&mut self, selector: &ast::Selector, inner: &ast::Expr, e: &ast::Expr, cx: &Cx) -> Expr {
+    fn select(
+        &mut self,
+        selector: &ast::Selector,
+        inner: &ast::Expr,
+        e: &ast::Expr,
+        cx: &Cx,
+    ) -> Expr {
         let x = self.expr(inner, cx);
         let x = self.settle(x, cx);
         let count = |n: &ast::Number| n.value().max(0.0) as u32;
@@ -998,16 +1292,27 @@ impl Checker<'_> {
         };
         let ty = match x.ty {
             Type::Events(d) => match sel {
-                hir::Selector::First | hir::Selector::Last | hir::Selector::Nth(_) | hir::Selector::Every => Type::Events(d),
+                hir::Selector::First
+                | hir::Selector::Last
+                | hir::Selector::Nth(_)
+                | hir::Selector::Every => Type::Events(d),
                 _ => Type::Bool,
             },
             Type::Error => return self.err_expr(e, cx),
             other => {
-                self.mismatch(&x, "events", other, "a selector (`first`, `no`, `at least` …)", None);
+                self.mismatch(
+                    &x,
+                    "events",
+                    other,
+                    "a selector (`first`, `no`, `at least` …)",
+                    None,
+                );
                 return self.err_expr(e, cx);
             }
         };
-        if let hir::Selector::AtLeast(_, hir::CountUnit::Visits) | hir::Selector::AtMost(_, hir::CountUnit::Visits) | hir::Selector::Exactly(_, hir::CountUnit::Visits) = sel
+        if let hir::Selector::AtLeast(_, hir::CountUnit::Visits)
+        | hir::Selector::AtMost(_, hir::CountUnit::Visits)
+        | hir::Selector::Exactly(_, hir::CountUnit::Visits) = sel
             && x.ty.events().is_some_and(|d| d.contains(EventDomain::Lab))
         {
             self.error(CheckError::Invalid {
@@ -1017,7 +1322,15 @@ impl Checker<'_> {
                 help: Some("count `days of` lab results instead".into()),
             });
         }
-        self.mk(H::Select { selector: sel, expr: Box::new(x) }, ty, e, cx)
+        self.mk(
+            H::Select {
+                selector: sel,
+                expr: Box::new(x),
+            },
+            ty,
+            e,
+            cx,
+        )
     }
 
     fn window(&mut self, inner: &ast::Expr, w: &ast::Window, e: &ast::Expr, cx: &Cx) -> Expr {
@@ -1033,7 +1346,11 @@ impl Checker<'_> {
             }
         };
         let window = match w {
-            ast::Window::Within { duration, relation, anchor } => {
+            ast::Window::Within {
+                duration,
+                relation,
+                anchor,
+            } => {
                 let d = self.expr(duration, cx);
                 let d = self.settle(d, cx);
                 // A parameter's value is known where the definition is used.
@@ -1042,19 +1359,29 @@ impl Checker<'_> {
                 }
                 let a = self.expr(anchor, cx);
                 let a = self.date(a, "`within`");
-                hir::Window::Within { duration: Box::new(d), relation: *relation, anchor: Box::new(a) }
+                hir::Window::Within {
+                    duration: Box::new(d),
+                    relation: *relation,
+                    anchor: Box::new(a),
+                }
             }
             ast::Window::Between { from, to } => {
                 let a = self.expr(from, cx);
                 let a = self.date(a, "`between`");
                 let b = self.expr(to, cx);
                 let b = self.date(b, "`between`");
-                hir::Window::Between { from: Box::new(a), to: Box::new(b) }
+                hir::Window::Between {
+                    from: Box::new(a),
+                    to: Box::new(b),
+                }
             }
             ast::Window::Relative { relation, anchor } => {
                 let a = self.expr(anchor, cx);
                 let a = self.date(a, "a time window");
-                hir::Window::Relative { relation: *relation, anchor: Box::new(a) }
+                hir::Window::Relative {
+                    relation: *relation,
+                    anchor: Box::new(a),
+                }
             }
             ast::Window::During(anchor) => {
                 let a = self.expr(anchor, cx);
@@ -1071,10 +1398,21 @@ impl Checker<'_> {
             ast::Window::Same { unit, anchor } => {
                 let a = self.expr(anchor, cx);
                 let a = self.date(a, "a `same … as` window");
-                hir::Window::Same { unit: *unit, anchor: Box::new(a) }
+                hir::Window::Same {
+                    unit: *unit,
+                    anchor: Box::new(a),
+                }
             }
         };
-        self.mk(H::Window { expr: Box::new(x), window }, ty, e, cx)
+        self.mk(
+            H::Window {
+                expr: Box::new(x),
+                window,
+            },
+            ty,
+            e,
+            cx,
+        )
     }
 
     fn anchor(&mut self, a: &ast::Anchor, e: &ast::Expr, cx: &Cx) -> Expr {
@@ -1082,35 +1420,70 @@ impl Checker<'_> {
             ast::Anchor::Index => (hir::Anchor::Index, "index".to_string()),
             ast::Anchor::End => (hir::Anchor::End, "end".to_string()),
             ast::Anchor::It => (hir::Anchor::It, "it".to_string()),
-            ast::Anchor::StartOfObservation => (hir::Anchor::StartOfObservation, "start of observation".to_string()),
-            ast::Anchor::EndOfObservation => (hir::Anchor::EndOfObservation, "end of observation".to_string()),
+            ast::Anchor::StartOfObservation => (
+                hir::Anchor::StartOfObservation,
+                "start of observation".to_string(),
+            ),
+            ast::Anchor::EndOfObservation => (
+                hir::Anchor::EndOfObservation,
+                "end of observation".to_string(),
+            ),
             ast::Anchor::StartOf(i) | ast::Anchor::EndOf(i) => {
                 let start = matches!(a, ast::Anchor::StartOf(_));
                 let known = cx.cohort.as_ref().is_some_and(|c| c.eras.contains(&i.name));
                 if !known && !cx.in_define {
-                    let eras: Vec<String> = cx.cohort.as_ref().map(|c| c.eras.clone()).unwrap_or_default();
+                    let eras: Vec<String> = cx
+                        .cohort
+                        .as_ref()
+                        .map(|c| c.eras.clone())
+                        .unwrap_or_default();
                     let suggestion = suggest(&i.name, eras.iter().map(String::as_str));
-                    self.error(CheckError::UnknownName { at: (cx.file, i.span), name: i.name.clone(), suggestion });
+                    self.error(CheckError::UnknownName {
+                        at: (cx.file, i.span),
+                        name: i.name.clone(),
+                        suggestion,
+                    });
                     return self.err_expr(e, cx);
                 }
-                let which = if start { hir::Anchor::EraStart(i.name.clone()) } else { hir::Anchor::EraEnd(i.name.clone()) };
-                return Expr { kind: H::Anchor(which), ty: Type::Date, span: e.span, file: cx.file };
+                let which = if start {
+                    hir::Anchor::EraStart(i.name.clone())
+                } else {
+                    hir::Anchor::EraEnd(i.name.clone())
+                };
+                return Expr {
+                    kind: H::Anchor(which),
+                    ty: Type::Date,
+                    span: e.span,
+                    file: cx.file,
+                };
             }
         };
         let ok = match &anchor {
             hir::Anchor::It => cx.it.is_some(),
             hir::Anchor::Index => cx.in_define || cx.cohort.as_ref().is_some_and(|c| !c.in_index),
-            hir::Anchor::End => cx.in_define || cx.cohort.as_ref().is_some_and(|c| !c.in_index && !c.in_end),
+            hir::Anchor::End => {
+                cx.in_define || cx.cohort.as_ref().is_some_and(|c| !c.in_index && !c.in_end)
+            }
             _ => true,
         };
         if !ok {
             let help = match anchor {
-                hir::Anchor::It => "`it` is the event a `having` condition is about: `visit inpatient having lab bnp >= 100 pg/mL during it`",
-                hir::Anchor::Index if cx.cohort.as_ref().is_some_and(|c| c.in_index) => "the index statement defines `index`; it cannot use it",
-                hir::Anchor::End if cx.cohort.as_ref().is_some_and(|c| c.in_end) => "the end statement defines `end`; use other dates in it",
+                hir::Anchor::It => {
+                    "`it` is the event a `having` condition is about: `visit inpatient having lab bnp >= 100 pg/mL during it`"
+                }
+                hir::Anchor::Index if cx.cohort.as_ref().is_some_and(|c| c.in_index) => {
+                    "the index statement defines `index`; it cannot use it"
+                }
+                hir::Anchor::End if cx.cohort.as_ref().is_some_and(|c| c.in_end) => {
+                    "the end statement defines `end`; use other dates in it"
+                }
                 _ => "`index` and `end` exist inside a cohort, its outcomes, exports and reports",
             };
-            self.error(CheckError::NoContext { at: (cx.file, e.span), anchor: name, help });
+            self.error(CheckError::NoContext {
+                at: (cx.file, e.span),
+                anchor: name,
+                help,
+            });
             return self.err_expr(e, cx);
         }
         self.mk(H::Anchor(anchor), Type::Date, e, cx)
@@ -1123,9 +1496,16 @@ impl Checker<'_> {
             match table.column(&i.name) {
                 Some(col) => Some(col),
                 None => {
-                    let fields: Vec<&'static str> = table.columns().iter().map(|c| c.name).collect();
+                    let fields: Vec<&'static str> =
+                        table.columns().iter().map(|c| c.name).collect();
                     let suggestion = suggest(&i.name, fields.iter().copied());
-                    c.error(CheckError::UnknownField { at: (cx.file, i.span), table: table.name(), name: i.name.clone(), suggestion, fields });
+                    c.error(CheckError::UnknownField {
+                        at: (cx.file, i.span),
+                        table: table.name(),
+                        name: i.name.clone(),
+                        suggestion,
+                        fields,
+                    });
                     None
                 }
             }
@@ -1148,7 +1528,16 @@ impl Checker<'_> {
                 Filter::Error => Filter::Error,
                 x => Filter::Not(Box::new(x)),
             },
-            A::Binary { op: BinOp::And, lhs, rhs } | A::Binary { op: BinOp::Or, lhs, rhs } => {
+            A::Binary {
+                op: BinOp::And,
+                lhs,
+                rhs,
+            }
+            | A::Binary {
+                op: BinOp::Or,
+                lhs,
+                rhs,
+            } => {
                 let a = self.filter(lhs, dom, cx);
                 let b = self.filter(rhs, dom, cx);
                 if matches!(a, Filter::Error) || matches!(b, Filter::Error) {
@@ -1160,9 +1549,17 @@ impl Checker<'_> {
                     Filter::Or(Box::new(a), Box::new(b))
                 }
             }
-            A::Binary { op: BinOp::Cmp(op), lhs, rhs } => {
-                let A::Name(i) = &lhs.kind else { return Filter::Error };
-                let Some(col) = column(self, i) else { return Filter::Error };
+            A::Binary {
+                op: BinOp::Cmp(op),
+                lhs,
+                rhs,
+            } => {
+                let A::Name(i) = &lhs.kind else {
+                    return Filter::Error;
+                };
+                let Some(col) = column(self, i) else {
+                    return Filter::Error;
+                };
                 match self.literal(col, rhs, cx) {
                     Some(value) => {
                         if col.ty == ColumnType::Text && !matches!(op, CmpOp::Eq | CmpOp::Ne) {
@@ -1174,14 +1571,26 @@ impl Checker<'_> {
                             });
                             return Filter::Error;
                         }
-                        Filter::Compare { column: col, op: *op, value }
+                        Filter::Compare {
+                            column: col,
+                            op: *op,
+                            value,
+                        }
                     }
                     None => Filter::Error,
                 }
             }
-            A::In { lhs, values, negated } => {
-                let A::Name(i) = &lhs.kind else { return Filter::Error };
-                let Some(col) = column(self, i) else { return Filter::Error };
+            A::In {
+                lhs,
+                values,
+                negated,
+            } => {
+                let A::Name(i) = &lhs.kind else {
+                    return Filter::Error;
+                };
+                let Some(col) = column(self, i) else {
+                    return Filter::Error;
+                };
                 let mut lits = Vec::new();
                 for v in values {
                     match self.literal(col, v, cx) {
@@ -1189,7 +1598,11 @@ impl Checker<'_> {
                         None => return Filter::Error,
                     }
                 }
-                Filter::In { column: col, values: lits, negated: *negated }
+                Filter::In {
+                    column: col,
+                    values: lits,
+                    negated: *negated,
+                }
             }
             _ => Filter::Error,
         }
@@ -1207,14 +1620,21 @@ impl Checker<'_> {
             None
         };
         match (col.ty, &v.kind) {
-            (ColumnType::Text, A::Name(i)) => self.check_value(col, &i.name, (cx.file, v.span)).then(|| Literal::Text(i.name.clone())),
-            (ColumnType::Text, A::Str(s)) => self.check_value(col, s, (cx.file, v.span)).then(|| Literal::Text(s.clone())),
+            (ColumnType::Text, A::Name(i)) => self
+                .check_value(col, &i.name, (cx.file, v.span))
+                .then(|| Literal::Text(i.name.clone())),
+            (ColumnType::Text, A::Str(s)) => self
+                .check_value(col, s, (cx.file, v.span))
+                .then(|| Literal::Text(s.clone())),
             (ColumnType::Text, A::Number(n)) if col.values.is_some() => {
                 // DPC categories look like numbers: `dpc_category = 11`.
-                self.check_value(col, &n.text, (cx.file, v.span)).then(|| Literal::Text(n.text.clone()))
+                self.check_value(col, &n.text, (cx.file, v.span))
+                    .then(|| Literal::Text(n.text.clone()))
             }
             (ColumnType::Text, _) => bad(self, "text"),
-            (ColumnType::Int64 | ColumnType::Int32, A::Number(n)) if n.value().fract() == 0.0 => Some(Literal::Int(n.value() as i64)),
+            (ColumnType::Int64 | ColumnType::Int32, A::Number(n)) if n.value().fract() == 0.0 => {
+                Some(Literal::Int(n.value() as i64))
+            }
             (ColumnType::Int64 | ColumnType::Int32, _) => bad(self, "whole numbers"),
             (ColumnType::Float64, A::Number(n)) => Some(Literal::Number(n.value())),
             (ColumnType::Float64, _) => bad(self, "numbers"),
@@ -1237,18 +1657,32 @@ impl Checker<'_> {
             Type::Events(_) => x,
             Type::Word => {
                 if let H::Word(w) = &x.kind {
-                    self.error(CheckError::UnknownName { at: (x.file, x.span), name: w.clone(), suggestion: None });
+                    self.error(CheckError::UnknownName {
+                        at: (x.file, x.span),
+                        name: w.clone(),
+                        suggestion: None,
+                    });
                 }
-                Expr { kind: H::Error, ty: Type::Error, ..x }
+                Expr {
+                    kind: H::Error,
+                    ty: Type::Error,
+                    ..x
+                }
             }
             other => {
                 let help = match other {
-                    Type::Codes(d) => Some(format!("query records with these codes: `{} …`", d.name())),
+                    Type::Codes(d) => {
+                        Some(format!("query records with these codes: `{} …`", d.name()))
+                    }
                     Type::LabItem => Some("query results of this item: `lab …`".to_string()),
                     _ => None,
                 };
                 self.mismatch(&x, "a condition (Bool or events)", other, context, help);
-                Expr { kind: H::Error, ty: Type::Error, ..x }
+                Expr {
+                    kind: H::Error,
+                    ty: Type::Error,
+                    ..x
+                }
             }
         }
     }
@@ -1259,19 +1693,42 @@ impl Checker<'_> {
             Type::Date | Type::Error => x,
             Type::Events(_) if selects_one(&x) => x,
             Type::Events(_) => {
-                self.error(CheckError::NeedsSelector { at: (x.file, x.span), what: "a date taken from events" });
-                Expr { kind: H::Error, ty: Type::Error, ..x }
+                self.error(CheckError::NeedsSelector {
+                    at: (x.file, x.span),
+                    what: "a date taken from events",
+                });
+                Expr {
+                    kind: H::Error,
+                    ty: Type::Error,
+                    ..x
+                }
             }
             Type::Word => {
                 if let H::Word(w) = &x.kind {
-                    self.error(CheckError::UnknownName { at: (x.file, x.span), name: w.clone(), suggestion: None });
+                    self.error(CheckError::UnknownName {
+                        at: (x.file, x.span),
+                        name: w.clone(),
+                        suggestion: None,
+                    });
                 }
-                Expr { kind: H::Error, ty: Type::Error, ..x }
+                Expr {
+                    kind: H::Error,
+                    ty: Type::Error,
+                    ..x
+                }
             }
             other => {
-                let help = if other == Type::Duration { Some("add it to a date: `index + 30 days`".into()) } else { None };
+                let help = if other == Type::Duration {
+                    Some("add it to a date: `index + 30 days`".into())
+                } else {
+                    None
+                };
                 self.mismatch(&x, "a date", other, context, help);
-                Expr { kind: H::Error, ty: Type::Error, ..x }
+                Expr {
+                    kind: H::Error,
+                    ty: Type::Error,
+                    ..x
+                }
             }
         }
     }
@@ -1305,7 +1762,11 @@ impl Checker<'_> {
                 }
             },
             (_, other) => {
-                let help = if other == Type::Number { Some("add a unit: `180 days`".to_string()) } else { None };
+                let help = if other == Type::Number {
+                    Some("add a unit: `180 days`".to_string())
+                } else {
+                    None
+                };
                 self.mismatch(x, "a duration", other, context, help);
                 None
             }
@@ -1316,8 +1777,14 @@ impl Checker<'_> {
         match &x.kind {
             H::Duration(d) => Some(*d),
             H::Arith { op, lhs, rhs } => {
-                let a = self.eval_duration(lhs).map(|v| v as f64).or_else(|| num(lhs))?;
-                let b = self.eval_duration(rhs).map(|v| v as f64).or_else(|| num(rhs))?;
+                let a = self
+                    .eval_duration(lhs)
+                    .map(|v| v as f64)
+                    .or_else(|| num(lhs))?;
+                let b = self
+                    .eval_duration(rhs)
+                    .map(|v| v as f64)
+                    .or_else(|| num(rhs))?;
                 let v = match op {
                     BinOp::Add => a + b,
                     BinOp::Sub => a - b,
@@ -1328,7 +1795,9 @@ impl Checker<'_> {
                 Some(v.round() as i64)
             }
             H::Def(id) => match &self.hir.def(*id).kind {
-                hir::DefKind::Value { params: None, body, .. } => self.eval_duration(body),
+                hir::DefKind::Value {
+                    params: None, body, ..
+                } => self.eval_duration(body),
                 _ => None,
             },
             _ => None,
@@ -1342,20 +1811,41 @@ impl Checker<'_> {
             || want.is_error()
             || matches!((want, x.ty), (Type::Bool, Type::Events(_)))
             || matches!((want, x.ty), (Type::Events(a), Type::Events(b)) if a.union(b) == a)
-            || matches!((want, x.ty), (Type::Quantity(Measure::Dim(_)), Type::Quantity(_)) | (Type::Quantity(_), Type::Quantity(Measure::Relative(_))))
+            || matches!(
+                (want, x.ty),
+                (Type::Quantity(Measure::Dim(_)), Type::Quantity(_))
+                    | (Type::Quantity(_), Type::Quantity(Measure::Relative(_)))
+            )
             || (want == Type::Date && x.ty.events().is_some() && selects_one(&x));
         if ok {
             return x;
         }
         self.mismatch(&x, &want.to_string(), x.ty, context, None);
-        Expr { kind: H::Error, ty: Type::Error, ..x }
+        Expr {
+            kind: H::Error,
+            ty: Type::Error,
+            ..x
+        }
     }
 
-    pub(crate) fn mismatch(&mut self, x: &Expr, expected: &str, found: Type, context: &str, help: Option<String>) {
+    pub(crate) fn mismatch(
+        &mut self,
+        x: &Expr,
+        expected: &str,
+        found: Type,
+        context: &str,
+        help: Option<String>,
+    ) {
         if found.is_error() {
             return;
         }
-        self.error(CheckError::Mismatch { at: (x.file, x.span), expected: expected.to_string(), found, context: context.to_string(), help });
+        self.error(CheckError::Mismatch {
+            at: (x.file, x.span),
+            expected: expected.to_string(),
+            found,
+            context: context.to_string(),
+            help,
+        });
     }
 }
 
@@ -1369,8 +1859,13 @@ fn num(x: &Expr) -> Option<f64> {
 /// Whether an event expression yields at most one event per patient or entry.
 pub(crate) fn selects_one(x: &Expr) -> bool {
     match &x.kind {
-        H::Select { selector, .. } => matches!(selector, hir::Selector::First | hir::Selector::Last | hir::Selector::Nth(_)),
-        H::Window { expr, .. } | H::Where { expr, .. } | H::Having { expr, .. } => selects_one(expr),
+        H::Select { selector, .. } => matches!(
+            selector,
+            hir::Selector::First | hir::Selector::Last | hir::Selector::Nth(_)
+        ),
+        H::Window { expr, .. } | H::Where { expr, .. } | H::Having { expr, .. } => {
+            selects_one(expr)
+        }
         _ => false,
     }
 }

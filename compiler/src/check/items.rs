@@ -5,7 +5,7 @@ use std::rc::Rc;
 
 use mid_grammar::ast::{self, ExprKind as A};
 
-use super::{suggest, CheckError, Checker, CohortCx, Cx};
+use super::{CheckError, Checker, CohortCx, Cx, suggest};
 use crate::codes::CodeDomain;
 use crate::hir::{self, DefId, DefKind, Expr, ExprKind as H};
 use crate::source::FileId;
@@ -13,7 +13,13 @@ use crate::types::{Domains, EventDomain, Measure, Type};
 use crate::units::{self, Dimension, Relative};
 
 impl Checker<'_> {
-    pub(super) fn check_item(&mut self, id: DefId, item: &ast::Item, scope: usize, file: FileId) -> (DefKind, Type) {
+    pub(super) fn check_item(
+        &mut self,
+        id: DefId,
+        item: &ast::Item,
+        scope: usize,
+        file: FileId,
+    ) -> (DefKind, Type) {
         let cx = self.base_cx(scope, file);
         match &item.kind {
             ast::ItemKind::Codes(c) => {
@@ -22,8 +28,13 @@ impl Checker<'_> {
                     Some(d) => match CodeDomain::parse(&d.name) {
                         Some(dom) => Some(dom),
                         None => {
-                            let suggestion = suggest(&d.name, CodeDomain::ALL.iter().map(|d| d.name()));
-                            self.error(CheckError::UnknownName { at: (file, d.span), name: d.name.clone(), suggestion });
+                            let suggestion =
+                                suggest(&d.name, CodeDomain::ALL.iter().map(|d| d.name()));
+                            self.error(CheckError::UnknownName {
+                                at: (file, d.span),
+                                name: d.name.clone(),
+                                suggestion,
+                            });
                             None
                         }
                     },
@@ -45,7 +56,13 @@ impl Checker<'_> {
                     (Type::Codes(d), _) => Type::Codes(d),
                     (Type::Error, _) => Type::Error,
                     (other, _) => {
-                        self.mismatch(&x, "codes (`icd10 \"I63\"`, a union with `or`, a difference with `-`)", other, "a code set", None);
+                        self.mismatch(
+                            &x,
+                            "codes (`icd10 \"I63\"`, a union with `or`, a difference with `-`)",
+                            other,
+                            "a code set",
+                            None,
+                        );
                         Type::Error
                     }
                 };
@@ -74,9 +91,14 @@ impl Checker<'_> {
                 None => Some(Type::Quantity(Measure::Dim(Dimension::Arbitrary))),
                 Some(_) => None,
             },
-            "Codes" => arg.and_then(|a| CodeDomain::parse(&a.name)).map(Type::Codes),
+            "Codes" => arg
+                .and_then(|a| CodeDomain::parse(&a.name))
+                .map(Type::Codes),
             "Events" => arg.and_then(|a| {
-                EventDomain::ALL.into_iter().find(|d| d.name() == a.name).map(|d| Type::Events(Domains::one(d)))
+                EventDomain::ALL
+                    .into_iter()
+                    .find(|d| d.name() == a.name)
+                    .map(|d| Type::Events(Domains::one(d)))
             }),
             _ => None,
         };
@@ -103,14 +125,23 @@ impl Checker<'_> {
             for p in ps {
                 let ty = self.type_expr(&p.ty, cx.file);
                 if out.iter().any(|q| q.name == p.name.name) {
-                    self.error(CheckError::Duplicate { at: (cx.file, p.name.span), name: p.name.name.clone(), first: (cx.file, p.span) });
+                    self.error(CheckError::Duplicate {
+                        at: (cx.file, p.name.span),
+                        name: p.name.name.clone(),
+                        first: (cx.file, p.span),
+                    });
                 }
                 let default = p.default.as_ref().map(|e| {
                     let x = self.expr(e, &cx);
                     let x = self.settle(x, &cx);
                     self.expect(x, ty, &format!("the default of `{}`", p.name.name))
                 });
-                out.push(hir::Param { name: p.name.name.clone(), ty, default, span: p.span });
+                out.push(hir::Param {
+                    name: p.name.name.clone(),
+                    ty,
+                    default,
+                    span: p.span,
+                });
             }
             cx.params = Rc::new(out.iter().map(|p| (p.name.clone(), p.ty)).collect());
             params = Some(out);
@@ -123,14 +154,21 @@ impl Checker<'_> {
         let x = self.settle(x, &cx);
         let mut ty = x.ty;
         if let Some(want) = declared {
-            let x2 = self.expect(x.clone(), want, &format!("`{}`, declared {want},", d.name.name));
+            let x2 = self.expect(
+                x.clone(),
+                want,
+                &format!("`{}`, declared {want},", d.name.name),
+            );
             if !x2.ty.is_error() {
                 ty = want;
             } else {
                 ty = Type::Error;
             }
         }
-        if matches!(ty, Type::Grading | Type::Cohort | Type::Outcome | Type::LabItem) {
+        if matches!(
+            ty,
+            Type::Grading | Type::Cohort | Type::Outcome | Type::LabItem
+        ) {
             self.error(CheckError::Invalid {
                 at: (cx.file, d.value.span),
                 message: format!("a definition cannot stand for a {ty}"),
@@ -148,7 +186,14 @@ impl Checker<'_> {
                 help: None,
             });
         }
-        (DefKind::Value { params, body: x, validation }, ty)
+        (
+            DefKind::Value {
+                params,
+                body: x,
+                validation,
+            },
+            ty,
+        )
     }
 
     fn validation(&mut self, v: &ast::Validation, cx: &Cx) -> hir::Validation {
@@ -182,8 +227,15 @@ impl Checker<'_> {
                     }
                 }
                 other => {
-                    let suggestion = suggest(other, ["ppv", "sensitivity", "source", "population", "note"].into_iter());
-                    self.error(CheckError::UnknownName { at: (cx.file, p.key.span), name: other.to_string(), suggestion });
+                    let suggestion = suggest(
+                        other,
+                        ["ppv", "sensitivity", "source", "population", "note"].into_iter(),
+                    );
+                    self.error(CheckError::UnknownName {
+                        at: (cx.file, p.key.span),
+                        name: other.to_string(),
+                        suggestion,
+                    });
                 }
             }
         }
@@ -192,7 +244,9 @@ impl Checker<'_> {
                 at: (cx.file, v.span),
                 message: "a validated definition names its source".into(),
                 label: "no `source`".into(),
-                help: Some("add `source = \"…\"` (the validation study), or mark it `provisional`".into()),
+                help: Some(
+                    "add `source = \"…\"` (the validation study), or mark it `provisional`".into(),
+                ),
             });
         }
         out
@@ -224,7 +278,9 @@ impl Checker<'_> {
 
     fn prop_text(&mut self, p: &ast::Prop, cx: &Cx) -> Option<String> {
         match &p.value {
-            ast::PropValue::Expr(ast::Expr { kind: A::Str(s), .. }) => Some(s.clone()),
+            ast::PropValue::Expr(ast::Expr {
+                kind: A::Str(s), ..
+            }) => Some(s.clone()),
             _ => {
                 self.error(CheckError::Invalid {
                     at: (cx.file, p.span),
@@ -253,7 +309,8 @@ impl Checker<'_> {
                     if let ast::PropValue::Expr(e) = &p.value {
                         let x = self.expr(e, &ccx);
                         let x = self.settle(x, &ccx);
-                        let x = self.expect(x, Type::Codes(CodeDomain::Lab), "a lab item's `codes`");
+                        let x =
+                            self.expect(x, Type::Codes(CodeDomain::Lab), "a lab item's `codes`");
                         codes = Some(x);
                     }
                 }
@@ -262,7 +319,11 @@ impl Checker<'_> {
                         Some(def) => unit = Some(def),
                         None => {
                             let suggestion = suggest(&u.text, units::UNITS.iter().map(|u| u.name));
-                            self.error(CheckError::UnknownUnit { at: (cx.file, u.span), unit: u.text.clone(), suggestion });
+                            self.error(CheckError::UnknownUnit {
+                                at: (cx.file, u.span),
+                                unit: u.text.clone(),
+                                suggestion,
+                            });
                         }
                     },
                     _ => self.error(CheckError::Invalid {
@@ -276,11 +337,16 @@ impl Checker<'_> {
                     // `convert mmol/L = 18.016 mg/dL`: a unit of another dimension for this item.
                     let from = p.qualifier.as_ref();
                     let value = match &p.value {
-                        ast::PropValue::Expr(ast::Expr { kind: A::Quantity { value, unit: u }, .. }) => units::lookup(&u.text).map(|def| (value.value(), def)),
+                        ast::PropValue::Expr(ast::Expr {
+                            kind: A::Quantity { value, unit: u },
+                            ..
+                        }) => units::lookup(&u.text).map(|def| (value.value(), def)),
                         _ => None,
                     };
                     match (from, value) {
-                        (Some(f), Some((v, to))) => converts.push((f.name.clone(), v * to.factor, cx.file, p.span)),
+                        (Some(f), Some((v, to))) => {
+                            converts.push((f.name.clone(), v * to.factor, cx.file, p.span))
+                        }
                         _ => self.error(CheckError::Invalid {
                             at: (cx.file, p.span),
                             message: "`convert` gives one unit in terms of another".into(),
@@ -301,8 +367,15 @@ impl Checker<'_> {
                 },
                 "source" => source = self.prop_text(p, &cx),
                 other => {
-                    let suggestion = suggest(other, ["codes", "unit", "convert", "reference", "derived", "source"].into_iter());
-                    self.error(CheckError::UnknownName { at: (cx.file, p.key.span), name: other.to_string(), suggestion });
+                    let suggestion = suggest(
+                        other,
+                        ["codes", "unit", "convert", "reference", "derived", "source"].into_iter(),
+                    );
+                    self.error(CheckError::UnknownName {
+                        at: (cx.file, p.key.span),
+                        name: other.to_string(),
+                        suggestion,
+                    });
                 }
             }
         }
@@ -336,7 +409,13 @@ impl Checker<'_> {
             return (DefKind::Lab(Box::new(item)), Type::LabItem);
         };
         for p in ref_props {
-            let ast::PropValue::Range { low, high, unit: ru, .. } = &p.value else {
+            let ast::PropValue::Range {
+                low,
+                high,
+                unit: ru,
+                ..
+            } = &p.value
+            else {
                 self.error(CheckError::Invalid {
                     at: (cx.file, p.span),
                     message: "a reference interval is written `low .. high unit`".into(),
@@ -378,7 +457,11 @@ impl Checker<'_> {
                 Some("female") => reference.female = Some(range),
                 Some(other) => {
                     let suggestion = suggest(other, ["male", "female"].into_iter());
-                    self.error(CheckError::UnknownName { at: (cx.file, p.span), name: other.to_string(), suggestion });
+                    self.error(CheckError::UnknownName {
+                        at: (cx.file, p.span),
+                        name: other.to_string(),
+                        suggestion,
+                    });
                 }
             }
         }
@@ -396,7 +479,11 @@ impl Checker<'_> {
                 }
                 None => {
                     let suggestion = suggest(&from, units::UNITS.iter().map(|u| u.name));
-                    self.error(CheckError::UnknownUnit { at: (file, span), unit: from, suggestion });
+                    self.error(CheckError::UnknownUnit {
+                        at: (file, span),
+                        unit: from,
+                        suggestion,
+                    });
                 }
             }
         }
@@ -422,11 +509,21 @@ impl Checker<'_> {
     }
 
     /// `derived = wbc * neutrophil_pct`: one item of this dimension times percentages.
-    fn derived(&mut self, id: DefId, e: &ast::Expr, unit: &'static units::UnitDef, cx: &Cx) -> Option<hir::Derived> {
+    fn derived(
+        &mut self,
+        id: DefId,
+        e: &ast::Expr,
+        unit: &'static units::UnitDef,
+        cx: &Cx,
+    ) -> Option<hir::Derived> {
         let mut names = Vec::new();
         fn factors<'a>(e: &'a ast::Expr, out: &mut Vec<&'a ast::Expr>) -> bool {
             match &e.kind {
-                A::Binary { op: ast::BinOp::Mul, lhs, rhs } => factors(lhs, out) && factors(rhs, out),
+                A::Binary {
+                    op: ast::BinOp::Mul,
+                    lhs,
+                    rhs,
+                } => factors(lhs, out) && factors(rhs, out),
                 A::Name(_) | A::Path(_) => {
                     out.push(e);
                     true
@@ -451,7 +548,10 @@ impl Checker<'_> {
             let x = self.settle(x, cx);
             let H::Def(fid) = x.kind else { return None };
             if fid == id {
-                self.error(CheckError::Cycle { at: (cx.file, n.span), name: self.hir.def(id).name.clone() });
+                self.error(CheckError::Cycle {
+                    at: (cx.file, n.span),
+                    name: self.hir.def(id).name.clone(),
+                });
                 return None;
             }
             let DefKind::Lab(item) = &self.hir.def(fid).kind else {
@@ -488,13 +588,19 @@ impl Checker<'_> {
         if same_dim != 1 {
             self.error(CheckError::Invalid {
                 at: (cx.file, e.span),
-                message: format!("a derived {} is one {} times percentages", unit.dimension, unit.dimension),
+                message: format!(
+                    "a derived {} is one {} times percentages",
+                    unit.dimension, unit.dimension
+                ),
                 label: "the units do not work out".into(),
                 help: None,
             });
             return None;
         }
-        Some(hir::Derived { factors: ids, scale })
+        Some(hir::Derived {
+            factors: ids,
+            scale,
+        })
     }
 
     fn grading(&mut self, g: &ast::GradingDecl, cx: Cx) -> (DefKind, Type) {
@@ -503,7 +609,11 @@ impl Checker<'_> {
             match p.key.name.as_str() {
                 "source" => source = self.prop_text(p, &cx),
                 other => {
-                    self.error(CheckError::UnknownName { at: (cx.file, p.key.span), name: other.to_string(), suggestion: suggest(other, ["source"].into_iter()) });
+                    self.error(CheckError::UnknownName {
+                        at: (cx.file, p.key.span),
+                        name: other.to_string(),
+                        suggestion: suggest(other, ["source"].into_iter()),
+                    });
                 }
             }
         }
@@ -526,7 +636,11 @@ impl Checker<'_> {
                 continue;
             };
             if let Some(first) = tables.iter().find(|o| o.lab == lab) {
-                self.error(CheckError::Duplicate { at: (cx.file, t.lab.span), name: self.hir.def(lab).name.clone(), first: (cx.file, first.span) });
+                self.error(CheckError::Duplicate {
+                    at: (cx.file, t.lab.span),
+                    name: self.hir.def(lab).name.clone(),
+                    first: (cx.file, first.span),
+                });
                 continue;
             }
             let mut rules: Vec<hir::GradeRule> = Vec::new();
@@ -580,11 +694,23 @@ impl Checker<'_> {
                         continue;
                     }
                 }
-                rules.push(hir::GradeRule { grade, op: r.op, value: v });
+                rules.push(hir::GradeRule {
+                    grade,
+                    op: r.op,
+                    value: v,
+                });
             }
-            tables.push(hir::GradeTable { lab, rules, span: t.span });
+            tables.push(hir::GradeTable {
+                lab,
+                rules,
+                span: t.span,
+            });
         }
-        let grading = hir::Grading { title: g.title.as_ref().map(|t| t.value.clone()), source, tables };
+        let grading = hir::Grading {
+            title: g.title.as_ref().map(|t| t.value.clone()),
+            source,
+            tables,
+        };
         (DefKind::Grading(Box::new(grading)), Type::Grading)
     }
 
@@ -599,7 +725,11 @@ impl Checker<'_> {
             .collect();
         let with = |in_index: bool, in_end: bool| {
             let mut x = cx.clone();
-            x.cohort = Some(Rc::new(CohortCx { eras: eras.clone(), in_index, in_end }));
+            x.cohort = Some(Rc::new(CohortCx {
+                eras: eras.clone(),
+                in_index,
+                in_end,
+            }));
             x
         };
         let mut stmts = Vec::new();
@@ -621,9 +751,23 @@ impl Checker<'_> {
                     let x = self.settle(x, &cx);
                     let x = match (&x.kind, x.ty) {
                         (_, Type::Error) => x,
-                        (_, Type::Events(_)) if super::expr::selects_one(&x) || matches!(x.kind, H::Select { selector: hir::Selector::Every, .. }) => x,
+                        (_, Type::Events(_))
+                            if super::expr::selects_one(&x)
+                                || matches!(
+                                    x.kind,
+                                    H::Select {
+                                        selector: hir::Selector::Every,
+                                        ..
+                                    }
+                                ) =>
+                        {
+                            x
+                        }
                         (_, Type::Events(_)) => {
-                            self.error(CheckError::NeedsSelector { at: (x.file, x.span), what: "the index" });
+                            self.error(CheckError::NeedsSelector {
+                                at: (x.file, x.span),
+                                what: "the index",
+                            });
                             x
                         }
                         (_, other) => {
@@ -633,7 +777,8 @@ impl Checker<'_> {
                     };
                     hir::StmtKind::Index(x)
                 }
-                ast::CohortStmtKind::Require { label, cond } | ast::CohortStmtKind::Exclude { label, cond } => {
+                ast::CohortStmtKind::Require { label, cond }
+                | ast::CohortStmtKind::Exclude { label, cond } => {
                     let x = self.expr(cond, &with(false, false));
                     let x = self.settle(x, &cx);
                     let x = self.condition(x, "a cohort step");
@@ -650,9 +795,18 @@ impl Checker<'_> {
                     let x = self.settle(x, &cx);
                     hir::StmtKind::End(self.date(x, "the end of follow-up"))
                 }
-                ast::CohortStmtKind::Era { name, events, gap, grace } => {
+                ast::CohortStmtKind::Era {
+                    name,
+                    events,
+                    gap,
+                    grace,
+                } => {
                     if let Some((_, first)) = era_names.iter().find(|(n, _)| *n == name.name) {
-                        self.error(CheckError::Duplicate { at: (cx.file, name.span), name: name.name.clone(), first: (cx.file, *first) });
+                        self.error(CheckError::Duplicate {
+                            at: (cx.file, name.span),
+                            name: name.name.clone(),
+                            first: (cx.file, *first),
+                        });
                     }
                     era_names.push((name.name.clone(), name.span));
                     let x = self.expr(events, &with(false, false));
@@ -660,7 +814,13 @@ impl Checker<'_> {
                     match x.ty {
                         Type::Events(d) if d.single() == Some(EventDomain::Drug) => {}
                         Type::Error => {}
-                        other => self.mismatch(&x, "drug events (eras are built from days' supply)", other, "an era", None),
+                        other => self.mismatch(
+                            &x,
+                            "drug events (eras are built from days' supply)",
+                            other,
+                            "an era",
+                            None,
+                        ),
                     }
                     let days = |e: &Option<ast::Expr>, what: &str, c: &mut Self| -> i64 {
                         e.as_ref()
@@ -672,9 +832,19 @@ impl Checker<'_> {
                     };
                     let gap = days(gap, "`gap`", self);
                     let grace = days(grace, "`grace`", self);
-                    hir::StmtKind::Era { name: name.name.clone(), events: x, gap, grace }
+                    hir::StmtKind::Era {
+                        name: name.name.clone(),
+                        events: x,
+                        gap,
+                        grace,
+                    }
                 }
-                ast::CohortStmtKind::Periods { length, from, until, then_until } => {
+                ast::CohortStmtKind::Periods {
+                    length,
+                    from,
+                    until,
+                    then_until,
+                } => {
                     once(self, "periods", &mut first_of);
                     let scx = with(false, false);
                     let l = self.expr(length, &scx);
@@ -686,21 +856,43 @@ impl Checker<'_> {
                     };
                     let from = match from {
                         Some(e) => date(self, e),
-                        None => Expr { kind: H::Anchor(hir::Anchor::Index), ty: Type::Date, span: s.span, file: cx.file },
+                        None => Expr {
+                            kind: H::Anchor(hir::Anchor::Index),
+                            ty: Type::Date,
+                            span: s.span,
+                            file: cx.file,
+                        },
                     };
                     let until = match until {
                         Some(e) => date(self, e),
-                        None => Expr { kind: H::Anchor(hir::Anchor::End), ty: Type::Date, span: s.span, file: cx.file },
+                        None => Expr {
+                            kind: H::Anchor(hir::Anchor::End),
+                            ty: Type::Date,
+                            span: s.span,
+                            file: cx.file,
+                        },
                     };
                     let then_until = then_until.as_ref().map(|e| date(self, e));
-                    hir::StmtKind::Periods { length, from, until, then_until }
+                    hir::StmtKind::Periods {
+                        length,
+                        from,
+                        until,
+                        then_until,
+                    }
                 }
                 ast::CohortStmtKind::Error => continue,
             };
-            stmts.push(hir::Stmt { kind, span: s.span, text });
+            stmts.push(hir::Stmt {
+                kind,
+                span: s.span,
+                text,
+            });
         }
         // A statement the parser could not read may have been the index: say nothing more.
-        let unreadable = c.stmts.iter().any(|s| matches!(s.kind, ast::CohortStmtKind::Error));
+        let unreadable = c
+            .stmts
+            .iter()
+            .any(|s| matches!(s.kind, ast::CohortStmtKind::Error));
         if !first_of.contains_key("index") && !unreadable {
             self.error(CheckError::MissingStatement {
                 at: (cx.file, c.name.span),
@@ -709,7 +901,10 @@ impl Checker<'_> {
                 help: "add the entry event, e.g. `index = first drug x`",
             });
         }
-        (DefKind::Cohort(Box::new(hir::Cohort { stmts })), Type::Cohort)
+        (
+            DefKind::Cohort(Box::new(hir::Cohort { stmts })),
+            Type::Cohort,
+        )
     }
 
     /// The eras a cohort declares.
@@ -751,11 +946,20 @@ impl Checker<'_> {
                 let cohorts: Vec<String> = self.scopes[cx.scope]
                     .own
                     .iter()
-                    .filter(|(_, id)| matches!(self.pending.get(id).map(|p| &p.item.kind), Some(ast::ItemKind::Cohort(_))) || self.hir.def(**id).ty == Type::Cohort)
+                    .filter(|(_, id)| {
+                        matches!(
+                            self.pending.get(id).map(|p| &p.item.kind),
+                            Some(ast::ItemKind::Cohort(_))
+                        ) || self.hir.def(**id).ty == Type::Cohort
+                    })
                     .map(|(n, _)| n.clone())
                     .collect();
                 let suggestion = suggest(&i.name, cohorts.iter().map(String::as_str));
-                self.error(CheckError::UnknownName { at: (cx.file, i.span), name: i.name.clone(), suggestion });
+                self.error(CheckError::UnknownName {
+                    at: (cx.file, i.span),
+                    name: i.name.clone(),
+                    suggestion,
+                });
                 None
             }
         }
@@ -777,7 +981,11 @@ impl Checker<'_> {
             _ => vec![],
         };
         let mut ocx = cx.clone();
-        ocx.cohort = Some(Rc::new(CohortCx { eras, in_index: false, in_end: false }));
+        ocx.cohort = Some(Rc::new(CohortCx {
+            eras,
+            in_index: false,
+            in_end: false,
+        }));
         let x = self.expr(&o.value, &ocx);
         let x = self.settle(x, &ocx);
         match (&x.kind, x.ty) {
@@ -793,7 +1001,10 @@ impl Checker<'_> {
             (_, Type::Events(_)) => {}
             (_, other) => self.mismatch(&x, "events", other, "an outcome", None),
         }
-        (DefKind::Outcome(Box::new(hir::Outcome { cohort, value: x })), Type::Outcome)
+        (
+            DefKind::Outcome(Box::new(hir::Outcome { cohort, value: x })),
+            Type::Outcome,
+        )
     }
 
     /// Exports and reports of the script, in order.
@@ -802,9 +1013,14 @@ impl Checker<'_> {
         for item in &script.items {
             match &item.kind {
                 ast::ItemKind::Export(e) => {
-                    let Some(cohort) = self.cohort_ref(&e.cohort, &cx) else { continue };
+                    let Some(cohort) = self.cohort_ref(&e.cohort, &cx) else {
+                        continue;
+                    };
                     let mut ecx = cx.clone();
-                    ecx.cohort = Some(Rc::new(CohortCx { eras: self.eras_of(cohort), ..Default::default() }));
+                    ecx.cohort = Some(Rc::new(CohortCx {
+                        eras: self.eras_of(cohort),
+                        ..Default::default()
+                    }));
                     let mut columns = Vec::new();
                     for c in &e.columns {
                         let x = self.expr(c, &ecx);
@@ -822,7 +1038,10 @@ impl Checker<'_> {
                                     let oc = self.hir.def(o.cohort).name.clone();
                                     self.error(CheckError::Invalid {
                                         at: (file, c.span),
-                                        message: format!("outcome `{}` is defined in cohort `{oc}`", self.hir.def(*id).name),
+                                        message: format!(
+                                            "outcome `{}` is defined in cohort `{oc}`",
+                                            self.hir.def(*id).name
+                                        ),
                                         label: format!("not an outcome of `{}`", e.cohort.name),
                                         help: None,
                                     });
@@ -845,7 +1064,11 @@ impl Checker<'_> {
                         }
                         columns.push(hir::ExportColumn { name, expr: x });
                     }
-                    self.hir.exports.push(hir::Export { cohort, columns, span: item.span });
+                    self.hir.exports.push(hir::Export {
+                        cohort,
+                        columns,
+                        span: item.span,
+                    });
                 }
                 ast::ItemKind::Report(r) => self.report(r, item.span, &cx),
                 _ => {}
@@ -855,7 +1078,11 @@ impl Checker<'_> {
 
     fn report(&mut self, r: &ast::ReportDecl, span: ast::Span, cx: &Cx) {
         let file = cx.file;
-        let cohorts: Vec<DefId> = r.cohorts.iter().filter_map(|c| self.cohort_ref(c, cx)).collect();
+        let cohorts: Vec<DefId> = r
+            .cohorts
+            .iter()
+            .filter_map(|c| self.cohort_ref(c, cx))
+            .collect();
         if cohorts.len() != r.cohorts.len() {
             return;
         }
@@ -863,8 +1090,15 @@ impl Checker<'_> {
         for o in &r.outcomes {
             let found = self.scopes[cx.scope].own.get(&o.name).copied();
             let Some(id) = found else {
-                let suggestion = suggest(&o.name, self.scopes[cx.scope].own.keys().map(String::as_str));
-                self.error(CheckError::UnknownName { at: (file, o.span), name: o.name.clone(), suggestion });
+                let suggestion = suggest(
+                    &o.name,
+                    self.scopes[cx.scope].own.keys().map(String::as_str),
+                );
+                self.error(CheckError::UnknownName {
+                    at: (file, o.span),
+                    name: o.name.clone(),
+                    suggestion,
+                });
                 continue;
             };
             match self.ensure(id, (file, o.span)) {
@@ -884,14 +1118,29 @@ impl Checker<'_> {
                     outcomes.push(id);
                 }
                 Type::Error => {}
-                other => self.error(CheckError::Mismatch { at: (file, o.span), expected: "an outcome".into(), found: other, context: "`report … with`".into(), help: None }),
+                other => self.error(CheckError::Mismatch {
+                    at: (file, o.span),
+                    expected: "an outcome".into(),
+                    found: other,
+                    context: "`report … with`".into(),
+                    help: None,
+                }),
             }
         }
         let mut rcx = cx.clone();
-        let eras = cohorts.first().map(|c| self.eras_of(*c)).unwrap_or_default();
-        rcx.cohort = Some(Rc::new(CohortCx { eras, ..Default::default() }));
+        let eras = cohorts
+            .first()
+            .map(|c| self.eras_of(*c))
+            .unwrap_or_default();
+        rcx.cohort = Some(Rc::new(CohortCx {
+            eras,
+            ..Default::default()
+        }));
         let has_periods = cohorts.iter().all(|c| match &self.hir.def(*c).kind {
-            DefKind::Cohort(c) => c.stmts.iter().any(|s| matches!(s.kind, hir::StmtKind::Periods { .. })),
+            DefKind::Cohort(c) => c
+                .stmts
+                .iter()
+                .any(|s| matches!(s.kind, hir::StmtKind::Periods { .. })),
             _ => false,
         });
         let mut strata = Vec::new();
@@ -933,24 +1182,35 @@ impl Checker<'_> {
                         }
                         hir::Stratum::Period
                     }
-                    A::Call { callee, args } if matches!(&callee.kind, A::Name(i) if i.name == "tested") => {
+                    A::Call { callee, args } if matches!(&callee.kind, A::Name(i) if i.name == "tested") =>
+                    {
                         if !has_periods {
                             self.error(CheckError::Invalid {
                                 at: (file, e.span),
-                                message: "`tested(…)` describes testing in earlier follow-up periods".into(),
+                                message:
+                                    "`tested(…)` describes testing in earlier follow-up periods"
+                                        .into(),
                                 label: "the cohort has no `periods`".into(),
                                 help: Some("add `periods of …` to the cohort".into()),
                             });
                             continue;
                         }
                         if args.len() != 1 {
-                            self.error(CheckError::Arity { at: (file, e.span), name: "tested".into(), expected: "one lab query".into(), found: args.len(), def: None });
+                            self.error(CheckError::Arity {
+                                at: (file, e.span),
+                                name: "tested".into(),
+                                expected: "one lab query".into(),
+                                found: args.len(),
+                                def: None,
+                            });
                             continue;
                         }
                         let x = self.expr(&args[0], &rcx);
                         let x = self.settle(x, &rcx);
                         match x.ty {
-                            Type::Events(d) if d.single() == Some(EventDomain::Lab) => hir::Stratum::TestingHistory(x),
+                            Type::Events(d) if d.single() == Some(EventDomain::Lab) => {
+                                hir::Stratum::TestingHistory(x)
+                            }
                             Type::Error => continue,
                             other => {
                                 self.mismatch(&x, "lab events", other, "`tested(…)`", None);
@@ -962,7 +1222,10 @@ impl Checker<'_> {
                         let x = self.expr(e, &rcx);
                         let x = self.settle(x, &rcx);
                         match x.ty {
-                            Type::Bool | Type::Events(_) => hir::Stratum::Condition { name: column_name(&self.text(file, e.span)), cond: x },
+                            Type::Bool | Type::Events(_) => hir::Stratum::Condition {
+                                name: column_name(&self.text(file, e.span)),
+                                cond: x,
+                            },
                             Type::Error => continue,
                             other => {
                                 self.mismatch(&x, "a stratum (sex, hospital, age band …, year, month, period, cohort, tested(…) or a condition)", other, "`by`", None);
@@ -981,7 +1244,10 @@ impl Checker<'_> {
             Some(n) => {
                 let v = n.value();
                 if v < 10.0 || v.fract() != 0.0 {
-                    self.error(CheckError::SuppressTooLow { at: (file, n.span), value: v.max(0.0) as u32 });
+                    self.error(CheckError::SuppressTooLow {
+                        at: (file, n.span),
+                        value: v.max(0.0) as u32,
+                    });
                     10
                 } else {
                     v as u32
@@ -989,16 +1255,39 @@ impl Checker<'_> {
             }
             None => 10,
         };
-        let mut name = r.cohorts.iter().map(|c| c.name.clone()).collect::<Vec<_>>().join("_");
+        let mut name = r
+            .cohorts
+            .iter()
+            .map(|c| c.name.clone())
+            .collect::<Vec<_>>()
+            .join("_");
         if !r.outcomes.is_empty() {
             name.push_str("_with_");
-            name.push_str(&r.outcomes.iter().map(|c| c.name.clone()).collect::<Vec<_>>().join("_"));
+            name.push_str(
+                &r.outcomes
+                    .iter()
+                    .map(|c| c.name.clone())
+                    .collect::<Vec<_>>()
+                    .join("_"),
+            );
         }
-        let n = self.hir.reports.iter().filter(|x| x.name == name || x.name.starts_with(&format!("{name}_"))).count();
+        let n = self
+            .hir
+            .reports
+            .iter()
+            .filter(|x| x.name == name || x.name.starts_with(&format!("{name}_")))
+            .count();
         if n > 0 {
             name = format!("{name}_{}", n + 1);
         }
-        self.hir.reports.push(hir::Report { name, cohorts, outcomes, strata, suppress_below, span });
+        self.hir.reports.push(hir::Report {
+            name,
+            cohorts,
+            outcomes,
+            strata,
+            suppress_below,
+            span,
+        });
     }
 }
 
@@ -1018,5 +1307,9 @@ fn column_name(text: &str) -> String {
     while out.ends_with('_') {
         out.pop();
     }
-    if out.is_empty() { "value".to_string() } else { out }
+    if out.is_empty() {
+        "value".to_string()
+    } else {
+        out
+    }
 }

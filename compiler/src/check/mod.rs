@@ -17,13 +17,17 @@ use crate::hir::{self, DefId, DefKind, Hir};
 use crate::source::{self, FileId, SourceMap};
 use crate::types::{Domains, Type};
 
+use errors::At;
 pub use errors::CheckError;
 pub(crate) use expr::selects_one;
-use errors::At;
 
 /// Resolves and type-checks a parsed script against the stdlib. `sources` gains the stdlib
 /// files the script reaches, so diagnostics can point into them.
-pub fn ast_to_hir(script: &ast::File, file: FileId, sources: &mut SourceMap) -> (Hir, Vec<Diagnostic>) {
+pub fn ast_to_hir(
+    script: &ast::File,
+    file: FileId,
+    sources: &mut SourceMap,
+) -> (Hir, Vec<Diagnostic>) {
     let mut c = Checker::new(sources);
     c.hir.file = Some(file);
     c.hir.study = script.header.as_ref().map(|h| h.name.name.clone());
@@ -52,7 +56,10 @@ pub fn check_stdlib(sources: &mut SourceMap) -> (Hir, Vec<Diagnostic>) {
         if let Some(scope) = c.load_module(m.name, None) {
             let ids: Vec<DefId> = c.scopes[scope].own.values().copied().collect();
             for id in ids {
-                let at = (c.hir.defs[id.0 as usize].file, c.hir.defs[id.0 as usize].span);
+                let at = (
+                    c.hir.defs[id.0 as usize].file,
+                    c.hir.defs[id.0 as usize].span,
+                );
                 c.ensure(id, at);
             }
         }
@@ -172,7 +179,10 @@ impl<'s> Checker<'s> {
         }
         let Some(m) = source::stdlib().iter().find(|m| m.name == name) else {
             if let Some(at) = from {
-                let available: Vec<String> = source::stdlib().iter().map(|m| m.name.to_string()).collect();
+                let available: Vec<String> = source::stdlib()
+                    .iter()
+                    .map(|m| m.name.to_string())
+                    .collect();
                 let suggestion = suggest(name, available.iter().map(String::as_str));
                 self.error(CheckError::UnknownModule {
                     at,
@@ -257,8 +267,12 @@ impl<'s> Checker<'s> {
         let (module_name, names): (String, Vec<(ast::Ident, Option<ast::Ident>)>) = match &i.names {
             ast::ImportNames::Single if i.path.len() == 1 => {
                 // `import labs`: the module itself, for `labs.alt`.
-                if let Some(m) = self.load_module(&module_ident.name, Some((file, module_ident.span))) {
-                    self.scopes[scope].modules.insert(module_ident.name.clone(), m);
+                if let Some(m) =
+                    self.load_module(&module_ident.name, Some((file, module_ident.span)))
+                {
+                    self.scopes[scope]
+                        .modules
+                        .insert(module_ident.name.clone(), m);
                 }
                 return;
             }
@@ -268,18 +282,33 @@ impl<'s> Checker<'s> {
             }
             ast::ImportNames::List(list) => (
                 join_path(&i.path),
-                list.iter().map(|n| (n.name.clone(), n.alias.clone())).collect(),
+                list.iter()
+                    .map(|n| (n.name.clone(), n.alias.clone()))
+                    .collect(),
             ),
             ast::ImportNames::All => (join_path(&i.path), vec![]),
         };
         let first_span = i.path[0].span;
-        let path_span = i.path[0].span.to(i.path[i.path.len().saturating_sub(1)].span);
-        let at = (file, if names.is_empty() { path_span } else { first_span.to(path_span) });
+        let path_span = i.path[0]
+            .span
+            .to(i.path[i.path.len().saturating_sub(1)].span);
+        let at = (
+            file,
+            if names.is_empty() {
+                path_span
+            } else {
+                first_span.to(path_span)
+            },
+        );
         let Some(m) = self.load_module(&module_name, Some(at)) else {
             return;
         };
         if matches!(i.names, ast::ImportNames::All) {
-            let all: Vec<(String, DefId)> = self.scopes[m].own.iter().map(|(k, v)| (k.clone(), *v)).collect();
+            let all: Vec<(String, DefId)> = self.scopes[m]
+                .own
+                .iter()
+                .map(|(k, v)| (k.clone(), *v))
+                .collect();
             for (k, v) in all {
                 self.scopes[scope].imported.insert(k, v);
             }
@@ -300,7 +329,8 @@ impl<'s> Checker<'s> {
                     self.scopes[scope].imported.insert(local, id);
                 }
                 None => {
-                    let suggestion = suggest(&name.name, self.scopes[m].own.keys().map(String::as_str));
+                    let suggestion =
+                        suggest(&name.name, self.scopes[m].own.keys().map(String::as_str));
                     self.error(CheckError::NotInModule {
                         at: (file, name.span),
                         module: module_name.clone(),
@@ -364,7 +394,10 @@ impl<'s> Checker<'s> {
 }
 
 fn join_path(p: &[ast::Ident]) -> String {
-    p.iter().map(|i| i.name.as_str()).collect::<Vec<_>>().join(".")
+    p.iter()
+        .map(|i| i.name.as_str())
+        .collect::<Vec<_>>()
+        .join(".")
 }
 
 /// The closest candidate to a misspelt name, if one is close enough to be what was meant.
