@@ -28,7 +28,7 @@ pub fn run(src: &str, data: &Path) -> BTreeMap<String, RecordBatch> {
     let rt = mid_runtime::runtime().expect("a runtime");
     let results = rt.block_on(async {
         let e = Engine::open(data).await.expect("the data set opens");
-        engine::run_all(&e, &compiled.plans, |_, _| {})
+        engine::run_all(&e, &compiled.plans, false, |_, _| {})
             .await
             .expect("the plans run")
     });
@@ -515,4 +515,146 @@ fn compiled_plans_need_no_data_and_are_deterministic() {
     };
     assert_eq!(text(&a), text(&b));
     assert!(text(&a).contains("TableScan: drug"));
+}
+
+#[test]
+fn baselines_and_hospital_reference_ranges() {
+    const CRE: &str = "3C015000002327101";
+    let x = d("2021-03-01");
+    let mut c = Cdm::default();
+    for id in 1..=4 {
+        c.patient("H01", id, "M", "1950-01-01", "2019-01-01", "2022-12-31");
+        c.drugs.push((
+            "H01",
+            id,
+            "prescription",
+            "outpatient",
+            x,
+            28,
+            Some(THIAMAZOLE),
+        ));
+    }
+    // 1: baseline 1.0 (the last value up to index); 1.4 on day 3 (< 1.5 x), 1.6 on day 5.
+    c.labs.push((
+        "H01",
+        1,
+        x - 40,
+        Some(CRE),
+        Some(2.0),
+        Some("mg/dL"),
+        Some(1.07),
+    ));
+    c.labs.push((
+        "H01",
+        1,
+        x - 10,
+        Some(CRE),
+        Some(1.0),
+        Some("mg/dL"),
+        Some(1.07),
+    ));
+    c.labs.push((
+        "H01",
+        1,
+        x + 3,
+        Some(CRE),
+        Some(1.4),
+        Some("mg/dL"),
+        Some(1.07),
+    ));
+    c.labs.push((
+        "H01",
+        1,
+        x + 5,
+        Some(CRE),
+        Some(1.6),
+        Some("mg/dL"),
+        Some(1.07),
+    ));
+    // 2: no value in the 180 days up to index: no baseline, no outcome.
+    c.labs.push((
+        "H01",
+        2,
+        x - 200,
+        Some(CRE),
+        Some(0.5),
+        Some("mg/dL"),
+        Some(1.07),
+    ));
+    c.labs.push((
+        "H01",
+        2,
+        x + 5,
+        Some(CRE),
+        Some(3.0),
+        Some("mg/dL"),
+        Some(1.07),
+    ));
+    // 3: baseline on the index day itself (90 umol/L = 1.02 mg/dL); 150 umol/L after.
+    c.labs.push((
+        "H01",
+        3,
+        x,
+        Some(CRE),
+        Some(90.0),
+        Some("umol/L"),
+        Some(95.0),
+    ));
+    c.labs.push((
+        "H01",
+        3,
+        x + 7,
+        Some(CRE),
+        Some(150.0),
+        Some("umol/L"),
+        Some(95.0),
+    ));
+    // 4: 1.2 mg/dL against this hospital's upper limit 1.0 (site_ULN) but under the standard
+    // male ULN 1.07 x 1.5.
+    c.labs.push((
+        "H01",
+        4,
+        x + 2,
+        Some(CRE),
+        Some(1.2),
+        Some("mg/dL"),
+        Some(1.0),
+    ));
+    let data = c.write();
+    let script = r#"
+import labs.{creatinine}
+codes thiamazole: drug = yj "2432001"
+cohort c { index = first drug thiamazole }
+outcome rise in c = first lab creatinine >= 1.5 x baseline
+outcome above_site in c = first lab creatinine > 1.1 x site_ULN
+outcome above_standard in c = first lab creatinine > 1.5 x ULN
+"#;
+    let r = run(script, &data);
+    let rise = days(&r["outcome_rise"], "outcome_day");
+    assert_eq!(
+        rise,
+        [(key("H01", 1), x + 5), (key("H01", 3), x + 7)]
+            .into_iter()
+            .collect()
+    );
+    let site = days(&r["outcome_above_site"], "outcome_day");
+    assert_eq!(
+        site,
+        [
+            (key("H01", 1), x + 3),
+            (key("H01", 2), x + 5),
+            (key("H01", 3), x + 7),
+            (key("H01", 4), x + 2)
+        ]
+        .into_iter()
+        .collect()
+    );
+    // 1.5 x 1.07 = 1.605: only 3.0 and 150 umol/L (1.70 mg/dL) are above.
+    let standard = days(&r["outcome_above_standard"], "outcome_day");
+    assert_eq!(
+        standard,
+        [(key("H01", 2), x + 5), (key("H01", 3), x + 7)]
+            .into_iter()
+            .collect()
+    );
 }

@@ -2,6 +2,7 @@
 //! to link). Modules share one generated network through `common`.
 
 mod cases;
+mod cli;
 mod common;
 mod differential;
 mod e2e;
@@ -9,4 +10,5 @@ mod examples;
 mod fixture;
 mod inspect;
 mod outcomes;
+mod stdlib;
 mod synth;

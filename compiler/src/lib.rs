@@ -209,6 +209,20 @@ pub enum CompileError {
     Plan(Box<Checked>, plan::PlanError),
 }
 
+/// Checks a script as `mid check` does: every diagnostic the user can act on (syntax, names,
+/// types, codes, units, and cohort semantics found when lowering), without building plans.
+pub fn check_all(name: &str, text: &str) -> Checked {
+    on_big_stack(|| {
+        let mut checked = check_here(name, text);
+        if !checked.has_errors() {
+            let (_, mut more) = hir_to_cir(&checked.hir);
+            checked.diagnostics.append(&mut more);
+            diagnostics::normalise(&mut checked.diagnostics);
+        }
+        checked
+    })
+}
+
 /// Checks, lowers and builds the plans of one script.
 pub fn compile(name: &str, text: &str) -> Result<Compiled, CompileError> {
     on_big_stack(|| compile_here(name, text))

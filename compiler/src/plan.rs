@@ -54,6 +54,9 @@ pub enum PlanKind {
     Outcome { outcome: String, cohort: String },
     /// Patient-level rows that stay at the site.
     Export { cohort: String },
+    /// A relation a later plan reads several times (the events a `having` tests), computed
+    /// once and kept for it: the engine does not share common subplans by itself.
+    Intermediate { of: String },
     /// Counts by strata; the runtime suppresses small cells before writing.
     Report {
         report: String,
@@ -86,7 +89,9 @@ pub fn cir_to_plan(p: &cir::Program) -> Result<Vec<NamedPlan>> {
     let mut g = Gen::default();
     let mut out = Vec::new();
     for c in &p.cohorts {
+        g.begin(&format!("entries_{}", c.name));
         let entries = g.cohort_entries(c)?;
+        out.append(&mut g.intermediates);
         g.register(
             &format!("entries_{}", c.name),
             entries.schema().inner().clone(),
@@ -98,7 +103,9 @@ pub fn cir_to_plan(p: &cir::Program) -> Result<Vec<NamedPlan>> {
             },
             plan: entries,
         });
+        g.begin(&format!("steps_{}", c.name));
         let steps = g.cohort_steps(c)?;
+        out.append(&mut g.intermediates);
         let steps_schema = steps.schema().inner().clone();
         out.push(NamedPlan {
             name: format!("steps_{}", c.name),
@@ -109,7 +116,9 @@ pub fn cir_to_plan(p: &cir::Program) -> Result<Vec<NamedPlan>> {
             plan: steps,
         });
         g.register(&format!("steps_{}", c.name), steps_schema.clone());
+        g.begin(&format!("attrition_{}", c.name));
         let attrition = g.attrition(c)?;
+        out.append(&mut g.intermediates);
         let mut labels = vec![format!(
             "entry: {}",
             c.entry.text.trim_start_matches("index = ").trim()
@@ -123,7 +132,9 @@ pub fn cir_to_plan(p: &cir::Program) -> Result<Vec<NamedPlan>> {
             },
             plan: attrition,
         });
+        g.begin(&format!("cohort_{}", c.name));
         let members = g.members(c)?;
+        out.append(&mut g.intermediates);
         g.register(
             &format!("cohort_{}", c.name),
             members.schema().inner().clone(),
@@ -140,7 +151,9 @@ pub fn cir_to_plan(p: &cir::Program) -> Result<Vec<NamedPlan>> {
         let cohort = p
             .cohort(&o.cohort)
             .ok_or_else(|| PlanError(format!("no cohort {}", o.cohort)))?;
+        g.begin(&format!("outcome_{}", o.name));
         let plan = g.outcome(o, cohort)?;
+        out.append(&mut g.intermediates);
         g.register(
             &format!("outcome_{}", o.name),
             plan.schema().inner().clone(),
@@ -158,12 +171,14 @@ pub fn cir_to_plan(p: &cir::Program) -> Result<Vec<NamedPlan>> {
         let cohort = p
             .cohort(&e.cohort)
             .ok_or_else(|| PlanError(format!("no cohort {}", e.cohort)))?;
-        let plan = g.export(e, cohort, p)?;
         let name = if p.exports.iter().filter(|x| x.cohort == e.cohort).count() > 1 {
             format!("export_{}_{}", e.cohort, i + 1)
         } else {
             format!("export_{}", e.cohort)
         };
+        g.begin(&name);
+        let plan = g.export(e, cohort, p)?;
+        out.append(&mut g.intermediates);
         out.push(NamedPlan {
             name,
             kind: PlanKind::Export {
@@ -173,7 +188,9 @@ pub fn cir_to_plan(p: &cir::Program) -> Result<Vec<NamedPlan>> {
         });
     }
     for r in &p.reports {
+        g.begin(&format!("report_{}", r.name));
         let (plan, strata, counts) = g.report(r, p)?;
+        out.append(&mut g.intermediates);
         out.push(NamedPlan {
             name: format!("report_{}", r.name),
             kind: PlanKind::Report {
@@ -241,6 +258,12 @@ struct Gen {
     /// Counter for generated column and alias names, reset per plan so plans read the same
     /// whatever else the script contains.
     counter: usize,
+    /// Prefix of generated names, naming the step they belong to (`step_2_cond_3`).
+    prefix: String,
+    /// The plan being built (intermediate plans are named after it).
+    current: String,
+    /// Intermediate plans the current plan reads, in the order they must run.
+    intermediates: Vec<NamedPlan>,
 }
 
 /// An aggregate used as a window function (`max(x) OVER (…)`): the builder's
@@ -321,13 +344,34 @@ fn ident(text: &str) -> String {
 }
 
 impl Gen {
+    /// Starts the plan `name`: its generated names restart, and it has no intermediates yet.
+    fn begin(&mut self, name: &str) {
+        self.current = name.to_string();
+        self.counter = 0;
+    }
+
+    /// Computes `plan` once as an intermediate of the current plan and returns a scan of it.
+    fn intermediate(&mut self, alias: &str, plan: LogicalPlan) -> Result<LogicalPlan> {
+        // `tmp_` starts no other plan's name, and aliases are unique within a plan.
+        let name = format!("tmp_{}_{alias}", self.current);
+        self.register(&name, plan.schema().inner().clone());
+        self.intermediates.push(NamedPlan {
+            name: name.clone(),
+            kind: PlanKind::Intermediate {
+                of: self.current.clone(),
+            },
+            plan,
+        });
+        Ok(self.scan(&name)?.build()?)
+    }
+
     fn register(&mut self, name: &str, schema: SchemaRef) {
         self.tables.insert(name.to_string(), schema);
     }
 
     fn fresh(&mut self, base: &str) -> String {
         self.counter += 1;
-        format!("{base}_{}", self.counter)
+        format!("{}{base}_{}", self.prefix, self.counter)
     }
 
     fn scan_cdm(&self, table: Table) -> Result<LogicalPlanBuilder> {
@@ -443,7 +487,9 @@ impl Gen {
             alias: coh.name.clone(),
         };
         for (i, step) in coh.steps.iter().enumerate() {
+            self.prefix = format!("step_{}_", i + 1);
             let (next, flag) = self.cond(&step.cond, ctx)?;
+            self.prefix.clear();
             let flag = if step.exclude { not(flag) } else { flag };
             // A step that cannot be decided (missing data) does not admit the entry.
             let flag = coalesce(vec![flag, lit(false)]);
@@ -482,18 +528,26 @@ impl Gen {
         Ok(LogicalPlanBuilder::from(ctx.plan).sort(keys)?.build()?)
     }
 
-    /// Drops the helper columns conditions added, keeping the cohort's own columns.
+    /// Drops the helper columns conditions added, keeping the cohort's own columns: those of
+    /// the entries, the step flags and the end of follow-up.
     fn trim(&mut self, ctx: Ctx, alias: &str) -> Result<Ctx> {
+        let own = |name: &str| {
+            ctx.base
+                .schema()
+                .fields()
+                .iter()
+                .any(|f| f.name() == name && !f.name().starts_with("date_"))
+                || name == "end_day"
+                || name
+                    .strip_prefix("step_")
+                    .is_some_and(|n| n.chars().all(|c| c.is_ascii_digit()))
+        };
         let keep: Vec<Expr> = ctx
             .plan
             .schema()
             .fields()
             .iter()
-            .filter(|f| {
-                !f.name().starts_with("cond_")
-                    && !f.name().starts_with("date_")
-                    && !f.name().starts_with("value_")
-            })
+            .filter(|f| own(f.name()))
             .map(|f| c(f.name()))
             .collect();
         let plan = LogicalPlanBuilder::from(ctx.plan)
@@ -1152,12 +1206,12 @@ impl Gen {
             } => {
                 let rel = self.events(input, ctx)?;
                 let spec = lab_spec(input).cloned();
-                let width = rel.plan.schema().fields().len();
+                let before = column_names(&rel.plan);
                 let (rel, t) = self.threshold(rel, threshold, spec.as_ref(), ctx)?;
                 let plan = LogicalPlanBuilder::from(rel.plan)
                     .filter(cmp(c("ev_value"), *op, t))?
                     .build()?;
-                self.drop_helpers(Rel { plan, ..rel }, width)
+                self.drop_helpers(Rel { plan, ..rel }, &before)
             }
             Events::Grade {
                 input,
@@ -1167,7 +1221,7 @@ impl Gen {
                 ..
             } => {
                 let mut rel = self.events(input, ctx)?;
-                let width = rel.plan.schema().fields().len();
+                let before = column_names(&rel.plan);
                 let spec = lab_spec(input).cloned();
                 let mut cases: Vec<(Expr, i64)> = Vec::new();
                 for (g, rop, t) in rules.iter().rev() {
@@ -1189,7 +1243,7 @@ impl Gen {
                 let plan = LogicalPlanBuilder::from(rel.plan)
                     .filter(cmp(grade_expr, *op, lit(*grade as i64)))?
                     .build()?;
-                self.drop_helpers(Rel { plan, ..rel }, width)
+                self.drop_helpers(Rel { plan, ..rel }, &before)
             }
             Events::Window { input, window } => {
                 let rel = self.events(input, ctx)?;
@@ -1396,11 +1450,15 @@ impl Gen {
             .build()?)
     }
 
-    /// Keeps the first `width` columns (dropping the sex and baseline columns a threshold
-    /// needed), so every event stream has the same columns and unions line up.
-    fn drop_helpers(&mut self, rel: Rel, width: usize) -> Result<Rel> {
-        let fields = rel.plan.schema().fields().len();
-        if fields == width {
+    /// Drops the sex and baseline columns a threshold added, so every event stream has the
+    /// same columns and unions line up.
+    fn drop_helpers(&mut self, rel: Rel, before: &[String]) -> Result<Rel> {
+        // Only the thresholds' helpers go (sex, baseline): columns a baseline's join to the
+        // context added stay, as the rows are per context row now.
+        let helper = |n: &str| {
+            !before.iter().any(|b| b == n) && (n == "ev_sex" || n.contains("value_baseline_"))
+        };
+        if !rel.plan.schema().fields().iter().any(|f| helper(f.name())) {
             return Ok(rel);
         }
         let keep: Vec<Expr> = rel
@@ -1408,7 +1466,7 @@ impl Gen {
             .schema()
             .fields()
             .iter()
-            .take(width)
+            .filter(|f| !helper(f.name()))
             .map(|f| c(f.name()))
             .collect();
         let plan = LogicalPlanBuilder::from(rel.plan).project(keep)?.build()?;
@@ -1602,6 +1660,10 @@ impl Gen {
         if !rel.ctx_level {
             // Patient-level events: conditions about them may need the patient (observation, age).
             it_plan = self.with_patient(it_plan)?;
+        }
+        if uses_of_context(cond) > 1 {
+            // Every condition joins its events to these rows: compute them once.
+            it_plan = self.intermediate(&alias, it_plan)?;
         }
         let it_plan = LogicalPlanBuilder::from(it_plan).alias(&alias)?.build()?;
         let it = Ctx {
@@ -2212,6 +2274,51 @@ impl Gen {
 }
 
 /// Dates used as window bounds (and calendar anchors) that must be computed as columns.
+fn column_names(plan: &LogicalPlan) -> Vec<String> {
+    plan.schema()
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .collect()
+}
+
+/// How many times evaluating `cond` reads its context's rows: once per event test or event
+/// date.
+fn uses_of_context(cond: &Cond) -> usize {
+    fn date(d: &Date) -> usize {
+        match d {
+            Date::Event(_) => 1,
+            Date::Offset(d, _) => date(d),
+            Date::Earliest(ds) | Date::Latest(ds) => ds.iter().map(date).sum(),
+            _ => 0,
+        }
+    }
+    fn value(v: &Value) -> usize {
+        match v {
+            Value::Age(d) | Value::Date(d) => date(d),
+            Value::Cond(c) => uses_of_context(c),
+            _ => 0,
+        }
+    }
+    match cond {
+        Cond::Exists { .. } => 1,
+        Cond::Not(x) => uses_of_context(x),
+        Cond::And(a, b) | Cond::Or(a, b) => uses_of_context(a) + uses_of_context(b),
+        Cond::Const(_) => 0,
+        Cond::Observed { anchor, .. } => date(anchor),
+        Cond::DateIn { date: d, window } => {
+            let cal = match &window.calendar {
+                Some(Calendar::SameMonth(x) | Calendar::SameYear(x) | Calendar::SameStay(x)) => {
+                    date(x)
+                }
+                None => 0,
+            };
+            date(d) + window.lo.as_ref().map_or(0, date) + window.hi.as_ref().map_or(0, date) + cal
+        }
+        Cond::Compare { lhs, rhs, .. } => value(lhs) + value(rhs),
+    }
+}
+
 fn collect_window_dates(e: &Events, out: &mut Vec<Date>) {
     match e {
         Events::Window { input, window } => {

@@ -7,17 +7,22 @@ pub enum Shown {
     Exact(u64),
     /// Rounded to the nearest multiple of 10 because an exact value would reveal a small count.
     Rounded(u64),
-    /// Below the threshold, or hidden so a small count cannot be recovered.
+    /// Below the threshold (shown as `<10`).
     Suppressed,
+    /// Not small itself, but withheld so a suppressed count cannot be recovered by
+    /// subtraction from a known total; shown as `suppressed`, never as `<10`, which would
+    /// mislead the reader about its size.
+    Withheld,
 }
 
 impl Shown {
-    /// Text for CSV and the console: `1234`, `~1230`, `<10`.
+    /// Text for CSV and the console: `1234`, `~1230`, `<10`, `suppressed`.
     pub fn text(self, threshold: u32) -> String {
         match self {
             Shown::Exact(n) => n.to_string(),
             Shown::Rounded(n) => format!("~{n}"),
             Shown::Suppressed => format!("<{threshold}"),
+            Shown::Withheld => "suppressed".to_string(),
         }
     }
 
@@ -25,14 +30,20 @@ impl Shown {
     pub fn value(self) -> Option<u64> {
         match self {
             Shown::Exact(n) | Shown::Rounded(n) => Some(n),
-            Shown::Suppressed => None,
+            Shown::Suppressed | Shown::Withheld => None,
         }
+    }
+
+    /// Whether the count is not shown (either way).
+    pub fn is_hidden(self) -> bool {
+        matches!(self, Shown::Suppressed | Shown::Withheld)
     }
 }
 
 /// One count column of a report: primary suppression of cells below the threshold, then, when
-/// exactly one cell is hidden, the smallest other non-zero cell too (the column total is known
-/// from the attrition table, so a single hidden cell could be recovered by subtraction).
+/// exactly one cell is hidden, the smallest other non-zero cell is withheld too (the column
+/// total is known from the attrition table, so a single hidden cell could be recovered by
+/// subtraction).
 pub fn suppress_column(counts: &[u64], threshold: u32) -> Vec<Shown> {
     let t = u64::from(threshold);
     let mut out: Vec<Shown> = counts
@@ -59,7 +70,7 @@ pub fn suppress_column(counts: &[u64], threshold: u32) -> Vec<Shown> {
             .min_by_key(|(i, n)| (**n, *i))
             .map(|(i, _)| i);
         if let Some(i) = smallest {
-            out[i] = Shown::Suppressed;
+            out[i] = Shown::Withheld;
         }
     }
     out
@@ -106,7 +117,7 @@ mod tests {
             vec![
                 Shown::Exact(120),
                 Shown::Suppressed,
-                Shown::Suppressed,
+                Shown::Withheld,
                 Shown::Exact(300)
             ]
         );
@@ -123,6 +134,8 @@ mod tests {
         let s = suppress_column(&[120, 45], 10);
         assert_eq!(s, vec![Shown::Exact(120), Shown::Exact(45)]);
         assert_eq!(Shown::Suppressed.text(10), "<10");
+        // A withheld cell is not small and must not read as if it were.
+        assert_eq!(Shown::Withheld.text(10), "suppressed");
         assert_eq!(
             suppress_column(&[0, 50, 60], 10),
             vec![Shown::Exact(0), Shown::Exact(50), Shown::Exact(60)]

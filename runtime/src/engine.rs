@@ -13,6 +13,8 @@ use datafusion::catalog::MemTable;
 use datafusion::common::tree_node::{Transformed, TreeNode};
 use datafusion::datasource::provider_as_source;
 use datafusion::logical_expr::LogicalPlan;
+use datafusion::physical_plan::collect;
+use datafusion::physical_plan::display::DisplayableExecutionPlan;
 use datafusion::prelude::{ParquetReadOptions, SessionConfig, SessionContext};
 use mid_compiler::NamedPlan;
 use mid_compiler::cdm::Table;
@@ -187,6 +189,16 @@ impl Engine {
         if std::env::var_os("DATAFUSION_EXECUTION_TARGET_PARTITIONS").is_none() {
             config = config.with_target_partitions(threads);
         }
+        // Filter rows while decoding Parquet, cheapest predicate first: a lab condition's
+        // analyte test then spares the unit conversion on every other row (5x on the lab
+        // benchmark, docs/performance.md).
+        let parquet = &mut config.options_mut().execution.parquet;
+        if std::env::var_os("DATAFUSION_EXECUTION_PARQUET_PUSHDOWN_FILTERS").is_none() {
+            parquet.pushdown_filters = true;
+        }
+        if std::env::var_os("DATAFUSION_EXECUTION_PARQUET_REORDER_FILTERS").is_none() {
+            parquet.reorder_filters = true;
+        }
         let ctx = SessionContext::new_with_config(config);
         for t in Table::ALL {
             let tdir = dir.join(t.name());
@@ -250,17 +262,33 @@ impl Engine {
             .map_err(|e| Error::context("cannot optimise the plan", e))
     }
 
-    /// Runs one plan and returns its rows.
-    pub async fn execute(&self, plan: &NamedPlan) -> Result<Vec<RecordBatch>> {
+    /// Runs one plan and returns its rows; with `profile`, also the physical plan annotated
+    /// with what each operator did (rows, time), for finding where a script spends its time.
+    pub async fn execute(
+        &self,
+        plan: &NamedPlan,
+        profile: bool,
+    ) -> Result<(Vec<RecordBatch>, Option<String>)> {
         let bound = self.bind(plan.plan.clone()).await?;
         let df = self
             .ctx
             .execute_logical_plan(bound)
             .await
             .map_err(|e| Error::context(format!("cannot plan `{}`", plan.name), e))?;
-        df.collect()
+        let task = Arc::new(df.task_ctx());
+        let physical = df
+            .create_physical_plan()
             .await
-            .map_err(|e| Error::context(format!("running `{}` failed", plan.name), e))
+            .map_err(|e| Error::context(format!("cannot plan `{}`", plan.name), e))?;
+        let batches = collect(physical.clone(), task)
+            .await
+            .map_err(|e| Error::context(format!("running `{}` failed", plan.name), e))?;
+        let metrics = profile.then(|| {
+            DisplayableExecutionPlan::with_metrics(physical.as_ref())
+                .indent(false)
+                .to_string()
+        });
+        Ok((batches, metrics))
     }
 
     /// Registers a result for the plans after it.
@@ -274,16 +302,27 @@ impl Engine {
     }
 }
 
-/// Runs every plan of a compiled script in order; returns each result by plan name.
+/// Runs every plan of a compiled script in order; returns each result by plan name. With
+/// `profile`, prints each plan's wall time and annotated physical plan to stderr.
 pub async fn run_all(
     engine: &Engine,
     plans: &[NamedPlan],
+    profile: bool,
     mut progress: impl FnMut(usize, &str),
 ) -> Result<BTreeMap<String, (SchemaRef, Vec<RecordBatch>)>> {
     let mut out = BTreeMap::new();
     for (i, p) in plans.iter().enumerate() {
         progress(i, &p.name);
-        let batches = engine.execute(p).await?;
+        let clock = std::time::Instant::now();
+        let (batches, metrics) = engine.execute(p, profile).await?;
+        if let Some(m) = metrics {
+            let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
+            eprintln!(
+                "-- {} ({rows} rows, {:.3} s)\n{m}",
+                p.name,
+                clock.elapsed().as_secs_f64()
+            );
+        }
         let schema: SchemaRef = Arc::new(p.plan.schema().as_arrow().clone());
         let schema = batches.first().map(|b| b.schema()).unwrap_or(schema);
         engine.register(&p.name, schema.clone(), batches.clone())?;

@@ -44,6 +44,10 @@ pub struct RunArgs {
     /// Colour diagnostics.
     #[arg(long, value_enum, default_value_t = Color::Auto)]
     pub color: Color,
+    /// Print each plan's time and its physical plan with per-operator rows and times to
+    /// stderr (where a slow script spends its time).
+    #[arg(long)]
+    pub profile: bool,
 }
 
 pub fn run(args: &RunArgs) -> Result<ExitCode> {
@@ -81,7 +85,7 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
     let results = rt.block_on(async {
         let engine = Engine::open(&data).await?;
         let bar = progress(compiled.plans.len() as u64);
-        let r = engine::run_all(&engine, &compiled.plans, |i, name| {
+        let r = engine::run_all(&engine, &compiled.plans, args.profile, |i, name| {
             if let Some(b) = &bar {
                 b.set_position(i as u64);
                 b.set_message(name.to_string());
@@ -273,6 +277,14 @@ fn write_outputs(
                     rows: table.num_rows(),
                     leaves_site: true,
                 });
+                // What the counts are, and the validation of every outcome definition they use.
+                let about = report_about(compiled, report, threshold);
+                let about_path = dir.join("reports").join(format!("{report}.about.json"));
+                let json = serde_json::to_string_pretty(&about)
+                    .map_err(|e| Error::context("cannot describe the report", e))?;
+                fs::write(&about_path, json + "\n").map_err(|e| {
+                    Error::context(format!("cannot write {}", about_path.display()), e)
+                })?;
             }
             PlanKind::Export { cohort } => {
                 fs::create_dir_all(dir.join("exports"))
@@ -467,7 +479,7 @@ fn report_table(
                     .zip(&persons_shown)
                     .map(|(d, p)| match d {
                         None => String::new(),
-                        Some(_) if *p == Shown::Suppressed => format!("<{threshold} persons"),
+                        Some(_) if p.is_hidden() => "suppressed".to_string(),
                         Some(d) => d.to_string(),
                     })
                     .collect();
@@ -502,6 +514,51 @@ fn write_table(path: &Path, b: &RecordBatch, csv: bool) -> Result<()> {
     w.close()
         .map_err(|e| Error::context(format!("cannot write {}", path.display()), e))?;
     Ok(())
+}
+
+/// `<report>.about.json`: what a report counts and the validation of the outcome
+/// definitions it uses, kept next to the counts.
+#[derive(Serialize)]
+struct ReportAbout {
+    report: String,
+    cohorts: Vec<String>,
+    outcomes: Vec<String>,
+    strata: Vec<String>,
+    suppression: String,
+    outcome_definitions: Vec<DefinitionRecord>,
+}
+
+fn report_about(c: &Compiled, report: &str, threshold: u32) -> ReportAbout {
+    let r = c.cir.reports.iter().find(|r| r.name == report);
+    let outcomes: Vec<String> = r.map(|r| r.outcomes.clone()).unwrap_or_default();
+    let mut definitions = Vec::new();
+    for o in c.cir.outcomes.iter().filter(|o| outcomes.contains(&o.name)) {
+        for (name, v) in &o.definitions {
+            definitions.push(DefinitionRecord {
+                outcome: o.name.clone(),
+                definition: name.clone(),
+                validation: v.clone(),
+            });
+        }
+    }
+    ReportAbout {
+        report: report.to_string(),
+        cohorts: r.map(|r| r.cohorts.clone()).unwrap_or_default(),
+        outcomes,
+        strata: r
+            .map(|r| {
+                r.strata
+                    .iter()
+                    .map(mid_compiler::cir::Stratum::column)
+                    .collect()
+            })
+            .unwrap_or_default(),
+        suppression: format!(
+            "counts of 1 to {} persons are shown as <{threshold}; when a column has exactly one such cell its smallest other non-zero cell is hidden too; person-days of hidden cells are hidden",
+            threshold - 1
+        ),
+        outcome_definitions: definitions,
+    }
 }
 
 /// `run.json`.
@@ -593,7 +650,7 @@ impl RunRecord {
             tables: results.iter().map(|(k, (_, b))| (k.clone(), b.iter().map(RecordBatch::num_rows).sum())).collect(),
             outputs: written.to_vec(),
             outcome_definitions: definitions,
-            disclosure: "aggregate outputs (reports/) show no count below the suppression threshold (10 unless raised): such cells read <10, a lone hidden cell hides its smallest neighbour too, and attrition counts are rounded to 10 when a step would reveal a small difference. exports/ are patient-level and stay at the site.".into(),
+            disclosure: "aggregate outputs (reports/) show no count below the suppression threshold (10 unless raised): such cells read <10; when a column has a single such cell, its smallest neighbour is withheld too and reads `suppressed` (so the hidden count cannot be recovered from the total); person-days of hidden cells read `suppressed`; and attrition counts are rounded to 10 when a step would reveal a small difference. exports/ are patient-level and stay at the site.".into(),
         }
     }
 }

@@ -146,13 +146,11 @@ pub fn check(args: &CheckArgs) -> Result<ExitCode> {
         let bytes = read_script(path)?;
         let name = path.display().to_string();
         let checked = match mid_grammar::parse::decode(&bytes) {
-            Ok(text) => match mid_compiler::compile(&name, text) {
-                Ok(c) => (c.checked.diagnostics, c.checked.sources),
-                Err(CompileError::Diagnostics(c)) => (c.diagnostics, c.sources),
-                Err(CompileError::Plan(_, e)) => {
-                    return Err(Error::new(format!("{name}: internal compiler error: {e}")));
-                }
-            },
+            Ok(text) => {
+                // Everything the user can act on, without building plans.
+                let c = mid_compiler::check_all(&name, text);
+                (c.diagnostics, c.sources)
+            }
             Err(_) => {
                 let c = mid_compiler::check_bytes(&name, &bytes);
                 (c.diagnostics, c.sources)
@@ -243,6 +241,7 @@ fn kind_word(k: &mid_compiler::PlanKind) -> &'static str {
         K::Outcome { .. } => "outcome",
         K::Export { .. } => "export, patient-level, stays at the site",
         K::Report { .. } => "report, aggregate",
+        K::Intermediate { .. } => "intermediate, computed once for the plan after it",
     }
 }
 

@@ -1,0 +1,345 @@
+//! The `mid` command line: exit codes, JSON diagnostics, explanations, deterministic
+//! compiler output, data checked before execution, no partial output, suppressed reports and
+//! byte-identical results.
+
+use std::path::{Path, PathBuf};
+
+use arrow::array::Array;
+
+use crate::common::mid;
+use crate::e2e::boundary_data;
+use crate::fixture::write_parquet;
+
+fn tmp() -> PathBuf {
+    tempfile::tempdir().expect("a temporary directory").keep()
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> String {
+    let p = dir.join(name);
+    std::fs::write(&p, text).expect("write a script");
+    p.display().to_string()
+}
+
+const SCRIPT: &str = r#"study cli
+import labs.{neutrophil_count}
+codes thiamazole: drug = yj "2432001"
+codes hyperthyroidism: diagnosis = icd10 "E05"
+cohort c {
+  index = first drug thiamazole
+  require diagnosis hyperthyroidism within 30 days around index
+  end = earliest(index + 140 days, end of observation)
+}
+outcome low in c = first lab neutrophil_count <= 1500 /uL
+export c with low, sex
+report c with low by sex
+"#;
+
+#[test]
+fn check_exit_codes_and_json() {
+    let dir = tmp();
+    let good = write(&dir, "good.mid", SCRIPT);
+    let bad = write(
+        &dir,
+        "bad.mid",
+        "codes a: diagnosis = icd10 \"Z9Q\"\ncohort c { index = first diagnosis b }\n",
+    );
+    let ok = mid(&["check", &good]);
+    assert_eq!(
+        ok.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    assert!(String::from_utf8_lossy(&ok.stderr).contains("checked 1 file: 0 errors"));
+
+    let err = mid(&["check", &bad, "--color", "never"]);
+    assert_eq!(err.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&err.stderr);
+    assert!(
+        text.contains("E0203") && text.contains("E0101") && text.contains("2 errors"),
+        "{text}"
+    );
+
+    let json = mid(&["check", &bad, "--format", "json"]);
+    assert_eq!(json.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).expect("JSON on stdout");
+    let codes: Vec<&str> = v
+        .as_array()
+        .expect("an array")
+        .iter()
+        .map(|d| d["code"].as_str().expect("a code"))
+        .collect();
+    assert_eq!(codes, vec!["E0203", "E0101"]);
+    assert_eq!(v[0]["primary"]["line"], 1);
+
+    let missing = mid(&["check", &dir.join("nope.mid").display().to_string()]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("cannot read"));
+    assert_eq!(mid(&["check"]).status.code(), Some(2));
+    assert_eq!(
+        mid(&["check", "--format", "yaml", &good]).status.code(),
+        Some(2)
+    );
+}
+
+#[test]
+fn explain_every_code() {
+    for (code, title, _) in mid_compiler::explain::CODES {
+        let out = mid(&["explain", code]);
+        assert_eq!(out.status.code(), Some(0));
+        assert!(String::from_utf8_lossy(&out.stdout).contains(title));
+    }
+    assert_eq!(mid(&["explain", "E9999"]).status.code(), Some(2));
+}
+
+#[test]
+fn compile_emits_every_stage_deterministically() {
+    let dir = tmp();
+    let script = write(&dir, "s.mid", SCRIPT);
+    for stage in ["ast", "hir", "cir", "plan", "plan-optimized"] {
+        let a = mid(&["compile", &script, "--emit", stage]);
+        let b = mid(&["compile", &script, "--emit", stage]);
+        assert_eq!(
+            a.status.code(),
+            Some(0),
+            "{stage}: {}",
+            String::from_utf8_lossy(&a.stderr)
+        );
+        assert!(!a.stdout.is_empty());
+        assert_eq!(a.stdout, b.stdout, "{stage} differs between runs");
+    }
+    let plan =
+        String::from_utf8_lossy(&mid(&["compile", &script, "--emit", "plan"]).stdout).into_owned();
+    assert!(plan.contains("-- steps_c (cohort steps)") && plan.contains("TableScan: drug"));
+    let bad = write(&dir, "bad.mid", "cohort c { }\n");
+    assert_eq!(mid(&["compile", &bad]).status.code(), Some(1));
+}
+
+/// Copies the boundary data set so a test can break it.
+fn copy_data() -> PathBuf {
+    let to = tmp().join("data");
+    let from = boundary_data();
+    for entry in std::fs::read_dir(from).expect("data") {
+        let entry = entry.expect("entry");
+        let dst = to.join(entry.file_name());
+        std::fs::create_dir_all(&dst).expect("mkdir");
+        for f in std::fs::read_dir(entry.path()).expect("table") {
+            let f = f.expect("file");
+            std::fs::copy(f.path(), dst.join(f.file_name())).expect("copy");
+        }
+    }
+    to
+}
+
+fn run_on(data: &Path, out: &Path) -> std::process::Output {
+    let dir = tmp();
+    let script = write(&dir, "s.mid", SCRIPT);
+    mid(&[
+        "run",
+        &script,
+        "--data",
+        &data.display().to_string(),
+        "--out",
+        &out.display().to_string(),
+        "--color",
+        "never",
+    ])
+}
+
+#[test]
+fn data_lacking_what_the_script_needs_fails_before_running() {
+    // A missing table.
+    let data = copy_data();
+    std::fs::remove_dir_all(data.join("diagnosis")).expect("remove");
+    let out = tmp().join("out");
+    let r = run_on(&data, &out);
+    assert_eq!(r.status.code(), Some(1));
+    let e = String::from_utf8_lossy(&r.stderr);
+    assert!(
+        e.contains("no table `diagnosis`") && e.contains("s.mid:7:"),
+        "{e}"
+    );
+    assert!(!out.exists(), "no output is left behind");
+
+    // A missing column and a wrong type.
+    let data = copy_data();
+    let lab = data.join("lab").join("H.parquet");
+    let batch = crate::common::read_batches(&lab).remove(0);
+    let unit_idx = batch.schema().index_of("unit").expect("unit");
+    let value_idx = batch.schema().index_of("value").expect("value");
+    let mut fields: Vec<arrow::datatypes::Field> = Vec::new();
+    let mut cols: Vec<arrow::array::ArrayRef> = Vec::new();
+    for (i, f) in batch.schema().fields().iter().enumerate() {
+        if i == unit_idx {
+            continue;
+        }
+        if i == value_idx {
+            fields.push(arrow::datatypes::Field::new(
+                "value",
+                arrow::datatypes::DataType::Utf8,
+                true,
+            ));
+            cols.push(
+                arrow::compute::cast(batch.column(i), &arrow::datatypes::DataType::Utf8)
+                    .expect("cast"),
+            );
+            continue;
+        }
+        fields.push(f.as_ref().clone());
+        cols.push(batch.column(i).clone());
+    }
+    let broken = arrow::array::RecordBatch::try_new(
+        std::sync::Arc::new(arrow::datatypes::Schema::new(fields)),
+        cols,
+    )
+    .expect("batch");
+    write_parquet(&lab, &broken);
+    let r = run_on(&data, &out);
+    assert_eq!(r.status.code(), Some(1));
+    let e = String::from_utf8_lossy(&r.stderr);
+    assert!(e.contains("no column `unit`"), "{e}");
+    assert!(
+        e.contains("`lab.value` is Text") && e.contains("contract says Float64"),
+        "{e}"
+    );
+    assert!(
+        e.contains("s.mid:10:"),
+        "the script line that needs it: {e}"
+    );
+    assert!(!out.exists());
+
+    // A corrupt file.
+    let data = copy_data();
+    std::fs::write(data.join("drug").join("H.parquet"), b"not parquet at all").expect("write");
+    let r = run_on(&data, &out);
+    assert_eq!(r.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&r.stderr).contains("not a readable Parquet file"));
+    assert!(!out.exists());
+}
+
+#[test]
+fn run_writes_suppressed_reports_and_identical_results() {
+    let out1 = tmp().join("out");
+    let out2 = tmp().join("out");
+    let r = run_on(boundary_data(), &out1);
+    assert_eq!(
+        r.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&r.stderr)
+    );
+    assert_eq!(run_on(boundary_data(), &out2).status.code(), Some(0));
+    for f in [
+        "reports/c_with_low.parquet",
+        "reports/attrition_c.parquet",
+        "exports/c.parquet",
+        "reports/c_with_low.about.json",
+    ] {
+        let a = std::fs::read(out1.join(f)).unwrap_or_else(|_| panic!("{f} written"));
+        let b = std::fs::read(out2.join(f)).expect("written");
+        assert_eq!(a, b, "{f} differs between two runs");
+    }
+    // Counts of 1-9 are never shown in aggregate outputs.
+    let report = crate::common::read_batches(&out1.join("reports/c_with_low.parquet")).remove(0);
+    for col in ["persons", "low_persons"] {
+        let a = report
+            .column_by_name(col)
+            .expect(col)
+            .as_any()
+            .downcast_ref::<arrow::array::StringArray>()
+            .expect("text")
+            .clone();
+        for i in 0..a.len() {
+            let v = a.value(i);
+            assert!(
+                v == "<10"
+                    || v == "suppressed"
+                    || v.parse::<u64>().is_ok_and(|n| n == 0 || n >= 10),
+                "{col} shows {v}"
+            );
+        }
+        // A single `<10` in a column would be recoverable from the total: a non-zero neighbour
+        // is withheld too.
+        let small = (0..a.len()).filter(|&i| a.value(i) == "<10").count();
+        let withheld = (0..a.len()).filter(|&i| a.value(i) == "suppressed").count();
+        let nonzero_shown = (0..a.len())
+            .filter(|&i| a.value(i).parse::<u64>().is_ok_and(|n| n > 0))
+            .count();
+        let cells: Vec<&str> = (0..a.len()).map(|i| a.value(i)).collect();
+        assert!(
+            small != 1 || withheld == 1 || nonzero_shown == 0,
+            "{col}: lone hidden cell without a withheld partner: {cells:?}"
+        );
+    }
+    let printed = String::from_utf8_lossy(&r.stdout);
+    assert!(
+        printed.contains("<10") && printed.contains("counts below 10 suppressed"),
+        "{printed}"
+    );
+    let run: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out1.join("run.json")).expect("run.json"))
+            .expect("JSON");
+    for key in [
+        "mid_version",
+        "script",
+        "stdlib_sha256",
+        "plan_sha256",
+        "data",
+        "started",
+        "finished",
+        "tables",
+        "outputs",
+    ] {
+        assert!(run.get(key).is_some(), "run.json lacks {key}");
+    }
+    assert_eq!(run["tables"]["cohort_c"], 19);
+
+    // CSV output; and a non-result directory is never overwritten.
+    let out3 = tmp().join("csv");
+    let dir = tmp();
+    let script = write(&dir, "s.mid", SCRIPT);
+    let r = mid(&[
+        "run",
+        &script,
+        "--data",
+        &boundary_data().display().to_string(),
+        "--out",
+        &out3.display().to_string(),
+        "--csv",
+    ]);
+    assert_eq!(r.status.code(), Some(0));
+    let csv = std::fs::read_to_string(out3.join("reports/c_with_low.csv")).expect("CSV report");
+    assert!(
+        csv.starts_with("sex,persons,low_persons,low_person_days"),
+        "{csv}"
+    );
+    let other = tmp();
+    std::fs::write(other.join("precious.txt"), "keep me").expect("write");
+    let r = mid(&[
+        "run",
+        &script,
+        "--data",
+        &boundary_data().display().to_string(),
+        "--out",
+        &other.display().to_string(),
+    ]);
+    assert_eq!(r.status.code(), Some(2));
+    assert_eq!(
+        std::fs::read_to_string(other.join("precious.txt")).expect("kept"),
+        "keep me"
+    );
+}
+
+#[test]
+fn every_subcommand_has_help() {
+    for sub in ["check", "compile", "run", "explain", "synth", "inspect"] {
+        let out = mid(&[sub, "--help"]);
+        assert_eq!(out.status.code(), Some(0), "{sub}");
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("Usage"),
+            "{sub}"
+        );
+    }
+    assert_eq!(mid(&["--version"]).status.code(), Some(0));
+    assert_eq!(mid(&["nonsense"]).status.code(), Some(2));
+}

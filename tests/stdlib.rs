@@ -1,0 +1,91 @@
+//! The standard library: every module checks clean on its own, and every example in its doc
+//! comments (indented blocks in `//!` and `///` comments) compiles and runs on the demo network.
+
+use std::path::Path;
+
+use crate::e2e::run;
+
+fn stdlib_files() -> Vec<std::path::PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../stdlib");
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .expect("stdlib/")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "mid"))
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn every_module_checks_clean() {
+    let mut sources = mid_compiler::source::SourceMap::new();
+    let (_, diags) = mid_compiler::check::check_stdlib(&mut sources);
+    assert!(
+        diags.is_empty(),
+        "{}",
+        mid_compiler::diagnostics::render_human(&diags, &sources, Default::default())
+    );
+    assert_eq!(mid_compiler::source::stdlib().len(), stdlib_files().len());
+    for f in stdlib_files() {
+        let text = std::fs::read_to_string(&f).expect("a stdlib file");
+        let c = mid_compiler::check_all(&f.display().to_string(), &text);
+        assert!(
+            c.diagnostics.is_empty(),
+            "{}",
+            mid_compiler::diagnostics::render_human(&c.diagnostics, &c.sources, Default::default())
+        );
+    }
+}
+
+/// The indented code blocks of a file's doc comments.
+fn doc_examples(text: &str) -> Vec<String> {
+    let mut blocks = Vec::new();
+    let mut current: Vec<&str> = Vec::new();
+    for line in text.lines() {
+        let t = line.trim_start();
+        let body = t.strip_prefix("//!").or_else(|| t.strip_prefix("///"));
+        match body.and_then(|b| b.strip_prefix("     ")) {
+            Some(code) => current.push(code),
+            None => {
+                if !current.is_empty() {
+                    blocks.push(current.join("\n"));
+                    current.clear();
+                }
+            }
+        }
+    }
+    if !current.is_empty() {
+        blocks.push(current.join("\n"));
+    }
+    blocks
+}
+
+#[test]
+fn every_doc_example_compiles_and_runs() {
+    let data = mid_runtime::dataset::resolve_data(None).expect("the demo network");
+    let mut n = 0;
+    for f in stdlib_files() {
+        let text = std::fs::read_to_string(&f).expect("a stdlib file");
+        for example in doc_examples(&text) {
+            let results = run(&example, &data);
+            let reports = results.keys().filter(|k| k.starts_with("report_")).count();
+            assert!(
+                reports >= 1,
+                "{}: the example reports nothing:\n{example}",
+                f.display()
+            );
+            let members: usize = results
+                .iter()
+                .filter(|(k, _)| k.starts_with("cohort_"))
+                .map(|(_, b)| b.num_rows())
+                .sum();
+            assert!(
+                members > 0,
+                "{}: the example's cohort is empty on the demo network:\n{example}",
+                f.display()
+            );
+            n += 1;
+        }
+    }
+    assert!(n >= 6, "every stdlib module has an example ({n} found)");
+}
