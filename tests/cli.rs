@@ -343,3 +343,71 @@ fn every_subcommand_has_help() {
     assert_eq!(mid(&["--version"]).status.code(), Some(0));
     assert_eq!(mid(&["nonsense"]).status.code(), Some(2));
 }
+
+#[test]
+fn outcome_validation_metadata_travels_with_the_counts() {
+    let dir = tmp();
+    let script = write(
+        &dir,
+        "hf.mid",
+        "study hf\nimport outcomes.heart_failure\ncodes thiamazole: drug = yj \"2432001\"\n\
+         cohort c { index = first drug thiamazole }\n\
+         outcome hf in c = first heart_failure between index + 1 day and end\n\
+         report c with hf by sex\n",
+    );
+    let out = dir.join("out");
+    let r = mid(&[
+        "run",
+        &script,
+        "--data",
+        &boundary_data().display().to_string(),
+        "--out",
+        &out.display().to_string(),
+    ]);
+    assert_eq!(
+        r.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&r.stderr)
+    );
+    let has_validation = |v: &serde_json::Value, what: &str| {
+        let defs = v["outcome_definitions"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{what}: no outcome_definitions in {v}"));
+        assert!(
+            defs.iter().any(|d| d["outcome"] == "hf"
+                && d["definition"] == "outcomes.heart_failure"
+                && d["status"] == "validated"
+                && d["ppv"].as_f64().is_some_and(|x| (x - 0.957).abs() < 1e-9)
+                && d["sensitivity"]
+                    .as_f64()
+                    .is_some_and(|x| (x - 0.846).abs() < 1e-9)
+                && d["source"].as_str().is_some_and(|s| s.contains("MID-NET"))),
+            "{what} lacks heart_failure's validation: {v}"
+        );
+    };
+    let json = |p: &Path| -> serde_json::Value {
+        serde_json::from_slice(
+            &std::fs::read(p).unwrap_or_else(|_| panic!("{} written", p.display())),
+        )
+        .expect("JSON")
+    };
+    has_validation(&json(&out.join("run.json")), "run.json");
+    has_validation(
+        &json(&out.join("reports/c_with_hf.about.json")),
+        "about.json",
+    );
+    let file = std::fs::File::open(out.join("reports/c_with_hf.parquet")).expect("the report");
+    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+        .expect("Parquet");
+    let embedded = reader
+        .schema()
+        .metadata()
+        .get("mid.about")
+        .cloned()
+        .expect("mid.about in the report's Parquet metadata");
+    has_validation(
+        &serde_json::from_str(&embedded).expect("JSON"),
+        "the report's Parquet metadata",
+    );
+}

@@ -266,6 +266,19 @@ fn write_outputs(
                 let b = batch(results, &p.name)?;
                 let table =
                     report_table(&b, strata, counts, age_band(compiled, report), threshold)?;
+                // What the counts are, and the validation of every outcome definition they use:
+                // in the Parquet file itself (key `mid.about`) and beside it as JSON.
+                let about = report_about(compiled, report, threshold);
+                let json = serde_json::to_string_pretty(&about)
+                    .map_err(|e| Error::context("cannot describe the report", e))?;
+                let schema = table.schema().as_ref().clone().with_metadata(
+                    [("mid.about".to_string(), json.clone())]
+                        .into_iter()
+                        .collect(),
+                );
+                let table = table
+                    .with_schema(Arc::new(schema))
+                    .map_err(|e| Error::context("report table", e))?;
                 let path = dir
                     .join("reports")
                     .join(format!("{report}.{}", if csv { "csv" } else { "parquet" }));
@@ -277,11 +290,7 @@ fn write_outputs(
                     rows: table.num_rows(),
                     leaves_site: true,
                 });
-                // What the counts are, and the validation of every outcome definition they use.
-                let about = report_about(compiled, report, threshold);
                 let about_path = dir.join("reports").join(format!("{report}.about.json"));
-                let json = serde_json::to_string_pretty(&about)
-                    .map_err(|e| Error::context("cannot describe the report", e))?;
                 fs::write(&about_path, json + "\n").map_err(|e| {
                     Error::context(format!("cannot write {}", about_path.display()), e)
                 })?;
