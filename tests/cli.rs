@@ -239,6 +239,13 @@ fn run_writes_suppressed_reports_and_identical_results() {
         let b = std::fs::read(out2.join(f)).expect("written");
         assert_eq!(a, b, "{f} differs between two runs");
     }
+    // Exports keep the contract's column types (plans read text as views internally).
+    let export = crate::common::read_batches(&out1.join("exports/c.parquet")).remove(0);
+    let hospital = export.schema().field_with_name("hospital_id").cloned();
+    assert_eq!(
+        hospital.map(|f| f.data_type().clone()).ok(),
+        Some(arrow::datatypes::DataType::Utf8)
+    );
     // Counts of 1-9 are never shown in aggregate outputs.
     let report = crate::common::read_batches(&out1.join("reports/c_with_low.parquet")).remove(0);
     for col in ["persons", "low_persons"] {

@@ -15,6 +15,17 @@ use mid_runtime::dataset::Manifest;
 use mid_runtime::synth::{self, Options};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
+/// A text column as `Utf8`, whichever string encoding it has: plans read text as
+/// `Utf8View`, files keep `Utf8`.
+pub fn text(col: &arrow::array::ArrayRef) -> StringArray {
+    arrow::compute::cast(col, &arrow::datatypes::DataType::Utf8)
+        .expect("a text column")
+        .as_any()
+        .downcast_ref::<StringArray>()
+        .expect("cast to Utf8")
+        .clone()
+}
+
 pub const PATIENTS: u64 = 20_000;
 pub const HOSPITALS: u32 = 4;
 pub const SEED: u64 = 7;

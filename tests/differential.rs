@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use arrow::array::{Array, Int32Array, Int64Array, RecordBatch, StringArray};
+use arrow::array::{Array, Int32Array, Int64Array, RecordBatch};
 use arrow::compute::concat_batches;
 
 use crate::e2e::{days, persons, run};
@@ -27,11 +27,7 @@ fn sql(data: &std::path::Path, query: &str) -> RecordBatch {
 }
 
 fn rows3(b: &RecordBatch) -> BTreeSet<(String, i64, i32)> {
-    let h = b
-        .column(0)
-        .as_any()
-        .downcast_ref::<StringArray>()
-        .expect("hospital");
+    let h = crate::common::text(b.column(0));
     let p = b
         .column(1)
         .as_any()
@@ -121,11 +117,7 @@ fn new_user_cohort_with_washout_and_lab_outcome_matches_sql() {
     );
     assert_eq!(mid_members, want_members);
 
-    let h = expected
-        .column(0)
-        .as_any()
-        .downcast_ref::<StringArray>()
-        .expect("h");
+    let h = crate::common::text(expected.column(0));
     let p = expected
         .column(1)
         .as_any()
@@ -150,12 +142,7 @@ fn inpatient_outcome_with_same_stay_conditions_matches_sql() {
     );
     let mid_rows: BTreeSet<(String, i64, i32)> = {
         let b = &r["entries_stays"];
-        let h = b
-            .column_by_name("hospital_id")
-            .expect("h")
-            .as_any()
-            .downcast_ref::<StringArray>()
-            .expect("h");
+        let h = crate::common::text(b.column_by_name("hospital_id").expect("h"));
         let p = b
             .column_by_name("patient_id")
             .expect("p")
@@ -206,12 +193,7 @@ fn counts_by_sex_and_age_band_match_sql() {
         &data,
     );
     let rep = &r["report_users"];
-    let sex = rep
-        .column_by_name("sex")
-        .expect("sex")
-        .as_any()
-        .downcast_ref::<StringArray>()
-        .expect("s");
+    let sex = crate::common::text(rep.column_by_name("sex").expect("sex"));
     let band = arrow::compute::cast(
         rep.column_by_name("age_band").expect("band"),
         &arrow::datatypes::DataType::Int64,
@@ -235,11 +217,7 @@ fn counts_by_sex_and_age_band_match_sql() {
         age = age_sql("b.idx", "b.birth_date")
     );
     let want_b = sql(&data, &query);
-    let s = want_b
-        .column(0)
-        .as_any()
-        .downcast_ref::<StringArray>()
-        .expect("s");
+    let s = crate::common::text(want_b.column(0));
     let bb = want_b
         .column(1)
         .as_any()

@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use arrow::array::{Array, Date32Array, Int32Array, Int64Array, RecordBatch, StringArray};
+use arrow::array::{Array, Date32Array, Int32Array, Int64Array, RecordBatch};
 use arrow::compute::concat_batches;
 use mid_runtime::engine::{self, Engine};
 
@@ -40,12 +40,7 @@ pub fn run(src: &str, data: &Path) -> BTreeMap<String, RecordBatch> {
 
 /// (hospital, patient) of every row of a result.
 pub fn persons(b: &RecordBatch) -> BTreeSet<(String, i64)> {
-    let h = b
-        .column_by_name("hospital_id")
-        .expect("hospital_id")
-        .as_any()
-        .downcast_ref::<StringArray>()
-        .expect("text");
+    let h = crate::common::text(b.column_by_name("hospital_id").expect("hospital_id"));
     let p = b
         .column_by_name("patient_id")
         .expect("patient_id")
@@ -59,12 +54,7 @@ pub fn persons(b: &RecordBatch) -> BTreeSet<(String, i64)> {
 
 /// (hospital, patient) → a day column's value.
 pub fn days(b: &RecordBatch, column: &str) -> BTreeMap<(String, i64), i32> {
-    let h = b
-        .column_by_name("hospital_id")
-        .expect("hospital_id")
-        .as_any()
-        .downcast_ref::<StringArray>()
-        .expect("text");
+    let h = crate::common::text(b.column_by_name("hospital_id").expect("hospital_id"));
     let p = b
         .column_by_name("patient_id")
         .expect("patient_id")

@@ -87,12 +87,7 @@ fn validated_outcomes_find_planted_cases_and_few_lookalikes() {
     let truth = truth(&data);
     let results = run(&script(), &data);
     let export = &results["export_everyone"];
-    let hosp = export
-        .column_by_name("hospital_id")
-        .expect("h")
-        .as_any()
-        .downcast_ref::<StringArray>()
-        .expect("text");
+    let hosp = crate::common::text(export.column_by_name("hospital_id").expect("h"));
     let pat = export
         .column_by_name("patient_id")
         .expect("p")

@@ -72,6 +72,19 @@ impl Table {
             .collect();
         Arc::new(Schema::new(fields))
     }
+
+    /// The schema plans read this table with: the contract's, with text as `Utf8View`.
+    /// Parquet strings then decode as views into the page (short codes inline, no copy)
+    /// and code tests compare 16-byte views instead of materialised strings
+    /// (docs/performance.md); the files themselves stay `Utf8`.
+    pub fn scan_schema(self) -> SchemaRef {
+        let fields: Vec<Field> = self
+            .columns()
+            .iter()
+            .map(|c| Field::new(c.name, c.ty.scan_arrow(), c.nullable))
+            .collect();
+        Arc::new(Schema::new(fields))
+    }
 }
 
 impl std::fmt::Display for Table {
@@ -100,6 +113,14 @@ impl ColumnType {
             ColumnType::Float64 => DataType::Float64,
             ColumnType::Bool => DataType::Boolean,
             ColumnType::Date => DataType::Date32,
+        }
+    }
+
+    /// The type plans read the column as (see [`Table::scan_schema`]).
+    pub fn scan_arrow(self) -> DataType {
+        match self {
+            ColumnType::Text => DataType::Utf8View,
+            other => other.arrow(),
         }
     }
 }

@@ -377,7 +377,7 @@ impl Gen {
     fn scan_cdm(&self, table: Table) -> Result<LogicalPlanBuilder> {
         Ok(LogicalPlanBuilder::scan(
             table.name(),
-            table_source(table.schema()),
+            table_source(table.scan_schema()),
             None,
         )?)
     }
@@ -1262,7 +1262,7 @@ impl Gen {
 
     fn empty_events(&self) -> Result<LogicalPlan> {
         let schema = Arc::new(Schema::new(vec![
-            Field::new("hospital_id", DataType::Utf8, false),
+            Field::new("hospital_id", DataType::Utf8View, false),
             Field::new("patient_id", DataType::Int64, false),
             Field::new("ev_day", DataType::Int32, true),
             Field::new("ev_end_day", DataType::Int32, true),

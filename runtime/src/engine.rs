@@ -189,15 +189,17 @@ impl Engine {
         if std::env::var_os("DATAFUSION_EXECUTION_TARGET_PARTITIONS").is_none() {
             config = config.with_target_partitions(threads);
         }
-        // Filter rows while decoding Parquet, cheapest predicate first: a lab condition's
-        // analyte test then spares the unit conversion on every other row (5x on the lab
-        // benchmark, docs/performance.md).
+        // Filter rows while decoding Parquet, in the order the compiler wrote the tests: a
+        // lab condition's analyte test comes first and spares the unit conversion on every
+        // other row (5x on the lab benchmark). DataFusion's own reordering (by the size of
+        // the columns a test reads, join-derived dynamic filters included) is left off: it
+        // made the inpatient benchmark 1.7x slower (docs/performance.md).
         let parquet = &mut config.options_mut().execution.parquet;
         if std::env::var_os("DATAFUSION_EXECUTION_PARQUET_PUSHDOWN_FILTERS").is_none() {
             parquet.pushdown_filters = true;
         }
         if std::env::var_os("DATAFUSION_EXECUTION_PARQUET_REORDER_FILTERS").is_none() {
-            parquet.reorder_filters = true;
+            parquet.reorder_filters = false;
         }
         let ctx = SessionContext::new_with_config(config);
         for t in Table::ALL {
@@ -205,7 +207,7 @@ impl Engine {
             if !parquet_files(&tdir).map(|f| !f.is_empty()).unwrap_or(false) {
                 continue;
             }
-            let schema = t.schema();
+            let schema = t.scan_schema();
             let path = format!("{}/", tdir.display());
             ctx.register_parquet(
                 t.name(),

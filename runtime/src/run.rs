@@ -224,6 +224,35 @@ fn batch(results: &Results, name: &str) -> Result<RecordBatch> {
     concat_batches(schema, batches).map_err(|e| Error::context(format!("result `{name}`"), e))
 }
 
+/// Plans read text as `Utf8View` (`Table::scan_schema`); exported files keep the contract's
+/// `Utf8`, so what a site exports reads like its CDM.
+fn with_contract_text(b: RecordBatch) -> Result<RecordBatch> {
+    if !b
+        .schema()
+        .fields()
+        .iter()
+        .any(|f| f.data_type() == &DataType::Utf8View)
+    {
+        return Ok(b);
+    }
+    let mut fields = Vec::new();
+    let mut cols = Vec::new();
+    for (f, col) in b.schema().fields().iter().zip(b.columns()) {
+        if f.data_type() == &DataType::Utf8View {
+            fields.push(f.as_ref().clone().with_data_type(DataType::Utf8));
+            cols.push(
+                arrow::compute::cast(col, &DataType::Utf8)
+                    .map_err(|e| Error::context(f.name(), e))?,
+            );
+        } else {
+            fields.push(f.as_ref().clone());
+            cols.push(col.clone());
+        }
+    }
+    let schema = Schema::new(fields).with_metadata(b.schema().metadata().clone());
+    RecordBatch::try_new(Arc::new(schema), cols).map_err(|e| Error::context("export", e))
+}
+
 fn write_outputs(
     dir: &Path,
     compiled: &Compiled,
@@ -298,7 +327,7 @@ fn write_outputs(
             PlanKind::Export { cohort } => {
                 fs::create_dir_all(dir.join("exports"))
                     .map_err(|e| Error::context("cannot create exports/", e))?;
-                let b = batch(results, &p.name)?;
+                let b = with_contract_text(batch(results, &p.name)?)?;
                 let path = dir.join("exports").join(format!(
                     "{}.{}",
                     p.name.trim_start_matches("export_"),
