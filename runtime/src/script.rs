@@ -242,6 +242,7 @@ fn kind_word(k: &mid_compiler::PlanKind) -> &'static str {
         K::Export { .. } => "export, patient-level, stays at the site",
         K::Report { .. } => "report, aggregate",
         K::Intermediate { .. } => "intermediate, computed once for the plan after it",
+        K::Shared { .. } => "shared scan, read once for every plan that tests these codes",
     }
 }
 
