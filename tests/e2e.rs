@@ -648,3 +648,46 @@ outcome above_standard in c = first lab creatinine > 1.5 x ULN
             .collect()
     );
 }
+
+#[test]
+fn first_and_last_entries_are_the_earliest_and_latest_event_inside_observation() {
+    // Expected from the fixture itself: per patient, the earliest and the latest
+    // thiamazole/PTU prescription day; an entry only if that day is observed.
+    let cdm = boundary_cdm();
+    let mut span: BTreeMap<(String, i64), (i32, i32)> = BTreeMap::new();
+    for r in &cdm.drugs {
+        let (h, id, day, code) = (r.0, r.1, r.4, r.6);
+        if code.is_some_and(|c| c.starts_with("2432001") || c.starts_with("2432002")) {
+            let e = span.entry(key(h, id)).or_insert((day, day));
+            e.0 = e.0.min(day);
+            e.1 = e.1.max(day);
+        }
+    }
+    let observed = |k: &(String, i64), day: i32| {
+        cdm.patients
+            .iter()
+            .any(|p| p.hospital == k.0 && p.id == k.1 && p.first <= day && day <= p.last)
+    };
+    let want = |pick: fn(&(i32, i32)) -> i32| -> BTreeMap<(String, i64), i32> {
+        span.iter()
+            .map(|(k, v)| (k.clone(), pick(v)))
+            .filter(|(k, day)| observed(k, *day))
+            .collect()
+    };
+    let r = run(
+        "codes antithyroid: drug = yj \"2432001\" or yj \"2432002\"\n\
+         cohort firsts { index = first drug antithyroid }\n\
+         cohort lasts { index = last drug antithyroid }\n",
+        boundary_data(),
+    );
+    let firsts = days(&r["cohort_firsts"], "index_day");
+    let lasts = days(&r["cohort_lasts"], "index_day");
+    assert_eq!(firsts, want(|v| v.0));
+    assert_eq!(lasts, want(|v| v.1));
+    // The fixture has patients whose first and last prescriptions differ.
+    assert!(
+        firsts
+            .iter()
+            .any(|(k, d)| lasts.get(k).is_some_and(|l| l != d))
+    );
+}

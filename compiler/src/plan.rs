@@ -457,13 +457,29 @@ impl Gen {
     fn cohort_entries(&mut self, coh: &cir::Cohort) -> Result<LogicalPlan> {
         self.counter = 0;
         let entry = self.events(&coh.entry.events, None)?;
-        let picked = self.pick(entry, coh.entry.pick, None)?;
-        // One row per (patient, index day).
-        let entries = LogicalPlanBuilder::from(picked.plan)
-            .aggregate(
-                vec![c("hospital_id"), c("patient_id"), c("ev_day")],
-                Vec::<Expr>::new(),
-            )?
+        // One row per (patient, index day). The first or last day is a min or max per patient
+        // (a hash aggregate; ranking the events by day needs a sort).
+        let grouped = match coh.entry.pick {
+            Pick::First | Pick::Last => {
+                let pick = if coh.entry.pick == Pick::First {
+                    min(c("ev_day"))
+                } else {
+                    max(c("ev_day"))
+                };
+                LogicalPlanBuilder::from(entry.plan).aggregate(
+                    vec![c("hospital_id"), c("patient_id")],
+                    vec![pick.alias("ev_day")],
+                )?
+            }
+            _ => {
+                let picked = self.pick(entry, coh.entry.pick, None)?;
+                LogicalPlanBuilder::from(picked.plan).aggregate(
+                    vec![c("hospital_id"), c("patient_id"), c("ev_day")],
+                    Vec::<Expr>::new(),
+                )?
+            }
+        };
+        let entries = grouped
             .project(vec![
                 c("hospital_id"),
                 c("patient_id"),
