@@ -96,14 +96,15 @@ pub fn cir_to_plan(p: &cir::Program) -> Result<Vec<NamedPlan>> {
     // step's or outcome's scan is narrowed to the cohort's patients by the join it feeds (a
     // dynamic filter), which sharing would lose (measured: 0.80 s -> 0.95 s, 2x memory).
     let mut probe = Gen::default();
-    plans(&mut probe, p)?;
+    let first = plans(&mut probe, p)?;
+    if !probe.seen.iter().any(|(t, seen)| shares(*t, seen)) {
+        // Nothing to share: the first pass is the program.
+        return Ok(first);
+    }
     let mut g = Gen::default();
     let mut out = Vec::new();
     for (table, seen) in &probe.seen {
-        // Not the lab table: one item's results are millions of rows, and a lab scan on
-        // its own is narrowed to the cohort's patients by the join it feeds (a dynamic
-        // filter); sharing the ALT scan of the lab benchmark made it 1.7 s -> 3.1 s.
-        if seen.preds.len() < 2 || *table == Table::Lab {
+        if !shares(*table, seen) {
             continue;
         }
         let name = format!("tmp_shared_{table}");
@@ -120,6 +121,13 @@ pub fn cir_to_plan(p: &cir::Program) -> Result<Vec<NamedPlan>> {
     }
     out.append(&mut plans(&mut g, p)?);
     Ok(out)
+}
+
+/// Whether the entry scans of `table` are read once, shared: two or more, and not the lab
+/// table (one item's results are millions of rows: sharing the ALT scans of the lab
+/// benchmark took it from 1.7 s to 3.1 s).
+fn shares(table: Table, seen: &Seen) -> bool {
+    seen.preds.len() >= 2 && table != Table::Lab
 }
 
 /// Every plan of the script, in the order they run.
