@@ -1245,6 +1245,12 @@ impl Gen {
                         ctx_level: false,
                     });
                 }
+                if let Some(plan) = self.lab_union(es)? {
+                    return Ok(Rel {
+                        plan,
+                        ctx_level: false,
+                    });
+                }
                 let rels: Vec<Rel> = es
                     .iter()
                     .map(|e| self.events(e, ctx))
@@ -1548,6 +1554,142 @@ impl Gen {
         }
         b = b.union(derived_only)?;
         Ok(b.alias(alias)?.build()?)
+    }
+
+    /// `lab a >= x or lab b >= y` as one scan of the lab table instead of a union of two:
+    /// each scan decodes the analyte column of every lab row (BNP or NT-proBNP, q2 of
+    /// docs/performance.md). Only when every member is one lab item's value compared within
+    /// its row (a value, or a multiple of a limit that needs no join) and the members' codes
+    /// are complete codes of one column, pairwise disjoint: a row then belongs to one member
+    /// at most, so the rows are exactly the union's.
+    fn lab_union(&mut self, es: &[Events]) -> Result<Option<LogicalPlan>> {
+        struct Member<'a> {
+            lab: &'a cir::LabSpec,
+            codes: Vec<String>,
+            op: CmpOp,
+            threshold: &'a Threshold,
+            text: &'a str,
+        }
+        if es.len() < 2 {
+            return Ok(None);
+        }
+        let mut members = Vec::new();
+        let mut column = None;
+        for e in es {
+            let Events::Value {
+                input,
+                op,
+                threshold,
+            } = e
+            else {
+                return Ok(None);
+            };
+            let Events::Source(s) = input.as_ref() else {
+                return Ok(None);
+            };
+            let Some(lab) = &s.lab else {
+                return Ok(None);
+            };
+            if s.codes.is_some()
+                || !s.filters.is_empty()
+                || s.visit_kind.is_some()
+                || lab.derived.is_some()
+                || !row_local(threshold, lab)
+            {
+                return Ok(None);
+            }
+            let Some((col, codes)) = lab.codes.as_ref().and_then(complete_codes) else {
+                return Ok(None);
+            };
+            if *column.get_or_insert(col) != col {
+                return Ok(None);
+            }
+            members.push(Member {
+                lab,
+                codes,
+                op: *op,
+                threshold,
+                text: &s.text,
+            });
+        }
+        let mut all = std::collections::BTreeSet::new();
+        for m in &members {
+            for code in &m.codes {
+                if !all.insert(code.as_str()) {
+                    return Ok(None);
+                }
+            }
+        }
+        let column = column.expect("two or more members");
+        let is = |col: &str, codes: &[String]| -> Expr {
+            match codes {
+                [one] => c(col).eq(lit(one.clone())),
+                many => in_list(c(col), many.iter().map(|x| lit(x.clone())).collect(), false),
+            }
+        };
+        // Each row in its own item's unit: the member its code belongs to.
+        let converted = |name: &str, of: &str| -> Result<Expr> {
+            let mut b: Option<datafusion_expr::conditional_expressions::CaseBuilder> = None;
+            for m in &members {
+                let v = c(of) * unit_factor(m.lab);
+                b = Some(match b {
+                    None => when(is(column, &m.codes), v),
+                    Some(mut b) => b.when(is(column, &m.codes), v),
+                });
+            }
+            let mut b = b.expect("two or more members");
+            Ok(b.otherwise(null_f64())?.alias(name))
+        };
+        let every: Vec<String> = members.iter().flat_map(|m| m.codes.clone()).collect();
+        let scan = self
+            .scan_cdm(Table::Lab)?
+            .filter(is(column, &every))?
+            .project(vec![
+                c("hospital_id"),
+                c("patient_id"),
+                day(c("date")).alias("ev_day"),
+                day(c("date")).alias("ev_end_day"),
+                converted("ev_value", "value")?,
+                converted("ev_ref_low", "ref_low")?,
+                converted("ev_ref_high", "ref_high")?,
+                null_i64().alias("ev_visit"),
+                c(column).alias("lab_code"),
+            ])?
+            .build()?;
+        let mut rel = Rel {
+            plan: scan,
+            ctx_level: false,
+        };
+        let mut tests = Vec::new();
+        for m in &members {
+            let (next, t) = self.threshold(rel, m.threshold, Some(m.lab), None)?;
+            rel = next;
+            tests.push(is("lab_code", &m.codes).and(cmp(c("ev_value"), m.op, t)));
+        }
+        let alias = ident(
+            &members
+                .iter()
+                .map(|m| format!("lab {}", m.text))
+                .collect::<Vec<_>>()
+                .join(" or "),
+        );
+        let plan = LogicalPlanBuilder::from(rel.plan)
+            .filter(
+                tests
+                    .into_iter()
+                    .reduce(Expr::or)
+                    .expect("two or more members"),
+            )?
+            .project(
+                ["hospital_id", "patient_id"]
+                    .into_iter()
+                    .chain(EV_COLUMNS)
+                    .map(c)
+                    .collect::<Vec<_>>(),
+            )?
+            .alias(&alias)?
+            .build()?;
+        Ok(Some(plan))
     }
 
     fn lab_rows(&mut self, lab: &cir::LabSpec, extra: Vec<Expr>) -> Result<LogicalPlan> {
@@ -2660,6 +2802,48 @@ fn codes_pred(codes: &Codes) -> Expr {
                 .unwrap_or_else(|| lit(false))
         }
         Codes::Except(a, b) => codes_pred(a).and(not(coalesce(vec![codes_pred(b), lit(false)]))),
+    }
+}
+
+/// A threshold compared within a lab row: a value, or a multiple of a limit that needs
+/// neither the patient's sex nor a baseline (`threshold` adds no columns for these).
+fn row_local(t: &Threshold, lab: &cir::LabSpec) -> bool {
+    match t {
+        Threshold::Value(_) => true,
+        Threshold::Times(Relative::Baseline, _) => false,
+        Threshold::Times(_, _) => {
+            let r = &lab.reference;
+            !(r.male.is_some() && r.female.is_some() && r.male != r.female)
+        }
+    }
+}
+
+/// The column and the codes of a code set made only of complete codes of one column (no
+/// prefixes, ranges, wildcards or exceptions).
+fn complete_codes(codes: &Codes) -> Option<(&'static str, Vec<String>)> {
+    match codes {
+        Codes::Match {
+            system,
+            domain,
+            code,
+            to: None,
+        } if is_complete(*system, code) && !code.contains('_') => {
+            let (column, marker) = system.column(*domain)?;
+            marker.is_none().then(|| (column, vec![code.clone()]))
+        }
+        Codes::Any(cs) => {
+            let mut column = None;
+            let mut out = Vec::new();
+            for x in cs {
+                let (col, mut codes) = complete_codes(x)?;
+                if *column.get_or_insert(col) != col {
+                    return None;
+                }
+                out.append(&mut codes);
+            }
+            Some((column?, out))
+        }
+        _ => None,
     }
 }
 
