@@ -131,19 +131,18 @@ fn copy_data() -> PathBuf {
     to
 }
 
+/// `mid run SCRIPT --data DATA --out OUT EXTRA…`.
+fn run_file(script: &str, data: &Path, out: &Path, extra: &[&str]) -> std::process::Output {
+    let (data, out) = (data.display().to_string(), out.display().to_string());
+    let mut args = vec!["run", script, "--data", &data, "--out", &out];
+    args.extend_from_slice(extra);
+    mid(&args)
+}
+
+/// The boundary script run on `data`.
 fn run_on(data: &Path, out: &Path) -> std::process::Output {
-    let dir = tmp();
-    let script = write(&dir, "s.mid", SCRIPT);
-    mid(&[
-        "run",
-        &script,
-        "--data",
-        &data.display().to_string(),
-        "--out",
-        &out.display().to_string(),
-        "--color",
-        "never",
-    ])
+    let script = write(&tmp(), "s.mid", SCRIPT);
+    run_file(&script, data, out, &["--color", "never"])
 }
 
 #[test]
@@ -305,15 +304,7 @@ fn run_writes_suppressed_reports_and_identical_results() {
     let out3 = tmp().join("csv");
     let dir = tmp();
     let script = write(&dir, "s.mid", SCRIPT);
-    let r = mid(&[
-        "run",
-        &script,
-        "--data",
-        &boundary_data().display().to_string(),
-        "--out",
-        &out3.display().to_string(),
-        "--csv",
-    ]);
+    let r = run_file(&script, boundary_data(), &out3, &["--csv"]);
     assert_eq!(r.status.code(), Some(0));
     let csv = std::fs::read_to_string(out3.join("reports/c_with_low.csv")).expect("CSV report");
     assert!(
@@ -322,14 +313,7 @@ fn run_writes_suppressed_reports_and_identical_results() {
     );
     let other = tmp();
     std::fs::write(other.join("precious.txt"), "keep me").expect("write");
-    let r = mid(&[
-        "run",
-        &script,
-        "--data",
-        &boundary_data().display().to_string(),
-        "--out",
-        &other.display().to_string(),
-    ]);
+    let r = run_file(&script, boundary_data(), &other, &[]);
     assert_eq!(r.status.code(), Some(2));
     assert_eq!(
         std::fs::read_to_string(other.join("precious.txt")).expect("kept"),
@@ -363,14 +347,7 @@ fn outcome_validation_metadata_travels_with_the_counts() {
          report c with hf by sex\n",
     );
     let out = dir.join("out");
-    let r = mid(&[
-        "run",
-        &script,
-        "--data",
-        &boundary_data().display().to_string(),
-        "--out",
-        &out.display().to_string(),
-    ]);
+    let r = run_file(&script, boundary_data(), &out, &[]);
     assert_eq!(
         r.status.code(),
         Some(0),

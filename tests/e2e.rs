@@ -127,12 +127,16 @@ fn boundary_cdm() -> Cdm {
     let date = |n: i32| x + n;
     // Everyone: observed 2019-01-01..2021-12-31, born 1960, Graves' disease (not suspected)
     // 6 days before index, thiamazole on index day.
+    // Thiamazole for 28 days from the index day.
+    let on_index = |c: &mut Cdm, h: &'static str, id: i64| {
+        c.drugs
+            .push((h, id, "prescription", "outpatient", x, 28, Some(THIAMAZOLE)));
+    };
     let standard = |c: &mut Cdm, h: &'static str, id: i64| {
         c.patient(h, id, "M", "1960-01-01", "2019-01-01", "2021-12-31");
         c.diagnoses
             .push((h, id, "claim", date(-6), Some("E050"), false, true, None));
-        c.drugs
-            .push((h, id, "prescription", "outpatient", x, 28, Some(THIAMAZOLE)));
+        on_index(c, h, id);
     };
     // 1: included; ANC 1200 on 2020-08-15 is the outcome.
     standard(&mut c, "H01", 1);
@@ -175,40 +179,16 @@ fn boundary_cdm() -> Cdm {
     c.patient("H01", 5, "F", "1960-01-01", "2019-01-01", "2021-12-31");
     c.diagnoses
         .push(("H01", 5, "claim", date(30), Some("E050"), false, true, None));
-    c.drugs.push((
-        "H01",
-        5,
-        "prescription",
-        "outpatient",
-        x,
-        28,
-        Some(THIAMAZOLE),
-    ));
+    on_index(&mut c, "H01", 5);
     c.patient("H01", 6, "F", "1960-01-01", "2019-01-01", "2021-12-31");
     c.diagnoses
         .push(("H01", 6, "claim", date(31), Some("E050"), false, true, None));
-    c.drugs.push((
-        "H01",
-        6,
-        "prescription",
-        "outpatient",
-        x,
-        28,
-        Some(THIAMAZOLE),
-    ));
+    on_index(&mut c, "H01", 6);
     // 7: Graves' suspected only: excluded at step 3.
     c.patient("H01", 7, "F", "1960-01-01", "2019-01-01", "2021-12-31");
     c.diagnoses
         .push(("H01", 7, "ehr", date(-6), Some("E050"), true, false, None));
-    c.drugs.push((
-        "H01",
-        7,
-        "prescription",
-        "outpatient",
-        x,
-        28,
-        Some(THIAMAZOLE),
-    ));
+    on_index(&mut c, "H01", 7);
     // 8: observed from index - 180: kept. 9: from index - 179: excluded at step 1.
     c.patient(
         "H01",
@@ -220,15 +200,7 @@ fn boundary_cdm() -> Cdm {
     );
     c.diagnoses
         .push(("H01", 8, "claim", date(-6), Some("E050"), false, true, None));
-    c.drugs.push((
-        "H01",
-        8,
-        "prescription",
-        "outpatient",
-        x,
-        28,
-        Some(THIAMAZOLE),
-    ));
+    on_index(&mut c, "H01", 8);
     c.patient(
         "H01",
         9,
@@ -239,15 +211,7 @@ fn boundary_cdm() -> Cdm {
     );
     c.diagnoses
         .push(("H01", 9, "claim", date(-6), Some("E050"), false, true, None));
-    c.drugs.push((
-        "H01",
-        9,
-        "prescription",
-        "outpatient",
-        x,
-        28,
-        Some(THIAMAZOLE),
-    ));
+    on_index(&mut c, "H01", 9);
     // 10: 15th birthday the day after index (14 at index): excluded at step 4.
     // 11: 15th birthday on the index day: kept.
     for (id, birth) in [(10, "2005-07-02"), (11, "2005-07-01")] {
@@ -262,15 +226,7 @@ fn boundary_cdm() -> Cdm {
             true,
             None,
         ));
-        c.drugs.push((
-            "H01",
-            id,
-            "prescription",
-            "outpatient",
-            x,
-            28,
-            Some(THIAMAZOLE),
-        ));
+        on_index(&mut c, "H01", id);
     }
     // 12: ANC 1400 the day before index: excluded at step 5.
     standard(&mut c, "H01", 12);
@@ -346,15 +302,7 @@ fn boundary_cdm() -> Cdm {
     c.patient("H01", 18, "F", "1960-01-01", "2019-01-01", "2021-12-31");
     c.diagnoses
         .push(("H01", 18, "ehr", date(-6), None, false, true, None));
-    c.drugs.push((
-        "H01",
-        18,
-        "prescription",
-        "outpatient",
-        x,
-        28,
-        Some(THIAMAZOLE),
-    ));
+    on_index(&mut c, "H01", 18);
     // 19: first thiamazole before the hospital's first record: no entry at all.
     c.patient("H01", 19, "M", "1960-01-01", "2019-01-01", "2021-12-31");
     c.drugs.push((
@@ -405,15 +353,7 @@ fn boundary_cdm() -> Cdm {
         true,
         None,
     ));
-    c.drugs.push((
-        "H01",
-        22,
-        "prescription",
-        "outpatient",
-        x,
-        28,
-        Some(THIAMAZOLE),
-    ));
+    on_index(&mut c, "H01", 22);
     c.labs.push((
         "H01",
         22,

@@ -65,12 +65,7 @@ impl Table {
 
     /// The Arrow schema of this table.
     pub fn schema(self) -> SchemaRef {
-        let fields: Vec<Field> = self
-            .columns()
-            .iter()
-            .map(|c| Field::new(c.name, c.ty.arrow(), c.nullable))
-            .collect();
-        Arc::new(Schema::new(fields))
+        self.schema_as(ColumnType::arrow)
     }
 
     /// The schema plans read this table with: the contract's, with text as `Utf8View`.
@@ -78,10 +73,14 @@ impl Table {
     /// and code tests compare 16-byte views instead of materialised strings
     /// (docs/performance.md); the files themselves stay `Utf8`.
     pub fn scan_schema(self) -> SchemaRef {
+        self.schema_as(ColumnType::scan_arrow)
+    }
+
+    fn schema_as(self, arrow: fn(ColumnType) -> DataType) -> SchemaRef {
         let fields: Vec<Field> = self
             .columns()
             .iter()
-            .map(|c| Field::new(c.name, c.ty.scan_arrow(), c.nullable))
+            .map(|c| Field::new(c.name, arrow(c.ty), c.nullable))
             .collect();
         Arc::new(Schema::new(fields))
     }

@@ -286,6 +286,9 @@ struct Rel {
     ctx_level: bool,
 }
 
+/// The columns that identify a patient (ids are per hospital).
+const PERSON: [&str; 2] = ["hospital_id", "patient_id"];
+
 /// The event columns every source projects to, in this order.
 const EV_COLUMNS: [&str; 6] = [
     "ev_day",
@@ -341,6 +344,14 @@ fn cohort_keys() -> Vec<String> {
 
 fn c(name: &str) -> Expr {
     Expr::Column(Column::new_unqualified(name))
+}
+
+/// Join keys: the columns `names` of the relation `rel`.
+fn keys_of<S: AsRef<str>>(rel: &str, names: &[S]) -> Vec<Column> {
+    names
+        .iter()
+        .map(|k| Column::new(Some(TableReference::bare(rel)), k.as_ref()))
+        .collect()
 }
 
 fn qc(rel: &str, name: &str) -> Expr {
@@ -511,16 +522,7 @@ impl Gen {
             .join(
                 patient,
                 JoinType::Inner,
-                (
-                    vec![
-                        Column::from("entry.hospital_id"),
-                        Column::from("entry.patient_id"),
-                    ],
-                    vec![
-                        Column::from("patient.hospital_id"),
-                        Column::from("patient.patient_id"),
-                    ],
-                ),
+                (keys_of("entry", &PERSON), keys_of("patient", &PERSON)),
                 None,
             )?
             .project(vec![
@@ -696,21 +698,26 @@ impl Gen {
     /// Adds `<era>_start_day` / `<era>_end_day`: the exposure era containing index.
     fn era(&mut self, ctx: Ctx, era: &cir::Era) -> Result<Ctx> {
         let rows = self.events(&era.events, None)?;
-        let w_prev = window_agg(
+        // Over each patient's prescriptions in day order, from the first row to `upto`.
+        let running = |udaf, arg, upto| {
+            window_agg(udaf, arg)
+                .partition_by(vec![c("hospital_id"), c("patient_id")])
+                .order_by(vec![
+                    c("ev_day").sort(true, false),
+                    c("ev_end_day").sort(true, false),
+                ])
+                .window_frame(datafusion_expr::WindowFrame::new_bounds(
+                    datafusion_expr::WindowFrameUnits::Rows,
+                    datafusion_expr::WindowFrameBound::Preceding(ScalarValue::UInt64(None)),
+                    upto,
+                ))
+                .build()
+        };
+        let w_prev = running(
             datafusion_functions_aggregate::min_max::max_udaf(),
             c("ev_end_day"),
-        )
-        .partition_by(vec![c("hospital_id"), c("patient_id")])
-        .order_by(vec![
-            c("ev_day").sort(true, false),
-            c("ev_end_day").sort(true, false),
-        ])
-        .window_frame(datafusion_expr::WindowFrame::new_bounds(
-            datafusion_expr::WindowFrameUnits::Rows,
-            datafusion_expr::WindowFrameBound::Preceding(ScalarValue::UInt64(None)),
             datafusion_expr::WindowFrameBound::Preceding(ScalarValue::UInt64(Some(1))),
-        ))
-        .build()?
+        )?
         .alias("prev_end_day");
         let new_era = when(c("prev_end_day").is_null(), lit(1_i64))
             .when(
@@ -718,21 +725,11 @@ impl Gen {
                 lit(1_i64),
             )
             .otherwise(lit(0_i64))?;
-        let era_no = window_agg(
+        let era_no = running(
             datafusion_functions_aggregate::sum::sum_udaf(),
             c("new_era"),
-        )
-        .partition_by(vec![c("hospital_id"), c("patient_id")])
-        .order_by(vec![
-            c("ev_day").sort(true, false),
-            c("ev_end_day").sort(true, false),
-        ])
-        .window_frame(datafusion_expr::WindowFrame::new_bounds(
-            datafusion_expr::WindowFrameUnits::Rows,
-            datafusion_expr::WindowFrameBound::Preceding(ScalarValue::UInt64(None)),
             datafusion_expr::WindowFrameBound::CurrentRow,
-        ))
-        .build()?
+        )?
         .alias("era_no");
         let eras_alias = format!("era_{}", ident(&era.name));
         let eras = LogicalPlanBuilder::from(rows.plan)
@@ -1021,16 +1018,8 @@ impl Gen {
     fn join_outcome(&mut self, ctx: Ctx, outcome: &str) -> Result<Ctx> {
         let alias = format!("outcome_{outcome}");
         let right = self.scan(&alias)?.alias(&alias)?.build()?;
-        let keys_l: Vec<Column> = ctx
-            .keys
-            .iter()
-            .map(|k| Column::new(Some(TableReference::bare(ctx.alias.as_str())), k.as_str()))
-            .collect();
-        let keys_r: Vec<Column> = ctx
-            .keys
-            .iter()
-            .map(|k| Column::new(Some(TableReference::bare(alias.as_str())), k.as_str()))
-            .collect();
+        let keys_l = keys_of(&ctx.alias, &ctx.keys);
+        let keys_r = keys_of(&alias, &ctx.keys);
         let extra = vec![qc(&alias, "outcome_day").alias(format!("{outcome}_day"))];
         let plan = LogicalPlanBuilder::from(ctx.plan.clone())
             .join(right, JoinType::Left, (keys_l, keys_r), None)?
@@ -1193,14 +1182,8 @@ impl Gen {
                     .alias(&tested_alias)?
                     .build()?;
                 let keys = ["hospital_id", "patient_id", "index_day", "period"];
-                let keys_l: Vec<Column> = keys
-                    .iter()
-                    .map(|k| Column::new(Some(TableReference::bare(alias.as_str())), *k))
-                    .collect();
-                let keys_r: Vec<Column> = keys
-                    .iter()
-                    .map(|k| Column::new(Some(TableReference::bare(tested_alias.as_str())), *k))
-                    .collect();
+                let keys_l = keys_of(&alias, &keys);
+                let keys_r = keys_of(&tested_alias, &keys);
                 let name = self.fresh("value");
                 let plan = LogicalPlanBuilder::from(ctx.plan.clone())
                     .join(history, JoinType::Left, (keys_l, keys_r), None)?
@@ -1479,16 +1462,9 @@ impl Gen {
                 None => (LogicalPlanBuilder::from(rows), vec![fa]),
                 Some((b, mut names)) => {
                     let first = names[0].clone();
-                    let keys_l = vec![
-                        Column::new(Some(TableReference::bare(first.as_str())), "hospital_id"),
-                        Column::new(Some(TableReference::bare(first.as_str())), "patient_id"),
-                        Column::new(Some(TableReference::bare(first.as_str())), "ev_day"),
-                    ];
-                    let keys_r = vec![
-                        Column::new(Some(TableReference::bare(fa.as_str())), "hospital_id"),
-                        Column::new(Some(TableReference::bare(fa.as_str())), "patient_id"),
-                        Column::new(Some(TableReference::bare(fa.as_str())), "ev_day"),
-                    ];
+                    let day_keys = ["hospital_id", "patient_id", "ev_day"];
+                    let keys_l = keys_of(&first, &day_keys);
+                    let keys_r = keys_of(&fa, &day_keys);
                     names.push(fa);
                     (
                         b.join(rows, JoinType::Inner, (keys_l, keys_r), None)?,
@@ -1528,14 +1504,7 @@ impl Gen {
             .join(
                 reported,
                 JoinType::LeftAnti,
-                (
-                    keys.iter()
-                        .map(|k| Column::new(Some(TableReference::bare("derived")), *k))
-                        .collect::<Vec<_>>(),
-                    keys.iter()
-                        .map(|k| Column::new(Some(TableReference::bare("reported")), *k))
-                        .collect::<Vec<_>>(),
-                ),
+                (keys_of("derived", &keys), keys_of("reported", &keys)),
                 None,
             )?
             .build()?;
@@ -2036,20 +2005,8 @@ impl Gen {
                 cols.push(e.alias(name));
             }
         }
-        let keys_l = vec![
-            Column::new(
-                Some(TableReference::bare(rows_alias.as_str())),
-                "hospital_id",
-            ),
-            Column::new(
-                Some(TableReference::bare(rows_alias.as_str())),
-                "patient_id",
-            ),
-        ];
-        let keys_r = vec![
-            Column::new(Some(TableReference::bare("patient")), "hospital_id"),
-            Column::new(Some(TableReference::bare("patient")), "patient_id"),
-        ];
+        let keys_l = keys_of(&rows_alias, &PERSON);
+        let keys_r = keys_of("patient", &PERSON);
         Ok(LogicalPlanBuilder::from(left)
             .join(pat, JoinType::Inner, (keys_l, keys_r), None)?
             .project(cols)?
@@ -2169,20 +2126,8 @@ impl Gen {
             .map(|f| qc(&rows_alias, f.name()).alias(f.name()))
             .collect();
         cols.push(qc("sex_of", "sex").alias("ev_sex"));
-        let keys_l = vec![
-            Column::new(
-                Some(TableReference::bare(rows_alias.as_str())),
-                "hospital_id",
-            ),
-            Column::new(
-                Some(TableReference::bare(rows_alias.as_str())),
-                "patient_id",
-            ),
-        ];
-        let keys_r = vec![
-            Column::new(Some(TableReference::bare("sex_of")), "hospital_id"),
-            Column::new(Some(TableReference::bare("sex_of")), "patient_id"),
-        ];
+        let keys_l = keys_of(&rows_alias, &PERSON);
+        let keys_r = keys_of("sex_of", &PERSON);
         let plan = LogicalPlanBuilder::from(left)
             .join(pat, JoinType::Left, (keys_l, keys_r), None)?
             .project(cols)?
@@ -2224,16 +2169,8 @@ impl Gen {
         let left = LogicalPlanBuilder::from(rel.plan)
             .alias(&rows_alias)?
             .build()?;
-        let keys_l: Vec<Column> = ctx
-            .keys
-            .iter()
-            .map(|k| Column::new(Some(TableReference::bare(rows_alias.as_str())), k.as_str()))
-            .collect();
-        let keys_r: Vec<Column> = ctx
-            .keys
-            .iter()
-            .map(|k| Column::new(Some(TableReference::bare(b_alias.as_str())), k.as_str()))
-            .collect();
+        let keys_l = keys_of(&rows_alias, &ctx.keys);
+        let keys_r = keys_of(&b_alias, &ctx.keys);
         let name = self.fresh("value_baseline");
         let mut cols: Vec<Expr> = left
             .schema()
@@ -2396,19 +2333,8 @@ impl Gen {
         let matched = LogicalPlanBuilder::from(matched)
             .alias(&matched_alias)?
             .build()?;
-        let keys_l: Vec<Column> = keys
-            .iter()
-            .map(|k| Column::new(Some(TableReference::bare(ctx.alias.as_str())), k.as_str()))
-            .collect();
-        let keys_r: Vec<Column> = keys
-            .iter()
-            .map(|k| {
-                Column::new(
-                    Some(TableReference::bare(matched_alias.as_str())),
-                    k.as_str(),
-                )
-            })
-            .collect();
+        let keys_l = keys_of(&ctx.alias, &keys);
+        let keys_r = keys_of(&matched_alias, &keys);
         let plan = LogicalPlanBuilder::from(ctx.plan.clone())
             .join(matched, JoinType::LeftMark, (keys_l, keys_r), None)?
             .project(Self::keep_all(
@@ -2457,18 +2383,8 @@ impl Gen {
                     )?
                     .alias(&alias)?
                     .build()?;
-                let keys_l: Vec<Column> = ctx
-                    .keys
-                    .iter()
-                    .map(|k| {
-                        Column::new(Some(TableReference::bare(ctx.alias.as_str())), k.as_str())
-                    })
-                    .collect();
-                let keys_r: Vec<Column> = ctx
-                    .keys
-                    .iter()
-                    .map(|k| Column::new(Some(TableReference::bare(alias.as_str())), k.as_str()))
-                    .collect();
+                let keys_l = keys_of(&ctx.alias, &ctx.keys);
+                let keys_r = keys_of(&alias, &ctx.keys);
                 let add = |on: &LogicalPlan, per: LogicalPlan| -> Result<LogicalPlan> {
                     Ok(LogicalPlanBuilder::from(on.clone())
                         .join(per, JoinType::Left, (keys_l.clone(), keys_r.clone()), None)?

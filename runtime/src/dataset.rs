@@ -127,6 +127,29 @@ pub fn fingerprint_files(dir: &Path, files: &[String]) -> Result<String> {
 }
 
 /// The cache directory: `$MID_CACHE_DIR`, else `$XDG_CACHE_HOME/mid`, else `$HOME/.cache/mid`.
+/// A new temporary directory beside `out` (same file system), for writing a whole output
+/// there and renaming it into place: no partial output is ever left at `out`.
+pub fn temp_dir_beside(out: &Path, prefix: &str) -> Result<tempfile::TempDir> {
+    let parent = out
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(parent)
+        .map_err(|e| Error::context(format!("cannot create {}", parent.display()), e))?;
+    tempfile::Builder::new()
+        .prefix(prefix)
+        .tempdir_in(parent)
+        .map_err(|e| {
+            Error::context(
+                format!(
+                    "cannot create a temporary directory in {}",
+                    parent.display()
+                ),
+                e,
+            )
+        })
+}
+
 pub fn cache_dir() -> Result<PathBuf> {
     let non_empty = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty());
     if let Some(d) = non_empty("MID_CACHE_DIR") {

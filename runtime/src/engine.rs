@@ -112,9 +112,11 @@ pub fn check_data(dir: &Path, needs: &[Requirement], sources: &SourceMap) -> Vec
                             message: format!(
                                 "column `{table}.{}` is {} in {}, the contract says {}; {}",
                                 r.column,
-                                type_word(field.data_type()),
+                                crate::inspect::type_word(field.data_type()),
                                 f.display(),
-                                want.as_ref().map(type_word).unwrap_or_default(),
+                                want.as_ref()
+                                    .map(crate::inspect::type_word)
+                                    .unwrap_or_default(),
                                 place(r)
                             ),
                         })
@@ -136,18 +138,6 @@ fn compatible(found: &DataType, want: Option<&DataType>) -> bool {
             Some(DataType::Utf8)
         )
     )
-}
-
-fn type_word(t: &DataType) -> String {
-    match t {
-        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => "Text".into(),
-        DataType::Int64 => "Int64".into(),
-        DataType::Int32 => "Int32".into(),
-        DataType::Float64 => "Float64".into(),
-        DataType::Boolean => "Bool".into(),
-        DataType::Date32 => "Date".into(),
-        other => format!("{other}"),
-    }
 }
 
 /// The Parquet files of a table directory, in name order.

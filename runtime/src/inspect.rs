@@ -37,7 +37,7 @@ pub enum Format {
 }
 
 /// The contract's name of an Arrow type, in the language's words.
-fn type_word(t: &DataType) -> String {
+pub(crate) fn type_word(t: &DataType) -> String {
     match t {
         DataType::Utf8 => "Text".into(),
         DataType::LargeUtf8 | DataType::Utf8View => "Text (large/view encoding)".into(),

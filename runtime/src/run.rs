@@ -97,7 +97,7 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
         }
         r
     })?;
-    let tmp = temp_sibling(&out)?;
+    let tmp = crate::dataset::temp_dir_beside(&out, ".mid-run-")?.keep();
     let written = write_outputs(&tmp, &compiled, &results, args.csv);
     let written = match written {
         Ok(w) => w,
@@ -173,28 +173,6 @@ fn check_out_dir(out: &Path) -> Result<()> {
     )))
 }
 
-fn temp_sibling(out: &Path) -> Result<PathBuf> {
-    let parent = out
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    fs::create_dir_all(parent)
-        .map_err(|e| Error::context(format!("cannot create {}", parent.display()), e))?;
-    let dir = tempfile::Builder::new()
-        .prefix(".mid-run-")
-        .tempdir_in(parent)
-        .map_err(|e| {
-            Error::context(
-                format!(
-                    "cannot create a temporary directory in {}",
-                    parent.display()
-                ),
-                e,
-            )
-        })?;
-    Ok(dir.keep())
-}
-
 fn replace_dir(tmp: &Path, out: &Path) -> Result<()> {
     if out.exists() {
         fs::remove_dir_all(out)
@@ -227,14 +205,6 @@ fn batch(results: &Results, name: &str) -> Result<RecordBatch> {
 /// Plans read text as `Utf8View` (`Table::scan_schema`); exported files keep the contract's
 /// `Utf8`, so what a site exports reads like its CDM.
 fn with_contract_text(b: RecordBatch) -> Result<RecordBatch> {
-    if !b
-        .schema()
-        .fields()
-        .iter()
-        .any(|f| f.data_type() == &DataType::Utf8View)
-    {
-        return Ok(b);
-    }
     let mut fields = Vec::new();
     let mut cols = Vec::new();
     for (f, col) in b.schema().fields().iter().zip(b.columns()) {
@@ -253,6 +223,28 @@ fn with_contract_text(b: RecordBatch) -> Result<RecordBatch> {
     RecordBatch::try_new(Arc::new(schema), cols).map_err(|e| Error::context("export", e))
 }
 
+/// Writes one output table as `<dir>/<sub>/<file>.parquet` (or `.csv`) and describes it.
+fn write_output(
+    dir: &Path,
+    sub: &str,
+    file: &str,
+    table: &RecordBatch,
+    csv: bool,
+    (name, kind, leaves_site): (String, &'static str, bool),
+) -> Result<Written> {
+    let path = dir
+        .join(sub)
+        .join(format!("{file}.{}", if csv { "csv" } else { "parquet" }));
+    write_table(&path, table, csv)?;
+    Ok(Written {
+        name,
+        kind,
+        path: rel(dir, &path),
+        rows: table.num_rows(),
+        leaves_site,
+    })
+}
+
 fn write_outputs(
     dir: &Path,
     compiled: &Compiled,
@@ -267,18 +259,15 @@ fn write_outputs(
             PlanKind::Attrition { cohort, labels } => {
                 let b = batch(results, &p.name)?;
                 let table = attrition_table(&b, labels, suppress_threshold(compiled))?;
-                let path = dir.join("reports").join(format!(
-                    "attrition_{cohort}.{}",
-                    if csv { "csv" } else { "parquet" }
-                ));
-                write_table(&path, &table, csv)?;
-                written.push(Written {
-                    name: format!("attrition_{cohort}"),
-                    kind: "attrition",
-                    path: rel(dir, &path),
-                    rows: table.num_rows(),
-                    leaves_site: true,
-                });
+                let name = format!("attrition_{cohort}");
+                written.push(write_output(
+                    dir,
+                    "reports",
+                    &name,
+                    &table,
+                    csv,
+                    (name.clone(), "attrition", true),
+                )?);
             }
             PlanKind::Report {
                 report,
@@ -308,17 +297,14 @@ fn write_outputs(
                 let table = table
                     .with_schema(Arc::new(schema))
                     .map_err(|e| Error::context("report table", e))?;
-                let path = dir
-                    .join("reports")
-                    .join(format!("{report}.{}", if csv { "csv" } else { "parquet" }));
-                write_table(&path, &table, csv)?;
-                written.push(Written {
-                    name: report.clone(),
-                    kind: "report",
-                    path: rel(dir, &path),
-                    rows: table.num_rows(),
-                    leaves_site: true,
-                });
+                written.push(write_output(
+                    dir,
+                    "reports",
+                    report,
+                    &table,
+                    csv,
+                    (report.clone(), "report", true),
+                )?);
                 let about_path = dir.join("reports").join(format!("{report}.about.json"));
                 fs::write(&about_path, json + "\n").map_err(|e| {
                     Error::context(format!("cannot write {}", about_path.display()), e)
@@ -328,19 +314,14 @@ fn write_outputs(
                 fs::create_dir_all(dir.join("exports"))
                     .map_err(|e| Error::context("cannot create exports/", e))?;
                 let b = with_contract_text(batch(results, &p.name)?)?;
-                let path = dir.join("exports").join(format!(
-                    "{}.{}",
+                written.push(write_output(
+                    dir,
+                    "exports",
                     p.name.trim_start_matches("export_"),
-                    if csv { "csv" } else { "parquet" }
-                ));
-                write_table(&path, &b, csv)?;
-                written.push(Written {
-                    name: format!("export of {cohort}"),
-                    kind: "export",
-                    path: rel(dir, &path),
-                    rows: b.num_rows(),
-                    leaves_site: false,
-                });
+                    &b,
+                    csv,
+                    (format!("export of {cohort}"), "export", false),
+                )?);
             }
             _ => {}
         }
@@ -409,24 +390,14 @@ fn attrition_table(b: &RecordBatch, labels: &[String], threshold: u32) -> Result
     }
     let (rem, removed, rounded) = disclosure::attrition(&remaining, threshold);
     let n = labels.len();
-    let before: Vec<Option<String>> = (0..n)
-        .map(|i| {
-            if i == 0 {
-                None
-            } else {
-                Some(rem[i - 1].text(threshold))
-            }
-        })
-        .collect();
-    let removed_t: Vec<Option<String>> = (0..n)
-        .map(|i| {
-            if i == 0 {
-                None
-            } else {
-                Some(removed[i - 1].text(threshold))
-            }
-        })
-        .collect();
+    // Row i shows step i's figures; the entry row (0) has none.
+    let by_step = |v: &[Shown]| -> Vec<Option<String>> {
+        (0..n)
+            .map(|i| i.checked_sub(1).map(|j| v[j].text(threshold)))
+            .collect()
+    };
+    let before = by_step(&rem);
+    let removed_t = by_step(&removed);
     let remaining_t: Vec<String> = rem.iter().map(|s| s.text(threshold)).collect();
     let schema = Arc::new(Schema::new(vec![
         Field::new("step", DataType::Int64, false),

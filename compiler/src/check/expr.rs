@@ -217,15 +217,24 @@ impl Checker<'_> {
         }
     }
 
+    /// A word left where a value is needed, with no scope at hand for a suggestion: an
+    /// unknown name.
+    fn stray_word(&mut self, x: Expr) -> Expr {
+        if let H::Word(w) = &x.kind {
+            self.error(CheckError::UnknownName {
+                at: (x.file, x.span),
+                name: w.clone(),
+                suggestion: None,
+            });
+        }
+        poisoned(x)
+    }
+
     /// Turns a leftover word into an error (unknown name) so it does not travel on.
     pub(crate) fn settle(&mut self, x: Expr, cx: &Cx) -> Expr {
         if x.ty == Type::Word {
             self.unknown_word(&x, cx);
-            return Expr {
-                kind: H::Error,
-                ty: Type::Error,
-                ..x
-            };
+            return poisoned(x);
         }
         x
     }
@@ -1655,20 +1664,7 @@ impl Checker<'_> {
         match x.ty {
             Type::Bool | Type::Error => x,
             Type::Events(_) => x,
-            Type::Word => {
-                if let H::Word(w) = &x.kind {
-                    self.error(CheckError::UnknownName {
-                        at: (x.file, x.span),
-                        name: w.clone(),
-                        suggestion: None,
-                    });
-                }
-                Expr {
-                    kind: H::Error,
-                    ty: Type::Error,
-                    ..x
-                }
-            }
+            Type::Word => self.stray_word(x),
             other => {
                 let help = match other {
                     Type::Codes(d) => {
@@ -1678,11 +1674,7 @@ impl Checker<'_> {
                     _ => None,
                 };
                 self.mismatch(&x, "a condition (Bool or events)", other, context, help);
-                Expr {
-                    kind: H::Error,
-                    ty: Type::Error,
-                    ..x
-                }
+                poisoned(x)
             }
         }
     }
@@ -1697,26 +1689,9 @@ impl Checker<'_> {
                     at: (x.file, x.span),
                     what: "a date taken from events",
                 });
-                Expr {
-                    kind: H::Error,
-                    ty: Type::Error,
-                    ..x
-                }
+                poisoned(x)
             }
-            Type::Word => {
-                if let H::Word(w) = &x.kind {
-                    self.error(CheckError::UnknownName {
-                        at: (x.file, x.span),
-                        name: w.clone(),
-                        suggestion: None,
-                    });
-                }
-                Expr {
-                    kind: H::Error,
-                    ty: Type::Error,
-                    ..x
-                }
-            }
+            Type::Word => self.stray_word(x),
             other => {
                 let help = if other == Type::Duration {
                     Some("add it to a date: `index + 30 days`".into())
@@ -1724,11 +1699,7 @@ impl Checker<'_> {
                     None
                 };
                 self.mismatch(&x, "a date", other, context, help);
-                Expr {
-                    kind: H::Error,
-                    ty: Type::Error,
-                    ..x
-                }
+                poisoned(x)
             }
         }
     }
@@ -1821,11 +1792,7 @@ impl Checker<'_> {
             return x;
         }
         self.mismatch(&x, &want.to_string(), x.ty, context, None);
-        Expr {
-            kind: H::Error,
-            ty: Type::Error,
-            ..x
-        }
+        poisoned(x)
     }
 
     pub(crate) fn mismatch(
@@ -1875,5 +1842,14 @@ pub(crate) fn fmt_num(n: f64) -> String {
         format!("{}", n as i64)
     } else {
         format!("{n}")
+    }
+}
+
+/// `x` turned into an error, so nothing that uses it reports again.
+fn poisoned(x: Expr) -> Expr {
+    Expr {
+        kind: H::Error,
+        ty: Type::Error,
+        ..x
     }
 }

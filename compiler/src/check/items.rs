@@ -969,17 +969,7 @@ impl Checker<'_> {
         let Some(cohort) = self.cohort_ref(&o.cohort, &cx) else {
             return (DefKind::Pending, Type::Error);
         };
-        let eras = match &self.hir.def(cohort).kind {
-            DefKind::Cohort(c) => c
-                .stmts
-                .iter()
-                .filter_map(|s| match &s.kind {
-                    hir::StmtKind::Era { name, .. } => Some(name.clone()),
-                    _ => None,
-                })
-                .collect(),
-            _ => vec![],
-        };
+        let eras = self.eras_of(cohort);
         let mut ocx = cx.clone();
         ocx.cohort = Some(Rc::new(CohortCx {
             eras,

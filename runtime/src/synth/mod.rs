@@ -304,24 +304,7 @@ pub fn generate(o: &Options, out: &Path) -> Result<Summary> {
             )));
         }
     }
-    let parent = match out.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    std::fs::create_dir_all(&parent)
-        .map_err(|e| Error::context(format!("cannot create {}", parent.display()), e))?;
-    let tmp = tempfile::Builder::new()
-        .prefix(".mid-synth-")
-        .tempdir_in(&parent)
-        .map_err(|e| {
-            Error::context(
-                format!(
-                    "cannot create a temporary directory in {}",
-                    parent.display()
-                ),
-                e,
-            )
-        })?;
+    let tmp = crate::dataset::temp_dir_beside(out, ".mid-synth-")?;
     let root = tmp.path().to_path_buf();
 
     let counts = hospitals::allocate(o.seed, o.patients, o.hospitals);
