@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use std::fmt::Write;
 use std::path::Path;
 
-use mid_compiler::diagnostics::{self, RenderOptions};
+use mid_compiler::diag::{self, Code, RenderOptions};
 
 use crate::e2e::{boundary_data, run};
 
@@ -29,29 +29,15 @@ fn render(path: &Path) -> String {
         "## source\n{}",
         String::from_utf8_lossy(&bytes).trim_end()
     );
-    let text = match mid_grammar::parse::decode(&bytes) {
-        Ok(t) => t.to_string(),
-        Err(_) => {
-            let c = mid_compiler::check_bytes(&name, &bytes);
-            let _ = writeln!(
-                out,
-                "\n## diagnostics\n{}",
-                diagnostics::render_human(&c.diagnostics, &c.sources, RenderOptions::default())
-                    .trim_end()
-            );
-            return out;
-        }
-    };
-    match mid_compiler::compile(&name, &text) {
+    match mid_compiler::compile_file(&name, &bytes, &Default::default()) {
         Err(mid_compiler::CompileError::Diagnostics(c)) => {
             let _ = writeln!(
                 out,
                 "\n## diagnostics\n{}",
-                diagnostics::render_human(&c.diagnostics, &c.sources, RenderOptions::default())
-                    .trim_end()
+                diag::render_human(&c.diagnostics, &c.sources, RenderOptions::default()).trim_end()
             );
         }
-        Err(mid_compiler::CompileError::Plan(_, e)) => {
+        Err(mid_compiler::CompileError::Internal(_, e)) => {
             let _ = writeln!(out, "\n## internal error\n{e}");
         }
         Ok(c) => {
@@ -61,27 +47,20 @@ fn render(path: &Path) -> String {
                 "\n## cohort IR\n{}",
                 mid_compiler::cir::print(&c.cir).trim()
             );
-            for p in &c.plans {
-                let _ = writeln!(out, "\n## plan {}\n{}", p.name, p.plan.display_indent());
-            }
+            // The one plan text (`mid compile --emit plan`, `run.json`'s plan hash).
+            let _ = writeln!(out, "\n## plans\n{}", c.plans_text().trim_end());
+            let text = String::from_utf8_lossy(&bytes);
             let results = run(&text, boundary_data());
-            for p in &c.plans {
-                if matches!(
-                    p.kind,
-                    mid_compiler::PlanKind::Export { .. }
-                        | mid_compiler::PlanKind::Report { .. }
-                        | mid_compiler::PlanKind::Attrition { .. }
-                ) {
-                    let b = &results[&p.name];
-                    let table = arrow::util::pretty::pretty_format_batches(std::slice::from_ref(b))
-                        .map(|t| t.to_string())
-                        .unwrap_or_default();
-                    let _ = writeln!(
-                        out,
-                        "\n## result {} (raw, before suppression)\n{table}",
-                        p.name
-                    );
-                }
+            for o in &c.outputs {
+                let b = &results[&o.plan];
+                let table = arrow::util::pretty::pretty_format_batches(std::slice::from_ref(b))
+                    .map(|t| t.to_string())
+                    .unwrap_or_default();
+                let _ = writeln!(
+                    out,
+                    "\n## result {} (raw, before suppression)\n{table}",
+                    o.plan
+                );
             }
         }
     }
@@ -95,8 +74,9 @@ fn case_files() {
     });
 }
 
-/// Every diagnostic code has an explanation and a case file, and every case file is named
-/// after a code that exists.
+/// Every code of a script's mistakes (E, W) has a case file named after it, and every case
+/// file is named after a code that exists and produces it. (Data codes, D, need data: the CLI
+/// tests produce each.)
 #[test]
 fn every_code_has_an_explanation_and_a_case() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/cases/diagnostics");
@@ -105,32 +85,23 @@ fn every_code_has_an_explanation_and_a_case() {
         .filter_map(|e| e.ok())
         .map(|e| e.file_name().to_string_lossy()[..5].to_string())
         .collect();
-    let codes: BTreeSet<String> = mid_compiler::explain::CODES
+    let codes: BTreeSet<String> = Code::ALL
         .iter()
-        .map(|(c, _, _)| c.to_string())
+        .filter(|c| !c.as_str().starts_with('D'))
+        .map(|c| c.as_str().to_string())
         .collect();
-    assert_eq!(cased, codes, "case files and explained codes differ");
-    for code in &codes {
-        let path = std::fs::read_dir(&dir)
-            .expect("dir")
-            .filter_map(|e| e.ok())
-            .find(|e| e.file_name().to_string_lossy().starts_with(code.as_str()))
-            .expect("a case")
-            .path();
+    assert_eq!(cased, codes, "case files and codes differ");
+    for entry in std::fs::read_dir(&dir).expect("dir").filter_map(|e| e.ok()) {
+        let path = entry.path();
+        let code = entry.file_name().to_string_lossy()[..5].to_string();
         let bytes = std::fs::read(&path).expect("read");
         let name = path.display().to_string();
-        let checked = match mid_grammar::parse::decode(&bytes) {
-            Ok(t) => match mid_compiler::compile(&name, t) {
-                Err(mid_compiler::CompileError::Diagnostics(c)) => c.diagnostics,
-                _ => vec![],
-            },
-            Err(_) => mid_compiler::check_bytes(&name, &bytes).diagnostics,
-        };
+        let diags = mid_compiler::check_file(&name, &bytes).diagnostics;
         assert!(
-            checked.iter().any(|d| d.code == code),
+            diags.iter().any(|d| d.code.as_str() == code),
             "{} does not produce {code}: {:?}",
             path.display(),
-            checked.iter().map(|d| d.code).collect::<Vec<_>>()
+            diags.iter().map(|d| d.code.as_str()).collect::<Vec<_>>()
         );
     }
 }

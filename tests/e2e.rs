@@ -14,16 +14,9 @@ use crate::fixture::{Cdm, d};
 
 /// Compiles and runs a script over a data set; returns every result by plan name.
 pub fn run(src: &str, data: &Path) -> BTreeMap<String, RecordBatch> {
-    let compiled = match mid_compiler::compile("test.mid", src) {
-        Ok(c) => c,
-        Err(mid_compiler::CompileError::Diagnostics(c)) => panic!(
-            "the script does not compile:\n{}",
-            mid_compiler::diagnostics::render_human(&c.diagnostics, &c.sources, Default::default())
-        ),
-        Err(mid_compiler::CompileError::Plan(_, e)) => panic!("{e}"),
-    };
+    let compiled = compile(src);
     let needs = mid_compiler::requirements::requirements(&compiled.cir);
-    let problems = engine::check_data(data, &needs, &compiled.checked.sources);
+    let problems = mid_runtime::dataset::contract::check_requirements(data, &needs);
     assert!(problems.is_empty(), "{problems:?}");
     let rt = mid_runtime::runtime().expect("a runtime");
     let results = rt.block_on(async {
@@ -36,6 +29,18 @@ pub fn run(src: &str, data: &Path) -> BTreeMap<String, RecordBatch> {
         .into_iter()
         .map(|(k, (schema, batches))| (k, concat_batches(&schema, &batches).expect("concat")))
         .collect()
+}
+
+/// Compiles a script (it must compile).
+pub fn compile(src: &str) -> mid_compiler::Compiled {
+    match mid_compiler::compile_file("test.mid", src.as_bytes(), &Default::default()) {
+        Ok(c) => c,
+        Err(mid_compiler::CompileError::Diagnostics(c)) => panic!(
+            "the script does not compile:\n{}",
+            mid_compiler::diag::render_human(&c.diagnostics, &c.sources, Default::default())
+        ),
+        Err(mid_compiler::CompileError::Internal(_, e)) => panic!("{e}"),
+    }
 }
 
 /// (hospital, patient) of every row of a result.
@@ -430,21 +435,9 @@ fn window_boundaries_steps_and_outcomes() {
 
 #[test]
 fn compiled_plans_need_no_data_and_are_deterministic() {
-    let a = mid_compiler::compile("a.mid", SCRIPT)
-        .ok()
-        .expect("compiles");
-    let b = mid_compiler::compile("a.mid", SCRIPT)
-        .ok()
-        .expect("compiles");
-    let text = |c: &mid_compiler::Compiled| {
-        c.plans
-            .iter()
-            .map(|p| format!("{}\n{}", p.name, p.plan.display_indent()))
-            .collect::<Vec<_>>()
-            .join("\n")
-    };
-    assert_eq!(text(&a), text(&b));
-    assert!(text(&a).contains("TableScan: drug"));
+    let (a, b) = (compile(SCRIPT), compile(SCRIPT));
+    assert_eq!(a.plans_text(), b.plans_text());
+    assert!(a.plans_text().contains("TableScan: drug"));
 }
 
 #[test]

@@ -12,3 +12,4 @@ mod inspect;
 mod outcomes;
 mod stdlib;
 mod synth;
+mod synth_truth;

@@ -9,6 +9,7 @@ use crate::codes::{CodeDomain, System};
 use crate::source::FileId;
 use crate::types::{EventDomain, Type};
 use crate::units::{Relative, UnitDef};
+pub use crate::validation::Validation;
 
 /// A definition's index in `Hir::defs`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -79,17 +80,6 @@ pub struct Param {
     pub ty: Type,
     pub default: Option<Expr>,
     pub span: Span,
-}
-
-/// Validation metadata of an outcome definition; travels into run.json and reports.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct Validation {
-    pub status: &'static str,
-    pub ppv: Option<f64>,
-    pub sensitivity: Option<f64>,
-    pub source: Option<String>,
-    pub population: Option<String>,
-    pub note: Option<String>,
 }
 
 /// A lab catalogue entry.
@@ -322,6 +312,13 @@ pub enum ExprKind {
         grading: DefId,
         events: Box<Expr>,
     },
+    /// A definition (or a call of one) replaced by its body, its parameters by their
+    /// arguments (`check::expand`). The node's span is where it is used; the body keeps the
+    /// definition's own spans. The checker never produces it; lowering reads only these.
+    Inlined {
+        def: DefId,
+        body: Box<Expr>,
+    },
     Error,
 }
 
@@ -471,7 +468,7 @@ pub fn print(h: &Hir) -> String {
                 }
                 let _ = writeln!(out, " = {}", p.expr(body));
                 if let Some(v) = validation {
-                    let _ = writeln!(out, "  {}", crate::cir::validation(v));
+                    let _ = writeln!(out, "  {}", v.describe());
                 }
             }
             DefKind::Cohort(c) => {
@@ -511,7 +508,38 @@ pub fn print(h: &Hir) -> String {
             DefKind::Outcome(o) => {
                 let _ = writeln!(out, " in {} = {}", h.def(o.cohort).name, p.expr(&o.value));
             }
-            _ => {
+            DefKind::Lab(l) => {
+                let _ = writeln!(out);
+                if let Some(c) = &l.codes {
+                    let _ = writeln!(out, "  codes = {}", p.expr(c));
+                }
+                if let Some(u) = l.unit {
+                    let units: Vec<String> =
+                        l.units.iter().map(|(n, f)| format!("{n} x{f}")).collect();
+                    let _ = writeln!(out, "  unit = {} (from {})", u.name, units.join(", "));
+                }
+                for (sex, r) in [("male", l.reference.male), ("female", l.reference.female)] {
+                    if let Some((lo, hi)) = r {
+                        let _ = writeln!(out, "  reference {sex} = {lo} .. {hi}");
+                    }
+                }
+                if let Some(d) = &l.derived {
+                    let fs: Vec<String> = d.factors.iter().map(|f| h.def(*f).qualified()).collect();
+                    let _ = writeln!(out, "  derived = {} x {}", fs.join(" * "), d.scale);
+                }
+            }
+            DefKind::Grading(g) => {
+                let _ = writeln!(out);
+                for t in &g.tables {
+                    let rules: Vec<String> = t
+                        .rules
+                        .iter()
+                        .map(|r| format!("{} if {} {}", r.grade, r.op.symbol(), p.expr(&r.value)))
+                        .collect();
+                    let _ = writeln!(out, "  {}: {}", h.def(t.lab).qualified(), rules.join("; "));
+                }
+            }
+            DefKind::Pending => {
                 let _ = writeln!(out);
             }
         }
@@ -530,20 +558,103 @@ pub fn print(h: &Hir) -> String {
         );
     }
     for r in &h.reports {
+        let names = |ids: &[DefId]| {
+            ids.iter()
+                .map(|i| h.def(*i).name.clone())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let strata: Vec<String> = r
+            .strata
+            .iter()
+            .map(|s| match s {
+                Stratum::Sex => "sex".to_string(),
+                Stratum::Hospital => "hospital".to_string(),
+                Stratum::AgeBand(w) => format!("age band {w}y"),
+                Stratum::Year => "year".to_string(),
+                Stratum::Month => "month".to_string(),
+                Stratum::Period => "period".to_string(),
+                Stratum::Cohort => "cohort".to_string(),
+                Stratum::TestingHistory(e) => format!("tested({})", p.expr(e)),
+                Stratum::Condition { name, cond } => format!("{name} = {}", p.expr(cond)),
+            })
+            .collect();
         let _ = writeln!(
             out,
-            "report {} : suppress below {}",
-            r.name, r.suppress_below
+            "report {} : cohorts [{}] outcomes [{}] by [{}] suppress below {}",
+            r.name,
+            names(&r.cohorts),
+            names(&r.outcomes),
+            strata.join(", "),
+            r.suppress_below
         );
     }
     out
+}
+
+/// One expression as the HIR text prints it (names qualified, types shown, no spans): two
+/// expressions that print the same mean the same.
+pub fn expr_text(h: &Hir, e: &Expr) -> String {
+    Printer { h }.expr(e)
 }
 
 struct Printer<'h> {
     h: &'h Hir,
 }
 
+fn filter_text(f: &Filter) -> String {
+    let lit = |l: &Literal| match l {
+        Literal::Text(t) => format!("{t:?}"),
+        Literal::Number(n) => format!("{n}"),
+        Literal::Int(n) => format!("{n}"),
+        Literal::Bool(b) => format!("{b}"),
+        Literal::Date(d) => crate::dates::format(*d),
+    };
+    match f {
+        Filter::Column(c) => c.name.to_string(),
+        Filter::Compare { column, op, value } => {
+            format!("({} {} {})", op.symbol(), column.name, lit(value))
+        }
+        Filter::In {
+            column,
+            values,
+            negated,
+        } => format!(
+            "({}in {} [{}])",
+            if *negated { "not " } else { "" },
+            column.name,
+            values.iter().map(lit).collect::<Vec<_>>().join(" ")
+        ),
+        Filter::Not(x) => format!("(not {})", filter_text(x)),
+        Filter::And(a, b) => format!("(and {} {})", filter_text(a), filter_text(b)),
+        Filter::Or(a, b) => format!("(or {} {})", filter_text(a), filter_text(b)),
+        Filter::Error => "<error>".into(),
+    }
+}
+
 impl Printer<'_> {
+    fn window(&self, w: &Window) -> String {
+        match w {
+            Window::Within {
+                duration,
+                relation,
+                anchor,
+            } => format!(
+                "within {} {relation:?} {}",
+                self.expr(duration),
+                self.expr(anchor)
+            ),
+            Window::Between { from, to } => {
+                format!("between {} {}", self.expr(from), self.expr(to))
+            }
+            Window::Relative { relation, anchor } => {
+                format!("{relation:?} {}", self.expr(anchor))
+            }
+            Window::During(a) => format!("during {}", self.expr(a)),
+            Window::Same { unit, anchor } => format!("same {unit:?} as {}", self.expr(anchor)),
+        }
+    }
+
     fn expr(&self, e: &Expr) -> String {
         let inner = match &e.kind {
             ExprKind::Def(id) => return format!("{}:{}", self.h.def(*id).qualified(), e.ty),
@@ -594,11 +705,15 @@ impl Printer<'_> {
             }
             ExprKind::VisitKind(k) => k.clone().unwrap_or_else(|| "any".into()),
             ExprKind::Select { selector, expr } => format!("({selector:?} {})", self.expr(expr)),
-            ExprKind::Where { expr, .. } => format!("(where {} …)", self.expr(expr)),
+            ExprKind::Where { expr, filter } => {
+                format!("(where {} {})", self.expr(expr), filter_text(filter))
+            }
             ExprKind::Having { expr, cond } => {
                 format!("(having {} {})", self.expr(expr), self.expr(cond))
             }
-            ExprKind::Window { expr, .. } => format!("(window {} …)", self.expr(expr)),
+            ExprKind::Window { expr, window } => {
+                format!("(window {} {})", self.expr(expr), self.window(window))
+            }
             ExprKind::Anchor(a) => format!("{a:?}"),
             ExprKind::AgeAt(a) => format!("(age-at {})", self.expr(a)),
             ExprKind::Observed {
@@ -626,6 +741,11 @@ impl Printer<'_> {
                 "(grade {} {})",
                 self.h.def(*grading).qualified(),
                 self.expr(events)
+            ),
+            ExprKind::Inlined { def, body } => format!(
+                "(inlined {} {})",
+                self.h.def(*def).qualified(),
+                self.expr(body)
             ),
             ExprKind::Error => "<error>".into(),
         };

@@ -2,37 +2,46 @@
 //! Pure: it reads no files and executes nothing; plans are built from the CDM schemas alone.
 //!
 //! Stages, each one public function: `source_to_ast` (in `mid_grammar`), `ast_to_hir`,
-//! `hir_to_cir`, `cir_to_plan`; `check` and `compile` chain them.
+//! `hir_to_cir`, `cir_to_plan`. The front door, `check_file` and `compile_file`, takes a
+//! file's bytes, decodes them once and chains the stages.
 
-pub mod cdm;
+pub use mid_cdm as cdm;
 pub mod check;
 pub mod cir;
+pub mod codegen;
 pub mod codes;
 pub mod dates;
-pub mod diagnostics;
-pub mod explain;
+pub mod diag;
 pub mod hir;
 pub mod lower;
-pub mod plan;
+pub mod outputs;
 pub mod requirements;
 pub mod robustness;
 pub mod source;
+#[cfg(test)]
+mod testing;
 pub mod types;
 pub mod units;
+pub mod validation;
+
+use std::collections::BTreeSet;
 
 use mid_grammar::ast;
-use mid_grammar::{SyntaxError, SyntaxErrorKind};
+use sha2::{Digest, Sha256};
 
 pub use check::ast_to_hir;
-use diagnostics::{Diagnostic, Label};
+pub use codegen::{NamedPlan, PlanKind, cir_to_plan};
+use diag::{Diagnostic, Internal, syntax_diagnostic};
 pub use lower::hir_to_cir;
-pub use plan::{NamedPlan, PlanKind, cir_to_plan};
+pub use outputs::{Output, OutputKind};
 use source::{FileId, SourceMap};
 
 /// A script after the front end: its sources, tree, HIR and every diagnostic.
 pub struct Checked {
     pub sources: SourceMap,
     pub file: FileId,
+    /// SHA-256 of the script's bytes, as read (hex).
+    pub source_sha256: String,
     pub ast: ast::File,
     pub hir: hir::Hir,
     pub diagnostics: Vec<Diagnostic>,
@@ -41,6 +50,42 @@ pub struct Checked {
 impl Checked {
     pub fn has_errors(&self) -> bool {
         self.diagnostics.iter().any(Diagnostic::is_error)
+    }
+}
+
+/// A script compiled to plans.
+pub struct Compiled {
+    pub checked: Checked,
+    pub cir: cir::Program,
+    pub plans: Vec<NamedPlan>,
+    /// What the plans produce for people: attrition tables, reports and exports, each with
+    /// what the runtime needs to write it (no lookup by name).
+    pub outputs: Vec<Output>,
+}
+
+impl Compiled {
+    /// The plans as reviewers read them (`--emit plan`, `run.json`'s plan hash, snapshots).
+    pub fn plans_text(&self) -> String {
+        codegen::text::plans_text(&self.plans, None)
+    }
+}
+
+/// Why compiling stopped: the script's diagnostics, or a bug of mid (an internal error).
+pub enum CompileError {
+    Diagnostics(Box<Checked>),
+    Internal(Box<Checked>, Internal),
+}
+
+/// How far `compile_file` goes.
+#[derive(Debug, Clone, Copy)]
+pub struct CompileOptions {
+    /// Build the DataFusion plans; without them, compilation stops at the cohort IR.
+    pub plans: bool,
+}
+
+impl Default for CompileOptions {
+    fn default() -> Self {
+        CompileOptions { plans: true }
     }
 }
 
@@ -61,13 +106,79 @@ fn on_big_stack<T: Send>(f: impl FnOnce() -> T + Send) -> T {
     })
 }
 
-/// Parses and checks one script (with the stdlib it imports).
-pub fn check(name: &str, text: &str) -> Checked {
-    on_big_stack(|| check_here(name, text))
+/// Parses and checks one script file (with the stdlib it imports): every diagnostic the
+/// user can act on. Bytes that are not UTF-8 are a diagnostic, not a failure.
+pub fn check_file(name: &str, bytes: &[u8]) -> Checked {
+    on_big_stack(|| check_here(name, bytes))
 }
 
-fn check_here(name: &str, text: &str) -> Checked {
+/// Checks, lowers and (with `options.plans`) builds the plans of one script file.
+pub fn compile_file(
+    name: &str,
+    bytes: &[u8],
+    options: &CompileOptions,
+) -> Result<Compiled, CompileError> {
+    on_big_stack(|| {
+        let checked = check_here(name, bytes);
+        if checked.has_errors() {
+            return Err(CompileError::Diagnostics(Box::new(checked)));
+        }
+        let program = match hir_to_cir(&checked.hir) {
+            Ok(p) => p,
+            Err(e) => return Err(CompileError::Internal(Box::new(checked), e)),
+        };
+        let plans = if options.plans {
+            match cir_to_plan(&program) {
+                Ok(p) => p,
+                Err(e) => return Err(CompileError::Internal(Box::new(checked), e)),
+            }
+        } else {
+            Vec::new()
+        };
+        let outputs = outputs::outputs(&program, &plans);
+        Ok(Compiled {
+            checked,
+            cir: program,
+            plans,
+            outputs,
+        })
+    })
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    Sha256::digest(bytes)
+        .iter()
+        .fold(String::new(), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
+}
+
+fn check_here(name: &str, bytes: &[u8]) -> Checked {
+    let source_sha256 = sha256_hex(bytes);
     let mut sources = SourceMap::new();
+    let text = match mid_grammar::parse::decode(bytes) {
+        Ok(text) => text,
+        Err(e) => {
+            // Show the file with each byte that is not UTF-8 as `?`, so byte offsets (and the
+            // label) stay where they were.
+            let mut shown = String::with_capacity(bytes.len());
+            for chunk in bytes.utf8_chunks() {
+                shown.push_str(chunk.valid());
+                shown.extend(std::iter::repeat_n('?', chunk.invalid().len()));
+            }
+            let file = sources.add(name, shown, false);
+            return Checked {
+                sources,
+                file,
+                source_sha256,
+                ast: ast::File::default(),
+                hir: hir::Hir::default(),
+                diagnostics: vec![syntax_diagnostic(&e, file)],
+            };
+        }
+    };
     let file = sources.add(name, text, false);
     let parsed = mid_grammar::source_to_ast(text);
     let mut diagnostics: Vec<Diagnostic> = parsed
@@ -78,7 +189,7 @@ fn check_here(name: &str, text: &str) -> Checked {
     let (hir, mut more) = ast_to_hir(&parsed.file, file, &mut sources);
     // What the parser recovered from a syntax error is incomplete: a semantic error on the
     // same line would only repeat it.
-    let error_lines: std::collections::BTreeSet<usize> = diagnostics
+    let error_lines: BTreeSet<usize> = diagnostics
         .iter()
         .map(|d| sources.line_col(file, d.primary.span.start).0)
         .collect();
@@ -87,164 +198,13 @@ fn check_here(name: &str, text: &str) -> Checked {
             || !error_lines.contains(&sources.line_col(file, d.primary.span.start).0)
     });
     diagnostics.append(&mut more);
-    diagnostics::normalise(&mut diagnostics);
+    diag::normalise(&mut diagnostics);
     Checked {
         sources,
         file,
+        source_sha256,
         ast: parsed.file,
         hir,
         diagnostics,
-    }
-}
-
-/// Checks a file given as bytes: bytes that are not UTF-8 are a diagnostic, not a failure.
-pub fn check_bytes(name: &str, bytes: &[u8]) -> Checked {
-    match mid_grammar::parse::decode(bytes) {
-        Ok(text) => check(name, text),
-        Err(e) => {
-            let mut sources = SourceMap::new();
-            // Show the file with each byte that is not UTF-8 as `?`, so byte offsets (and the
-            // label) stay where they were.
-            let mut shown = String::with_capacity(bytes.len());
-            for chunk in bytes.utf8_chunks() {
-                shown.push_str(chunk.valid());
-                shown.extend(std::iter::repeat_n('?', chunk.invalid().len()));
-            }
-            let file = sources.add(name, shown, false);
-            Checked {
-                sources,
-                file,
-                ast: ast::File::default(),
-                hir: hir::Hir::default(),
-                diagnostics: vec![syntax_diagnostic(&e, file)],
-            }
-        }
-    }
-}
-
-/// Turns a syntax error into a diagnostic.
-pub fn syntax_diagnostic(e: &SyntaxError, file: FileId) -> Diagnostic {
-    let label = |msg: &str| Label::new(file, e.span, msg);
-    match &e.kind {
-        SyntaxErrorKind::InvalidCharacter { text } => {
-            let d = Diagnostic::error(
-                "E0003",
-                format!("unexpected character `{text}`"),
-                label("not part of any word of the language"),
-            );
-            if !text.is_ascii() {
-                d.with_help("names use ASCII letters, digits and `_`; Japanese text belongs in quotes or comments")
-            } else {
-                d
-            }
-        }
-        SyntaxErrorKind::UnterminatedString => Diagnostic::error(
-            "E0004",
-            "text without its closing quote",
-            label("this text is not closed on its line"),
-        )
-        .with_help("add the closing `\"`"),
-        SyntaxErrorKind::InvalidEscape { text } => Diagnostic::error(
-            "E0005",
-            format!("unknown escape `{text}` in text"),
-            label("not an escape"),
-        )
-        .with_help("escapes are \\\" \\\\ \\n \\t"),
-        SyntaxErrorKind::UnexpectedToken { found, expected } => {
-            let d = Diagnostic::error(
-                "E0001",
-                format!("unexpected {found}"),
-                label("not expected here"),
-            );
-            if expected.is_empty() {
-                d
-            } else {
-                d.with_note(format!("expected {}", one_of(expected)))
-            }
-        }
-        SyntaxErrorKind::UnexpectedEnd { expected } => {
-            let d = Diagnostic::error("E0002", "the file ends too early", label("ends here"));
-            if expected.is_empty() {
-                d
-            } else {
-                d.with_note(format!("expected {}", one_of(expected)))
-            }
-        }
-        SyntaxErrorKind::TooDeep { limit } => Diagnostic::error(
-            "E0006",
-            format!("nested more than {limit} levels deep"),
-            label("too deep"),
-        )
-        .with_help("split the expression into named definitions"),
-        SyntaxErrorKind::NotUtf8 => Diagnostic::error(
-            "E0007",
-            "the file is not UTF-8 text",
-            label("this byte is not UTF-8"),
-        )
-        .with_help("save the file as UTF-8"),
-    }
-}
-
-fn one_of(items: &[String]) -> String {
-    const MAX: usize = 8;
-    if items.len() == 1 {
-        return items[0].clone();
-    }
-    if items.len() > MAX {
-        return format!("one of {}, …", items[..MAX].join(", "));
-    }
-    format!("one of {}", items.join(", "))
-}
-
-/// A script compiled to plans.
-pub struct Compiled {
-    pub checked: Checked,
-    pub cir: cir::Program,
-    pub plans: Vec<NamedPlan>,
-}
-
-/// Why compiling stopped: the script's diagnostics, or a plan the engine refused (a bug).
-pub enum CompileError {
-    Diagnostics(Box<Checked>),
-    Plan(Box<Checked>, plan::PlanError),
-}
-
-/// Checks a script as `mid check` does: every diagnostic the user can act on (syntax, names,
-/// types, codes, units, and cohort semantics found when lowering), without building plans.
-pub fn check_all(name: &str, text: &str) -> Checked {
-    on_big_stack(|| {
-        let mut checked = check_here(name, text);
-        if !checked.has_errors() {
-            let (_, mut more) = hir_to_cir(&checked.hir);
-            checked.diagnostics.append(&mut more);
-            diagnostics::normalise(&mut checked.diagnostics);
-        }
-        checked
-    })
-}
-
-/// Checks, lowers and builds the plans of one script.
-pub fn compile(name: &str, text: &str) -> Result<Compiled, CompileError> {
-    on_big_stack(|| compile_here(name, text))
-}
-
-fn compile_here(name: &str, text: &str) -> Result<Compiled, CompileError> {
-    let mut checked = check_here(name, text);
-    if checked.has_errors() {
-        return Err(CompileError::Diagnostics(Box::new(checked)));
-    }
-    let (program, mut more) = hir_to_cir(&checked.hir);
-    if more.iter().any(Diagnostic::is_error) {
-        checked.diagnostics.append(&mut more);
-        diagnostics::normalise(&mut checked.diagnostics);
-        return Err(CompileError::Diagnostics(Box::new(checked)));
-    }
-    match cir_to_plan(&program) {
-        Ok(plans) => Ok(Compiled {
-            checked,
-            cir: program,
-            plans,
-        }),
-        Err(e) => Err(CompileError::Plan(Box::new(checked), e)),
     }
 }

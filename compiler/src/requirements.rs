@@ -4,12 +4,9 @@
 
 use std::collections::BTreeMap;
 
-use mid_grammar::ast::Span;
-
 use crate::cdm::Table;
-use crate::cir::{self, Calendar, Codes, Cond, Date, Events, Value};
-use crate::hir::Filter;
-use crate::source::FileId;
+use crate::cir::visit::{self, Visitor};
+use crate::cir::{self, At, Calendar, Codes, Filter};
 use crate::types::EventDomain;
 
 /// A column the program reads, and the first place that needs it.
@@ -17,144 +14,53 @@ use crate::types::EventDomain;
 pub struct Requirement {
     pub table: Table,
     pub column: &'static str,
-    pub at: Option<(FileId, Span)>,
+    pub at: At,
 }
+
+/// The patient columns every cohort reads (observation, age, sex, death).
+const PATIENT: [&str; 7] = [
+    "hospital_id",
+    "patient_id",
+    "sex",
+    "birth_date",
+    "first_record_date",
+    "last_record_date",
+    "death_date",
+];
 
 /// Every column the program reads, by table then column, each once.
 pub fn requirements(p: &cir::Program) -> Vec<Requirement> {
     let mut r = Collector::default();
-    for c in &p.cohorts {
-        for col in [
-            "hospital_id",
-            "patient_id",
-            "sex",
-            "birth_date",
-            "first_record_date",
-            "last_record_date",
-            "death_date",
-        ] {
-            r.add(Table::Patient, col, c.at);
-        }
-        r.events(&c.entry.events);
-        for e in &c.eras {
-            r.events(&e.events);
-        }
-        for s in &c.steps {
-            r.cond(&s.cond);
-        }
-        if let Some(e) = &c.end {
-            r.date(e);
-        }
-        if let Some(ps) = &c.periods {
-            r.date(&ps.from);
-            if let Some(u) = &ps.last_until {
-                r.date(u);
-            }
-        }
-    }
-    for o in &p.outcomes {
-        r.events(&o.events);
-    }
-    for e in &p.exports {
-        for (_, v) in &e.columns {
-            r.value(v);
-        }
-    }
-    for rep in &p.reports {
-        for s in &rep.strata {
-            match s {
-                cir::Stratum::TestingHistory(e) => r.events(e),
-                cir::Stratum::Condition { cond, .. } => r.cond(cond),
-                _ => {}
-            }
-        }
-    }
+    visit::walk_program(&mut r, p);
     r.found.into_values().collect()
 }
 
 #[derive(Default)]
 struct Collector {
     found: BTreeMap<(Table, &'static str), Requirement>,
-    at: Option<(FileId, Span)>,
+    /// The place being walked: the cohort, outcome or source that needs what is found.
+    at: Option<At>,
+    /// Places by cohort name, for outcomes, exports and reports.
+    cohorts: BTreeMap<String, At>,
 }
 
 impl Collector {
-    fn add(&mut self, table: Table, column: &'static str, at: Option<(FileId, Span)>) {
-        self.found
-            .entry((table, column))
-            .or_insert(Requirement { table, column, at });
-    }
-
     fn col(&mut self, table: Table, name: &str) {
-        if let Some(c) = table.column(name) {
-            self.add(table, c.name, self.at);
-        }
+        let (Some(c), Some(at)) = (table.column(name), self.at) else {
+            return;
+        };
+        self.found.entry((table, c.name)).or_insert(Requirement {
+            table,
+            column: c.name,
+            at,
+        });
     }
 
-    fn events(&mut self, e: &Events) {
-        match e {
-            Events::Source(s) => self.source(s),
-            Events::Union(es) => es.iter().for_each(|x| self.events(x)),
-            Events::Value { input, .. }
-            | Events::Grade { input, .. }
-            | Events::Pick { input, .. } => self.events(input),
-            Events::Window { input, window } => {
-                self.events(input);
-                for d in [&window.lo, &window.hi].into_iter().flatten() {
-                    self.date(d);
-                }
-                match &window.calendar {
-                    Some(Calendar::SameStay(d)) => {
-                        for c in [
-                            "hospital_id",
-                            "patient_id",
-                            "kind",
-                            "start_date",
-                            "end_date",
-                        ] {
-                            self.col(Table::Visit, c);
-                        }
-                        self.date(d);
-                    }
-                    Some(Calendar::SameMonth(d) | Calendar::SameYear(d)) => self.date(d),
-                    None => {}
-                }
-            }
-            Events::Having { input, cond } => {
-                self.events(input);
-                self.cond(cond);
-            }
-        }
-    }
-
-    fn source(&mut self, s: &cir::Source) {
+    /// Walks `f` with `at` as the place that needs what it finds.
+    fn at(&mut self, at: Option<At>, f: impl FnOnce(&mut Self)) {
         let saved = self.at;
-        self.at = s.at.or(saved);
-        let t = s.domain.table();
-        for c in ["hospital_id", "patient_id", "visit_id"] {
-            self.col(t, c);
-        }
-        match s.domain {
-            EventDomain::Visit => {
-                for c in ["start_date", "end_date", "kind"] {
-                    self.col(t, c);
-                }
-            }
-            EventDomain::Drug => {
-                self.col(t, "date");
-                self.col(t, "end_date");
-            }
-            _ => self.col(t, "date"),
-        }
-        if let Some(c) = &s.codes {
-            self.codes(c);
-        }
-        for f in &s.filters {
-            self.filter(t, f);
-        }
-        if let Some(l) = &s.lab {
-            self.lab(l);
-        }
+        self.at = at.or(saved);
+        f(self);
         self.at = saved;
     }
 
@@ -200,47 +106,84 @@ impl Collector {
                 self.filter(t, a);
                 self.filter(t, b);
             }
-            Filter::Error => {}
         }
     }
+}
 
-    fn cond(&mut self, c: &Cond) {
-        match c {
-            Cond::Exists { events, .. } => self.events(events),
-            Cond::Not(x) => self.cond(x),
-            Cond::And(a, b) | Cond::Or(a, b) => {
-                self.cond(a);
-                self.cond(b);
+impl Visitor for Collector {
+    fn cohort(&mut self, c: &cir::Cohort) {
+        self.cohorts.insert(c.name.clone(), c.at);
+        self.at(Some(c.at), |r| {
+            for col in PATIENT {
+                r.col(Table::Patient, col);
             }
-            Cond::Const(_) => {}
-            Cond::Observed { anchor, .. } => self.date(anchor),
-            Cond::DateIn { date, window } => {
-                self.date(date);
-                for d in [&window.lo, &window.hi].into_iter().flatten() {
-                    self.date(d);
+            visit::walk_cohort(r, c);
+        });
+    }
+
+    fn outcome(&mut self, o: &cir::Outcome) {
+        let at = self.cohorts.get(&o.cohort).copied();
+        self.at(at, |r| visit::walk_outcome(r, o));
+    }
+
+    fn export(&mut self, e: &cir::Export) {
+        let at = self.cohorts.get(&e.cohort).copied();
+        self.at(at, |r| visit::walk_export(r, e));
+    }
+
+    fn report(&mut self, rep: &cir::Report) {
+        let at = rep
+            .cohorts
+            .first()
+            .and_then(|c| self.cohorts.get(c))
+            .copied();
+        self.at(at, |r| visit::walk_report(r, rep));
+    }
+
+    fn source(&mut self, s: &cir::Source) {
+        self.at(Some(s.at), |r| {
+            let t = s.domain.table();
+            for c in ["hospital_id", "patient_id", "visit_id"] {
+                r.col(t, c);
+            }
+            match s.domain {
+                EventDomain::Visit => {
+                    for c in ["start_date", "end_date", "kind"] {
+                        r.col(t, c);
+                    }
+                }
+                EventDomain::Drug => {
+                    r.col(t, "date");
+                    r.col(t, "end_date");
+                }
+                EventDomain::Diagnosis | EventDomain::Lab | EventDomain::Procedure => {
+                    r.col(t, "date")
                 }
             }
-            Cond::Compare { lhs, rhs, .. } => {
-                self.value(lhs);
-                self.value(rhs);
+            if let Some(c) = &s.codes {
+                r.codes(c);
+            }
+            for f in &s.filters {
+                r.filter(t, f);
+            }
+            if let Some(l) = &s.lab {
+                r.lab(l);
+            }
+        });
+    }
+
+    fn window(&mut self, w: &cir::Window) {
+        if let Some(Calendar::SameStay(_)) = &w.calendar {
+            for c in [
+                "hospital_id",
+                "patient_id",
+                "kind",
+                "start_date",
+                "end_date",
+            ] {
+                self.col(Table::Visit, c);
             }
         }
-    }
-
-    fn date(&mut self, d: &Date) {
-        match d {
-            Date::Event(e) => self.events(e),
-            Date::Offset(x, _) => self.date(x),
-            Date::Earliest(ds) | Date::Latest(ds) => ds.iter().for_each(|x| self.date(x)),
-            _ => {}
-        }
-    }
-
-    fn value(&mut self, v: &Value) {
-        match v {
-            Value::Age(d) | Value::Date(d) => self.date(d),
-            Value::Cond(c) => self.cond(c),
-            _ => {}
-        }
+        visit::walk_window(self, w);
     }
 }

@@ -20,28 +20,28 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Check scripts: syntax, names, types, codes and units. Exit 0 when clean, 1 on errors.
-    Check(mid_runtime::script::CheckArgs),
+    Check(mid_runtime::commands::check::CheckArgs),
     /// Compile a script and print one stage: ast, hir, cir, plan or plan-optimized.
-    Compile(mid_runtime::script::CompileArgs),
+    Compile(mid_runtime::commands::compile::CompileArgs),
     /// Run a script over a data set (the demo network by default) and write its results.
-    Run(mid_runtime::run::RunArgs),
+    Run(mid_runtime::commands::run::RunArgs),
     /// Explain a diagnostic code, e.g. `mid explain E0201`.
-    Explain(mid_runtime::script::ExplainArgs),
+    Explain(mid_runtime::commands::explain::ExplainArgs),
     /// Generate a synthetic MID-NET-like hospital network in the CDM layout.
-    Synth(mid_runtime::synth::SynthArgs),
+    Synth(mid_runtime::commands::synth::SynthArgs),
     /// Summarise a CDM data set and validate it against the data contract.
-    Inspect(mid_runtime::inspect::InspectArgs),
+    Inspect(mid_runtime::commands::inspect::InspectArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Check(args) => mid_runtime::script::check(&args),
-        Command::Compile(args) => mid_runtime::script::compile(&args),
-        Command::Run(args) => mid_runtime::run::run(&args),
-        Command::Explain(args) => mid_runtime::script::explain(&args),
-        Command::Synth(args) => mid_runtime::synth::run(&args),
-        Command::Inspect(args) => mid_runtime::inspect::run(&args),
+        Command::Check(args) => mid_runtime::commands::check::check(&args),
+        Command::Compile(args) => mid_runtime::commands::compile::compile(&args),
+        Command::Run(args) => mid_runtime::commands::run::run(&args),
+        Command::Explain(args) => mid_runtime::commands::explain::explain(&args),
+        Command::Synth(args) => mid_runtime::commands::synth::run(&args),
+        Command::Inspect(args) => mid_runtime::commands::inspect::run(&args),
     };
     match result {
         Ok(code) => code,

@@ -1,0 +1,354 @@
+//! Exports and reports (stage: AST → HIR): export columns, report cohorts, outcomes, strata and suppression.
+
+use std::rc::Rc;
+
+use mid_grammar::ast::{self, ExprKind as A};
+
+use super::coerce::selects_one;
+use super::{CheckError, Checker, CohortCx, Cx, suggest};
+use crate::hir::{self, DefId, DefKind, ExprKind as H};
+use crate::source::FileId;
+use crate::types::{EventDomain, Type};
+
+impl Checker<'_> {
+    /// Exports and reports of the script, in order.
+    pub(super) fn check_exports_reports(&mut self, script: &ast::File, scope: usize, file: FileId) {
+        let cx = self.base_cx(scope, file);
+        for item in &script.items {
+            match &item.kind {
+                ast::ItemKind::Export(e) => {
+                    let Some(cohort) = self.cohort_ref(&e.cohort, &cx) else {
+                        continue;
+                    };
+                    let mut ecx = cx.clone();
+                    ecx.cohort = Some(Rc::new(CohortCx {
+                        eras: self.eras_of(cohort),
+                        ..Default::default()
+                    }));
+                    let mut columns = Vec::new();
+                    for c in &e.columns {
+                        let x = self.expr(c, &ecx);
+                        let x = self.settle(x, &ecx);
+                        let name = column_name(&self.text(file, c.span));
+                        match (&x.kind, x.ty) {
+                            (_, Type::Error) => continue,
+                            (_, Type::Number | Type::Text | Type::Date | Type::Bool) => {}
+                            (_, Type::Events(_)) if selects_one(&self.hir, &x) => {}
+                            (_, Type::Events(_)) => {}
+                            (H::Def(id), Type::Outcome) => {
+                                if let DefKind::Outcome(o) = &self.hir.def(*id).kind
+                                    && o.cohort != cohort
+                                {
+                                    let oc = self.hir.def(o.cohort).name.clone();
+                                    self.error(CheckError::OtherCohortsOutcome {
+                                        at: (file, c.span),
+                                        outcome: self.hir.def(*id).name.clone(),
+                                        cohort: oc,
+                                        export_of: Some(e.cohort.name.clone()),
+                                    });
+                                    continue;
+                                }
+                            }
+                            (_, other) => {
+                                self.mismatch(&x, "a value per patient (number, text, date, yes/no or an outcome)", other, "an export column", None);
+                                continue;
+                            }
+                        }
+                        if columns.iter().any(|c: &hir::ExportColumn| c.name == name) {
+                            self.error(CheckError::DuplicateColumn {
+                                at: (file, c.span),
+                                name: name.clone(),
+                            });
+                            continue;
+                        }
+                        columns.push(hir::ExportColumn { name, expr: x });
+                    }
+                    self.hir.exports.push(hir::Export {
+                        cohort,
+                        columns,
+                        span: item.span,
+                    });
+                }
+                ast::ItemKind::Report(r) => self.report(r, item.span, &cx),
+                _ => {}
+            }
+        }
+    }
+
+    pub(super) fn report(&mut self, r: &ast::ReportDecl, span: ast::Span, cx: &Cx) {
+        let file = cx.file;
+        let cohorts: Vec<DefId> = r
+            .cohorts
+            .iter()
+            .filter_map(|c| self.cohort_ref(c, cx))
+            .collect();
+        if cohorts.len() != r.cohorts.len() {
+            return;
+        }
+        let mut outcomes = Vec::new();
+        for o in &r.outcomes {
+            let found = self.scopes[cx.scope].own.get(&o.name).copied();
+            let Some(id) = found else {
+                let suggestion = suggest(
+                    &o.name,
+                    self.scopes[cx.scope].own.keys().map(String::as_str),
+                );
+                self.error(CheckError::UnknownName {
+                    at: (file, o.span),
+                    name: o.name.clone(),
+                    suggestion,
+                });
+                continue;
+            };
+            match self.ensure(id, (file, o.span)) {
+                Type::Outcome => {
+                    if let DefKind::Outcome(out) = &self.hir.def(id).kind
+                        && !cohorts.contains(&out.cohort)
+                    {
+                        let oc = self.hir.def(out.cohort).name.clone();
+                        self.error(CheckError::OtherCohortsOutcome {
+                            at: (file, o.span),
+                            outcome: o.name.clone(),
+                            cohort: oc,
+                            export_of: None,
+                        });
+                        continue;
+                    }
+                    outcomes.push(id);
+                }
+                Type::Error => {}
+                other => self.error(CheckError::Mismatch {
+                    at: (file, o.span),
+                    expected: "an outcome".into(),
+                    found: other,
+                    context: "`report … with`".into(),
+                    help: None,
+                }),
+            }
+        }
+        let mut rcx = cx.clone();
+        let eras = cohorts
+            .first()
+            .map(|c| self.eras_of(*c))
+            .unwrap_or_default();
+        rcx.cohort = Some(Rc::new(CohortCx {
+            eras,
+            ..Default::default()
+        }));
+        let has_periods = cohorts.iter().all(|c| match &self.hir.def(*c).kind {
+            DefKind::Cohort(c) => c
+                .stmts
+                .iter()
+                .any(|s| matches!(s.kind, hir::StmtKind::Periods { .. })),
+            _ => false,
+        });
+        let mut strata = Vec::new();
+        for s in &r.strata {
+            let st = match s {
+                ast::Stratum::AgeBand { width, .. } => {
+                    let w = self.expr(width, &rcx);
+                    match self.const_duration(&w, "`age band`") {
+                        Some(d) if d >= 365 && d % 365 == 0 => hir::Stratum::AgeBand(d / 365),
+                        Some(_) => {
+                            self.error(CheckError::AgeBandYears {
+                                at: (file, width.span),
+                            });
+                            continue;
+                        }
+                        None => continue,
+                    }
+                }
+                ast::Stratum::Calendar { unit, .. } => match unit {
+                    ast::CalendarUnit::Year => hir::Stratum::Year,
+                    ast::CalendarUnit::Month => hir::Stratum::Month,
+                },
+                ast::Stratum::Expr(e) => match &e.kind {
+                    A::Name(i) if i.name == "sex" => hir::Stratum::Sex,
+                    A::Name(i) if i.name == "hospital" => hir::Stratum::Hospital,
+                    A::Name(i) if i.name == "cohort" => hir::Stratum::Cohort,
+                    A::Name(i) if i.name == "period" => {
+                        if !has_periods {
+                            self.error(CheckError::NeedsPeriods {
+                                at: (file, e.span),
+                                tested: false,
+                            });
+                            continue;
+                        }
+                        hir::Stratum::Period
+                    }
+                    A::Call { callee, args } if matches!(&callee.kind, A::Name(i) if i.name == "tested") =>
+                    {
+                        if !has_periods {
+                            self.error(CheckError::NeedsPeriods {
+                                at: (file, e.span),
+                                tested: true,
+                            });
+                            continue;
+                        }
+                        if args.len() != 1 {
+                            self.error(CheckError::Arity {
+                                at: (file, e.span),
+                                name: "tested".into(),
+                                expected: "one lab query".into(),
+                                found: args.len(),
+                                def: None,
+                            });
+                            continue;
+                        }
+                        let x = self.expr(&args[0], &rcx);
+                        let x = self.settle(x, &rcx);
+                        match x.ty {
+                            Type::Events(d) if d.single() == Some(EventDomain::Lab) => {
+                                hir::Stratum::TestingHistory(x)
+                            }
+                            Type::Error => continue,
+                            other => {
+                                self.mismatch(&x, "lab events", other, "`tested(…)`", None);
+                                continue;
+                            }
+                        }
+                    }
+                    _ => {
+                        let x = self.expr(e, &rcx);
+                        let x = self.settle(x, &rcx);
+                        match x.ty {
+                            Type::Bool | Type::Events(_) => hir::Stratum::Condition {
+                                name: column_name(&self.text(file, e.span)),
+                                cond: x,
+                            },
+                            Type::Error => continue,
+                            other => {
+                                self.mismatch(&x, "a stratum (sex, hospital, age band …, year, month, period, cohort, tested(…) or a condition)", other, "`by`", None);
+                                continue;
+                            }
+                        }
+                    }
+                },
+            };
+            strata.push(st);
+        }
+        if r.cohorts.len() > 1 && !strata.iter().any(|s| matches!(s, hir::Stratum::Cohort)) {
+            strata.insert(0, hir::Stratum::Cohort);
+        }
+        let suppress_below = match &r.suppress_below {
+            Some(n) => {
+                let v = n.value();
+                if v < 10.0 || v.fract() != 0.0 {
+                    self.error(CheckError::SuppressTooLow {
+                        at: (file, n.span),
+                        value: v.max(0.0) as u32,
+                    });
+                    10
+                } else {
+                    v as u32
+                }
+            }
+            None => 10,
+        };
+        let mut name = r
+            .cohorts
+            .iter()
+            .map(|c| c.name.clone())
+            .collect::<Vec<_>>()
+            .join("_");
+        if !r.outcomes.is_empty() {
+            name.push_str("_with_");
+            name.push_str(
+                &r.outcomes
+                    .iter()
+                    .map(|c| c.name.clone())
+                    .collect::<Vec<_>>()
+                    .join("_"),
+            );
+        }
+        let n = self
+            .hir
+            .reports
+            .iter()
+            .filter(|x| x.name == name || x.name.starts_with(&format!("{name}_")))
+            .count();
+        if n > 0 {
+            name = format!("{name}_{}", n + 1);
+        }
+        self.hir.reports.push(hir::Report {
+            name,
+            cohorts,
+            outcomes,
+            strata,
+            suppress_below,
+            span,
+        });
+    }
+}
+
+/// A column name from source text: `age at index` → `age_at_index`.
+pub(super) fn column_name(text: &str) -> String {
+    let mut out = String::new();
+    let mut last_us = true;
+    for ch in text.chars() {
+        if ch.is_ascii_alphanumeric() {
+            out.push(ch.to_ascii_lowercase());
+            last_us = false;
+        } else if !last_us {
+            out.push('_');
+            last_us = true;
+        }
+    }
+    while out.ends_with('_') {
+        out.pop();
+    }
+    if out.is_empty() {
+        "value".to_string()
+    } else {
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::testing::{check, errors};
+
+    #[test]
+    fn exports_and_reports() {
+        insta::assert_snapshot!(check(
+            r#"import labs.{alt}
+codes x: drug = yj "2432001"
+cohort c {
+  index = first drug x
+  periods of 14 days from index + 1 day until index + 56 days
+}
+outcome liver in c = lab alt > 3 x ULN
+export c with liver, age at index, sex
+report c with liver by period, tested(lab alt), sex, age band 10 years, suppress below 20"#
+        ), @r#"
+        x : Codes<drug> = yj "2432001":Codes<drug>
+        c : Cohort
+          index = (First (drug x:Codes<drug>):Events<drug>):Events<drug>
+          periods of 14d from (+ Index:Date 1 days:Duration):Date until (+ Index:Date 56 days:Duration):Date
+        liver : Outcome in c = (> (lab labs.alt:Lab):Events<lab> 3 x ULN:Quantity<multiple of ULN>):Events<lab>
+        export c : [liver = liver:Outcome, age_at_index = (age-at Index:Date):Number, sex = sex:Text]
+        report c_with_liver : cohorts [c] outcomes [liver] by [period, tested((lab labs.alt:Lab):Events<lab>), sex, age band 10y] suppress below 20
+        "#);
+    }
+
+    #[test]
+    fn suppression_below_ten() {
+        insta::assert_snapshot!(errors(
+            r#"codes x: drug = yj "2432001"
+cohort c { index = first drug x }
+report c by sex, suppress below 5"#
+        ), @"E0308 3:33 counts below 5 would be shown (must be 10 or more) help: remove the clause (10 is the default) or raise it");
+    }
+
+    #[test]
+    fn a_stratum_must_be_one() {
+        insta::assert_snapshot!(errors(
+            r#"codes x: drug = yj "2432001"
+cohort c { index = first drug x }
+report c by index, age band 6 months"#
+        ), @"
+        E0201 3:13 `by` needs a stratum (sex, hospital, age band …, year, month, period, cohort, tested(…) or a condition), found Date (this is Date)
+        E0315 3:29 age bands are whole years (not whole years) help: e.g. `age band 10 years`
+        ");
+    }
+}

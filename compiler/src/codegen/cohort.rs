@@ -1,0 +1,379 @@
+//! Cohorts (stage: CIR → plans): entries inside observation with their eras, one yes/no
+//! column per step, the end of follow-up, attrition and the cohort itself.
+
+use arrow_schema::DataType;
+use datafusion_common::{JoinType, ScalarValue};
+use datafusion_expr::expr::Sort;
+use datafusion_expr::{
+    Expr, ExprFunctionExt, LogicalPlan, LogicalPlanBuilder, cast, lit, not, when,
+};
+use datafusion_functions::expr_fn::coalesce;
+use datafusion_functions_aggregate::expr_fn::{count, count_distinct, max, min};
+
+use super::expr::*;
+use super::names::*;
+use super::*;
+use crate::cdm::Table;
+use crate::cir::{self, Pick, Window};
+
+impl Gen {
+    // ------------------------------------------------------------------ cohorts
+
+    /// Entries: one row per patient and index day inside observation, with the patient's
+    /// attributes and the exposure eras containing index.
+    pub(super) fn cohort_entries(&mut self, coh: &cir::Cohort) -> Result<LogicalPlan> {
+        self.counter = 0;
+        self.in_entry = true;
+        let entry = self.events(&coh.entry.events, None);
+        self.in_entry = false;
+        let entry = entry?;
+        // One row per (patient, index day). The first or last day is a min or max per patient
+        // (a hash aggregate; ranking the events by day needs a sort).
+        let grouped = match coh.entry.pick {
+            Pick::First | Pick::Last => {
+                let pick = if coh.entry.pick == Pick::First {
+                    min(c("ev_day"))
+                } else {
+                    max(c("ev_day"))
+                };
+                LogicalPlanBuilder::from(entry.plan).aggregate(
+                    vec![c("hospital_id"), c("patient_id")],
+                    vec![pick.alias("ev_day")],
+                )?
+            }
+            Pick::Nth(_) | Pick::Every => {
+                let picked = self.pick(entry, coh.entry.pick, None)?;
+                LogicalPlanBuilder::from(picked.plan).aggregate(
+                    vec![c("hospital_id"), c("patient_id"), c("ev_day")],
+                    Vec::<Expr>::new(),
+                )?
+            }
+        };
+        let entries = grouped
+            .project(vec![
+                c("hospital_id"),
+                c("patient_id"),
+                c("ev_day").alias("index_day"),
+            ])?
+            .alias("entry")?
+            .build()?;
+        let patient = self.scan_cdm(Table::Patient)?.alias("patient")?.build()?;
+        let base = LogicalPlanBuilder::from(entries)
+            .join(
+                patient,
+                JoinType::Inner,
+                (keys_of("entry", &PERSON), keys_of("patient", &PERSON)),
+                None,
+            )?
+            .project(vec![
+                qc("entry", "hospital_id").alias("hospital_id"),
+                qc("entry", "patient_id").alias("patient_id"),
+                as_date(qc("entry", "index_day")).alias("index_date"),
+                qc("entry", "index_day").alias("index_day"),
+                qc("patient", "sex").alias("sex"),
+                qc("patient", "birth_date").alias("birth_date"),
+                day(qc("patient", "first_record_date")).alias("obs_start_day"),
+                day(qc("patient", "last_record_date")).alias("obs_end_day"),
+                day(qc("patient", "death_date")).alias("death_day"),
+            ])?
+            // Index must fall inside what this hospital observed.
+            // Index must fall where the CIR says (inside what this hospital observed).
+            .filter(self.index_within(&coh.entry.index_within)?)?
+            .alias(&coh.name)?
+            .build()?;
+        let mut ctx = Ctx {
+            plan: base.clone(),
+            base,
+            keys: cohort_keys(),
+            alias: coh.name.clone(),
+        };
+        for era in &coh.eras {
+            ctx = self.era(ctx, era)?;
+        }
+        let keys: Vec<Sort> = ctx.keys.iter().map(|k| c(k).sort(true, false)).collect();
+        Ok(LogicalPlanBuilder::from(ctx.plan).sort(keys)?.build()?)
+    }
+
+    /// The entries with a yes/no column per step (`step_1` …) and the end of follow-up.
+    pub(super) fn cohort_steps(&mut self, coh: &cir::Cohort) -> Result<LogicalPlan> {
+        self.counter = 0;
+        let base = self
+            .scan(&format!("entries_{}", coh.name))?
+            .alias(&coh.name)?
+            .build()?;
+        let mut ctx = Ctx {
+            plan: base.clone(),
+            base,
+            keys: cohort_keys(),
+            alias: coh.name.clone(),
+        };
+        for (i, step) in coh.steps.iter().enumerate() {
+            self.prefix = format!("step_{}_", i + 1);
+            let (next, flag) = self.cond(&step.cond, ctx)?;
+            self.prefix.clear();
+            let flag = if step.exclude { not(flag) } else { flag };
+            // A step that cannot be decided (missing data) does not admit the entry.
+            let flag = match coh.undecided {
+                cir::Undecided::NotAdmitted => coalesce(vec![flag, lit(false)]),
+            };
+            let name = format!("step_{}", i + 1);
+            let plan = LogicalPlanBuilder::from(next.plan.clone())
+                .project(Self::keep_all(
+                    &next.plan,
+                    &next.alias,
+                    vec![flag.alias(&name)],
+                    &[],
+                ))?
+                .alias(&coh.name)?
+                .build()?;
+            ctx = Ctx { plan, ..next };
+            ctx = self.trim(ctx, &coh.name)?;
+        }
+        // End of follow-up, as the CIR has it: the earliest of what the script says, the end
+        // of observation and death.
+        let (next, end) = self.date(&coh.end, ctx)?;
+        let ctx = next;
+        let plan = LogicalPlanBuilder::from(ctx.plan.clone())
+            .project(Self::keep_all(
+                &ctx.plan,
+                &ctx.alias,
+                vec![end.alias("end_day")],
+                &[],
+            ))?
+            .build()?;
+        let ctx = Ctx { plan, ..ctx };
+        let ctx = self.trim(ctx, &coh.name)?;
+        let keys: Vec<Sort> = ctx.keys.iter().map(|k| c(k).sort(true, false)).collect();
+        Ok(LogicalPlanBuilder::from(ctx.plan).sort(keys)?.build()?)
+    }
+
+    /// The test that an entry's index lies in the window the CIR gives (observation).
+    fn index_within(&mut self, w: &Window) -> Result<Expr> {
+        if w.calendar.is_some() {
+            return Err(internal("an index window with a calendar"));
+        }
+        Ok(match (&w.lo, &w.hi) {
+            (Some(lo), Some(hi)) => {
+                c("index_day").between(self.date_expr(lo)?, self.date_expr(hi)?)
+            }
+            (Some(lo), None) => c("index_day").gt_eq(self.date_expr(lo)?),
+            (None, Some(hi)) => c("index_day").lt_eq(self.date_expr(hi)?),
+            (None, None) => lit(true),
+        })
+    }
+
+    /// Drops the helper columns conditions added, keeping the cohort's own columns: those of
+    /// the entries, the step flags and the end of follow-up.
+    pub(super) fn trim(&mut self, ctx: Ctx, alias: &str) -> Result<Ctx> {
+        let own = |name: &str| {
+            ctx.base
+                .schema()
+                .fields()
+                .iter()
+                .any(|f| f.name() == name && !f.name().starts_with("date_"))
+                || name == "end_day"
+                || name
+                    .strip_prefix("step_")
+                    .is_some_and(|n| n.chars().all(|c| c.is_ascii_digit()))
+        };
+        let keep: Vec<Expr> = ctx
+            .plan
+            .schema()
+            .fields()
+            .iter()
+            .filter(|f| own(f.name()))
+            .map(|f| c(f.name()))
+            .collect();
+        let plan = LogicalPlanBuilder::from(ctx.plan)
+            .project(keep)?
+            .alias(alias)?
+            .build()?;
+        Ok(Ctx {
+            plan,
+            base: ctx.base,
+            keys: ctx.keys,
+            alias: alias.to_string(),
+        })
+    }
+
+    /// One row: persons and entries before the steps and after each.
+    pub(super) fn attrition(&mut self, coh: &cir::Cohort) -> Result<LogicalPlan> {
+        self.counter = 0;
+        let person = datafusion_functions::expr_fn::concat(vec![
+            c("hospital_id"),
+            lit("/"),
+            cast(c("patient_id"), DataType::Utf8),
+        ]);
+        let mut aggs = vec![
+            count_distinct(person.clone()).alias("persons_0"),
+            count(lit(1)).alias("entries_0"),
+        ];
+        let mut passed = Vec::new();
+        for i in 1..=coh.steps.len() {
+            passed.push(c(&format!("step_{i}")));
+            let all = and_all(passed.clone());
+            aggs.push(
+                count_distinct(person.clone())
+                    .filter(all.clone())
+                    .build()?
+                    .alias(format!("persons_{i}")),
+            );
+            aggs.push(
+                count(lit(1))
+                    .filter(all)
+                    .build()?
+                    .alias(format!("entries_{i}")),
+            );
+        }
+        Ok(self
+            .scan(&format!("steps_{}", coh.name))?
+            .aggregate(Vec::<Expr>::new(), aggs)?
+            .build()?)
+    }
+
+    /// The cohort: entries that pass every step.
+    pub(super) fn members(&mut self, coh: &cir::Cohort) -> Result<LogicalPlan> {
+        let all = and_all(
+            (1..=coh.steps.len())
+                .map(|i| c(&format!("step_{i}")))
+                .collect(),
+        );
+        let table = format!("steps_{}", coh.name);
+        let schema = self.tables[&table].clone();
+        let keep: Vec<Expr> = schema
+            .fields()
+            .iter()
+            .filter(|f| !f.name().starts_with("step_"))
+            .map(|f| c(f.name()))
+            .collect();
+        Ok(self.scan(&table)?.filter(all)?.project(keep)?.build()?)
+    }
+
+    /// Adds `<era>_start_day` / `<era>_end_day`: the exposure era containing index.
+    pub(super) fn era(&mut self, ctx: Ctx, era: &cir::Era) -> Result<Ctx> {
+        let rows = self.events(&era.events, None)?;
+        // Over each patient's prescriptions in day order, from the first row to `upto`.
+        let running = |udaf, arg, upto| {
+            window_agg(udaf, arg)
+                .partition_by(vec![c("hospital_id"), c("patient_id")])
+                .order_by(vec![
+                    c("ev_day").sort(true, false),
+                    c("ev_end_day").sort(true, false),
+                ])
+                .window_frame(datafusion_expr::WindowFrame::new_bounds(
+                    datafusion_expr::WindowFrameUnits::Rows,
+                    datafusion_expr::WindowFrameBound::Preceding(ScalarValue::UInt64(None)),
+                    upto,
+                ))
+                .build()
+        };
+        let w_prev = running(
+            datafusion_functions_aggregate::min_max::max_udaf(),
+            c("ev_end_day"),
+            datafusion_expr::WindowFrameBound::Preceding(ScalarValue::UInt64(Some(1))),
+        )?
+        .alias("prev_end_day");
+        let new_era = when(c("prev_end_day").is_null(), lit(1_i64))
+            .when(
+                c("ev_day").gt(c("prev_end_day") + lit(era.gap as i32 + 1)),
+                lit(1_i64),
+            )
+            .otherwise(lit(0_i64))?;
+        let era_no = running(
+            datafusion_functions_aggregate::sum::sum_udaf(),
+            c("new_era"),
+            datafusion_expr::WindowFrameBound::CurrentRow,
+        )?
+        .alias("era_no");
+        let eras_alias = format!("era_{}", ident(&era.name));
+        let eras = LogicalPlanBuilder::from(rows.plan)
+            .window(vec![w_prev])?
+            .project(vec![
+                c("hospital_id"),
+                c("patient_id"),
+                c("ev_day"),
+                c("ev_end_day"),
+                new_era.alias("new_era"),
+            ])?
+            .window(vec![era_no])?
+            .aggregate(
+                vec![c("hospital_id"), c("patient_id"), c("era_no")],
+                vec![
+                    min(c("ev_day")).alias("era_start_day"),
+                    (max(c("ev_end_day")) + lit(era.grace as i32)).alias("era_end_day"),
+                ],
+            )?
+            .alias(&eras_alias)?
+            .build()?;
+        let start = format!("{}_start_day", era.name);
+        let end = format!("{}_end_day", era.name);
+        let on = and_all(vec![
+            qc(&ctx.alias, "hospital_id").eq(qc(&eras_alias, "hospital_id")),
+            qc(&ctx.alias, "patient_id").eq(qc(&eras_alias, "patient_id")),
+            qc(&eras_alias, "era_start_day").lt_eq(qc(&ctx.alias, "index_day")),
+            qc(&eras_alias, "era_end_day").gt_eq(qc(&ctx.alias, "index_day")),
+        ]);
+        let mut group: Vec<Expr> = ctx
+            .plan
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| qc(&ctx.alias, f.name()))
+            .collect();
+        group.truncate(ctx.plan.schema().fields().len());
+        let plan = LogicalPlanBuilder::from(ctx.plan.clone())
+            .join_on(eras, JoinType::Left, vec![on])?
+            // Overlapping eras (grace longer than gap) both contain index: take the latest.
+            .aggregate(
+                group,
+                vec![
+                    max(qc(&eras_alias, "era_start_day")).alias(&start),
+                    max(qc(&eras_alias, "era_end_day")).alias(&end),
+                ],
+            )?
+            .build()?;
+        let plan = LogicalPlanBuilder::from(plan).alias(&ctx.alias)?.build()?;
+        Ok(Ctx {
+            plan: plan.clone(),
+            base: plan,
+            keys: ctx.keys,
+            alias: ctx.alias,
+        })
+    }
+
+    // ------------------------------------------------------------------ outcomes, exports, reports
+
+    pub(super) fn cohort_ctx(&self, coh: &str) -> Result<Ctx> {
+        let plan = self.scan(&format!("cohort_{coh}"))?.alias(coh)?.build()?;
+        Ok(Ctx {
+            plan: plan.clone(),
+            base: plan,
+            keys: cohort_keys(),
+            alias: coh.to_string(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::testing::plan;
+
+    #[test]
+    fn entries_lie_inside_observation_and_end_is_capped() {
+        insta::assert_snapshot!(plan(
+            r#"codes x: drug = yj "2432001"
+cohort c {
+  index = first drug x
+  end = index + 30 days
+}"#,
+            "steps_c"
+        ), @"
+        Sort: c.hospital_id ASC NULLS LAST, c.patient_id ASC NULLS LAST, c.index_day ASC NULLS LAST
+          SubqueryAlias: c
+            Projection: hospital_id, patient_id, index_date, index_day, sex, birth_date, obs_start_day, obs_end_day, death_day, end_day
+              Projection: c.hospital_id AS hospital_id, c.patient_id AS patient_id, c.index_date AS index_date, c.index_day AS index_day, c.sex AS sex, c.birth_date AS birth_date, c.obs_start_day AS obs_start_day, c.obs_end_day AS obs_end_day, c.death_day AS death_day, least(c.index_day + Int32(30), c.obs_end_day, c.death_day) AS end_day
+                SubqueryAlias: c
+                  TableScan: entries_c
+        ");
+    }
+}

@@ -1,0 +1,421 @@
+//! Conditions, dates and values (stage: CIR → plans): a yes/no column per condition over a
+//! context, event dates joined in as columns, and the analyses of what a condition reads.
+
+use arrow_schema::DataType;
+use datafusion_common::JoinType;
+use datafusion_expr::{Expr, LogicalPlan, LogicalPlanBuilder, cast, lit, not};
+use datafusion_functions::expr_fn::{date_part, greatest, least};
+use datafusion_functions_aggregate::expr_fn::{count, count_distinct, min};
+
+use super::expr::*;
+use super::*;
+use crate::cir::visit::{self, Visitor};
+use crate::cir::{self, Calendar, Cmp, Cond, Count, Date, Events, Value, Window};
+
+impl Gen {
+    // ------------------------------------------------------------------ conditions and dates
+
+    /// A yes/no column over the context (null where it cannot be decided).
+    pub(super) fn cond(&mut self, cond: &Cond, ctx: Ctx) -> Result<(Ctx, Expr)> {
+        match cond {
+            Cond::Const(b) => Ok((ctx, lit(*b))),
+            Cond::Not(x) => {
+                let (ctx, e) = self.cond(x, ctx)?;
+                Ok((ctx, not(e)))
+            }
+            Cond::And(a, b) | Cond::Or(a, b) => {
+                let (ctx, x) = self.cond(a, ctx)?;
+                let (ctx, y) = self.cond(b, ctx)?;
+                Ok((
+                    ctx,
+                    if matches!(cond, Cond::And(..)) {
+                        x.and(y)
+                    } else {
+                        x.or(y)
+                    },
+                ))
+            }
+            Cond::Observed {
+                days,
+                before,
+                anchor,
+            } => {
+                let (ctx, a) = self.date(anchor, ctx)?;
+                let d = *days as i32;
+                Ok((
+                    ctx,
+                    if *before {
+                        c("obs_start_day").lt_eq(a - lit(d))
+                    } else {
+                        c("obs_end_day").gt_eq(a + lit(d))
+                    },
+                ))
+            }
+            Cond::DateIn { date, window } => {
+                let (mut ctx, d) = self.date(date, ctx)?;
+                let mut preds = Vec::new();
+                for (b, lower) in [(&window.lo, true), (&window.hi, false)] {
+                    if let Some(b) = b {
+                        let (next, e) = self.date(b, ctx)?;
+                        ctx = next;
+                        preds.push(if lower {
+                            d.clone().gt_eq(e)
+                        } else {
+                            d.clone().lt_eq(e)
+                        });
+                    }
+                }
+                if let Some(cal) = &window.calendar {
+                    let (Calendar::SameMonth(x) | Calendar::SameYear(x) | Calendar::SameStay(x)) =
+                        cal;
+                    let (next, a) = self.date(x, ctx)?;
+                    ctx = next;
+                    let key = |x: Expr, month: bool| {
+                        let y = cast(date_part(lit("year"), as_date(x.clone())), DataType::Int64);
+                        if month {
+                            y * lit(12_i64)
+                                + cast(date_part(lit("month"), as_date(x)), DataType::Int64)
+                        } else {
+                            y
+                        }
+                    };
+                    match cal {
+                        Calendar::SameMonth(_) => preds.push(key(d.clone(), true).eq(key(a, true))),
+                        Calendar::SameYear(_) => {
+                            preds.push(key(d.clone(), false).eq(key(a, false)))
+                        }
+                        Calendar::SameStay(_) => {
+                            return Err(internal("`same stay as` compares events, not dates"));
+                        }
+                    }
+                }
+                Ok((ctx, and_all(preds)))
+            }
+            Cond::Compare { lhs, op, rhs } => {
+                let (ctx, l) = self.value(lhs, ctx)?;
+                let (ctx, r) = self.value(rhs, ctx)?;
+                Ok((ctx, cmp(l, *op, r)))
+            }
+            Cond::Exists { events, count } => self.exists(events, *count, ctx),
+        }
+    }
+
+    /// Marks the context rows that have (at least / at most …) the events.
+    pub(super) fn exists(
+        &mut self,
+        events: &Events,
+        count_: Count,
+        ctx: Ctx,
+    ) -> Result<(Ctx, Expr)> {
+        // Anchors of windows that are event dates become context columns first.
+        let ctx = self.prepare_anchors(events, ctx)?;
+        let rel = self.events(events, Some(&ctx))?;
+        let rel = self.lift(rel, &ctx)?;
+        let keys = ctx.keys.clone();
+        let matched_alias = self.fresh("cond");
+        let flag_name = matched_alias.clone();
+        let counted = |unit: cir::CountUnit| -> Expr {
+            match unit {
+                cir::CountUnit::Days => count_distinct(c("ev_day")),
+                cir::CountUnit::Visits => count_distinct(c("ev_visit")),
+                cir::CountUnit::Records => count(lit(1)),
+            }
+        };
+        let (matched, negate) = match count_ {
+            Count::Any | Count::None => {
+                let m = LogicalPlanBuilder::from(rel.plan)
+                    .project(keys.iter().map(|k| c(k)).collect::<Vec<_>>())?
+                    .distinct()?
+                    .build()?;
+                (m, count_ == Count::None)
+            }
+            Count::AtLeast(n, u) | Count::Exactly(n, u) | Count::AtMost(n, u) => {
+                let (threshold_op, negate): (Cmp, bool) = match count_ {
+                    Count::AtLeast(..) => (Cmp::Ge, false),
+                    Count::Exactly(..) => (Cmp::Eq, false),
+                    Count::AtMost(..) | Count::Any | Count::None => (Cmp::Gt, true),
+                };
+                if matches!(count_, Count::Exactly(0, _)) {
+                    let m = LogicalPlanBuilder::from(rel.plan)
+                        .project(keys.iter().map(|k| c(k)).collect::<Vec<_>>())?
+                        .distinct()?
+                        .build()?;
+                    (m, true)
+                } else {
+                    let m = LogicalPlanBuilder::from(rel.plan)
+                        .aggregate(
+                            keys.iter().map(|k| c(k)).collect::<Vec<_>>(),
+                            vec![counted(u).alias("n")],
+                        )?
+                        .filter(cmp(c("n"), threshold_op, lit(i64::from(n))))?
+                        .project(keys.iter().map(|k| c(k)).collect::<Vec<_>>())?
+                        .build()?;
+                    (m, negate)
+                }
+            }
+        };
+        let matched = LogicalPlanBuilder::from(matched)
+            .alias(&matched_alias)?
+            .build()?;
+        let keys_l = keys_of(&ctx.alias, &keys);
+        let keys_r = keys_of(&matched_alias, &keys);
+        let plan = LogicalPlanBuilder::from(ctx.plan.clone())
+            .join(matched, JoinType::LeftMark, (keys_l, keys_r), None)?
+            .project(Self::keep_all(
+                &ctx.plan,
+                &ctx.alias,
+                vec![c("mark").alias(&flag_name)],
+                &[],
+            ))?
+            .alias(&ctx.alias)?
+            .build()?;
+        let flag = if negate {
+            not(c(&flag_name))
+        } else {
+            c(&flag_name)
+        };
+        Ok((Ctx { plan, ..ctx }, flag))
+    }
+
+    /// Computes, as context columns, the event-date anchors the windows of `events` use.
+    pub(super) fn prepare_anchors(&mut self, events: &Events, mut ctx: Ctx) -> Result<Ctx> {
+        let mut dates = Vec::new();
+        collect_window_dates(events, &mut dates);
+        for d in dates {
+            let (next, _) = self.date(&d, ctx)?;
+            ctx = next;
+        }
+        Ok(ctx)
+    }
+
+    /// A day number per context row. Event dates are joined in as columns (`date_N`).
+    pub(super) fn date(&mut self, d: &Date, ctx: Ctx) -> Result<(Ctx, Expr)> {
+        match d {
+            Date::Event(ev) => {
+                let name = format!("date_{}", ident(&cir::events(ev)));
+                if ctx.has(&name) {
+                    return Ok((ctx, c(&name)));
+                }
+                let ctx = self.prepare_anchors(ev, ctx)?;
+                let rel = self.events(ev, Some(&ctx))?;
+                let rel = self.lift(rel, &ctx)?;
+                let alias = self.fresh("date");
+                let per = LogicalPlanBuilder::from(rel.plan)
+                    .aggregate(
+                        ctx.keys.iter().map(|k| c(k)).collect::<Vec<_>>(),
+                        vec![min(c("ev_day")).alias("the_day")],
+                    )?
+                    .alias(&alias)?
+                    .build()?;
+                let keys_l = keys_of(&ctx.alias, &ctx.keys);
+                let keys_r = keys_of(&alias, &ctx.keys);
+                let add = |on: &LogicalPlan, per: LogicalPlan| -> Result<LogicalPlan> {
+                    Ok(LogicalPlanBuilder::from(on.clone())
+                        .join(per, JoinType::Left, (keys_l.clone(), keys_r.clone()), None)?
+                        .project(Self::keep_all(
+                            on,
+                            &ctx.alias,
+                            vec![qc(&alias, "the_day").alias(&name)],
+                            &[],
+                        ))?
+                        .alias(&ctx.alias)?
+                        .build()?)
+                };
+                let plan = add(&ctx.plan, per.clone())?;
+                let base = add(&ctx.base, per)?;
+                Ok((Ctx { plan, base, ..ctx }, c(&name)))
+            }
+            Date::Offset(inner, n) => {
+                let (ctx, e) = self.date(inner, ctx)?;
+                Ok((ctx, e + lit(*n as i32)))
+            }
+            Date::Earliest(ds) | Date::Latest(ds) => {
+                let mut ctx = ctx;
+                let mut es = Vec::new();
+                for x in ds {
+                    let (next, e) = self.date(x, ctx)?;
+                    ctx = next;
+                    es.push(e);
+                }
+                Ok((
+                    ctx,
+                    if matches!(d, Date::Earliest(_)) {
+                        least(es)
+                    } else {
+                        greatest(es)
+                    },
+                ))
+            }
+            other => {
+                let e = self.date_expr(other)?;
+                Ok((ctx, e))
+            }
+        }
+    }
+
+    /// A date that is a column (or constant) of the context already.
+    pub(super) fn date_expr(&mut self, d: &Date) -> Result<Expr> {
+        Ok(match d {
+            Date::Index => c("index_day"),
+            Date::End => c("end_day"),
+            Date::It => c("it_day"),
+            Date::ItEnd => c("it_end_day"),
+            Date::StartOfObservation => c("obs_start_day"),
+            Date::EndOfObservation => c("obs_end_day"),
+            Date::Death => c("death_day"),
+            Date::EraStart(n) => c(&format!("{n}_start_day")),
+            Date::EraEnd(n) => c(&format!("{n}_end_day")),
+            Date::Literal(x) => lit(*x),
+            Date::Offset(inner, n) => self.date_expr(inner)? + lit(*n as i32),
+            Date::Event(ev) => c(&format!("date_{}", ident(&cir::events(ev)))),
+            Date::Earliest(ds) => least(
+                ds.iter()
+                    .map(|x| self.date_expr(x))
+                    .collect::<Result<_>>()?,
+            ),
+            Date::Latest(ds) => greatest(
+                ds.iter()
+                    .map(|x| self.date_expr(x))
+                    .collect::<Result<_>>()?,
+            ),
+        })
+    }
+
+    pub(super) fn value(&mut self, v: &Value, ctx: Ctx) -> Result<(Ctx, Expr)> {
+        Ok(match v {
+            Value::Number(n) => (ctx, lit(*n)),
+            Value::Text(t) => (ctx, lit(t.clone())),
+            Value::Bool(b) => (ctx, lit(*b)),
+            Value::Sex => (ctx, c("sex")),
+            Value::Hospital => (ctx, c("hospital_id")),
+            Value::Age(d) => {
+                let (ctx, day_e) = self.date(d, ctx)?;
+                let age = self.age(c("birth_date"), day_e);
+                (ctx, cast(age, DataType::Float64))
+            }
+            Value::Date(d) => self.date(d, ctx)?,
+            Value::Cond(cnd) => self.cond(cnd, ctx)?,
+            Value::Outcome(o) => {
+                let ctx = self.join_outcome(ctx, o)?;
+                (ctx, c(&format!("{o}_day")))
+            }
+        })
+    }
+}
+
+/// How many times evaluating `cond` reads its context's rows: once per event test or event
+/// date (not what those events read in turn).
+pub(super) fn uses_of_context(cond: &Cond) -> usize {
+    struct Uses(usize);
+    impl Visitor for Uses {
+        fn cond(&mut self, c: &Cond) {
+            match c {
+                Cond::Exists { .. } => self.0 += 1,
+                _ => visit::walk_cond(self, c),
+            }
+        }
+        fn date(&mut self, d: &Date) {
+            match d {
+                Date::Event(_) => self.0 += 1,
+                _ => visit::walk_date(self, d),
+            }
+        }
+        fn events(&mut self, _: &Events) {}
+    }
+    let mut u = Uses(0);
+    u.cond(cond);
+    u.0
+}
+
+/// The event dates the windows of `e` use as bounds (and calendar anchors), each once: they
+/// are computed as context columns before the events are read. Conditions of a `having` have
+/// their own context and are not looked into.
+pub(super) fn collect_window_dates(e: &Events, out: &mut Vec<Date>) {
+    struct Dates<'a>(&'a mut Vec<Date>);
+    impl Visitor for Dates<'_> {
+        fn cond(&mut self, _: &Cond) {}
+        fn date(&mut self, d: &Date) {
+            match d {
+                Date::Event(_) => {
+                    if !self.0.contains(d) {
+                        self.0.push(d.clone());
+                    }
+                }
+                _ => visit::walk_date(self, d),
+            }
+        }
+    }
+    Dates(out).events(e);
+}
+
+/// Whether a window's bounds refer to the context (index, end, it, eras, event dates), not
+/// only to literal dates.
+pub(super) fn window_uses_ctx(w: &Window) -> bool {
+    struct Uses(bool);
+    impl Visitor for Uses {
+        fn date(&mut self, d: &Date) {
+            match d {
+                Date::Literal(_) => {}
+                Date::Offset(..) | Date::Earliest(_) | Date::Latest(_) => visit::walk_date(self, d),
+                Date::Index
+                | Date::End
+                | Date::It
+                | Date::ItEnd
+                | Date::StartOfObservation
+                | Date::EndOfObservation
+                | Date::Death
+                | Date::EraStart(_)
+                | Date::EraEnd(_)
+                | Date::Event(_) => self.0 = true,
+            }
+        }
+    }
+    let mut u = Uses(false);
+    visit::walk_window(&mut u, w);
+    u.0
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::testing::plan;
+
+    #[test]
+    fn a_step_is_a_mark_join_over_its_window() {
+        insta::assert_snapshot!(plan(
+            r#"codes x: drug = yj "2432001"
+cohort c {
+  index = first drug x
+  require at least 2 drug x within 365 days before index
+}"#,
+            "steps_c"
+        ), @r#"
+        Sort: c.hospital_id ASC NULLS LAST, c.patient_id ASC NULLS LAST, c.index_day ASC NULLS LAST
+          SubqueryAlias: c
+            Projection: hospital_id, patient_id, index_date, index_day, sex, birth_date, obs_start_day, obs_end_day, death_day, step_1, end_day
+              Projection: c.hospital_id AS hospital_id, c.patient_id AS patient_id, c.index_date AS index_date, c.index_day AS index_day, c.sex AS sex, c.birth_date AS birth_date, c.obs_start_day AS obs_start_day, c.obs_end_day AS obs_end_day, c.death_day AS death_day, c.step_1 AS step_1, least(c.obs_end_day, c.death_day) AS end_day
+                SubqueryAlias: c
+                  Projection: c.hospital_id, c.patient_id, c.index_date, c.index_day, c.sex, c.birth_date, c.obs_start_day, c.obs_end_day, c.death_day, c.step_1
+                    SubqueryAlias: c
+                      Projection: c.hospital_id AS hospital_id, c.patient_id AS patient_id, c.index_date AS index_date, c.index_day AS index_day, c.sex AS sex, c.birth_date AS birth_date, c.obs_start_day AS obs_start_day, c.obs_end_day AS obs_end_day, c.death_day AS death_day, c.step_1_cond_2 AS step_1_cond_2, coalesce(c.step_1_cond_2, Boolean(false)) AS step_1
+                        SubqueryAlias: c
+                          Projection: c.hospital_id AS hospital_id, c.patient_id AS patient_id, c.index_date AS index_date, c.index_day AS index_day, c.sex AS sex, c.birth_date AS birth_date, c.obs_start_day AS obs_start_day, c.obs_end_day AS obs_end_day, c.death_day AS death_day, step_1_cond_2.mark AS step_1_cond_2
+                            LeftMark Join: c.hospital_id = step_1_cond_2.hospital_id, c.patient_id = step_1_cond_2.patient_id, c.index_day = step_1_cond_2.index_day
+                              SubqueryAlias: c
+                                TableScan: entries_c
+                              SubqueryAlias: step_1_cond_2
+                                Projection: hospital_id, patient_id, index_day
+                                  Filter: n >= Int64(2)
+                                    Aggregate: groupBy=[[hospital_id, patient_id, index_day]], aggr=[[count(DISTINCT ev_day) AS n]]
+                                      Filter: ev_day >= index_day + Int32(-365) AND ev_day <= index_day + Int32(-1)
+                                        Projection: c.hospital_id AS hospital_id, c.patient_id AS patient_id, c.index_date AS index_date, c.index_day AS index_day, c.sex AS sex, c.birth_date AS birth_date, c.obs_start_day AS obs_start_day, c.obs_end_day AS obs_end_day, c.death_day AS death_day, step_1_ev_1.ev_day AS ev_day, step_1_ev_1.ev_end_day AS ev_end_day, step_1_ev_1.ev_value AS ev_value, step_1_ev_1.ev_ref_low AS ev_ref_low, step_1_ev_1.ev_ref_high AS ev_ref_high, step_1_ev_1.ev_visit AS ev_visit
+                                          Inner Join:  Filter: c.hospital_id = step_1_ev_1.hospital_id AND c.patient_id = step_1_ev_1.patient_id
+                                            SubqueryAlias: c
+                                              TableScan: entries_c
+                                            SubqueryAlias: step_1_ev_1
+                                              SubqueryAlias: drug_x
+                                                Projection: drug.hospital_id, drug.patient_id, CAST(drug.date AS Int32) AS ev_day, CAST(drug.end_date AS Int32) AS ev_end_day, Float64(NULL) AS ev_value, Float64(NULL) AS ev_ref_low, Float64(NULL) AS ev_ref_high, drug.visit_id AS ev_visit
+                                                  Filter: drug.yj_code LIKE Utf8("2432001%")
+                                                    TableScan: drug
+        "#);
+    }
+}

@@ -1,0 +1,591 @@
+//! Event streams (stage: CIR → plans): CDM sources with their code and column tests,
+//! unions, windows, `having`, and choosing one event day per patient or context row.
+
+use std::sync::Arc;
+
+use arrow_schema::{DataType, Field, Schema};
+use datafusion_common::{JoinType, ScalarValue};
+use datafusion_expr::{Expr, ExprFunctionExt, LogicalPlan, LogicalPlanBuilder, cast, lit, when};
+use datafusion_functions::expr_fn::{coalesce, date_part};
+use datafusion_functions_window::expr_fn::dense_rank;
+
+use super::conditions::*;
+use super::expr::*;
+use super::labs::*;
+use super::names::*;
+use super::*;
+use crate::cdm::Table;
+use crate::cir::{self, Calendar, Cond, Events, Pick, Window};
+use crate::types::EventDomain;
+
+impl Gen {
+    // ------------------------------------------------------------------ events
+
+    /// The rows of an event stream; per context row when it depends on the context.
+    pub(super) fn events(&mut self, ev: &Events, ctx: Option<&Ctx>) -> Result<Rel> {
+        match ev {
+            Events::Source(s) => Ok(Rel {
+                plan: self.source(s)?,
+                ctx_level: false,
+            }),
+            Events::Union(es) => {
+                if es.is_empty() {
+                    return Ok(Rel {
+                        plan: self.empty_events()?,
+                        ctx_level: false,
+                    });
+                }
+                if let Some(plan) = self.lab_union(es)? {
+                    return Ok(Rel {
+                        plan,
+                        ctx_level: false,
+                    });
+                }
+                let rels: Vec<Rel> = es
+                    .iter()
+                    .map(|e| self.events(e, ctx))
+                    .collect::<Result<_>>()?;
+                let any_ctx = rels.iter().any(|r| r.ctx_level);
+                let mut plans = Vec::new();
+                for r in rels {
+                    let r = match (any_ctx, ctx) {
+                        (true, Some(cx)) => self.lift(r, cx)?,
+                        _ => r,
+                    };
+                    plans.push(r.plan);
+                }
+                // Same columns in the same order on every side.
+                let order: Vec<String> = plans[0]
+                    .schema()
+                    .fields()
+                    .iter()
+                    .map(|f| f.name().clone())
+                    .collect();
+                let mut b = LogicalPlanBuilder::from(plans.remove(0));
+                for p in plans {
+                    let p = LogicalPlanBuilder::from(p)
+                        .project(order.iter().map(|n| c(n)).collect::<Vec<_>>())?
+                        .build()?;
+                    b = b.union(p)?;
+                }
+                Ok(Rel {
+                    plan: b.build()?,
+                    ctx_level: any_ctx,
+                })
+            }
+            Events::Value {
+                input,
+                op,
+                threshold,
+            } => {
+                let rel = self.events(input, ctx)?;
+                let spec = lab_spec(input).cloned();
+                let before = column_names(&rel.plan);
+                let (rel, t) = self.threshold(rel, threshold, spec.as_ref(), ctx)?;
+                let plan = LogicalPlanBuilder::from(rel.plan)
+                    .filter(cmp(c("ev_value"), *op, t))?
+                    .build()?;
+                self.drop_helpers(Rel { plan, ..rel }, &before)
+            }
+            Events::Grade {
+                input,
+                rules,
+                op,
+                grade,
+                ..
+            } => {
+                let mut rel = self.events(input, ctx)?;
+                let before = column_names(&rel.plan);
+                let spec = lab_spec(input).cloned();
+                let mut cases: Vec<(Expr, i64)> = Vec::new();
+                for (g, rop, t) in rules.iter().rev() {
+                    let (next, te) = self.threshold(rel, t, spec.as_ref(), ctx)?;
+                    rel = next;
+                    cases.push((cmp(c("ev_value"), *rop, te), i64::from(*g)));
+                }
+                let mut b: Option<datafusion_expr::conditional_expressions::CaseBuilder> = None;
+                for (w, g) in cases {
+                    b = Some(match b {
+                        None => when(w, lit(g)),
+                        Some(mut b) => b.when(w, lit(g)),
+                    });
+                }
+                let grade_expr = match b {
+                    Some(mut b) => b.otherwise(lit(0_i64))?,
+                    None => lit(0_i64),
+                };
+                let plan = LogicalPlanBuilder::from(rel.plan)
+                    .filter(cmp(grade_expr, *op, lit(*grade as i64)))?
+                    .build()?;
+                self.drop_helpers(Rel { plan, ..rel }, &before)
+            }
+            Events::Window { input, window } => {
+                let rel = self.events(input, ctx)?;
+                self.window(rel, window, ctx)
+            }
+            Events::Having { input, cond } => {
+                let rel = self.events(input, ctx)?;
+                self.having(rel, cond, ctx)
+            }
+            Events::Pick { input, pick } => {
+                let rel = self.events(input, ctx)?;
+                self.pick(rel, *pick, ctx)
+            }
+        }
+    }
+
+    pub(super) fn empty_events(&self) -> Result<LogicalPlan> {
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("hospital_id", DataType::Utf8View, false),
+            Field::new("patient_id", DataType::Int64, false),
+            Field::new("ev_day", DataType::Int32, true),
+            Field::new("ev_end_day", DataType::Int32, true),
+            Field::new("ev_value", DataType::Float64, true),
+            Field::new("ev_ref_low", DataType::Float64, true),
+            Field::new("ev_ref_high", DataType::Float64, true),
+            Field::new("ev_visit", DataType::Int64, true),
+        ]));
+        Ok(LogicalPlanBuilder::empty(false)
+            .project(
+                schema
+                    .fields()
+                    .iter()
+                    .map(|f| cast(lit(ScalarValue::Null), f.data_type().clone()).alias(f.name()))
+                    .collect::<Vec<_>>(),
+            )?
+            .build()?)
+    }
+
+    /// Rows of one table matching codes and filters, projected to the event columns.
+    pub(super) fn source(&mut self, s: &cir::Source) -> Result<LogicalPlan> {
+        let table = s.domain.table();
+        let alias = ident(&format!("{} {}", s.domain.name(), s.text));
+        let mut preds = Vec::new();
+        if let Some(codes) = &s.codes {
+            preds.push(codes_pred(codes));
+        }
+        if let Some(kind) = &s.visit_kind {
+            preds.push(c("kind").eq(lit(kind.clone())));
+        }
+        for f in &s.filters {
+            preds.push(filter_pred(f));
+        }
+        if let Some(lab) = &s.lab {
+            return self.lab_source(lab, preds, &alias);
+        }
+        let (day_col, end_col) = match s.domain {
+            EventDomain::Visit => (c("start_date"), c("end_date")),
+            EventDomain::Drug => (c("date"), c("end_date")),
+            EventDomain::Diagnosis | EventDomain::Lab | EventDomain::Procedure => {
+                (c("date"), c("date"))
+            }
+        };
+        let visit = if table.column("visit_id").is_some() {
+            c("visit_id")
+        } else {
+            null_i64()
+        };
+        let columns = vec![
+            c("hospital_id"),
+            c("patient_id"),
+            day(day_col).alias("ev_day"),
+            day(end_col).alias("ev_end_day"),
+            null_f64().alias("ev_value"),
+            null_f64().alias("ev_ref_low"),
+            null_f64().alias("ev_ref_high"),
+            visit.alias("ev_visit"),
+        ];
+        let mut b = match &s.codes {
+            Some(codes) => self.code_scan(table, codes_pred(codes), &preds, &columns)?,
+            None => self.scan_cdm(table)?,
+        };
+        if !preds.is_empty() {
+            b = b.filter(and_all(preds))?;
+        }
+        Ok(b.project(columns)?.alias(&alias)?.build()?)
+    }
+
+    /// Drops the sex and baseline columns a threshold added, so every event stream has the
+    /// same columns and unions line up.
+    pub(super) fn drop_helpers(&mut self, rel: Rel, before: &[String]) -> Result<Rel> {
+        // Only the thresholds' helpers go (sex, baseline): columns a baseline's join to the
+        // context added stay, as the rows are per context row now.
+        let helper = |n: &str| {
+            !before.iter().any(|b| b == n) && (n == "ev_sex" || n.contains("value_baseline_"))
+        };
+        if !rel.plan.schema().fields().iter().any(|f| helper(f.name())) {
+            return Ok(rel);
+        }
+        let keep: Vec<Expr> = rel
+            .plan
+            .schema()
+            .fields()
+            .iter()
+            .filter(|f| !helper(f.name()))
+            .map(|f| c(f.name()))
+            .collect();
+        let plan = LogicalPlanBuilder::from(rel.plan).project(keep)?.build()?;
+        Ok(Rel { plan, ..rel })
+    }
+
+    /// Joins patient-level rows to the context (same patient), giving context-level rows.
+    pub(super) fn lift(&mut self, rel: Rel, ctx: &Ctx) -> Result<Rel> {
+        if rel.ctx_level {
+            return Ok(rel);
+        }
+        self.join_ctx(rel, ctx, None)
+    }
+
+    /// Context ⋈ rows on the patient, with an optional condition on both.
+    pub(super) fn join_ctx(&mut self, rel: Rel, ctx: &Ctx, on: Option<Expr>) -> Result<Rel> {
+        let ev_alias = self.fresh("ev");
+        let right = LogicalPlanBuilder::from(rel.plan)
+            .alias(&ev_alias)?
+            .build()?;
+        let mut conds = vec![
+            qc(&ctx.alias, "hospital_id").eq(qc(&ev_alias, "hospital_id")),
+            qc(&ctx.alias, "patient_id").eq(qc(&ev_alias, "patient_id")),
+        ];
+        if let Some(on) = on {
+            conds.push(on);
+        }
+        let mut cols: Vec<Expr> = ctx
+            .base
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| qc(&ctx.alias, f.name()).alias(f.name()))
+            .collect();
+        cols.extend(EV_COLUMNS.iter().map(|n| qc(&ev_alias, n).alias(*n)));
+        let plan = LogicalPlanBuilder::from(ctx.base.clone())
+            .join_on(right, JoinType::Inner, vec![and_all(conds)])?
+            .project(cols)?
+            .build()?;
+        Ok(Rel {
+            plan,
+            ctx_level: true,
+        })
+    }
+
+    pub(super) fn pick(&mut self, rel: Rel, pick: Pick, ctx: Option<&Ctx>) -> Result<Rel> {
+        if pick == Pick::Every {
+            return Ok(rel);
+        }
+        let mut part: Vec<Expr> = vec![c("hospital_id"), c("patient_id")];
+        if rel.ctx_level
+            && let Some(cx) = ctx
+        {
+            part = cx.keys.iter().map(|k| c(k)).collect();
+        }
+        let (asc, n) = match pick {
+            Pick::First => (true, 1),
+            Pick::Last => (false, 1),
+            Pick::Nth(n) => (true, i64::from(n)),
+            Pick::Every => unreachable!("handled above"),
+        };
+        let rank = dense_rank()
+            .partition_by(part)
+            .order_by(vec![c("ev_day").sort(asc, false)])
+            .build()?
+            .alias("day_rank");
+        let cols: Vec<Expr> = rel
+            .plan
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| c(f.name()))
+            .collect();
+        let plan = LogicalPlanBuilder::from(rel.plan)
+            .window(vec![rank])?
+            .filter(c("day_rank").eq(lit(n as u64)))?
+            .project(cols)?
+            .build()?;
+        Ok(Rel { plan, ..rel })
+    }
+
+    /// Keeps rows inside a window; rows are joined to the context when its anchors are used.
+    /// Event-date anchors are context columns already (`prepare_anchors`).
+    pub(super) fn window(&mut self, rel: Rel, w: &Window, ctx: Option<&Ctx>) -> Result<Rel> {
+        let rel = match (window_uses_ctx(w), ctx) {
+            (true, Some(cx)) => self.lift(rel, cx)?,
+            (true, None) => {
+                return Err(internal("a window relative to index outside a cohort"));
+            }
+            (false, _) => rel,
+        };
+        let mut preds = Vec::new();
+        if let Some(lo) = &w.lo {
+            preds.push(c("ev_day").gt_eq(self.date_expr(lo)?));
+        }
+        if let Some(hi) = &w.hi {
+            preds.push(c("ev_day").lt_eq(self.date_expr(hi)?));
+        }
+        let mut plan = LogicalPlanBuilder::from(rel.plan)
+            .filter(and_all(preds))?
+            .build()?;
+        match &w.calendar {
+            None => {}
+            Some(Calendar::SameMonth(d)) | Some(Calendar::SameYear(d)) => {
+                let a = self.date_expr(d)?;
+                let month = matches!(w.calendar, Some(Calendar::SameMonth(_)));
+                let key = |x: Expr| {
+                    let y = cast(date_part(lit("year"), as_date(x.clone())), DataType::Int64);
+                    if month {
+                        y * lit(12_i64) + cast(date_part(lit("month"), as_date(x)), DataType::Int64)
+                    } else {
+                        y
+                    }
+                };
+                plan = LogicalPlanBuilder::from(plan)
+                    .filter(key(c("ev_day")).eq(key(a)))?
+                    .build()?;
+            }
+            Some(Calendar::SameStay(d)) => {
+                let a = self.date_expr(d)?;
+                let stays = self
+                    .scan_cdm(Table::Visit)?
+                    .filter(c("kind").eq(lit("inpatient")))?
+                    .project(vec![
+                        c("hospital_id"),
+                        c("patient_id"),
+                        day(c("start_date")).alias("stay_start_day"),
+                        day(c("end_date")).alias("stay_end_day"),
+                    ])?
+                    .alias("stay")?
+                    .build()?;
+                let rows_alias = self.fresh("rows");
+                let left = LogicalPlanBuilder::from(plan).alias(&rows_alias)?.build()?;
+                let anchor = a.transform_columns(&rows_alias);
+                let on = and_all(vec![
+                    qc(&rows_alias, "hospital_id").eq(qc("stay", "hospital_id")),
+                    qc(&rows_alias, "patient_id").eq(qc("stay", "patient_id")),
+                    anchor.between(qc("stay", "stay_start_day"), qc("stay", "stay_end_day")),
+                    qc(&rows_alias, "ev_day")
+                        .between(qc("stay", "stay_start_day"), qc("stay", "stay_end_day")),
+                ]);
+                let cols: Vec<Expr> = left
+                    .schema()
+                    .fields()
+                    .iter()
+                    .map(|f| qc(&rows_alias, f.name()).alias(f.name()))
+                    .collect();
+                plan = LogicalPlanBuilder::from(left)
+                    .join_on(stays, JoinType::LeftSemi, vec![on])?
+                    .project(cols)?
+                    .build()?;
+            }
+        }
+        Ok(Rel {
+            plan,
+            ctx_level: rel.ctx_level,
+        })
+    }
+
+    /// Keeps the events for which a condition about them holds (`it` = each event).
+    pub(super) fn having(&mut self, rel: Rel, cond: &Cond, ctx: Option<&Ctx>) -> Result<Rel> {
+        // The events, once each, as a context whose anchors are `it_day` / `it_end_day`.
+        let mut keys: Vec<String> = match (rel.ctx_level, ctx) {
+            (true, Some(cx)) => cx.keys.clone(),
+            _ => vec!["hospital_id".into(), "patient_id".into()],
+        };
+        let mut base: Vec<Expr> = rel
+            .plan
+            .schema()
+            .fields()
+            .iter()
+            .filter(|f| !EV_COLUMNS.contains(&f.name().as_str()))
+            .map(|f| c(f.name()))
+            .collect();
+        base.push(c("ev_day").alias("it_day"));
+        base.push(c("ev_end_day").alias("it_end_day"));
+        // Events other than visits have no id: -1 stands for none, so the keys compare by `=`.
+        base.push(coalesce(vec![c("ev_visit"), lit(-1_i64)]).alias("it_visit"));
+        keys.extend([
+            "it_day".to_string(),
+            "it_end_day".to_string(),
+            "it_visit".to_string(),
+        ]);
+        let alias = self.fresh("it");
+        let mut it_plan = LogicalPlanBuilder::from(rel.plan.clone())
+            .project(base)?
+            .distinct()?
+            .build()?;
+        if !rel.ctx_level {
+            // Patient-level events: conditions about them may need the patient (observation, age).
+            it_plan = self.with_patient(it_plan)?;
+        }
+        if uses_of_context(cond) > 1 {
+            // Every condition joins its events to these rows: compute them once.
+            it_plan = self.intermediate(&alias, it_plan)?;
+        }
+        let it_plan = LogicalPlanBuilder::from(it_plan).alias(&alias)?.build()?;
+        let it = Ctx {
+            plan: it_plan.clone(),
+            base: it_plan,
+            keys: keys.clone(),
+            alias: alias.clone(),
+        };
+        let (it, flag) = self.cond(cond, it)?;
+        let passing = LogicalPlanBuilder::from(it.plan.clone())
+            .filter(coalesce(vec![flag, lit(false)]))?
+            .project(
+                keys.iter()
+                    .map(|k| qc(&it.alias, k).alias(k))
+                    .collect::<Vec<_>>(),
+            )?
+            .alias("passing")?
+            .build()?;
+        let rows_alias = self.fresh("rows");
+        let left = LogicalPlanBuilder::from(rel.plan)
+            .alias(&rows_alias)?
+            .build()?;
+        let map = |k: &str| -> String {
+            match k {
+                "it_day" => "ev_day",
+                "it_end_day" => "ev_end_day",
+                "it_visit" => "ev_visit",
+                other => other,
+            }
+            .to_string()
+        };
+        let on: Vec<Expr> = keys
+            .iter()
+            .map(|k| {
+                let l = qc(&rows_alias, &map(k));
+                let l = if k == "it_visit" {
+                    coalesce(vec![l, lit(-1_i64)])
+                } else {
+                    l
+                };
+                l.eq(qc("passing", k))
+            })
+            .collect();
+        let cols: Vec<Expr> = left
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| qc(&rows_alias, f.name()).alias(f.name()))
+            .collect();
+        let plan = LogicalPlanBuilder::from(left)
+            .join_on(passing, JoinType::LeftSemi, vec![and_all(on)])?
+            .project(cols)?
+            .build()?;
+        Ok(Rel {
+            plan,
+            ctx_level: rel.ctx_level,
+        })
+    }
+
+    /// Adds the patient's attributes (as a cohort context has them) to rows keyed by patient.
+    pub(super) fn with_patient(&mut self, plan: LogicalPlan) -> Result<LogicalPlan> {
+        let rows_alias = self.fresh("rows");
+        let left = LogicalPlanBuilder::from(plan).alias(&rows_alias)?.build()?;
+        let pat = self.scan_cdm(Table::Patient)?.alias("patient")?.build()?;
+        let have: Vec<String> = left
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .collect();
+        let mut cols: Vec<Expr> = have.iter().map(|n| qc(&rows_alias, n).alias(n)).collect();
+        for (name, e) in [
+            ("sex", qc("patient", "sex")),
+            ("birth_date", qc("patient", "birth_date")),
+            ("obs_start_day", day(qc("patient", "first_record_date"))),
+            ("obs_end_day", day(qc("patient", "last_record_date"))),
+            ("death_day", day(qc("patient", "death_date"))),
+        ] {
+            if !have.iter().any(|h| h == name) {
+                cols.push(e.alias(name));
+            }
+        }
+        let keys_l = keys_of(&rows_alias, &PERSON);
+        let keys_r = keys_of("patient", &PERSON);
+        Ok(LogicalPlanBuilder::from(left)
+            .join(pat, JoinType::Inner, (keys_l, keys_r), None)?
+            .project(cols)?
+            .build()?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::testing::plan;
+
+    #[test]
+    fn a_source_tests_its_codes_and_columns() {
+        insta::assert_snapshot!(plan(
+            r#"codes x: drug = yj("2432001000000", "2432002")
+cohort c { index = first drug x where setting = outpatient }"#,
+            "entries_c"
+        ), @r#"E0203 1:20 "2432001000000" cannot be a yj code (not a yj code)"#);
+    }
+
+    #[test]
+    fn a_having_joins_each_event_to_its_condition() {
+        insta::assert_snapshot!(plan(
+            r#"codes hf: diagnosis = icd10 "I50"
+cohort c { index = first visit inpatient having diagnosis hf during it }"#,
+            "entries_c"
+        ), @r#"
+        Sort: c.hospital_id ASC NULLS LAST, c.patient_id ASC NULLS LAST, c.index_day ASC NULLS LAST
+          SubqueryAlias: c
+            Filter: index_day BETWEEN obs_start_day AND obs_end_day
+              Projection: entry.hospital_id AS hospital_id, entry.patient_id AS patient_id, CAST(entry.index_day AS Date32) AS index_date, entry.index_day AS index_day, patient.sex AS sex, patient.birth_date AS birth_date, CAST(patient.first_record_date AS Int32) AS obs_start_day, CAST(patient.last_record_date AS Int32) AS obs_end_day, CAST(patient.death_date AS Int32) AS death_day
+                Inner Join: entry.hospital_id = patient.hospital_id, entry.patient_id = patient.patient_id
+                  SubqueryAlias: entry
+                    Projection: hospital_id, patient_id, ev_day AS index_day
+                      Aggregate: groupBy=[[hospital_id, patient_id]], aggr=[[min(ev_day) AS ev_day]]
+                        Projection: rows_5.hospital_id AS hospital_id, rows_5.patient_id AS patient_id, rows_5.ev_day AS ev_day, rows_5.ev_end_day AS ev_end_day, rows_5.ev_value AS ev_value, rows_5.ev_ref_low AS ev_ref_low, rows_5.ev_ref_high AS ev_ref_high, rows_5.ev_visit AS ev_visit
+                          LeftSemi Join:  Filter: rows_5.hospital_id = passing.hospital_id AND rows_5.patient_id = passing.patient_id AND rows_5.ev_day = passing.it_day AND rows_5.ev_end_day = passing.it_end_day AND coalesce(rows_5.ev_visit, Int64(-1)) = passing.it_visit
+                            SubqueryAlias: rows_5
+                              SubqueryAlias: visit
+                                Projection: visit.hospital_id, visit.patient_id, CAST(visit.start_date AS Int32) AS ev_day, CAST(visit.end_date AS Int32) AS ev_end_day, Float64(NULL) AS ev_value, Float64(NULL) AS ev_ref_low, Float64(NULL) AS ev_ref_high, visit.visit_id AS ev_visit
+                                  Filter: visit.kind = Utf8("inpatient")
+                                    TableScan: visit
+                            SubqueryAlias: passing
+                              Projection: it_1.hospital_id AS hospital_id, it_1.patient_id AS patient_id, it_1.it_day AS it_day, it_1.it_end_day AS it_end_day, it_1.it_visit AS it_visit
+                                Filter: coalesce(it_1.cond_4, Boolean(false))
+                                  SubqueryAlias: it_1
+                                    Projection: it_1.hospital_id AS hospital_id, it_1.patient_id AS patient_id, it_1.it_day AS it_day, it_1.it_end_day AS it_end_day, it_1.it_visit AS it_visit, it_1.sex AS sex, it_1.birth_date AS birth_date, it_1.obs_start_day AS obs_start_day, it_1.obs_end_day AS obs_end_day, it_1.death_day AS death_day, cond_4.mark AS cond_4
+                                      LeftMark Join: it_1.hospital_id = cond_4.hospital_id, it_1.patient_id = cond_4.patient_id, it_1.it_day = cond_4.it_day, it_1.it_end_day = cond_4.it_end_day, it_1.it_visit = cond_4.it_visit
+                                        SubqueryAlias: it_1
+                                          Projection: rows_2.hospital_id AS hospital_id, rows_2.patient_id AS patient_id, rows_2.it_day AS it_day, rows_2.it_end_day AS it_end_day, rows_2.it_visit AS it_visit, patient.sex AS sex, patient.birth_date AS birth_date, CAST(patient.first_record_date AS Int32) AS obs_start_day, CAST(patient.last_record_date AS Int32) AS obs_end_day, CAST(patient.death_date AS Int32) AS death_day
+                                            Inner Join: rows_2.hospital_id = patient.hospital_id, rows_2.patient_id = patient.patient_id
+                                              SubqueryAlias: rows_2
+                                                Distinct:
+                                                  Projection: visit.hospital_id, visit.patient_id, visit.ev_day AS it_day, visit.ev_end_day AS it_end_day, coalesce(visit.ev_visit, Int64(-1)) AS it_visit
+                                                    SubqueryAlias: visit
+                                                      Projection: visit.hospital_id, visit.patient_id, CAST(visit.start_date AS Int32) AS ev_day, CAST(visit.end_date AS Int32) AS ev_end_day, Float64(NULL) AS ev_value, Float64(NULL) AS ev_ref_low, Float64(NULL) AS ev_ref_high, visit.visit_id AS ev_visit
+                                                        Filter: visit.kind = Utf8("inpatient")
+                                                          TableScan: visit
+                                              SubqueryAlias: patient
+                                                TableScan: patient
+                                        SubqueryAlias: cond_4
+                                          Distinct:
+                                            Projection: hospital_id, patient_id, it_day, it_end_day, it_visit
+                                              Filter: ev_day >= it_day AND ev_day <= it_end_day
+                                                Projection: it_1.hospital_id AS hospital_id, it_1.patient_id AS patient_id, it_1.it_day AS it_day, it_1.it_end_day AS it_end_day, it_1.it_visit AS it_visit, it_1.sex AS sex, it_1.birth_date AS birth_date, it_1.obs_start_day AS obs_start_day, it_1.obs_end_day AS obs_end_day, it_1.death_day AS death_day, ev_3.ev_day AS ev_day, ev_3.ev_end_day AS ev_end_day, ev_3.ev_value AS ev_value, ev_3.ev_ref_low AS ev_ref_low, ev_3.ev_ref_high AS ev_ref_high, ev_3.ev_visit AS ev_visit
+                                                  Inner Join:  Filter: it_1.hospital_id = ev_3.hospital_id AND it_1.patient_id = ev_3.patient_id
+                                                    SubqueryAlias: it_1
+                                                      Projection: rows_2.hospital_id AS hospital_id, rows_2.patient_id AS patient_id, rows_2.it_day AS it_day, rows_2.it_end_day AS it_end_day, rows_2.it_visit AS it_visit, patient.sex AS sex, patient.birth_date AS birth_date, CAST(patient.first_record_date AS Int32) AS obs_start_day, CAST(patient.last_record_date AS Int32) AS obs_end_day, CAST(patient.death_date AS Int32) AS death_day
+                                                        Inner Join: rows_2.hospital_id = patient.hospital_id, rows_2.patient_id = patient.patient_id
+                                                          SubqueryAlias: rows_2
+                                                            Distinct:
+                                                              Projection: visit.hospital_id, visit.patient_id, visit.ev_day AS it_day, visit.ev_end_day AS it_end_day, coalesce(visit.ev_visit, Int64(-1)) AS it_visit
+                                                                SubqueryAlias: visit
+                                                                  Projection: visit.hospital_id, visit.patient_id, CAST(visit.start_date AS Int32) AS ev_day, CAST(visit.end_date AS Int32) AS ev_end_day, Float64(NULL) AS ev_value, Float64(NULL) AS ev_ref_low, Float64(NULL) AS ev_ref_high, visit.visit_id AS ev_visit
+                                                                    Filter: visit.kind = Utf8("inpatient")
+                                                                      TableScan: visit
+                                                          SubqueryAlias: patient
+                                                            TableScan: patient
+                                                    SubqueryAlias: ev_3
+                                                      SubqueryAlias: diagnosis_hf
+                                                        Projection: diagnosis.hospital_id, diagnosis.patient_id, CAST(diagnosis.date AS Int32) AS ev_day, CAST(diagnosis.date AS Int32) AS ev_end_day, Float64(NULL) AS ev_value, Float64(NULL) AS ev_ref_low, Float64(NULL) AS ev_ref_high, diagnosis.visit_id AS ev_visit
+                                                          Filter: diagnosis.icd10 LIKE Utf8("I50%")
+                                                            TableScan: diagnosis
+                  SubqueryAlias: patient
+                    TableScan: patient
+        "#);
+    }
+}

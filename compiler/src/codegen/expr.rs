@@ -1,0 +1,305 @@
+//! Expression helpers (stage: CIR → plans): columns, casts, comparisons, identifiers, and
+//! the predicates of code sets and column filters.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use arrow_schema::DataType;
+use datafusion_common::{Column, ScalarValue, TableReference};
+use datafusion_expr::{Expr, LogicalPlan, cast, in_list, lit, not};
+use datafusion_functions::expr_fn::{coalesce, left};
+
+use crate::cdm::ColumnType;
+use crate::cir::{Cmp, Codes, Filter, Literal};
+use crate::codes::System;
+
+/// An aggregate used as a window function (`max(x) OVER (…)`): the builder's
+/// `partition_by` only applies to window function expressions.
+pub(super) fn window_agg(udaf: Arc<datafusion_expr::AggregateUDF>, arg: Expr) -> Expr {
+    Expr::from(datafusion_expr::expr::WindowFunction::new(udaf, vec![arg]))
+}
+
+pub(super) fn c(name: &str) -> Expr {
+    Expr::Column(Column::new_unqualified(name))
+}
+
+/// Join keys: the columns `names` of the relation `rel`.
+pub(super) fn keys_of<S: AsRef<str>>(rel: &str, names: &[S]) -> Vec<Column> {
+    names
+        .iter()
+        .map(|k| Column::new(Some(TableReference::bare(rel)), k.as_ref()))
+        .collect()
+}
+
+pub(super) fn qc(rel: &str, name: &str) -> Expr {
+    Expr::Column(Column::new(Some(TableReference::bare(rel)), name))
+}
+
+pub(super) fn day(e: Expr) -> Expr {
+    cast(e, DataType::Int32)
+}
+
+pub(super) fn as_date(e: Expr) -> Expr {
+    cast(e, DataType::Date32)
+}
+
+pub(super) fn null_f64() -> Expr {
+    lit(ScalarValue::Float64(None))
+}
+
+pub(super) fn null_i64() -> Expr {
+    lit(ScalarValue::Int64(None))
+}
+
+pub(super) fn null_i32() -> Expr {
+    lit(ScalarValue::Int32(None))
+}
+
+pub(super) fn cmp(a: Expr, op: Cmp, b: Expr) -> Expr {
+    match op {
+        Cmp::Eq => a.eq(b),
+        Cmp::Ne => a.not_eq(b),
+        Cmp::Lt => a.lt(b),
+        Cmp::Le => a.lt_eq(b),
+        Cmp::Gt => a.gt(b),
+        Cmp::Ge => a.gt_eq(b),
+    }
+}
+
+pub(super) fn and_all(exprs: Vec<Expr>) -> Expr {
+    exprs
+        .into_iter()
+        .reduce(Expr::and)
+        .unwrap_or_else(|| lit(true))
+}
+
+/// A readable identifier from any text: `drug (thiamazole or ptu)` → `drug_thiamazole_or_ptu`.
+pub(super) fn ident(text: &str) -> String {
+    let mut out = String::new();
+    for ch in text.chars() {
+        if ch.is_ascii_alphanumeric() {
+            out.push(ch.to_ascii_lowercase());
+        } else if !out.ends_with('_') && !out.is_empty() {
+            out.push('_');
+        }
+        if out.len() >= 40 {
+            break;
+        }
+    }
+    let out = out.trim_end_matches('_').to_string();
+    if out.is_empty() { "events".into() } else { out }
+}
+
+/// Dates used as window bounds (and calendar anchors) that must be computed as columns.
+pub(super) fn column_names(plan: &LogicalPlan) -> Vec<String> {
+    plan.schema()
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .collect()
+}
+
+/// Re-qualifies the unqualified columns of an expression (for join conditions).
+pub(super) trait Requalify {
+    fn transform_columns(self, relation: &str) -> Expr;
+}
+
+impl Requalify for Expr {
+    fn transform_columns(self, relation: &str) -> Expr {
+        use datafusion_common::tree_node::{Transformed, TreeNode};
+        self.transform(|e| match e {
+            Expr::Column(col_) if col_.relation.is_none() => {
+                Ok(Transformed::yes(qc(relation, &col_.name)))
+            }
+            other => Ok(Transformed::no(other)),
+        })
+        .map(|t| t.data)
+        .unwrap_or_else(|_| lit(false))
+    }
+}
+
+/// The predicate of a code set on its table's columns.
+pub(super) fn codes_pred(codes: &Codes) -> Expr {
+    match codes {
+        Codes::Match {
+            system,
+            domain,
+            code,
+            to,
+        } => {
+            let Some((column, marker)) = system.column(*domain) else {
+                return lit(false);
+            };
+            let colx = c(column);
+            let pred = match to {
+                Some(to) => {
+                    // Every code whose first `len` characters lie between the bounds.
+                    let mut upper = to.clone();
+                    let last = upper.pop().expect("codes are not empty");
+                    upper.push(char::from_u32(last as u32 + 1).unwrap_or(last));
+                    colx.clone()
+                        .gt_eq(lit(code.clone()))
+                        .and(colx.lt(lit(upper)))
+                }
+                None if code.contains('_') => colx.like(lit(code.clone())),
+                None if is_complete(*system, code) => colx.eq(lit(code.clone())),
+                None => colx.like(lit(format!("{code}%"))),
+            };
+            match marker {
+                Some(m) => c("code_system").eq(lit(m)).and(pred),
+                None => pred,
+            }
+        }
+        Codes::Any(cs) => {
+            // Complete codes of one column become one IN list.
+            let mut exact: BTreeMap<(&'static str, Option<&'static str>), Vec<Expr>> =
+                BTreeMap::new();
+            // Prefixes of one length on one column: one `left(col, n) IN (…)` test (a
+            // hash lookup) instead of a LIKE per prefix (39 LIKEs took 0.5 s on 6 M drug rows).
+            let mut prefixes: BTreeMap<(&'static str, Option<&'static str>, usize), Vec<Expr>> =
+                BTreeMap::new();
+            let mut others = Vec::new();
+            for x in cs {
+                if let Codes::Match {
+                    system,
+                    domain,
+                    code,
+                    to: None,
+                } = x
+                    && !code.contains('_')
+                    && let Some(key) = system.column(*domain)
+                {
+                    if is_complete(*system, code) {
+                        exact.entry(key).or_default().push(lit(code.clone()));
+                    } else {
+                        let len = code.chars().count();
+                        prefixes
+                            .entry((key.0, key.1, len))
+                            .or_default()
+                            .push(lit(code.clone()));
+                    }
+                    continue;
+                }
+                others.push(codes_pred(x));
+            }
+            for ((column, marker, len), list) in prefixes {
+                let p = if list.len() == 1 {
+                    let Some(Expr::Literal(ScalarValue::Utf8(Some(code)), _)) = list.first() else {
+                        unreachable!("prefixes are text literals")
+                    };
+                    c(column).like(lit(format!("{code}%")))
+                } else {
+                    in_list(left(c(column), lit(len as i64)), list, false)
+                };
+                others.push(match marker {
+                    Some(m) => c("code_system").eq(lit(m)).and(p),
+                    None => p,
+                });
+            }
+            let mut preds = Vec::new();
+            for ((column, marker), list) in exact {
+                let p = if list.len() == 1 {
+                    c(column).eq(list.into_iter().next().expect("one"))
+                } else {
+                    in_list(c(column), list, false)
+                };
+                preds.push(match marker {
+                    Some(m) => c("code_system").eq(lit(m)).and(p),
+                    None => p,
+                });
+            }
+            preds.extend(others);
+            preds
+                .into_iter()
+                .reduce(Expr::or)
+                .unwrap_or_else(|| lit(false))
+        }
+        Codes::Except(a, b) => codes_pred(a).and(not(coalesce(vec![codes_pred(b), lit(false)]))),
+    }
+}
+
+/// The column and the codes of a code set made only of complete codes of one column (no
+/// prefixes, ranges, wildcards or exceptions).
+pub(super) fn complete_codes(codes: &Codes) -> Option<(&'static str, Vec<String>)> {
+    match codes {
+        Codes::Match {
+            system,
+            domain,
+            code,
+            to: None,
+        } if is_complete(*system, code) && !code.contains('_') => {
+            let (column, marker) = system.column(*domain)?;
+            marker.is_none().then(|| (column, vec![code.clone()]))
+        }
+        Codes::Any(cs) => {
+            let mut column = None;
+            let mut out = Vec::new();
+            for x in cs {
+                let (col, mut codes) = complete_codes(x)?;
+                if *column.get_or_insert(col) != col {
+                    return None;
+                }
+                out.append(&mut codes);
+            }
+            Some((column?, out))
+        }
+        _ => None,
+    }
+}
+
+/// The terms of an OR chain.
+pub(super) fn disjuncts(e: &Expr) -> Vec<&Expr> {
+    match e {
+        Expr::BinaryExpr(b) if b.op == datafusion_expr::Operator::Or => {
+            let mut out = disjuncts(&b.left);
+            out.extend(disjuncts(&b.right));
+            out
+        }
+        other => vec![other],
+    }
+}
+
+/// A code of full length names one code, not a prefix.
+pub(super) fn is_complete(system: System, code: &str) -> bool {
+    matches!(
+        (system, code.len()),
+        (System::Yj, 12)
+            | (System::Jlac10, 17)
+            | (System::Analyte, 5)
+            | (System::Hot9, 9)
+            | (System::Receipt, 9)
+            | (System::Medis, 8)
+    )
+}
+
+pub(super) fn literal(l: &Literal, ty: ColumnType) -> Expr {
+    match (l, ty) {
+        (Literal::Text(t), _) => lit(t.clone()),
+        (Literal::Int(n), ColumnType::Int32) => lit(*n as i32),
+        (Literal::Int(n), _) => lit(*n),
+        (Literal::Number(n), _) => lit(*n),
+        (Literal::Bool(b), _) => lit(*b),
+        (Literal::Date(d), _) => cast(lit(*d), DataType::Date32),
+    }
+}
+
+pub(super) fn filter_pred(f: &Filter) -> Expr {
+    match f {
+        Filter::Column(col_) => c(col_.name),
+        Filter::Compare { column, op, value } => {
+            cmp(c(column.name), *op, literal(value, column.ty))
+        }
+        Filter::In {
+            column,
+            values,
+            negated,
+        } => in_list(
+            c(column.name),
+            values.iter().map(|v| literal(v, column.ty)).collect(),
+            *negated,
+        ),
+        Filter::Not(x) => not(filter_pred(x)),
+        Filter::And(a, b) => filter_pred(a).and(filter_pred(b)),
+        Filter::Or(a, b) => filter_pred(a).or(filter_pred(b)),
+    }
+}

@@ -1,0 +1,555 @@
+//! Lab results (stage: CIR → plans): values and reference limits converted into the item's
+//! unit, derived items, one scan for an `or` of items, thresholds by sex, baselines.
+
+use datafusion_common::JoinType;
+use datafusion_expr::{Expr, LogicalPlan, LogicalPlanBuilder, case, in_list, lit, when};
+use datafusion_functions::expr_fn::{coalesce, lower, replace};
+use datafusion_functions_aggregate::expr_fn::max;
+
+use super::expr::*;
+use super::names::*;
+use super::*;
+use crate::cdm::Table;
+use crate::cir::{self, Cmp, Date, Events, Pick, Threshold, Window};
+use crate::units::{self, Relative};
+
+impl Gen {
+    /// Lab results of one item, values and reference limits converted into the item's unit;
+    /// a derived item adds results computed from its factors measured the same day.
+    pub(super) fn lab_source(
+        &mut self,
+        lab: &cir::LabSpec,
+        extra: Vec<Expr>,
+        alias: &str,
+    ) -> Result<LogicalPlan> {
+        let direct = self.lab_rows(lab, extra.clone())?;
+        let Some((factors, scale)) = &lab.derived else {
+            return Ok(LogicalPlanBuilder::from(direct).alias(alias)?.build()?);
+        };
+        // Derived: factors joined on patient and day, values multiplied.
+        let mut joined: Option<(LogicalPlanBuilder, Vec<String>)> = None;
+        for (i, f) in factors.iter().enumerate() {
+            let fa = format!("{}_{}", ident(&f.item), i + 1);
+            let rows = LogicalPlanBuilder::from(self.lab_rows(f, vec![])?)
+                .alias(&fa)?
+                .build()?;
+            joined = Some(match joined {
+                None => (LogicalPlanBuilder::from(rows), vec![fa]),
+                Some((b, mut names)) => {
+                    let first = names[0].clone();
+                    let day_keys = ["hospital_id", "patient_id", "ev_day"];
+                    let keys_l = keys_of(&first, &day_keys);
+                    let keys_r = keys_of(&fa, &day_keys);
+                    names.push(fa);
+                    (
+                        b.join(rows, JoinType::Inner, (keys_l, keys_r), None)?,
+                        names,
+                    )
+                }
+            });
+        }
+        let (b, names) = joined.ok_or_else(|| internal("a derived item without factors"))?;
+        let first = names[0].clone();
+        let product = names
+            .iter()
+            .map(|n| qc(n, "ev_value"))
+            .reduce(|a, b| a * b)
+            .expect("two or more factors")
+            * lit(*scale);
+        let derived = b
+            .project(vec![
+                qc(&first, "hospital_id").alias("hospital_id"),
+                qc(&first, "patient_id").alias("patient_id"),
+                qc(&first, "ev_day").alias("ev_day"),
+                qc(&first, "ev_day").alias("ev_end_day"),
+                product.alias("ev_value"),
+                null_f64().alias("ev_ref_low"),
+                null_f64().alias("ev_ref_high"),
+                null_i64().alias("ev_visit"),
+            ])?
+            .alias("derived")?
+            .build()?;
+        // A day with a reported count keeps the reported count only.
+        let reported = LogicalPlanBuilder::from(direct.clone())
+            .alias("reported")?
+            .build()?;
+        let keys = ["hospital_id", "patient_id", "ev_day"];
+        let derived_only = LogicalPlanBuilder::from(derived)
+            .join(
+                reported,
+                JoinType::LeftAnti,
+                (keys_of("derived", &keys), keys_of("reported", &keys)),
+                None,
+            )?
+            .build()?;
+        let derived_only = LogicalPlanBuilder::from(derived_only)
+            .project(
+                std::iter::once("hospital_id")
+                    .chain(["patient_id"])
+                    .chain(EV_COLUMNS)
+                    .map(c)
+                    .collect::<Vec<_>>(),
+            )?
+            .build()?;
+        let mut b = LogicalPlanBuilder::from(direct);
+        if !extra.is_empty() {
+            // Filters on lab columns apply to reported rows; derived rows have no such columns.
+        }
+        b = b.union(derived_only)?;
+        Ok(b.alias(alias)?.build()?)
+    }
+
+    /// `lab a >= x or lab b >= y` as one scan of the lab table instead of a union of two:
+    /// each scan decodes the analyte column of every lab row (BNP or NT-proBNP, q2 of
+    /// docs/performance.md). Only when every member is one lab item's value compared within
+    /// its row (a value, or a multiple of a limit that needs no join) and the members' codes
+    /// are complete codes of one column, pairwise disjoint: a row then belongs to one member
+    /// at most, so the rows are exactly the union's.
+    pub(super) fn lab_union(&mut self, es: &[Events]) -> Result<Option<LogicalPlan>> {
+        struct Member<'a> {
+            lab: &'a cir::LabSpec,
+            codes: Vec<String>,
+            op: Cmp,
+            threshold: &'a Threshold,
+            text: &'a str,
+        }
+        if es.len() < 2 {
+            return Ok(None);
+        }
+        let mut members = Vec::new();
+        let mut column = None;
+        for e in es {
+            let Events::Value {
+                input,
+                op,
+                threshold,
+            } = e
+            else {
+                return Ok(None);
+            };
+            let Events::Source(s) = input.as_ref() else {
+                return Ok(None);
+            };
+            let Some(lab) = &s.lab else {
+                return Ok(None);
+            };
+            if s.codes.is_some()
+                || !s.filters.is_empty()
+                || s.visit_kind.is_some()
+                || lab.derived.is_some()
+                || !row_local(threshold, lab)
+            {
+                return Ok(None);
+            }
+            let Some((col, codes)) = lab.codes.as_ref().and_then(complete_codes) else {
+                return Ok(None);
+            };
+            if *column.get_or_insert(col) != col {
+                return Ok(None);
+            }
+            members.push(Member {
+                lab,
+                codes,
+                op: *op,
+                threshold,
+                text: &s.text,
+            });
+        }
+        let mut all = std::collections::BTreeSet::new();
+        for m in &members {
+            for code in &m.codes {
+                if !all.insert(code.as_str()) {
+                    return Ok(None);
+                }
+            }
+        }
+        let column = column.expect("two or more members");
+        let is = |col: &str, codes: &[String]| -> Expr {
+            match codes {
+                [one] => c(col).eq(lit(one.clone())),
+                many => in_list(c(col), many.iter().map(|x| lit(x.clone())).collect(), false),
+            }
+        };
+        // Each row in its own item's unit: the member its code belongs to.
+        let converted = |name: &str, of: &str| -> Result<Expr> {
+            let mut b: Option<datafusion_expr::conditional_expressions::CaseBuilder> = None;
+            for m in &members {
+                let v = c(of) * unit_factor(m.lab);
+                b = Some(match b {
+                    None => when(is(column, &m.codes), v),
+                    Some(mut b) => b.when(is(column, &m.codes), v),
+                });
+            }
+            let mut b = b.expect("two or more members");
+            Ok(b.otherwise(null_f64())?.alias(name))
+        };
+        let every: Vec<String> = members.iter().flat_map(|m| m.codes.clone()).collect();
+        let scan = self
+            .scan_cdm(Table::Lab)?
+            .filter(is(column, &every))?
+            .project(vec![
+                c("hospital_id"),
+                c("patient_id"),
+                day(c("date")).alias("ev_day"),
+                day(c("date")).alias("ev_end_day"),
+                converted("ev_value", "value")?,
+                converted("ev_ref_low", "ref_low")?,
+                converted("ev_ref_high", "ref_high")?,
+                null_i64().alias("ev_visit"),
+                c(column).alias("lab_code"),
+            ])?
+            .build()?;
+        let mut rel = Rel {
+            plan: scan,
+            ctx_level: false,
+        };
+        let mut tests = Vec::new();
+        for m in &members {
+            let (next, t) = self.threshold(rel, m.threshold, Some(m.lab), None)?;
+            rel = next;
+            tests.push(is("lab_code", &m.codes).and(cmp(c("ev_value"), m.op, t)));
+        }
+        let alias = ident(
+            &members
+                .iter()
+                .map(|m| format!("lab {}", m.text))
+                .collect::<Vec<_>>()
+                .join(" or "),
+        );
+        let plan = LogicalPlanBuilder::from(rel.plan)
+            .filter(
+                tests
+                    .into_iter()
+                    .reduce(Expr::or)
+                    .expect("two or more members"),
+            )?
+            .project(
+                ["hospital_id", "patient_id"]
+                    .into_iter()
+                    .chain(EV_COLUMNS)
+                    .map(c)
+                    .collect::<Vec<_>>(),
+            )?
+            .alias(&alias)?
+            .build()?;
+        Ok(Some(plan))
+    }
+
+    pub(super) fn lab_rows(&mut self, lab: &cir::LabSpec, extra: Vec<Expr>) -> Result<LogicalPlan> {
+        let mut preds = extra;
+        match &lab.codes {
+            Some(codes) => preds.push(codes_pred(codes)),
+            None => preds.push(lit(false)),
+        }
+        let factor = unit_factor(lab);
+        let columns = vec![
+            c("hospital_id"),
+            c("patient_id"),
+            day(c("date")).alias("ev_day"),
+            day(c("date")).alias("ev_end_day"),
+            (c("value") * factor.clone()).alias("ev_value"),
+            (c("ref_low") * factor.clone()).alias("ev_ref_low"),
+            (c("ref_high") * factor).alias("ev_ref_high"),
+            null_i64().alias("ev_visit"),
+        ];
+        let scan = match &lab.codes {
+            Some(codes) => self.code_scan(Table::Lab, codes_pred(codes), &preds, &columns)?,
+            None => self.scan_cdm(Table::Lab)?,
+        };
+        Ok(scan.filter(and_all(preds))?.project(columns)?.build()?)
+    }
+
+    /// The expression of a lab threshold, and the rows with what it needs (sex, baseline).
+    pub(super) fn threshold(
+        &mut self,
+        rel: Rel,
+        t: &Threshold,
+        spec: Option<&cir::LabSpec>,
+        ctx: Option<&Ctx>,
+    ) -> Result<(Rel, Expr)> {
+        match t {
+            Threshold::Value(v) => Ok((rel, lit(*v))),
+            Threshold::Times(r, k) => {
+                let reference = spec.map(|s| s.reference.clone()).unwrap_or_default();
+                let std_limit = |upper: bool| -> Option<Expr> {
+                    let pick =
+                        |x: Option<(f64, f64)>| x.map(|(lo, hi)| if upper { hi } else { lo });
+                    let (m, f) = (pick(reference.male), pick(reference.female));
+                    match (m, f) {
+                        (Some(m), Some(f)) if m == f => Some(lit(m)),
+                        // Sex `U`: the larger limit of the two.
+                        (Some(m), Some(f)) => Some(
+                            when(c("ev_sex").eq(lit("F")), lit(f))
+                                .when(c("ev_sex").eq(lit("M")), lit(m))
+                                .otherwise(lit(m.max(f)))
+                                .ok()?,
+                        ),
+                        (Some(x), None) | (None, Some(x)) => Some(lit(x)),
+                        (None, None) => None,
+                    }
+                };
+                let needs_sex = reference.male.is_some()
+                    && reference.female.is_some()
+                    && reference.male != reference.female;
+                let rel = if needs_sex
+                    && matches!(
+                        r,
+                        Relative::Uln | Relative::Lln | Relative::SiteUln | Relative::SiteLln
+                    ) {
+                    self.with_sex(rel)?
+                } else {
+                    rel
+                };
+                let k = lit(*k);
+                match r {
+                    Relative::Uln => Ok((rel, k * std_limit(true).unwrap_or_else(null_f64))),
+                    Relative::Lln => Ok((rel, k * std_limit(false).unwrap_or_else(null_f64))),
+                    Relative::SiteUln => Ok((
+                        rel,
+                        k * coalesce(vec![
+                            c("ev_ref_high"),
+                            std_limit(true).unwrap_or_else(null_f64),
+                        ]),
+                    )),
+                    Relative::SiteLln => Ok((
+                        rel,
+                        k * coalesce(vec![
+                            c("ev_ref_low"),
+                            std_limit(false).unwrap_or_else(null_f64),
+                        ]),
+                    )),
+                    Relative::Baseline => {
+                        let cx = ctx.ok_or_else(|| internal("a baseline outside a cohort"))?;
+                        let spec = spec.ok_or_else(|| {
+                            internal("a baseline of something that is not a lab item")
+                        })?;
+                        let rel = self.lift(rel, cx)?;
+                        let (rel, b) = self.baseline(rel, spec, cx)?;
+                        Ok((rel, k * b))
+                    }
+                }
+            }
+        }
+    }
+
+    /// Adds `ev_sex` to rows (from the context, or the patient table).
+    pub(super) fn with_sex(&mut self, rel: Rel) -> Result<Rel> {
+        if rel
+            .plan
+            .schema()
+            .fields()
+            .iter()
+            .any(|f| f.name() == "ev_sex")
+        {
+            return Ok(rel);
+        }
+        if rel.plan.schema().fields().iter().any(|f| f.name() == "sex") {
+            let mut cols: Vec<Expr> = rel
+                .plan
+                .schema()
+                .fields()
+                .iter()
+                .map(|f| c(f.name()))
+                .collect();
+            cols.push(c("sex").alias("ev_sex"));
+            let plan = LogicalPlanBuilder::from(rel.plan).project(cols)?.build()?;
+            return Ok(Rel { plan, ..rel });
+        }
+        let rows_alias = self.fresh("rows");
+        let left = LogicalPlanBuilder::from(rel.plan)
+            .alias(&rows_alias)?
+            .build()?;
+        let pat = self
+            .scan_cdm(Table::Patient)?
+            .project(vec![c("hospital_id"), c("patient_id"), c("sex")])?
+            .alias("sex_of")?
+            .build()?;
+        let mut cols: Vec<Expr> = left
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| qc(&rows_alias, f.name()).alias(f.name()))
+            .collect();
+        cols.push(qc("sex_of", "sex").alias("ev_sex"));
+        let keys_l = keys_of(&rows_alias, &PERSON);
+        let keys_r = keys_of("sex_of", &PERSON);
+        let plan = LogicalPlanBuilder::from(left)
+            .join(pat, JoinType::Left, (keys_l, keys_r), None)?
+            .project(cols)?
+            .build()?;
+        Ok(Rel { plan, ..rel })
+    }
+
+    /// The item's last value in the 180 days up to index (the highest on that day).
+    pub(super) fn baseline(
+        &mut self,
+        rel: Rel,
+        spec: &cir::LabSpec,
+        ctx: &Ctx,
+    ) -> Result<(Rel, Expr)> {
+        let rows = Rel {
+            plan: self.lab_source(spec, vec![], &ident(&format!("lab {} baseline", spec.item)))?,
+            ctx_level: false,
+        };
+        let w = Window {
+            lo: Some(Date::Index.offset(-180)),
+            hi: Some(Date::Index),
+            calendar: None,
+        };
+        let rows = self.window(rows, &w, Some(ctx))?;
+        let rows = self.pick(rows, Pick::Last, Some(ctx))?;
+        let b_alias = self.fresh("baseline");
+        let per_ctx = LogicalPlanBuilder::from(rows.plan)
+            .aggregate(
+                ctx.keys.iter().map(|k| c(k)).collect::<Vec<_>>(),
+                vec![max(c("ev_value")).alias("baseline_value")],
+            )?
+            .alias(&b_alias)?
+            .build()?;
+        let rows_alias = self.fresh("rows");
+        let left = LogicalPlanBuilder::from(rel.plan)
+            .alias(&rows_alias)?
+            .build()?;
+        let keys_l = keys_of(&rows_alias, &ctx.keys);
+        let keys_r = keys_of(&b_alias, &ctx.keys);
+        let name = self.fresh("value_baseline");
+        let mut cols: Vec<Expr> = left
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| qc(&rows_alias, f.name()).alias(f.name()))
+            .collect();
+        cols.push(qc(&b_alias, "baseline_value").alias(&name));
+        let plan = LogicalPlanBuilder::from(left)
+            .join(per_ctx, JoinType::Left, (keys_l, keys_r), None)?
+            .project(cols)?
+            .build()?;
+        Ok((
+            Rel {
+                plan,
+                ctx_level: true,
+            },
+            c(&name),
+        ))
+    }
+}
+
+pub(super) fn lab_spec(e: &Events) -> Option<&cir::LabSpec> {
+    match e {
+        Events::Source(s) => s.lab.as_ref(),
+        Events::Value { input, .. }
+        | Events::Grade { input, .. }
+        | Events::Window { input, .. }
+        | Events::Having { input, .. }
+        | Events::Pick { input, .. } => lab_spec(input),
+        Events::Union(_) => None,
+    }
+}
+
+/// The factor from each reported unit to the item's unit, by the reported unit's normalised
+/// spelling; unknown units give no value (null), never a wrong one.
+pub(super) fn unit_factor(lab: &cir::LabSpec) -> Expr {
+    let mut u = c("unit");
+    for (from, to) in units::NORMALISE_STEPS {
+        u = replace(u, lit(*from), lit(*to));
+    }
+    let subject = coalesce(vec![lower(u), lit("")]);
+    let mut b: Option<datafusion_expr::conditional_expressions::CaseBuilder> = None;
+    let dimensionless = lab
+        .unit
+        .as_deref()
+        .and_then(units::lookup)
+        .is_some_and(|u| u.dimension == units::Dimension::Ratio);
+    let mut arms: Vec<(String, f64)> = lab.units.clone();
+    if dimensionless {
+        arms.push((String::new(), 1.0));
+    }
+    if lab.unit.is_none() {
+        return null_f64();
+    }
+    for (name, f) in arms {
+        b = Some(match b {
+            None => case(subject.clone()).when(lit(name), lit(f)),
+            Some(mut b) => b.when(lit(name), lit(f)),
+        });
+    }
+    match b {
+        Some(mut b) => b.otherwise(null_f64()).unwrap_or_else(|_| null_f64()),
+        None => null_f64(),
+    }
+}
+
+/// A threshold compared within a lab row: a value, or a multiple of a limit that needs
+/// neither the patient's sex nor a baseline (`threshold` adds no columns for these).
+pub(super) fn row_local(t: &Threshold, lab: &cir::LabSpec) -> bool {
+    match t {
+        Threshold::Value(_) => true,
+        Threshold::Times(Relative::Baseline, _) => false,
+        Threshold::Times(_, _) => {
+            let r = &lab.reference;
+            !(r.male.is_some() && r.female.is_some() && r.male != r.female)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::testing::plan;
+
+    #[test]
+    fn lab_values_are_converted_into_the_item_unit() {
+        insta::assert_snapshot!(plan(
+            r#"import labs.{platelets}
+cohort c { index = first lab platelets < 100 x10^3/uL }"#,
+            "entries_c"
+        ), @r#"
+        Sort: c.hospital_id ASC NULLS LAST, c.patient_id ASC NULLS LAST, c.index_day ASC NULLS LAST
+          SubqueryAlias: c
+            Filter: index_day BETWEEN obs_start_day AND obs_end_day
+              Projection: entry.hospital_id AS hospital_id, entry.patient_id AS patient_id, CAST(entry.index_day AS Date32) AS index_date, entry.index_day AS index_day, patient.sex AS sex, patient.birth_date AS birth_date, CAST(patient.first_record_date AS Int32) AS obs_start_day, CAST(patient.last_record_date AS Int32) AS obs_end_day, CAST(patient.death_date AS Int32) AS death_day
+                Inner Join: entry.hospital_id = patient.hospital_id, entry.patient_id = patient.patient_id
+                  SubqueryAlias: entry
+                    Projection: lab_platelets.hospital_id, lab_platelets.patient_id, ev_day AS index_day
+                      Aggregate: groupBy=[[lab_platelets.hospital_id, lab_platelets.patient_id]], aggr=[[min(lab_platelets.ev_day) AS ev_day]]
+                        Filter: lab_platelets.ev_value < Float64(100)
+                          SubqueryAlias: lab_platelets
+                            Projection: lab.hospital_id, lab.patient_id, CAST(lab.date AS Int32) AS ev_day, CAST(lab.date AS Int32) AS ev_end_day, lab.value * CASE coalesce(lower(replace(replace(replace(replace(replace(replace(lab.unit, Utf8("μ"), Utf8("u")), Utf8("µ"), Utf8("u")), Utf8("×"), Utf8("")), Utf8("x10"), Utf8("10")), Utf8("10*"), Utf8("10^")), Utf8(" "), Utf8(""))), Utf8("")) WHEN Utf8("/ul") THEN Float64(0.001) WHEN Utf8("/mm3") THEN Float64(0.001) WHEN Utf8("10^2/ul") THEN Float64(0.1) WHEN Utf8("10^3/ul") THEN Float64(1) WHEN Utf8("10^4/ul") THEN Float64(10) WHEN Utf8("10^6/ul") THEN Float64(1000) WHEN Utf8("10^9/l") THEN Float64(1) WHEN Utf8("10^12/l") THEN Float64(1000) ELSE Float64(NULL) END AS ev_value, lab.ref_low * CASE coalesce(lower(replace(replace(replace(replace(replace(replace(lab.unit, Utf8("μ"), Utf8("u")), Utf8("µ"), Utf8("u")), Utf8("×"), Utf8("")), Utf8("x10"), Utf8("10")), Utf8("10*"), Utf8("10^")), Utf8(" "), Utf8(""))), Utf8("")) WHEN Utf8("/ul") THEN Float64(0.001) WHEN Utf8("/mm3") THEN Float64(0.001) WHEN Utf8("10^2/ul") THEN Float64(0.1) WHEN Utf8("10^3/ul") THEN Float64(1) WHEN Utf8("10^4/ul") THEN Float64(10) WHEN Utf8("10^6/ul") THEN Float64(1000) WHEN Utf8("10^9/l") THEN Float64(1) WHEN Utf8("10^12/l") THEN Float64(1000) ELSE Float64(NULL) END AS ev_ref_low, lab.ref_high * CASE coalesce(lower(replace(replace(replace(replace(replace(replace(lab.unit, Utf8("μ"), Utf8("u")), Utf8("µ"), Utf8("u")), Utf8("×"), Utf8("")), Utf8("x10"), Utf8("10")), Utf8("10*"), Utf8("10^")), Utf8(" "), Utf8(""))), Utf8("")) WHEN Utf8("/ul") THEN Float64(0.001) WHEN Utf8("/mm3") THEN Float64(0.001) WHEN Utf8("10^2/ul") THEN Float64(0.1) WHEN Utf8("10^3/ul") THEN Float64(1) WHEN Utf8("10^4/ul") THEN Float64(10) WHEN Utf8("10^6/ul") THEN Float64(1000) WHEN Utf8("10^9/l") THEN Float64(1) WHEN Utf8("10^12/l") THEN Float64(1000) ELSE Float64(NULL) END AS ev_ref_high, Int64(NULL) AS ev_visit
+                              Filter: lab.analyte = Utf8("2A050") OR lab.jlac10 LIKE Utf8("2A990__________55")
+                                TableScan: lab
+                  SubqueryAlias: patient
+                    TableScan: patient
+        "#);
+    }
+
+    #[test]
+    fn a_limit_by_sex_joins_the_patient() {
+        insta::assert_snapshot!(plan(
+            r#"import labs.{alt}
+cohort c { index = first lab alt > 3 x ULN }"#,
+            "entries_c"
+        ), @r#"
+        Sort: c.hospital_id ASC NULLS LAST, c.patient_id ASC NULLS LAST, c.index_day ASC NULLS LAST
+          SubqueryAlias: c
+            Filter: index_day BETWEEN obs_start_day AND obs_end_day
+              Projection: entry.hospital_id AS hospital_id, entry.patient_id AS patient_id, CAST(entry.index_day AS Date32) AS index_date, entry.index_day AS index_day, patient.sex AS sex, patient.birth_date AS birth_date, CAST(patient.first_record_date AS Int32) AS obs_start_day, CAST(patient.last_record_date AS Int32) AS obs_end_day, CAST(patient.death_date AS Int32) AS death_day
+                Inner Join: entry.hospital_id = patient.hospital_id, entry.patient_id = patient.patient_id
+                  SubqueryAlias: entry
+                    Projection: hospital_id, patient_id, ev_day AS index_day
+                      Aggregate: groupBy=[[hospital_id, patient_id]], aggr=[[min(ev_day) AS ev_day]]
+                        Projection: hospital_id, patient_id, ev_day, ev_end_day, ev_value, ev_ref_low, ev_ref_high, ev_visit
+                          Filter: ev_value > Float64(3) * CASE WHEN ev_sex = Utf8("F") THEN Float64(23) WHEN ev_sex = Utf8("M") THEN Float64(42) ELSE Float64(42) END
+                            Projection: rows_1.hospital_id AS hospital_id, rows_1.patient_id AS patient_id, rows_1.ev_day AS ev_day, rows_1.ev_end_day AS ev_end_day, rows_1.ev_value AS ev_value, rows_1.ev_ref_low AS ev_ref_low, rows_1.ev_ref_high AS ev_ref_high, rows_1.ev_visit AS ev_visit, sex_of.sex AS ev_sex
+                              Left Join: rows_1.hospital_id = sex_of.hospital_id, rows_1.patient_id = sex_of.patient_id
+                                SubqueryAlias: rows_1
+                                  SubqueryAlias: lab_alt
+                                    Projection: lab.hospital_id, lab.patient_id, CAST(lab.date AS Int32) AS ev_day, CAST(lab.date AS Int32) AS ev_end_day, lab.value * CASE coalesce(lower(replace(replace(replace(replace(replace(replace(lab.unit, Utf8("μ"), Utf8("u")), Utf8("µ"), Utf8("u")), Utf8("×"), Utf8("")), Utf8("x10"), Utf8("10")), Utf8("10*"), Utf8("10^")), Utf8(" "), Utf8(""))), Utf8("")) WHEN Utf8("u/l") THEN Float64(1) WHEN Utf8("iu/l") THEN Float64(1) WHEN Utf8("u/ml") THEN Float64(1000) WHEN Utf8("ku/l") THEN Float64(1000) WHEN Utf8("iu/ml") THEN Float64(1000) WHEN Utf8("mu/ml") THEN Float64(1) WHEN Utf8("miu/ml") THEN Float64(1) WHEN Utf8("miu/l") THEN Float64(0.001) WHEN Utf8("uiu/ml") THEN Float64(0.001) WHEN Utf8("uu/ml") THEN Float64(0.001) WHEN Utf8("ukat/l") THEN Float64(60) ELSE Float64(NULL) END AS ev_value, lab.ref_low * CASE coalesce(lower(replace(replace(replace(replace(replace(replace(lab.unit, Utf8("μ"), Utf8("u")), Utf8("µ"), Utf8("u")), Utf8("×"), Utf8("")), Utf8("x10"), Utf8("10")), Utf8("10*"), Utf8("10^")), Utf8(" "), Utf8(""))), Utf8("")) WHEN Utf8("u/l") THEN Float64(1) WHEN Utf8("iu/l") THEN Float64(1) WHEN Utf8("u/ml") THEN Float64(1000) WHEN Utf8("ku/l") THEN Float64(1000) WHEN Utf8("iu/ml") THEN Float64(1000) WHEN Utf8("mu/ml") THEN Float64(1) WHEN Utf8("miu/ml") THEN Float64(1) WHEN Utf8("miu/l") THEN Float64(0.001) WHEN Utf8("uiu/ml") THEN Float64(0.001) WHEN Utf8("uu/ml") THEN Float64(0.001) WHEN Utf8("ukat/l") THEN Float64(60) ELSE Float64(NULL) END AS ev_ref_low, lab.ref_high * CASE coalesce(lower(replace(replace(replace(replace(replace(replace(lab.unit, Utf8("μ"), Utf8("u")), Utf8("µ"), Utf8("u")), Utf8("×"), Utf8("")), Utf8("x10"), Utf8("10")), Utf8("10*"), Utf8("10^")), Utf8(" "), Utf8(""))), Utf8("")) WHEN Utf8("u/l") THEN Float64(1) WHEN Utf8("iu/l") THEN Float64(1) WHEN Utf8("u/ml") THEN Float64(1000) WHEN Utf8("ku/l") THEN Float64(1000) WHEN Utf8("iu/ml") THEN Float64(1000) WHEN Utf8("mu/ml") THEN Float64(1) WHEN Utf8("miu/ml") THEN Float64(1) WHEN Utf8("miu/l") THEN Float64(0.001) WHEN Utf8("uiu/ml") THEN Float64(0.001) WHEN Utf8("uu/ml") THEN Float64(0.001) WHEN Utf8("ukat/l") THEN Float64(60) ELSE Float64(NULL) END AS ev_ref_high, Int64(NULL) AS ev_visit
+                                      Filter: lab.analyte = Utf8("3B045")
+                                        TableScan: lab
+                                SubqueryAlias: sex_of
+                                  Projection: patient.hospital_id, patient.patient_id, patient.sex
+                                    TableScan: patient
+                  SubqueryAlias: patient
+                    TableScan: patient
+        "#);
+    }
+}

@@ -1,0 +1,101 @@
+//! Names shared by code generation and the runtime (stage: CIR → plans): the plan names,
+//! key columns and count columns the runtime reads from results. They are made here only,
+//! so the plans and what reads their results cannot drift apart.
+
+use crate::cir::Stratum;
+
+/// The columns that identify a patient (ids are per hospital).
+pub const PERSON: [&str; 2] = ["hospital_id", "patient_id"];
+
+/// The event columns every source projects to, in this order.
+pub const EV_COLUMNS: [&str; 6] = [
+    "ev_day",
+    "ev_end_day",
+    "ev_value",
+    "ev_ref_low",
+    "ev_ref_high",
+    "ev_visit",
+];
+
+/// A cohort entry: a patient and an index day.
+pub fn cohort_keys() -> Vec<String> {
+    vec![
+        "hospital_id".into(),
+        "patient_id".into(),
+        "index_day".into(),
+    ]
+}
+
+pub fn entries_plan(cohort: &str) -> String {
+    format!("entries_{cohort}")
+}
+
+pub fn steps_plan(cohort: &str) -> String {
+    format!("steps_{cohort}")
+}
+
+pub fn attrition_plan(cohort: &str) -> String {
+    format!("attrition_{cohort}")
+}
+
+pub fn cohort_plan(cohort: &str) -> String {
+    format!("cohort_{cohort}")
+}
+
+pub fn outcome_plan(outcome: &str) -> String {
+    format!("outcome_{outcome}")
+}
+
+pub fn report_plan(report: &str) -> String {
+    format!("report_{report}")
+}
+
+/// The yes/no column of step `i` (from 1) of a cohort's steps.
+pub fn step_column(i: usize) -> String {
+    format!("step_{i}")
+}
+
+/// Attrition: persons left after step `i` (0: every entry's person, before the steps).
+pub fn persons_after(i: usize) -> String {
+    format!("persons_{i}")
+}
+
+/// Attrition: entries left after step `i`.
+pub fn entries_after(i: usize) -> String {
+    format!("entries_{i}")
+}
+
+/// The outcome plans' date column.
+pub const OUTCOME_DAY: &str = "outcome_day";
+
+/// Report counts: distinct persons in the stratum.
+pub const PERSONS: &str = "persons";
+
+/// Report counts of an outcome: persons with it, person-days at risk, persons at risk (by
+/// period).
+pub fn outcome_persons(outcome: &str) -> String {
+    format!("{outcome}_persons")
+}
+
+pub fn outcome_person_days(outcome: &str) -> String {
+    format!("{outcome}_person_days")
+}
+
+pub fn outcome_at_risk(outcome: &str) -> String {
+    format!("{outcome}_at_risk")
+}
+
+/// The column a report stratum becomes.
+pub fn stratum_column(s: &Stratum) -> String {
+    match s {
+        Stratum::Sex => "sex".into(),
+        Stratum::Hospital => "hospital_id".into(),
+        Stratum::AgeBand(_) => "age_band".into(),
+        Stratum::Year => "index_year".into(),
+        Stratum::Month => "index_month".into(),
+        Stratum::Period => "period".into(),
+        Stratum::Cohort => "cohort".into(),
+        Stratum::TestingHistory(_) => "tested_before".into(),
+        Stratum::Condition { name, .. } => name.clone(),
+    }
+}

@@ -1,0 +1,466 @@
+//! Outcomes, exports and reports (stage: CIR → plans): the first outcome event per entry,
+//! patient-level export rows, and counts by strata (periods, testing history, age bands …).
+
+use arrow_schema::DataType;
+use datafusion_common::{JoinType, ScalarValue};
+use datafusion_expr::expr::Sort;
+use datafusion_expr::{Expr, ExprFunctionExt, LogicalPlan, LogicalPlanBuilder, cast, lit, when};
+use datafusion_functions::expr_fn::{coalesce, date_part, greatest, least};
+use datafusion_functions_aggregate::expr_fn::{count_distinct, max, min};
+
+use super::expr::*;
+use super::names::*;
+use super::*;
+use crate::cir::{self, Value};
+
+impl Gen {
+    pub(super) fn outcome(&mut self, o: &cir::Outcome, _coh: &cir::Cohort) -> Result<LogicalPlan> {
+        self.counter = 0;
+        let ctx = self.cohort_ctx(&o.cohort)?;
+        let ctx = self.prepare_anchors(&o.events, ctx)?;
+        let rel = self.events(&o.events, Some(&ctx))?;
+        let rel = self.lift(rel, &ctx)?;
+        // Follow-up ends at `end`: later events are not outcomes.
+        let plan = LogicalPlanBuilder::from(rel.plan)
+            .filter(c("ev_day").lt_eq(c("end_day")))?
+            .aggregate(
+                ctx.keys.iter().map(|k| c(k)).collect::<Vec<_>>(),
+                vec![min(c("ev_day")).alias("outcome_day")],
+            )?
+            .sort(
+                ctx.keys
+                    .iter()
+                    .map(|k| c(k).sort(true, false))
+                    .collect::<Vec<_>>(),
+            )?
+            .build()?;
+        Ok(plan)
+    }
+
+    pub(super) fn export(
+        &mut self,
+        e: &cir::Export,
+        _coh: &cir::Cohort,
+        _p: &cir::Program,
+    ) -> Result<LogicalPlan> {
+        self.counter = 0;
+        let mut ctx = self.cohort_ctx(&e.cohort)?;
+        let mut cols = vec![
+            c("hospital_id"),
+            c("patient_id"),
+            as_date(c("index_day")).alias("index_date"),
+            as_date(c("end_day")).alias("end_date"),
+        ];
+        for (name, v) in &e.columns {
+            let (next, expr) = self.value(v, ctx)?;
+            ctx = next;
+            let expr = match v {
+                Value::Date(_) | Value::Outcome(_) => as_date(expr),
+                Value::Number(_)
+                | Value::Text(_)
+                | Value::Bool(_)
+                | Value::Age(_)
+                | Value::Sex
+                | Value::Hospital
+                | Value::Cond(_) => expr,
+            };
+            cols.push(expr.alias(name));
+        }
+        let keys: Vec<Sort> = ctx.keys.iter().map(|k| c(k).sort(true, false)).collect();
+        Ok(LogicalPlanBuilder::from(ctx.plan)
+            .sort(keys)?
+            .project(cols)?
+            .build()?)
+    }
+
+    /// Counts persons (and per outcome: persons with it and person-days) by strata.
+    pub(super) fn report(
+        &mut self,
+        r: &cir::Report,
+        p: &cir::Program,
+    ) -> Result<(LogicalPlan, Vec<String>, Vec<String>)> {
+        self.counter = 0;
+        let by_period = r
+            .strata
+            .iter()
+            .any(|s| matches!(s, cir::Stratum::Period | cir::Stratum::TestingHistory(_)));
+        let mut parts = Vec::new();
+        let mut strata_cols = Vec::new();
+        let mut counts = Vec::new();
+        for (ci, cname) in r.cohorts.iter().enumerate() {
+            let coh = p
+                .cohort(cname)
+                .ok_or_else(|| internal(format!("no cohort {cname}")))?;
+            let mut ctx = self.cohort_ctx(cname)?;
+            // Outcome days per entry, then (when by period) one row per entry and period.
+            for o in &r.outcomes {
+                if p.outcome(o).is_some_and(|x| &x.cohort == cname) {
+                    ctx = self.join_outcome(ctx, o)?;
+                }
+            }
+            let mut start = c("index_day");
+            let mut stop = c("end_day");
+            if by_period {
+                let periods = coh.periods.as_ref().ok_or_else(|| internal("periods"))?;
+                ctx = self.periods(ctx, periods)?;
+                start = c("period_start_day");
+                stop = least(vec![c("period_end_day"), c("end_day")]);
+                // At risk in a period only if follow-up reaches it.
+                let plan = LogicalPlanBuilder::from(ctx.plan.clone())
+                    .filter(c("period_start_day").lt_eq(c("end_day")))?
+                    .alias(&ctx.alias)?
+                    .build()?;
+                ctx = Ctx {
+                    plan: plan.clone(),
+                    base: plan,
+                    ..ctx
+                };
+            }
+            let mut group = Vec::new();
+            let mut names = Vec::new();
+            for s in &r.strata {
+                let (next, e) = self.stratum(s, ctx, cname)?;
+                ctx = next;
+                let name = stratum_column(s);
+                group.push(e.alias(&name));
+                names.push(name);
+            }
+            let mut row = group.clone();
+            row.push(c("hospital_id"));
+            row.push(c("patient_id"));
+            let mut values = vec![];
+            for o in &r.outcomes {
+                let od = c(&format!("{o}_day"));
+                let in_cohort = p.outcome(o).is_some_and(|x| &x.cohort == cname);
+                if in_cohort {
+                    // An outcome counts where it happens; person-time stops at it.
+                    let happens = od.clone().between(start.clone(), stop.clone());
+                    let stop_o = least(vec![stop.clone(), od.clone()]);
+                    let at_risk = when(
+                        od.clone().is_not_null().and(od.clone().lt(start.clone())),
+                        lit(0_i64),
+                    )
+                    .otherwise(cast(stop_o - start.clone() + lit(1), DataType::Int64))?;
+                    // At risk: no outcome before the (period's) start.
+                    let risk = when(
+                        od.clone().is_not_null().and(od.clone().lt(start.clone())),
+                        lit(0_i64),
+                    )
+                    .otherwise(lit(1_i64))?;
+                    values.push(
+                        when(happens, lit(1_i64))
+                            .otherwise(lit(0_i64))?
+                            .alias(format!("{o}_event")),
+                    );
+                    values.push(risk.alias(format!("{o}_risk")));
+                    values.push(greatest(vec![at_risk, lit(0_i64)]).alias(format!("{o}_days")));
+                } else {
+                    values.push(lit(ScalarValue::Int64(None)).alias(format!("{o}_event")));
+                    values.push(lit(ScalarValue::Int64(None)).alias(format!("{o}_risk")));
+                    values.push(lit(ScalarValue::Int64(None)).alias(format!("{o}_days")));
+                }
+            }
+            let mut projection: Vec<Expr> = group.iter().zip(&names).map(|(_, n)| c(n)).collect();
+            let _ = ci;
+            projection.extend([c("hospital_id"), c("patient_id")]);
+            let mut pre = group.clone();
+            pre.extend([c("hospital_id"), c("patient_id")]);
+            pre.extend(values);
+            let plan = LogicalPlanBuilder::from(ctx.plan).project(pre)?.build()?;
+            parts.push(plan);
+            strata_cols = names;
+        }
+        let mut union = LogicalPlanBuilder::from(parts.remove(0));
+        for part in parts {
+            union = union.union(part)?;
+        }
+        let person = datafusion_functions::expr_fn::concat(vec![
+            c("hospital_id"),
+            lit("/"),
+            cast(c("patient_id"), DataType::Utf8),
+        ]);
+        let mut aggs = vec![count_distinct(person.clone()).alias("persons")];
+        counts.push("persons".to_string());
+        for o in &r.outcomes {
+            let ev = c(&format!("{o}_event"));
+            if by_period {
+                aggs.push(
+                    count_distinct(person.clone())
+                        .filter(c(&format!("{o}_risk")).eq(lit(1_i64)))
+                        .build()?
+                        .alias(format!("{o}_at_risk")),
+                );
+                counts.push(format!("{o}_at_risk"));
+            }
+            aggs.push(
+                count_distinct(person.clone())
+                    .filter(ev.clone().eq(lit(1_i64)))
+                    .build()?
+                    .alias(format!("{o}_persons")),
+            );
+            aggs.push(max(ev.clone()).alias(format!("{o}_applies")));
+            aggs.push(
+                datafusion_functions_aggregate::expr_fn::sum(c(&format!("{o}_days")))
+                    .alias(format!("{o}_person_days")),
+            );
+            counts.push(format!("{o}_persons"));
+        }
+        let group: Vec<Expr> = strata_cols.iter().map(|s| c(s)).collect();
+        let sort: Vec<Sort> = strata_cols.iter().map(|s| c(s).sort(true, true)).collect();
+        let mut b = union.aggregate(group, aggs)?;
+        // Counts of an outcome defined in another cohort of the report do not apply: null.
+        let mut cols: Vec<Expr> = strata_cols.iter().map(|s| c(s)).collect();
+        cols.push(c("persons"));
+        for o in &r.outcomes {
+            let applies = c(&format!("{o}_applies")).is_not_null();
+            let mut names = vec![format!("{o}_persons"), format!("{o}_person_days")];
+            if by_period {
+                names.insert(0, format!("{o}_at_risk"));
+            }
+            for n in names {
+                cols.push(
+                    when(applies.clone(), c(&n))
+                        .otherwise(lit(ScalarValue::Int64(None)))?
+                        .alias(&n),
+                );
+            }
+        }
+        b = b.project(cols)?;
+        if !sort.is_empty() {
+            b = b.sort(sort)?;
+        }
+        let plan = b.build()?;
+        Ok((plan, strata_cols, counts))
+    }
+
+    pub(super) fn join_outcome(&mut self, ctx: Ctx, outcome: &str) -> Result<Ctx> {
+        let alias = format!("outcome_{outcome}");
+        let right = self.scan(&alias)?.alias(&alias)?.build()?;
+        let keys_l = keys_of(&ctx.alias, &ctx.keys);
+        let keys_r = keys_of(&alias, &ctx.keys);
+        let extra = vec![qc(&alias, "outcome_day").alias(format!("{outcome}_day"))];
+        let plan = LogicalPlanBuilder::from(ctx.plan.clone())
+            .join(right, JoinType::Left, (keys_l, keys_r), None)?
+            .project(Self::keep_all(&ctx.plan, &ctx.alias, extra, &[]))?
+            .alias(&ctx.alias)?
+            .build()?;
+        Ok(Ctx { plan, ..ctx })
+    }
+
+    /// One row per entry and follow-up period: `period`, `period_start_day`, `period_end_day`.
+    pub(super) fn periods(&mut self, ctx: Ctx, p: &cir::Periods) -> Result<Ctx> {
+        let (ctx, from) = self.date(&p.from, ctx)?;
+        let mut rows = Vec::new();
+        for k in 0..p.count {
+            let s = k as i64 * p.length;
+            rows.push(vec![
+                lit(k as i64 + 1),
+                lit(s as i32),
+                lit((s + p.length - 1) as i32),
+            ]);
+        }
+        let mut ctx = ctx;
+        let mut last_until = None;
+        if let Some(u) = &p.last_until {
+            let (next, until) = self.date(u, ctx)?;
+            ctx = next;
+            let s = p.count as i64 * p.length;
+            rows.push(vec![lit(p.count as i64 + 1), lit(s as i32), null_i32()]);
+            last_until = Some(until);
+        }
+        let values = LogicalPlanBuilder::values(rows)?
+            .project(vec![
+                c("column1").alias("period"),
+                c("column2").alias("start_offset"),
+                c("column3").alias("end_offset"),
+            ])?
+            .alias("periods")?
+            .build()?;
+        let start = from.clone() + qc("periods", "start_offset");
+        let end = match last_until {
+            Some(u) => coalesce(vec![from + qc("periods", "end_offset"), u]),
+            None => from + qc("periods", "end_offset"),
+        };
+        let extra = vec![
+            qc("periods", "period").alias("period"),
+            start.alias("period_start_day"),
+            end.alias("period_end_day"),
+        ];
+        let plan = LogicalPlanBuilder::from(ctx.plan.clone())
+            .cross_join(values)?
+            .project(Self::keep_all(&ctx.plan, &ctx.alias, extra, &[]))?
+            .alias(&ctx.alias)?
+            .build()?;
+        let mut keys = ctx.keys.clone();
+        keys.push("period".into());
+        Ok(Ctx {
+            plan: plan.clone(),
+            base: plan,
+            keys,
+            alias: ctx.alias,
+        })
+    }
+
+    pub(super) fn stratum(
+        &mut self,
+        s: &cir::Stratum,
+        ctx: Ctx,
+        cohort: &str,
+    ) -> Result<(Ctx, Expr)> {
+        Ok(match s {
+            cir::Stratum::Sex => (ctx, c("sex")),
+            cir::Stratum::Hospital => (ctx, c("hospital_id")),
+            cir::Stratum::Cohort => (ctx, lit(cohort.to_string())),
+            cir::Stratum::Year => (
+                ctx,
+                cast(
+                    date_part(lit("year"), as_date(c("index_day"))),
+                    DataType::Int64,
+                ),
+            ),
+            cir::Stratum::Month => {
+                let d = as_date(c("index_day"));
+                (
+                    ctx,
+                    cast(date_part(lit("year"), d.clone()), DataType::Int64) * lit(100_i64)
+                        + cast(date_part(lit("month"), d), DataType::Int64),
+                )
+            }
+            cir::Stratum::AgeBand(w) => {
+                // The band's lower bound; the runtime writes it as `60-69`.
+                let age = self.age(c("birth_date"), c("index_day"));
+                (ctx, (age / lit(*w)) * lit(*w))
+            }
+            cir::Stratum::Period => (ctx, c("period")),
+            cir::Stratum::Condition { cond: cnd, .. } => {
+                let (next, flag) = self.cond(cnd, ctx)?;
+                (
+                    next,
+                    when(coalesce(vec![flag, lit(false)]), lit("yes")).otherwise(lit("no"))?,
+                )
+            }
+            cir::Stratum::TestingHistory(ev) => {
+                // Whether the item was tested in all, some or none of the earlier periods.
+                let alias = ctx.alias.clone();
+                let rel = self.events(ev, None)?;
+                let tested_alias = self.fresh("tested");
+                let periods = LogicalPlanBuilder::from(ctx.plan.clone())
+                    .project(vec![
+                        c("hospital_id"),
+                        c("patient_id"),
+                        c("index_day"),
+                        c("period"),
+                        c("period_start_day"),
+                        c("period_end_day"),
+                    ])?
+                    .alias("p")?
+                    .build()?;
+                let tests = LogicalPlanBuilder::from(rel.plan).alias("t")?.build()?;
+                let on = and_all(vec![
+                    qc("p", "hospital_id").eq(qc("t", "hospital_id")),
+                    qc("p", "patient_id").eq(qc("t", "patient_id")),
+                    qc("t", "ev_day")
+                        .between(qc("p", "period_start_day"), qc("p", "period_end_day")),
+                ]);
+                let tested = LogicalPlanBuilder::from(periods)
+                    .join_on(tests, JoinType::LeftMark, vec![on])?
+                    .project(vec![
+                        c("hospital_id"),
+                        c("patient_id"),
+                        c("index_day"),
+                        c("period"),
+                        c("mark").alias("tested"),
+                    ])?
+                    .build()?;
+                // Earlier periods tested: sum over the preceding periods of the same entry.
+                let before = window_agg(
+                    datafusion_functions_aggregate::sum::sum_udaf(),
+                    when(c("tested"), lit(1_i64)).otherwise(lit(0_i64))?,
+                )
+                .partition_by(vec![c("hospital_id"), c("patient_id"), c("index_day")])
+                .order_by(vec![c("period").sort(true, false)])
+                .window_frame(datafusion_expr::WindowFrame::new_bounds(
+                    datafusion_expr::WindowFrameUnits::Rows,
+                    datafusion_expr::WindowFrameBound::Preceding(ScalarValue::UInt64(None)),
+                    datafusion_expr::WindowFrameBound::Preceding(ScalarValue::UInt64(Some(1))),
+                ))
+                .build()?
+                .alias("tested_before");
+                let history = LogicalPlanBuilder::from(tested)
+                    .window(vec![before])?
+                    .project(vec![
+                        c("hospital_id"),
+                        c("patient_id"),
+                        c("index_day"),
+                        c("period"),
+                        when(c("period").eq(lit(1_i64)), lit("first period"))
+                            .when(
+                                coalesce(vec![c("tested_before"), lit(0_i64)]).eq(lit(0_i64)),
+                                lit("none"),
+                            )
+                            .when(c("tested_before").eq(c("period") - lit(1_i64)), lit("all"))
+                            .otherwise(lit("some"))?
+                            .alias("history"),
+                    ])?
+                    .alias(&tested_alias)?
+                    .build()?;
+                let keys = ["hospital_id", "patient_id", "index_day", "period"];
+                let keys_l = keys_of(&alias, &keys);
+                let keys_r = keys_of(&tested_alias, &keys);
+                let name = self.fresh("value");
+                let plan = LogicalPlanBuilder::from(ctx.plan.clone())
+                    .join(history, JoinType::Left, (keys_l, keys_r), None)?
+                    .project(Self::keep_all(
+                        &ctx.plan,
+                        &alias,
+                        vec![qc(&tested_alias, "history").alias(&name)],
+                        &[],
+                    ))?
+                    .alias(&alias)?
+                    .build()?;
+                (Ctx { plan, ..ctx }, c(&name))
+            }
+        })
+    }
+
+    /// Full years between a birth date (Date) and a day number: the difference of the years,
+    /// less one before the birthday.
+    pub(super) fn age(&self, birth: Expr, at_day: Expr) -> Expr {
+        let at = as_date(at_day);
+        let part = |p: &str, d: Expr| cast(date_part(lit(p.to_string()), d), DataType::Int64);
+        let md = |d: Expr| part("month", d.clone()) * lit(100_i64) + part("day", d);
+        let before_birthday = when(md(at.clone()).lt(md(birth.clone())), lit(1_i64))
+            .otherwise(lit(0_i64))
+            .unwrap_or_else(|_| lit(0_i64));
+        part("year", at) - part("year", birth) - before_birthday
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::testing::plan;
+
+    #[test]
+    fn a_report_counts_persons_and_person_days() {
+        insta::assert_snapshot!(plan(
+            r#"import labs.{alt}
+codes x: drug = yj "2432001"
+cohort c { index = first drug x }
+outcome liver in c = lab alt > 3 x ULN
+report c with liver by sex"#,
+            "report_c_with_liver"
+        ), @r#"
+        Sort: sex ASC NULLS FIRST
+          Projection: sex, persons, CASE WHEN liver_applies IS NOT NULL THEN liver_persons ELSE Int64(NULL) END AS liver_persons, CASE WHEN liver_applies IS NOT NULL THEN liver_person_days ELSE Int64(NULL) END AS liver_person_days
+            Aggregate: groupBy=[[sex]], aggr=[[count(DISTINCT concat(c.hospital_id, Utf8("/"), CAST(c.patient_id AS Utf8))) AS persons, count(concat(c.hospital_id, Utf8("/"), CAST(c.patient_id AS Utf8))) FILTER (WHERE liver_event = Int64(1)) AS liver_persons, max(liver_event) AS liver_applies, sum(liver_days) AS liver_person_days]]
+              Projection: c.sex AS sex, c.hospital_id, c.patient_id, CASE WHEN c.liver_day BETWEEN c.index_day AND c.end_day THEN Int64(1) ELSE Int64(0) END AS liver_event, CASE WHEN c.liver_day IS NOT NULL AND c.liver_day < c.index_day THEN Int64(0) ELSE Int64(1) END AS liver_risk, greatest(CASE WHEN c.liver_day IS NOT NULL AND c.liver_day < c.index_day THEN Int64(0) ELSE CAST(least(c.end_day, c.liver_day) - c.index_day + Int32(1) AS Int64) END, Int64(0)) AS liver_days
+                SubqueryAlias: c
+                  Projection: c.hospital_id AS hospital_id, c.patient_id AS patient_id, c.index_date AS index_date, c.index_day AS index_day, c.sex AS sex, c.birth_date AS birth_date, c.obs_start_day AS obs_start_day, c.obs_end_day AS obs_end_day, c.death_day AS death_day, c.end_day AS end_day, outcome_liver.outcome_day AS liver_day
+                    Left Join: c.hospital_id = outcome_liver.hospital_id, c.patient_id = outcome_liver.patient_id, c.index_day = outcome_liver.index_day
+                      SubqueryAlias: c
+                        TableScan: cohort_c
+                      SubqueryAlias: outcome_liver
+                        TableScan: outcome_liver
+        "#);
+    }
+}

@@ -1,0 +1,623 @@
+//! The wording of the checker's errors (stage: AST → HIR).
+
+use super::{Code, Diagnostic, Label};
+use crate::check::errors::{At, CheckError, LabProperty, QualitativeUse};
+
+fn did_you_mean(d: Diagnostic, suggestion: &Option<String>) -> Diagnostic {
+    match suggestion {
+        Some(s) => d.with_help(format!("did you mean `{s}`?")),
+        None => d,
+    }
+}
+
+impl CheckError {
+    /// The diagnostic for people and tools.
+    pub fn to_diagnostic(&self) -> Diagnostic {
+        let label = |at: &At, msg: &str| Label::new(at.0, at.1, msg);
+        match self {
+            CheckError::UnknownName {
+                at,
+                name,
+                suggestion,
+            } => did_you_mean(
+                Diagnostic::new(
+                    Code::UnknownName,
+                    format!("unknown name `{name}`"),
+                    label(at, "not defined or imported"),
+                ),
+                suggestion,
+            ),
+            CheckError::UnknownModule {
+                at,
+                name,
+                suggestion,
+                available,
+            } => {
+                let d = Diagnostic::new(
+                    Code::UnknownModule,
+                    format!("no module `{name}`"),
+                    label(at, "not a stdlib module"),
+                )
+                .with_note(format!("the stdlib has: {}", available.join(", ")));
+                did_you_mean(d, suggestion)
+            }
+            CheckError::NotInModule {
+                at,
+                module,
+                name,
+                suggestion,
+            } => did_you_mean(
+                Diagnostic::new(
+                    Code::NotInModule,
+                    format!("`{name}` is not defined in module `{module}`"),
+                    label(at, &format!("not in `{module}`")),
+                ),
+                suggestion,
+            ),
+            CheckError::Duplicate { at, name, first } => Diagnostic::new(
+                Code::Duplicate,
+                format!("`{name}` is defined twice"),
+                label(at, "defined again here"),
+            )
+            .with_label(label(first, "first defined here"))
+            .with_help("give one of them another name"),
+            CheckError::Cycle { at, name } => Diagnostic::new(
+                Code::Cycle,
+                format!("`{name}` is defined in terms of itself"),
+                label(at, "used inside its own definition"),
+            )
+            .with_help("definitions cannot refer to themselves, directly or through others"),
+            CheckError::UnknownField {
+                at,
+                table,
+                name,
+                suggestion,
+                fields,
+            } => did_you_mean(
+                Diagnostic::new(
+                    Code::UnknownColumn,
+                    format!("the {table} table has no column `{name}`"),
+                    label(at, "unknown column"),
+                )
+                .with_note(format!("{table} columns: {}", fields.join(", "))),
+                suggestion,
+            ),
+            CheckError::UnknownValue {
+                at,
+                column,
+                value,
+                suggestion,
+                values,
+            } => did_you_mean(
+                Diagnostic::new(
+                    Code::UnknownValue,
+                    format!("`{value}` is not a value of `{column}`"),
+                    label(at, "unknown value"),
+                )
+                .with_note(format!("`{column}` is one of: {}", values.join(", "))),
+                suggestion,
+            ),
+            CheckError::Mismatch {
+                at,
+                expected,
+                found,
+                context,
+                help,
+            } => {
+                let d = Diagnostic::new(
+                    Code::Mismatch,
+                    format!("{context} needs {expected}, found {found}"),
+                    label(at, &format!("this is {found}")),
+                );
+                match help {
+                    Some(h) => d.with_help(h.clone()),
+                    None => d,
+                }
+            }
+            CheckError::WrongDomain {
+                at,
+                expected,
+                found,
+                context,
+            } => Diagnostic::new(
+                Code::WrongDomain,
+                format!("{context} needs {expected}, found {found}"),
+                label(at, &format!("this is {found}")),
+            )
+            .with_help("code sets are typed by domain: a drug code set cannot stand for diagnoses"),
+            CheckError::BadCode {
+                at,
+                system,
+                code,
+                shape,
+            } => Diagnostic::new(
+                Code::BadCode,
+                format!("\"{code}\" cannot be a {system} code"),
+                label(at, &format!("not a {system} code")),
+            )
+            .with_note(format!("a {system} code is {shape}")),
+            CheckError::UnknownSystem {
+                at,
+                name,
+                suggestion,
+            } => did_you_mean(
+                Diagnostic::new(
+                    Code::UnknownSystem,
+                    format!("unknown code system `{name}`"),
+                    label(at, "not a code system"),
+                )
+                .with_note(
+                    "code systems: icd10, medis, local (diagnosis); yj, hot9, receipt (drug); jlac10, analyte, local (lab); receipt, kcode, local (procedure)",
+                ),
+                suggestion,
+            ),
+            CheckError::SystemNotInDomain {
+                at,
+                system,
+                domain,
+                allowed,
+            } => Diagnostic::new(
+                Code::UnknownSystem,
+                format!("`{system}` codes are not {domain} codes"),
+                label(at, &format!("{system} is not a {domain} code system")),
+            )
+            .with_note(format!("{domain} codes are: {}", allowed.join(", "))),
+            CheckError::AmbiguousSystem { at, system } => Diagnostic::new(
+                Code::AmbiguousSystem,
+                format!("`{system}` codes exist in several domains"),
+                label(at, "which domain?"),
+            )
+            .with_help(format!(
+                "declare the domain: `codes name: procedure = {system} \"…\"`, or use the codes directly in `drug …`/`procedure …`"
+            )),
+            CheckError::Units {
+                at,
+                expected,
+                found,
+                context,
+            } => Diagnostic::new(
+                Code::Units,
+                format!("{context}: cannot compare {found} with {expected}"),
+                label(at, &format!("this is {found}")),
+            )
+            .with_help(format!("write the value in a unit of {expected}")),
+            CheckError::UnknownUnit {
+                at,
+                unit,
+                suggestion,
+            } => did_you_mean(
+                Diagnostic::new(
+                    Code::UnknownUnit,
+                    format!("unknown unit `{unit}`"),
+                    label(at, "not a unit mid knows"),
+                )
+                .with_note("`mid explain E0206` lists the units"),
+                suggestion,
+            ),
+            CheckError::MissingUnit {
+                at,
+                dimension,
+                example,
+            } => Diagnostic::new(
+                Code::MissingUnit,
+                "a lab value is compared with a number without a unit",
+                label(at, "no unit"),
+            )
+            .with_note(format!("the lab item is measured as {dimension}"))
+            .with_help(format!("write the unit, e.g. `{example}`")),
+            CheckError::Arity {
+                at,
+                name,
+                expected,
+                found,
+                def,
+            } => {
+                let d = Diagnostic::new(
+                    Code::Arity,
+                    format!("`{name}` takes {expected}, given {found}"),
+                    label(at, "wrong number of arguments"),
+                );
+                match def {
+                    Some(def) => d.with_label(label(def, "defined here")),
+                    None => d,
+                }
+            }
+            CheckError::MissingStatement {
+                at,
+                cohort,
+                what,
+                help,
+            } => Diagnostic::new(
+                Code::NoIndex,
+                format!("cohort `{cohort}` has no {what}"),
+                label(at, &format!("no {what}")),
+            )
+            .with_help(*help),
+            CheckError::DuplicateStatement { at, what, first } => Diagnostic::new(
+                Code::DuplicateStatement,
+                format!("a cohort has one {what}"),
+                label(at, "second one here"),
+            )
+            .with_label(label(first, "first one here")),
+            CheckError::NoContext { at, anchor, help } => Diagnostic::new(
+                Code::NoContext,
+                format!("`{anchor}` has no meaning here"),
+                label(at, &format!("no `{anchor}` here")),
+            )
+            .with_help(*help),
+            CheckError::SuppressTooLow { at, value } => Diagnostic::new(
+                Code::SuppressTooLow,
+                format!("counts below {value} would be shown"),
+                label(at, "must be 10 or more"),
+            )
+            .with_note("the network never shows a count below 10")
+            .with_help("remove the clause (10 is the default) or raise it"),
+            CheckError::NeedsSelector { at, what } => Diagnostic::new(
+                Code::NeedsSelector,
+                format!("{what} needs one event per patient"),
+                label(at, "which of the events?"),
+            )
+            .with_help("say which: `first …`, `last …`, `nth(2) …` or `every …`"),
+            CheckError::NotGraded {
+                at,
+                grading,
+                lab,
+                graded,
+            } => Diagnostic::new(
+                Code::NotGraded,
+                format!("`{grading}` has no grades for `{lab}`"),
+                label(at, "not graded by this scale"),
+            )
+            .with_note(format!("`{grading}` grades: {}", graded.join(", "))),
+            CheckError::ModuleAsValue { at, name } => Diagnostic::new(
+                Code::ModuleAsValue,
+                format!("`{name}` is a module"),
+                label(at, "a module, not a value"),
+            )
+            .with_help(format!("name one of its definitions: `{name}.…`")),
+            CheckError::LongPath { at } => Diagnostic::new(
+                Code::LongPath,
+                "a path names a module and one of its definitions",
+                label(at, "too many parts"),
+            ),
+            CheckError::FunctionAsValue { at, name } => Diagnostic::new(
+                Code::FunctionAsValue,
+                format!("`{name}` is a function"),
+                label(at, "needs arguments"),
+            )
+            .with_help(format!("write `{name}(a, b, …)`")),
+            CheckError::BadDate { at, text } => Diagnostic::new(
+                Code::BadDate,
+                format!("{text} is not a date"),
+                label(at, "no such day"),
+            )
+            .with_help("dates are written YYYY-MM-DD"),
+            CheckError::MixedFilter { at, domains } => Diagnostic::new(
+                Code::MixedFilter,
+                "`where` filters one kind of event",
+                label(at, &format!("this has {domains} events")),
+            )
+            .with_help("filter each kind separately, then combine them with `or`"),
+            CheckError::BadCodeRange { at, from, to } => Diagnostic::new(
+                Code::BadCodeRange,
+                "a code range runs from a lower to a higher code of the same length",
+                label(at, &format!("\"{from}\"..\"{to}\"")),
+            )
+            .with_help("write it low to high, e.g. icd10 \"C00\"..\"C97\""),
+            CheckError::CodeListItem { at, system } => Diagnostic::new(
+                Code::CodeListItem,
+                format!("`{system}(…)` lists codes in quotes"),
+                label(at, "not a code"),
+            )
+            .with_help(format!("write {system}(\"…\", \"…\")")),
+            CheckError::EmptyCodeList { at } => Diagnostic::new(
+                Code::EmptyCodeList,
+                "an empty list of codes matches nothing",
+                label(at, "no codes"),
+            ),
+            CheckError::NotCallable { at, name, ty } => match name {
+                Some(name) => Diagnostic::new(
+                    Code::NotCallable,
+                    format!("`{name}` takes no arguments"),
+                    label(at, &format!("this is {ty}")),
+                )
+                .with_help(format!("write `{name}` without parentheses")),
+                None => Diagnostic::new(
+                    Code::NotCallable,
+                    "only definitions with parameters and gradings can be called",
+                    label(at, &format!("this is {ty}")),
+                ),
+            },
+            CheckError::CodesAnd { at } => Diagnostic::new(
+                Code::CodesAnd,
+                "code sets combine with `or` (union) and `-` (difference)",
+                label(at, "`and` of code sets"),
+            )
+            .with_help(
+                "to require two kinds of records, query each: `diagnosis a and diagnosis b`",
+            ),
+            CheckError::TextOrder { at } => Diagnostic::new(
+                Code::TextOrder,
+                "text compares with `=` or `!=`",
+                label(at, "not an order"),
+            ),
+            CheckError::RawLabValue { at } => Diagnostic::new(
+                Code::RawLabValue,
+                "only a lab catalogue item has values in known units",
+                label(at, "these are lab codes, not an item"),
+            )
+            .with_help(
+                "query an item of the catalogue, e.g. `lab alt > 3 x ULN` (import labs.{alt})",
+            ),
+            CheckError::Qualitative { at, item, used } => match used {
+                QualitativeUse::Compared => Diagnostic::new(
+                    Code::Qualitative,
+                    format!("`{item}` has qualitative results, not values"),
+                    label(at, "no values to compare"),
+                )
+                .with_help(format!(
+                    "filter its text results: `lab {item} where value_text in (\"(2+)\", \"(3+)\")`"
+                )),
+                QualitativeUse::Multiplied => Diagnostic::new(
+                    Code::Qualitative,
+                    "a qualitative item has no value to multiply",
+                    label(at, "qualitative"),
+                ),
+                QualitativeUse::Graded => Diagnostic::new(
+                    Code::Qualitative,
+                    "a qualitative item cannot be graded by value",
+                    label(at, "qualitative"),
+                ),
+            },
+            CheckError::LiteralKind { at, column, kind } => Diagnostic::new(
+                Code::LiteralKind,
+                format!("`{column}` holds {kind}"),
+                label(at, "a value of another kind"),
+            ),
+            CheckError::VisitKind { at } => Diagnostic::new(
+                Code::VisitKind,
+                "`visit` takes a kind of visit",
+                label(at, "not a kind of visit"),
+            )
+            .with_help(
+                "write `visit inpatient`, `visit outpatient`, `visit emergency` or `visit any`",
+            ),
+            CheckError::NthFromOne { at } => Diagnostic::new(
+                Code::NthFromOne,
+                "`nth` counts from 1",
+                label(at, "not a whole number from 1"),
+            ),
+            CheckError::LabVisits { at } => Diagnostic::new(
+                Code::LabVisits,
+                "lab results are not tied to visits",
+                label(at, "counted by visit"),
+            )
+            .with_help("count `days of` lab results instead"),
+            CheckError::DuringNotIt { at } => Diagnostic::new(
+                Code::DuringNotIt,
+                "`during` takes `it`, the event a `having` is about",
+                label(at, "not `it`"),
+            )
+            .with_help("for the stay of another date write `same stay as …`"),
+            CheckError::NotYesNo { at, column } => Diagnostic::new(
+                Code::NotYesNo,
+                format!("`{column}` is not a yes/no column"),
+                label(at, "needs a comparison"),
+            )
+            .with_help(format!("compare it: `{column} = …`")),
+            CheckError::NegativeDuration { at } => Diagnostic::new(
+                Code::NegativeDuration,
+                "a duration cannot be negative",
+                label(at, "negative"),
+            ),
+            CheckError::NotFixedDuration { at, context } => Diagnostic::new(
+                Code::NotFixedDuration,
+                format!("{context} needs a fixed duration"),
+                label(at, "not known when compiling"),
+            )
+            .with_help("write a number of days, weeks, months or years"),
+            CheckError::PeriodsNotFixed { at, used } => used_at(
+                Diagnostic::new(
+                    Code::PeriodsNotFixed,
+                    "periods need a fixed length of follow-up",
+                    label(at, "not a fixed number of days after the start"),
+                )
+                .with_help("write e.g. `periods of 14 days from index + 1 day until index + 140 days`; add `then until end` for the rest"),
+                used,
+            ),
+            CheckError::NoEra {
+                at,
+                cohort,
+                era,
+                used,
+            } => used_at(
+                Diagnostic::new(
+                    Code::NoEra,
+                    format!("cohort `{cohort}` has no era `{era}`"),
+                    label(at, "no such era here"),
+                )
+                .with_help(format!(
+                    "declare it in the cohort: `era {era} = drug … gap 30 days`"
+                )),
+                used,
+            ),
+            CheckError::FilterAfterPick { at, used } => used_at(
+                Diagnostic::new(
+                    Code::FilterAfterPick,
+                    "a `where` filter after choosing one event",
+                    label(at, "filters the chosen event"),
+                )
+                .with_help("filter before choosing: `first diagnosis x where not suspected`"),
+                used,
+            ),
+            CheckError::OutcomeNotFirst { at } => Diagnostic::new(
+                Code::OutcomeNotFirst,
+                "an outcome is the first qualifying event",
+                label(at, "not `first`"),
+            )
+            .with_help("write `first …` or leave the selector out"),
+            CheckError::OtherCohortsOutcome {
+                at,
+                outcome,
+                cohort,
+                export_of,
+            } => match export_of {
+                Some(of) => Diagnostic::new(
+                    Code::OtherCohortsOutcome,
+                    format!("outcome `{outcome}` is defined in cohort `{cohort}`"),
+                    label(at, &format!("not an outcome of `{of}`")),
+                ),
+                None => Diagnostic::new(
+                    Code::OtherCohortsOutcome,
+                    format!("outcome `{outcome}` is defined in cohort `{cohort}`, which the report does not count"),
+                    label(at, "another cohort's outcome"),
+                )
+                .with_help(format!("add `{cohort}` to the report's cohorts")),
+            },
+            CheckError::DuplicateColumn { at, name } => Diagnostic::new(
+                Code::DuplicateColumn,
+                format!("the export has two columns named `{name}`"),
+                label(at, "again"),
+            ),
+            CheckError::AgeBandYears { at } => Diagnostic::new(
+                Code::AgeBandYears,
+                "age bands are whole years",
+                label(at, "not whole years"),
+            )
+            .with_help("e.g. `age band 10 years`"),
+            CheckError::NeedsPeriods { at, tested } => {
+                if *tested {
+                    Diagnostic::new(
+                        Code::NeedsPeriods,
+                        "`tested(…)` describes testing in earlier follow-up periods",
+                        label(at, "the cohort has no `periods`"),
+                    )
+                    .with_help("add `periods of …` to the cohort")
+                } else {
+                    Diagnostic::new(
+                        Code::NeedsPeriods,
+                        "`by period` needs follow-up periods",
+                        label(at, "the cohort has no `periods`"),
+                    )
+                    .with_help(
+                        "add e.g. `periods of 14 days until index + 140 days` to the cohort",
+                    )
+                }
+            }
+            CheckError::UnknownType { at, text } => Diagnostic::new(
+                Code::UnknownType,
+                format!("unknown type `{text}`"),
+                label(at, "not a type"),
+            )
+            .with_help("types: Number, Quantity, Duration, Date, Text, Bool, Codes<diagnosis|drug|lab|procedure>, Events<diagnosis|drug|lab|procedure|visit>"),
+            CheckError::DefinitionKind { at, ty } => Diagnostic::new(
+                Code::DefinitionKind,
+                format!("a definition cannot stand for a {ty}"),
+                label(at, "use the name directly"),
+            ),
+            CheckError::ValidationNotEvents { at, ty } => Diagnostic::new(
+                Code::ValidationNotEvents,
+                "validation metadata belongs to outcome definitions (events)",
+                label(at, &format!("this is {ty}")),
+            ),
+            CheckError::ValidatedWithoutSource { at } => Diagnostic::new(
+                Code::ValidatedWithoutSource,
+                "a validated definition names its source",
+                label(at, "no `source`"),
+            )
+            .with_help("add `source = \"…\"` (the validation study), or mark it `provisional`"),
+            CheckError::NotProportion { at, key } => Diagnostic::new(
+                Code::NotProportion,
+                format!("`{key}` is a proportion"),
+                label(at, "not between 0 and 100 %"),
+            )
+            .with_help(format!("write e.g. `{key} = 95.7 %`")),
+            CheckError::NotText { at, key } => Diagnostic::new(
+                Code::NotText,
+                format!("`{key}` is text"),
+                label(at, "not text in quotes"),
+            ),
+            CheckError::LabPropertyForm { at, property } => {
+                let (message, here, help) = match property {
+                    LabProperty::Unit => ("`unit` names a unit", "not a unit", Some("e.g. `unit = U/L`")),
+                    LabProperty::Convert => (
+                        "`convert` gives one unit in terms of another",
+                        "not `convert <unit> = <quantity>`",
+                        Some("e.g. `convert mmol/L = 18.016 mg/dL`"),
+                    ),
+                    LabProperty::Derived => (
+                        "`derived` multiplies other lab items",
+                        "not a product",
+                        Some("e.g. `derived = wbc * neutrophil_pct`"),
+                    ),
+                    LabProperty::Reference => (
+                        "a reference interval is written `low .. high unit`",
+                        "not an interval",
+                        None,
+                    ),
+                };
+                Diagnostic::new(Code::LabPropertyForm, message, label(at, here)).with_help_opt(help)
+            }
+            CheckError::ReferenceWithoutUnit { at } => Diagnostic::new(
+                Code::ReferenceWithoutUnit,
+                "a reference interval needs the item's `unit`",
+                label(at, "no unit declared"),
+            ),
+            CheckError::LabMatchesNothing {
+                at,
+                item,
+                derived_allowed,
+            } => Diagnostic::new(
+                Code::LabMatchesNothing,
+                format!("lab item `{item}` matches no records"),
+                label(
+                    at,
+                    if *derived_allowed {
+                        "needs `codes = …` or `derived = …`"
+                    } else {
+                        "needs `codes = …`"
+                    },
+                ),
+            ),
+            CheckError::ReferenceBackwards { at } => Diagnostic::new(
+                Code::ReferenceBackwards,
+                "a reference interval runs from low to high",
+                label(at, "low is above high"),
+            ),
+            CheckError::DerivedShape { at } => Diagnostic::new(
+                Code::DerivedShape,
+                "`derived` multiplies lab items",
+                label(at, "not a product of lab items"),
+            )
+            .with_help("e.g. `derived = wbc * neutrophil_pct`"),
+            CheckError::DerivedUnits { at, dimension } => Diagnostic::new(
+                Code::DerivedUnits,
+                format!("a derived {dimension} is one {dimension} times percentages"),
+                label(at, "the units do not work out"),
+            ),
+            CheckError::GradeNumber { at } => Diagnostic::new(
+                Code::GradeNumber,
+                "grades are whole numbers from 1 to 5",
+                label(at, "not a grade"),
+            ),
+            CheckError::GradeOrder { at } => Diagnostic::new(
+                Code::GradeOrder,
+                "grades are listed once each, lowest first",
+                label(at, "out of order"),
+            ),
+            CheckError::GradeBaseline { at } => Diagnostic::new(
+                Code::GradeBaseline,
+                "grades compare with reference limits, not baselines",
+                label(at, "baseline"),
+            ),
+        }
+    }
+}
+
+/// Adds where a definition with the problem is used, when it is used elsewhere.
+fn used_at(d: Diagnostic, used: &Option<At>) -> Diagnostic {
+    match used {
+        Some(at) => d.with_label(Label::new(at.0, at.1, "used here")),
+        None => d,
+    }
+}

@@ -1,0 +1,145 @@
+//! Diagnostics (every stage): the one shape every phase's findings take, each phase's
+//! errors worded in one place (`syntax`, `check`, `data`), and the one renderer (`render`:
+//! ariadne for people, JSON for tools). Spans are byte offsets throughout.
+
+mod check;
+mod code;
+mod data;
+mod internal;
+pub mod render;
+mod syntax;
+
+use mid_grammar::ast::Span;
+use serde::Serialize;
+
+use crate::source::FileId;
+
+pub use code::{Code, RETIRED};
+pub use data::DataError;
+pub use internal::Internal;
+pub use render::{RenderOptions, render_human, render_json, summary};
+pub use syntax::syntax_diagnostic;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
+/// A place in a file with what is there.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Label {
+    pub file: FileId,
+    pub span: Span,
+    pub message: String,
+}
+
+impl Label {
+    pub fn new(file: FileId, span: Span, message: impl Into<String>) -> Label {
+        Label {
+            file,
+            span,
+            message: message.into(),
+        }
+    }
+}
+
+/// One finding of the compiler or of the data checks.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Diagnostic {
+    /// A stable code; `mid explain E0101` explains it.
+    pub code: Code,
+    pub severity: Severity,
+    /// Short, lowercase.
+    pub message: String,
+    /// What is at the place of the finding.
+    pub primary: Label,
+    /// Other places that explain it (a definition, an earlier declaration).
+    pub secondary: Vec<Label>,
+    pub notes: Vec<String>,
+    /// What to do about it.
+    pub help: Option<String>,
+}
+
+impl Diagnostic {
+    /// A finding of `code`, with the code's severity.
+    pub fn new(code: Code, message: impl Into<String>, primary: Label) -> Diagnostic {
+        Diagnostic {
+            code,
+            severity: code.severity(),
+            message: message.into(),
+            primary,
+            secondary: vec![],
+            notes: vec![],
+            help: None,
+        }
+    }
+
+    pub fn with_label(mut self, label: Label) -> Diagnostic {
+        self.secondary.push(label);
+        self
+    }
+
+    pub fn with_note(mut self, note: impl Into<String>) -> Diagnostic {
+        self.notes.push(note.into());
+        self
+    }
+
+    pub fn with_help(mut self, help: impl Into<String>) -> Diagnostic {
+        self.help = Some(help.into());
+        self
+    }
+
+    /// Adds `help` when there is one.
+    pub fn with_help_opt(self, help: Option<impl Into<String>>) -> Diagnostic {
+        match help {
+            Some(h) => self.with_help(h),
+            None => self,
+        }
+    }
+
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+}
+
+/// Puts diagnostics in reading order (file, position, code) and drops exact repeats, e.g. one
+/// finding reached through two imports.
+pub fn normalise(diags: &mut Vec<Diagnostic>) {
+    diags.sort_by(|a, b| {
+        (
+            a.primary.file,
+            a.primary.span.start,
+            a.primary.span.end,
+            a.code,
+            &a.message,
+        )
+            .cmp(&(
+                b.primary.file,
+                b.primary.span.start,
+                b.primary.span.end,
+                b.code,
+                &b.message,
+            ))
+    });
+    diags.dedup_by(|a, b| {
+        a.primary.file == b.primary.file
+            && a.primary.span == b.primary.span
+            && a.code == b.code
+            && a.message == b.message
+    });
+}
+
+/// The explanation of a code (`mid explain`): its title and text, or for a retired code what
+/// replaced it.
+pub fn explain(code: &str) -> Option<(String, &'static str)> {
+    if let Some(c) = Code::parse(code) {
+        return Some((c.title().to_string(), c.explanation()));
+    }
+    let code = code.trim().to_ascii_uppercase();
+    RETIRED
+        .iter()
+        .find(|(c, _)| *c == code)
+        .map(|(_, text)| ("retired".to_string(), *text))
+}

@@ -1,0 +1,84 @@
+//! The wording of syntax errors (stage: source → AST).
+
+use mid_grammar::{SyntaxError, SyntaxErrorKind};
+
+use super::{Code, Diagnostic, Label};
+use crate::source::FileId;
+
+/// Turns a syntax error into a diagnostic.
+pub fn syntax_diagnostic(e: &SyntaxError, file: FileId) -> Diagnostic {
+    let label = |msg: &str| Label::new(file, e.span, msg);
+    match &e.kind {
+        SyntaxErrorKind::InvalidCharacter { text } => {
+            let d = Diagnostic::new(
+                Code::InvalidCharacter,
+                format!("unexpected character `{text}`"),
+                label("not part of any word of the language"),
+            );
+            if !text.is_ascii() {
+                d.with_help("names use ASCII letters, digits and `_`; Japanese text belongs in quotes or comments")
+            } else {
+                d
+            }
+        }
+        SyntaxErrorKind::UnterminatedString => Diagnostic::new(
+            Code::UnterminatedText,
+            "text without its closing quote",
+            label("this text is not closed on its line"),
+        )
+        .with_help("add the closing `\"`"),
+        SyntaxErrorKind::InvalidEscape { text } => Diagnostic::new(
+            Code::InvalidEscape,
+            format!("unknown escape `{text}` in text"),
+            label("not an escape"),
+        )
+        .with_help("escapes are \\\" \\\\ \\n \\t"),
+        SyntaxErrorKind::UnexpectedToken { found, expected } => {
+            let d = Diagnostic::new(
+                Code::UnexpectedToken,
+                format!("unexpected {found}"),
+                label("not expected here"),
+            );
+            if expected.is_empty() {
+                d
+            } else {
+                d.with_note(format!("expected {}", one_of(expected)))
+            }
+        }
+        SyntaxErrorKind::UnexpectedEnd { expected } => {
+            let d = Diagnostic::new(
+                Code::UnexpectedEnd,
+                "the file ends too early",
+                label("ends here"),
+            );
+            if expected.is_empty() {
+                d
+            } else {
+                d.with_note(format!("expected {}", one_of(expected)))
+            }
+        }
+        SyntaxErrorKind::TooDeep { limit } => Diagnostic::new(
+            Code::TooDeep,
+            format!("nested more than {limit} levels deep"),
+            label("too deep"),
+        )
+        .with_help("split the expression into named definitions"),
+        SyntaxErrorKind::NotUtf8 => Diagnostic::new(
+            Code::NotUtf8,
+            "the file is not UTF-8 text",
+            label("this byte is not UTF-8"),
+        )
+        .with_help("save the file as UTF-8"),
+    }
+}
+
+fn one_of(items: &[String]) -> String {
+    const MAX: usize = 8;
+    if items.len() == 1 {
+        return items[0].clone();
+    }
+    if items.len() > MAX {
+        return format!("one of {}, …", items[..MAX].join(", "));
+    }
+    format!("one of {}", items.join(", "))
+}

@@ -1,0 +1,145 @@
+//! The outputs of a compiled script (stage: CIR + plans → outputs): each attrition table,
+//! report and export, typed, with what the runtime needs to write it — the plan it comes
+//! from, its suppression threshold, strata and the validation metadata of the outcome
+//! definitions it counts — so the runtime never looks a report up by name.
+
+use crate::cir::{self, Stratum, Validation};
+use crate::codegen::names;
+use crate::codegen::{NamedPlan, PlanKind};
+
+/// One output of a script.
+#[derive(Debug, Clone)]
+pub struct Output {
+    /// The plan whose result it is.
+    pub plan: String,
+    pub kind: OutputKind,
+}
+
+#[derive(Debug, Clone)]
+pub enum OutputKind {
+    /// Persons before the steps and after each, of one cohort. Aggregate.
+    Attrition {
+        cohort: String,
+        /// The entry's text, then each step's label.
+        labels: Vec<String>,
+        /// Counts below it are suppressed.
+        threshold: u32,
+    },
+    /// Counts by strata. Aggregate.
+    Report {
+        report: String,
+        cohorts: Vec<String>,
+        outcomes: Vec<String>,
+        strata: Vec<StratumColumn>,
+        /// The count columns, in order.
+        counts: Vec<String>,
+        threshold: u32,
+        /// The validation metadata of every outcome definition the report counts.
+        definitions: Vec<DefinitionUse>,
+    },
+    /// Patient-level rows; they stay at the site.
+    Export {
+        cohort: String,
+        /// The file name (without extension).
+        file: String,
+    },
+}
+
+/// A report's stratum as a column.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StratumColumn {
+    pub column: String,
+    /// For age bands, the band width in years (the column holds the lower bound).
+    pub age_band: Option<i64>,
+}
+
+/// An outcome's use of a (validated or provisional) definition.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DefinitionUse {
+    pub outcome: String,
+    pub definition: String,
+    pub validation: Validation,
+}
+
+/// The validation metadata of every outcome definition `outcomes` use.
+pub fn definitions(p: &cir::Program, outcomes: &[String]) -> Vec<DefinitionUse> {
+    let mut out = Vec::new();
+    for o in p.outcomes.iter().filter(|o| outcomes.contains(&o.name)) {
+        for (name, v) in &o.definitions {
+            out.push(DefinitionUse {
+                outcome: o.name.clone(),
+                definition: name.clone(),
+                validation: v.clone(),
+            });
+        }
+    }
+    out
+}
+
+/// The outputs of a program, in plan order.
+pub fn outputs(p: &cir::Program, plans: &[NamedPlan]) -> Vec<Output> {
+    // The attrition tables of a run share one threshold: the highest any report asks for.
+    let attrition_threshold = p
+        .reports
+        .iter()
+        .map(|r| r.suppress_below)
+        .max()
+        .unwrap_or(10)
+        .max(10);
+    let mut out = Vec::new();
+    for plan in plans {
+        let kind = match &plan.kind {
+            PlanKind::Attrition { cohort, labels } => OutputKind::Attrition {
+                cohort: cohort.clone(),
+                labels: labels.clone(),
+                threshold: attrition_threshold,
+            },
+            PlanKind::Report { report, counts, .. } => {
+                let Some(r) = p.reports.iter().find(|r| &r.name == report) else {
+                    continue;
+                };
+                OutputKind::Report {
+                    report: report.clone(),
+                    cohorts: r.cohorts.clone(),
+                    outcomes: r.outcomes.clone(),
+                    strata: r
+                        .strata
+                        .iter()
+                        .map(|s| StratumColumn {
+                            column: names::stratum_column(s),
+                            age_band: match s {
+                                Stratum::AgeBand(w) => Some(*w),
+                                Stratum::Sex
+                                | Stratum::Hospital
+                                | Stratum::Year
+                                | Stratum::Month
+                                | Stratum::Period
+                                | Stratum::Cohort
+                                | Stratum::TestingHistory(_)
+                                | Stratum::Condition { .. } => None,
+                            },
+                        })
+                        .collect(),
+                    counts: counts.clone(),
+                    threshold: r.suppress_below,
+                    definitions: definitions(p, &r.outcomes),
+                }
+            }
+            PlanKind::Export { cohort } => OutputKind::Export {
+                cohort: cohort.clone(),
+                file: plan.name.trim_start_matches("export_").to_string(),
+            },
+            PlanKind::Entries { .. }
+            | PlanKind::Steps { .. }
+            | PlanKind::Cohort { .. }
+            | PlanKind::Outcome { .. }
+            | PlanKind::Intermediate { .. }
+            | PlanKind::Shared { .. } => continue,
+        };
+        out.push(Output {
+            plan: plan.name.clone(),
+            kind,
+        });
+    }
+    out
+}

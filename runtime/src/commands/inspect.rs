@@ -1,0 +1,535 @@
+//! `mid inspect`: summarise a CDM data set and validate it against the contract with the
+//! one contract validator `mid run` uses too (`dataset::contract`). Streams every Parquet
+//! file once; reports every mismatch.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use arrow::array::{Array, BooleanArray, Date32Array, RecordBatch, StringArray};
+use mid_compiler::cdm::{CDM_VERSION, Table};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use serde_json::json;
+
+use crate::dataset::contract::{self, ColumnProblem};
+use crate::dataset::{self, Manifest, group_thousands};
+use crate::error::Result;
+
+/// Arguments of `mid inspect`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct InspectArgs {
+    /// The data set directory; the built-in demo network when absent.
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// How many of the most frequent codes to show per domain.
+    #[arg(long, default_value_t = 10)]
+    pub top: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+/// Everything learnt from the files.
+#[derive(Default)]
+struct Report {
+    problems: Vec<String>,
+    rows: BTreeMap<&'static str, u64>,
+    files: BTreeMap<&'static str, Vec<String>>,
+    date_min: Option<i32>,
+    date_max: Option<i32>,
+    patients: BTreeMap<String, u64>,
+    codes: BTreeMap<&'static str, HashMap<String, u64>>,
+    /// hospital → (rows, unmapped rows) for lab and drug.
+    unmapped_lab: BTreeMap<String, (u64, u64)>,
+    unmapped_drug: BTreeMap<String, (u64, u64)>,
+}
+
+/// Per-column validation state of one table.
+#[derive(Default)]
+struct ColumnCheck {
+    nulls: u64,
+    outside: u64,
+    examples: BTreeSet<String>,
+}
+
+pub fn run(args: &InspectArgs) -> Result<ExitCode> {
+    let dir = dataset::resolve_data(args.data.as_deref())?;
+    if !dir.is_dir() {
+        eprintln!("error: {} is not a directory", dir.display());
+        return Ok(ExitCode::from(2));
+    }
+    let mut report = Report::default();
+    let manifest = match Manifest::read(&dir) {
+        Ok(m) => {
+            if m.cdm_version != CDM_VERSION {
+                report.problems.push(format!(
+                    "manifest.json: cdm_version {} differs from the contract's {}",
+                    m.cdm_version, CDM_VERSION
+                ));
+            }
+            Some(m)
+        }
+        Err(e) => {
+            let missing = !dir.join("manifest.json").exists();
+            report.problems.push(if missing {
+                "manifest.json is missing".to_string()
+            } else {
+                e
+            });
+            None
+        }
+    };
+    for t in Table::ALL {
+        check_table(&dir, t, &mut report);
+    }
+    if let Some(m) = &manifest {
+        check_manifest(&dir, m, &mut report);
+    }
+    match args.format {
+        Format::Text => print_text(&dir, manifest.as_ref(), &report, args.top),
+        Format::Json => print_json(&dir, manifest.as_ref(), &report, args.top),
+    }
+    Ok(if report.problems.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// A table's Parquet files, relative to the data set (`drug/H01.parquet`).
+fn parquet_files(dir: &Path, t: Table) -> std::io::Result<Vec<String>> {
+    Ok(dataset::files::parquet_files(&dir.join(t.name()))?
+        .iter()
+        .filter_map(|p| p.file_name()?.to_str().map(|n| format!("{}/{n}", t.name())))
+        .collect())
+}
+
+fn check_table(dir: &Path, t: Table, report: &mut Report) {
+    let tdir = dir.join(t.name());
+    if !tdir.is_dir() {
+        report
+            .problems
+            .push(format!("table {t}: directory {t}/ is missing"));
+        return;
+    }
+    let files = match parquet_files(dir, t) {
+        Ok(f) => f,
+        Err(e) => {
+            report
+                .problems
+                .push(format!("table {t}: cannot list {t}/: {e}"));
+            return;
+        }
+    };
+    if files.is_empty() {
+        report
+            .problems
+            .push(format!("table {t}: no Parquet files in {t}/"));
+    }
+    let mut checks: Vec<ColumnCheck> = t.columns().iter().map(|_| ColumnCheck::default()).collect();
+    let mut rows = 0;
+    for f in &files {
+        rows += check_file(dir, t, f, &mut checks, report);
+    }
+    for (c, check) in t.columns().iter().zip(&checks) {
+        if !c.nullable && check.nulls > 0 {
+            report.problems.push(format!(
+                "table {t}: column `{}` has {} null value(s); the contract forbids nulls there",
+                c.name,
+                group_thousands(check.nulls)
+            ));
+        }
+        if check.outside > 0 {
+            let ex: Vec<String> = check.examples.iter().map(|s| format!("{s:?}")).collect();
+            report.problems.push(format!(
+                "table {t}: column `{}` has {} value(s) outside its closed set, e.g. {} (allowed: {})",
+                c.name,
+                group_thousands(check.outside),
+                ex.join(", "),
+                c.values.unwrap_or_default().join(", ")
+            ));
+        }
+    }
+    report.rows.insert(t.name(), rows);
+    report.files.insert(t.name(), files);
+}
+
+/// Validates and summarises one file; returns its row count.
+fn check_file(
+    dir: &Path,
+    t: Table,
+    relative: &str,
+    checks: &mut [ColumnCheck],
+    report: &mut Report,
+) -> u64 {
+    let path = dir.join(relative);
+    let file = match File::open(&path) {
+        Ok(f) => f,
+        Err(e) => {
+            report
+                .problems
+                .push(format!("{relative}: cannot open: {e}"));
+            return 0;
+        }
+    };
+    let builder = match ParquetRecordBatchReaderBuilder::try_new(file) {
+        Ok(b) => b.with_batch_size(65_536),
+        Err(e) => {
+            report.problems.push(format!(
+                "{relative}: unreadable or corrupt Parquet file: {e}"
+            ));
+            return 0;
+        }
+    };
+    let schema = builder.schema().clone();
+    // Which contract columns can be checked in this file (present, right type).
+    let mut usable = vec![false; t.columns().len()];
+    for (k, c) in t.columns().iter().enumerate() {
+        match contract::check_column(schema.field_with_name(c.name).ok(), c) {
+            Some(ColumnProblem::Missing) => report.problems.push(format!(
+                "{relative}: column `{}` is missing (table {t})",
+                c.name
+            )),
+            Some(ColumnProblem::WrongType { found }) => report.problems.push(format!(
+                "{relative}: column `{}` has type {}, expected {} (table {t})",
+                c.name,
+                contract::type_word(&found),
+                contract::column_word(c.ty)
+            )),
+            None => usable[k] = true,
+        }
+    }
+    let reader = match builder.build() {
+        Ok(r) => r,
+        Err(e) => {
+            report
+                .problems
+                .push(format!("{relative}: cannot read: {e}"));
+            return 0;
+        }
+    };
+    let mut rows = 0;
+    for batch in reader {
+        let batch = match batch {
+            Ok(b) => b,
+            Err(e) => {
+                report
+                    .problems
+                    .push(format!("{relative}: corrupt data after {rows} rows: {e}"));
+                break;
+            }
+        };
+        rows += batch.num_rows() as u64;
+        for (k, c) in t.columns().iter().enumerate() {
+            if !usable[k] {
+                continue;
+            }
+            let Some(col) = batch.column_by_name(c.name) else {
+                continue;
+            };
+            checks[k].nulls += col.null_count() as u64;
+            if let (Some(values), Some(s)) = (c.values, col.as_any().downcast_ref::<StringArray>())
+            {
+                for v in s.iter().flatten() {
+                    if !values.contains(&v) {
+                        checks[k].outside += 1;
+                        if checks[k].examples.len() < 5 {
+                            checks[k].examples.insert(v.to_string());
+                        }
+                    }
+                }
+            }
+        }
+        summarise(t, &batch, &usable, report);
+    }
+    rows
+}
+
+fn strings<'a>(b: &'a RecordBatch, name: &str) -> Option<&'a StringArray> {
+    b.column_by_name(name)?
+        .as_any()
+        .downcast_ref::<StringArray>()
+}
+
+fn summarise(t: Table, b: &RecordBatch, usable: &[bool], report: &mut Report) {
+    let ok = |name: &str| {
+        t.columns()
+            .iter()
+            .position(|c| c.name == name)
+            .is_some_and(|k| usable[k])
+    };
+    let date_cols: &[&str] = match t {
+        Table::Patient => &["first_record_date", "last_record_date"],
+        Table::Visit => &["start_date", "end_date"],
+        _ => &["date"],
+    };
+    for name in date_cols {
+        if !ok(name) {
+            continue;
+        }
+        if let Some(d) = b
+            .column_by_name(name)
+            .and_then(|c| c.as_any().downcast_ref::<Date32Array>())
+        {
+            for v in d.iter().flatten() {
+                report.date_min = Some(report.date_min.map_or(v, |m| m.min(v)));
+                report.date_max = Some(report.date_max.map_or(v, |m| m.max(v)));
+            }
+        }
+    }
+    let hospitals = if ok("hospital_id") {
+        strings(b, "hospital_id")
+    } else {
+        None
+    };
+    match t {
+        Table::Patient => {
+            if let Some(h) = hospitals {
+                for v in h.iter().flatten() {
+                    *report.patients.entry(v.to_string()).or_default() += 1;
+                }
+            }
+        }
+        Table::Diagnosis => count_codes(
+            report,
+            "icd10",
+            strings(b, "icd10").filter(|_| ok("icd10")),
+            usize::MAX,
+        ),
+        Table::Drug => {
+            let yj = strings(b, "yj_code").filter(|_| ok("yj_code"));
+            count_codes(report, "yj ingredient", yj, 7);
+            if let (Some(h), Some(yj)) = (hospitals, yj) {
+                let generic = b
+                    .column_by_name("generic_name_only")
+                    .and_then(|c| c.as_any().downcast_ref::<BooleanArray>());
+                for i in 0..h.len() {
+                    let e = report
+                        .unmapped_drug
+                        .entry(h.value(i).to_string())
+                        .or_default();
+                    e.0 += 1;
+                    let named = generic.is_some_and(|g| g.is_valid(i) && g.value(i));
+                    if yj.is_null(i) && !named {
+                        e.1 += 1;
+                    }
+                }
+            }
+        }
+        Table::Lab => {
+            let analyte = strings(b, "analyte").filter(|_| ok("analyte"));
+            count_codes(report, "lab analyte", analyte, usize::MAX);
+            if let (Some(h), Some(j)) = (hospitals, strings(b, "jlac10").filter(|_| ok("jlac10"))) {
+                for i in 0..h.len() {
+                    let e = report
+                        .unmapped_lab
+                        .entry(h.value(i).to_string())
+                        .or_default();
+                    e.0 += 1;
+                    if j.is_null(i) {
+                        e.1 += 1;
+                    }
+                }
+            }
+        }
+        Table::Procedure => count_codes(
+            report,
+            "procedure",
+            strings(b, "code").filter(|_| ok("code")),
+            usize::MAX,
+        ),
+        Table::Visit => {}
+    }
+}
+
+fn count_codes(
+    report: &mut Report,
+    domain: &'static str,
+    codes: Option<&StringArray>,
+    prefix: usize,
+) {
+    let Some(codes) = codes else { return };
+    let m = report.codes.entry(domain).or_default();
+    for v in codes.iter().flatten() {
+        let key = v.get(..prefix.min(v.len())).unwrap_or(v);
+        if let Some(n) = m.get_mut(key) {
+            *n += 1;
+        } else {
+            m.insert(key.to_string(), 1);
+        }
+    }
+}
+
+fn check_manifest(dir: &Path, m: &Manifest, report: &mut Report) {
+    for t in Table::ALL {
+        let Some(entry) = m.tables.get(t.name()) else {
+            report
+                .problems
+                .push(format!("manifest.json: no entry for table {t}"));
+            continue;
+        };
+        let Some(files) = report.files.get(t.name()) else {
+            continue;
+        };
+        if *files != entry.files {
+            report.problems.push(format!(
+                "table {t}: files on disk ({}) differ from manifest.json ({})",
+                files.join(", "),
+                entry.files.join(", ")
+            ));
+            continue;
+        }
+        if let Some(&rows) = report.rows.get(t.name())
+            && rows != entry.rows
+        {
+            {
+                report.problems.push(format!(
+                    "table {t}: {} rows on disk, manifest.json says {}",
+                    group_thousands(rows),
+                    group_thousands(entry.rows)
+                ));
+            }
+        }
+        match dataset::fingerprint::fingerprint_files(dir, files) {
+            Ok(fp) if fp != entry.fingerprint => report.problems.push(format!(
+                "table {t}: content fingerprint {} differs from manifest.json ({}): the files changed since they were written",
+                fp.get(..12).unwrap_or(&fp),
+                entry.fingerprint.get(..12).unwrap_or(&entry.fingerprint)
+            )),
+            Ok(_) => {}
+            Err(e) => report.problems.push(format!("table {t}: {e}")),
+        }
+    }
+}
+
+fn top(m: &HashMap<String, u64>, n: usize) -> Vec<(String, u64)> {
+    let mut v: Vec<(String, u64)> = m.iter().map(|(k, c)| (k.clone(), *c)).collect();
+    v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    v.truncate(n);
+    v
+}
+
+fn share(e: Option<&(u64, u64)>) -> Option<f64> {
+    e.filter(|e| e.0 > 0).map(|e| e.1 as f64 / e.0 as f64)
+}
+
+const DOMAINS: [&str; 4] = ["icd10", "yj ingredient", "lab analyte", "procedure"];
+
+fn print_text(dir: &Path, m: Option<&Manifest>, r: &Report, n: usize) {
+    println!("data set: {}", dir.display());
+    if let Some(m) = m {
+        println!(
+            "manifest: cdm {}, {} {}{}",
+            m.cdm_version,
+            m.generator.name,
+            m.generator.version,
+            m.seed.map(|s| format!(", seed {s}")).unwrap_or_default()
+        );
+        println!(
+            "data period: {} to {}",
+            m.data_period.start, m.data_period.end
+        );
+    }
+    if let (Some(a), Some(b)) = (r.date_min, r.date_max) {
+        println!(
+            "dates found: {} to {}",
+            mid_compiler::dates::format(a),
+            mid_compiler::dates::format(b)
+        );
+    }
+    println!("tables:");
+    for t in Table::ALL {
+        if let Some(rows) = r.rows.get(t.name()) {
+            let files = r.files.get(t.name()).map_or(0, Vec::len);
+            println!(
+                "  {:<10} {:>14} rows in {files} file(s)",
+                t.name(),
+                group_thousands(*rows)
+            );
+        }
+    }
+    println!("hospitals:");
+    for (h, p) in &r.patients {
+        let lab =
+            share(r.unmapped_lab.get(h)).map_or("-".into(), |s| format!("{:.1} %", s * 100.0));
+        let drug =
+            share(r.unmapped_drug.get(h)).map_or("-".into(), |s| format!("{:.1} %", s * 100.0));
+        println!(
+            "  {h:<4} {:>10} patients   unmapped lab {lab:>7}   unmapped drug {drug:>7}",
+            group_thousands(*p)
+        );
+    }
+    println!("most frequent codes:");
+    for d in DOMAINS {
+        if let Some(m) = r.codes.get(d) {
+            let list: Vec<String> = top(m, n)
+                .into_iter()
+                .map(|(c, k)| format!("{c} ({})", group_thousands(k)))
+                .collect();
+            println!("  {d}: {}", list.join(", "));
+        }
+    }
+    if r.problems.is_empty() {
+        println!("validation: the data set matches the contract (cdm {CDM_VERSION})");
+    } else {
+        println!("validation: {} problem(s)", r.problems.len());
+        for p in &r.problems {
+            println!("  - {p}");
+        }
+    }
+}
+
+fn print_json(dir: &Path, m: Option<&Manifest>, r: &Report, n: usize) {
+    let tables: serde_json::Map<String, serde_json::Value> = Table::ALL
+        .iter()
+        .filter_map(|t| {
+            let rows = r.rows.get(t.name())?;
+            Some((
+                t.name().to_string(),
+                json!({"rows": rows, "files": r.files.get(t.name())}),
+            ))
+        })
+        .collect();
+    let hospitals: Vec<serde_json::Value> = r
+        .patients
+        .iter()
+        .map(|(h, p)| {
+            json!({
+                "id": h,
+                "patients": p,
+                "unmapped_lab_share": share(r.unmapped_lab.get(h)),
+                "unmapped_drug_share": share(r.unmapped_drug.get(h)),
+            })
+        })
+        .collect();
+    let codes: serde_json::Map<String, serde_json::Value> = DOMAINS
+        .iter()
+        .filter_map(|d| {
+            let m = r.codes.get(d)?;
+            let list: Vec<serde_json::Value> = top(m, n)
+                .into_iter()
+                .map(|(c, k)| json!({"code": c, "rows": k}))
+                .collect();
+            Some((d.to_string(), serde_json::Value::Array(list)))
+        })
+        .collect();
+    let out = json!({
+        "data": dir.display().to_string(),
+        "cdm_version": m.map(|m| m.cdm_version.clone()),
+        "data_period": m.map(|m| json!({"start": m.data_period.start, "end": m.data_period.end})),
+        "dates_found": r.date_min.zip(r.date_max).map(|(a, b)| json!({"start": mid_compiler::dates::format(a), "end": mid_compiler::dates::format(b)})),
+        "tables": tables,
+        "hospitals": hospitals,
+        "top_codes": codes,
+        "valid": r.problems.is_empty(),
+        "problems": r.problems,
+    });
+    println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+}

@@ -1,0 +1,89 @@
+//! The `mid` subcommands (runtime): each reads its arguments, calls the compiler, the data
+//! sets, the engine and the outputs, and prints. Shared here: reading a script and printing
+//! its diagnostics through the compiler's one renderer.
+
+pub mod check;
+pub mod compile;
+pub mod explain;
+pub mod inspect;
+pub mod run;
+pub mod synth;
+
+use std::io::IsTerminal;
+use std::path::Path;
+
+use mid_compiler::diag::{self, Diagnostic, RenderOptions};
+use mid_compiler::source::SourceMap;
+use mid_compiler::{CompileError, CompileOptions, Compiled};
+
+use crate::error::{Error, Result};
+
+/// How diagnostics are printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Rendered for people, with the source.
+    Human,
+    /// A JSON array, for editors and tools.
+    Json,
+}
+
+/// When to colour output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Color {
+    Auto,
+    Always,
+    Never,
+}
+
+pub(crate) fn color_on(c: Color) -> bool {
+    match c {
+        Color::Always => true,
+        Color::Never => false,
+        Color::Auto => std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+    }
+}
+
+/// Reads a script file; a missing or unreadable file is a usage error.
+pub(crate) fn read_script(path: &Path) -> Result<Vec<u8>> {
+    std::fs::read(path).map_err(|e| Error::usage(format!("cannot read {}: {e}", path.display())))
+}
+
+/// Prints diagnostics for people on stderr.
+pub(crate) fn print_diagnostics(diags: &[Diagnostic], sources: &SourceMap, color: Color) {
+    if !diags.is_empty() {
+        eprint!(
+            "{}",
+            diag::render_human(
+                diags,
+                sources,
+                RenderOptions {
+                    color: color_on(color)
+                }
+            )
+        );
+    }
+}
+
+/// Compiles one script file, printing its diagnostics; any failure is an error naming it.
+pub(crate) fn compile_script(
+    path: &Path,
+    color: Color,
+    options: &CompileOptions,
+) -> Result<Compiled> {
+    let bytes = read_script(path)?;
+    let name = path.display().to_string();
+    match mid_compiler::compile_file(&name, &bytes, options) {
+        Ok(c) => {
+            print_diagnostics(&c.checked.diagnostics, &c.checked.sources, color);
+            Ok(c)
+        }
+        Err(CompileError::Diagnostics(checked)) => {
+            print_diagnostics(&checked.diagnostics, &checked.sources, color);
+            Err(Error::new(format!(
+                "{name}: {}",
+                diag::summary(&checked.diagnostics)
+            )))
+        }
+        Err(CompileError::Internal(_, e)) => Err(Error::new(format!("{name}: {e}"))),
+    }
+}

@@ -1,0 +1,179 @@
+//! The record of a run (runtime): `run.json` (what ran, on what, when, what was written, the
+//! validation of every outcome definition, the disclosure rule) and each report's
+//! `about.json` (what its counts are).
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::Path;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use arrow::array::RecordBatch;
+use mid_compiler::outputs::DefinitionUse;
+use mid_compiler::{Compiled, OutputKind};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use super::{Results, Written};
+
+/// `<report>.about.json`: what a report counts and the validation of the outcome
+/// definitions it uses, kept next to the counts.
+#[derive(Serialize)]
+pub struct ReportAbout {
+    report: String,
+    cohorts: Vec<String>,
+    outcomes: Vec<String>,
+    strata: Vec<String>,
+    suppression: String,
+    outcome_definitions: Vec<DefinitionRecord>,
+}
+
+impl ReportAbout {
+    /// The description of a report output (nothing for other outputs).
+    pub fn of(kind: &OutputKind) -> Option<ReportAbout> {
+        let OutputKind::Report {
+            report,
+            cohorts,
+            outcomes,
+            strata,
+            threshold,
+            definitions,
+            ..
+        } = kind
+        else {
+            return None;
+        };
+        Some(ReportAbout {
+            report: report.clone(),
+            cohorts: cohorts.clone(),
+            outcomes: outcomes.clone(),
+            strata: strata.iter().map(|s| s.column.clone()).collect(),
+            suppression: format!(
+                "counts of 1 to {} persons are shown as <{threshold}; when a column has exactly one such cell its smallest other non-zero cell is hidden too; person-days of hidden cells are hidden",
+                threshold - 1
+            ),
+            outcome_definitions: definitions.iter().map(DefinitionRecord::from).collect(),
+        })
+    }
+}
+
+/// `run.json`.
+#[derive(Serialize)]
+pub struct RunRecord {
+    mid_version: &'static str,
+    study: Option<String>,
+    script: ScriptRecord,
+    stdlib_sha256: String,
+    plan_sha256: String,
+    data: DataRecord,
+    started: String,
+    finished: String,
+    tables: BTreeMap<String, usize>,
+    outputs: Vec<Written>,
+    outcome_definitions: Vec<DefinitionRecord>,
+    disclosure: String,
+}
+
+#[derive(Serialize)]
+struct ScriptRecord {
+    path: String,
+    sha256: String,
+}
+
+#[derive(Serialize)]
+struct DataRecord {
+    dir: String,
+    cdm_version: Option<String>,
+    manifest_fingerprint: Option<String>,
+}
+
+#[derive(Serialize)]
+struct DefinitionRecord {
+    outcome: String,
+    definition: String,
+    #[serde(flatten)]
+    validation: mid_compiler::validation::Validation,
+}
+
+impl From<&DefinitionUse> for DefinitionRecord {
+    fn from(d: &DefinitionUse) -> Self {
+        DefinitionRecord {
+            outcome: d.outcome.clone(),
+            definition: d.definition.clone(),
+            validation: d.validation.clone(),
+        }
+    }
+}
+
+fn sha256(bytes: &[u8]) -> String {
+    let d = Sha256::digest(bytes);
+    d.iter().fold(String::new(), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
+
+/// What a run did, for `run.json`.
+pub struct RunFacts<'a> {
+    pub script: &'a Path,
+    pub compiled: &'a Compiled,
+    pub data: &'a Path,
+    pub results: &'a Results,
+    pub written: &'a [Written],
+    pub started: SystemTime,
+    pub finished: SystemTime,
+}
+
+impl RunRecord {
+    pub fn new(f: &RunFacts) -> RunRecord {
+        let c = f.compiled;
+        let stdlib: String = mid_compiler::source::stdlib()
+            .iter()
+            .map(|m| format!("{}\n{}", m.name, m.text))
+            .collect();
+        let manifest = crate::dataset::Manifest::read(f.data).ok();
+        let all: Vec<String> = c.cir.outcomes.iter().map(|o| o.name.clone()).collect();
+        let definitions = mid_compiler::outputs::definitions(&c.cir, &all);
+        RunRecord {
+            mid_version: env!("CARGO_PKG_VERSION"),
+            study: c.cir.study.clone(),
+            script: ScriptRecord {
+                path: f.script.display().to_string(),
+                sha256: c.checked.source_sha256.clone(),
+            },
+            stdlib_sha256: sha256(stdlib.as_bytes()),
+            plan_sha256: sha256(c.plans_text().as_bytes()),
+            data: DataRecord {
+                dir: f.data.display().to_string(),
+                cdm_version: manifest.as_ref().map(|m| m.cdm_version.clone()),
+                manifest_fingerprint: manifest.as_ref().map(|m| m.fingerprint.clone()),
+            },
+            started: timestamp(f.started),
+            finished: timestamp(f.finished),
+            tables: f
+                .results
+                .iter()
+                .map(|(k, (_, b))| (k.clone(), b.iter().map(RecordBatch::num_rows).sum()))
+                .collect(),
+            outputs: f.written.to_vec(),
+            outcome_definitions: definitions.iter().map(DefinitionRecord::from).collect(),
+            disclosure: "aggregate outputs (reports/) show no count below the suppression threshold (10 unless raised): such cells read <10; when a column has a single such cell, its smallest neighbour is withheld too and reads `suppressed` (so the hidden count cannot be recovered from the total); person-days of hidden cells read `suppressed`; and attrition counts are rounded to 10 when a step would reveal a small difference. exports/ are patient-level and stay at the site.".into(),
+        }
+    }
+}
+
+/// UTC time as `YYYY-MM-DDTHH:MM:SSZ`.
+fn timestamp(t: SystemTime) -> String {
+    let secs = t
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let days = (secs / 86_400) as i32;
+    let rem = secs % 86_400;
+    format!(
+        "{}T{:02}:{:02}:{:02}Z",
+        mid_compiler::dates::format(days),
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}

@@ -1,0 +1,80 @@
+//! The console summary of a run (runtime): attrition tables and the first rows of each
+//! report, suppressed exactly as the files are, the validation of each outcome definition,
+//! and what was written where.
+
+use std::path::Path;
+
+use arrow::array::RecordBatch;
+use mid_compiler::{Compiled, OutputKind};
+
+use super::tables::{attrition_table, report_table};
+use super::{Results, Written, batch};
+
+pub fn print_summary(c: &Compiled, results: &Results, written: &[Written], out: &Path, secs: f64) {
+    let mut threshold = 10;
+    for o in &c.outputs {
+        match &o.kind {
+            OutputKind::Attrition {
+                cohort,
+                labels,
+                threshold: th,
+            } => {
+                threshold = *th;
+                println!("cohort {cohort}");
+                if let Ok(b) = batch(results, &o.plan)
+                    && let Ok(t) = attrition_table(&b, labels, *th)
+                {
+                    print_batch(&t);
+                }
+            }
+            OutputKind::Report {
+                report,
+                strata,
+                counts,
+                threshold: th,
+                ..
+            } => {
+                println!("report {report}");
+                if let Ok(b) = batch(results, &o.plan)
+                    && let Ok(t) = report_table(&b, strata, counts, *th)
+                {
+                    print_batch(&t.slice(0, t.num_rows().min(30)));
+                    if t.num_rows() > 30 {
+                        println!("  … {} more rows in the file", t.num_rows() - 30);
+                    }
+                }
+            }
+            OutputKind::Export { .. } => {}
+        }
+    }
+    for o in &c.cir.outcomes {
+        for (name, v) in &o.definitions {
+            println!("outcome {} uses {name}: {}", o.name, v.describe());
+        }
+    }
+    for w in written {
+        let where_ = if w.leaves_site {
+            "aggregate"
+        } else {
+            "patient-level, stays at the site"
+        };
+        println!(
+            "wrote {}/{} ({} rows, {where_})",
+            out.display(),
+            w.path,
+            w.rows
+        );
+    }
+    println!(
+        "wrote {}/run.json; counts below {threshold} suppressed in aggregate outputs; {:.1} s",
+        out.display(),
+        secs
+    );
+}
+
+fn print_batch(b: &RecordBatch) {
+    match arrow::util::pretty::pretty_format_batches(std::slice::from_ref(b)) {
+        Ok(t) => println!("{t}"),
+        Err(e) => println!("(cannot show the table: {e})"),
+    }
+}

@@ -1,0 +1,109 @@
+//! Writing output files (runtime): Parquet with fixed writer properties (the same results
+//! give the same bytes) or CSV, text columns in the contract's encoding, and a temporary
+//! directory beside the output for renaming a whole result into place.
+
+use std::fs;
+use std::path::Path;
+use std::sync::Arc;
+
+use arrow::array::RecordBatch;
+use arrow::datatypes::{DataType, Schema};
+use parquet::arrow::ArrowWriter;
+use parquet::file::properties::WriterProperties;
+
+use super::Written;
+use crate::error::{Error, Result};
+
+/// A new temporary directory beside `out` (same file system), for writing a whole output
+/// there and renaming it into place: no partial output is ever left at `out`.
+pub fn temp_dir_beside(out: &Path, prefix: &str) -> Result<tempfile::TempDir> {
+    let parent = out
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    fs::create_dir_all(parent)
+        .map_err(|e| Error::context(format!("cannot create {}", parent.display()), e))?;
+    tempfile::Builder::new()
+        .prefix(prefix)
+        .tempdir_in(parent)
+        .map_err(|e| {
+            Error::context(
+                format!(
+                    "cannot create a temporary directory in {}",
+                    parent.display()
+                ),
+                e,
+            )
+        })
+}
+
+/// Plans read text as `Utf8View` (`Table::scan_schema`); exported files keep the contract's
+/// `Utf8`, so what a site exports reads like its CDM.
+pub fn with_contract_text(b: RecordBatch) -> Result<RecordBatch> {
+    let mut fields = Vec::new();
+    let mut cols = Vec::new();
+    for (f, col) in b.schema().fields().iter().zip(b.columns()) {
+        if f.data_type() == &DataType::Utf8View {
+            fields.push(f.as_ref().clone().with_data_type(DataType::Utf8));
+            cols.push(
+                arrow::compute::cast(col, &DataType::Utf8)
+                    .map_err(|e| Error::context(f.name(), e))?,
+            );
+        } else {
+            fields.push(f.as_ref().clone());
+            cols.push(col.clone());
+        }
+    }
+    let schema = Schema::new(fields).with_metadata(b.schema().metadata().clone());
+    RecordBatch::try_new(Arc::new(schema), cols).map_err(|e| Error::context("export", e))
+}
+
+/// Writes one output table as `<dir>/<sub>/<file>.parquet` (or `.csv`) and describes it.
+pub fn write_output(
+    dir: &Path,
+    sub: &str,
+    file: &str,
+    table: &RecordBatch,
+    csv: bool,
+    (name, kind, leaves_site): (String, &'static str, bool),
+) -> Result<Written> {
+    let path = dir
+        .join(sub)
+        .join(format!("{file}.{}", if csv { "csv" } else { "parquet" }));
+    write_table(&path, table, csv)?;
+    Ok(Written {
+        name,
+        kind,
+        path: rel(dir, &path),
+        rows: table.num_rows(),
+        leaves_site,
+    })
+}
+
+fn rel(dir: &Path, p: &Path) -> String {
+    p.strip_prefix(dir).unwrap_or(p).display().to_string()
+}
+
+pub fn write_table(path: &Path, b: &RecordBatch, csv: bool) -> Result<()> {
+    let file = fs::File::create(path)
+        .map_err(|e| Error::context(format!("cannot create {}", path.display()), e))?;
+    if csv {
+        let mut w = arrow::csv::WriterBuilder::new()
+            .with_header(true)
+            .build(file);
+        w.write(b)
+            .map_err(|e| Error::context(format!("cannot write {}", path.display()), e))?;
+        return Ok(());
+    }
+    // Fixed writer properties: the same results give the same bytes.
+    let props = WriterProperties::builder()
+        .set_created_by("mid".to_string())
+        .build();
+    let mut w = ArrowWriter::try_new(file, b.schema(), Some(props))
+        .map_err(|e| Error::context(format!("cannot write {}", path.display()), e))?;
+    w.write(b)
+        .map_err(|e| Error::context(format!("cannot write {}", path.display()), e))?;
+    w.close()
+        .map_err(|e| Error::context(format!("cannot write {}", path.display()), e))?;
+    Ok(())
+}
