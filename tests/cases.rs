@@ -41,7 +41,18 @@ fn render(path: &Path) -> String {
             let _ = writeln!(out, "\n## internal error\n{e}");
         }
         Ok(c) => {
-            let _ = writeln!(out, "\n## diagnostics\n(none)");
+            let diags = if c.checked.diagnostics.is_empty() {
+                "(none)".to_string()
+            } else {
+                diag::render_human(
+                    &c.checked.diagnostics,
+                    &c.checked.sources,
+                    RenderOptions::default(),
+                )
+                .trim_end()
+                .to_string()
+            };
+            let _ = writeln!(out, "\n## diagnostics\n{diags}");
             let _ = writeln!(
                 out,
                 "\n## cohort IR\n{}",

@@ -49,6 +49,10 @@ pub struct Period {
 pub struct TableEntry {
     pub rows: u64,
     pub files: Vec<String>,
+    /// Each file's size in bytes, in the order of `files` (absent in older manifests): with the
+    /// row counts in the files' footers, a cheap check that the files are the ones fingerprinted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub bytes: Vec<u64>,
     pub fingerprint: String,
 }
 

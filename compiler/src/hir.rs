@@ -90,8 +90,8 @@ pub struct LabItem {
     pub codes: Option<Expr>,
     /// The unit values are compared in; `None` for qualitative results (`(+)`, `(-)`).
     pub unit: Option<&'static UnitDef>,
-    /// Units hospitals report it in, each with the factor to `unit`.
-    pub units: Vec<(String, f64)>,
+    /// Units hospitals report it in, each with its conversion into `unit`.
+    pub units: Vec<crate::units::Conversion>,
     /// Standard reference interval (JCCLS), by sex where it differs.
     pub reference: Reference,
     /// `wbc * neutrophil_pct`: computed from other items measured the same day.
@@ -514,8 +514,17 @@ pub fn print(h: &Hir) -> String {
                     let _ = writeln!(out, "  codes = {}", p.expr(c));
                 }
                 if let Some(u) = l.unit {
-                    let units: Vec<String> =
-                        l.units.iter().map(|(n, f)| format!("{n} x{f}")).collect();
+                    let units: Vec<String> = l
+                        .units
+                        .iter()
+                        .map(|c| {
+                            if c.offset == 0.0 {
+                                format!("{} x{}", c.unit, c.factor)
+                            } else {
+                                format!("{} x{} + {}", c.unit, c.factor, c.offset)
+                            }
+                        })
+                        .collect();
                     let _ = writeln!(out, "  unit = {} (from {})", u.name, units.join(", "));
                 }
                 for (sex, r) in [("male", l.reference.male), ("female", l.reference.female)] {

@@ -31,7 +31,7 @@ use sha2::{Digest, Sha256};
 
 pub use check::ast_to_hir;
 pub use codegen::{NamedPlan, PlanKind, cir_to_plan};
-use diag::{Diagnostic, Internal, syntax_diagnostic};
+use diag::{Code, Diagnostic, Internal, syntax_diagnostic};
 pub use lower::hir_to_cir;
 pub use outputs::{Output, OutputKind};
 use source::{FileId, SourceMap};
@@ -193,12 +193,17 @@ fn check_here(name: &str, bytes: &[u8]) -> Checked {
         .iter()
         .map(|d| sources.line_col(file, d.primary.span.start).0)
         .collect();
+    // Nor can it say what is unused: the uses may be in the text it skipped.
+    let syntax_errors = !diagnostics.is_empty();
     more.retain(|d| {
-        d.primary.file != file
-            || !error_lines.contains(&sources.line_col(file, d.primary.span.start).0)
+        let unused = matches!(d.code, Code::UnusedImport | Code::UnusedDefinition);
+        !(syntax_errors && unused)
+            && (d.primary.file != file
+                || !error_lines.contains(&sources.line_col(file, d.primary.span.start).0))
     });
     diagnostics.append(&mut more);
     diag::normalise(&mut diagnostics);
+    diag::cap(&mut diagnostics);
     Checked {
         sources,
         file,

@@ -43,6 +43,10 @@ pub enum OutputKind {
         /// The file name (without extension).
         file: String,
     },
+    /// What the script's sources match at each hospital (site-only; flags are printed).
+    Coverage { table: String, sources: Vec<String> },
+    /// Lab rows in units mid cannot convert (site-only; flags are printed).
+    LabUnits,
 }
 
 /// A report's stratum as a column.
@@ -78,21 +82,24 @@ pub fn definitions(p: &cir::Program, outcomes: &[String]) -> Vec<DefinitionUse> 
 
 /// The outputs of a program, in plan order.
 pub fn outputs(p: &cir::Program, plans: &[NamedPlan]) -> Vec<Output> {
-    // The attrition tables of a run share one threshold: the highest any report asks for.
-    let attrition_threshold = p
-        .reports
-        .iter()
-        .map(|r| r.suppress_below)
-        .max()
-        .unwrap_or(10)
-        .max(10);
+    // A cohort's attrition table hides what its reports hide: the highest threshold a report
+    // of the cohort asks for (the network's 10 at least). Other cohorts keep 10.
+    let attrition_threshold = |cohort: &str| {
+        p.reports
+            .iter()
+            .filter(|r| r.cohorts.iter().any(|c| c == cohort))
+            .map(|r| r.suppress_below)
+            .max()
+            .unwrap_or(10)
+            .max(10)
+    };
     let mut out = Vec::new();
     for plan in plans {
         let kind = match &plan.kind {
             PlanKind::Attrition { cohort, labels } => OutputKind::Attrition {
                 cohort: cohort.clone(),
                 labels: labels.clone(),
-                threshold: attrition_threshold,
+                threshold: attrition_threshold(cohort),
             },
             PlanKind::Report { report, counts, .. } => {
                 let Some(r) = p.reports.iter().find(|r| &r.name == report) else {
@@ -129,6 +136,11 @@ pub fn outputs(p: &cir::Program, plans: &[NamedPlan]) -> Vec<Output> {
                 cohort: cohort.clone(),
                 file: plan.name.trim_start_matches("export_").to_string(),
             },
+            PlanKind::Coverage { table, sources } => OutputKind::Coverage {
+                table: table.clone(),
+                sources: sources.clone(),
+            },
+            PlanKind::LabUnits => OutputKind::LabUnits,
             PlanKind::Entries { .. }
             | PlanKind::Steps { .. }
             | PlanKind::Cohort { .. }

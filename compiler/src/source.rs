@@ -13,6 +13,9 @@ pub struct SourceFile {
     pub name: String,
     pub text: Arc<str>,
     pub stdlib: bool,
+    /// Byte offsets where lines start, so finding a line takes a binary search, not a scan
+    /// of the file (a file with many diagnostics would otherwise cost its size each).
+    line_starts: Vec<usize>,
 }
 
 /// Every file of a compilation, by id.
@@ -33,10 +36,15 @@ impl SourceMap {
         stdlib: bool,
     ) -> FileId {
         let id = FileId(self.files.len() as u32);
+        let text: Arc<str> = text.into();
+        let line_starts = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
         self.files.push(SourceFile {
             name: name.into(),
-            text: text.into(),
+            text,
             stdlib,
+            line_starts,
         });
         id
     }
@@ -54,16 +62,17 @@ impl SourceMap {
 
     /// 1-based line and column (in characters) of a byte offset.
     pub fn line_col(&self, id: FileId, offset: usize) -> (usize, usize) {
-        let text = &self.get(id).text;
+        let f = self.get(id);
+        let text = &f.text;
         let offset = offset.min(text.len());
         let mut cut = offset;
         while !text.is_char_boundary(cut) {
             cut -= 1;
         }
-        let before = &text[..cut];
-        let line = before.matches('\n').count() + 1;
-        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-        let col = before[line_start..].chars().count() + 1;
+        // The last line start at or before `cut`.
+        let line = f.line_starts.partition_point(|&s| s <= cut).max(1);
+        let line_start = f.line_starts[line - 1];
+        let col = text[line_start..cut].chars().count() + 1;
         (line, col)
     }
 }

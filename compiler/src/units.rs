@@ -132,15 +132,39 @@ pub const UNITS: &[UnitDef] = &[
 /// sign become `u`, `×`/`x` before a power of ten and `*` for `^` go, and case is ignored.
 /// The runtime applies the same normalisation (see `normalise_sql_steps`).
 pub fn normalise(text: &str) -> String {
-    let mut s = text.trim().to_string();
+    let (from, to) = NORMALISE_CHARS;
+    let mut s: String = text
+        .trim()
+        .chars()
+        .map(|ch| match from.chars().position(|f| f == ch) {
+            Some(i) => to.chars().nth(i).unwrap_or(ch),
+            None => ch,
+        })
+        .collect();
     for (from, to) in NORMALISE_STEPS {
         s = s.replace(from, to);
     }
     s.to_lowercase()
 }
 
-/// The replacements of `normalise`, in order, so code generation can emit the same chain.
+/// Characters of Unicode's compatibility forms that hospital systems write in units, and the
+/// characters they stand for: full-width ASCII (`ｍｇ／ｄＬ`, common in Japanese systems) and the
+/// ideographic space. `normalise` maps them first, one character for one (as SQL's
+/// `translate`), so code generation can emit the same mapping.
+pub const NORMALISE_CHARS: (&str, &str) = (
+    "！＂＃＄％＆＇（）＊＋，－．／０１２３４５６７８９：；＜＝＞？＠ＡＢＣＤＥＦＧＨＩＪＫＬＭＮＯＰＱＲＳＴＵＶＷＸＹＺ［＼］＾＿｀ａｂｃｄｅｆｇｈｉｊｋｌｍｎｏｐｑｒｓｔｕｖｗｘｙｚ｛｜｝～　",
+    "!\"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`abcdefghijklmnopqrstuvwxyz{|}~ ",
+);
+
+/// The replacements of `normalise` after `NORMALISE_CHARS`, in order, so code generation can
+/// emit the same chain: squared unit symbols (`㎎/㎗`), micro signs, `x10^`/`×10^` → `10^`.
 pub const NORMALISE_STEPS: &[(&str, &str)] = &[
+    ("㎎", "mg"),
+    ("㎗", "dl"),
+    ("㎖", "ml"),
+    ("㎕", "ul"),
+    ("㎍", "ug"),
+    ("ℓ", "l"),
     ("μ", "u"),
     ("µ", "u"),
     ("×", ""),
@@ -148,6 +172,24 @@ pub const NORMALISE_STEPS: &[(&str, &str)] = &[
     ("10*", "10^"),
     (" ", ""),
 ];
+
+/// How a reported unit converts into an item's unit: `value × factor + offset`. The offset is
+/// zero for units of one dimension; HbA1c reported in IFCC units (mmol/mol) converts into
+/// NGSP % by the IFCC–NGSP master equation, % = 0.09148 × mmol/mol + 2.152.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Conversion {
+    /// The reported unit's spelling (canonical in the HIR, normalised in the CIR).
+    pub unit: String,
+    pub factor: f64,
+    pub offset: f64,
+}
+
+impl Conversion {
+    /// A value in the reported unit, in the item's unit.
+    pub fn apply(&self, v: f64) -> f64 {
+        v * self.factor + self.offset
+    }
+}
 
 /// Finds a unit by any of its spellings.
 pub fn lookup(text: &str) -> Option<&'static UnitDef> {
@@ -232,6 +274,12 @@ mod tests {
             ("mg/dl", "mg/dL"),
             ("IU/L", "IU/L"),
             ("10^3/µL", "10^3/uL"),
+            // Full-width forms (Japanese systems) and squared unit symbols.
+            ("ｍｇ／ｄＬ", "mg/dL"),
+            ("mg／dL", "mg/dL"),
+            ("㎎/㎗", "mg/dL"),
+            ("Ｕ／Ｌ", "U/L"),
+            ("×１０^４／μＬ", "10^4/uL"),
         ] {
             assert_eq!(lookup(text).map(|u| u.name), Some(name), "{text}");
         }

@@ -1,108 +1,101 @@
-//! Disclosure control for aggregate outputs: no count below the threshold (10) is shown, and
-//! cells that would let a hidden count be recovered by subtraction are hidden or coarsened too.
+//! Disclosure control (runtime): the one rule every count that may leave a site passes
+//! through, whatever the table (attrition, report, the console). A count of persons is shown
+//! as 0 when it is 0, as `<10` when it is 1–9 (below the threshold), and otherwise rounded to
+//! the nearest 10; person-days are rounded to the nearest 100 and hidden with the persons they
+//! belong to.
+//!
+//! Why rounding rather than suppressing the neighbours of a hidden cell: the tables of one
+//! run are linked (a report's cells add up to the attrition table's last row, two reports of
+//! one cohort share their cells, two cohorts one exclusion apart differ by the excluded), so
+//! a hidden count can be recovered by subtracting published ones across tables, and choosing
+//! neighbours to hide across all of them is a hard problem that is easy to get wrong. A
+//! rounded count is known only to ±5, so every difference of published counts is known only
+//! to ±9 at best and never pins a hidden count to one value (the tests play the attacks with
+//! a linear program). The same exact count is rounded the same way in every table, so the
+//! tables of a run agree with each other. Exact counts stay in the site-only record.
+
+/// Counts of persons below this are never shown (the network's rule); a report may raise it.
+pub const THRESHOLD: u32 = 10;
+
+/// Counts are rounded to a multiple of this.
+pub const COUNT_BASE: u64 = 10;
+
+/// Person-days are rounded to a multiple of this: a difference of two published person-days
+/// cannot tell one person's time at risk within ±99 days.
+pub const DAYS_BASE: u64 = 100;
 
 /// A count as it may leave the site.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Shown {
-    Exact(u64),
-    /// Rounded to the nearest multiple of 10 because an exact value would reveal a small count.
+    /// Nobody: zero is shown as zero.
+    Zero,
+    /// Rounded to the nearest multiple of `COUNT_BASE` (or `DAYS_BASE` for person-days).
     Rounded(u64),
     /// Below the threshold (shown as `<10`).
     Suppressed,
-    /// Not small itself, but withheld so a suppressed count cannot be recovered by
-    /// subtraction from a known total; shown as `suppressed`, never as `<10`, which would
-    /// mislead the reader about its size.
-    Withheld,
 }
 
 impl Shown {
-    /// Text for CSV and the console: `1234`, `~1230`, `<10`, `suppressed`.
+    /// Text for CSV and the console: `0`, `1230`, `<10`.
     pub fn text(self, threshold: u32) -> String {
         match self {
-            Shown::Exact(n) => n.to_string(),
-            Shown::Rounded(n) => format!("~{n}"),
+            Shown::Zero => "0".into(),
+            Shown::Rounded(n) => n.to_string(),
             Shown::Suppressed => format!("<{threshold}"),
-            Shown::Withheld => "suppressed".to_string(),
         }
     }
 
-    /// The number written to Parquet (null when suppressed).
+    /// The number as it may be published (none when suppressed).
     pub fn value(self) -> Option<u64> {
         match self {
-            Shown::Exact(n) | Shown::Rounded(n) => Some(n),
-            Shown::Suppressed | Shown::Withheld => None,
+            Shown::Zero => Some(0),
+            Shown::Rounded(n) => Some(n),
+            Shown::Suppressed => None,
         }
     }
 
-    /// Whether the count is not shown (either way).
     pub fn is_hidden(self) -> bool {
-        matches!(self, Shown::Suppressed | Shown::Withheld)
+        self == Shown::Suppressed
     }
 }
 
-/// One count column of a report: primary suppression of cells below the threshold, then, when
-/// exactly one cell is hidden, the smallest other non-zero cell is withheld too (the column
-/// total is known from the attrition table, so a single hidden cell could be recovered by
-/// subtraction).
-pub fn suppress_column(counts: &[u64], threshold: u32) -> Vec<Shown> {
-    let t = u64::from(threshold);
-    let mut out: Vec<Shown> = counts
+/// `n` rounded to the nearest multiple of `base`, halves up.
+pub fn round(n: u64, base: u64) -> u64 {
+    (n + base / 2) / base * base
+}
+
+/// A count of persons as it may leave: 0, `<threshold`, or rounded to the nearest 10.
+pub fn persons(n: u64, threshold: u32) -> Shown {
+    if n == 0 {
+        Shown::Zero
+    } else if n < u64::from(threshold.max(THRESHOLD)) {
+        Shown::Suppressed
+    } else {
+        Shown::Rounded(round(n, COUNT_BASE))
+    }
+}
+
+/// Person-days as they may leave: hidden when the persons they belong to are, else rounded to
+/// the nearest 100 (0 stays 0).
+pub fn person_days(days: u64, persons: Shown) -> Shown {
+    match persons {
+        Shown::Suppressed => Shown::Suppressed,
+        _ if days == 0 => Shown::Zero,
+        _ => Shown::Rounded(round(days, DAYS_BASE)),
+    }
+}
+
+/// A report whose cells are so fine that they describe individuals: more than half of its
+/// non-empty cells are below the threshold (a report by sex, one-year age band and month
+/// lists one row per person, all `<10`). Such a report is withheld whole: even its rows
+/// would say who is in the cohort.
+pub fn too_fine(persons: &[u64], threshold: u32) -> bool {
+    let non_empty = persons.iter().filter(|&&n| n > 0).count();
+    let small = persons
         .iter()
-        .map(|&n| {
-            if n > 0 && n < t {
-                Shown::Suppressed
-            } else {
-                Shown::Exact(n)
-            }
-        })
-        .collect();
-    let hidden_nonzero = counts
-        .iter()
-        .zip(&out)
-        .filter(|(n, s)| **s == Shown::Suppressed && **n > 0)
+        .filter(|&&n| n > 0 && n < u64::from(threshold.max(THRESHOLD)))
         .count();
-    let hidden = out.iter().filter(|s| **s == Shown::Suppressed).count();
-    if hidden_nonzero >= 1 && hidden == 1 && counts.len() > 1 {
-        let smallest = counts
-            .iter()
-            .enumerate()
-            .filter(|(i, n)| out[*i] != Shown::Suppressed && **n > 0)
-            .min_by_key(|(i, n)| (**n, *i))
-            .map(|(i, _)| i);
-        if let Some(i) = smallest {
-            out[i] = Shown::Withheld;
-        }
-    }
-    out
-}
-
-/// An attrition table: persons before the first step and after each. Every count is the
-/// difference of two neighbours, so a hidden small count (1 to 9 remaining, or removed by a
-/// step) could be recovered by subtraction; then every count of the table is rounded to a
-/// multiple of 10 (and counts under the threshold are suppressed).
-pub fn attrition(remaining: &[u64], threshold: u32) -> (Vec<Shown>, Vec<Shown>, bool) {
-    let t = u64::from(threshold);
-    let removed: Vec<u64> = remaining
-        .windows(2)
-        .map(|w| w[0].saturating_sub(w[1]))
-        .collect();
-    let small_difference = removed.iter().chain(remaining).any(|&r| r > 0 && r < t);
-    let show = |n: u64| {
-        if n == 0 {
-            Shown::Exact(0)
-        } else if n < t {
-            Shown::Suppressed
-        } else if small_difference {
-            Shown::Rounded((n + 5) / 10 * 10)
-        } else {
-            Shown::Exact(n)
-        }
-    };
-    (
-        remaining.iter().map(|&n| show(n)).collect(),
-        removed.iter().map(|&n| show(n)).collect(),
-        small_difference,
-    )
+    non_empty > 1 && small * 2 > non_empty
 }
 
 #[cfg(test)]
@@ -110,76 +103,37 @@ mod tests {
     use super::*;
 
     #[test]
-    fn small_cells_are_hidden_and_a_lone_hidden_cell_gets_a_partner() {
-        let s = suppress_column(&[120, 7, 45, 300], 10);
-        assert_eq!(
-            s,
-            vec![
-                Shown::Exact(120),
-                Shown::Suppressed,
-                Shown::Withheld,
-                Shown::Exact(300)
-            ]
-        );
-        let s = suppress_column(&[120, 7, 3, 300], 10);
-        assert_eq!(
-            s,
-            vec![
-                Shown::Exact(120),
-                Shown::Suppressed,
-                Shown::Suppressed,
-                Shown::Exact(300)
-            ]
-        );
-        let s = suppress_column(&[120, 45], 10);
-        assert_eq!(s, vec![Shown::Exact(120), Shown::Exact(45)]);
+    fn zero_small_and_rounded() {
+        assert_eq!(persons(0, 10), Shown::Zero);
+        assert_eq!(persons(1, 10), Shown::Suppressed);
+        assert_eq!(persons(9, 10), Shown::Suppressed);
+        assert_eq!(persons(10, 10), Shown::Rounded(10));
+        assert_eq!(persons(14, 10), Shown::Rounded(10));
+        assert_eq!(persons(15, 10), Shown::Rounded(20));
+        assert_eq!(persons(4371, 10), Shown::Rounded(4370));
+        // A raised threshold hides more; it never lowers the network's 10.
+        assert_eq!(persons(15, 20), Shown::Suppressed);
+        assert_eq!(persons(5, 5), Shown::Suppressed);
         assert_eq!(Shown::Suppressed.text(10), "<10");
-        // A withheld cell is not small and must not read as if it were.
-        assert_eq!(Shown::Withheld.text(10), "suppressed");
-        assert_eq!(
-            suppress_column(&[0, 50, 60], 10),
-            vec![Shown::Exact(0), Shown::Exact(50), Shown::Exact(60)]
-        );
+        assert_eq!(Shown::Rounded(50).text(10), "50");
     }
 
     #[test]
-    fn attrition_rounds_when_a_step_removes_a_few() {
-        let (rem, rm, rounded) = attrition(&[1000, 700, 695, 400], 10);
-        assert!(rounded);
+    fn person_days_go_with_their_persons() {
+        assert_eq!(person_days(146, Shown::Suppressed), Shown::Suppressed);
         assert_eq!(
-            rem,
-            vec![
-                Shown::Rounded(1000),
-                Shown::Rounded(700),
-                Shown::Rounded(700),
-                Shown::Rounded(400)
-            ]
+            person_days(65_834, Shown::Rounded(500)),
+            Shown::Rounded(65_800)
         );
-        assert_eq!(
-            rm,
-            vec![Shown::Rounded(300), Shown::Suppressed, Shown::Rounded(300)]
-        );
-        let (rem, rm, rounded) = attrition(&[1000, 700, 7], 10);
-        assert!(rounded);
-        assert_eq!(
-            rem,
-            vec![Shown::Rounded(1000), Shown::Rounded(700), Shown::Suppressed]
-        );
-        assert_eq!(rm, vec![Shown::Rounded(300), Shown::Rounded(690)]);
-        let (rem, rm, rounded) = attrition(&[1000, 700, 700, 0], 10);
-        assert!(!rounded);
-        assert_eq!(
-            rem,
-            vec![
-                Shown::Exact(1000),
-                Shown::Exact(700),
-                Shown::Exact(700),
-                Shown::Exact(0)
-            ]
-        );
-        assert_eq!(
-            rm,
-            vec![Shown::Exact(300), Shown::Exact(0), Shown::Exact(700)]
-        );
+        assert_eq!(person_days(0, Shown::Rounded(20)), Shown::Zero);
+        assert_eq!(person_days(49, Shown::Rounded(20)), Shown::Rounded(0));
+    }
+
+    #[test]
+    fn a_report_of_individuals_is_too_fine() {
+        assert!(too_fine(&[1, 1, 2, 1, 1, 30], 10));
+        assert!(!too_fine(&[120, 7, 45, 300], 10));
+        assert!(!too_fine(&[3], 10));
+        assert!(!too_fine(&[0, 0, 40, 3], 10));
     }
 }

@@ -8,6 +8,7 @@ pub mod dataset;
 pub mod disclosure;
 pub mod engine;
 pub mod error;
+pub mod io;
 pub mod output;
 
 pub use error::Error;

@@ -46,7 +46,7 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e}");
+            mid_runtime::errln!("error: {e}");
             ExitCode::from(e.exit_code())
         }
     }

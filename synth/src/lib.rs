@@ -377,6 +377,7 @@ pub fn generate(o: &Options, out: &Path) -> Result<Summary> {
             TableEntry {
                 rows: files.iter().map(|f| f.rows).sum(),
                 files: files.iter().map(|f| f.relative.clone()).collect(),
+                bytes: files.iter().map(|f| f.bytes).collect(),
                 fingerprint: fp.clone(),
             },
         );

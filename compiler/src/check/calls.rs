@@ -188,16 +188,16 @@ impl Checker<'_> {
     }
 
     /// The definition a callee names (`hys_law`, `grades.hys_law`), if it names one.
-    fn callee_def(&self, callee: &ast::Expr, cx: &Cx) -> Option<hir::DefId> {
-        let lookup = |scope: usize, name: &str| {
-            let s = &self.scopes[scope];
-            s.own.get(name).or_else(|| s.imported.get(name)).copied()
-        };
+    fn callee_def(&mut self, callee: &ast::Expr, cx: &Cx) -> Option<hir::DefId> {
         match &callee.kind {
-            A::Name(i) if !cx.params.iter().any(|(n, _)| *n == i.name) => lookup(cx.scope, &i.name),
+            A::Name(i) if !cx.params.iter().any(|(n, _)| *n == i.name) => {
+                self.lookup(cx.scope, &i.name)
+            }
             A::Path(p) if p.len() == 2 => {
                 let m = *self.scopes[cx.scope].modules.get(&p[0].name)?;
-                self.scopes[m].own.get(&p[1].name).copied()
+                let id = self.scopes[m].own.get(&p[1].name).copied()?;
+                self.used_defs.insert(id);
+                Some(id)
             }
             _ => None,
         }

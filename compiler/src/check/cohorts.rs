@@ -122,6 +122,7 @@ impl Checker<'_> {
                         e.as_ref()
                             .and_then(|e| {
                                 let d = c.expr(e, &cx);
+                                c.warn_calendar(&d);
                                 c.const_duration(&d, what)
                             })
                             .unwrap_or(0)
@@ -144,6 +145,7 @@ impl Checker<'_> {
                     once(self, "periods", &mut first_of);
                     let scx = with(false, false);
                     let l = self.expr(length, &scx);
+                    self.warn_calendar(&l);
                     let length = self.const_duration(&l, "`periods of`").unwrap_or(1).max(1);
                     let date = |c: &mut Self, e: &ast::Expr| {
                         let x = c.expr(e, &scx);

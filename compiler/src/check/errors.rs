@@ -9,6 +9,16 @@ use crate::types::Type;
 /// Where something is: a file and a byte span.
 pub type At = (FileId, Span);
 
+/// The most days a duration may have (200 years): longer than any follow-up, and far inside
+/// the range of a day number, so no window can wrap around.
+pub const MAX_DAYS: i64 = 73_050;
+
+/// The most follow-up periods a cohort may have.
+pub const MAX_PERIODS: i64 = 1_000;
+
+/// The largest count `nth`, `at least`, `at most` and `exactly` take.
+pub const MAX_COUNT: f64 = 1_000_000.0;
+
 #[derive(Debug, Clone)]
 pub enum CheckError {
     UnknownName {
@@ -320,6 +330,65 @@ pub enum CheckError {
     },
     GradeBaseline {
         at: At,
+    },
+    /// A number beyond what its place can mean: `what` names the place, `max` the limit.
+    NumberTooLarge {
+        at: At,
+        what: &'static str,
+        max: String,
+    },
+    DuplicateStratum {
+        at: At,
+        name: String,
+        first: At,
+    },
+    TooManyPeriods {
+        at: At,
+        count: i64,
+    },
+    /// `a or b within W`: the window applies to `b` only.
+    WindowBindsRight {
+        at: At,
+        left: At,
+        op: &'static str,
+        both: String,
+    },
+    // ---- warnings
+    /// A step with an event query that has no window: it looks at all time, after index too.
+    StepAllTime {
+        at: At,
+        used: Option<At>,
+    },
+    /// A window whose first day is after its last: it holds no day.
+    EmptyWindow {
+        at: At,
+        used: Option<At>,
+    },
+    /// `6 months` is 180 days, not six calendar months.
+    CalendarUnit {
+        at: At,
+        text: String,
+        days: i64,
+    },
+    /// A condition no entry can meet (or every entry meets).
+    Impossible {
+        at: At,
+        what: String,
+    },
+    /// A lab threshold far outside the item's reference interval: a unit mistaken, probably.
+    ImplausibleThreshold {
+        at: At,
+        item: String,
+        threshold: String,
+        reference: String,
+    },
+    UnusedImport {
+        at: At,
+        name: String,
+    },
+    UnusedDefinition {
+        at: At,
+        name: String,
     },
 }
 

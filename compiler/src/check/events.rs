@@ -2,6 +2,7 @@
 
 use mid_grammar::ast::{self, BinOp, CmpOp, ExprKind as A};
 
+use super::errors::MAX_COUNT;
 use super::{CheckError, Checker, Cx, suggest};
 use crate::cdm::{Column, ColumnType};
 use crate::hir::{self, Expr, ExprKind as H, Filter, Literal};
@@ -120,7 +121,20 @@ impl Checker<'_> {
     ) -> Expr {
         let x = self.expr(inner, cx);
         let x = self.settle(x, cx);
-        let count = |n: &ast::Number| n.value().max(0.0) as u32;
+        // Counts beyond any number of events are a typo, not a request.
+        if let ast::Selector::Nth(n)
+        | ast::Selector::AtLeast(n, _)
+        | ast::Selector::AtMost(n, _)
+        | ast::Selector::Exactly(n, _) = selector
+            && n.value() > MAX_COUNT
+        {
+            self.error(CheckError::NumberTooLarge {
+                at: (cx.file, n.span),
+                what: "a count of events",
+                max: "1,000,000".into(),
+            });
+        }
+        let count = |n: &ast::Number| n.value().clamp(0.0, MAX_COUNT) as u32;
         let unit = |u: &ast::CountUnit| match u {
             ast::CountUnit::Default | ast::CountUnit::Days => hir::CountUnit::Days,
             ast::CountUnit::Visits => hir::CountUnit::Visits,
@@ -325,6 +339,26 @@ impl Checker<'_> {
                     .then(|| Literal::Text(n.text.clone()))
             }
             (ColumnType::Text, _) => bad(self, "text"),
+            (ColumnType::Int32, A::Number(n))
+                if n.value().fract() == 0.0 && n.value().abs() > f64::from(i32::MAX) =>
+            {
+                self.error(CheckError::NumberTooLarge {
+                    at: (cx.file, v.span),
+                    what: "a value of this column",
+                    max: i32::MAX.to_string(),
+                });
+                None
+            }
+            (ColumnType::Int64, A::Number(n))
+                if n.value().fract() == 0.0 && n.value().abs() > 9_007_199_254_740_992.0 =>
+            {
+                self.error(CheckError::NumberTooLarge {
+                    at: (cx.file, v.span),
+                    what: "a value of this column",
+                    max: "9007199254740992 (2^53)".into(),
+                });
+                None
+            }
             (ColumnType::Int64 | ColumnType::Int32, A::Number(n)) if n.value().fract() == 0.0 => {
                 Some(Literal::Int(n.value() as i64))
             }

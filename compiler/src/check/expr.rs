@@ -2,6 +2,7 @@
 
 use mid_grammar::ast::{self, ExprKind as A};
 
+use super::errors::MAX_DAYS;
 use super::{CheckError, Checker, Cx, suggest};
 use crate::hir::{Expr, ExprKind as H, QuantityUnit};
 use crate::types::{Measure, Type};
@@ -85,12 +86,17 @@ impl Checker<'_> {
     ) -> Expr {
         let v = value.value();
         if let Some(days) = units::duration_days(&unit.text) {
-            return self.mk(
-                H::Duration((v * days as f64).round() as i64),
-                Type::Duration,
-                e,
-                cx,
-            );
+            let d = (v * days as f64).round();
+            // NaN and infinities are too large too.
+            if d.is_nan() || d.abs() > MAX_DAYS as f64 {
+                self.error(CheckError::NumberTooLarge {
+                    at: (cx.file, e.span),
+                    what: "a duration",
+                    max: "200 years (73,050 days)".into(),
+                });
+                return self.err_expr(e, cx);
+            }
+            return self.mk(H::Duration(d as i64), Type::Duration, e, cx);
         }
         if let Some(rel) = unit.text.strip_prefix("x ") {
             return match Relative::parse(rel) {

@@ -14,7 +14,7 @@ impl Checker<'_> {
     pub(super) fn lab(&mut self, id: DefId, l: &ast::LabDecl, cx: Cx) -> (DefKind, Type) {
         let mut codes = None;
         let mut unit: Option<&'static units::UnitDef> = None;
-        let mut converts: Vec<(String, f64, FileId, ast::Span)> = Vec::new();
+        let mut converts: Vec<(String, f64, f64, FileId, ast::Span)> = Vec::new();
         let mut reference = hir::Reference::default();
         let mut derived_ast: Option<&ast::Expr> = None;
         let mut source = None;
@@ -50,18 +50,34 @@ impl Checker<'_> {
                     }),
                 },
                 "convert" => {
-                    // `convert mmol/L = 18.016 mg/dL`: a unit of another dimension for this item.
+                    // `convert mmol/L = 18.016 mg/dL`: a unit of another dimension for this item;
+                    // `convert mmol/mol = 0.09148 % + 2.152 %`: one with an offset.
                     let from = p.qualifier.as_ref();
+                    let quantity = |e: &ast::Expr| match &e.kind {
+                        A::Quantity { value, unit: u } => {
+                            units::lookup(&u.text).map(|def| (value.value(), def))
+                        }
+                        _ => None,
+                    };
                     let value = match &p.value {
-                        ast::PropValue::Expr(ast::Expr {
-                            kind: A::Quantity { value, unit: u },
-                            ..
-                        }) => units::lookup(&u.text).map(|def| (value.value(), def)),
+                        ast::PropValue::Expr(e) => match &e.kind {
+                            A::Binary {
+                                op: ast::BinOp::Add,
+                                lhs,
+                                rhs,
+                            } => match (quantity(lhs), quantity(rhs)) {
+                                (Some((v, a)), Some((o, b))) if a.dimension == b.dimension => {
+                                    Some((v * a.factor, o * b.factor))
+                                }
+                                _ => None,
+                            },
+                            _ => quantity(e).map(|(v, to)| (v * to.factor, 0.0)),
+                        },
                         _ => None,
                     };
                     match (from, value) {
-                        (Some(f), Some((v, to))) => {
-                            converts.push((f.name.clone(), v * to.factor, cx.file, p.span))
+                        (Some(f), Some((factor, offset))) => {
+                            converts.push((f.name.clone(), factor, offset, cx.file, p.span))
                         }
                         _ => self.error(CheckError::LabPropertyForm {
                             at: (cx.file, p.span),
@@ -170,15 +186,24 @@ impl Checker<'_> {
         }
         // Units of the item's dimension convert by their factors; declared conversions add units of
         // other dimensions (mmol/L for glucose).
-        let mut unit_list: Vec<(String, f64)> = units::of_dimension(unit.dimension)
-            .map(|u| (u.name.to_string(), u.factor / unit.factor))
+        let mut unit_list: Vec<units::Conversion> = units::of_dimension(unit.dimension)
+            .map(|u| units::Conversion {
+                unit: u.name.to_string(),
+                factor: u.factor / unit.factor,
+                offset: 0.0,
+            })
             .collect();
-        for (from, to_base, file, span) in converts {
+        for (from, to_base, offset, file, span) in converts {
             match units::lookup(&from) {
                 Some(def) => {
-                    // to_base is the value of one `from` in the base unit of the target's dimension.
-                    unit_list.retain(|(n, _)| *n != def.name);
-                    unit_list.push((def.name.to_string(), to_base / unit.factor));
+                    // to_base is the value of one `from` in the base unit of the target's
+                    // dimension, offset the value of zero `from`.
+                    unit_list.retain(|c| c.unit != def.name);
+                    unit_list.push(units::Conversion {
+                        unit: def.name.to_string(),
+                        factor: to_base / unit.factor,
+                        offset: offset / unit.factor,
+                    });
                 }
                 None => {
                     let suggestion = suggest(&from, units::UNITS.iter().map(|u| u.name));

@@ -25,7 +25,7 @@ use std::rc::Rc;
 use mid_grammar::ast::{self, Span};
 
 use crate::diag::Diagnostic;
-use crate::hir::{DefId, Hir};
+use crate::hir::{DefId, DefKind, Hir};
 use crate::source::{self, FileId, SourceMap};
 use crate::types::{Domains, Type};
 
@@ -58,6 +58,7 @@ pub fn ast_to_hir(
     if c.errors.is_empty() && c.extra.is_empty() {
         let more = uses::check_uses(&c.hir);
         c.errors.extend(more);
+        c.unused(scope);
     }
     let mut diags: Vec<Diagnostic> = c.errors.iter().map(CheckError::to_diagnostic).collect();
     diags.extend(c.extra);
@@ -122,6 +123,18 @@ pub(crate) struct Checker<'s> {
     pending: BTreeMap<DefId, PendingDef>,
     state: Vec<State>,
     script_scope: Option<usize>,
+    /// Definitions some name resolved to (for unused definitions).
+    used_defs: std::collections::BTreeSet<DefId>,
+    /// Names imported one by one into a scope, with where, and whether one was used.
+    imports: Vec<Import>,
+}
+
+/// A name imported by `import m.{a}`: used or not.
+pub(super) struct Import {
+    scope: usize,
+    name: String,
+    at: At,
+    used: bool,
 }
 
 /// What checking an expression can see.
@@ -162,6 +175,8 @@ impl<'s> Checker<'s> {
             pending: BTreeMap::new(),
             state: Vec::new(),
             script_scope: None,
+            used_defs: Default::default(),
+            imports: Vec::new(),
         }
     }
 
@@ -200,6 +215,34 @@ impl<'s> Checker<'s> {
         def.ty = ty;
         self.state[id.0 as usize] = State::Done;
         ty
+    }
+
+    /// Warnings for names imported or defined in the script and never used.
+    fn unused(&mut self, scope: usize) {
+        let mut found = Vec::new();
+        for i in self.imports.iter().filter(|i| i.scope == scope && !i.used) {
+            found.push(CheckError::UnusedImport {
+                at: i.at,
+                name: i.name.clone(),
+            });
+        }
+        // A file without a cohort is a library: its definitions are what it offers.
+        let study = self.scopes[scope]
+            .own
+            .values()
+            .any(|id| matches!(self.hir.defs[id.0 as usize].kind, DefKind::Cohort(_)));
+        for id in self.scopes[scope].own.values().filter(|_| study) {
+            let d = &self.hir.defs[id.0 as usize];
+            if matches!(d.kind, DefKind::Codes(_) | DefKind::Value { .. })
+                && !self.used_defs.contains(id)
+            {
+                found.push(CheckError::UnusedDefinition {
+                    at: (d.file, d.span),
+                    name: d.name.clone(),
+                });
+            }
+        }
+        self.errors.extend(found);
     }
 
     fn base_cx(&self, scope: usize, file: FileId) -> Cx {

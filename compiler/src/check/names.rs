@@ -18,12 +18,7 @@ impl Checker<'_> {
             let ty = cx.params[pos].1;
             return self.mk(H::Param(pos), ty, e, cx);
         }
-        let scope = &self.scopes[cx.scope];
-        let found = scope
-            .own
-            .get(&i.name)
-            .or_else(|| scope.imported.get(&i.name))
-            .copied();
+        let found = self.lookup(cx.scope, &i.name);
         if let Some(id) = found {
             let ty = self.ensure(id, (cx.file, i.span));
             return self.def_ref(id, ty, &i.name, e, cx);
@@ -52,6 +47,21 @@ impl Checker<'_> {
         // A bare word that names nothing may be a value of a coded column (`inpatient`, `F`);
         // the comparison it is in checks that.
         self.mk(H::Word(i.name.clone()), Type::Word, e, cx)
+    }
+
+    /// The definition a name means in a scope (its own, or imported), noting the use.
+    pub(super) fn lookup(&mut self, scope: usize, name: &str) -> Option<hir::DefId> {
+        let s = &self.scopes[scope];
+        let id = s.own.get(name).or_else(|| s.imported.get(name)).copied()?;
+        if !s.own.contains_key(name) {
+            for i in self.imports.iter_mut() {
+                if i.scope == scope && i.name == name {
+                    i.used = true;
+                }
+            }
+        }
+        self.used_defs.insert(id);
+        Some(id)
     }
 
     /// A definition named without a call: a definition with parameters is called with its
@@ -140,6 +150,7 @@ impl Checker<'_> {
         let name = &p[1];
         match self.scopes[scope].own.get(&name.name).copied() {
             Some(id) => {
+                self.used_defs.insert(id);
                 let ty = self.ensure(id, (cx.file, name.span));
                 self.def_ref(id, ty, &name.name, e, cx)
             }
@@ -332,6 +343,12 @@ impl Checker<'_> {
                             first,
                         });
                     }
+                    self.imports.push(super::Import {
+                        scope,
+                        name: local.clone(),
+                        at: (file, alias.as_ref().unwrap_or(&name).span),
+                        used: false,
+                    });
                     self.scopes[scope].imported.insert(local, id);
                 }
                 None => {

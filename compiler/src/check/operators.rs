@@ -8,6 +8,7 @@ use super::{CheckError, Checker, Cx, suggest};
 use crate::cdm::Column;
 use crate::hir::{self, Builtin, Expr, ExprKind as H, Literal, QuantityUnit};
 use crate::types::{Domains, EventDomain, Measure, Type};
+use crate::units;
 
 impl Checker<'_> {
     pub(super) fn binary(
@@ -21,6 +22,25 @@ impl Checker<'_> {
         match op {
             BinOp::Cmp(c) => self.compare(c, lhs, rhs, e, cx),
             BinOp::Or | BinOp::And => {
+                // `a or b within W` reads as `a or (b within W)`: the window binds `b` alone,
+                // which is rarely what is meant when `a` is a query with no window of its own.
+                if let A::Window { window, .. } = &rhs.kind
+                    && let Some(bare) = unwindowed_operand(lhs, op)
+                {
+                    self.error(CheckError::WindowBindsRight {
+                        at: (cx.file, window_span(rhs)),
+                        left: (cx.file, bare.span),
+                        op: if op == BinOp::Or { "or" } else { "and" },
+                        both: format!(
+                            "({} {} {}) {}",
+                            self.text(cx.file, lhs.span).trim(),
+                            if op == BinOp::Or { "or" } else { "and" },
+                            self.text(cx.file, window_operand(rhs).span).trim(),
+                            self.text(cx.file, window_span(rhs)).trim(),
+                        ),
+                    });
+                    let _ = window;
+                }
                 let a = self.expr(lhs, cx);
                 let a = self.settle(a, cx);
                 let b = self.expr(rhs, cx);
@@ -107,7 +127,10 @@ impl Checker<'_> {
                     cx,
                 );
             }
-            (BinOp::Add | BinOp::Sub, Type::Date, Type::Duration) => Type::Date,
+            (BinOp::Add | BinOp::Sub, Type::Date, Type::Duration) => {
+                self.warn_calendar(&b);
+                Type::Date
+            }
             // One chosen event stands for its date: `(last drug x after index) + 30 days`.
             (BinOp::Add | BinOp::Sub, Type::Events(_), Type::Duration)
                 if selects_one(&self.hir, &a) =>
@@ -242,6 +265,9 @@ impl Checker<'_> {
             Type::Number | Type::Date | Type::Duration => {
                 let b = self.settle(b, cx);
                 let b = self.expect(b, a.ty, "a comparison");
+                if let (H::AgeAt(_), H::Number(n)) = (&a.kind, &b.kind) {
+                    self.warn_age(op, *n, e, cx);
+                }
                 self.mk(
                     H::Compare {
                         op,
@@ -314,12 +340,14 @@ impl Checker<'_> {
         };
         let dim = lab_unit.dimension;
         match b.ty {
-            Type::Quantity(Measure::Dim(d)) if d == dim => {}
+            Type::Quantity(Measure::Dim(d)) if d == dim => {
+                self.warn_threshold(&def.name, lab, &b);
+            }
             Type::Quantity(Measure::Relative(_)) => {}
             Type::Quantity(Measure::Dim(d)) => {
                 // Analyte-specific conversions (mmol/L glucose) make other dimensions fine.
                 let converts = matches!(&b.kind, H::Quantity { unit: QuantityUnit::Unit(u), .. }
-                    if lab.units.iter().any(|(name, _)| name == u.name));
+                    if lab.units.iter().any(|c| c.unit == u.name));
                 if !converts {
                     self.error(CheckError::Units {
                         at: (b.file, b.span),
@@ -470,6 +498,98 @@ impl Checker<'_> {
         });
         false
     }
+}
+
+impl Checker<'_> {
+    /// Warns of an age comparison no patient (or every patient) meets.
+    fn warn_age(&mut self, op: CmpOp, n: f64, e: &ast::Expr, cx: &Cx) {
+        const OLDEST: f64 = 120.0;
+        let what = match op {
+            CmpOp::Ge | CmpOp::Gt if n > OLDEST => Some("no patient is that old"),
+            CmpOp::Eq if !(0.0..=OLDEST).contains(&n) => Some("no patient is that old"),
+            CmpOp::Lt if n <= 0.0 => Some("no patient is younger than 0"),
+            CmpOp::Le if n < 0.0 => Some("no patient is younger than 0"),
+            CmpOp::Ge if n <= 0.0 => Some("every patient is at least that old"),
+            CmpOp::Lt | CmpOp::Le if n > OLDEST => Some("every patient is that young"),
+            _ => None,
+        };
+        if let Some(what) = what {
+            self.error(CheckError::Impossible {
+                at: (cx.file, e.span),
+                what: format!("`{}`: {what}", self.text(cx.file, e.span)),
+            });
+        }
+    }
+
+    /// Warns of a lab threshold more than 100 times outside the item's reference interval.
+    fn warn_threshold(&mut self, item: &str, lab: &hir::LabItem, b: &Expr) {
+        let (
+            H::Quantity {
+                value,
+                unit: QuantityUnit::Unit(u),
+            },
+            Some(unit),
+        ) = (&b.kind, lab.unit)
+        else {
+            return;
+        };
+        let Some(v) = lab
+            .units
+            .iter()
+            .find(|c| c.unit == u.name)
+            .map(|c| c.apply(*value))
+            .or_else(|| units::factor(u, unit).map(|f| value * f))
+        else {
+            return;
+        };
+        let bounds: Vec<(f64, f64)> = [lab.reference.male, lab.reference.female]
+            .into_iter()
+            .flatten()
+            .collect();
+        let (Some(lo), Some(hi)) = (
+            bounds.iter().map(|b| b.0).reduce(f64::min),
+            bounds.iter().map(|b| b.1).reduce(f64::max),
+        ) else {
+            return;
+        };
+        if v > hi * 100.0 || (lo > 0.0 && v < lo / 100.0) {
+            self.error(CheckError::ImplausibleThreshold {
+                at: (b.file, b.span),
+                item: item.to_string(),
+                threshold: self.text(b.file, b.span),
+                reference: format!("{} .. {} {}", fmt_num(lo), fmt_num(hi), unit.name),
+            });
+        }
+    }
+}
+
+/// The first operand of an `or`/`and` chain that is an event query without a window of its
+/// own (written without parentheses), if any.
+fn unwindowed_operand(e: &ast::Expr, op: BinOp) -> Option<&ast::Expr> {
+    match &e.kind {
+        A::Binary { op: o, lhs, rhs } if *o == op => {
+            unwindowed_operand(lhs, op).or_else(|| unwindowed_operand(rhs, op))
+        }
+        A::Event { .. } => Some(e),
+        A::Select { expr, .. } | A::Where { expr, .. } | A::Having { expr, .. } => {
+            unwindowed_operand(expr, op).map(|_| e)
+        }
+        _ => None,
+    }
+}
+
+/// The operand a window is written after.
+fn window_operand(e: &ast::Expr) -> &ast::Expr {
+    match &e.kind {
+        A::Window { expr, .. } => expr,
+        _ => e,
+    }
+}
+
+/// The span of a window itself (`within 30 days before index`), after its operand.
+fn window_span(e: &ast::Expr) -> ast::Span {
+    let inner = window_operand(e).span;
+    ast::Span::new(inner.end.min(e.span.end), e.span.end)
 }
 
 #[cfg(test)]

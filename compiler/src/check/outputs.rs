@@ -5,6 +5,7 @@ use std::rc::Rc;
 use mid_grammar::ast::{self, ExprKind as A};
 
 use super::coerce::selects_one;
+use super::errors::MAX_COUNT;
 use super::{CheckError, Checker, CohortCx, Cx, suggest};
 use crate::hir::{self, DefId, DefKind, ExprKind as H};
 use crate::source::FileId;
@@ -143,6 +144,7 @@ impl Checker<'_> {
             _ => false,
         });
         let mut strata = Vec::new();
+        let mut seen: Vec<(String, super::At)> = Vec::new();
         for s in &r.strata {
             let st = match s {
                 ast::Stratum::AgeBand { width, .. } => {
@@ -225,6 +227,25 @@ impl Checker<'_> {
                     }
                 },
             };
+            let at = (
+                file,
+                match s {
+                    ast::Stratum::AgeBand { span, .. } | ast::Stratum::Calendar { span, .. } => {
+                        *span
+                    }
+                    ast::Stratum::Expr(e) => e.span,
+                },
+            );
+            let column = stratum_name(&st);
+            if let Some((_, first)) = seen.iter().find(|(n, _)| *n == column) {
+                self.error(CheckError::DuplicateStratum {
+                    at,
+                    name: column,
+                    first: *first,
+                });
+                continue;
+            }
+            seen.push((column, at));
             strata.push(st);
         }
         if r.cohorts.len() > 1 && !strata.iter().any(|s| matches!(s, hir::Stratum::Cohort)) {
@@ -237,6 +258,13 @@ impl Checker<'_> {
                     self.error(CheckError::SuppressTooLow {
                         at: (file, n.span),
                         value: v.max(0.0) as u32,
+                    });
+                    10
+                } else if v > MAX_COUNT {
+                    self.error(CheckError::NumberTooLarge {
+                        at: (file, n.span),
+                        what: "a suppression threshold",
+                        max: "1,000,000".into(),
                     });
                     10
                 } else {
@@ -301,6 +329,21 @@ pub(super) fn column_name(text: &str) -> String {
         "value".to_string()
     } else {
         out
+    }
+}
+
+/// The name a report stratum is known by (its column).
+fn stratum_name(s: &hir::Stratum) -> String {
+    match s {
+        hir::Stratum::Sex => "sex".into(),
+        hir::Stratum::Hospital => "hospital".into(),
+        hir::Stratum::AgeBand(_) => "age band".into(),
+        hir::Stratum::Year => "year".into(),
+        hir::Stratum::Month => "month".into(),
+        hir::Stratum::Period => "period".into(),
+        hir::Stratum::Cohort => "cohort".into(),
+        hir::Stratum::TestingHistory(_) => "tested".into(),
+        hir::Stratum::Condition { name, .. } => name.clone(),
     }
 }
 

@@ -2,6 +2,7 @@
 
 use mid_grammar::ast::{self, BinOp};
 
+use super::errors::MAX_DAYS;
 use super::{CheckError, Checker, Cx, suggest};
 use crate::hir::{self, Expr, ExprKind as H};
 use crate::types::Type;
@@ -37,6 +38,7 @@ impl Checker<'_> {
                 if !matches!(d.kind, H::Param(_)) || d.ty != Type::Duration {
                     let _ = self.const_duration(&d, "`within`");
                 }
+                self.warn_calendar(&d);
                 let a = self.expr(anchor, cx);
                 let a = self.date(a, "`within`");
                 hir::Window::Within {
@@ -186,6 +188,14 @@ impl Checker<'_> {
                     });
                     None
                 }
+                Some(d) if d > MAX_DAYS => {
+                    self.error(CheckError::NumberTooLarge {
+                        at: (x.file, x.span),
+                        what: "a duration",
+                        max: "200 years (73,050 days)".into(),
+                    });
+                    None
+                }
                 Some(d) => Some(d),
                 None => {
                     self.error(CheckError::NotFixedDuration {
@@ -204,6 +214,28 @@ impl Checker<'_> {
                 self.mismatch(x, "a duration", other, context, help);
                 None
             }
+        }
+    }
+
+    /// Warns of a duration written in months or years where it is time along a patient's
+    /// record: `6 months` is 180 days, not six calendar months.
+    pub(super) fn warn_calendar(&mut self, d: &Expr) {
+        match &d.kind {
+            H::Duration(days) => {
+                let text = self.text(d.file, d.span);
+                if text.contains("month") || text.contains("year") {
+                    self.error(CheckError::CalendarUnit {
+                        at: (d.file, d.span),
+                        text: text.split_whitespace().collect::<Vec<_>>().join(" "),
+                        days: *days,
+                    });
+                }
+            }
+            H::Arith { lhs, rhs, .. } => {
+                self.warn_calendar(lhs);
+                self.warn_calendar(rhs);
+            }
+            _ => {}
         }
     }
 
@@ -256,6 +288,7 @@ impl Checker<'_> {
     ) -> Expr {
         let d = self.expr(duration, cx);
         let days = self.const_duration(&d, "`observed`");
+        self.warn_calendar(&d);
         let a = self.expr(anchor, cx);
         let a = self.date(a, "`observed`");
         self.mk(

@@ -5,11 +5,12 @@
 //! filter a chosen event (E0311), and follow-up periods need a fixed length (E0306). After
 //! this, lowering cannot meet a mistake of the script.
 
-use mid_grammar::ast::BinOp;
+use mid_grammar::ast::{BinOp, Relation};
 
-use super::errors::{At, CheckError};
+use super::errors::{At, CheckError, MAX_DAYS, MAX_PERIODS};
 use super::expand::{days, expand, picks_one};
-use crate::hir::{self, Anchor, DefKind, Expr, ExprKind as H, Hir, StmtKind, Window};
+use crate::hir::{self, Anchor, DefKind, Expr, ExprKind as H, Hir, QuantityUnit, StmtKind, Window};
+use crate::units::Relative;
 
 /// The errors of the rules above, over every use in the script.
 pub fn check_uses(hir: &Hir) -> Vec<CheckError> {
@@ -18,6 +19,7 @@ pub fn check_uses(hir: &Hir) -> Vec<CheckError> {
         errors: Vec::new(),
         eras: Vec::new(),
         cohort: String::new(),
+        stmt: Stmt::Other,
     };
     for id in &hir.script_defs {
         let def = hir.def(*id);
@@ -26,23 +28,34 @@ pub fn check_uses(hir: &Hir) -> Vec<CheckError> {
                 u.enter(&def.name, c);
                 for s in &c.stmts {
                     match &s.kind {
-                        StmtKind::Index(e) | StmtKind::End(e) => u.walk(e),
+                        StmtKind::Index(e) => {
+                            u.stmt = Stmt::Index;
+                            u.walk(e);
+                            u.stmt = Stmt::Other;
+                        }
+                        StmtKind::End(e) => {
+                            u.stmt = Stmt::End;
+                            u.walk(e);
+                            u.stmt = Stmt::Other;
+                            u.end_before_index(e);
+                        }
                         StmtKind::Require { cond, .. } | StmtKind::Exclude { cond, .. } => {
-                            u.walk(cond)
+                            u.walk(cond);
+                            u.all_time(cond);
                         }
                         StmtKind::Era { events, .. } => u.walk(events),
                         StmtKind::Periods {
+                            length,
                             from,
                             until,
                             then_until,
-                            ..
                         } => {
                             u.walk(from);
                             u.walk(until);
                             if let Some(t) = then_until {
                                 u.walk(t);
                             }
-                            u.periods(from, until);
+                            u.periods(*length, from, until);
                         }
                     }
                 }
@@ -97,6 +110,16 @@ struct Uses<'h> {
     /// The eras of the cohort being checked, and its name.
     eras: Vec<String>,
     cohort: String,
+    /// The statement being checked: the index statement knows no `index` (nor a baseline,
+    /// which is relative to it), the end statement no `end`.
+    stmt: Stmt,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Stmt {
+    Index,
+    End,
+    Other,
 }
 
 impl Uses<'_> {
@@ -130,6 +153,32 @@ impl Uses<'_> {
                 }
                 self.expr(expr, used);
             }
+            H::Anchor(a @ (Anchor::Index | Anchor::End))
+                if used.is_some()
+                    && (self.stmt == Stmt::Index
+                        || (self.stmt == Stmt::End && *a == Anchor::End)) =>
+            {
+                // A direct use is checked where it is written; one inside a definition here.
+                self.errors.push(CheckError::NoContext {
+                    at: here,
+                    anchor: if *a == Anchor::Index { "index" } else { "end" }.into(),
+                    help: if self.stmt == Stmt::Index {
+                        "the index statement defines `index`; a definition it uses cannot use it"
+                    } else {
+                        "the end statement defines `end`; a definition it uses cannot use it"
+                    },
+                });
+            }
+            H::Quantity {
+                unit: QuantityUnit::Relative(Relative::Baseline),
+                ..
+            } if self.stmt == Stmt::Index => {
+                self.errors.push(CheckError::NoContext {
+                    at: here,
+                    anchor: "x baseline".into(),
+                    help: "a baseline is the value up to index, and the index statement defines `index`",
+                });
+            }
             H::Anchor(Anchor::EraStart(n) | Anchor::EraEnd(n)) => {
                 // A direct use is checked where it is written; one inside a definition here.
                 if used.is_some() && !self.eras.contains(n) {
@@ -145,18 +194,41 @@ impl Uses<'_> {
                 self.expr(expr, used);
                 match window {
                     Window::Within {
-                        duration, anchor, ..
+                        duration,
+                        relation,
+                        anchor,
                     } => {
+                        // `within 0 days before index` holds no day.
+                        if days(duration) == Some(0)
+                            && matches!(relation, Relation::Before | Relation::After)
+                        {
+                            self.errors.push(CheckError::EmptyWindow { at: here, used });
+                        }
                         // A parameter's duration is known here, where it is used.
-                        if days(duration).is_some_and(|d| d < 0) {
-                            self.errors.push(CheckError::NegativeDuration {
+                        match days(duration) {
+                            Some(d) if d < 0 => self.errors.push(CheckError::NegativeDuration {
                                 at: (duration.file, duration.span),
-                            });
+                            }),
+                            Some(d) if d > MAX_DAYS => {
+                                self.errors.push(CheckError::NumberTooLarge {
+                                    at: (duration.file, duration.span),
+                                    what: "a duration",
+                                    max: "200 years (73,050 days)".into(),
+                                })
+                            }
+                            _ => {}
                         }
                         self.expr(duration, used);
                         self.expr(anchor, used);
                     }
                     Window::Between { from, to } => {
+                        if let (Some((fb, fo)), Some((tb, to_))) =
+                            (self.offset(from), self.offset(to))
+                            && fb == tb
+                            && to_ < fo
+                        {
+                            self.errors.push(CheckError::EmptyWindow { at: here, used });
+                        }
                         self.expr(from, used);
                         self.expr(to, used);
                     }
@@ -206,18 +278,51 @@ impl Uses<'_> {
         }
     }
 
-    /// `periods … from A until B`: B must be A plus a fixed number of days, not before A.
-    fn periods(&mut self, from: &Expr, until: &Expr) {
+    /// Warns of the event queries of a step that have no window: they look at all time.
+    fn all_time(&mut self, cond: &Expr) {
+        let x = expand(self.hir, cond);
+        let mut found = Vec::new();
+        windowless(&x, None, &mut found);
+        for (at, used) in found {
+            self.errors.push(CheckError::StepAllTime { at, used });
+        }
+    }
+
+    /// Warns of an end of follow-up written as a fixed number of days before index.
+    fn end_before_index(&mut self, end: &Expr) {
+        let x = expand(self.hir, end);
+        if let Some((base, off)) = self.offset(&x)
+            && base == hir::expr_text(self.hir, &index_expr(end))
+            && off < 0
+        {
+            self.errors.push(CheckError::Impossible {
+                at: (end.file, end.span),
+                what: format!(
+                    "follow-up ends {} days before index: no entry has any time at risk",
+                    -off
+                ),
+            });
+        }
+    }
+
+    /// `periods of L from A until B`: B must be A plus a fixed number of days, not before A,
+    /// and the periods at most `MAX_PERIODS`.
+    fn periods(&mut self, length: i64, from: &Expr, until: &Expr) {
         let (f, u) = (expand(self.hir, from), expand(self.hir, until));
-        let fixed = match (self.offset(&f), self.offset(&u)) {
-            (Some((fb, fo)), Some((ub, uo))) => fb == ub && uo >= fo,
-            _ => false,
-        };
-        if !fixed {
-            self.errors.push(CheckError::PeriodsNotFixed {
+        match (self.offset(&f), self.offset(&u)) {
+            (Some((fb, fo)), Some((ub, uo))) if fb == ub && uo >= fo => {
+                let count = (uo - fo + length) / length.max(1);
+                if count > MAX_PERIODS {
+                    self.errors.push(CheckError::TooManyPeriods {
+                        at: (until.file, until.span),
+                        count,
+                    });
+                }
+            }
+            _ => self.errors.push(CheckError::PeriodsNotFixed {
                 at: (until.file, until.span),
                 used: None,
-            });
+            }),
         }
     }
 
@@ -239,6 +344,55 @@ impl Uses<'_> {
             }
             _ => Some((hir::expr_text(self.hir, e), 0)),
         }
+    }
+}
+
+/// `index`, as an expression of the HIR (to compare a date's base with).
+fn index_expr(like: &Expr) -> Expr {
+    Expr {
+        kind: H::Anchor(Anchor::Index),
+        ty: crate::types::Type::Date,
+        span: like.span,
+        file: like.file,
+    }
+}
+
+/// The event queries of an expanded condition that have no window anywhere along them, with
+/// where the definition they are in is used.
+fn windowless(e: &Expr, used: Option<At>, out: &mut Vec<(At, Option<At>)>) {
+    match &e.kind {
+        H::And(a, b) | H::Or(a, b) if e.ty == crate::types::Type::Bool => {
+            windowless(a, used, out);
+            windowless(b, used, out);
+        }
+        H::Not(a) => windowless(a, used, out),
+        H::Inlined { body, .. } if e.ty == crate::types::Type::Bool => {
+            windowless(body, used.or(Some((e.file, e.span))), out)
+        }
+        H::Select { expr, .. } if e.ty == crate::types::Type::Bool && !has_window(expr) => {
+            out.push(((e.file, e.span), used));
+        }
+        H::Select { .. } if e.ty == crate::types::Type::Bool => {}
+        _ if e.ty.events().is_some() && !has_window(e) => {
+            out.push(((e.file, e.span), used));
+        }
+        _ => {}
+    }
+}
+
+/// Whether an expanded event query is restricted in time (a window along it, or a window in
+/// every part of a union).
+fn has_window(e: &Expr) -> bool {
+    match &e.kind {
+        H::Window { .. } => true,
+        H::Select { expr, .. }
+        | H::Where { expr, .. }
+        | H::Having { expr, .. }
+        | H::Inlined { body: expr, .. }
+        | H::Compare { lhs: expr, .. }
+        | H::Grade { events: expr, .. } => has_window(expr),
+        H::Or(a, b) => has_window(a) && has_window(b),
+        _ => false,
     }
 }
 

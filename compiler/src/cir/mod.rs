@@ -290,8 +290,8 @@ pub struct LabSpec {
     pub codes: Option<Codes>,
     /// The unit values are compared in.
     pub unit: Option<String>,
-    /// Reported units (spelling as normalised) and the factor to `unit`.
-    pub units: Vec<(String, f64)>,
+    /// Reported units (spelling as normalised) and their conversion into `unit`.
+    pub units: Vec<crate::units::Conversion>,
     pub reference: Reference,
     /// Factors measured the same day, multiplied and scaled into `unit`.
     pub derived: Option<(Vec<LabSpec>, f64)>,

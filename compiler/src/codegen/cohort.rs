@@ -14,6 +14,7 @@ use super::expr::*;
 use super::names::*;
 use super::*;
 use crate::cdm::Table;
+use crate::cir::visit::{self, Visitor};
 use crate::cir::{self, Pick, Window};
 
 impl Gen {
@@ -107,6 +108,27 @@ impl Gen {
             keys: cohort_keys(),
             alias: coh.name.clone(),
         };
+        // End of follow-up, as the CIR has it: the earliest of what the script says, the end
+        // of observation and death. It comes first: a step may be about `end`.
+        let (next, end) = self.date(&coh.end, ctx)?;
+        ctx = next;
+        let plan = LogicalPlanBuilder::from(ctx.plan.clone())
+            .project(Self::keep_all(
+                &ctx.plan,
+                &ctx.alias,
+                vec![end.alias("end_day")],
+                &[],
+            ))?
+            .build()?;
+        ctx = Ctx { plan, ..ctx };
+        ctx = self.trim(ctx, &coh.name)?;
+        // Steps join their events to the entries; a step about `end` needs it among them.
+        if coh.steps.iter().any(|s| mentions_end(&s.cond)) {
+            ctx.base = LogicalPlanBuilder::from(ctx.plan.clone())
+                .alias(&coh.name)?
+                .build()?;
+            ctx.plan = ctx.base.clone();
+        }
         for (i, step) in coh.steps.iter().enumerate() {
             self.prefix = format!("step_{}_", i + 1);
             let (next, flag) = self.cond(&step.cond, ctx)?;
@@ -129,20 +151,6 @@ impl Gen {
             ctx = Ctx { plan, ..next };
             ctx = self.trim(ctx, &coh.name)?;
         }
-        // End of follow-up, as the CIR has it: the earliest of what the script says, the end
-        // of observation and death.
-        let (next, end) = self.date(&coh.end, ctx)?;
-        let ctx = next;
-        let plan = LogicalPlanBuilder::from(ctx.plan.clone())
-            .project(Self::keep_all(
-                &ctx.plan,
-                &ctx.alias,
-                vec![end.alias("end_day")],
-                &[],
-            ))?
-            .build()?;
-        let ctx = Ctx { plan, ..ctx };
-        let ctx = self.trim(ctx, &coh.name)?;
         let keys: Vec<Sort> = ctx.keys.iter().map(|k| c(k).sort(true, false)).collect();
         Ok(LogicalPlanBuilder::from(ctx.plan).sort(keys)?.build()?)
     }
@@ -212,8 +220,11 @@ impl Gen {
         for i in 1..=coh.steps.len() {
             passed.push(c(&format!("step_{i}")));
             let all = and_all(passed.clone());
+            // `distinct()` on the builder: `count_distinct(..).filter(..).build()` drops
+            // the DISTINCT and would count entries as persons.
             aggs.push(
-                count_distinct(person.clone())
+                count(person.clone())
+                    .distinct()
                     .filter(all.clone())
                     .build()?
                     .alias(format!("persons_{i}")),
@@ -352,6 +363,22 @@ impl Gen {
             alias: coh.to_string(),
         })
     }
+}
+
+/// Whether a condition is about the end of follow-up.
+fn mentions_end(cond: &cir::Cond) -> bool {
+    struct End(bool);
+    impl Visitor for End {
+        fn date(&mut self, d: &cir::Date) {
+            if matches!(d, cir::Date::End) {
+                self.0 = true;
+            }
+            visit::walk_date(self, d)
+        }
+    }
+    let mut v = End(false);
+    v.cond(cond);
+    v.0
 }
 
 #[cfg(test)]

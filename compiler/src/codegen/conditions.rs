@@ -10,7 +10,8 @@ use datafusion_functions_aggregate::expr_fn::{count, count_distinct, min};
 use super::expr::*;
 use super::*;
 use crate::cir::visit::{self, Visitor};
-use crate::cir::{self, Calendar, Cmp, Cond, Count, Date, Events, Value, Window};
+use crate::cir::{self, Calendar, Cmp, Cond, Count, Date, Events, Threshold, Value, Window};
+use crate::units::Relative;
 
 impl Gen {
     // ------------------------------------------------------------------ conditions and dates
@@ -375,6 +376,40 @@ pub(super) fn window_uses_ctx(w: &Window) -> bool {
     u.0
 }
 
+/// Whether a condition reads its context's own columns (index, end, eras, a baseline up to
+/// index) rather than only the event it is about and the patient.
+pub(super) fn needs_context(cond: &Cond) -> bool {
+    struct Needs(bool);
+    impl Visitor for Needs {
+        fn date(&mut self, d: &Date) {
+            match d {
+                Date::Index | Date::End | Date::EraStart(_) | Date::EraEnd(_) => self.0 = true,
+                _ => visit::walk_date(self, d),
+            }
+        }
+        fn events(&mut self, e: &Events) {
+            match e {
+                Events::Value {
+                    threshold: Threshold::Times(Relative::Baseline, _),
+                    ..
+                } => self.0 = true,
+                Events::Grade { rules, .. }
+                    if rules
+                        .iter()
+                        .any(|(_, _, t)| matches!(t, Threshold::Times(Relative::Baseline, _))) =>
+                {
+                    self.0 = true
+                }
+                _ => {}
+            }
+            visit::walk_events(self, e)
+        }
+    }
+    let mut n = Needs(false);
+    n.cond(cond);
+    n.0
+}
+
 #[cfg(test)]
 mod tests {
     use crate::testing::plan;
@@ -391,31 +426,31 @@ cohort c {
         ), @r#"
         Sort: c.hospital_id ASC NULLS LAST, c.patient_id ASC NULLS LAST, c.index_day ASC NULLS LAST
           SubqueryAlias: c
-            Projection: hospital_id, patient_id, index_date, index_day, sex, birth_date, obs_start_day, obs_end_day, death_day, step_1, end_day
-              Projection: c.hospital_id AS hospital_id, c.patient_id AS patient_id, c.index_date AS index_date, c.index_day AS index_day, c.sex AS sex, c.birth_date AS birth_date, c.obs_start_day AS obs_start_day, c.obs_end_day AS obs_end_day, c.death_day AS death_day, c.step_1 AS step_1, least(c.obs_end_day, c.death_day) AS end_day
-                SubqueryAlias: c
-                  Projection: c.hospital_id, c.patient_id, c.index_date, c.index_day, c.sex, c.birth_date, c.obs_start_day, c.obs_end_day, c.death_day, c.step_1
-                    SubqueryAlias: c
-                      Projection: c.hospital_id AS hospital_id, c.patient_id AS patient_id, c.index_date AS index_date, c.index_day AS index_day, c.sex AS sex, c.birth_date AS birth_date, c.obs_start_day AS obs_start_day, c.obs_end_day AS obs_end_day, c.death_day AS death_day, c.step_1_cond_2 AS step_1_cond_2, coalesce(c.step_1_cond_2, Boolean(false)) AS step_1
+            Projection: c.hospital_id, c.patient_id, c.index_date, c.index_day, c.sex, c.birth_date, c.obs_start_day, c.obs_end_day, c.death_day, c.end_day, c.step_1
+              SubqueryAlias: c
+                Projection: c.hospital_id AS hospital_id, c.patient_id AS patient_id, c.index_date AS index_date, c.index_day AS index_day, c.sex AS sex, c.birth_date AS birth_date, c.obs_start_day AS obs_start_day, c.obs_end_day AS obs_end_day, c.death_day AS death_day, c.end_day AS end_day, c.step_1_cond_2 AS step_1_cond_2, coalesce(c.step_1_cond_2, Boolean(false)) AS step_1
+                  SubqueryAlias: c
+                    Projection: c.hospital_id AS hospital_id, c.patient_id AS patient_id, c.index_date AS index_date, c.index_day AS index_day, c.sex AS sex, c.birth_date AS birth_date, c.obs_start_day AS obs_start_day, c.obs_end_day AS obs_end_day, c.death_day AS death_day, c.end_day AS end_day, step_1_cond_2.mark AS step_1_cond_2
+                      LeftMark Join: c.hospital_id = step_1_cond_2.hospital_id, c.patient_id = step_1_cond_2.patient_id, c.index_day = step_1_cond_2.index_day
                         SubqueryAlias: c
-                          Projection: c.hospital_id AS hospital_id, c.patient_id AS patient_id, c.index_date AS index_date, c.index_day AS index_day, c.sex AS sex, c.birth_date AS birth_date, c.obs_start_day AS obs_start_day, c.obs_end_day AS obs_end_day, c.death_day AS death_day, step_1_cond_2.mark AS step_1_cond_2
-                            LeftMark Join: c.hospital_id = step_1_cond_2.hospital_id, c.patient_id = step_1_cond_2.patient_id, c.index_day = step_1_cond_2.index_day
+                          Projection: hospital_id, patient_id, index_date, index_day, sex, birth_date, obs_start_day, obs_end_day, death_day, end_day
+                            Projection: c.hospital_id AS hospital_id, c.patient_id AS patient_id, c.index_date AS index_date, c.index_day AS index_day, c.sex AS sex, c.birth_date AS birth_date, c.obs_start_day AS obs_start_day, c.obs_end_day AS obs_end_day, c.death_day AS death_day, least(c.obs_end_day, c.death_day) AS end_day
                               SubqueryAlias: c
                                 TableScan: entries_c
-                              SubqueryAlias: step_1_cond_2
-                                Projection: hospital_id, patient_id, index_day
-                                  Filter: n >= Int64(2)
-                                    Aggregate: groupBy=[[hospital_id, patient_id, index_day]], aggr=[[count(DISTINCT ev_day) AS n]]
-                                      Filter: ev_day >= index_day + Int32(-365) AND ev_day <= index_day + Int32(-1)
-                                        Projection: c.hospital_id AS hospital_id, c.patient_id AS patient_id, c.index_date AS index_date, c.index_day AS index_day, c.sex AS sex, c.birth_date AS birth_date, c.obs_start_day AS obs_start_day, c.obs_end_day AS obs_end_day, c.death_day AS death_day, step_1_ev_1.ev_day AS ev_day, step_1_ev_1.ev_end_day AS ev_end_day, step_1_ev_1.ev_value AS ev_value, step_1_ev_1.ev_ref_low AS ev_ref_low, step_1_ev_1.ev_ref_high AS ev_ref_high, step_1_ev_1.ev_visit AS ev_visit
-                                          Inner Join:  Filter: c.hospital_id = step_1_ev_1.hospital_id AND c.patient_id = step_1_ev_1.patient_id
-                                            SubqueryAlias: c
-                                              TableScan: entries_c
-                                            SubqueryAlias: step_1_ev_1
-                                              SubqueryAlias: drug_x
-                                                Projection: drug.hospital_id, drug.patient_id, CAST(drug.date AS Int32) AS ev_day, CAST(drug.end_date AS Int32) AS ev_end_day, Float64(NULL) AS ev_value, Float64(NULL) AS ev_ref_low, Float64(NULL) AS ev_ref_high, drug.visit_id AS ev_visit
-                                                  Filter: drug.yj_code LIKE Utf8("2432001%")
-                                                    TableScan: drug
+                        SubqueryAlias: step_1_cond_2
+                          Projection: hospital_id, patient_id, index_day
+                            Filter: n >= Int64(2)
+                              Aggregate: groupBy=[[hospital_id, patient_id, index_day]], aggr=[[count(DISTINCT ev_day) AS n]]
+                                Filter: ev_day >= index_day + Int32(-365) AND ev_day <= index_day + Int32(-1)
+                                  Projection: c.hospital_id AS hospital_id, c.patient_id AS patient_id, c.index_date AS index_date, c.index_day AS index_day, c.sex AS sex, c.birth_date AS birth_date, c.obs_start_day AS obs_start_day, c.obs_end_day AS obs_end_day, c.death_day AS death_day, step_1_ev_1.ev_day AS ev_day, step_1_ev_1.ev_end_day AS ev_end_day, step_1_ev_1.ev_value AS ev_value, step_1_ev_1.ev_ref_low AS ev_ref_low, step_1_ev_1.ev_ref_high AS ev_ref_high, step_1_ev_1.ev_visit AS ev_visit
+                                    Inner Join:  Filter: c.hospital_id = step_1_ev_1.hospital_id AND c.patient_id = step_1_ev_1.patient_id
+                                      SubqueryAlias: c
+                                        TableScan: entries_c
+                                      SubqueryAlias: step_1_ev_1
+                                        SubqueryAlias: drug_x
+                                          Projection: drug.hospital_id, drug.patient_id, CAST(drug.date AS Int32) AS ev_day, CAST(drug.end_date AS Int32) AS ev_end_day, Float64(NULL) AS ev_value, Float64(NULL) AS ev_ref_low, Float64(NULL) AS ev_ref_high, drug.visit_id AS ev_visit
+                                            Filter: drug.yj_code LIKE Utf8("2432001%")
+                                              TableScan: drug
         "#);
     }
 }

@@ -383,6 +383,17 @@ impl Gen {
 
     /// Keeps the events for which a condition about them holds (`it` = each event).
     pub(super) fn having(&mut self, rel: Rel, cond: &Cond, ctx: Option<&Ctx>) -> Result<Rel> {
+        // A condition about the event that also reads the outer context (`index during it`,
+        // a baseline) needs the events per context row.
+        let rel = match (rel.ctx_level, needs_context(cond), ctx) {
+            (false, true, Some(cx)) => self.lift(rel, cx)?,
+            (false, true, None) => {
+                return Err(internal(
+                    "a `having` condition about index outside a cohort",
+                ));
+            }
+            _ => rel,
+        };
         // The events, once each, as a context whose anchors are `it_day` / `it_end_day`.
         let mut keys: Vec<String> = match (rel.ctx_level, ctx) {
             (true, Some(cx)) => cx.keys.clone(),

@@ -3,7 +3,7 @@
 
 use datafusion_common::JoinType;
 use datafusion_expr::{Expr, LogicalPlan, LogicalPlanBuilder, case, in_list, lit, when};
-use datafusion_functions::expr_fn::{coalesce, lower, replace};
+use datafusion_functions::expr_fn::{coalesce, lower, replace, translate};
 use datafusion_functions_aggregate::expr_fn::max;
 
 use super::expr::*;
@@ -174,7 +174,7 @@ impl Gen {
         let converted = |name: &str, of: &str| -> Result<Expr> {
             let mut b: Option<datafusion_expr::conditional_expressions::CaseBuilder> = None;
             for m in &members {
-                let v = c(of) * unit_factor(m.lab);
+                let v = converted(c(of), m.lab);
                 b = Some(match b {
                     None => when(is(column, &m.codes), v),
                     Some(mut b) => b.when(is(column, &m.codes), v),
@@ -241,15 +241,14 @@ impl Gen {
             Some(codes) => preds.push(codes_pred(codes)),
             None => preds.push(lit(false)),
         }
-        let factor = unit_factor(lab);
         let columns = vec![
             c("hospital_id"),
             c("patient_id"),
             day(c("date")).alias("ev_day"),
             day(c("date")).alias("ev_end_day"),
-            (c("value") * factor.clone()).alias("ev_value"),
-            (c("ref_low") * factor.clone()).alias("ev_ref_low"),
-            (c("ref_high") * factor).alias("ev_ref_high"),
+            converted(c("value"), lab).alias("ev_value"),
+            converted(c("ref_low"), lab).alias("ev_ref_low"),
+            converted(c("ref_high"), lab).alias("ev_ref_high"),
             null_i64().alias("ev_visit"),
         ];
         let scan = match &lab.codes {
@@ -397,6 +396,14 @@ impl Gen {
             calendar: None,
         };
         let rows = self.window(rows, &w, Some(ctx))?;
+        // The last day with a usable value: a text result or a unit mid cannot convert has
+        // no value and is no baseline.
+        let rows = Rel {
+            plan: LogicalPlanBuilder::from(rows.plan)
+                .filter(c("ev_value").is_not_null())?
+                .build()?,
+            ..rows
+        };
         let rows = self.pick(rows, Pick::Last, Some(ctx))?;
         let b_alias = self.fresh("baseline");
         let per_ctx = LogicalPlanBuilder::from(rows.plan)
@@ -449,7 +456,25 @@ pub(super) fn lab_spec(e: &Events) -> Option<&cir::LabSpec> {
 /// The factor from each reported unit to the item's unit, by the reported unit's normalised
 /// spelling; unknown units give no value (null), never a wrong one.
 pub(super) fn unit_factor(lab: &cir::LabSpec) -> Expr {
-    let mut u = c("unit");
+    unit_case(lab, |c| c.factor)
+}
+
+/// A value (or limit) column in the item's unit: `col × factor`, plus the offset of units that
+/// have one (HbA1c in mmol/mol).
+pub(super) fn converted(col: Expr, lab: &cir::LabSpec) -> Expr {
+    let scaled = col * unit_factor(lab);
+    if lab.units.iter().all(|c| c.offset == 0.0) {
+        scaled
+    } else {
+        scaled + unit_case(lab, |c| c.offset)
+    }
+}
+
+/// A `CASE` over the reported unit's normalised spelling giving one number per known unit;
+/// unknown units give no value (null), never a wrong one.
+fn unit_case(lab: &cir::LabSpec, of: impl Fn(&units::Conversion) -> f64) -> Expr {
+    let (from, to) = units::NORMALISE_CHARS;
+    let mut u = translate(c("unit"), lit(from), lit(to));
     for (from, to) in units::NORMALISE_STEPS {
         u = replace(u, lit(*from), lit(*to));
     }
@@ -460,9 +485,17 @@ pub(super) fn unit_factor(lab: &cir::LabSpec) -> Expr {
         .as_deref()
         .and_then(units::lookup)
         .is_some_and(|u| u.dimension == units::Dimension::Ratio);
-    let mut arms: Vec<(String, f64)> = lab.units.clone();
+    let mut arms: Vec<(String, f64)> = lab.units.iter().map(|c| (c.unit.clone(), of(c))).collect();
     if dimensionless {
-        arms.push((String::new(), 1.0));
+        // A ratio reported without a unit is in the item's own terms.
+        arms.push((
+            String::new(),
+            of(&units::Conversion {
+                unit: String::new(),
+                factor: 1.0,
+                offset: 0.0,
+            }),
+        ));
     }
     if lab.unit.is_none() {
         return null_f64();
@@ -502,7 +535,7 @@ mod tests {
             r#"import labs.{platelets}
 cohort c { index = first lab platelets < 100 x10^3/uL }"#,
             "entries_c"
-        ), @r#"
+        ), @r##"
         Sort: c.hospital_id ASC NULLS LAST, c.patient_id ASC NULLS LAST, c.index_day ASC NULLS LAST
           SubqueryAlias: c
             Filter: index_day BETWEEN obs_start_day AND obs_end_day
@@ -513,12 +546,12 @@ cohort c { index = first lab platelets < 100 x10^3/uL }"#,
                       Aggregate: groupBy=[[lab_platelets.hospital_id, lab_platelets.patient_id]], aggr=[[min(lab_platelets.ev_day) AS ev_day]]
                         Filter: lab_platelets.ev_value < Float64(100)
                           SubqueryAlias: lab_platelets
-                            Projection: lab.hospital_id, lab.patient_id, CAST(lab.date AS Int32) AS ev_day, CAST(lab.date AS Int32) AS ev_end_day, lab.value * CASE coalesce(lower(replace(replace(replace(replace(replace(replace(lab.unit, Utf8("μ"), Utf8("u")), Utf8("µ"), Utf8("u")), Utf8("×"), Utf8("")), Utf8("x10"), Utf8("10")), Utf8("10*"), Utf8("10^")), Utf8(" "), Utf8(""))), Utf8("")) WHEN Utf8("/ul") THEN Float64(0.001) WHEN Utf8("/mm3") THEN Float64(0.001) WHEN Utf8("10^2/ul") THEN Float64(0.1) WHEN Utf8("10^3/ul") THEN Float64(1) WHEN Utf8("10^4/ul") THEN Float64(10) WHEN Utf8("10^6/ul") THEN Float64(1000) WHEN Utf8("10^9/l") THEN Float64(1) WHEN Utf8("10^12/l") THEN Float64(1000) ELSE Float64(NULL) END AS ev_value, lab.ref_low * CASE coalesce(lower(replace(replace(replace(replace(replace(replace(lab.unit, Utf8("μ"), Utf8("u")), Utf8("µ"), Utf8("u")), Utf8("×"), Utf8("")), Utf8("x10"), Utf8("10")), Utf8("10*"), Utf8("10^")), Utf8(" "), Utf8(""))), Utf8("")) WHEN Utf8("/ul") THEN Float64(0.001) WHEN Utf8("/mm3") THEN Float64(0.001) WHEN Utf8("10^2/ul") THEN Float64(0.1) WHEN Utf8("10^3/ul") THEN Float64(1) WHEN Utf8("10^4/ul") THEN Float64(10) WHEN Utf8("10^6/ul") THEN Float64(1000) WHEN Utf8("10^9/l") THEN Float64(1) WHEN Utf8("10^12/l") THEN Float64(1000) ELSE Float64(NULL) END AS ev_ref_low, lab.ref_high * CASE coalesce(lower(replace(replace(replace(replace(replace(replace(lab.unit, Utf8("μ"), Utf8("u")), Utf8("µ"), Utf8("u")), Utf8("×"), Utf8("")), Utf8("x10"), Utf8("10")), Utf8("10*"), Utf8("10^")), Utf8(" "), Utf8(""))), Utf8("")) WHEN Utf8("/ul") THEN Float64(0.001) WHEN Utf8("/mm3") THEN Float64(0.001) WHEN Utf8("10^2/ul") THEN Float64(0.1) WHEN Utf8("10^3/ul") THEN Float64(1) WHEN Utf8("10^4/ul") THEN Float64(10) WHEN Utf8("10^6/ul") THEN Float64(1000) WHEN Utf8("10^9/l") THEN Float64(1) WHEN Utf8("10^12/l") THEN Float64(1000) ELSE Float64(NULL) END AS ev_ref_high, Int64(NULL) AS ev_visit
+                            Projection: lab.hospital_id, lab.patient_id, CAST(lab.date AS Int32) AS ev_day, CAST(lab.date AS Int32) AS ev_end_day, lab.value * CASE coalesce(lower(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(translate(lab.unit, Utf8("！＂＃＄％＆＇（）＊＋，－．／０１２３４５６７８９：；＜＝＞？＠ＡＢＣＤＥＦＧＨＩＪＫＬＭＮＯＰＱＲＳＴＵＶＷＸＹＺ［＼］＾＿｀ａｂｃｄｅｆｇｈｉｊｋｌｍｎｏｐｑｒｓｔｕｖｗｘｙｚ｛｜｝～　"), Utf8("!"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\]^_`abcdefghijklmnopqrstuvwxyz{|}~ ")), Utf8("㎎"), Utf8("mg")), Utf8("㎗"), Utf8("dl")), Utf8("㎖"), Utf8("ml")), Utf8("㎕"), Utf8("ul")), Utf8("㎍"), Utf8("ug")), Utf8("ℓ"), Utf8("l")), Utf8("μ"), Utf8("u")), Utf8("µ"), Utf8("u")), Utf8("×"), Utf8("")), Utf8("x10"), Utf8("10")), Utf8("10*"), Utf8("10^")), Utf8(" "), Utf8(""))), Utf8("")) WHEN Utf8("/ul") THEN Float64(0.001) WHEN Utf8("/mm3") THEN Float64(0.001) WHEN Utf8("10^2/ul") THEN Float64(0.1) WHEN Utf8("10^3/ul") THEN Float64(1) WHEN Utf8("10^4/ul") THEN Float64(10) WHEN Utf8("10^6/ul") THEN Float64(1000) WHEN Utf8("10^9/l") THEN Float64(1) WHEN Utf8("10^12/l") THEN Float64(1000) ELSE Float64(NULL) END AS ev_value, lab.ref_low * CASE coalesce(lower(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(translate(lab.unit, Utf8("！＂＃＄％＆＇（）＊＋，－．／０１２３４５６７８９：；＜＝＞？＠ＡＢＣＤＥＦＧＨＩＪＫＬＭＮＯＰＱＲＳＴＵＶＷＸＹＺ［＼］＾＿｀ａｂｃｄｅｆｇｈｉｊｋｌｍｎｏｐｑｒｓｔｕｖｗｘｙｚ｛｜｝～　"), Utf8("!"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\]^_`abcdefghijklmnopqrstuvwxyz{|}~ ")), Utf8("㎎"), Utf8("mg")), Utf8("㎗"), Utf8("dl")), Utf8("㎖"), Utf8("ml")), Utf8("㎕"), Utf8("ul")), Utf8("㎍"), Utf8("ug")), Utf8("ℓ"), Utf8("l")), Utf8("μ"), Utf8("u")), Utf8("µ"), Utf8("u")), Utf8("×"), Utf8("")), Utf8("x10"), Utf8("10")), Utf8("10*"), Utf8("10^")), Utf8(" "), Utf8(""))), Utf8("")) WHEN Utf8("/ul") THEN Float64(0.001) WHEN Utf8("/mm3") THEN Float64(0.001) WHEN Utf8("10^2/ul") THEN Float64(0.1) WHEN Utf8("10^3/ul") THEN Float64(1) WHEN Utf8("10^4/ul") THEN Float64(10) WHEN Utf8("10^6/ul") THEN Float64(1000) WHEN Utf8("10^9/l") THEN Float64(1) WHEN Utf8("10^12/l") THEN Float64(1000) ELSE Float64(NULL) END AS ev_ref_low, lab.ref_high * CASE coalesce(lower(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(translate(lab.unit, Utf8("！＂＃＄％＆＇（）＊＋，－．／０１２３４５６７８９：；＜＝＞？＠ＡＢＣＤＥＦＧＨＩＪＫＬＭＮＯＰＱＲＳＴＵＶＷＸＹＺ［＼］＾＿｀ａｂｃｄｅｆｇｈｉｊｋｌｍｎｏｐｑｒｓｔｕｖｗｘｙｚ｛｜｝～　"), Utf8("!"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\]^_`abcdefghijklmnopqrstuvwxyz{|}~ ")), Utf8("㎎"), Utf8("mg")), Utf8("㎗"), Utf8("dl")), Utf8("㎖"), Utf8("ml")), Utf8("㎕"), Utf8("ul")), Utf8("㎍"), Utf8("ug")), Utf8("ℓ"), Utf8("l")), Utf8("μ"), Utf8("u")), Utf8("µ"), Utf8("u")), Utf8("×"), Utf8("")), Utf8("x10"), Utf8("10")), Utf8("10*"), Utf8("10^")), Utf8(" "), Utf8(""))), Utf8("")) WHEN Utf8("/ul") THEN Float64(0.001) WHEN Utf8("/mm3") THEN Float64(0.001) WHEN Utf8("10^2/ul") THEN Float64(0.1) WHEN Utf8("10^3/ul") THEN Float64(1) WHEN Utf8("10^4/ul") THEN Float64(10) WHEN Utf8("10^6/ul") THEN Float64(1000) WHEN Utf8("10^9/l") THEN Float64(1) WHEN Utf8("10^12/l") THEN Float64(1000) ELSE Float64(NULL) END AS ev_ref_high, Int64(NULL) AS ev_visit
                               Filter: lab.analyte = Utf8("2A050") OR lab.jlac10 LIKE Utf8("2A990__________55")
                                 TableScan: lab
                   SubqueryAlias: patient
                     TableScan: patient
-        "#);
+        "##);
     }
 
     #[test]
@@ -527,7 +560,7 @@ cohort c { index = first lab platelets < 100 x10^3/uL }"#,
             r#"import labs.{alt}
 cohort c { index = first lab alt > 3 x ULN }"#,
             "entries_c"
-        ), @r#"
+        ), @r##"
         Sort: c.hospital_id ASC NULLS LAST, c.patient_id ASC NULLS LAST, c.index_day ASC NULLS LAST
           SubqueryAlias: c
             Filter: index_day BETWEEN obs_start_day AND obs_end_day
@@ -542,7 +575,7 @@ cohort c { index = first lab alt > 3 x ULN }"#,
                               Left Join: rows_1.hospital_id = sex_of.hospital_id, rows_1.patient_id = sex_of.patient_id
                                 SubqueryAlias: rows_1
                                   SubqueryAlias: lab_alt
-                                    Projection: lab.hospital_id, lab.patient_id, CAST(lab.date AS Int32) AS ev_day, CAST(lab.date AS Int32) AS ev_end_day, lab.value * CASE coalesce(lower(replace(replace(replace(replace(replace(replace(lab.unit, Utf8("μ"), Utf8("u")), Utf8("µ"), Utf8("u")), Utf8("×"), Utf8("")), Utf8("x10"), Utf8("10")), Utf8("10*"), Utf8("10^")), Utf8(" "), Utf8(""))), Utf8("")) WHEN Utf8("u/l") THEN Float64(1) WHEN Utf8("iu/l") THEN Float64(1) WHEN Utf8("u/ml") THEN Float64(1000) WHEN Utf8("ku/l") THEN Float64(1000) WHEN Utf8("iu/ml") THEN Float64(1000) WHEN Utf8("mu/ml") THEN Float64(1) WHEN Utf8("miu/ml") THEN Float64(1) WHEN Utf8("miu/l") THEN Float64(0.001) WHEN Utf8("uiu/ml") THEN Float64(0.001) WHEN Utf8("uu/ml") THEN Float64(0.001) WHEN Utf8("ukat/l") THEN Float64(60) ELSE Float64(NULL) END AS ev_value, lab.ref_low * CASE coalesce(lower(replace(replace(replace(replace(replace(replace(lab.unit, Utf8("μ"), Utf8("u")), Utf8("µ"), Utf8("u")), Utf8("×"), Utf8("")), Utf8("x10"), Utf8("10")), Utf8("10*"), Utf8("10^")), Utf8(" "), Utf8(""))), Utf8("")) WHEN Utf8("u/l") THEN Float64(1) WHEN Utf8("iu/l") THEN Float64(1) WHEN Utf8("u/ml") THEN Float64(1000) WHEN Utf8("ku/l") THEN Float64(1000) WHEN Utf8("iu/ml") THEN Float64(1000) WHEN Utf8("mu/ml") THEN Float64(1) WHEN Utf8("miu/ml") THEN Float64(1) WHEN Utf8("miu/l") THEN Float64(0.001) WHEN Utf8("uiu/ml") THEN Float64(0.001) WHEN Utf8("uu/ml") THEN Float64(0.001) WHEN Utf8("ukat/l") THEN Float64(60) ELSE Float64(NULL) END AS ev_ref_low, lab.ref_high * CASE coalesce(lower(replace(replace(replace(replace(replace(replace(lab.unit, Utf8("μ"), Utf8("u")), Utf8("µ"), Utf8("u")), Utf8("×"), Utf8("")), Utf8("x10"), Utf8("10")), Utf8("10*"), Utf8("10^")), Utf8(" "), Utf8(""))), Utf8("")) WHEN Utf8("u/l") THEN Float64(1) WHEN Utf8("iu/l") THEN Float64(1) WHEN Utf8("u/ml") THEN Float64(1000) WHEN Utf8("ku/l") THEN Float64(1000) WHEN Utf8("iu/ml") THEN Float64(1000) WHEN Utf8("mu/ml") THEN Float64(1) WHEN Utf8("miu/ml") THEN Float64(1) WHEN Utf8("miu/l") THEN Float64(0.001) WHEN Utf8("uiu/ml") THEN Float64(0.001) WHEN Utf8("uu/ml") THEN Float64(0.001) WHEN Utf8("ukat/l") THEN Float64(60) ELSE Float64(NULL) END AS ev_ref_high, Int64(NULL) AS ev_visit
+                                    Projection: lab.hospital_id, lab.patient_id, CAST(lab.date AS Int32) AS ev_day, CAST(lab.date AS Int32) AS ev_end_day, lab.value * CASE coalesce(lower(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(translate(lab.unit, Utf8("！＂＃＄％＆＇（）＊＋，－．／０１２３４５６７８９：；＜＝＞？＠ＡＢＣＤＥＦＧＨＩＪＫＬＭＮＯＰＱＲＳＴＵＶＷＸＹＺ［＼］＾＿｀ａｂｃｄｅｆｇｈｉｊｋｌｍｎｏｐｑｒｓｔｕｖｗｘｙｚ｛｜｝～　"), Utf8("!"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\]^_`abcdefghijklmnopqrstuvwxyz{|}~ ")), Utf8("㎎"), Utf8("mg")), Utf8("㎗"), Utf8("dl")), Utf8("㎖"), Utf8("ml")), Utf8("㎕"), Utf8("ul")), Utf8("㎍"), Utf8("ug")), Utf8("ℓ"), Utf8("l")), Utf8("μ"), Utf8("u")), Utf8("µ"), Utf8("u")), Utf8("×"), Utf8("")), Utf8("x10"), Utf8("10")), Utf8("10*"), Utf8("10^")), Utf8(" "), Utf8(""))), Utf8("")) WHEN Utf8("u/l") THEN Float64(1) WHEN Utf8("iu/l") THEN Float64(1) WHEN Utf8("u/ml") THEN Float64(1000) WHEN Utf8("ku/l") THEN Float64(1000) WHEN Utf8("iu/ml") THEN Float64(1000) WHEN Utf8("mu/ml") THEN Float64(1) WHEN Utf8("miu/ml") THEN Float64(1) WHEN Utf8("miu/l") THEN Float64(0.001) WHEN Utf8("uiu/ml") THEN Float64(0.001) WHEN Utf8("uu/ml") THEN Float64(0.001) WHEN Utf8("ukat/l") THEN Float64(60) ELSE Float64(NULL) END AS ev_value, lab.ref_low * CASE coalesce(lower(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(translate(lab.unit, Utf8("！＂＃＄％＆＇（）＊＋，－．／０１２３４５６７８９：；＜＝＞？＠ＡＢＣＤＥＦＧＨＩＪＫＬＭＮＯＰＱＲＳＴＵＶＷＸＹＺ［＼］＾＿｀ａｂｃｄｅｆｇｈｉｊｋｌｍｎｏｐｑｒｓｔｕｖｗｘｙｚ｛｜｝～　"), Utf8("!"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\]^_`abcdefghijklmnopqrstuvwxyz{|}~ ")), Utf8("㎎"), Utf8("mg")), Utf8("㎗"), Utf8("dl")), Utf8("㎖"), Utf8("ml")), Utf8("㎕"), Utf8("ul")), Utf8("㎍"), Utf8("ug")), Utf8("ℓ"), Utf8("l")), Utf8("μ"), Utf8("u")), Utf8("µ"), Utf8("u")), Utf8("×"), Utf8("")), Utf8("x10"), Utf8("10")), Utf8("10*"), Utf8("10^")), Utf8(" "), Utf8(""))), Utf8("")) WHEN Utf8("u/l") THEN Float64(1) WHEN Utf8("iu/l") THEN Float64(1) WHEN Utf8("u/ml") THEN Float64(1000) WHEN Utf8("ku/l") THEN Float64(1000) WHEN Utf8("iu/ml") THEN Float64(1000) WHEN Utf8("mu/ml") THEN Float64(1) WHEN Utf8("miu/ml") THEN Float64(1) WHEN Utf8("miu/l") THEN Float64(0.001) WHEN Utf8("uiu/ml") THEN Float64(0.001) WHEN Utf8("uu/ml") THEN Float64(0.001) WHEN Utf8("ukat/l") THEN Float64(60) ELSE Float64(NULL) END AS ev_ref_low, lab.ref_high * CASE coalesce(lower(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(translate(lab.unit, Utf8("！＂＃＄％＆＇（）＊＋，－．／０１２３４５６７８９：；＜＝＞？＠ＡＢＣＤＥＦＧＨＩＪＫＬＭＮＯＰＱＲＳＴＵＶＷＸＹＺ［＼］＾＿｀ａｂｃｄｅｆｇｈｉｊｋｌｍｎｏｐｑｒｓｔｕｖｗｘｙｚ｛｜｝～　"), Utf8("!"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\]^_`abcdefghijklmnopqrstuvwxyz{|}~ ")), Utf8("㎎"), Utf8("mg")), Utf8("㎗"), Utf8("dl")), Utf8("㎖"), Utf8("ml")), Utf8("㎕"), Utf8("ul")), Utf8("㎍"), Utf8("ug")), Utf8("ℓ"), Utf8("l")), Utf8("μ"), Utf8("u")), Utf8("µ"), Utf8("u")), Utf8("×"), Utf8("")), Utf8("x10"), Utf8("10")), Utf8("10*"), Utf8("10^")), Utf8(" "), Utf8(""))), Utf8("")) WHEN Utf8("u/l") THEN Float64(1) WHEN Utf8("iu/l") THEN Float64(1) WHEN Utf8("u/ml") THEN Float64(1000) WHEN Utf8("ku/l") THEN Float64(1000) WHEN Utf8("iu/ml") THEN Float64(1000) WHEN Utf8("mu/ml") THEN Float64(1) WHEN Utf8("miu/ml") THEN Float64(1) WHEN Utf8("miu/l") THEN Float64(0.001) WHEN Utf8("uiu/ml") THEN Float64(0.001) WHEN Utf8("uu/ml") THEN Float64(0.001) WHEN Utf8("ukat/l") THEN Float64(60) ELSE Float64(NULL) END AS ev_ref_high, Int64(NULL) AS ev_visit
                                       Filter: lab.analyte = Utf8("3B045")
                                         TableScan: lab
                                 SubqueryAlias: sex_of
@@ -550,6 +583,6 @@ cohort c { index = first lab alt > 3 x ULN }"#,
                                     TableScan: patient
                   SubqueryAlias: patient
                     TableScan: patient
-        "#);
+        "##);
     }
 }

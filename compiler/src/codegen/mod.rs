@@ -10,6 +10,7 @@
 
 mod cohort;
 mod conditions;
+mod coverage;
 mod events;
 mod expr;
 mod labs;
@@ -149,6 +150,11 @@ pub enum PlanKind {
         strata: Vec<String>,
         counts: Vec<String>,
     },
+    /// Rows of a CDM table by hospital: all, without a standard code, and matched by each of
+    /// the script's sources (`source_1` … in the order of `sources`). Site-only.
+    Coverage { table: String, sources: Vec<String> },
+    /// Lab rows in units mid cannot convert, by hospital, item and unit. Site-only.
+    LabUnits,
 }
 
 /// Builds every plan of a program, in execution order.
@@ -160,9 +166,10 @@ pub fn cir_to_plan(p: &cir::Program) -> Result<Vec<NamedPlan>> {
     // step's or outcome's scan is narrowed to the cohort's patients by the join it feeds (a
     // dynamic filter), which sharing would lose (measured: 0.80 s -> 0.95 s, 2x memory).
     let mut probe = Gen::default();
-    let first = plans(&mut probe, p)?;
+    let mut first = plans(&mut probe, p)?;
     if !probe.seen.iter().any(|(t, seen)| shares(*t, seen)) {
         // Nothing to share: the first pass is the program.
+        first.append(&mut probe.coverage(p)?);
         return Ok(first);
     }
     let mut g = Gen::default();
@@ -184,6 +191,7 @@ pub fn cir_to_plan(p: &cir::Program) -> Result<Vec<NamedPlan>> {
         });
     }
     out.append(&mut plans(&mut g, p)?);
+    out.append(&mut g.coverage(p)?);
     Ok(out)
 }
 
@@ -396,39 +404,44 @@ cohort c {
         -- steps_c (cohort steps)
         Sort: c.hospital_id ASC NULLS LAST, c.patient_id ASC NULLS LAST, c.index_day ASC NULLS LAST
           SubqueryAlias: c
-            Projection: hospital_id, patient_id, index_date, index_day, sex, birth_date, obs_start_day, obs_end_day, death_day, step_1, end_day
-              Projection: c.hospital_id AS hospital_id, c.patient_id AS patient_id, c.index_date AS index_date, c.index_day AS index_day, c.sex AS sex, c.birth_date AS birth_date, c.obs_start_day AS obs_start_day, c.obs_end_day AS obs_end_day, c.death_day AS death_day, c.step_1 AS step_1, least(c.obs_end_day, c.death_day) AS end_day
-                SubqueryAlias: c
-                  Projection: c.hospital_id, c.patient_id, c.index_date, c.index_day, c.sex, c.birth_date, c.obs_start_day, c.obs_end_day, c.death_day, c.step_1
-                    SubqueryAlias: c
-                      Projection: c.hospital_id AS hospital_id, c.patient_id AS patient_id, c.index_date AS index_date, c.index_day AS index_day, c.sex AS sex, c.birth_date AS birth_date, c.obs_start_day AS obs_start_day, c.obs_end_day AS obs_end_day, c.death_day AS death_day, c.step_1_cond_2 AS step_1_cond_2, coalesce(NOT c.step_1_cond_2, Boolean(false)) AS step_1
+            Projection: c.hospital_id, c.patient_id, c.index_date, c.index_day, c.sex, c.birth_date, c.obs_start_day, c.obs_end_day, c.death_day, c.end_day, c.step_1
+              SubqueryAlias: c
+                Projection: c.hospital_id AS hospital_id, c.patient_id AS patient_id, c.index_date AS index_date, c.index_day AS index_day, c.sex AS sex, c.birth_date AS birth_date, c.obs_start_day AS obs_start_day, c.obs_end_day AS obs_end_day, c.death_day AS death_day, c.end_day AS end_day, c.step_1_cond_2 AS step_1_cond_2, coalesce(NOT c.step_1_cond_2, Boolean(false)) AS step_1
+                  SubqueryAlias: c
+                    Projection: c.hospital_id AS hospital_id, c.patient_id AS patient_id, c.index_date AS index_date, c.index_day AS index_day, c.sex AS sex, c.birth_date AS birth_date, c.obs_start_day AS obs_start_day, c.obs_end_day AS obs_end_day, c.death_day AS death_day, c.end_day AS end_day, step_1_cond_2.mark AS step_1_cond_2
+                      LeftMark Join: c.hospital_id = step_1_cond_2.hospital_id, c.patient_id = step_1_cond_2.patient_id, c.index_day = step_1_cond_2.index_day
                         SubqueryAlias: c
-                          Projection: c.hospital_id AS hospital_id, c.patient_id AS patient_id, c.index_date AS index_date, c.index_day AS index_day, c.sex AS sex, c.birth_date AS birth_date, c.obs_start_day AS obs_start_day, c.obs_end_day AS obs_end_day, c.death_day AS death_day, step_1_cond_2.mark AS step_1_cond_2
-                            LeftMark Join: c.hospital_id = step_1_cond_2.hospital_id, c.patient_id = step_1_cond_2.patient_id, c.index_day = step_1_cond_2.index_day
+                          Projection: hospital_id, patient_id, index_date, index_day, sex, birth_date, obs_start_day, obs_end_day, death_day, end_day
+                            Projection: c.hospital_id AS hospital_id, c.patient_id AS patient_id, c.index_date AS index_date, c.index_day AS index_day, c.sex AS sex, c.birth_date AS birth_date, c.obs_start_day AS obs_start_day, c.obs_end_day AS obs_end_day, c.death_day AS death_day, least(c.obs_end_day, c.death_day) AS end_day
                               SubqueryAlias: c
                                 TableScan: entries_c
-                              SubqueryAlias: step_1_cond_2
-                                Distinct:
-                                  Projection: hospital_id, patient_id, index_day
-                                    Filter: ev_day >= index_day + Int32(-180) AND ev_day <= index_day + Int32(-1)
-                                      Projection: c.hospital_id AS hospital_id, c.patient_id AS patient_id, c.index_date AS index_date, c.index_day AS index_day, c.sex AS sex, c.birth_date AS birth_date, c.obs_start_day AS obs_start_day, c.obs_end_day AS obs_end_day, c.death_day AS death_day, step_1_ev_1.ev_day AS ev_day, step_1_ev_1.ev_end_day AS ev_end_day, step_1_ev_1.ev_value AS ev_value, step_1_ev_1.ev_ref_low AS ev_ref_low, step_1_ev_1.ev_ref_high AS ev_ref_high, step_1_ev_1.ev_visit AS ev_visit
-                                        Inner Join:  Filter: c.hospital_id = step_1_ev_1.hospital_id AND c.patient_id = step_1_ev_1.patient_id
-                                          SubqueryAlias: c
-                                            TableScan: entries_c
-                                          SubqueryAlias: step_1_ev_1
-                                            SubqueryAlias: drug_x
-                                              Projection: drug.hospital_id, drug.patient_id, CAST(drug.date AS Int32) AS ev_day, CAST(drug.end_date AS Int32) AS ev_end_day, Float64(NULL) AS ev_value, Float64(NULL) AS ev_ref_low, Float64(NULL) AS ev_ref_high, drug.visit_id AS ev_visit
-                                                Filter: drug.yj_code LIKE Utf8("2432001%")
-                                                  TableScan: drug
+                        SubqueryAlias: step_1_cond_2
+                          Distinct:
+                            Projection: hospital_id, patient_id, index_day
+                              Filter: ev_day >= index_day + Int32(-180) AND ev_day <= index_day + Int32(-1)
+                                Projection: c.hospital_id AS hospital_id, c.patient_id AS patient_id, c.index_date AS index_date, c.index_day AS index_day, c.sex AS sex, c.birth_date AS birth_date, c.obs_start_day AS obs_start_day, c.obs_end_day AS obs_end_day, c.death_day AS death_day, step_1_ev_1.ev_day AS ev_day, step_1_ev_1.ev_end_day AS ev_end_day, step_1_ev_1.ev_value AS ev_value, step_1_ev_1.ev_ref_low AS ev_ref_low, step_1_ev_1.ev_ref_high AS ev_ref_high, step_1_ev_1.ev_visit AS ev_visit
+                                  Inner Join:  Filter: c.hospital_id = step_1_ev_1.hospital_id AND c.patient_id = step_1_ev_1.patient_id
+                                    SubqueryAlias: c
+                                      TableScan: entries_c
+                                    SubqueryAlias: step_1_ev_1
+                                      SubqueryAlias: drug_x
+                                        Projection: drug.hospital_id, drug.patient_id, CAST(drug.date AS Int32) AS ev_day, CAST(drug.end_date AS Int32) AS ev_end_day, Float64(NULL) AS ev_value, Float64(NULL) AS ev_ref_low, Float64(NULL) AS ev_ref_high, drug.visit_id AS ev_visit
+                                          Filter: drug.yj_code LIKE Utf8("2432001%")
+                                            TableScan: drug
 
         -- attrition_c (attrition)
-        Aggregate: groupBy=[[]], aggr=[[count(DISTINCT concat(steps_c.hospital_id, Utf8("/"), CAST(steps_c.patient_id AS Utf8))) AS persons_0, count(Int32(1)) AS entries_0, count(concat(steps_c.hospital_id, Utf8("/"), CAST(steps_c.patient_id AS Utf8))) FILTER (WHERE steps_c.step_1) AS persons_1, count(Int32(1)) FILTER (WHERE steps_c.step_1) AS entries_1]]
+        Aggregate: groupBy=[[]], aggr=[[count(DISTINCT concat(steps_c.hospital_id, Utf8("/"), CAST(steps_c.patient_id AS Utf8))) AS persons_0, count(Int32(1)) AS entries_0, count(DISTINCT concat(steps_c.hospital_id, Utf8("/"), CAST(steps_c.patient_id AS Utf8))) FILTER (WHERE steps_c.step_1) AS persons_1, count(Int32(1)) FILTER (WHERE steps_c.step_1) AS entries_1]]
           TableScan: steps_c
 
         -- cohort_c (cohort)
         Projection: steps_c.hospital_id, steps_c.patient_id, steps_c.index_date, steps_c.index_day, steps_c.sex, steps_c.birth_date, steps_c.obs_start_day, steps_c.obs_end_day, steps_c.death_day, steps_c.end_day
           Filter: steps_c.step_1
             TableScan: steps_c
+
+        -- coverage_drug (data coverage by hospital, site-only)
+        Sort: drug.hospital_id ASC NULLS LAST
+          Aggregate: groupBy=[[drug.hospital_id]], aggr=[[count(Int32(1)) AS rows, count(Int32(1)) FILTER (WHERE drug.yj_code IS NULL) AS unmapped, count(Int32(1)) FILTER (WHERE drug.yj_code LIKE Utf8("2432001%")) AS source_1]]
+            TableScan: drug
         "#);
     }
 }

@@ -46,6 +46,11 @@ pub fn outcome_plan(outcome: &str) -> String {
     format!("outcome_{outcome}")
 }
 
+/// A coverage plan of a table (`coverage_drug`) or of lab units (`coverage_lab_units`).
+pub fn coverage_plan(what: &str) -> String {
+    format!("coverage_{what}")
+}
+
 pub fn report_plan(report: &str) -> String {
     format!("report_{report}")
 }

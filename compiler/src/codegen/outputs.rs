@@ -6,7 +6,7 @@ use datafusion_common::{JoinType, ScalarValue};
 use datafusion_expr::expr::Sort;
 use datafusion_expr::{Expr, ExprFunctionExt, LogicalPlan, LogicalPlanBuilder, cast, lit, when};
 use datafusion_functions::expr_fn::{coalesce, date_part, greatest, least};
-use datafusion_functions_aggregate::expr_fn::{count_distinct, max, min};
+use datafusion_functions_aggregate::expr_fn::{count, count_distinct, max, min};
 
 use super::expr::*;
 use super::names::*;
@@ -87,7 +87,7 @@ impl Gen {
         let mut parts = Vec::new();
         let mut strata_cols = Vec::new();
         let mut counts = Vec::new();
-        for (ci, cname) in r.cohorts.iter().enumerate() {
+        for cname in &r.cohorts {
             let coh = p
                 .cohort(cname)
                 .ok_or_else(|| internal(format!("no cohort {cname}")))?;
@@ -98,6 +98,7 @@ impl Gen {
                     ctx = self.join_outcome(ctx, o)?;
                 }
             }
+            // The stretch a row counts over: the whole follow-up, or one period of it.
             let mut start = c("index_day");
             let mut stop = c("end_day");
             if by_period {
@@ -116,56 +117,53 @@ impl Gen {
                     ..ctx
                 };
             }
-            let mut group = Vec::new();
+            // Time at risk starts the day after index (an outcome's default window), so
+            // the index day is in no one's person-time, whether a report is by period or not.
+            let risk_start = greatest(vec![start.clone(), c("index_day") + lit(1_i32)]);
+            // Strata and the person are projected under names of their own, so a stratum
+            // that is a key column (`by hospital`) cannot collide with the person's columns.
+            let mut pre = Vec::new();
             let mut names = Vec::new();
-            for s in &r.strata {
+            for (i, s) in r.strata.iter().enumerate() {
                 let (next, e) = self.stratum(s, ctx, cname)?;
                 ctx = next;
-                let name = stratum_column(s);
-                group.push(e.alias(&name));
-                names.push(name);
+                pre.push(e.alias(format!("stratum_{}", i + 1)));
+                names.push(stratum_column(s));
             }
-            let mut row = group.clone();
-            row.push(c("hospital_id"));
-            row.push(c("patient_id"));
-            let mut values = vec![];
+            pre.push(c("hospital_id").alias("person_hospital"));
+            pre.push(c("patient_id").alias("person_patient"));
             for o in &r.outcomes {
                 let od = c(&format!("{o}_day"));
                 let in_cohort = p.outcome(o).is_some_and(|x| &x.cohort == cname);
                 if in_cohort {
-                    // An outcome counts where it happens; person-time stops at it.
-                    let happens = od.clone().between(start.clone(), stop.clone());
+                    // An outcome counts where it happens in time at risk; person-time stops
+                    // at it (inclusive).
+                    let happens = od.clone().between(risk_start.clone(), stop.clone());
                     let stop_o = least(vec![stop.clone(), od.clone()]);
-                    let at_risk = when(
-                        od.clone().is_not_null().and(od.clone().lt(start.clone())),
-                        lit(0_i64),
-                    )
-                    .otherwise(cast(stop_o - start.clone() + lit(1), DataType::Int64))?;
+                    let days = cast(stop_o - risk_start.clone() + lit(1), DataType::Int64);
                     // At risk: no outcome before the (period's) start.
-                    let risk = when(
-                        od.clone().is_not_null().and(od.clone().lt(start.clone())),
-                        lit(0_i64),
-                    )
-                    .otherwise(lit(1_i64))?;
-                    values.push(
+                    let before = od.clone().is_not_null().and(od.clone().lt(start.clone()));
+                    pre.push(
                         when(happens, lit(1_i64))
                             .otherwise(lit(0_i64))?
                             .alias(format!("{o}_event")),
                     );
-                    values.push(risk.alias(format!("{o}_risk")));
-                    values.push(greatest(vec![at_risk, lit(0_i64)]).alias(format!("{o}_days")));
+                    pre.push(
+                        when(before.clone(), lit(0_i64))
+                            .otherwise(lit(1_i64))?
+                            .alias(format!("{o}_risk")),
+                    );
+                    pre.push(
+                        when(before, lit(0_i64))
+                            .otherwise(greatest(vec![days, lit(0_i64)]))?
+                            .alias(format!("{o}_days")),
+                    );
                 } else {
-                    values.push(lit(ScalarValue::Int64(None)).alias(format!("{o}_event")));
-                    values.push(lit(ScalarValue::Int64(None)).alias(format!("{o}_risk")));
-                    values.push(lit(ScalarValue::Int64(None)).alias(format!("{o}_days")));
+                    pre.push(lit(ScalarValue::Int64(None)).alias(format!("{o}_event")));
+                    pre.push(lit(ScalarValue::Int64(None)).alias(format!("{o}_risk")));
+                    pre.push(lit(ScalarValue::Int64(None)).alias(format!("{o}_days")));
                 }
             }
-            let mut projection: Vec<Expr> = group.iter().zip(&names).map(|(_, n)| c(n)).collect();
-            let _ = ci;
-            projection.extend([c("hospital_id"), c("patient_id")]);
-            let mut pre = group.clone();
-            pre.extend([c("hospital_id"), c("patient_id")]);
-            pre.extend(values);
             let plan = LogicalPlanBuilder::from(ctx.plan).project(pre)?.build()?;
             parts.push(plan);
             strata_cols = names;
@@ -175,9 +173,9 @@ impl Gen {
             union = union.union(part)?;
         }
         let person = datafusion_functions::expr_fn::concat(vec![
-            c("hospital_id"),
+            c("person_hospital"),
             lit("/"),
-            cast(c("patient_id"), DataType::Utf8),
+            cast(c("person_patient"), DataType::Utf8),
         ]);
         let mut aggs = vec![count_distinct(person.clone()).alias("persons")];
         counts.push("persons".to_string());
@@ -185,7 +183,8 @@ impl Gen {
             let ev = c(&format!("{o}_event"));
             if by_period {
                 aggs.push(
-                    count_distinct(person.clone())
+                    count(person.clone())
+                        .distinct()
                         .filter(c(&format!("{o}_risk")).eq(lit(1_i64)))
                         .build()?
                         .alias(format!("{o}_at_risk")),
@@ -193,7 +192,8 @@ impl Gen {
                 counts.push(format!("{o}_at_risk"));
             }
             aggs.push(
-                count_distinct(person.clone())
+                count(person.clone())
+                    .distinct()
                     .filter(ev.clone().eq(lit(1_i64)))
                     .build()?
                     .alias(format!("{o}_persons")),
@@ -205,11 +205,16 @@ impl Gen {
             );
             counts.push(format!("{o}_persons"));
         }
-        let group: Vec<Expr> = strata_cols.iter().map(|s| c(s)).collect();
+        let stratum = |i: usize| c(&format!("stratum_{}", i + 1));
+        let group: Vec<Expr> = (0..strata_cols.len()).map(stratum).collect();
         let sort: Vec<Sort> = strata_cols.iter().map(|s| c(s).sort(true, true)).collect();
         let mut b = union.aggregate(group, aggs)?;
         // Counts of an outcome defined in another cohort of the report do not apply: null.
-        let mut cols: Vec<Expr> = strata_cols.iter().map(|s| c(s)).collect();
+        let mut cols: Vec<Expr> = strata_cols
+            .iter()
+            .enumerate()
+            .map(|(i, s)| stratum(i).alias(s))
+            .collect();
         cols.push(c("persons"));
         for o in &r.outcomes {
             let applies = c(&format!("{o}_applies")).is_not_null();
@@ -451,9 +456,9 @@ report c with liver by sex"#,
             "report_c_with_liver"
         ), @r#"
         Sort: sex ASC NULLS FIRST
-          Projection: sex, persons, CASE WHEN liver_applies IS NOT NULL THEN liver_persons ELSE Int64(NULL) END AS liver_persons, CASE WHEN liver_applies IS NOT NULL THEN liver_person_days ELSE Int64(NULL) END AS liver_person_days
-            Aggregate: groupBy=[[sex]], aggr=[[count(DISTINCT concat(c.hospital_id, Utf8("/"), CAST(c.patient_id AS Utf8))) AS persons, count(concat(c.hospital_id, Utf8("/"), CAST(c.patient_id AS Utf8))) FILTER (WHERE liver_event = Int64(1)) AS liver_persons, max(liver_event) AS liver_applies, sum(liver_days) AS liver_person_days]]
-              Projection: c.sex AS sex, c.hospital_id, c.patient_id, CASE WHEN c.liver_day BETWEEN c.index_day AND c.end_day THEN Int64(1) ELSE Int64(0) END AS liver_event, CASE WHEN c.liver_day IS NOT NULL AND c.liver_day < c.index_day THEN Int64(0) ELSE Int64(1) END AS liver_risk, greatest(CASE WHEN c.liver_day IS NOT NULL AND c.liver_day < c.index_day THEN Int64(0) ELSE CAST(least(c.end_day, c.liver_day) - c.index_day + Int32(1) AS Int64) END, Int64(0)) AS liver_days
+          Projection: stratum_1 AS sex, persons, CASE WHEN liver_applies IS NOT NULL THEN liver_persons ELSE Int64(NULL) END AS liver_persons, CASE WHEN liver_applies IS NOT NULL THEN liver_person_days ELSE Int64(NULL) END AS liver_person_days
+            Aggregate: groupBy=[[stratum_1]], aggr=[[count(DISTINCT concat(person_hospital, Utf8("/"), CAST(person_patient AS Utf8))) AS persons, count(DISTINCT concat(person_hospital, Utf8("/"), CAST(person_patient AS Utf8))) FILTER (WHERE liver_event = Int64(1)) AS liver_persons, max(liver_event) AS liver_applies, sum(liver_days) AS liver_person_days]]
+              Projection: c.sex AS stratum_1, c.hospital_id AS person_hospital, c.patient_id AS person_patient, CASE WHEN c.liver_day BETWEEN greatest(c.index_day, c.index_day + Int32(1)) AND c.end_day THEN Int64(1) ELSE Int64(0) END AS liver_event, CASE WHEN c.liver_day IS NOT NULL AND c.liver_day < c.index_day THEN Int64(0) ELSE Int64(1) END AS liver_risk, CASE WHEN c.liver_day IS NOT NULL AND c.liver_day < c.index_day THEN Int64(0) ELSE greatest(CAST(least(c.end_day, c.liver_day) - greatest(c.index_day, c.index_day + Int32(1)) + Int32(1) AS Int64), Int64(0)) END AS liver_days
                 SubqueryAlias: c
                   Projection: c.hospital_id AS hospital_id, c.patient_id AS patient_id, c.index_date AS index_date, c.index_day AS index_day, c.sex AS sex, c.birth_date AS birth_date, c.obs_start_day AS obs_start_day, c.obs_end_day AS obs_end_day, c.death_day AS death_day, c.end_day AS end_day, outcome_liver.outcome_day AS liver_day
                     Left Join: c.hospital_id = outcome_liver.hospital_id, c.patient_id = outcome_liver.patient_id, c.index_day = outcome_liver.index_day

@@ -33,5 +33,7 @@ pub fn kind_word(k: &PlanKind) -> &'static str {
         PlanKind::Report { .. } => "report, aggregate",
         PlanKind::Intermediate { .. } => "intermediate, computed once for the plan after it",
         PlanKind::Shared { .. } => "shared scan, read once for every plan that tests these codes",
+        PlanKind::Coverage { .. } => "data coverage by hospital, site-only",
+        PlanKind::LabUnits => "lab units that cannot be converted, by hospital, site-only",
     }
 }

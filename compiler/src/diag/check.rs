@@ -1,7 +1,7 @@
 //! The wording of the checker's errors (stage: AST → HIR).
 
 use super::{Code, Diagnostic, Label};
-use crate::check::errors::{At, CheckError, LabProperty, QualitativeUse};
+use crate::check::errors::{At, CheckError, LabProperty, MAX_PERIODS, QualitativeUse};
 
 fn did_you_mean(d: Diagnostic, suggestion: &Option<String>) -> Diagnostic {
     match suggestion {
@@ -610,6 +610,87 @@ impl CheckError {
                 "grades compare with reference limits, not baselines",
                 label(at, "baseline"),
             ),
+            CheckError::NumberTooLarge { at, what, max } => Diagnostic::new(
+                Code::NumberTooLarge,
+                format!("{what} cannot be more than {max}"),
+                label(at, "too large"),
+            ),
+            CheckError::DuplicateStratum { at, name, first } => Diagnostic::new(
+                Code::DuplicateStratum,
+                format!("the report is by `{name}` twice"),
+                label(at, "again"),
+            )
+            .with_label(label(first, "first here"))
+            .with_help("remove one of them"),
+            CheckError::TooManyPeriods { at, count } => Diagnostic::new(
+                Code::TooManyPeriods,
+                format!("{count} follow-up periods are more than {MAX_PERIODS}"),
+                label(at, "too many periods"),
+            )
+            .with_help("use longer periods, or end them earlier and add `then until end`"),
+            CheckError::WindowBindsRight { at, left, op, both } => Diagnostic::new(
+                Code::WindowBindsRight,
+                format!("this window applies only to the query after `{op}`"),
+                label(at, "binds to the right-hand query only"),
+            )
+            .with_label(label(left, "this query has no window: it looks at all time"))
+            .with_help(format!(
+                "to window both, parenthesise: `{both}`; to window only the right one, write the parentheses: `… {op} (…)`"
+            )),
+            CheckError::StepAllTime { at, used } => used_at(
+                Diagnostic::new(
+                    Code::StepAllTime,
+                    "this step looks at all time, after index too",
+                    label(at, "no window"),
+                )
+                .with_help("say when: `within 365 days before index`, `on or before index`, or `between start of observation and index`"),
+                used,
+            ),
+            CheckError::EmptyWindow { at, used } => used_at(
+                Diagnostic::new(
+                    Code::EmptyWindow,
+                    "this window holds no day: it starts after it ends",
+                    label(at, "empty window"),
+                )
+                .with_help("write the earlier bound first: `between index - 30 days and index`"),
+                used,
+            ),
+            CheckError::CalendarUnit { at, text, days } => Diagnostic::new(
+                Code::CalendarUnit,
+                format!("`{text}` is {days} days, not calendar time"),
+                label(at, &format!("{days} days")),
+            )
+            .with_help(format!(
+                "write `{days} days` to say so; for calendar months or years use `same month as …` / `same year as …`"
+            )),
+            CheckError::Impossible { at, what } => Diagnostic::new(
+                Code::Impossible,
+                what.to_string(),
+                label(at, "cannot hold as meant"),
+            ),
+            CheckError::ImplausibleThreshold {
+                at,
+                item,
+                threshold,
+                reference,
+            } => Diagnostic::new(
+                Code::ImplausibleThreshold,
+                format!("{threshold} is far outside the reference interval of `{item}` ({reference})"),
+                label(at, "implausible for this item"),
+            )
+            .with_help("check the unit: e.g. platelets are counted in 10^3/uL or 10^4/uL, not /uL"),
+            CheckError::UnusedImport { at, name } => Diagnostic::new(
+                Code::UnusedImport,
+                format!("`{name}` is imported but not used"),
+                label(at, "unused"),
+            )
+            .with_help("remove it from the import"),
+            CheckError::UnusedDefinition { at, name } => Diagnostic::new(
+                Code::UnusedDefinition,
+                format!("`{name}` is defined but not used"),
+                label(at, "unused"),
+            )
+            .with_help("remove it, or use it in a cohort, outcome, export or report"),
         }
     }
 }

@@ -60,6 +60,8 @@ codes! {
         "Parentheses, brackets and braces may be nested at most 128 levels deep. Name the parts\nwith `define` instead:\n\n    define liver_rise = lab alt > 3 x ULN or lab ast > 3 x ULN";
     NotUtf8 = "E0007", "the file is not UTF-8",
         "Scripts are UTF-8 text. The label points at the first byte that is not UTF-8; save the\nfile as UTF-8 (editors call it \"UTF-8\" or \"Unicode\").";
+    TooManyDiagnostics = "E0008", "too many diagnostics",
+        "A file has more than 100 diagnostics; the first 100 are shown and this one counts the\nrest. Later diagnostics often follow from earlier ones: fix those first and check again.";
     UnknownName = "E0101", "unknown name",
         "The name is neither defined in this file nor imported. Stdlib names must be imported:\n\n    import labs.{alt, ast}\n    import outcomes.neutropenia\n\nThe help suggests the closest name in scope when one is near.";
     UnknownModule = "E0102", "no such module",
@@ -134,6 +136,10 @@ codes! {
         "Windows and periods count days forward from their anchor; the direction is said with\n`before`, `after` or `around`:\n\n    within -30 days before index        // E0226\n    within 30 days before index";
     NotFixedDuration = "E0227", "a duration not known when compiling",
         "Windows, observation, gaps, graces and periods need a number of days known when the\nscript is compiled, so every patient gets the same window: write days, weeks, months (30\ndays) or years (365 days), or a definition of one.";
+    NumberTooLarge = "E0228", "a number too large for its place",
+        "Every number a script gives has a meaning that bounds it: a duration is at most 200 years\n(73,050 days, longer than any follow-up), and `nth`, `at least`, `at most` and `exactly`\ncount at most 1,000,000 events. A larger number is a typo, and mid refuses it rather than\nwrapping it around:\n\n    within 4294967306 days before index      // E0228\n    within 10 days before index";
+    WindowBindsRight = "E0229", "a window after `or`/`and` that binds only its right side",
+        "A window binds tighter than `or` and `and`, so\n\n    require drug a or drug b within 30 days before index\n\nreads as `drug a or (drug b within 30 days before index)`: `drug a` at any time, before\nor after index. Say which is meant with parentheses:\n\n    require (drug a or drug b) within 30 days before index      // both in the window\n    require drug a or (drug b within 30 days before index)      // only b";
     NoIndex = "E0301", "cohort without an index",
         "A cohort needs one entry event that sets `index`:\n\n    cohort users {\n      index = first drug statins\n    }";
     DuplicateStatement = "E0302", "a statement given twice",
@@ -162,6 +168,10 @@ codes! {
         "Age bands are whole years wide: `age band 10 years`, `age band 5 years`.";
     NeedsPeriods = "E0316", "`by period` or `tested(…)` for a cohort without periods",
         "Counting by period, or by testing in earlier periods, needs the cohort's follow-up split\ninto periods:\n\n    cohort c {\n      …\n      periods of 14 days from index + 1 day until index + 140 days\n    }\n    report c with o by period, tested(lab neutrophil_count)";
+    DuplicateStratum = "E0317", "a report by the same stratum twice",
+        "Each stratum of a report is one column; giving it twice (`by sex, sex`) would make two\ncolumns of one name. Remove one.";
+    TooManyPeriods = "E0318", "too many follow-up periods",
+        "A cohort has at most 1,000 follow-up periods: each is a row per entry in every report by\nperiod. Use longer periods, or end the periods earlier and add one last period with\n`then until end`:\n\n    periods of 1 day from index + 1 day until index + 100000 days     // E0318\n    periods of 14 days from index + 1 day until index + 140 days then until end";
     UnknownType = "E0401", "an unknown type",
         "Parameter and definition types are: Number, Quantity, Duration, Date, Text, Bool,\nCodes<diagnosis|drug|lab|procedure> and Events<diagnosis|drug|lab|procedure|visit>.";
     DefinitionKind = "E0402", "a definition of a declaration",
@@ -192,6 +202,20 @@ codes! {
         "A grading table lists each grade once, lowest first, so the highest grade a result meets is\nits grade:\n\n    for alt { 1 if > 1 x ULN  2 if > 3 x ULN  3 if > 5 x ULN }";
     GradeBaseline = "E0415", "a grade threshold relative to a baseline",
         "Grades compare a result with reference limits (`x ULN`, `x LLN`, `x site_ULN`) or with\nvalues; a patient's baseline is not a property of the grading scale. Compare with a\nbaseline in the script instead: `lab creatinine >= 1.5 x baseline`.";
+    StepAllTime = "W0001", "a step that looks at all time",
+        "A `require` or `exclude` whose event query has no window looks at every record of the\npatient, after index too: `exclude diagnosis cancer` excludes a patient diagnosed years\nafter index. Say when: `within 365 days before index`, `on or before index`, or\n`between start of observation and index`.";
+    EmptyWindow = "W0002", "a window that holds no day",
+        "The window's first day is after its last (`between index and index - 30 days`), so no\nevent is ever in it. Write the earlier bound first.";
+    CalendarUnit = "W0003", "months or years as fixed days",
+        "Durations are days: a month is 30 days and a year 365, so a window is the same length\nfor every patient. `6 months` is 180 days, not six calendar months. Write the days to make\nit plain, or use `same month as …` / `same year as …` for calendar time.";
+    Impossible = "W0004", "a condition that cannot hold as meant",
+        "The condition can never be met (`age at index >= 200`, an end of follow-up before index,\nobservation longer than the data), or is met by everyone; the step or end is then\nprobably a typo.";
+    ImplausibleThreshold = "W0005", "a lab threshold far outside the item's range",
+        "The threshold is more than 100 times above or below the item's reference interval, which\nusually means a unit mistaken: `lab platelets < 10 /uL` is ten cells per microlitre; ten\nthousand is `10 x10^3/uL`.";
+    UnusedImport = "W0006", "an import not used",
+        "A name is imported but the script never uses it. Remove it from the import.";
+    UnusedDefinition = "W0007", "a definition not used",
+        "A code set or definition of the script is used by no cohort, outcome, export, report or\nother definition. Remove it, or use it. A file without a cohort is a library, whose\ndefinitions are there to be imported: it gets no such warning.";
 }
 
 impl Code {

@@ -131,6 +131,41 @@ pub fn normalise(diags: &mut Vec<Diagnostic>) {
     });
 }
 
+/// The most diagnostics reported for one file: past this, more say nothing new, and their
+/// rendering would only grow with the input.
+pub const MAX_DIAGNOSTICS: usize = 100;
+
+/// Keeps the first `MAX_DIAGNOSTICS` diagnostics (in reading order) and says how many more
+/// there were.
+pub fn cap(diags: &mut Vec<Diagnostic>) {
+    if diags.len() <= MAX_DIAGNOSTICS {
+        return;
+    }
+    let more = diags.len() - MAX_DIAGNOSTICS;
+    let (file, at) = (
+        diags[MAX_DIAGNOSTICS].primary.file,
+        diags[MAX_DIAGNOSTICS].primary.span,
+    );
+    let errors = diags[MAX_DIAGNOSTICS..]
+        .iter()
+        .filter(|d| d.is_error())
+        .count();
+    diags.truncate(MAX_DIAGNOSTICS);
+    let mut d = Diagnostic::new(
+        Code::TooManyDiagnostics,
+        format!("{more} more diagnostics ({errors} errors) not shown"),
+        Label::new(file, Span::new(at.start, at.start), "from here on"),
+    )
+    .with_help("fix the ones above first: later ones often follow from them");
+    // An error only when errors were left out.
+    d.severity = if errors > 0 {
+        Severity::Error
+    } else {
+        Severity::Warning
+    };
+    diags.push(d);
+}
+
 /// The explanation of a code (`mid explain`): its title and text, or for a retired code what
 /// replaced it.
 pub fn explain(code: &str) -> Option<(String, &'static str)> {

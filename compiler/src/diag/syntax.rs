@@ -39,10 +39,18 @@ pub fn syntax_diagnostic(e: &SyntaxError, file: FileId) -> Diagnostic {
                 format!("unexpected {found}"),
                 label("not expected here"),
             );
-            if expected.is_empty() {
+            let d = if expected.is_empty() {
                 d
             } else {
                 d.with_note(format!("expected {}", one_of(expected)))
+            };
+            // An event's date where a date is wanted: `before first drug x after index` would
+            // be ambiguous (whose window is `after index`?), so it takes parentheses.
+            let selector = ["`first`", "`last`", "`nth`"].contains(&found.as_str());
+            if selector && expected.iter().any(|e| e == "`index`") {
+                d.with_help("an event's date goes in parentheses here: `before (first drug x after index)`, `age at (first drug x)`")
+            } else {
+                d
             }
         }
         SyntaxErrorKind::UnexpectedEnd { expected } => {

@@ -225,7 +225,10 @@ impl Lower<'_> {
             units: item
                 .units
                 .iter()
-                .map(|(n, f)| (units::normalise(n), *f))
+                .map(|c| units::Conversion {
+                    unit: units::normalise(&c.unit),
+                    ..c.clone()
+                })
                 .collect(),
             reference: cir::Reference {
                 male: item.reference.male,
@@ -249,16 +252,20 @@ impl Lower<'_> {
                 let DefKind::Lab(lab) = &self.hir.def(item).kind else {
                     return Err(internal("a threshold for something that is not a lab item"));
                 };
-                let factor = lab
+                let converted = lab
                     .units
                     .iter()
-                    .find(|(n, _)| units::normalise(n) == units::normalise(u.name))
-                    .map(|(_, f)| *f)
-                    .or_else(|| lab.unit.and_then(|to| units::factor(u, to)))
+                    .find(|c| units::normalise(&c.unit) == units::normalise(u.name))
+                    .map(|c| c.apply(*value))
+                    .or_else(|| {
+                        lab.unit
+                            .and_then(|to| units::factor(u, to))
+                            .map(|f| value * f)
+                    })
                     .ok_or_else(|| {
                         internal(format!("no conversion from {} for the item", u.name))
                     })?;
-                Ok(Threshold::Value(value * factor))
+                Ok(Threshold::Value(converted))
             }
             H::Inlined { body, .. } => self.threshold(body, item),
             H::Arith { op, lhs, rhs } => {

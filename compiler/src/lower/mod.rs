@@ -108,6 +108,20 @@ pub fn hir_to_cir(hir: &Hir) -> Result<cir::Program> {
     Ok(p)
 }
 
+/// The lab catalogue of the stdlib, each item as code generation reads it (codes, unit,
+/// conversions, reference interval): what `mid inspect` checks a data set's units against.
+pub fn stdlib_labs() -> Vec<cir::LabSpec> {
+    let mut sources = crate::source::SourceMap::new();
+    let (hir, _) = crate::check::check_stdlib(&mut sources);
+    let mut l = Lower {
+        hir: &hir,
+        used: Vec::new(),
+    };
+    (0..hir.defs.len())
+        .filter_map(|i| l.lab_spec(crate::hir::DefId(i as u32)).ok())
+        .collect()
+}
+
 /// Whether an outcome's events are restricted by a window of their own (along the events
 /// themselves, not inside a `having` condition or a date).
 fn has_window(e: &Events) -> bool {

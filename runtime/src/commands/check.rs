@@ -21,6 +21,15 @@ pub struct CheckArgs {
     /// Colour diagnostics.
     #[arg(long, value_enum, default_value_t = Color::Auto)]
     pub color: Color,
+    /// `--deny warnings`: fail (exit 1) on warnings too, as CI should.
+    #[arg(long, value_enum)]
+    pub deny: Option<Deny>,
+}
+
+/// What `--deny` turns into errors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Deny {
+    Warnings,
 }
 
 pub fn check(args: &CheckArgs) -> Result<ExitCode> {
@@ -44,7 +53,7 @@ pub fn check(args: &CheckArgs) -> Result<ExitCode> {
             .iter()
             .flat_map(|j| serde_json::from_str::<Vec<serde_json::Value>>(j).unwrap_or_default())
             .collect();
-        println!(
+        crate::outln!(
             "{}",
             serde_json::to_string_pretty(&merged).unwrap_or_else(|_| "[]".into())
         );
@@ -64,8 +73,9 @@ pub fn check(args: &CheckArgs) -> Result<ExitCode> {
     if warnings > 0 {
         summary.push_str(&format!(", {}", plural(warnings, "warning")));
     }
-    eprintln!("{summary}");
-    Ok(if errors > 0 {
+    crate::errln!("{summary}");
+    let denied = args.deny == Some(Deny::Warnings) && warnings > 0;
+    Ok(if errors > 0 || denied {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS

@@ -60,6 +60,6 @@ pub fn compile(args: &CompileArgs) -> Result<ExitCode> {
             mid_compiler::codegen::text::plans_text(&compiled.plans, Some(&optimized))
         }
     };
-    print!("{text}");
+    crate::out!("{text}");
     Ok(ExitCode::SUCCESS)
 }

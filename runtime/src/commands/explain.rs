@@ -14,7 +14,7 @@ pub struct ExplainArgs {
 pub fn explain(args: &ExplainArgs) -> Result<ExitCode> {
     match mid_compiler::diag::explain(&args.code) {
         Some((title, text)) => {
-            println!(
+            crate::outln!(
                 "{}: {title}\n\n{text}",
                 args.code.trim().to_ascii_uppercase()
             );

@@ -48,6 +48,11 @@ struct Report {
     codes: BTreeMap<&'static str, HashMap<String, u64>>,
     /// hospital → (rows, unmapped rows) for lab and drug.
     unmapped_lab: BTreeMap<String, (u64, u64)>,
+    /// (analyte, unit as written, hospital) → lab rows with a value whose unit the catalogue
+    /// cannot convert for any item of that analyte.
+    unconvertible: BTreeMap<(String, String, String), u64>,
+    /// The catalogue's convertible units by analyte (normalised spellings).
+    units_by_analyte: BTreeMap<String, BTreeSet<String>>,
     unmapped_drug: BTreeMap<String, (u64, u64)>,
 }
 
@@ -62,10 +67,13 @@ struct ColumnCheck {
 pub fn run(args: &InspectArgs) -> Result<ExitCode> {
     let dir = dataset::resolve_data(args.data.as_deref())?;
     if !dir.is_dir() {
-        eprintln!("error: {} is not a directory", dir.display());
+        crate::errln!("error: {} is not a directory", dir.display());
         return Ok(ExitCode::from(2));
     }
-    let mut report = Report::default();
+    let mut report = Report {
+        units_by_analyte: catalogue_units(),
+        ..Report::default()
+    };
     let manifest = match Manifest::read(&dir) {
         Ok(m) => {
             if m.cdm_version != CDM_VERSION {
@@ -252,6 +260,29 @@ fn check_file(
     rows
 }
 
+/// The units the stdlib's lab catalogue converts, by analyte (for items matched by analyte).
+fn catalogue_units() -> BTreeMap<String, BTreeSet<String>> {
+    let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for lab in mid_compiler::lower::stdlib_labs() {
+        let (Some(mid_compiler::cir::Codes::Match { system, code, .. }), Some(unit)) =
+            (&lab.codes, &lab.unit)
+        else {
+            continue;
+        };
+        if *system != mid_compiler::codes::System::Analyte {
+            continue;
+        }
+        let set = out.entry(code.clone()).or_default();
+        set.extend(lab.units.iter().map(|c| c.unit.clone()));
+        if mid_compiler::units::lookup(unit)
+            .is_some_and(|u| u.dimension == mid_compiler::units::Dimension::Ratio)
+        {
+            set.insert(String::new());
+        }
+    }
+    out
+}
+
 fn strings<'a>(b: &'a RecordBatch, name: &str) -> Option<&'a StringArray> {
     b.column_by_name(name)?
         .as_any()
@@ -326,6 +357,38 @@ fn summarise(t: Table, b: &RecordBatch, usable: &[bool], report: &mut Report) {
         Table::Lab => {
             let analyte = strings(b, "analyte").filter(|_| ok("analyte"));
             count_codes(report, "lab analyte", analyte, usize::MAX);
+            let value = b
+                .column_by_name("value")
+                .filter(|_| ok("value"))
+                .map(|c| c.is_valid(0) || c.null_count() < c.len())
+                .is_some();
+            if let (Some(h), Some(a), Some(u), true) = (
+                hospitals,
+                analyte,
+                strings(b, "unit").filter(|_| ok("unit")),
+                value,
+            ) {
+                let values = b.column_by_name("value").expect("checked above");
+                for i in 0..h.len() {
+                    if a.is_null(i) || !values.is_valid(i) {
+                        continue;
+                    }
+                    let Some(known) = report.units_by_analyte.get(a.value(i)) else {
+                        continue;
+                    };
+                    let written = if u.is_null(i) { "" } else { u.value(i) };
+                    if !known.contains(&mid_compiler::units::normalise(written)) {
+                        *report
+                            .unconvertible
+                            .entry((
+                                a.value(i).to_string(),
+                                written.to_string(),
+                                h.value(i).to_string(),
+                            ))
+                            .or_default() += 1;
+                    }
+                }
+            }
             if let (Some(h), Some(j)) = (hospitals, strings(b, "jlac10").filter(|_| ok("jlac10"))) {
                 for i in 0..h.len() {
                     let e = report
@@ -423,65 +486,77 @@ fn share(e: Option<&(u64, u64)>) -> Option<f64> {
 const DOMAINS: [&str; 4] = ["icd10", "yj ingredient", "lab analyte", "procedure"];
 
 fn print_text(dir: &Path, m: Option<&Manifest>, r: &Report, n: usize) {
-    println!("data set: {}", dir.display());
+    crate::outln!("data set: {}", dir.display());
     if let Some(m) = m {
-        println!(
+        crate::outln!(
             "manifest: cdm {}, {} {}{}",
             m.cdm_version,
             m.generator.name,
             m.generator.version,
             m.seed.map(|s| format!(", seed {s}")).unwrap_or_default()
         );
-        println!(
+        crate::outln!(
             "data period: {} to {}",
-            m.data_period.start, m.data_period.end
+            m.data_period.start,
+            m.data_period.end
         );
     }
     if let (Some(a), Some(b)) = (r.date_min, r.date_max) {
-        println!(
+        crate::outln!(
             "dates found: {} to {}",
             mid_compiler::dates::format(a),
             mid_compiler::dates::format(b)
         );
     }
-    println!("tables:");
+    crate::outln!("tables:");
     for t in Table::ALL {
         if let Some(rows) = r.rows.get(t.name()) {
             let files = r.files.get(t.name()).map_or(0, Vec::len);
-            println!(
+            crate::outln!(
                 "  {:<10} {:>14} rows in {files} file(s)",
                 t.name(),
                 group_thousands(*rows)
             );
         }
     }
-    println!("hospitals:");
+    crate::outln!("hospitals:");
     for (h, p) in &r.patients {
         let lab =
             share(r.unmapped_lab.get(h)).map_or("-".into(), |s| format!("{:.1} %", s * 100.0));
         let drug =
             share(r.unmapped_drug.get(h)).map_or("-".into(), |s| format!("{:.1} %", s * 100.0));
-        println!(
+        crate::outln!(
             "  {h:<4} {:>10} patients   unmapped lab {lab:>7}   unmapped drug {drug:>7}",
             group_thousands(*p)
         );
     }
-    println!("most frequent codes:");
+    crate::outln!("most frequent codes:");
     for d in DOMAINS {
         if let Some(m) = r.codes.get(d) {
             let list: Vec<String> = top(m, n)
                 .into_iter()
                 .map(|(c, k)| format!("{c} ({})", group_thousands(k)))
                 .collect();
-            println!("  {d}: {}", list.join(", "));
+            crate::outln!("  {d}: {}", list.join(", "));
+        }
+    }
+    if r.unconvertible.is_empty() {
+        crate::outln!("lab units: every result's unit is one the catalogue converts");
+    } else {
+        crate::outln!("lab units the catalogue cannot convert (those results have no value):");
+        for ((analyte, unit, hospital), rows) in &r.unconvertible {
+            crate::outln!(
+                "  {analyte} `{unit}` at {hospital}: {} rows",
+                group_thousands(*rows)
+            );
         }
     }
     if r.problems.is_empty() {
-        println!("validation: the data set matches the contract (cdm {CDM_VERSION})");
+        crate::outln!("validation: the data set matches the contract (cdm {CDM_VERSION})");
     } else {
-        println!("validation: {} problem(s)", r.problems.len());
+        crate::outln!("validation: {} problem(s)", r.problems.len());
         for p in &r.problems {
-            println!("  - {p}");
+            crate::outln!("  - {p}");
         }
     }
 }
@@ -528,8 +603,9 @@ fn print_json(dir: &Path, m: Option<&Manifest>, r: &Report, n: usize) {
         "tables": tables,
         "hospitals": hospitals,
         "top_codes": codes,
+        "unconvertible_lab_units": r.unconvertible.iter().map(|((a, u, h), n)| json!({"analyte": a, "unit": u, "hospital": h, "rows": n})).collect::<Vec<_>>(),
         "valid": r.problems.is_empty(),
         "problems": r.problems,
     });
-    println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+    crate::outln!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
 }

@@ -43,15 +43,32 @@ pub(crate) fn color_on(c: Color) -> bool {
     }
 }
 
-/// Reads a script file; a missing or unreadable file is a usage error.
+/// The largest script mid reads (16 MiB): far beyond any study, and a bound on the work a
+/// mistaken path (`/dev/zero`) can cause.
+pub const MAX_SCRIPT_BYTES: u64 = 16 * 1024 * 1024;
+
+/// Reads a script file; a missing, unreadable or oversized file is a usage error.
 pub(crate) fn read_script(path: &Path) -> Result<Vec<u8>> {
-    std::fs::read(path).map_err(|e| Error::usage(format!("cannot read {}: {e}", path.display())))
+    use std::io::Read;
+    let cannot = |e: std::io::Error| Error::usage(format!("cannot read {}: {e}", path.display()));
+    let file = std::fs::File::open(path).map_err(cannot)?;
+    let mut bytes = Vec::new();
+    file.take(MAX_SCRIPT_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(cannot)?;
+    if bytes.len() as u64 > MAX_SCRIPT_BYTES {
+        return Err(Error::usage(format!(
+            "{} is larger than 16 MiB: not a script",
+            path.display()
+        )));
+    }
+    Ok(bytes)
 }
 
 /// Prints diagnostics for people on stderr.
 pub(crate) fn print_diagnostics(diags: &[Diagnostic], sources: &SourceMap, color: Color) {
     if !diags.is_empty() {
-        eprint!(
+        crate::err!(
             "{}",
             diag::render_human(
                 diags,

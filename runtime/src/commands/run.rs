@@ -5,7 +5,7 @@
 
 use std::fs;
 use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Instant, SystemTime};
 
@@ -13,10 +13,10 @@ use mid_compiler::CompileOptions;
 use mid_compiler::diag::Diagnostic;
 
 use super::{Color, compile_script, print_diagnostics};
-use crate::dataset::contract;
+use crate::dataset::{contract, verify};
 use crate::engine::{self, Engine};
 use crate::error::{Error, Result};
-use crate::output::{self, RunRecord};
+use crate::output::{self, RunRecord, SiteRecord};
 
 /// Arguments of `mid run`.
 #[derive(Debug, Clone, clap::Args)]
@@ -35,6 +35,10 @@ pub struct RunArgs {
     /// Colour diagnostics.
     #[arg(long, value_enum, default_value_t = Color::Auto)]
     pub color: Color,
+    /// Check every data file's SHA-256 against the manifest's fingerprints (every run checks
+    /// file lists, sizes and row counts).
+    #[arg(long)]
+    pub verify: bool,
     /// Print each plan's time and its physical plan with per-operator rows and times to
     /// stderr (where a slow script spends its time).
     #[arg(long)]
@@ -46,10 +50,8 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
     let clock = Instant::now();
     let compiled = compile_script(&args.file, args.color, &CompileOptions::default())?;
     let data = crate::dataset::resolve_data(args.data.as_deref())?;
-    let problems = contract::check_requirements(
-        &data,
-        &mid_compiler::requirements::requirements(&compiled.cir),
-    );
+    let needs = mid_compiler::requirements::requirements(&compiled.cir);
+    let problems = contract::check_requirements(&data, &needs);
     if !problems.is_empty() {
         let diags: Vec<Diagnostic> = problems.iter().map(|p| p.to_diagnostic()).collect();
         print_diagnostics(&diags, &compiled.checked.sources, args.color);
@@ -60,6 +62,31 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
             if problems.len() == 1 { "" } else { "s" }
         )));
     }
+    // The files must still be those the manifest describes, or the run records no fingerprint.
+    let mut tables: Vec<mid_compiler::cdm::Table> = needs.iter().map(|r| r.table).collect();
+    tables.dedup();
+    let verified = match crate::dataset::Manifest::read(&data) {
+        Ok(m) => match verify::verify(&data, &m, &tables, args.verify) {
+            Ok(v) => Some(v),
+            Err(problems) => {
+                for p in &problems {
+                    crate::errln!("error: {p}");
+                }
+                return Err(Error::new(format!(
+                    "the data set in {} is not what its manifest.json describes ({} problem{}); regenerate the manifest or restore the files",
+                    data.display(),
+                    problems.len(),
+                    if problems.len() == 1 { "" } else { "s" }
+                )));
+            }
+        },
+        Err(e) => {
+            crate::errln!(
+                "warning: {e}; the data set's files cannot be checked, and run.json records no fingerprint"
+            );
+            None
+        }
+    };
     let out = match &args.out {
         Some(o) => o.clone(),
         None => PathBuf::from("out").join(
@@ -69,7 +96,7 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
                 .unwrap_or_else(|| "run".into()),
         ),
     };
-    check_out_dir(&out)?;
+    let place = output::place::Place::claim(&out, &data, &args.file)?;
     let rt = crate::runtime()?;
     let results = rt.block_on(async {
         let engine = Engine::open(&data).await?;
@@ -86,33 +113,63 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
         }
         r
     })?;
-    let tmp = output::temp_dir_beside(&out, ".mid-run-")?.keep();
-    let written = match output::write_outputs(&tmp, &compiled, &results, args.csv) {
+    let tmp = place.temp()?;
+    let (written, withheld) = match output::write_outputs(&tmp, &compiled, &results, args.csv) {
         Ok(w) => w,
         Err(e) => {
-            let _ = fs::remove_dir_all(&tmp);
+            place.abandon(&tmp);
             return Err(e);
         }
     };
-    let record = RunRecord::new(&output::RunFacts {
+    let facts = output::RunFacts {
         script: &args.file,
         compiled: &compiled,
         data: &data,
         results: &results,
         written: &written,
+        withheld: &withheld,
+        verified,
         started,
         finished: SystemTime::now(),
-    });
-    let json = serde_json::to_string_pretty(&record)
-        .map_err(|e| Error::context("cannot write run.json", e))?;
-    if let Err(e) = fs::write(tmp.join("run.json"), json + "\n") {
-        let _ = fs::remove_dir_all(&tmp);
-        return Err(Error::context(
-            format!("cannot write {}", tmp.join("run.json").display()),
-            e,
-        ));
+    };
+    let coverage = match output::coverage(&compiled, &results) {
+        Ok(c) => c,
+        Err(e) => {
+            place.abandon(&tmp);
+            return Err(e);
+        }
+    };
+    let records = [
+        (
+            tmp.join("run.json"),
+            serde_json::to_string_pretty(&RunRecord::new(&facts)),
+        ),
+        (
+            tmp.join(output::SITE_ONLY).join("run-site.json"),
+            serde_json::to_string_pretty(&SiteRecord::new(&facts)),
+        ),
+        (
+            tmp.join(output::SITE_ONLY).join("coverage.json"),
+            serde_json::to_string_pretty(&coverage),
+        ),
+    ];
+    for (path, json) in records {
+        let written = json
+            .map_err(|e| Error::context("cannot describe the run", e))
+            .and_then(|json| {
+                fs::create_dir_all(path.parent().unwrap_or(&tmp))
+                    .and_then(|_| fs::write(&path, json + "\n"))
+                    .map_err(|e| Error::context(format!("cannot write {}", path.display()), e))
+            });
+        if let Err(e) = written {
+            place.abandon(&tmp);
+            return Err(e);
+        }
     }
-    replace_dir(&tmp, &out)?;
+    for w in &withheld {
+        crate::errln!("warning: report `{}` withheld: {}", w.report, w.reason);
+    }
+    place.commit(&tmp)?;
     output::print_summary(
         &compiled,
         &results,
@@ -120,6 +177,9 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
         &out,
         clock.elapsed().as_secs_f64(),
     );
+    for f in &coverage.flags {
+        crate::outln!("coverage: {f}");
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -135,38 +195,4 @@ fn progress(steps: u64) -> Option<indicatif::ProgressBar> {
     }
     bar.enable_steady_tick(std::time::Duration::from_millis(120));
     Some(bar)
-}
-
-/// The output directory may be new, empty, or an earlier run's results; anything else is
-/// refused so a typo cannot overwrite unrelated files.
-fn check_out_dir(out: &Path) -> Result<()> {
-    if !out.exists() {
-        return Ok(());
-    }
-    if !out.is_dir() {
-        return Err(Error::usage(format!(
-            "--out {} is a file, not a directory",
-            out.display()
-        )));
-    }
-    let empty = fs::read_dir(out)
-        .map(|mut d| d.next().is_none())
-        .unwrap_or(false);
-    if empty || out.join("run.json").exists() {
-        return Ok(());
-    }
-    Err(Error::usage(format!(
-        "--out {} holds files that are not mid results; choose another directory",
-        out.display()
-    )))
-}
-
-/// Puts the finished results in place of `out`.
-fn replace_dir(tmp: &Path, out: &Path) -> Result<()> {
-    if out.exists() {
-        fs::remove_dir_all(out)
-            .map_err(|e| Error::context(format!("cannot replace {}", out.display()), e))?;
-    }
-    fs::rename(tmp, out)
-        .map_err(|e| Error::context(format!("cannot move results to {}", out.display()), e))
 }

@@ -42,7 +42,7 @@ pub fn run(args: &SynthArgs) -> Result<ExitCode> {
         progress: true,
     };
     if let Err(message) = mid_synth::validate(&options) {
-        eprintln!("error: {message}");
+        crate::errln!("error: {message}");
         return Ok(ExitCode::from(2));
     }
     let summary =
@@ -53,17 +53,17 @@ pub fn run(args: &SynthArgs) -> Result<ExitCode> {
 
 fn print_summary(s: &Summary, out: &Path) {
     let m = &s.manifest;
-    println!("wrote {} ({} hospitals)", out.display(), m.sites.len());
+    crate::outln!("wrote {} ({} hospitals)", out.display(), m.sites.len());
     for t in Table::ALL {
         if let Some(e) = m.tables.get(t.name()) {
-            println!("  {:<10} {:>14} rows", t.name(), group_thousands(e.rows));
+            crate::outln!("  {:<10} {:>14} rows", t.name(), group_thousands(e.rows));
         }
     }
     if let Some(t) = &m.truth {
-        println!("  {:<10} {:>14} rows", "truth", group_thousands(t.rows));
+        crate::outln!("  {:<10} {:>14} rows", "truth", group_thousands(t.rows));
     }
     let patients = m.arguments.as_ref().map_or(0, |a| a.patients);
-    println!(
+    crate::outln!(
         "  {:.1} s, {} patients/min, {:.1} MB on disk",
         s.seconds,
         group_thousands((patients as f64 / s.seconds.max(1e-9) * 60.0) as u64),

@@ -49,7 +49,7 @@ pub fn demo_network() -> Result<PathBuf> {
     if dir.join("manifest.json").is_file() {
         return Ok(dir);
     }
-    eprintln!(
+    crate::errln!(
         "generating the demo network ({} patients) into {} …",
         super::group_thousands(DEMO_PATIENTS),
         dir.display()

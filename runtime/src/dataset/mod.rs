@@ -6,6 +6,7 @@ pub mod contract;
 pub mod demo;
 pub mod files;
 pub mod fingerprint;
+pub mod verify;
 
 use std::path::{Path, PathBuf};
 

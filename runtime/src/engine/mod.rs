@@ -12,8 +12,10 @@ use datafusion::catalog::MemTable;
 use datafusion::common::tree_node::{Transformed, TreeNode};
 use datafusion::datasource::provider_as_source;
 use datafusion::logical_expr::LogicalPlan;
-use datafusion::physical_plan::collect;
+use datafusion::physical_plan::coalesce_partitions::CoalescePartitionsExec;
 use datafusion::physical_plan::display::DisplayableExecutionPlan;
+use datafusion::physical_plan::sorts::sort_preserving_merge::SortPreservingMergeExec;
+use datafusion::physical_plan::{ExecutionPlan, ExecutionPlanProperties, collect};
 use datafusion::prelude::{ParquetReadOptions, SessionConfig, SessionContext};
 use mid_compiler::NamedPlan;
 use mid_compiler::cdm::Table;
@@ -144,6 +146,7 @@ impl Engine {
             .create_physical_plan()
             .await
             .map_err(|e| Error::context(format!("cannot plan `{}`", plan.name), e))?;
+        let physical = one_partition(physical);
         let batches = collect(physical.clone(), task)
             .await
             .map_err(|e| Error::context(format!("running `{}` failed", plan.name), e))?;
@@ -166,6 +169,20 @@ impl Engine {
     }
 }
 
+/// The plan with its partitions merged into one. DataFusion may parallelise the work above
+/// a sort (a round-robin repartition that keeps each partition sorted), and `collect`
+/// concatenates partitions in turn: rows would come out in a different order from run to
+/// run. Merging by the plan's own ordering keeps every result in its written order.
+fn one_partition(plan: Arc<dyn ExecutionPlan>) -> Arc<dyn ExecutionPlan> {
+    if plan.output_partitioning().partition_count() <= 1 {
+        return plan;
+    }
+    match plan.output_ordering().cloned() {
+        Some(order) => Arc::new(SortPreservingMergeExec::new(order, plan)),
+        None => Arc::new(CoalescePartitionsExec::new(plan)),
+    }
+}
+
 /// Runs every plan of a compiled script in order; returns each result by plan name. With
 /// `profile`, prints each plan's wall time and annotated physical plan to stderr.
 pub async fn run_all(
@@ -181,7 +198,7 @@ pub async fn run_all(
         let (batches, metrics) = engine.execute(p, profile).await?;
         if let Some(m) = metrics {
             let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
-            eprintln!(
+            crate::errln!(
                 "-- {} ({rows} rows, {:.3} s)\n{m}",
                 p.name,
                 clock.elapsed().as_secs_f64()

@@ -3,6 +3,8 @@
 //! each report's `about.json`) and the console summary (`summary`). What is written follows
 //! the compiled script's typed list of outputs; nothing is looked up by name.
 
+mod coverage;
+pub mod place;
 mod record;
 mod summary;
 mod tables;
@@ -19,14 +21,25 @@ use arrow::datatypes::SchemaRef;
 use mid_compiler::{Compiled, OutputKind};
 use serde::Serialize;
 
-pub use record::{RunFacts, RunRecord};
+pub use coverage::{Coverage, coverage};
+pub use record::{RunFacts, RunRecord, SiteRecord};
 pub use summary::print_summary;
-pub use write::temp_dir_beside;
 
 use crate::error::{Error, Result};
 
 /// The results of a run's plans, by plan name.
 pub type Results = BTreeMap<String, (SchemaRef, Vec<RecordBatch>)>;
+
+/// The directory under `--out` for what never leaves the site: exports (patient-level) and
+/// the site's record of exact counts.
+pub const SITE_ONLY: &str = "site-only";
+
+/// A report not written because it would describe individuals.
+#[derive(Debug, Clone, Serialize)]
+pub struct Withheld {
+    pub report: String,
+    pub reason: String,
+}
 
 /// One file written.
 #[derive(Debug, Clone, Serialize)]
@@ -48,14 +61,16 @@ pub fn batch(results: &Results, name: &str) -> Result<RecordBatch> {
 }
 
 /// Writes every output of a compiled script into `dir`: attrition tables and reports
-/// (aggregate, suppressed) under `reports/`, exports (patient-level) under `exports/`.
+/// (aggregate, through disclosure control) under `reports/`, exports (patient-level) under
+/// `site-only/exports/`. A report too fine to leave is withheld, not written.
 pub fn write_outputs(
     dir: &Path,
     compiled: &Compiled,
     results: &Results,
     csv: bool,
-) -> Result<Vec<Written>> {
+) -> Result<(Vec<Written>, Vec<Withheld>)> {
     let mut written = Vec::new();
+    let mut withheld = Vec::new();
     fs::create_dir_all(dir.join("reports"))
         .map_err(|e| Error::context("cannot create reports/", e))?;
     for o in &compiled.outputs {
@@ -83,8 +98,17 @@ pub fn write_outputs(
                 threshold,
                 ..
             } => {
-                let table =
-                    tables::report_table(&batch(results, &o.plan)?, strata, counts, *threshold)?;
+                let raw = batch(results, &o.plan)?;
+                if tables::report_too_fine(&raw, *threshold)? {
+                    withheld.push(Withheld {
+                        report: report.clone(),
+                        reason: format!(
+                            "more than half of its non-empty cells describe fewer than {threshold} persons: its rows would describe individuals; report it by coarser strata"
+                        ),
+                    });
+                    continue;
+                }
+                let table = tables::report_table(&raw, strata, counts, *threshold)?;
                 // What the counts are, and the validation of every outcome definition they use:
                 // in the Parquet file itself (key `mid.about`) and beside it as JSON.
                 let about = record::ReportAbout::of(&o.kind);
@@ -111,13 +135,16 @@ pub fn write_outputs(
                     Error::context(format!("cannot write {}", about_path.display()), e)
                 })?;
             }
+            // Site-only, written with the run's records.
+            OutputKind::Coverage { .. } | OutputKind::LabUnits => {}
             OutputKind::Export { cohort, file } => {
-                fs::create_dir_all(dir.join("exports"))
-                    .map_err(|e| Error::context("cannot create exports/", e))?;
+                let sub = format!("{SITE_ONLY}/exports");
+                fs::create_dir_all(dir.join(&sub))
+                    .map_err(|e| Error::context(format!("cannot create {sub}/"), e))?;
                 let b = write::with_contract_text(batch(results, &o.plan)?)?;
                 written.push(write::write_output(
                     dir,
-                    "exports",
+                    &sub,
                     file,
                     &b,
                     csv,
@@ -126,5 +153,5 @@ pub fn write_outputs(
             }
         }
     }
-    Ok(written)
+    Ok((written, withheld))
 }

@@ -13,7 +13,10 @@ use mid_compiler::{Compiled, OutputKind};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use super::{Results, Written};
+use super::{Results, Withheld, Written};
+
+/// The rule every aggregate output follows, as `run.json` states it.
+pub const DISCLOSURE: &str = "aggregate outputs (reports/, and what the console prints) show counts of persons as 0, as <10 when they are 1 to 9 (or below a report's raised threshold), and otherwise rounded to the nearest 10; person-days are rounded to the nearest 100 and hidden with the persons they belong to; the same count is rounded the same way in every table, so no hidden count can be recovered by subtracting published ones. A report whose cells would describe individuals is withheld. site-only/ holds the exact counts and the patient-level exports; it stays at the site.";
 
 /// `<report>.about.json`: what a report counts and the validation of the outcome
 /// definitions it uses, kept next to the counts.
@@ -48,7 +51,7 @@ impl ReportAbout {
             outcomes: outcomes.clone(),
             strata: strata.iter().map(|s| s.column.clone()).collect(),
             suppression: format!(
-                "counts of 1 to {} persons are shown as <{threshold}; when a column has exactly one such cell its smallest other non-zero cell is hidden too; person-days of hidden cells are hidden",
+                "counts of persons: 0, <{threshold} for 1 to {}, else rounded to the nearest 10; person-days rounded to the nearest 100 and hidden with the persons they belong to",
                 threshold - 1
             ),
             outcome_definitions: definitions.iter().map(DefinitionRecord::from).collect(),
@@ -67,10 +70,42 @@ pub struct RunRecord {
     data: DataRecord,
     started: String,
     finished: String,
-    tables: BTreeMap<String, usize>,
+    /// The aggregate outputs written (what may leave after review).
     outputs: Vec<Written>,
+    /// Reports not written because they would describe individuals.
+    withheld: Vec<Withheld>,
     outcome_definitions: Vec<DefinitionRecord>,
     disclosure: String,
+}
+
+/// `site-only/run-site.json`: what the site needs and nothing that leaves may show — the
+/// exact row count of every plan's result and the patient-level files written.
+#[derive(Serialize)]
+pub struct SiteRecord {
+    note: &'static str,
+    plan_sha256: String,
+    tables: BTreeMap<String, usize>,
+    outputs: Vec<Written>,
+}
+
+impl SiteRecord {
+    pub fn new(f: &RunFacts) -> SiteRecord {
+        SiteRecord {
+            note: "site-only: exact counts and patient-level files; never leaves the site",
+            plan_sha256: sha256(f.compiled.plans_text().as_bytes()),
+            tables: f
+                .results
+                .iter()
+                .map(|(k, (_, b))| (k.clone(), b.iter().map(RecordBatch::num_rows).sum()))
+                .collect(),
+            outputs: f
+                .written
+                .iter()
+                .filter(|w| !w.leaves_site)
+                .cloned()
+                .collect(),
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -83,7 +118,10 @@ struct ScriptRecord {
 struct DataRecord {
     dir: String,
     cdm_version: Option<String>,
+    /// The manifest's fingerprint, recorded only when the files were checked against it.
     manifest_fingerprint: Option<String>,
+    /// How the files were checked against the manifest (none without a manifest).
+    verified: Option<crate::dataset::verify::Checked>,
 }
 
 #[derive(Serialize)]
@@ -119,6 +157,8 @@ pub struct RunFacts<'a> {
     pub data: &'a Path,
     pub results: &'a Results,
     pub written: &'a [Written],
+    pub withheld: &'a [Withheld],
+    pub verified: Option<crate::dataset::verify::Checked>,
     pub started: SystemTime,
     pub finished: SystemTime,
 }
@@ -145,18 +185,23 @@ impl RunRecord {
             data: DataRecord {
                 dir: f.data.display().to_string(),
                 cdm_version: manifest.as_ref().map(|m| m.cdm_version.clone()),
-                manifest_fingerprint: manifest.as_ref().map(|m| m.fingerprint.clone()),
+                manifest_fingerprint: manifest
+                    .as_ref()
+                    .filter(|_| f.verified.is_some())
+                    .map(|m| m.fingerprint.clone()),
+                verified: f.verified,
             },
             started: timestamp(f.started),
             finished: timestamp(f.finished),
-            tables: f
-                .results
+            outputs: f
+                .written
                 .iter()
-                .map(|(k, (_, b))| (k.clone(), b.iter().map(RecordBatch::num_rows).sum()))
+                .filter(|w| w.leaves_site)
+                .cloned()
                 .collect(),
-            outputs: f.written.to_vec(),
+            withheld: f.withheld.to_vec(),
             outcome_definitions: definitions.iter().map(DefinitionRecord::from).collect(),
-            disclosure: "aggregate outputs (reports/) show no count below the suppression threshold (10 unless raised): such cells read <10; when a column has a single such cell, its smallest neighbour is withheld too and reads `suppressed` (so the hidden count cannot be recovered from the total); person-days of hidden cells read `suppressed`; and attrition counts are rounded to 10 when a step would reveal a small difference. exports/ are patient-level and stay at the site.".into(),
+            disclosure: DISCLOSURE.into(),
         }
     }
 }

@@ -11,7 +11,6 @@ use super::tables::{attrition_table, report_table};
 use super::{Results, Written, batch};
 
 pub fn print_summary(c: &Compiled, results: &Results, written: &[Written], out: &Path, secs: f64) {
-    let mut threshold = 10;
     for o in &c.outputs {
         match &o.kind {
             OutputKind::Attrition {
@@ -19,8 +18,7 @@ pub fn print_summary(c: &Compiled, results: &Results, written: &[Written], out: 
                 labels,
                 threshold: th,
             } => {
-                threshold = *th;
-                println!("cohort {cohort}");
+                crate::outln!("cohort {cohort}");
                 if let Ok(b) = batch(results, &o.plan)
                     && let Ok(t) = attrition_table(&b, labels, *th)
                 {
@@ -34,22 +32,22 @@ pub fn print_summary(c: &Compiled, results: &Results, written: &[Written], out: 
                 threshold: th,
                 ..
             } => {
-                println!("report {report}");
+                crate::outln!("report {report}");
                 if let Ok(b) = batch(results, &o.plan)
                     && let Ok(t) = report_table(&b, strata, counts, *th)
                 {
                     print_batch(&t.slice(0, t.num_rows().min(30)));
                     if t.num_rows() > 30 {
-                        println!("  … {} more rows in the file", t.num_rows() - 30);
+                        crate::outln!("  … {} more rows in the file", t.num_rows() - 30);
                     }
                 }
             }
-            OutputKind::Export { .. } => {}
+            OutputKind::Export { .. } | OutputKind::Coverage { .. } | OutputKind::LabUnits => {}
         }
     }
     for o in &c.cir.outcomes {
         for (name, v) in &o.definitions {
-            println!("outcome {} uses {name}: {}", o.name, v.describe());
+            crate::outln!("outcome {} uses {name}: {}", o.name, v.describe());
         }
     }
     for w in written {
@@ -58,23 +56,25 @@ pub fn print_summary(c: &Compiled, results: &Results, written: &[Written], out: 
         } else {
             "patient-level, stays at the site"
         };
-        println!(
+        crate::outln!(
             "wrote {}/{} ({} rows, {where_})",
             out.display(),
             w.path,
             w.rows
         );
     }
-    println!(
-        "wrote {}/run.json; counts below {threshold} suppressed in aggregate outputs; {:.1} s",
+    crate::outln!(
+        "wrote {}/run.json; aggregate counts: 0, <10 (or the report's threshold), else rounded to 10; exact counts in {}/{}/; {:.1} s",
         out.display(),
+        out.display(),
+        super::SITE_ONLY,
         secs
     );
 }
 
 fn print_batch(b: &RecordBatch) {
     match arrow::util::pretty::pretty_format_batches(std::slice::from_ref(b)) {
-        Ok(t) => println!("{t}"),
-        Err(e) => println!("(cannot show the table: {e})"),
+        Ok(t) => crate::outln!("{t}"),
+        Err(e) => crate::outln!("(cannot show the table: {e})"),
     }
 }

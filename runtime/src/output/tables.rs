@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, BooleanArray, Int64Array, RecordBatch, StringArray};
+use arrow::array::{Array, ArrayRef, Int64Array, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Field, Schema};
 use arrow::util::display::{ArrayFormatter, FormatOptions};
 use mid_compiler::codegen::names;
@@ -35,41 +35,53 @@ fn opt_i64_col(b: &RecordBatch, name: &str) -> Result<Vec<Option<i64>>> {
         .collect())
 }
 
-/// The suppressed attrition table: step, label, persons before, removed, remaining.
+/// The attrition table as it may leave: step, label, persons before, removed, remaining,
+/// each count through `disclosure::persons` (the removed from exact counts, so a small step
+/// reads `<10` and its neighbours' rounding cannot be subtracted to find it).
 pub fn attrition_table(b: &RecordBatch, labels: &[String], threshold: u32) -> Result<RecordBatch> {
     let mut remaining = Vec::new();
     for i in 0..labels.len() {
         let v = i64_col(b, &names::persons_after(i))?;
         remaining.push(v.first().copied().unwrap_or(0).max(0) as u64);
     }
-    let (rem, removed, rounded) = disclosure::attrition(&remaining, threshold);
+    let shown = |n: u64| disclosure::persons(n, threshold).text(threshold);
     let n = labels.len();
     // Row i shows step i's figures; the entry row (0) has none.
-    let by_step = |v: &[Shown]| -> Vec<Option<String>> {
-        (0..n)
-            .map(|i| i.checked_sub(1).map(|j| v[j].text(threshold)))
-            .collect()
-    };
-    let before = by_step(&rem);
-    let removed_t = by_step(&removed);
-    let remaining_t: Vec<String> = rem.iter().map(|s| s.text(threshold)).collect();
+    let before: Vec<Option<String>> = (0..n)
+        .map(|i| i.checked_sub(1).map(|j| shown(remaining[j])))
+        .collect();
+    let removed: Vec<Option<String>> = (0..n)
+        .map(|i| {
+            i.checked_sub(1)
+                .map(|j| shown(remaining[j].saturating_sub(remaining[i])))
+        })
+        .collect();
+    let remaining_t: Vec<String> = remaining.iter().map(|&r| shown(r)).collect();
     let schema = Arc::new(Schema::new(vec![
         Field::new("step", DataType::Int64, false),
         Field::new("label", DataType::Utf8, false),
         Field::new("persons_before", DataType::Utf8, true),
         Field::new("removed", DataType::Utf8, true),
         Field::new("remaining", DataType::Utf8, false),
-        Field::new("rounded", DataType::Boolean, false),
     ]));
     let cols: Vec<ArrayRef> = vec![
         Arc::new(Int64Array::from((0..n as i64).collect::<Vec<_>>())),
         Arc::new(StringArray::from(labels.to_vec())),
         Arc::new(StringArray::from(before)),
-        Arc::new(StringArray::from(removed_t)),
+        Arc::new(StringArray::from(removed)),
         Arc::new(StringArray::from(remaining_t)),
-        Arc::new(BooleanArray::from(vec![rounded; n])),
     ];
     RecordBatch::try_new(schema, cols).map_err(|e| Error::context("attrition table", e))
+}
+
+/// A report too fine to leave: more than half its non-empty cells describe fewer than
+/// `threshold` persons.
+pub fn report_too_fine(b: &RecordBatch, threshold: u32) -> Result<bool> {
+    let persons: Vec<u64> = i64_col(b, names::PERSONS)?
+        .into_iter()
+        .map(|x| x.max(0) as u64)
+        .collect();
+    Ok(disclosure::too_fine(&persons, threshold))
 }
 
 /// The suppressed report: strata as text, counts as text (`<10` where hidden).
@@ -103,20 +115,17 @@ pub fn report_table(
         fields.push(Field::new(s, DataType::Utf8, false));
         cols.push(Arc::new(StringArray::from(v)));
     }
-    let persons = i64_col(b, names::PERSONS)?;
-    let persons_shown = disclosure::suppress_column(
-        &persons.iter().map(|&x| x.max(0) as u64).collect::<Vec<_>>(),
-        threshold,
-    );
+    let persons_shown: Vec<Shown> = i64_col(b, names::PERSONS)?
+        .iter()
+        .map(|&x| disclosure::persons(x.max(0) as u64, threshold))
+        .collect();
     for name in counts {
         let v = opt_i64_col(b, name)?;
         let applies: Vec<bool> = v.iter().map(Option::is_some).collect();
-        let values: Vec<u64> = v.iter().map(|x| x.unwrap_or(0).max(0) as u64).collect();
-        let shown = if name == names::PERSONS {
-            persons_shown.clone()
-        } else {
-            disclosure::suppress_column(&values, threshold)
-        };
+        let shown: Vec<Shown> = v
+            .iter()
+            .map(|x| disclosure::persons(x.unwrap_or(0).max(0) as u64, threshold))
+            .collect();
         // A cell of another cohort's outcome does not apply: left empty.
         let text = |i: usize, s: &Shown| {
             if applies[i] {
@@ -142,8 +151,7 @@ pub fn report_table(
                     .zip(&persons_shown)
                     .map(|(d, p)| match d {
                         None => String::new(),
-                        Some(_) if p.is_hidden() => "suppressed".to_string(),
-                        Some(d) => d.to_string(),
+                        Some(d) => disclosure::person_days((*d).max(0) as u64, *p).text(threshold),
                     })
                     .collect();
                 fields.push(Field::new(&days_name, DataType::Utf8, false));

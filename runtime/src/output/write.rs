@@ -14,30 +14,6 @@ use parquet::file::properties::WriterProperties;
 use super::Written;
 use crate::error::{Error, Result};
 
-/// A new temporary directory beside `out` (same file system), for writing a whole output
-/// there and renaming it into place: no partial output is ever left at `out`.
-pub fn temp_dir_beside(out: &Path, prefix: &str) -> Result<tempfile::TempDir> {
-    let parent = out
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    fs::create_dir_all(parent)
-        .map_err(|e| Error::context(format!("cannot create {}", parent.display()), e))?;
-    tempfile::Builder::new()
-        .prefix(prefix)
-        .tempdir_in(parent)
-        .map_err(|e| {
-            Error::context(
-                format!(
-                    "cannot create a temporary directory in {}",
-                    parent.display()
-                ),
-                e,
-            )
-        })
-}
-
-/// Plans read text as `Utf8View` (`Table::scan_schema`); exported files keep the contract's
 /// `Utf8`, so what a site exports reads like its CDM.
 pub fn with_contract_text(b: RecordBatch) -> Result<RecordBatch> {
     let mut fields = Vec::new();

@@ -1,0 +1,189 @@
+//! Data coverage (stage: CIR → plans): what the script's code sets and lab items match at
+//! each hospital, so a hospital where one matches nothing, or whose lab units mid cannot
+//! convert, is reported rather than silently counted as zero. One plan per CDM table the
+//! script tests codes in (`coverage_<table>`: rows, rows without a standard code, rows each
+//! source matches, by hospital) and one for lab units (`coverage_lab_units`: rows of each lab
+//! item with a value in a unit its catalogue entry cannot convert, by hospital and unit as
+//! written). Their results are site-only.
+
+use std::collections::BTreeMap;
+
+use datafusion_expr::{Expr, ExprFunctionExt, LogicalPlan, lit, when};
+use datafusion_functions_aggregate::expr_fn::count;
+
+use super::expr::*;
+use super::labs::unit_factor;
+use super::*;
+use crate::cir::visit::{self, Visitor};
+use crate::cir::{Events, LabSpec, Source};
+
+/// What one coverage column counts: a source's label and its test on the table's rows.
+struct Counted {
+    label: String,
+    pred: Expr,
+}
+
+/// The sources of a program, by table, each once (by label).
+#[derive(Default)]
+struct Sources {
+    by_table: BTreeMap<Table, BTreeMap<String, Expr>>,
+    labs: BTreeMap<String, LabSpec>,
+}
+
+impl Visitor for Sources {
+    fn events(&mut self, e: &Events) {
+        visit::walk_events(self, e)
+    }
+
+    fn source(&mut self, s: &Source) {
+        let table = s.domain.table();
+        if let Some(lab) = &s.lab {
+            self.lab(lab);
+            return;
+        }
+        let Some(codes) = &s.codes else {
+            return;
+        };
+        let mut pred = codes_pred(codes);
+        for f in &s.filters {
+            pred = pred.and(filter_pred(f));
+        }
+        let label = format!("{} {}", s.domain.name(), s.text);
+        self.by_table
+            .entry(table)
+            .or_default()
+            .entry(label)
+            .or_insert(pred);
+    }
+}
+
+impl Sources {
+    fn lab(&mut self, lab: &LabSpec) {
+        if let Some(codes) = &lab.codes {
+            self.by_table
+                .entry(Table::Lab)
+                .or_default()
+                .entry(format!("lab {}", lab.item))
+                .or_insert_with(|| codes_pred(codes));
+            self.labs
+                .entry(lab.item.clone())
+                .or_insert_with(|| lab.clone());
+        }
+        if let Some((factors, _)) = &lab.derived {
+            for f in factors {
+                self.lab(f);
+            }
+        }
+    }
+}
+
+/// The column of a table that holds its standard code (null where a hospital's own code
+/// is unmapped).
+fn standard_code(table: Table) -> Option<Expr> {
+    match table {
+        Table::Diagnosis => Some(c("icd10").is_null()),
+        Table::Drug => Some(c("yj_code").is_null()),
+        Table::Lab => Some(c("jlac10").is_null()),
+        Table::Procedure => Some(c("code_system").eq(lit("local"))),
+        Table::Patient | Table::Visit => None,
+    }
+}
+
+impl Gen {
+    /// The coverage plans of a program, in table order.
+    pub(super) fn coverage(&mut self, p: &cir::Program) -> Result<Vec<NamedPlan>> {
+        let mut sources = Sources::default();
+        visit::walk_program(&mut sources, p);
+        let mut out = Vec::new();
+        for (table, counted) in &sources.by_table {
+            let counted: Vec<Counted> = counted
+                .iter()
+                .map(|(label, pred)| Counted {
+                    label: label.clone(),
+                    pred: pred.clone(),
+                })
+                .collect();
+            let name = names::coverage_plan(table.name());
+            self.begin(&name);
+            let plan = self.coverage_table(*table, &counted)?;
+            out.push(NamedPlan {
+                name,
+                kind: PlanKind::Coverage {
+                    table: table.name().to_string(),
+                    sources: counted.iter().map(|c| c.label.clone()).collect(),
+                },
+                plan,
+            });
+        }
+        if !sources.labs.is_empty() {
+            let name = names::coverage_plan("lab_units");
+            self.begin(&name);
+            out.push(NamedPlan {
+                name,
+                kind: PlanKind::LabUnits,
+                plan: self.lab_units(&sources.labs)?,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Rows, rows without a standard code, and rows each source matches, by hospital.
+    fn coverage_table(&mut self, table: Table, counted: &[Counted]) -> Result<LogicalPlan> {
+        let mut aggs = vec![count(lit(1)).alias("rows")];
+        if let Some(unmapped) = standard_code(table) {
+            aggs.push(count(lit(1)).filter(unmapped).build()?.alias("unmapped"));
+        }
+        for (i, s) in counted.iter().enumerate() {
+            aggs.push(
+                count(lit(1))
+                    .filter(s.pred.clone())
+                    .build()?
+                    .alias(format!("source_{}", i + 1)),
+            );
+        }
+        Ok(self
+            .scan_cdm(table)?
+            .aggregate(vec![c("hospital_id")], aggs)?
+            .sort(vec![c("hospital_id").sort(true, false)])?
+            .build()?)
+    }
+
+    /// Rows of each lab item with a value in a unit mid cannot convert, by hospital, item
+    /// and the unit as the hospital wrote it.
+    fn lab_units(&mut self, labs: &BTreeMap<String, LabSpec>) -> Result<LogicalPlan> {
+        let mut item = None::<datafusion_expr::conditional_expressions::CaseBuilder>;
+        let mut any = Vec::new();
+        for (name, lab) in labs {
+            let Some(codes) = &lab.codes else { continue };
+            if lab.unit.is_none() {
+                continue;
+            }
+            let unconvertible = codes_pred(codes)
+                .and(c("value").is_not_null())
+                .and(unit_factor(lab).is_null());
+            any.push(unconvertible.clone());
+            item = Some(match item {
+                None => when(unconvertible, lit(name.clone())),
+                Some(mut b) => b.when(unconvertible, lit(name.clone())),
+            });
+        }
+        let (Some(mut item), Some(filter)) = (item, any.into_iter().reduce(Expr::or)) else {
+            return Ok(self.scan_cdm(Table::Lab)?.filter(lit(false))?.build()?);
+        };
+        let item = item.otherwise(lit(datafusion_common::ScalarValue::Utf8(None)))?;
+        Ok(self
+            .scan_cdm(Table::Lab)?
+            .filter(filter)?
+            .project(vec![c("hospital_id"), item.alias("item"), c("unit")])?
+            .aggregate(
+                vec![c("hospital_id"), c("item"), c("unit")],
+                vec![count(lit(1)).alias("rows")],
+            )?
+            .sort(vec![
+                c("hospital_id").sort(true, false),
+                c("item").sort(true, false),
+                c("unit").sort(true, true),
+            ])?
+            .build()?)
+    }
+}
