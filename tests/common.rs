@@ -72,6 +72,32 @@ pub fn mid(args: &[&str]) -> Output {
         .expect("the mid binary runs")
 }
 
+/// `mid run SCRIPT --data DATA --out OUT` with more arguments.
+pub fn mid_run(script: &Path, data: &Path, out: &Path, extra: &[&str]) -> Output {
+    let (script, data, out) = (
+        script.display().to_string(),
+        data.display().to_string(),
+        out.display().to_string(),
+    );
+    let mut args = vec!["run", &script, "--data", &data, "--out", &out];
+    args.extend_from_slice(extra);
+    mid(&args)
+}
+
+/// A copy of a directory tree (a data set to damage, results to compare).
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for entry in std::fs::read_dir(from).expect("read dir") {
+        let entry = entry.expect("entry");
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy");
+        }
+    }
+}
+
 pub fn read_batches(path: &Path) -> Vec<RecordBatch> {
     let f = File::open(path).expect("file opens");
     ParquetRecordBatchReaderBuilder::try_new(f)

@@ -13,7 +13,7 @@ use std::path::Path;
 use arrow::array::{Array, StringArray};
 use microlp::{ComparisonOp, OptimizationDirection, Problem};
 
-use crate::common::{mid, read_batches};
+use crate::common::{mid, mid_run, read_batches};
 use crate::fixture::{Cdm, d};
 
 /// What a published cell tells the attacker about the true count: an interval.
@@ -164,14 +164,7 @@ fn published() -> (
     let script = dir.join("attack.mid");
     std::fs::write(&script, SCRIPT).expect("script");
     let out = dir.join("out");
-    let r = mid(&[
-        "run",
-        &script.display().to_string(),
-        "--data",
-        &data.display().to_string(),
-        "--out",
-        &out.display().to_string(),
-    ]);
+    let r = mid_run(&script, &data, &out, &[]);
     assert_eq!(
         r.status.code(),
         Some(0),

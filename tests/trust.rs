@@ -10,7 +10,7 @@ use std::path::Path;
 
 use arrow::array::{Array, Date32Array, Int64Array};
 
-use crate::common::mid;
+use crate::common::{mid, mid_run};
 use crate::e2e::{compile, persons, run};
 use crate::fixture::{Cdm, d};
 
@@ -209,6 +209,26 @@ report c with o by period"#,
     assert_eq!(first("report_c_with_o_2", "o_at_risk"), vec![12, 12]);
 }
 
+/// Two code sets that share a code: a row both match is one record, not two.
+#[test]
+fn a_record_two_code_sets_match_is_counted_once() {
+    let script = |n: u32| {
+        format!(
+            r#"codes x: drug = yj "2432001"
+codes mi: diagnosis = icd10 "I21"
+codes mi0: diagnosis = icd10 "I210"
+cohort c {{
+  index = first drug x
+  require at least {n} records of (diagnosis mi or diagnosis mi0) within 365 days after index
+}}"#
+        )
+    };
+    // H01/6 has two I210 records after index (days 40 and 140).
+    let h01_6: BTreeSet<(String, i64)> = [("H01".to_string(), 6)].into_iter().collect();
+    assert_eq!(persons(&run(&script(2), data())["cohort_c"]), h01_6);
+    assert!(persons(&run(&script(3), data())["cohort_c"]).is_empty());
+}
+
 #[test]
 fn a_defined_selection_is_what_its_expression_is() {
     let r = run(
@@ -355,6 +375,146 @@ fn numbers_beyond_their_place_are_refused_not_wrapped() {
     assert!(mid_compiler::cir::print(&c.cir).contains("index - 73050"));
 }
 
+/// Every place a number is written, with numbers at and beyond every integer limit: each
+/// script is refused with an error, or it compiles to exactly the number written (never a
+/// wrapped or truncated one) and runs.
+#[test]
+fn numbers_at_every_limit_in_every_place() {
+    // (statement, the meaning the CIR must show for N, with `{N}` and `{7N}` for N weeks)
+    const PLACES: &[(&str, &str)] = &[
+        ("exclude drug x within {N} days before index", "index - {N}"),
+        (
+            "exclude drug x within {N} weeks before index",
+            "index - {7N}",
+        ),
+        ("require age at index >= {N}", "age at index >= {N}"),
+        (
+            "exclude at least {N} drug x within 30 days before index",
+            "at least {N} days",
+        ),
+        (
+            "exclude (nth({N}) drug x) within 30 days after index",
+            "nth({N})",
+        ),
+        (
+            "require lab platelets < {N} 10^3/uL within 30 days before index",
+            "value < {N} 10^3/uL",
+        ),
+        (
+            "require lab platelets < {N} x LLN within 30 days before index",
+            "value < {N} x LLN",
+        ),
+        ("require observed {N} days before index", "index - {N}"),
+        (
+            "require ctcae_grade(lab neutrophil_count) >= {N} within 30 days after index",
+            "ctcae_grade >= {N}",
+        ),
+        (
+            "era exposure = drug x gap {N} days grace 7 days",
+            "gap {N} days",
+        ),
+        (
+            "periods of {N} days from index + 1 day until index + 30 days",
+            "of {N} days",
+        ),
+    ];
+    const REPORTS: &[(&str, &str)] = &[
+        ("report c by age band {N} years", "age band {N} years"),
+        (
+            "report c by sex, suppress below {N}",
+            "counts below {N} suppressed",
+        ),
+    ];
+    const NUMBERS: &[&str] = &[
+        "0",
+        "1",
+        "1.5",
+        "-1",
+        "127",
+        "255",
+        "32768",
+        "65536",
+        "2147483647",
+        "2147483648",
+        "4294967296",
+        "4294967306",
+        "9223372036854775807",
+        "9223372036854775808",
+        "18446744073709551616",
+        "99999999999999999999999999999999999999999",
+    ];
+    let mut failures = Vec::new();
+    let mut compiled = 0;
+    for n in NUMBERS {
+        let weeks = n
+            .parse::<i128>()
+            .map(|w| (w * 7).to_string())
+            .unwrap_or_default();
+        let fill = |t: &str| t.replace("{N}", n).replace("{7N}", &weeks);
+        let cases = PLACES
+            .iter()
+            .map(|(stmt, meaning)| {
+                let stmt = fill(stmt);
+                let src = format!(
+                    "import labs.{{platelets, neutrophil_count}}\nimport grades.{{ctcae_grade}}\ncodes x: drug = yj \"2432001\"\ncohort c {{\n  index = first drug x\n  {stmt}\n}}\nreport c by sex\n"
+                );
+                (stmt, fill(meaning), src)
+            })
+            .chain(REPORTS.iter().map(|(stmt, meaning)| {
+                let stmt = fill(stmt);
+                let src = format!(
+                    "codes x: drug = yj \"2432001\"\ncohort c {{\n  index = first drug x\n}}\n{stmt}\n"
+                );
+                (stmt, fill(meaning), src)
+            }));
+        for (stmt, meaning, src) in cases {
+            match mid_compiler::compile_file("n.mid", src.as_bytes(), &Default::default()) {
+                Err(mid_compiler::CompileError::Diagnostics(c)) => {
+                    if !c.has_errors() {
+                        failures.push(format!("{stmt}: refused without an error"));
+                    }
+                }
+                Err(mid_compiler::CompileError::Internal(_, e)) => {
+                    failures.push(format!("{stmt}: internal error {e}"))
+                }
+                Ok(c) => {
+                    compiled += 1;
+                    // The meaning, not the statement's own text quoted in the CIR.
+                    let cir = mid_compiler::cir::print(&c.cir).replace(&stmt, "");
+                    // A window of no day (`within 0 days`) is said with W0002, a condition
+                    // nothing meets (`age at index >= 127`) with W0004, a threshold far
+                    // outside an item's range with W0005.
+                    let warned = c
+                        .checked
+                        .diagnostics
+                        .iter()
+                        .any(|d| ["W0002", "W0004", "W0005"].contains(&d.code.as_str()));
+                    if !warned && !cir.contains(&meaning) {
+                        failures.push(format!("{stmt}: compiled to\n{cir}"));
+                        continue;
+                    }
+                    let needs = mid_compiler::requirements::requirements(&c.cir);
+                    assert!(
+                        mid_runtime::dataset::contract::check_requirements(data(), &needs)
+                            .is_empty()
+                    );
+                    let rt = mid_runtime::runtime().expect("runtime");
+                    let ran = rt.block_on(async {
+                        let e = mid_runtime::engine::Engine::open(data()).await?;
+                        mid_runtime::engine::run_all(&e, &c.plans, false, |_, _| {}).await
+                    });
+                    if let Err(e) = ran {
+                        failures.push(format!("{stmt}: the run failed: {e}"));
+                    }
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    // The places accept ordinary numbers: the test runs what it checks.
+    assert!(compiled >= 40, "only {compiled} scripts compiled");
+}
+
 #[test]
 fn a_baseline_in_the_index_statement_is_refused() {
     let c = mid_compiler::check_file(
@@ -399,19 +559,7 @@ fn the_manifest_is_checked_before_it_is_recorded() {
         "codes x: drug = yj \"2432001\"\ncohort c { index = first drug x }\nreport c by sex\n",
     )
     .expect("script");
-    let run_it = |out: &str, extra: &[&str]| {
-        let mut args = vec![
-            "run".to_string(),
-            script.display().to_string(),
-            "--data".into(),
-            net.display().to_string(),
-            "--out".into(),
-            tmp.join(out).display().to_string(),
-        ];
-        args.extend(extra.iter().map(|s| s.to_string()));
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        mid(&args)
-    };
+    let run_it = |out: &str, extra: &[&str]| mid_run(&script, &net, &tmp.join(out), extra);
     let ok = run_it("ok", &["--verify"]);
     assert_eq!(
         ok.status.code(),
@@ -422,7 +570,7 @@ fn the_manifest_is_checked_before_it_is_recorded() {
     let record: serde_json::Value =
         serde_json::from_slice(&std::fs::read(tmp.join("ok/run.json")).expect("run.json"))
             .expect("JSON");
-    assert_eq!(record["data"]["verified"], "fully");
+    assert_eq!(record["data"]["verified"], "sha256_of_every_file");
     assert!(record["data"]["manifest_fingerprint"].is_string());
     // A drug file rewritten with one row fewer: every run notices.
     let file = std::fs::read_dir(net.join("drug"))

@@ -254,6 +254,41 @@ pub enum CodeError {
     Shape,
 }
 
+/// The reference lists of codes that exist (stdlib/reference/, with their sources): ICD-10
+/// three-character categories (WHO 2019 and the Japanese 2013 edition), YJ therapeutic
+/// classes (4 digits) of drugs listed in the NHI price list 2014–2025, and K-codes (surgery)
+/// of the 2022 and 2024 fee schedules. Other systems have no list here.
+const ICD10_CATEGORIES: &str = include_str!("../../stdlib/reference/icd10_categories.txt");
+const YJ_CLASSES: &str = include_str!("../../stdlib/reference/yj_classes.txt");
+const KCODES: &str = include_str!("../../stdlib/reference/kcodes.txt");
+
+/// Whether a code (or range) of `system` matches any code the reference lists know; `None`
+/// when the system has no reference list (or this code lies outside what it covers).
+pub fn in_reference(system: System, code: &str, to: Option<&str>) -> Option<bool> {
+    let list = match system {
+        System::Icd10 => ICD10_CATEGORIES,
+        System::Yj => YJ_CLASSES,
+        // The list covers surgery (K); other fee-schedule letters are not in it.
+        System::Kcode if code.starts_with('K') => KCODES,
+        _ => return None,
+    };
+    let hi = to.unwrap_or(code);
+    Some(
+        list.lines()
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .any(|known| {
+                // Compare at the shorter length: `I5` covers I50…I59, `I500` lies in I50.
+                let m = known.len().min(code.len());
+                let (k, lo, hi) = (
+                    &known[..m],
+                    &code[..m.min(code.len())],
+                    &hi[..m.min(hi.len())],
+                );
+                lo <= k && k <= hi
+            }),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -292,6 +327,22 @@ mod tests {
         assert_eq!(System::Yj.normalise("2189017F10811"), Err(CodeError::Shape));
         assert_eq!(System::Yj.normalise("21890A7"), Err(CodeError::Shape));
         assert_eq!(System::Yj.normalise("2189017f"), Err(CodeError::Shape));
+    }
+
+    #[test]
+    fn codes_are_checked_against_the_reference_lists() {
+        assert_eq!(in_reference(System::Icd10, "I50", None), Some(true));
+        assert_eq!(in_reference(System::Icd10, "I500", None), Some(true));
+        assert_eq!(in_reference(System::Icd10, "I5", None), Some(true));
+        assert_eq!(in_reference(System::Icd10, "I53", None), Some(false));
+        assert_eq!(in_reference(System::Icd10, "D90", None), Some(false));
+        assert_eq!(in_reference(System::Icd10, "I52", Some("I54")), Some(true));
+        assert_eq!(in_reference(System::Yj, "2432001", None), Some(true));
+        assert_eq!(in_reference(System::Yj, "9999001", None), Some(false));
+        assert_eq!(in_reference(System::Kcode, "K546", None), Some(true));
+        assert_eq!(in_reference(System::Kcode, "K178-4", None), Some(true));
+        assert_eq!(in_reference(System::Kcode, "J038", None), None);
+        assert_eq!(in_reference(System::Medis, "12345", None), None);
     }
 
     #[test]

@@ -11,8 +11,13 @@ use crate::parser;
 /// Deeper nesting than this is refused before parsing: later stages recurse over the tree.
 pub const MAX_NESTING: usize = 128;
 
-/// Expressions deeper than this (long chains of `or`, `+` …) are refused after parsing.
+/// Expressions nested deeper than this are refused after parsing. The links of a chain of
+/// one operator (`a or b or c …`) do not count here, but towards `MAX_TERMS`.
 pub const MAX_DEPTH: usize = 1000;
+
+/// No path through an expression may be longer than this, chains included: the later stages
+/// recurse along it (20,000 levels use well under the compiler thread's stack).
+pub const MAX_TERMS: usize = 20_000;
 
 /// The AST of one file and every syntax error found in it.
 #[derive(Debug, Clone)]
@@ -44,6 +49,8 @@ pub enum SyntaxErrorKind {
     UnexpectedEnd { expected: Vec<String> },
     /// Parentheses, brackets or braces nested deeper than `MAX_NESTING`.
     TooDeep { limit: usize },
+    /// A chain of more terms than `MAX_TERMS` in one expression.
+    TooLong { limit: usize },
     /// The bytes are not UTF-8.
     NotUtf8,
 }
@@ -99,11 +106,8 @@ pub fn source_to_ast(src: &str) -> Parsed {
             ast::File::default()
         }
     };
-    if let Some(span) = too_deep(&file) {
-        errors.push(SyntaxError {
-            kind: SyntaxErrorKind::TooDeep { limit: MAX_DEPTH },
-            span,
-        });
+    if let Some((span, kind)) = too_deep(&file) {
+        errors.push(SyntaxError { kind, span });
         return finish(src, ast::File::default(), errors);
     }
     attach_docs(&mut file, &lexed.docs, &lexed.module_docs);
@@ -204,8 +208,9 @@ fn lex<'src>(src: &'src str, errors: &mut Vec<SyntaxError>) -> Lexed<'src> {
     out
 }
 
-/// The place of an expression nested deeper than `MAX_DEPTH`, found without recursion.
-fn too_deep(file: &ast::File) -> Option<Span> {
+/// The place of an expression nested deeper than `MAX_DEPTH` or longer than `MAX_TERMS`,
+/// found without recursion.
+fn too_deep(file: &ast::File) -> Option<(Span, SyntaxErrorKind)> {
     let mut roots: Vec<&ast::Expr> = Vec::new();
     for item in &file.items {
         match &item.kind {
@@ -229,12 +234,25 @@ fn too_deep(file: &ast::File) -> Option<Span> {
             _ => {}
         }
     }
-    let mut stack: Vec<(&ast::Expr, usize)> = roots.into_iter().map(|e| (e, 1)).collect();
-    while let Some((e, d)) = stack.pop() {
+    // (expression, nesting depth, path length)
+    let mut stack: Vec<(&ast::Expr, usize, usize)> = roots.into_iter().map(|e| (e, 1, 1)).collect();
+    while let Some((e, d, path)) = stack.pop() {
         if d > MAX_DEPTH {
-            return Some(e.span);
+            return Some((e.span, SyntaxErrorKind::TooDeep { limit: MAX_DEPTH }));
         }
-        stack.extend(children(e).into_iter().map(|c| (c, d + 1)));
+        if path > MAX_TERMS {
+            return Some((e.span, SyntaxErrorKind::TooLong { limit: MAX_TERMS }));
+        }
+        // The left operand of `a or b` that is itself an `or` continues the chain.
+        let chain_op = match &e.kind {
+            ast::ExprKind::Binary { op, .. } => Some(op),
+            _ => None,
+        };
+        for (i, c) in children(e).into_iter().enumerate() {
+            let link = i == 0
+                && matches!((&c.kind, chain_op), (ast::ExprKind::Binary { op, .. }, Some(outer)) if op == outer);
+            stack.push((c, if link { d } else { d + 1 }, path + 1));
+        }
     }
     None
 }

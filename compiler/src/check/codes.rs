@@ -42,6 +42,7 @@ impl Checker<'_> {
             },
             None => None,
         };
+        self.unknown_code(sys, &code_n, to_n.as_deref(), e, cx);
         self.mk(
             H::Code {
                 system: sys,
@@ -53,6 +54,23 @@ impl Checker<'_> {
             e,
             cx,
         )
+    }
+
+    /// Warns of a code no reference list knows (only in the script: the stdlib is checked
+    /// on its own).
+    fn unknown_code(&mut self, sys: System, code: &str, to: Option<&str>, e: &ast::Expr, cx: &Cx) {
+        if Some(cx.file) == self.hir.file
+            && crate::codes::in_reference(sys, code, to) == Some(false)
+        {
+            self.error(CheckError::UnknownCode {
+                at: (cx.file, e.span),
+                system: sys.name(),
+                code: match to {
+                    Some(t) => format!("{code}..{t}"),
+                    None => code.to_string(),
+                },
+            });
+        }
     }
 
     pub(super) fn system(&mut self, system: &ast::Ident, cx: &Cx) -> Option<System> {
@@ -141,17 +159,20 @@ impl Checker<'_> {
                         span: a.span,
                     };
                     match self.code_text(sys, &lit, cx) {
-                        Some(c) => items.push(self.mk(
-                            H::Code {
-                                system: sys,
-                                domain,
-                                code: c,
-                                to: None,
-                            },
-                            Type::Codes(domain),
-                            a,
-                            cx,
-                        )),
+                        Some(c) => items.push({
+                            self.unknown_code(sys, &c, None, a, cx);
+                            self.mk(
+                                H::Code {
+                                    system: sys,
+                                    domain,
+                                    code: c,
+                                    to: None,
+                                },
+                                Type::Codes(domain),
+                                a,
+                                cx,
+                            )
+                        }),
                         None => ok = false,
                     }
                 }

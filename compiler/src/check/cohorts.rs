@@ -146,7 +146,13 @@ impl Checker<'_> {
                     let scx = with(false, false);
                     let l = self.expr(length, &scx);
                     self.warn_calendar(&l);
-                    let length = self.const_duration(&l, "`periods of`").unwrap_or(1).max(1);
+                    let length = self.const_duration(&l, "`periods of`").unwrap_or(1);
+                    if length == 0 {
+                        self.error(CheckError::EmptyPeriod {
+                            at: (l.file, l.span),
+                        });
+                    }
+                    let length = length.max(1);
                     let date = |c: &mut Self, e: &ast::Expr| {
                         let x = c.expr(e, &scx);
                         let x = c.settle(x, &scx);

@@ -347,6 +347,15 @@ pub enum CheckError {
         count: i64,
     },
     /// `a or b within W`: the window applies to `b` only.
+    /// A fraction where whole days or a whole count are meant; `what` names the place.
+    NotWhole {
+        at: At,
+        what: &'static str,
+    },
+    /// `periods of 0 days`.
+    EmptyPeriod {
+        at: At,
+    },
     WindowBindsRight {
         at: At,
         left: At,
@@ -389,6 +398,11 @@ pub enum CheckError {
     UnusedDefinition {
         at: At,
         name: String,
+    },
+    UnknownCode {
+        at: At,
+        system: &'static str,
+        code: String,
     },
 }
 

@@ -134,6 +134,17 @@ impl Checker<'_> {
                 max: "1,000,000".into(),
             });
         }
+        if let ast::Selector::AtLeast(n, _)
+        | ast::Selector::AtMost(n, _)
+        | ast::Selector::Exactly(n, _) = selector
+            && n.value().fract() != 0.0
+            && n.value().is_finite()
+        {
+            self.error(CheckError::NotWhole {
+                at: (cx.file, n.span),
+                what: "a count of events",
+            });
+        }
         let count = |n: &ast::Number| n.value().clamp(0.0, MAX_COUNT) as u32;
         let unit = |u: &ast::CountUnit| match u {
             ast::CountUnit::Default | ast::CountUnit::Days => hir::CountUnit::Days,

@@ -86,7 +86,14 @@ impl Checker<'_> {
     ) -> Expr {
         let v = value.value();
         if let Some(days) = units::duration_days(&unit.text) {
-            let d = (v * days as f64).round();
+            let exact = v * days as f64;
+            let d = exact.round();
+            if d.is_finite() && (exact - d).abs() > 1e-9 {
+                self.error(CheckError::NotWhole {
+                    at: (cx.file, e.span),
+                    what: "a number of days",
+                });
+            }
             // NaN and infinities are too large too.
             if d.is_nan() || d.abs() > MAX_DAYS as f64 {
                 self.error(CheckError::NumberTooLarge {

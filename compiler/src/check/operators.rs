@@ -200,6 +200,9 @@ impl Checker<'_> {
             }
             Type::Grades => {
                 let b = self.settle(b, cx);
+                if let H::Number(n) = b.kind {
+                    self.warn_grade(op, n, e, cx);
+                }
                 match b.ty {
                     Type::Number => self.mk(
                         H::Compare {
@@ -343,7 +346,20 @@ impl Checker<'_> {
             Type::Quantity(Measure::Dim(d)) if d == dim => {
                 self.warn_threshold(&def.name, lab, &b);
             }
-            Type::Quantity(Measure::Relative(_)) => {}
+            Type::Quantity(Measure::Relative(r)) => {
+                // Limits are reference-interval bounds: beyond 1,000 times one, or at or
+                // below 0, no result is meant.
+                if let H::Quantity { value, .. } = b.kind
+                    && !(value > 0.0 && value <= 1000.0)
+                {
+                    self.error(CheckError::ImplausibleThreshold {
+                        at: (b.file, b.span),
+                        item: def.name.clone(),
+                        threshold: self.text(b.file, b.span),
+                        reference: format!("multiples of {} above 0 and up to 1000", r.word()),
+                    });
+                }
+            }
             Type::Quantity(Measure::Dim(d)) => {
                 // Analyte-specific conversions (mmol/L glucose) make other dimensions fine.
                 let converts = matches!(&b.kind, H::Quantity { unit: QuantityUnit::Unit(u), .. }
@@ -511,6 +527,23 @@ impl Checker<'_> {
             CmpOp::Le if n < 0.0 => Some("no patient is younger than 0"),
             CmpOp::Ge if n <= 0.0 => Some("every patient is at least that old"),
             CmpOp::Lt | CmpOp::Le if n > OLDEST => Some("every patient is that young"),
+            _ => None,
+        };
+        if let Some(what) = what {
+            self.error(CheckError::Impossible {
+                at: (cx.file, e.span),
+                what: format!("`{}`: {what}", self.text(cx.file, e.span)),
+            });
+        }
+    }
+
+    /// Warns of a grade comparison no result (or every result) meets: grades are 0 to 5.
+    fn warn_grade(&mut self, op: CmpOp, n: f64, e: &ast::Expr, cx: &Cx) {
+        let what = match op {
+            CmpOp::Ge | CmpOp::Gt | CmpOp::Eq if n > 5.0 => Some("no result is graded above 5"),
+            CmpOp::Le | CmpOp::Lt | CmpOp::Eq if n < 0.0 => Some("no result is graded below 0"),
+            CmpOp::Ge if n <= 0.0 => Some("every graded result is at least that"),
+            CmpOp::Le | CmpOp::Lt if n > 5.0 => Some("every graded result is below that"),
             _ => None,
         };
         if let Some(what) = what {

@@ -385,13 +385,38 @@ fn windowless(e: &Expr, used: Option<At>, out: &mut Vec<(At, Option<At>)>) {
 fn has_window(e: &Expr) -> bool {
     match &e.kind {
         H::Window { .. } => true,
+        // `visit inpatient having index during it`: the condition ties the event to a date.
+        H::Having { expr, cond } => anchored(cond) || has_window(expr),
         H::Select { expr, .. }
         | H::Where { expr, .. }
-        | H::Having { expr, .. }
         | H::Inlined { body: expr, .. }
         | H::Compare { lhs: expr, .. }
         | H::Grade { events: expr, .. } => has_window(expr),
         H::Or(a, b) => has_window(a) && has_window(b),
+        _ => false,
+    }
+}
+
+/// Whether a condition mentions a date of the cohort (index, end, observation, an era), not
+/// only the event's own (`it`).
+fn anchored(e: &Expr) -> bool {
+    match &e.kind {
+        H::Anchor(a) => !matches!(a, hir::Anchor::It),
+        H::And(a, b) | H::Or(a, b) | H::Union(a, b) | H::Difference(a, b) => {
+            anchored(a) || anchored(b)
+        }
+        H::Compare { lhs, rhs, .. } | H::Arith { lhs, rhs, .. } => anchored(lhs) || anchored(rhs),
+        H::Not(a)
+        | H::AgeAt(a)
+        | H::Select { expr: a, .. }
+        | H::Where { expr: a, .. }
+        | H::Window { expr: a, .. }
+        | H::Inlined { body: a, .. }
+        | H::Grade { events: a, .. }
+        | H::Event { target: a, .. } => anchored(a),
+        H::Having { expr, cond } => anchored(expr) || anchored(cond),
+        H::Observed { anchor, .. } => anchored(anchor),
+        H::Extreme { args, .. } | H::Call { args, .. } => args.iter().any(anchored),
         _ => false,
     }
 }

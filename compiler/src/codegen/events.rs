@@ -41,10 +41,22 @@ impl Gen {
                         ctx_level: false,
                     });
                 }
-                let rels: Vec<Rel> = es
-                    .iter()
-                    .map(|e| self.events(e, ctx))
-                    .collect::<Result<_>>()?;
+                // Plain sources of one table are one scan: each row once (a row two code sets
+                // match is one record, not two), and one pass over the table.
+                let mut rels: Vec<Rel> = Vec::new();
+                for m in by_table(es) {
+                    rels.push(match m {
+                        Member::Other(e) => self.events(e, ctx)?,
+                        Member::Table(srcs) if srcs.len() == 1 => Rel {
+                            plan: self.source(srcs[0])?,
+                            ctx_level: false,
+                        },
+                        Member::Table(srcs) => Rel {
+                            plan: self.merged_sources(&srcs)?,
+                            ctx_level: false,
+                        },
+                    });
+                }
                 let any_ctx = rels.iter().any(|r| r.ctx_level);
                 let mut plans = Vec::new();
                 for r in rels {
@@ -160,41 +172,11 @@ impl Gen {
     pub(super) fn source(&mut self, s: &cir::Source) -> Result<LogicalPlan> {
         let table = s.domain.table();
         let alias = ident(&format!("{} {}", s.domain.name(), s.text));
-        let mut preds = Vec::new();
-        if let Some(codes) = &s.codes {
-            preds.push(codes_pred(codes));
-        }
-        if let Some(kind) = &s.visit_kind {
-            preds.push(c("kind").eq(lit(kind.clone())));
-        }
-        for f in &s.filters {
-            preds.push(filter_pred(f));
-        }
+        let preds = source_preds(s);
         if let Some(lab) = &s.lab {
             return self.lab_source(lab, preds, &alias);
         }
-        let (day_col, end_col) = match s.domain {
-            EventDomain::Visit => (c("start_date"), c("end_date")),
-            EventDomain::Drug => (c("date"), c("end_date")),
-            EventDomain::Diagnosis | EventDomain::Lab | EventDomain::Procedure => {
-                (c("date"), c("date"))
-            }
-        };
-        let visit = if table.column("visit_id").is_some() {
-            c("visit_id")
-        } else {
-            null_i64()
-        };
-        let columns = vec![
-            c("hospital_id"),
-            c("patient_id"),
-            day(day_col).alias("ev_day"),
-            day(end_col).alias("ev_end_day"),
-            null_f64().alias("ev_value"),
-            null_f64().alias("ev_ref_low"),
-            null_f64().alias("ev_ref_high"),
-            visit.alias("ev_visit"),
-        ];
+        let columns = event_columns(s.domain);
         let mut b = match &s.codes {
             Some(codes) => self.code_scan(table, codes_pred(codes), &preds, &columns)?,
             None => self.scan_cdm(table)?,
@@ -203,6 +185,59 @@ impl Gen {
             b = b.filter(and_all(preds))?;
         }
         Ok(b.project(columns)?.alias(&alias)?.build()?)
+    }
+
+    /// Plain sources of one table (no lab values) as one scan: the rows any of them takes.
+    /// Sources with the same filters pool their codes (one `IN` list); the groups are
+    /// alternatives of one filter.
+    fn merged_sources(&mut self, srcs: &[&cir::Source]) -> Result<LogicalPlan> {
+        let domain = srcs[0].domain;
+        let table = domain.table();
+        let mut groups: Vec<(String, Vec<&cir::Source>)> = Vec::new();
+        for s in srcs {
+            let key = format!("{:?} {:?}", s.visit_kind, s.filters);
+            match groups.iter_mut().find(|(k, _)| *k == key) {
+                Some((_, g)) => g.push(s),
+                None => groups.push((key, vec![s])),
+            }
+        }
+        let mut alternatives = Vec::new();
+        for (_, g) in &groups {
+            // One flat list, so complete codes of one column become one `IN` list.
+            let codes = g
+                .iter()
+                .map(|s| s.codes.clone())
+                .collect::<Option<Vec<_>>>()
+                .map(|cs| {
+                    cir::Codes::Any(
+                        cs.into_iter()
+                            .flat_map(|c| match c {
+                                cir::Codes::Any(v) => v,
+                                one => vec![one],
+                            })
+                            .collect(),
+                    )
+                });
+            let pooled = cir::Source {
+                codes,
+                ..g[0].clone()
+            };
+            alternatives.push(and_all(source_preds(&pooled)));
+        }
+        let pred = or_balanced(alternatives);
+        let columns = event_columns(domain);
+        let text: Vec<&str> = srcs.iter().map(|s| s.text.as_str()).collect();
+        let alias = ident(&format!(
+            "{} {}",
+            domain.name(),
+            short(&text.join(" or "), 60)
+        ));
+        Ok(self
+            .code_scan(table, pred.clone(), std::slice::from_ref(&pred), &columns)?
+            .filter(pred)?
+            .project(columns)?
+            .alias(&alias)?
+            .build()?)
     }
 
     /// Drops the sex and baseline columns a threshold added, so every event stream has the
@@ -516,6 +551,83 @@ impl Gen {
             .join(pat, JoinType::Inner, (keys_l, keys_r), None)?
             .project(cols)?
             .build()?)
+    }
+}
+
+/// A member of a union: another event query, or the plain sources of one table.
+enum Member<'a> {
+    Other(&'a Events),
+    Table(Vec<&'a cir::Source>),
+}
+
+/// The members of a union with the plain sources (no lab values) of each table together,
+/// in the order each table first appears.
+fn by_table(es: &[Events]) -> Vec<Member<'_>> {
+    let mut out: Vec<Member> = Vec::new();
+    for e in es {
+        match e {
+            Events::Source(s) if s.lab.is_none() => {
+                let same = out.iter_mut().find_map(|m| match m {
+                    Member::Table(g) if g[0].domain == s.domain => Some(g),
+                    _ => None,
+                });
+                match same {
+                    Some(g) => g.push(s),
+                    None => out.push(Member::Table(vec![s])),
+                }
+            }
+            other => out.push(Member::Other(other)),
+        }
+    }
+    out
+}
+
+/// The row tests of a source: its codes, visit kind and filters.
+fn source_preds(s: &cir::Source) -> Vec<Expr> {
+    let mut preds = Vec::new();
+    if let Some(codes) = &s.codes {
+        preds.push(codes_pred(codes));
+    }
+    if let Some(kind) = &s.visit_kind {
+        preds.push(c("kind").eq(lit(kind.clone())));
+    }
+    for f in &s.filters {
+        preds.push(filter_pred(f));
+    }
+    preds
+}
+
+/// The event columns of a table's rows (no lab values).
+fn event_columns(domain: EventDomain) -> Vec<Expr> {
+    let (day_col, end_col) = match domain {
+        EventDomain::Visit => (c("start_date"), c("end_date")),
+        EventDomain::Drug => (c("date"), c("end_date")),
+        EventDomain::Diagnosis | EventDomain::Lab | EventDomain::Procedure => {
+            (c("date"), c("date"))
+        }
+    };
+    let visit = if domain.table().column("visit_id").is_some() {
+        c("visit_id")
+    } else {
+        null_i64()
+    };
+    vec![
+        c("hospital_id"),
+        c("patient_id"),
+        day(day_col).alias("ev_day"),
+        day(end_col).alias("ev_end_day"),
+        null_f64().alias("ev_value"),
+        null_f64().alias("ev_ref_low"),
+        null_f64().alias("ev_ref_high"),
+        visit.alias("ev_visit"),
+    ]
+}
+
+/// At most `max` characters of `text` (for names built from source text).
+fn short(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((i, _)) => format!("{} etc", &text[..i]),
+        None => text.to_string(),
     }
 }
 

@@ -73,6 +73,19 @@ pub(super) fn and_all(exprs: Vec<Expr>) -> Expr {
         .unwrap_or_else(|| lit(true))
 }
 
+/// Any of `exprs`, as a balanced tree: a long `or` stays shallow for the optimiser's
+/// recursion.
+pub(super) fn or_balanced(mut exprs: Vec<Expr>) -> Expr {
+    match exprs.len() {
+        0 => lit(false),
+        1 => exprs.remove(0),
+        n => {
+            let right = exprs.split_off(n / 2);
+            or_balanced(exprs).or(or_balanced(right))
+        }
+    }
+}
+
 /// A readable identifier from any text: `drug (thiamazole or ptu)` → `drug_thiamazole_or_ptu`.
 pub(super) fn ident(text: &str) -> String {
     let mut out = String::new();

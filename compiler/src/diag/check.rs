@@ -628,6 +628,17 @@ impl CheckError {
                 label(at, "too many periods"),
             )
             .with_help("use longer periods, or end them earlier and add `then until end`"),
+            CheckError::NotWhole { at, what } => Diagnostic::new(
+                Code::NotWhole,
+                format!("{what} must be whole"),
+                label(at, "a fraction"),
+            )
+            .with_help("mid does not round it one way or the other: write a whole number"),
+            CheckError::EmptyPeriod { at } => Diagnostic::new(
+                Code::EmptyPeriod,
+                "a follow-up period must be at least 1 day long",
+                label(at, "no day"),
+            ),
             CheckError::WindowBindsRight { at, left, op, both } => Diagnostic::new(
                 Code::WindowBindsRight,
                 format!("this window applies only to the query after `{op}`"),
@@ -691,6 +702,12 @@ impl CheckError {
                 label(at, "unused"),
             )
             .with_help("remove it, or use it in a cohort, outcome, export or report"),
+            CheckError::UnknownCode { at, system, code } => Diagnostic::new(
+                Code::UnknownCode,
+                format!("{system} `{code}` matches no code in the reference list"),
+                label(at, "no such code known"),
+            )
+            .with_help("check the code for a typo; `mid explain W0008` says what the lists cover"),
         }
     }
 }

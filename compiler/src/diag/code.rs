@@ -57,7 +57,7 @@ codes! {
     InvalidEscape = "E0005", "unknown escape in text",
         "Inside quotes a backslash starts an escape. The known escapes are \\\" (a quote),\n\\\\ (a backslash), \\n (a new line) and \\t (a tab).";
     TooDeep = "E0006", "nested too deeply",
-        "Parentheses, brackets and braces may be nested at most 128 levels deep. Name the parts\nwith `define` instead:\n\n    define liver_rise = lab alt > 3 x ULN or lab ast > 3 x ULN";
+        "Parentheses, brackets and braces may be nested at most 128 levels deep, an expression at\nmost 1,000 levels, and one expression may chain at most 20,000 terms (`a or b or c …`).\nName the parts with `define` instead:\n\n    define liver_rise = lab alt > 3 x ULN or lab ast > 3 x ULN";
     NotUtf8 = "E0007", "the file is not UTF-8",
         "Scripts are UTF-8 text. The label points at the first byte that is not UTF-8; save the\nfile as UTF-8 (editors call it \"UTF-8\" or \"Unicode\").";
     TooManyDiagnostics = "E0008", "too many diagnostics",
@@ -140,6 +140,10 @@ codes! {
         "Every number a script gives has a meaning that bounds it: a duration is at most 200 years\n(73,050 days, longer than any follow-up), and `nth`, `at least`, `at most` and `exactly`\ncount at most 1,000,000 events. A larger number is a typo, and mid refuses it rather than\nwrapping it around:\n\n    within 4294967306 days before index      // E0228\n    within 10 days before index";
     WindowBindsRight = "E0229", "a window after `or`/`and` that binds only its right side",
         "A window binds tighter than `or` and `and`, so\n\n    require drug a or drug b within 30 days before index\n\nreads as `drug a or (drug b within 30 days before index)`: `drug a` at any time, before\nor after index. Say which is meant with parentheses:\n\n    require (drug a or drug b) within 30 days before index      // both in the window\n    require drug a or (drug b within 30 days before index)      // only b";
+    NotWhole = "E0230", "a number of days or a count that is not whole",
+        "Windows, gaps, graces, observation and periods are whole days, and `at least`, `at most`\nand `exactly` count whole events. A fraction would be rounded one way or the other without a\nword, so mid refuses it:\n\n    within 1.5 days before index        // E0230\n    within 2 days before index\n    at least 1.5 drug x                  // E0230\n    at least 2 drug x";
+    EmptyPeriod = "E0231", "a follow-up period of no day",
+        "`periods of N days` splits follow-up into periods of N days each; a period of 0 days\nholds no day:\n\n    periods of 0 days from index + 1 day until index + 140 days     // E0231\n    periods of 14 days from index + 1 day until index + 140 days";
     NoIndex = "E0301", "cohort without an index",
         "A cohort needs one entry event that sets `index`:\n\n    cohort users {\n      index = first drug statins\n    }";
     DuplicateStatement = "E0302", "a statement given twice",
@@ -216,6 +220,8 @@ codes! {
         "A name is imported but the script never uses it. Remove it from the import.";
     UnusedDefinition = "W0007", "a definition not used",
         "A code set or definition of the script is used by no cohort, outcome, export, report or\nother definition. Remove it, or use it. A file without a cohort is a library, whose\ndefinitions are there to be imported: it gets no such warning.";
+    UnknownCode = "W0008", "a code no reference list knows",
+        "A code (or prefix or range) of ICD-10, YJ or K-codes that matches no code in mid's\nreference lists, so a code set with it probably matches nothing: a typo (`I2l` for `I21`),\nor a code that does not exist (`I53`). The lists (stdlib/reference/) hold the ICD-10\nthree-character categories of WHO 2019 and the Japanese 2013 edition, the 4-digit YJ\ntherapeutic classes of the drugs in the NHI price lists 2014-2025, and the K-codes\n(surgery) of the 2022 and 2024 fee schedules. Other systems (MEDIS, HOT9, receipt,\nJLAC10, analyte, local) are not checked.";
 }
 
 impl Code {

@@ -135,26 +135,41 @@ pub fn normalise(diags: &mut Vec<Diagnostic>) {
 /// rendering would only grow with the input.
 pub const MAX_DIAGNOSTICS: usize = 100;
 
-/// Keeps the first `MAX_DIAGNOSTICS` diagnostics (in reading order) and says how many more
-/// there were.
+/// Keeps `MAX_DIAGNOSTICS` diagnostics, errors before warnings (an error at the end of a
+/// file full of warnings is still shown), in reading order, and says how many more there were.
 pub fn cap(diags: &mut Vec<Diagnostic>) {
     if diags.len() <= MAX_DIAGNOSTICS {
         return;
     }
     let more = diags.len() - MAX_DIAGNOSTICS;
-    let (file, at) = (
-        diags[MAX_DIAGNOSTICS].primary.file,
-        diags[MAX_DIAGNOSTICS].primary.span,
-    );
-    let errors = diags[MAX_DIAGNOSTICS..]
-        .iter()
-        .filter(|d| d.is_error())
-        .count();
-    diags.truncate(MAX_DIAGNOSTICS);
+    let total_errors = diags.iter().filter(|d| d.is_error()).count();
+    let kept_errors = total_errors.min(MAX_DIAGNOSTICS);
+    let mut room_for_warnings = MAX_DIAGNOSTICS - kept_errors;
+    let mut errors_left = kept_errors;
+    let mut first_dropped = None;
+    let mut keep = Vec::with_capacity(MAX_DIAGNOSTICS);
+    for d in diags.drain(..) {
+        let room = if d.is_error() {
+            &mut errors_left
+        } else {
+            &mut room_for_warnings
+        };
+        if *room > 0 {
+            *room -= 1;
+            keep.push(d);
+        } else if first_dropped.is_none() {
+            first_dropped = Some((d.primary.file, d.primary.span));
+        }
+    }
+    *diags = keep;
+    let Some((file, at)) = first_dropped else {
+        return;
+    };
+    let errors = total_errors - kept_errors;
     let mut d = Diagnostic::new(
         Code::TooManyDiagnostics,
         format!("{more} more diagnostics ({errors} errors) not shown"),
-        Label::new(file, Span::new(at.start, at.start), "from here on"),
+        Label::new(file, Span::new(at.start, at.start), "the first not shown"),
     )
     .with_help("fix the ones above first: later ones often follow from them");
     // An error only when errors were left out.

@@ -47,8 +47,21 @@ pub fn syntax_diagnostic(e: &SyntaxError, file: FileId) -> Diagnostic {
             // An event's date where a date is wanted: `before first drug x after index` would
             // be ambiguous (whose window is `after index`?), so it takes parentheses.
             let selector = ["`first`", "`last`", "`nth`"].contains(&found.as_str());
+            let word = found
+                .strip_prefix('`')
+                .and_then(|f| f.strip_suffix('`'))
+                .filter(|w| {
+                    !w.is_empty() && w.chars().all(|c| c.is_ascii_alphabetic() || c == '_')
+                });
+            // Where a date is wanted a selector is an event's date, not a name.
             if selector && expected.iter().any(|e| e == "`index`") {
                 d.with_help("an event's date goes in parentheses here: `before (first drug x after index)`, `age at (first drug x)`")
+            } else if let Some(word) = word
+                && expected.iter().any(|e| e == "a name")
+            {
+                d.with_help(format!(
+                    "`{word}` is a word of the language and cannot name anything; choose another name, e.g. `{word}_cohort` or `my_{word}`"
+                ))
             } else {
                 d
             }
@@ -65,6 +78,12 @@ pub fn syntax_diagnostic(e: &SyntaxError, file: FileId) -> Diagnostic {
                 d.with_note(format!("expected {}", one_of(expected)))
             }
         }
+        SyntaxErrorKind::TooLong { limit } => Diagnostic::new(
+            Code::TooDeep,
+            format!("more than {limit} terms in one expression"),
+            label("too long"),
+        )
+        .with_help("split the expression into named definitions"),
         SyntaxErrorKind::TooDeep { limit } => Diagnostic::new(
             Code::TooDeep,
             format!("nested more than {limit} levels deep"),

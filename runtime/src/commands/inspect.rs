@@ -12,6 +12,7 @@ use mid_compiler::cdm::{CDM_VERSION, Table};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use serde_json::json;
 
+use crate::dataset::content;
 use crate::dataset::contract::{self, ColumnProblem};
 use crate::dataset::{self, Manifest, group_thousands};
 use crate::error::Result;
@@ -40,6 +41,8 @@ pub enum Format {
 #[derive(Default)]
 struct Report {
     problems: Vec<String>,
+    /// Row problems a run works around (rows set aside, values read as missing).
+    warnings: Vec<String>,
     rows: BTreeMap<&'static str, u64>,
     files: BTreeMap<&'static str, Vec<String>>,
     date_min: Option<i32>,
@@ -54,14 +57,6 @@ struct Report {
     /// The catalogue's convertible units by analyte (normalised spellings).
     units_by_analyte: BTreeMap<String, BTreeSet<String>>,
     unmapped_drug: BTreeMap<String, (u64, u64)>,
-}
-
-/// Per-column validation state of one table.
-#[derive(Default)]
-struct ColumnCheck {
-    nulls: u64,
-    outside: u64,
-    examples: BTreeSet<String>,
 }
 
 pub fn run(args: &InspectArgs) -> Result<ExitCode> {
@@ -94,11 +89,38 @@ pub fn run(args: &InspectArgs) -> Result<ExitCode> {
             None
         }
     };
+    // Tables whose files have the contract's shape: only their rows can be checked.
+    let mut shaped = Vec::new();
     for t in Table::ALL {
+        let before = report.problems.len();
         check_table(&dir, t, &mut report);
+        if report.problems.len() == before {
+            shaped.push(t);
+        }
     }
     if let Some(m) = &manifest {
         check_manifest(&dir, m, &mut report);
+    }
+    // The rows, with the checks `mid run` applies, of the tables that have the contract's shape.
+    let mut columns = content::all_columns();
+    columns.retain(|t, _| shaped.contains(t));
+    let rt = crate::runtime()?;
+    let content = rt.block_on(async {
+        let engine = crate::engine::Engine::open(&dir).await?;
+        content::check(&engine.ctx, columns).await
+    })?;
+    for f in &content.findings {
+        let line = f.describe();
+        if f.policy == content::Policy::Refused {
+            report.problems.push(line);
+        } else {
+            report.warnings.push(line);
+        }
+    }
+    for t in Table::ALL.iter().filter(|t| !shaped.contains(t)) {
+        report.warnings.push(format!(
+            "the rows of table `{t}` were not checked: its files do not have the contract's shape"
+        ));
     }
     match args.format {
         Format::Text => print_text(&dir, manifest.as_ref(), &report, args.top),
@@ -141,42 +163,16 @@ fn check_table(dir: &Path, t: Table, report: &mut Report) {
             .problems
             .push(format!("table {t}: no Parquet files in {t}/"));
     }
-    let mut checks: Vec<ColumnCheck> = t.columns().iter().map(|_| ColumnCheck::default()).collect();
     let mut rows = 0;
     for f in &files {
-        rows += check_file(dir, t, f, &mut checks, report);
-    }
-    for (c, check) in t.columns().iter().zip(&checks) {
-        if !c.nullable && check.nulls > 0 {
-            report.problems.push(format!(
-                "table {t}: column `{}` has {} null value(s); the contract forbids nulls there",
-                c.name,
-                group_thousands(check.nulls)
-            ));
-        }
-        if check.outside > 0 {
-            let ex: Vec<String> = check.examples.iter().map(|s| format!("{s:?}")).collect();
-            report.problems.push(format!(
-                "table {t}: column `{}` has {} value(s) outside its closed set, e.g. {} (allowed: {})",
-                c.name,
-                group_thousands(check.outside),
-                ex.join(", "),
-                c.values.unwrap_or_default().join(", ")
-            ));
-        }
+        rows += check_file(dir, t, f, report);
     }
     report.rows.insert(t.name(), rows);
     report.files.insert(t.name(), files);
 }
 
 /// Validates and summarises one file; returns its row count.
-fn check_file(
-    dir: &Path,
-    t: Table,
-    relative: &str,
-    checks: &mut [ColumnCheck],
-    report: &mut Report,
-) -> u64 {
+fn check_file(dir: &Path, t: Table, relative: &str, report: &mut Report) -> u64 {
     let path = dir.join(relative);
     let file = match File::open(&path) {
         Ok(f) => f,
@@ -235,29 +231,47 @@ fn check_file(
             }
         };
         rows += batch.num_rows() as u64;
-        for (k, c) in t.columns().iter().enumerate() {
-            if !usable[k] {
-                continue;
-            }
-            let Some(col) = batch.column_by_name(c.name) else {
-                continue;
-            };
-            checks[k].nulls += col.null_count() as u64;
-            if let (Some(values), Some(s)) = (c.values, col.as_any().downcast_ref::<StringArray>())
-            {
-                for v in s.iter().flatten() {
-                    if !values.contains(&v) {
-                        checks[k].outside += 1;
-                        if checks[k].examples.len() < 5 {
-                            checks[k].examples.insert(v.to_string());
-                        }
-                    }
-                }
-            }
-        }
-        summarise(t, &batch, &usable, report);
+        summarise(t, &plain_text(batch), &usable, report);
     }
     rows
+}
+
+/// The batch with its text columns as plain Utf8, however the file stored them (dictionary,
+/// large or view strings), so the summaries read them alike.
+fn plain_text(batch: RecordBatch) -> RecordBatch {
+    use arrow::datatypes::{DataType, Field, Schema};
+    let stored_text = |t: &DataType| match t {
+        DataType::LargeUtf8 | DataType::Utf8View => true,
+        DataType::Dictionary(_, v) => {
+            matches!(
+                **v,
+                DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
+            )
+        }
+        _ => false,
+    };
+    if !batch
+        .schema()
+        .fields()
+        .iter()
+        .any(|f| stored_text(f.data_type()))
+    {
+        return batch;
+    }
+    let mut fields = Vec::new();
+    let mut columns = Vec::new();
+    for (f, col) in batch.schema().fields().iter().zip(batch.columns()) {
+        if stored_text(f.data_type())
+            && let Ok(c) = arrow::compute::cast(col, &DataType::Utf8)
+        {
+            fields.push(Field::new(f.name(), DataType::Utf8, f.is_nullable()));
+            columns.push(c);
+            continue;
+        }
+        fields.push(f.as_ref().clone());
+        columns.push(col.clone());
+    }
+    RecordBatch::try_new(std::sync::Arc::new(Schema::new(fields)), columns).unwrap_or(batch)
 }
 
 /// The units the stdlib's lab catalogue converts, by analyte (for items matched by analyte).
@@ -559,6 +573,9 @@ fn print_text(dir: &Path, m: Option<&Manifest>, r: &Report, n: usize) {
             crate::outln!("  - {p}");
         }
     }
+    for w in &r.warnings {
+        crate::outln!("  warning: {w}");
+    }
 }
 
 fn print_json(dir: &Path, m: Option<&Manifest>, r: &Report, n: usize) {
@@ -606,6 +623,7 @@ fn print_json(dir: &Path, m: Option<&Manifest>, r: &Report, n: usize) {
         "unconvertible_lab_units": r.unconvertible.iter().map(|((a, u, h), n)| json!({"analyte": a, "unit": u, "hospital": h, "rows": n})).collect::<Vec<_>>(),
         "valid": r.problems.is_empty(),
         "problems": r.problems,
+        "warnings": r.warnings,
     });
     crate::outln!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
 }

@@ -13,6 +13,7 @@ use mid_compiler::CompileOptions;
 use mid_compiler::diag::Diagnostic;
 
 use super::{Color, compile_script, print_diagnostics};
+use crate::dataset::content::{self, Policy};
 use crate::dataset::{contract, verify};
 use crate::engine::{self, Engine};
 use crate::error::{Error, Result};
@@ -43,6 +44,23 @@ pub struct RunArgs {
     /// stderr (where a slow script spends its time).
     #[arg(long)]
     pub profile: bool,
+    /// Hold execution to this much memory (`512M`, `4G`): sorts, aggregates and joins spill
+    /// to disk, and a run that cannot fit stops with a message. Also read from
+    /// DATAFUSION_RUNTIME_MEMORY_LIMIT.
+    #[arg(long, value_parser = crate::engine::parse_size)]
+    pub memory_limit: Option<usize>,
+}
+
+/// The error that ends a run after its problems were printed: what is wrong, how many
+/// problems, and what to do (if anything).
+fn problems_error(what: String, n: usize, then: &str) -> Error {
+    let s = if n == 1 { "" } else { "s" };
+    let then = if then.is_empty() {
+        String::new()
+    } else {
+        format!("; {then}")
+    };
+    Error::new(format!("{what} ({n} problem{s}){then}"))
 }
 
 pub fn run(args: &RunArgs) -> Result<ExitCode> {
@@ -50,17 +68,30 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
     let clock = Instant::now();
     let compiled = compile_script(&args.file, args.color, &CompileOptions::default())?;
     let data = crate::dataset::resolve_data(args.data.as_deref())?;
+    let out = match &args.out {
+        Some(o) => o.clone(),
+        None => PathBuf::from("out").join(
+            args.file
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "run".into()),
+        ),
+    };
+    // Claimed first: results a killed run set aside come back even if this run fails.
+    let place = output::place::Place::claim(&out, &data, &args.file)?;
     let needs = mid_compiler::requirements::requirements(&compiled.cir);
     let problems = contract::check_requirements(&data, &needs);
     if !problems.is_empty() {
         let diags: Vec<Diagnostic> = problems.iter().map(|p| p.to_diagnostic()).collect();
         print_diagnostics(&diags, &compiled.checked.sources, args.color);
-        return Err(Error::new(format!(
-            "the data set in {} does not have what the script needs ({} problem{})",
-            data.display(),
+        return Err(problems_error(
+            format!(
+                "the data set in {} does not have what the script needs",
+                data.display()
+            ),
             problems.len(),
-            if problems.len() == 1 { "" } else { "s" }
-        )));
+            "",
+        ));
     }
     // The files must still be those the manifest describes, or the run records no fingerprint.
     let mut tables: Vec<mid_compiler::cdm::Table> = needs.iter().map(|r| r.table).collect();
@@ -72,14 +103,22 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
                 for p in &problems {
                     crate::errln!("error: {p}");
                 }
-                return Err(Error::new(format!(
-                    "the data set in {} is not what its manifest.json describes ({} problem{}); regenerate the manifest or restore the files",
-                    data.display(),
+                return Err(problems_error(
+                    format!(
+                        "the data set in {} is not what its manifest.json describes",
+                        data.display()
+                    ),
                     problems.len(),
-                    if problems.len() == 1 { "" } else { "s" }
-                )));
+                    "regenerate the manifest or restore the files",
+                ));
             }
         },
+        // A data set without a manifest runs, unverified; a damaged manifest is damage.
+        Err(e) if data.join("manifest.json").exists() => {
+            return Err(Error::new(format!(
+                "{e}: the data set's manifest is damaged; restore it (or remove it to run unverified)"
+            )));
+        }
         Err(e) => {
             crate::errln!(
                 "warning: {e}; the data set's files cannot be checked, and run.json records no fingerprint"
@@ -87,19 +126,42 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
             None
         }
     };
-    let out = match &args.out {
-        Some(o) => o.clone(),
-        None => PathBuf::from("out").join(
-            args.file
-                .file_stem()
-                .map(|s| s.to_string_lossy().into_owned())
-                .unwrap_or_else(|| "run".into()),
+    let memory_limit = match (
+        args.memory_limit,
+        std::env::var("DATAFUSION_RUNTIME_MEMORY_LIMIT"),
+    ) {
+        (Some(m), _) => Some(m),
+        (None, Ok(text)) => Some(
+            crate::engine::parse_size(&text)
+                .map_err(|e| Error::usage(format!("DATAFUSION_RUNTIME_MEMORY_LIMIT: {e}")))?,
         ),
+        (None, Err(_)) => None,
     };
-    let place = output::place::Place::claim(&out, &data, &args.file)?;
     let rt = crate::runtime()?;
-    let results = rt.block_on(async {
-        let engine = Engine::open(&data).await?;
+    let (content, results) = rt.block_on(async {
+        let engine = Engine::open_with(&data, memory_limit).await?;
+        // What the rows say, before anything runs: a refusal stops here; rows set aside
+        // are left out of every table read.
+        let content = content::check(&engine.ctx, content::columns_of(&needs)).await?;
+        for f in content
+            .findings
+            .iter()
+            .filter(|f| f.policy != Policy::Refused)
+        {
+            crate::errln!("warning: {}", f.describe());
+        }
+        let refused: Vec<String> = content.refused().map(|f| f.describe()).collect();
+        if !refused.is_empty() {
+            for r in &refused {
+                crate::errln!("error: {r}");
+            }
+            return Err(problems_error(
+                format!("the data set in {} breaks the CDM contract", data.display()),
+                refused.len(),
+                "see docs/reliability.md for what each check means",
+            ));
+        }
+        engine.apply(&content).await?;
         let bar = progress(compiled.plans.len() as u64);
         let r = engine::run_all(&engine, &compiled.plans, args.profile, |i, name| {
             if let Some(b) = &bar {
@@ -111,7 +173,7 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
         if let Some(b) = bar {
             b.finish_and_clear();
         }
-        r
+        r.map(|r| (content, r))
     })?;
     let tmp = place.temp()?;
     let (written, withheld) = match output::write_outputs(&tmp, &compiled, &results, args.csv) {
@@ -129,6 +191,7 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
         written: &written,
         withheld: &withheld,
         verified,
+        content: &content,
         started,
         finished: SystemTime::now(),
     };

@@ -18,7 +18,13 @@ pub fn type_fits(found: &DataType, want: ColumnType) -> bool {
     if found == &want.arrow() {
         return true;
     }
-    want == ColumnType::Text && matches!(found, DataType::LargeUtf8 | DataType::Utf8View)
+    let text =
+        |t: &DataType| matches!(t, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View);
+    match found {
+        // Dictionary-encoded text (what pandas and Arrow writers often produce) reads as text.
+        DataType::Dictionary(_, values) => want == ColumnType::Text && text(values),
+        other => want == ColumnType::Text && text(other),
+    }
 }
 
 /// What is wrong with one contract column in a file's schema, if anything.

@@ -1,7 +1,9 @@
 //! CDM data sets on disk (runtime): finding a table's files (`files`), the one validator of
-//! the data contract that `run` and `inspect` share (`contract`), fingerprints of a data set
-//! (`fingerprint`), and the built-in demo network generated on first use (`demo`).
+//! the data contract that `run` and `inspect` share (`contract` for schemas, `content` for
+//! rows), the manifest check (`verify`), fingerprints of a data set (`fingerprint`), and the
+//! built-in demo network generated on first use (`demo`).
 
+pub mod content;
 pub mod contract;
 pub mod demo;
 pub mod files;

@@ -7,10 +7,12 @@ use std::path::Path;
 use std::sync::Arc;
 
 use arrow::array::RecordBatch;
-use arrow::datatypes::SchemaRef;
+use arrow::datatypes::{Schema, SchemaRef};
 use datafusion::catalog::MemTable;
 use datafusion::common::tree_node::{Transformed, TreeNode};
 use datafusion::datasource::provider_as_source;
+use datafusion::error::DataFusionError;
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::logical_expr::LogicalPlan;
 use datafusion::physical_plan::coalesce_partitions::CoalescePartitionsExec;
 use datafusion::physical_plan::display::DisplayableExecutionPlan;
@@ -65,7 +67,23 @@ impl Engine {
 
     /// Registers every CDM table the data set has, with the contract's schema.
     pub async fn open(dir: &Path) -> Result<Engine> {
-        let ctx = SessionContext::new_with_config(Self::config()?);
+        Self::open_with(dir, None).await
+    }
+
+    /// As `open`, with execution held to `memory_limit` bytes: operators that can spill
+    /// (sorts, aggregates, joins) spill to the system's temporary directory, and a plan that
+    /// cannot fit fails with a message saying so (not the kernel's kill).
+    pub async fn open_with(dir: &Path, memory_limit: Option<usize>) -> Result<Engine> {
+        let ctx = match memory_limit {
+            None => SessionContext::new_with_config(Self::config()?),
+            Some(bytes) => {
+                let rt = RuntimeEnvBuilder::new()
+                    .with_memory_limit(bytes, 1.0)
+                    .build_arc()
+                    .map_err(|e| Error::context("cannot set the memory limit", e))?;
+                SessionContext::new_with_config_rt(Self::config()?, rt)
+            }
+        };
         for t in Table::ALL {
             let tdir = dir.join(t.name());
             if !parquet_files(&tdir).map(|f| !f.is_empty()).unwrap_or(false) {
@@ -82,8 +100,75 @@ impl Engine {
             .map_err(|e| {
                 Error::context(format!("cannot open table `{t}` in {}", tdir.display()), e)
             })?;
+            // The data checks read every column as nullable, so that an empty key is
+            // counted and named (`dataset::content`), not a decoding error.
+            let nullable = Schema::new(
+                schema
+                    .fields()
+                    .iter()
+                    .map(|f| f.as_ref().clone().with_nullable(true))
+                    .collect::<Vec<_>>(),
+            );
+            ctx.register_parquet(
+                &crate::dataset::content::checked_name(t),
+                &path,
+                ParquetReadOptions::default().schema(&nullable),
+            )
+            .await
+            .map_err(|e| {
+                Error::context(format!("cannot open table `{t}` in {}", tdir.display()), e)
+            })?;
         }
         Ok(Engine { ctx })
+    }
+
+    /// Reads the tables as the data checks decided: without the rows set aside, and with lab
+    /// values that are not numbers as missing. Tables without such rows are read directly.
+    pub async fn apply(&self, content: &crate::dataset::content::Content) -> Result<()> {
+        let mut tables: Vec<Table> = content.keep.keys().copied().collect();
+        if content.no_value && !tables.contains(&Table::Lab) {
+            tables.push(Table::Lab);
+        }
+        for t in tables {
+            let raw_name = format!("__raw_{t}");
+            let raw = self
+                .ctx
+                .deregister_table(t.name())
+                .map_err(|e| Error::context(format!("table `{t}`"), e))?
+                .ok_or_else(|| Error::new(format!("table `{t}` is not open")))?;
+            self.ctx
+                .register_table(raw_name.as_str(), raw)
+                .map_err(|e| Error::context(format!("table `{t}`"), e))?;
+            let keep = content.keep.get(&t).cloned().unwrap_or_default();
+            let columns: Vec<String> = t
+                .scan_schema()
+                .fields()
+                .iter()
+                .map(|f| {
+                    if t == Table::Lab && f.name() == "value" && content.no_value {
+                        "CASE WHEN value >= -1.7976931348623157e308 AND value <= 1.7976931348623157e308 THEN value END AS value".to_string()
+                    } else {
+                        f.name().clone()
+                    }
+                })
+                .collect();
+            let filter = if keep.is_empty() {
+                String::new()
+            } else {
+                format!(" WHERE {}", keep.join(" AND "))
+            };
+            let sql = format!("SELECT {} FROM {raw_name}{filter}", columns.join(", "));
+            let view = self
+                .ctx
+                .sql(&sql)
+                .await
+                .map_err(|e| Error::context(format!("table `{t}`"), e))?
+                .into_view();
+            self.ctx
+                .register_table(t.name(), view)
+                .map_err(|e| Error::context(format!("table `{t}`"), e))?;
+        }
+        Ok(())
     }
 
     /// Replaces the schema-only sources of a compiled plan by the registered tables.
@@ -147,9 +232,17 @@ impl Engine {
             .await
             .map_err(|e| Error::context(format!("cannot plan `{}`", plan.name), e))?;
         let physical = one_partition(physical);
-        let batches = collect(physical.clone(), task)
-            .await
-            .map_err(|e| Error::context(format!("running `{}` failed", plan.name), e))?;
+        let batches = collect(physical.clone(), task).await.map_err(|e| {
+            if matches!(e.find_root(), DataFusionError::ResourcesExhausted(_)) {
+                Error::new(format!(
+                    "running `{}` needs more memory than the limit allows ({}); raise --memory-limit, or run on a machine with more memory",
+                    plan.name,
+                    e.find_root()
+                ))
+            } else {
+                Error::context(format!("running `{}` failed", plan.name), e)
+            }
+        })?;
         let metrics = profile.then(|| {
             DisplayableExecutionPlan::with_metrics(physical.as_ref())
                 .indent(false)
@@ -166,6 +259,32 @@ impl Engine {
             .register_table(name, Arc::new(table))
             .map_err(|e| Error::context(format!("cannot register `{name}`"), e))?;
         Ok(())
+    }
+}
+
+/// A size as people write it: `512M`, `2G`, `1.5G`, `800000000` (bytes).
+pub fn parse_size(text: &str) -> std::result::Result<usize, String> {
+    let t = text.trim();
+    let (num, mult) = match t.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => {
+            let m: f64 = match c.to_ascii_uppercase() {
+                'K' => 1024.0,
+                'M' => 1024.0 * 1024.0,
+                'G' => 1024.0 * 1024.0 * 1024.0,
+                'T' => 1024.0 * 1024.0 * 1024.0 * 1024.0,
+                _ => {
+                    return Err(format!(
+                        "`{text}` is not a size: the unit must be K, M, G or T (512M, 2G)"
+                    ));
+                }
+            };
+            (&t[..i], m)
+        }
+        _ => (t, 1.0),
+    };
+    match num.trim().parse::<f64>() {
+        Ok(n) if n.is_finite() && n > 0.0 && n * mult < 1e18 => Ok((n * mult) as usize),
+        _ => Err(format!("`{text}` is not a size such as 512M or 2G")),
     }
 }
 
@@ -210,4 +329,21 @@ pub async fn run_all(
         out.insert(p.name.clone(), (schema, batches));
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_size;
+
+    #[test]
+    fn sizes_as_people_write_them() {
+        assert_eq!(parse_size("512M"), Ok(512 * 1024 * 1024));
+        assert_eq!(parse_size("2g"), Ok(2 * 1024 * 1024 * 1024));
+        assert_eq!(parse_size("1.5G"), Ok(1024 * 1024 * 1024 * 3 / 2));
+        assert_eq!(parse_size("800000000"), Ok(800_000_000));
+        assert!(parse_size("0").is_err());
+        assert!(parse_size("-1G").is_err());
+        assert!(parse_size("2X").is_err());
+        assert!(parse_size("lots").is_err());
+    }
 }

@@ -5,6 +5,8 @@
 //! and swapped in by renames, the old ones kept aside until the new ones are in place. A run
 //! that is killed part way leaves either the old results or the new ones: the next run puts
 //! back old results it finds set aside, and removes what killed runs left behind.
+//! `MID_FAULT=before-swap|old-aside|new-in-place` stops the process at that step and
+//! `MID_FAULT=swap-fails` makes the last rename fail, for the tests.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -19,10 +21,15 @@ const MARKER_TEXT: &str = "{\"format\": \"mid results\", \"version\": 1}\n";
 
 /// A fault to inject (tests): the process stops abruptly at this step.
 fn fault(step: &str) {
-    if std::env::var("MID_FAULT").is_ok_and(|f| f == step) {
+    if injected(step) {
         // As if killed: no destructor, no clean-up.
         std::process::exit(137);
     }
+}
+
+/// Whether the test asked for a fault at this step (`MID_FAULT=step`).
+fn injected(step: &str) -> bool {
+    std::env::var("MID_FAULT").is_ok_and(|f| f == step)
 }
 
 fn canonical(p: &Path) -> Option<PathBuf> {
@@ -252,7 +259,12 @@ impl Place {
             ));
         }
         fault("old-aside");
-        if let Err(e) = fs::rename(tmp, &self.out) {
+        let moved = if injected("swap-fails") {
+            Err(std::io::Error::other("injected fault"))
+        } else {
+            fs::rename(tmp, &self.out)
+        };
+        if let Err(e) = moved {
             // Put the old results back; the new ones go.
             if had_old {
                 let _ = fs::rename(&aside, &self.out);

@@ -86,6 +86,8 @@ pub struct SiteRecord {
     plan_sha256: String,
     tables: BTreeMap<String, usize>,
     outputs: Vec<Written>,
+    /// The problems found in the data's rows, with how many rows each concerns.
+    data_problems: Vec<crate::dataset::content::Finding>,
 }
 
 impl SiteRecord {
@@ -104,6 +106,7 @@ impl SiteRecord {
                 .filter(|w| !w.leaves_site)
                 .cloned()
                 .collect(),
+            data_problems: f.content.findings.clone(),
         }
     }
 }
@@ -122,6 +125,17 @@ struct DataRecord {
     manifest_fingerprint: Option<String>,
     /// How the files were checked against the manifest (none without a manifest).
     verified: Option<crate::dataset::verify::Checked>,
+    /// The problems found in the rows and what the run did about each (how many rows is in
+    /// the site-only record: a row count can be small).
+    problems: Vec<ProblemRecord>,
+}
+
+#[derive(Serialize)]
+struct ProblemRecord {
+    table: &'static str,
+    column: Option<String>,
+    problem: String,
+    policy: crate::dataset::content::Policy,
 }
 
 #[derive(Serialize)]
@@ -159,6 +173,8 @@ pub struct RunFacts<'a> {
     pub written: &'a [Written],
     pub withheld: &'a [Withheld],
     pub verified: Option<crate::dataset::verify::Checked>,
+    /// What the data checks found in the rows.
+    pub content: &'a crate::dataset::content::Content,
     pub started: SystemTime,
     pub finished: SystemTime,
 }
@@ -190,6 +206,17 @@ impl RunRecord {
                     .filter(|_| f.verified.is_some())
                     .map(|m| m.fingerprint.clone()),
                 verified: f.verified,
+                problems: f
+                    .content
+                    .findings
+                    .iter()
+                    .map(|p| ProblemRecord {
+                        table: p.table,
+                        column: p.column.clone(),
+                        problem: p.problem.clone(),
+                        policy: p.policy,
+                    })
+                    .collect(),
             },
             started: timestamp(f.started),
             finished: timestamp(f.finished),
