@@ -90,16 +90,6 @@ impl Engine {
                 continue;
             }
             let schema = t.scan_schema();
-            let path = format!("{}/", tdir.display());
-            ctx.register_parquet(
-                t.name(),
-                &path,
-                ParquetReadOptions::default().schema(&schema),
-            )
-            .await
-            .map_err(|e| {
-                Error::context(format!("cannot open table `{t}` in {}", tdir.display()), e)
-            })?;
             // The data checks read every column as nullable, so that an empty key is
             // counted and named (`dataset::content`), not a decoding error.
             let nullable = Schema::new(
@@ -109,15 +99,17 @@ impl Engine {
                     .map(|f| f.as_ref().clone().with_nullable(true))
                     .collect::<Vec<_>>(),
             );
-            ctx.register_parquet(
-                &crate::dataset::content::checked_name(t),
-                &path,
-                ParquetReadOptions::default().schema(&nullable),
-            )
-            .await
-            .map_err(|e| {
-                Error::context(format!("cannot open table `{t}` in {}", tdir.display()), e)
-            })?;
+            let path = format!("{}/", tdir.display());
+            for (name, schema) in [
+                (t.name().to_string(), schema.as_ref()),
+                (crate::dataset::content::checked_name(t), &nullable),
+            ] {
+                ctx.register_parquet(&name, &path, ParquetReadOptions::default().schema(schema))
+                    .await
+                    .map_err(|e| {
+                        Error::context(format!("cannot open table `{t}` in {}", tdir.display()), e)
+                    })?;
+            }
         }
         Ok(Engine { ctx })
     }
