@@ -38,6 +38,7 @@ fn options(patients: u64, hospitals: u32, seed: u64) -> Options {
         start: synth::DEFAULT_START.into(),
         end: synth::DEFAULT_END.into(),
         progress: false,
+        split: false,
     }
 }
 

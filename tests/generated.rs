@@ -15,7 +15,10 @@ use mid_runtime::engine::{self, Engine};
 use crate::common::small_network;
 
 /// Runs a compiled script's plans; `Err` with the engine's message on any failure.
-fn run(compiled: &mid_compiler::Compiled) -> Result<BTreeMap<String, RecordBatch>, String> {
+fn run(
+    rt: &tokio::runtime::Runtime,
+    compiled: &mid_compiler::Compiled,
+) -> Result<BTreeMap<String, RecordBatch>, String> {
     let data = small_network();
     let problems = mid_runtime::dataset::contract::check_requirements(
         data,
@@ -24,7 +27,6 @@ fn run(compiled: &mid_compiler::Compiled) -> Result<BTreeMap<String, RecordBatch
     if !problems.is_empty() {
         return Err(format!("{problems:?}"));
     }
-    let rt = mid_runtime::runtime().map_err(|e| e.to_string())?;
     let results = rt
         .block_on(async {
             let e = Engine::open(data).await?;
@@ -61,6 +63,7 @@ fn count() -> u64 {
 #[test]
 fn generated_scripts_compile_and_run_and_definitions_mean_their_expression() {
     let n = count();
+    let rt = mid_runtime::runtime().expect("a runtime");
     let mut clean = 0u64;
     let mut twins = 0u64;
     let mut failures = Vec::new();
@@ -75,7 +78,7 @@ fn generated_scripts_compile_and_run_and_definitions_mean_their_expression() {
             }
         };
         clean += 1;
-        let results = match run(&compiled) {
+        let results = match run(&rt, &compiled) {
             Ok(r) => r,
             Err(e) => {
                 failures.push(format!("seed {seed}: the run failed: {e}\n{script}"));
@@ -84,7 +87,7 @@ fn generated_scripts_compile_and_run_and_definitions_mean_their_expression() {
         };
         let Some(twin) = twin else { continue };
         match compile(&twin) {
-            Ok(Some(t)) => match run(&t) {
+            Ok(Some(t)) => match run(&rt, &t) {
                 Ok(r) => {
                     twins += 1;
                     if r != results {

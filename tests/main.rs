@@ -14,6 +14,7 @@ mod forms;
 mod fuzz;
 mod generated;
 mod inspect;
+mod network;
 mod outcomes;
 mod output_safety;
 mod stdlib;

@@ -230,6 +230,10 @@ fn no_subcommand_panics_on_a_closed_pipe_or_a_full_device() {
     let data = small_network().display().to_string();
     let out = base.join("out").display().to_string();
     let synth_out = base.join("synth").display().to_string();
+    let pkg = base.join("study.midpkg").display().to_string();
+    let log = base.join("audit.jsonl");
+    std::fs::write(&log, "").unwrap();
+    let log = log.display().to_string();
     let commands: Vec<Vec<&str>> = vec![
         vec!["--help"],
         vec!["check", &s],
@@ -239,6 +243,9 @@ fn no_subcommand_panics_on_a_closed_pipe_or_a_full_device() {
         vec!["explain", "E0201"],
         vec!["run", &s, "--data", &data, "--out", &out],
         vec!["inspect", "--data", &data],
+        vec!["package", &s, "--out", &pkg],
+        vec!["package", "--show", &pkg],
+        vec!["audit", "verify", &log],
         vec![
             "synth",
             "--patients",

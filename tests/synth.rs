@@ -156,6 +156,68 @@ fn same_arguments_same_bytes_any_thread_count_and_seed_matters() {
     assert_eq!(ma.sites, vec!["H01", "H02", "H03"]);
 }
 
+/// `--split` writes the network as its hospitals hold it: one data set per hospital, each
+/// valid on its own, with the same bytes as the pooled data set's files of that hospital.
+#[test]
+fn split_writes_one_valid_data_set_per_hospital_with_the_pooled_bytes() {
+    let pooled = common::generate(3_000, 3, 11);
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let split = tmp.path().join("split");
+    let o = mid(&[
+        "synth",
+        "--patients",
+        "3000",
+        "--hospitals",
+        "3",
+        "--seed",
+        "11",
+        "--split",
+        "--out",
+        split.to_str().expect("utf-8 path"),
+    ]);
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(
+        stdout.contains("one data set each: H01, H02, H03"),
+        "{stdout}"
+    );
+    let mut names: Vec<String> = std::fs::read_dir(&split)
+        .expect("split dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["H01", "H02", "H03"]);
+    let mp = manifest(&pooled);
+    let mut patients = 0;
+    for site in &names {
+        let dir = split.join(site);
+        let m = manifest(&dir);
+        assert_eq!(m.sites, vec![site.clone()]);
+        for (t, e) in &m.tables {
+            assert_eq!(e.files, vec![format!("{t}/{site}.parquet")]);
+            assert_eq!(
+                std::fs::read(dir.join(&e.files[0])).expect("split file"),
+                std::fs::read(pooled.join(&e.files[0])).expect("pooled file"),
+                "{site} {t}"
+            );
+        }
+        patients += m.tables["patient"].rows;
+        let inspect = mid(&["inspect", "--data", dir.to_str().expect("utf-8 path")]);
+        assert_eq!(
+            inspect.status.code(),
+            Some(0),
+            "{site}: {}",
+            String::from_utf8_lossy(&inspect.stdout)
+        );
+    }
+    assert_eq!(patients, mp.tables["patient"].rows);
+}
+
 #[test]
 fn manifest_counts_match_the_files() {
     let m = manifest(network());

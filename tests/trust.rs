@@ -282,6 +282,38 @@ report c with o by period"#;
     assert_eq!(by_period, whole);
 }
 
+/// `until` is the last day of the periods: the last period ends there, not a full length
+/// later (docs/language.md, *Follow-up periods*).
+#[test]
+fn the_last_period_is_cut_at_its_bound() {
+    let r = run(
+        r#"codes x: drug = yj "2432001"
+codes mi: diagnosis = icd10 "I21"
+cohort c {
+  index = first drug x
+  end = index + 90 days
+  periods of 30 days from index + 1 day until index + 45 days
+}
+outcome o in c = diagnosis mi
+report c with o by period"#,
+        data(),
+    );
+    let col = |n: &str| {
+        let a = r["report_c_with_o"]
+            .column_by_name(n)
+            .expect(n)
+            .as_any()
+            .downcast_ref::<Int64Array>()
+            .expect("count")
+            .clone();
+        (0..a.len()).map(|i| a.value(i)).collect::<Vec<_>>()
+    };
+    // 12 entries: period 1 is days 1–30, period 2 days 31–45 (not 31–60). H01/6's outcome
+    // on day 40 ends its time there.
+    assert_eq!(col("o_person_days"), vec![12 * 30, 11 * 15 + 10]);
+    assert_eq!(col("o_persons"), vec![0, 1]);
+}
+
 #[test]
 fn lab_units_as_hospitals_write_them_are_converted_or_reported() {
     let r = run(

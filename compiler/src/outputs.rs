@@ -8,14 +8,15 @@ use crate::codegen::names;
 use crate::codegen::{NamedPlan, PlanKind};
 
 /// One output of a script.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Output {
     /// The plan whose result it is.
     pub plan: String,
     pub kind: OutputKind,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
 pub enum OutputKind {
     /// Persons before the steps and after each, of one cohort. Aggregate.
     Attrition {
@@ -50,7 +51,7 @@ pub enum OutputKind {
 }
 
 /// A report's stratum as a column.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct StratumColumn {
     pub column: String,
     /// For age bands, the band width in years (the column holds the lower bound).
@@ -58,7 +59,7 @@ pub struct StratumColumn {
 }
 
 /// An outcome's use of a (validated or provisional) definition.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DefinitionUse {
     pub outcome: String,
     pub definition: String,

@@ -3,9 +3,11 @@
 //! the cohort IR, `run.json`, every report and its codebook.
 
 /// Validation metadata of an outcome definition; travels into run.json and reports.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Validation {
-    pub status: &'static str,
+    /// `validated` or `provisional`.
+    #[serde(deserialize_with = "status")]
+    pub status: String,
     pub ppv: Option<f64>,
     pub sensitivity: Option<f64>,
     pub source: Option<String>,
@@ -27,5 +29,17 @@ impl Validation {
             parts.push(format!("source: {s}"));
         }
         parts.join(", ")
+    }
+}
+
+/// Reads a status back (a request package carries its outputs' metadata): one of the two
+/// the checker writes.
+fn status<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    let s = <String as serde::Deserialize>::deserialize(d)?;
+    match s.as_str() {
+        "validated" | "provisional" => Ok(s),
+        other => Err(serde::de::Error::custom(format!(
+            "`{other}` is not a validation status (validated, provisional)"
+        ))),
     }
 }

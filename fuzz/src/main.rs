@@ -56,6 +56,7 @@ fn main() -> ExitCode {
             start: mid_runtime::synth::DEFAULT_START.into(),
             end: mid_runtime::synth::DEFAULT_END.into(),
             progress: false,
+            split: false,
         };
         if let Err(e) = mid_runtime::synth::generate(&options, &data) {
             eprintln!("error: cannot generate the network: {e}");

@@ -9,6 +9,7 @@ pub mod disclosure;
 pub mod engine;
 pub mod error;
 pub mod io;
+pub mod network;
 pub mod output;
 
 pub use error::Error;

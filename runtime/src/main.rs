@@ -31,6 +31,10 @@ enum Command {
     Synth(mid_runtime::commands::synth::SynthArgs),
     /// Summarise a CDM data set and validate it against the data contract.
     Inspect(mid_runtime::commands::inspect::InspectArgs),
+    /// Package a script as an execution request for the hospitals of a network, or show one.
+    Package(mid_runtime::commands::package::PackageArgs),
+    /// Check a network audit trail: `mid audit verify LOG`.
+    Audit(mid_runtime::commands::audit::AuditArgs),
 }
 
 fn main() -> ExitCode {
@@ -42,6 +46,8 @@ fn main() -> ExitCode {
         Command::Explain(args) => mid_runtime::commands::explain::explain(&args),
         Command::Synth(args) => mid_runtime::commands::synth::run(&args),
         Command::Inspect(args) => mid_runtime::commands::inspect::run(&args),
+        Command::Package(args) => mid_runtime::commands::package::package(&args),
+        Command::Audit(args) => mid_runtime::commands::audit::audit(&args),
     };
     match result {
         Ok(code) => code,

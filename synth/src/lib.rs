@@ -102,11 +102,16 @@ pub struct Options {
     pub end: String,
     /// Show a progress bar (only ever drawn when stderr is a terminal).
     pub progress: bool,
+    /// One data set per hospital (`out/H01`, `out/H02`, ...) instead of one for the network:
+    /// the network as its hospitals hold it. Each hospital's files are the same bytes either
+    /// way.
+    pub split: bool,
 }
 
 /// What was generated.
 pub struct Summary {
-    pub manifest: Manifest,
+    /// The network's manifest, or with `split` one per hospital (in hospital order).
+    pub manifests: Vec<Manifest>,
     pub seconds: f64,
     pub bytes: u64,
 }
@@ -326,7 +331,12 @@ pub fn generate(o: &Options, out: &Path) -> Result<Summary> {
                     if i >= profiles.len() || failed.load(Ordering::SeqCst) {
                         break;
                     }
-                    let r = write_hospital(&root, o, &profiles[i], period, bar.as_ref());
+                    let site_root = if o.split {
+                        root.join(&profiles[i].id)
+                    } else {
+                        root.clone()
+                    };
+                    let r = write_hospital(&site_root, o, &profiles[i], period, bar.as_ref());
                     if r.is_err() {
                         failed.store(true, Ordering::SeqCst);
                     }
@@ -351,6 +361,53 @@ pub fn generate(o: &Options, out: &Path) -> Result<Summary> {
             None => return Err(Error::new("a generator worker stopped early")),
         }
     }
+    let mut manifests = Vec::new();
+    let mut bytes = 0;
+    if o.split {
+        for (h, files) in profiles.iter().zip(per_hospital) {
+            let (m, b) = assemble(
+                &root.join(&h.id),
+                o,
+                period,
+                std::slice::from_ref(h),
+                vec![files],
+            )?;
+            manifests.push(m);
+            bytes += b;
+        }
+    } else {
+        let (m, b) = assemble(&root, o, period, &profiles, per_hospital)?;
+        manifests.push(m);
+        bytes += b;
+    }
+    // Move into place: an empty target directory is replaced, a non-empty one refused.
+    let root = tmp.keep();
+    if out.exists() {
+        let _ = std::fs::remove_dir(out);
+    }
+    if let Err(e) = std::fs::rename(&root, out) {
+        let _ = std::fs::remove_dir_all(&root);
+        return Err(Error::context(
+            format!("cannot move the data set into {}", out.display()),
+            e,
+        ));
+    }
+    Ok(Summary {
+        manifests,
+        seconds: started.elapsed().as_secs_f64(),
+        bytes,
+    })
+}
+
+/// Writes the truth table and `manifest.json` of one data set at `root` from its hospitals'
+/// files; returns the manifest and the bytes of its tables.
+fn assemble(
+    root: &Path,
+    o: &Options,
+    period: (i32, i32),
+    profiles: &[Hospital],
+    per_hospital: Vec<HospitalFiles>,
+) -> Result<(Manifest, u64)> {
     // written[t] = the files of table t in hospital (= file-name) order.
     let mut written: Vec<Vec<WrittenFile>> = (0..Table::ALL.len()).map(|_| Vec::new()).collect();
     let mut truth_parts = Vec::new();
@@ -360,7 +417,7 @@ pub fn generate(o: &Options, out: &Path) -> Result<Summary> {
         }
         truth_parts.push(h.truth_part);
     }
-    let truth_file = merge_truth(&root, &truth_parts)?;
+    let truth_file = merge_truth(root, &truth_parts)?;
 
     let mut tables = BTreeMap::new();
     let mut fingerprints = Vec::new();
@@ -427,21 +484,5 @@ pub fn generate(o: &Options, out: &Path) -> Result<Summary> {
     let manifest_path = root.join("manifest.json");
     std::fs::write(&manifest_path, manifest.to_json())
         .map_err(|e| Error::context(format!("cannot write {}", manifest_path.display()), e))?;
-    // Move into place: an empty target directory is replaced, a non-empty one refused.
-    let root = tmp.keep();
-    if out.exists() {
-        let _ = std::fs::remove_dir(out);
-    }
-    if let Err(e) = std::fs::rename(&root, out) {
-        let _ = std::fs::remove_dir_all(&root);
-        return Err(Error::context(
-            format!("cannot move the data set into {}", out.display()),
-            e,
-        ));
-    }
-    Ok(Summary {
-        manifest,
-        seconds: started.elapsed().as_secs_f64(),
-        bytes,
-    })
+    Ok((manifest, bytes))
 }

@@ -149,7 +149,8 @@ impl Checker<'_> {
             status: match v.status {
                 ast::ValidationStatus::Validated => "validated",
                 ast::ValidationStatus::Provisional => "provisional",
-            },
+            }
+            .into(),
             ppv: None,
             sensitivity: None,
             source: None,

@@ -106,13 +106,16 @@ pub struct Era {
     pub grace: i64,
 }
 
-/// Follow-up split into `count` periods of `length` days from `from`, then optionally one
-/// last period until `last_until`.
+/// Follow-up split into `count` periods of `length` days from `from`, the last of them cut
+/// at `until` (`days` after `from`, both included), then optionally one last period until
+/// `last_until`.
 #[derive(Debug, Clone)]
 pub struct Periods {
     pub length: i64,
     pub from: Date,
     pub count: u32,
+    /// Days from `from` to `until`, both included.
+    pub days: i64,
     pub last_until: Option<Date>,
 }
 

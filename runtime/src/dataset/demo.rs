@@ -61,6 +61,7 @@ pub fn demo_network() -> Result<PathBuf> {
         start: mid_synth::DEFAULT_START.to_string(),
         end: mid_synth::DEFAULT_END.to_string(),
         progress: false,
+        split: false,
     };
     match mid_synth::generate(&options, &dir) {
         Ok(_) => Ok(dir),

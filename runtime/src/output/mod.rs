@@ -5,7 +5,7 @@
 
 mod coverage;
 pub mod place;
-mod record;
+pub(crate) mod record;
 mod summary;
 mod tables;
 mod write;

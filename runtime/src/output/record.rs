@@ -234,7 +234,7 @@ impl RunRecord {
 }
 
 /// UTC time as `YYYY-MM-DDTHH:MM:SSZ`.
-fn timestamp(t: SystemTime) -> String {
+pub(crate) fn timestamp(t: SystemTime) -> String {
     let secs = t
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())

@@ -1,0 +1,6 @@
+//! The network (runtime): request packages, extraction and approval at each hospital, the
+//! data center, reviewed release, and the audit trail every step writes (docs/network.md).
+
+pub mod audit;
+pub mod frontier;
+pub mod package;
