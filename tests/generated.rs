@@ -57,7 +57,7 @@ fn count() -> u64 {
     std::env::var("MID_GENERATED")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(600)
+        .unwrap_or(2_000)
 }
 
 #[test]
