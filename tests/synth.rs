@@ -163,18 +163,18 @@ fn split_writes_one_valid_data_set_per_hospital_with_the_pooled_bytes() {
     let pooled = common::generate(3_000, 3, 11);
     let tmp = tempfile::tempdir().expect("tempdir");
     let split = tmp.path().join("split");
-    let o = mid(&[
-        "synth",
-        "--patients",
-        "3000",
-        "--hospitals",
-        "3",
-        "--seed",
-        "11",
-        "--split",
-        "--out",
-        split.to_str().expect("utf-8 path"),
-    ]);
+    let o = synth_cmd(
+        &split,
+        &[
+            "--patients",
+            "3000",
+            "--hospitals",
+            "3",
+            "--seed",
+            "11",
+            "--split",
+        ],
+    );
     let stdout = String::from_utf8_lossy(&o.stdout);
     assert_eq!(
         o.status.code(),

@@ -21,6 +21,17 @@ const GLUCOSE: &str = "3D010000000000000";
 
 /// Twelve patients at two hospitals, first prescribed x on 2020-07-01 (index); some have a
 /// stay around index, labs in units spelled as hospitals write them, and second prescriptions.
+/// The values of an Int64 column of a result.
+fn ints(b: &arrow::array::RecordBatch, col: &str) -> Vec<i64> {
+    let a = b
+        .column_by_name(col)
+        .expect(col)
+        .as_any()
+        .downcast_ref::<Int64Array>()
+        .expect("an Int64 column");
+    (0..a.len()).map(|i| a.value(i)).collect()
+}
+
 fn data() -> &'static Path {
     static DATA: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
     DATA.get_or_init(|| {
@@ -163,15 +174,7 @@ cohort c {
 }"#,
         data(),
     );
-    let a = &r["attrition_c"];
-    let col = |n: &str| {
-        a.column_by_name(n)
-            .expect(n)
-            .as_any()
-            .downcast_ref::<Int64Array>()
-            .expect("count")
-            .value(0)
-    };
+    let col = |n: &str| ints(&r["attrition_c"], n)[0];
     // 12 persons with 24 entries; the one of sex U goes.
     assert_eq!((col("persons_0"), col("persons_1")), (12, 11));
     assert_eq!((col("entries_0"), col("entries_1")), (24, 22));
@@ -191,16 +194,7 @@ report c with o
 report c with o by period"#,
         data(),
     );
-    let first = |b: &str, n: &str| {
-        let col = r[b]
-            .column_by_name(n)
-            .expect(n)
-            .as_any()
-            .downcast_ref::<Int64Array>()
-            .expect("count")
-            .clone();
-        (0..col.len()).map(|i| col.value(i)).collect::<Vec<_>>()
-    };
+    let first = |b: &str, n: &str| ints(&r[b], n);
     // H01/6 has the outcome after both of its entries: one person, not two.
     assert_eq!(first("report_c_with_o", "persons"), vec![12]);
     assert_eq!(first("report_c_with_o", "o_persons"), vec![1]);
@@ -265,16 +259,7 @@ export c with o
 report c with o
 report c with o by period"#;
     let r = run(src, data());
-    let sum = |b: &arrow::array::RecordBatch, col: &str| {
-        let a = b
-            .column_by_name(col)
-            .expect(col)
-            .as_any()
-            .downcast_ref::<Int64Array>()
-            .expect("days")
-            .clone();
-        (0..a.len()).map(|i| a.value(i)).sum::<i64>()
-    };
+    let sum = |b: &arrow::array::RecordBatch, col: &str| ints(b, col).iter().sum::<i64>();
     let whole = sum(&r["report_c_with_o"], "o_person_days");
     let by_period = sum(&r["report_c_with_o_2"], "o_person_days");
     // 11 entries followed days 1–90 (90 days each); H01/6 has the outcome on day 40.
@@ -298,16 +283,7 @@ outcome o in c = diagnosis mi
 report c with o by period"#,
         data(),
     );
-    let col = |n: &str| {
-        let a = r["report_c_with_o"]
-            .column_by_name(n)
-            .expect(n)
-            .as_any()
-            .downcast_ref::<Int64Array>()
-            .expect("count")
-            .clone();
-        (0..a.len()).map(|i| a.value(i)).collect::<Vec<_>>()
-    };
+    let col = |n: &str| ints(&r["report_c_with_o"], n);
     // 12 entries: period 1 is days 1–30, period 2 days 31–45 (not 31–60). H01/6's outcome
     // on day 40 ends its time there.
     assert_eq!(col("o_person_days"), vec![12 * 30, 11 * 15 + 10]);

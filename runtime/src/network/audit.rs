@@ -14,7 +14,6 @@ use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
 
@@ -69,13 +68,8 @@ impl Entry {
         let mut bare = self.clone();
         bare.hash.clear();
         let json = serde_json::to_vec(&bare).expect("an entry serialises");
-        hex(&Sha256::digest(&json))
+        crate::output::record::sha256(&json)
     }
-}
-
-/// Lower-case hex of bytes.
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Appends `event` to the log at `path` (created when missing), chained to its last entry,

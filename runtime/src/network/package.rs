@@ -20,11 +20,10 @@ use datafusion::logical_expr::LogicalPlan;
 use mid_compiler::outputs::Output;
 use mid_compiler::{Compiled, NamedPlan, PlanKind};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
-use super::audit::hex;
 use super::frontier::{self, Level, Returned};
 use crate::error::{Error, Result};
+pub use crate::output::record::sha256;
 
 /// The format a package declares; a package of another format is refused.
 pub const FORMAT: &str = "mid-request/1";
@@ -90,11 +89,6 @@ pub struct Requirements {
     pub tables: BTreeMap<String, Vec<String>>,
     /// The code sets and lab items the plans test, by table (as `coverage.json` names them).
     pub sources: BTreeMap<String, Vec<String>>,
-}
-
-/// SHA-256 (hex) of bytes.
-pub fn sha256(bytes: &[u8]) -> String {
-    hex(&Sha256::digest(bytes))
 }
 
 /// The plan with its schema-only sources replaced by empty tables of the same schema, which

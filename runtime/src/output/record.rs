@@ -156,7 +156,8 @@ impl From<&DefinitionUse> for DefinitionRecord {
     }
 }
 
-fn sha256(bytes: &[u8]) -> String {
+/// SHA-256 of bytes, lower-case hex (run.json, request packages, the audit trail).
+pub fn sha256(bytes: &[u8]) -> String {
     let d = Sha256::digest(bytes);
     d.iter().fold(String::new(), |mut s, b| {
         let _ = write!(s, "{b:02x}");
