@@ -142,8 +142,8 @@ fn execute(c: &Compiled, data: &Path) -> Result<(), String> {
         // The outputs as `mid run` writes them: disclosure control, reports, coverage.
         let dir = tempfile::tempdir()
             .map_err(|e| mid_runtime::error::Error::context("cannot make a directory", e))?;
-        mid_runtime::output::write_outputs(dir.path(), c, &results, false)?;
-        mid_runtime::output::coverage(c, &results)?;
+        mid_runtime::output::write_outputs(dir.path(), &c.outputs, &results, false)?;
+        mid_runtime::output::coverage(&c.outputs, &results)?;
         Ok::<_, mid_runtime::error::Error>(())
     })
     .map_err(|e| e.to_string())

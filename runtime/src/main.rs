@@ -33,6 +33,10 @@ enum Command {
     Inspect(mid_runtime::commands::inspect::InspectArgs),
     /// Package a script as an execution request for the hospitals of a network, or show one.
     Package(mid_runtime::commands::package::PackageArgs),
+    /// A hospital's side of the network: make its key, run a request, approve the extraction.
+    Site(mid_runtime::commands::site::SiteArgs),
+    /// The data center: pool approved extractions, run analyses over the pooled data.
+    Center(mid_runtime::commands::center::CenterArgs),
     /// Check a network audit trail: `mid audit verify LOG`.
     Audit(mid_runtime::commands::audit::AuditArgs),
 }
@@ -47,6 +51,8 @@ fn main() -> ExitCode {
         Command::Synth(args) => mid_runtime::commands::synth::run(&args),
         Command::Inspect(args) => mid_runtime::commands::inspect::run(&args),
         Command::Package(args) => mid_runtime::commands::package::package(&args),
+        Command::Site(args) => mid_runtime::commands::site::site(&args),
+        Command::Center(args) => mid_runtime::commands::center::center(&args),
         Command::Audit(args) => mid_runtime::commands::audit::audit(&args),
     };
     match result {

@@ -3,12 +3,14 @@
 //! its diagnostics through the compiler's one renderer.
 
 pub mod audit;
+pub mod center;
 pub mod check;
 pub mod compile;
 pub mod explain;
 pub mod inspect;
 pub mod package;
 pub mod run;
+pub mod site;
 pub mod synth;
 
 use std::io::IsTerminal;

@@ -23,6 +23,12 @@ pub struct PackageArgs {
     /// Print what a package will run and exactly what will leave the hospital.
     #[arg(long, value_name = "FILE.midpkg")]
     pub show: Option<PathBuf>,
+    /// The on-site center's audit trail, to record the package in.
+    #[arg(long, conflicts_with = "show")]
+    pub audit: Option<PathBuf>,
+    /// Who makes it (recorded in the audit trail); the user name by default.
+    #[arg(long, conflicts_with = "show")]
+    pub operator: Option<String>,
     /// Colour diagnostics.
     #[arg(long, value_enum, default_value_t = Color::Auto)]
     pub color: Color,
@@ -51,6 +57,30 @@ pub fn package(args: &PackageArgs) -> Result<ExitCode> {
     let engine = Engine::without_data()?;
     package.plans(&engine.ctx.task_ctx())?;
     write_atomic(out, package.to_json().as_bytes())?;
+    if let Some(log) = &args.audit {
+        let head = crate::network::audit::append(
+            log,
+            crate::network::audit::Event {
+                actor: super::site::operator(&args.operator),
+                place: "on-site center".into(),
+                action: "package".into(),
+                inputs: std::collections::BTreeMap::from([(
+                    "script".to_string(),
+                    package.script.sha256.clone(),
+                )]),
+                outputs: std::collections::BTreeMap::from([(
+                    "package".to_string(),
+                    package.id.clone(),
+                )]),
+            },
+        )?;
+        crate::outln!(
+            "  audit trail {} now at {}:{}",
+            log.display(),
+            head.seq,
+            head.hash
+        );
+    }
     crate::outln!(
         "wrote {} (request {}, {} plans; `mid package --show {}` shows what it runs and returns)",
         out.display(),

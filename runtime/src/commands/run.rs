@@ -176,13 +176,14 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
         r.map(|r| (content, r))
     })?;
     let tmp = place.temp()?;
-    let (written, withheld) = match output::write_outputs(&tmp, &compiled, &results, args.csv) {
-        Ok(w) => w,
-        Err(e) => {
-            place.abandon(&tmp);
-            return Err(e);
-        }
-    };
+    let (written, withheld) =
+        match output::write_outputs(&tmp, &compiled.outputs, &results, args.csv) {
+            Ok(w) => w,
+            Err(e) => {
+                place.abandon(&tmp);
+                return Err(e);
+            }
+        };
     let facts = output::RunFacts {
         script: &args.file,
         compiled: &compiled,
@@ -195,7 +196,7 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
         started,
         finished: SystemTime::now(),
     };
-    let coverage = match output::coverage(&compiled, &results) {
+    let coverage = match output::coverage(&compiled.outputs, &results) {
         Ok(c) => c,
         Err(e) => {
             place.abandon(&tmp);

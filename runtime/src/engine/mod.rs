@@ -74,6 +74,16 @@ impl Engine {
     /// (sorts, aggregates, joins) spill to the system's temporary directory, and a plan that
     /// cannot fit fails with a message saying so (not the kernel's kill).
     pub async fn open_with(dir: &Path, memory_limit: Option<usize>) -> Result<Engine> {
+        Self::open_part(dir, memory_limit, None).await
+    }
+
+    /// As `open_with`; with `part`, each table is only its file `<table>/<part>.parquet` (a
+    /// pooled data set's hospital at the data center).
+    pub async fn open_part(
+        dir: &Path,
+        memory_limit: Option<usize>,
+        part: Option<&str>,
+    ) -> Result<Engine> {
         let ctx = match memory_limit {
             None => SessionContext::new_with_config(Self::config()?),
             Some(bytes) => {
@@ -99,7 +109,16 @@ impl Engine {
                     .map(|f| f.as_ref().clone().with_nullable(true))
                     .collect::<Vec<_>>(),
             );
-            let path = format!("{}/", tdir.display());
+            let path = match part {
+                None => format!("{}/", tdir.display()),
+                Some(p) => {
+                    let file = tdir.join(format!("{p}.parquet"));
+                    if !file.is_file() {
+                        continue;
+                    }
+                    file.display().to_string()
+                }
+            };
             for (name, schema) in [
                 (t.name().to_string(), schema.as_ref()),
                 (crate::dataset::content::checked_name(t), &nullable),

@@ -1,13 +1,15 @@
 //! What a request returns (runtime, network): the tables that leave a hospital after its
-//! officer approves them. Aggregates (attrition tables, reports) are disclosure-controlled;
-//! the analysis data set is patient-level and pseudonymised: the exports, and every relation
-//! and CDM table the aggregate plans read, so that the data center can compute the network's
-//! attrition and reports from the pooled data with the same plans.
+//! officer approves them. Aggregates (attrition tables, reports) are disclosure-controlled.
+//! The analysis data set is patient-level and pseudonymised: the script's exports, and the
+//! rows of the request's patients (those with an entry event of a cohort) of every CDM table
+//! the plans read, only the columns they read. That is what the data center needs to compute
+//! the network's attrition and reports with the same plans, and no more.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::logical_expr::LogicalPlan;
+use mid_cdm::Table;
 use mid_compiler::{NamedPlan, PlanKind};
 use serde::{Deserialize, Serialize};
 
@@ -31,16 +33,31 @@ pub struct Returned {
     pub why: String,
 }
 
-/// The tables a plan scans, by name.
-pub fn scans(plan: &LogicalPlan) -> BTreeMap<String, BTreeSet<String>> {
-    let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    let _ = plan.apply_with_subqueries(|p| {
-        if let LogicalPlan::TableScan(s) = p {
-            let cols = out.entry(s.table_name.to_string()).or_default();
-            cols.extend(s.projected_schema.fields().iter().map(|f| f.name().clone()));
-        }
-        Ok(TreeNodeRecursion::Continue)
-    });
+/// Whether a plan's result is kept at the hospital (what a source matched there).
+pub fn site_only(kind: &PlanKind) -> bool {
+    matches!(kind, PlanKind::Coverage { .. } | PlanKind::LabUnits)
+}
+
+/// The columns of CDM tables that optimised plans read: each scan's projected columns and
+/// the columns of the tests pushed into it.
+pub fn cdm_reads<'a>(
+    plans: impl IntoIterator<Item = &'a LogicalPlan>,
+) -> BTreeMap<Table, BTreeSet<String>> {
+    let mut out: BTreeMap<Table, BTreeSet<String>> = BTreeMap::new();
+    for plan in plans {
+        let _ = plan.apply_with_subqueries(|p| {
+            if let LogicalPlan::TableScan(s) = p
+                && let Some(t) = Table::from_name(s.table_name.table())
+            {
+                let cols = out.entry(t).or_default();
+                cols.extend(s.projected_schema.fields().iter().map(|f| f.name().clone()));
+                for f in &s.filters {
+                    cols.extend(f.column_refs().into_iter().map(|c| c.name.clone()));
+                }
+            }
+            Ok(TreeNodeRecursion::Continue)
+        });
+    }
     out
 }
 
@@ -53,75 +70,72 @@ fn columns(plan: &LogicalPlan) -> Vec<String> {
         .collect()
 }
 
-/// What a request of these plans returns, aggregates first, each table once.
-pub fn returns(plans: &[NamedPlan]) -> Vec<Returned> {
-    let by_name: BTreeMap<&str, &NamedPlan> = plans.iter().map(|p| (p.name.as_str(), p)).collect();
-    let mut aggregate = Vec::new();
-    let mut patient: BTreeMap<String, Returned> = BTreeMap::new();
-    let mut cdm: BTreeMap<String, (BTreeSet<String>, BTreeSet<String>)> = BTreeMap::new();
+/// What a request of these plans returns, aggregates first, each table once. `optimized`
+/// holds the plans as the engine optimises them (in the same order): what they read;
+/// `required` the columns the script reads by the compiler's account (`requirements`), so
+/// that the script itself can run over the pooled data.
+pub fn returns(
+    plans: &[NamedPlan],
+    optimized: &[LogicalPlan],
+    required: &BTreeMap<String, Vec<String>>,
+) -> Vec<Returned> {
+    let mut out = Vec::new();
+    let mut exports = Vec::new();
     for p in plans {
-        let what = match &p.kind {
-            PlanKind::Attrition { cohort, .. } => format!("the attrition table of `{cohort}`"),
-            PlanKind::Report { report, .. } => format!("the report `{report}`"),
-            PlanKind::Export { cohort } => {
-                patient.insert(
-                    p.name.clone(),
-                    Returned {
-                        table: p.name.clone(),
-                        level: Level::Patient,
-                        columns: columns(&p.plan),
-                        why: format!("the analysis data set the script exports for `{cohort}`"),
-                    },
-                );
-                continue;
-            }
+        let (level, why) = match &p.kind {
+            PlanKind::Attrition { cohort, .. } => (
+                Level::Aggregate,
+                format!("the attrition table of `{cohort}`"),
+            ),
+            PlanKind::Report { report, .. } => (Level::Aggregate, format!("the report `{report}`")),
+            PlanKind::Export { cohort } => (
+                Level::Patient,
+                format!("the analysis data set the script exports for `{cohort}`"),
+            ),
             _ => continue,
         };
-        aggregate.push(Returned {
+        let r = Returned {
             table: p.name.clone(),
-            level: Level::Aggregate,
+            level,
             columns: columns(&p.plan),
-            why: what,
-        });
-        for (table, cols) in scans(&p.plan) {
-            match by_name.get(table.as_str()) {
-                Some(read) => {
-                    let r = patient.entry(table.clone()).or_insert_with(|| Returned {
-                        table: table.clone(),
-                        level: Level::Patient,
-                        columns: columns(&read.plan),
-                        why: String::new(),
-                    });
-                    if r.why.is_empty() {
-                        r.why = format!("read by `{}` to compute it for the network", p.name);
-                    }
-                }
-                None => {
-                    let e = cdm.entry(table).or_default();
-                    e.0.extend(cols);
-                    e.1.insert(p.name.clone());
-                }
-            }
+            why,
+        };
+        if level == Level::Patient {
+            exports.push(r);
+        } else {
+            out.push(r);
         }
     }
-    for (table, (cols, readers)) in cdm {
+    out.extend(exports);
+    let mut read = cdm_reads(
+        plans
+            .iter()
+            .zip(optimized)
+            .filter(|(p, _)| !site_only(&p.kind))
+            .map(|(_, o)| o),
+    );
+    for (table, cols) in required {
+        if let Some(t) = Table::from_name(table) {
+            read.entry(t).or_default().extend(cols.iter().cloned());
+        }
+    }
+    for (table, cols) in read {
         let keys = ["hospital_id", "patient_id"];
         let mut columns: Vec<String> = keys.into_iter().map(String::from).collect();
-        columns.extend(cols.into_iter().filter(|c| !keys.contains(&c.as_str())));
-        let readers: Vec<String> = readers.into_iter().map(|r| format!("`{r}`")).collect();
-        patient.insert(
-            table.clone(),
-            Returned {
-                table: table.clone(),
-                level: Level::Patient,
-                columns,
-                why: format!(
-                    "the rows of the request's patients, read by {} to compute it for the network",
-                    readers.join(", ")
-                ),
-            },
+        // In the contract's column order, as the hospital's own files.
+        columns.extend(
+            table
+                .columns()
+                .iter()
+                .map(|c| c.name.to_string())
+                .filter(|c| cols.contains(c) && !keys.contains(&c.as_str())),
         );
+        out.push(Returned {
+            table: table.name().to_string(),
+            level: Level::Patient,
+            columns,
+            why: "the rows of the request's patients (those with an entry event), only the columns the plans read: the data center computes the network's results from them".into(),
+        });
     }
-    aggregate.extend(patient.into_values());
-    aggregate
+    out
 }

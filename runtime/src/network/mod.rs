@@ -2,5 +2,11 @@
 //! data center, reviewed release, and the audit trail every step writes (docs/network.md).
 
 pub mod audit;
+pub mod center;
+pub mod extraction;
 pub mod frontier;
 pub mod package;
+pub mod pseudonym;
+pub mod release;
+pub mod site;
+pub mod summary;

@@ -180,6 +180,14 @@ impl Package {
                 sources_by_table.insert(table.clone(), sources.clone());
             }
         }
+        // What the plans read is what the engine's optimiser leaves of their scans.
+        let engine = crate::engine::Engine::without_data()?;
+        let optimized = compiled
+            .plans
+            .iter()
+            .map(|p| engine.optimize(&p.plan))
+            .collect::<Result<Vec<_>>>()?;
+        let required = tables(compiled);
         let cir = mid_compiler::cir::print(&compiled.cir);
         let study = compiled.cir.study.clone().unwrap_or_else(|| {
             Path::new(name)
@@ -207,10 +215,10 @@ impl Package {
             plans,
             outputs: compiled.outputs.clone(),
             requirements: Requirements {
-                tables: tables(compiled),
+                tables: required.clone(),
                 sources: sources_by_table,
             },
-            returns: frontier::returns(&compiled.plans),
+            returns: frontier::returns(&compiled.plans, &optimized, &required),
         };
         package.id = package.digest();
         Ok(package)

@@ -7,7 +7,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use arrow::array::{Array, Int64Array, RecordBatch};
-use mid_compiler::{Compiled, OutputKind};
+use mid_compiler::OutputKind;
+use mid_compiler::outputs::Output;
 use serde::Serialize;
 
 use super::{Results, batch};
@@ -16,13 +17,13 @@ use crate::error::{Error, Result};
 /// One hospital's rows of one table.
 #[derive(Debug, Serialize)]
 pub struct HospitalRows {
-    hospital: String,
-    rows: i64,
+    pub hospital: String,
+    pub rows: i64,
     /// Rows whose standard code is missing (unmapped local codes).
     #[serde(skip_serializing_if = "Option::is_none")]
-    without_standard_code: Option<i64>,
+    pub without_standard_code: Option<i64>,
     /// Rows each of the script's sources matched.
-    matched: BTreeMap<String, i64>,
+    pub matched: BTreeMap<String, i64>,
 }
 
 /// Lab rows of an item in a unit that cannot be converted.
@@ -37,7 +38,7 @@ pub struct UnitRows {
 /// `site-only/coverage.json`.
 #[derive(Debug, Default, Serialize)]
 pub struct Coverage {
-    tables: BTreeMap<String, Vec<HospitalRows>>,
+    pub tables: BTreeMap<String, Vec<HospitalRows>>,
     unconvertible_lab_units: Vec<UnitRows>,
     /// What deserves a look, in words (also printed).
     pub flags: Vec<String>,
@@ -72,11 +73,11 @@ fn int_col(b: &RecordBatch, name: &str) -> Result<Option<Vec<i64>>> {
 }
 
 /// The coverage of a run, from its coverage plans' results.
-pub fn coverage(compiled: &Compiled, results: &Results) -> Result<Coverage> {
+pub fn coverage(outputs: &[Output], results: &Results) -> Result<Coverage> {
     let mut cov = Coverage::default();
     let mut hospitals = BTreeSet::new();
     let mut matched_anywhere: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    for o in &compiled.outputs {
+    for o in outputs {
         match &o.kind {
             OutputKind::Coverage { table, sources } => {
                 let b = batch(results, &o.plan)?;

@@ -18,12 +18,14 @@ use std::sync::Arc;
 use arrow::array::RecordBatch;
 use arrow::compute::concat_batches;
 use arrow::datatypes::SchemaRef;
-use mid_compiler::{Compiled, OutputKind};
+use mid_compiler::OutputKind;
+use mid_compiler::outputs::Output;
 use serde::Serialize;
 
 pub use coverage::{Coverage, coverage};
 pub use record::{RunFacts, RunRecord, SiteRecord};
 pub use summary::print_summary;
+pub(crate) use write::{with_contract_text, write_table};
 
 use crate::error::{Error, Result};
 
@@ -65,7 +67,7 @@ pub fn batch(results: &Results, name: &str) -> Result<RecordBatch> {
 /// `site-only/exports/`. A report too fine to leave is withheld, not written.
 pub fn write_outputs(
     dir: &Path,
-    compiled: &Compiled,
+    outputs: &[Output],
     results: &Results,
     csv: bool,
 ) -> Result<(Vec<Written>, Vec<Withheld>)> {
@@ -73,7 +75,7 @@ pub fn write_outputs(
     let mut withheld = Vec::new();
     fs::create_dir_all(dir.join("reports"))
         .map_err(|e| Error::context("cannot create reports/", e))?;
-    for o in &compiled.outputs {
+    for o in outputs {
         match &o.kind {
             OutputKind::Attrition {
                 cohort,
