@@ -231,3 +231,24 @@ pub fn by_patient(t: &Tab) -> HashMap<Key, Vec<usize>> {
     }
     m
 }
+
+/// The DOM a real browser (Debian's headless Chromium, which CI installs) builds from an
+/// HTML file.
+pub fn browser_dom(file: &Path) -> String {
+    let o = Command::new("chromium")
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--dump-dom",
+            &format!("file://{}", file.display()),
+        ])
+        .output()
+        .expect("chromium runs (CI installs Debian's chromium)");
+    assert!(
+        o.status.success(),
+        "chromium: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
