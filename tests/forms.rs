@@ -2,13 +2,16 @@
 //! stratum alone and in pairs, every anchor, every window form and every selector. A valid
 //! script never ends in an internal error or an engine error.
 
-use crate::e2e::{boundary_data, compile};
+use crate::e2e::{boundary_data, compile, run};
+use crate::fixture::{Cdm, d};
 
 const STRATA: &[&str] = &[
     "sex",
     "hospital",
     "age band 10 years",
     "year",
+    "fiscal year",
+    "quarter",
     "month",
     "period",
     "tested(lab neutrophil_count)",
@@ -157,4 +160,72 @@ fn every_window_anchor_and_selector() {
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
     // The forms are what the language reference documents: the script checks clean.
     let _ = compile(&script("drug ptu within 30 days before index", "sex"));
+}
+
+/// Calendar strata are cut where the calendar is: a quarter's last and next first day fall in
+/// different quarters, and the fiscal year (年度) turns on 1 April, not 1 January.
+#[test]
+fn calendar_strata_turn_on_their_first_days() {
+    let days = [
+        "2020-01-01",
+        "2020-03-31",
+        "2020-04-01",
+        "2020-06-30",
+        "2020-07-01",
+        "2020-09-30",
+        "2020-10-01",
+        "2020-12-31",
+        "2021-01-01",
+        "2021-03-31",
+        "2021-04-01",
+    ];
+    let mut c = Cdm::default();
+    for (i, day) in days.iter().enumerate() {
+        let id = i as i64 + 1;
+        c.patient("H01", id, "F", "1960-01-01", "2019-01-01", "2022-12-31");
+        c.drugs.push((
+            "H01",
+            id,
+            "prescription",
+            "outpatient",
+            d(day),
+            7,
+            Some("243200100000"),
+        ));
+    }
+    let data = c.write();
+    let r = run(
+        r#"codes x: drug = yj "2432001"
+cohort c { index = first drug x }
+report c by quarter
+report c by fiscal year
+report c by fiscal year, quarter"#,
+        &data,
+    );
+    let column = |report: &str, col: &str| -> Vec<String> {
+        let a = crate::common::text(r[report].column_by_name(col).expect(col));
+        a.iter()
+            .map(|v| v.unwrap_or_default().to_string())
+            .collect()
+    };
+    let persons = |report: &str| -> Vec<String> { column(report, "persons") };
+    assert_eq!(
+        column("report_c", "index_quarter"),
+        ["2020Q1", "2020Q2", "2020Q3", "2020Q4", "2021Q1", "2021Q2"]
+    );
+    assert_eq!(persons("report_c"), ["2", "2", "2", "2", "2", "1"]);
+    assert_eq!(
+        column("report_c_2", "index_fiscal_year"),
+        ["2019", "2020", "2021"]
+    );
+    assert_eq!(persons("report_c_2"), ["2", "8", "1"]);
+    // Fiscal 2019 is 2020Q1; fiscal 2020 runs from 2020Q2 to 2021Q1.
+    assert_eq!(
+        column("report_c_3", "index_fiscal_year"),
+        ["2019", "2020", "2020", "2020", "2020", "2021"]
+    );
+    assert_eq!(
+        column("report_c_3", "index_quarter"),
+        ["2020Q1", "2020Q2", "2020Q3", "2020Q4", "2021Q1", "2021Q2"]
+    );
 }

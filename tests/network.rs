@@ -12,7 +12,7 @@ use mid_runtime::network::audit;
 use mid_runtime::network::frontier::Level;
 use mid_runtime::network::package::{Package, sha256};
 
-use crate::common::{mid, small_network};
+use crate::common::{fails, mid, ok, small_network};
 use crate::e2e::compile;
 
 fn examples() -> Vec<PathBuf> {
@@ -328,28 +328,6 @@ struct Site {
 
 fn s(p: &Path) -> &str {
     p.to_str().expect("utf-8")
-}
-
-fn ok(o: &std::process::Output) -> String {
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "stdout: {}\nstderr: {}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn fails(o: &std::process::Output) -> String {
-    assert_eq!(
-        o.status.code(),
-        Some(1),
-        "stdout: {}\nstderr: {}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
 fn site_run(site: &Site, package: &Path, key: &Path, out: &Path) -> std::process::Output {

@@ -208,6 +208,9 @@ pub enum Stratum {
     Hospital,
     AgeBand(i64),
     Year,
+    /// April to March (年度), named by the year it starts in.
+    FiscalYear,
+    Quarter,
     Month,
     Period,
     Cohort,
@@ -582,6 +585,8 @@ pub fn print(h: &Hir) -> String {
                 Stratum::AgeBand(w) => format!("age band {w}y"),
                 Stratum::Year => "year".to_string(),
                 Stratum::Month => "month".to_string(),
+                Stratum::Quarter => "quarter".to_string(),
+                Stratum::FiscalYear => "fiscal year".to_string(),
                 Stratum::Period => "period".to_string(),
                 Stratum::Cohort => "cohort".to_string(),
                 Stratum::TestingHistory(e) => format!("tested({})", p.expr(e)),

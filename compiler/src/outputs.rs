@@ -121,6 +121,8 @@ pub fn outputs(p: &cir::Program, plans: &[NamedPlan]) -> Vec<Output> {
                                 | Stratum::Hospital
                                 | Stratum::Year
                                 | Stratum::Month
+                                | Stratum::Quarter
+                                | Stratum::FiscalYear
                                 | Stratum::Period
                                 | Stratum::Cohort
                                 | Stratum::TestingHistory(_)

@@ -330,7 +330,15 @@ impl ScriptGen {
             let _ = writeln!(out, "export c with {}", cols.join(", "));
         }
         let mut strata: Vec<String> = Vec::new();
-        for s in ["sex", "hospital", "age band 10 years", "year", "month"] {
+        for s in [
+            "sex",
+            "hospital",
+            "age band 10 years",
+            "year",
+            "fiscal year",
+            "quarter",
+            "month",
+        ] {
             if self.r.chance(25) {
                 strata.push(s.to_string());
             }

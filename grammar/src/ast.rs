@@ -306,6 +306,9 @@ pub enum Stratum {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CalendarUnit {
     Year,
+    /// April to March (年度).
+    FiscalYear,
+    Quarter,
     Month,
 }
 

@@ -118,6 +118,10 @@ pub enum Token<'src> {
     Months,
     #[token("year")]
     Year,
+    #[token("quarter")]
+    Quarter,
+    #[token("fiscal")]
+    Fiscal,
     #[token("years")]
     Years,
     #[token("stay")]
@@ -331,6 +335,8 @@ impl Token<'_> {
             Token::Month => "month",
             Token::Months => "months",
             Token::Year => "year",
+            Token::Quarter => "quarter",
+            Token::Fiscal => "fiscal",
             Token::Years => "years",
             Token::Stay => "stay",
             Token::Visits => "visits",

@@ -116,6 +116,8 @@ fn item(out: &mut String, kind: &ItemKind) {
                     Stratum::Calendar { unit, .. } => match unit {
                         CalendarUnit::Year => "year".to_string(),
                         CalendarUnit::Month => "month".to_string(),
+                        CalendarUnit::Quarter => "quarter".to_string(),
+                        CalendarUnit::FiscalYear => "fiscal year".to_string(),
                     },
                     Stratum::Expr(e) => expr(e),
                 })

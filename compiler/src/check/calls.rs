@@ -94,7 +94,8 @@ impl Checker<'_> {
                 if x.ty.is_error() {
                     return self.err_expr(e, cx);
                 }
-                let Some(lab) = self.lab_item_of(&x) else {
+                // Events, not a count of them (`no lab alt` is a yes/no).
+                let Some(lab) = x.ty.events().and_then(|_| self.lab_item_of(&x)) else {
                     self.mismatch(
                         &x,
                         "lab events of a catalogue item (`lab alt`)",

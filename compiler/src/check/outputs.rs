@@ -163,6 +163,8 @@ impl Checker<'_> {
                 ast::Stratum::Calendar { unit, .. } => match unit {
                     ast::CalendarUnit::Year => hir::Stratum::Year,
                     ast::CalendarUnit::Month => hir::Stratum::Month,
+                    ast::CalendarUnit::Quarter => hir::Stratum::Quarter,
+                    ast::CalendarUnit::FiscalYear => hir::Stratum::FiscalYear,
                 },
                 ast::Stratum::Expr(e) => match &e.kind {
                     A::Name(i) if i.name == "sex" => hir::Stratum::Sex,
@@ -220,7 +222,7 @@ impl Checker<'_> {
                             },
                             Type::Error => continue,
                             other => {
-                                self.mismatch(&x, "a stratum (sex, hospital, age band …, year, month, period, cohort, tested(…) or a condition)", other, "`by`", None);
+                                self.mismatch(&x, "a stratum (sex, hospital, age band …, year, fiscal year, quarter, month, period, cohort, tested(…) or a condition)", other, "`by`", None);
                                 continue;
                             }
                         }
@@ -340,6 +342,8 @@ fn stratum_name(s: &hir::Stratum) -> String {
         hir::Stratum::AgeBand(_) => "age band".into(),
         hir::Stratum::Year => "year".into(),
         hir::Stratum::Month => "month".into(),
+        hir::Stratum::Quarter => "quarter".into(),
+        hir::Stratum::FiscalYear => "fiscal year".into(),
         hir::Stratum::Period => "period".into(),
         hir::Stratum::Cohort => "cohort".into(),
         hir::Stratum::TestingHistory(_) => "tested".into(),
@@ -390,7 +394,7 @@ report c by sex, suppress below 5"#
 cohort c { index = first drug x }
 report c by index, age band 6 months"#
         ), @"
-        E0201 3:13 `by` needs a stratum (sex, hospital, age band …, year, month, period, cohort, tested(…) or a condition), found Date (this is Date)
+        E0201 3:13 `by` needs a stratum (sex, hospital, age band …, year, fiscal year, quarter, month, period, cohort, tested(…) or a condition), found Date (this is Date)
         E0315 3:29 age bands are whole years (not whole years) help: e.g. `age band 10 years`
         ");
     }

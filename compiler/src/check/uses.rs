@@ -94,6 +94,8 @@ pub fn check_uses(hir: &Hir) -> Vec<CheckError> {
                         | hir::Stratum::AgeBand(_)
                         | hir::Stratum::Year
                         | hir::Stratum::Month
+                        | hir::Stratum::Quarter
+                        | hir::Stratum::FiscalYear
                         | hir::Stratum::Period
                         | hir::Stratum::Cohort => {}
                     }

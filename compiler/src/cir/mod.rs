@@ -150,11 +150,17 @@ pub enum Stratum {
     Hospital,
     AgeBand(i64),
     Year,
+    /// April to March (年度), named by the year it starts in.
+    FiscalYear,
+    Quarter,
     Month,
     Period,
     Cohort,
     TestingHistory(Events),
-    Condition { name: String, cond: Cond },
+    Condition {
+        name: String,
+        cond: Cond,
+    },
 }
 
 /// A stream of events: rows with a patient, a date (and an end date for stays and supplies),

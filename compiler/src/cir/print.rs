@@ -123,6 +123,8 @@ fn stratum(s: &Stratum) -> String {
         Stratum::Hospital => "hospital_id".into(),
         Stratum::Year => "index_year".into(),
         Stratum::Month => "index_month".into(),
+        Stratum::Quarter => "index_quarter".into(),
+        Stratum::FiscalYear => "index_fiscal_year".into(),
         Stratum::Period => "period".into(),
         Stratum::Cohort => "cohort".into(),
     }

@@ -113,6 +113,8 @@ pub fn walk_stratum<V: Visitor + ?Sized>(v: &mut V, s: &Stratum) {
         | Stratum::AgeBand(_)
         | Stratum::Year
         | Stratum::Month
+        | Stratum::Quarter
+        | Stratum::FiscalYear
         | Stratum::Period
         | Stratum::Cohort => {}
     }

@@ -98,6 +98,8 @@ pub fn stratum_column(s: &Stratum) -> String {
         Stratum::AgeBand(_) => "age_band".into(),
         Stratum::Year => "index_year".into(),
         Stratum::Month => "index_month".into(),
+        Stratum::Quarter => "index_quarter".into(),
+        Stratum::FiscalYear => "index_fiscal_year".into(),
         Stratum::Period => "period".into(),
         Stratum::Cohort => "cohort".into(),
         Stratum::TestingHistory(_) => "tested_before".into(),

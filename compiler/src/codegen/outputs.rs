@@ -332,6 +332,8 @@ impl Gen {
                         + cast(date_part(lit("month"), d), DataType::Int64),
                 )
             }
+            cir::Stratum::Quarter => (ctx, quarter_of(as_date(c("index_day")))),
+            cir::Stratum::FiscalYear => (ctx, fiscal_year_of(as_date(c("index_day")))?),
             cir::Stratum::AgeBand(w) => {
                 // The band's lower bound; the runtime writes it as `60-69`.
                 let age = self.age(c("birth_date"), c("index_day"));
@@ -440,6 +442,26 @@ impl Gen {
             .unwrap_or_else(|_| lit(0_i64));
         part("year", at) - part("year", birth) - before_birthday
     }
+}
+
+/// The calendar quarter of a date as text that sorts in time and reads as written: `2019Q1`.
+pub(super) fn quarter_of(d: Expr) -> Expr {
+    let q = (cast(date_part(lit("month"), d.clone()), DataType::Int64) + lit(2_i64)) / lit(3_i64);
+    datafusion_functions::expr_fn::concat(vec![
+        cast(
+            cast(date_part(lit("year"), d), DataType::Int64),
+            DataType::Utf8,
+        ),
+        lit("Q"),
+        cast(q, DataType::Utf8),
+    ])
+}
+
+/// The Japanese fiscal year (年度) of a date: April to March, named by the year it starts in.
+pub(super) fn fiscal_year_of(d: Expr) -> Result<Expr> {
+    let month = cast(date_part(lit("month"), d.clone()), DataType::Int64);
+    Ok(cast(date_part(lit("year"), d), DataType::Int64)
+        - when(month.lt(lit(4_i64)), lit(1_i64)).otherwise(lit(0_i64))?)
 }
 
 #[cfg(test)]

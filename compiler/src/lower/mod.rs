@@ -257,6 +257,8 @@ impl Lower<'_> {
             hir::Stratum::AgeBand(w) => cir::Stratum::AgeBand(*w),
             hir::Stratum::Year => cir::Stratum::Year,
             hir::Stratum::Month => cir::Stratum::Month,
+            hir::Stratum::Quarter => cir::Stratum::Quarter,
+            hir::Stratum::FiscalYear => cir::Stratum::FiscalYear,
             hir::Stratum::Period => cir::Stratum::Period,
             hir::Stratum::Cohort => cir::Stratum::Cohort,
             hir::Stratum::TestingHistory(e) => {

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use super::site::{commit_dir, operator, temp_beside};
+use super::site::{commit_dir, operator, print_head, temp_beside};
 use crate::error::{Error, Result};
 use crate::network::audit::{self, Event};
 use crate::network::center::{self, RECORD};
@@ -134,12 +134,7 @@ fn release(a: &ReleaseArgs) -> Result<ExitCode> {
         a.out.display(),
         record.complementary
     );
-    crate::outln!(
-        "  audit trail {} now at {}:{}",
-        a.audit.display(),
-        head.seq,
-        head.hash
-    );
+    print_head(&a.audit, &head);
     Ok(ExitCode::SUCCESS)
 }
 
@@ -212,12 +207,7 @@ fn combine(a: &CombineArgs) -> Result<ExitCode> {
         a.out.display(),
         a.out.display()
     );
-    crate::outln!(
-        "  audit trail {} now at {}:{}",
-        a.audit.display(),
-        head.seq,
-        head.hash
-    );
+    print_head(&a.audit, &head);
     Ok(ExitCode::SUCCESS)
 }
 
@@ -255,11 +245,6 @@ fn run(a: &CenterRunArgs) -> Result<ExitCode> {
             )]),
         },
     )?;
-    crate::outln!(
-        "  audit trail {} now at {}:{}",
-        a.audit.display(),
-        head.seq,
-        head.hash
-    );
+    print_head(&a.audit, &head);
     Ok(code)
 }

@@ -74,12 +74,7 @@ pub fn package(args: &PackageArgs) -> Result<ExitCode> {
                 )]),
             },
         )?;
-        crate::outln!(
-            "  audit trail {} now at {}:{}",
-            log.display(),
-            head.seq,
-            head.hash
-        );
+        super::site::print_head(log, &head);
     }
     crate::outln!(
         "wrote {} (request {}, {} plans; `mid package --show {}` shows what it runs and returns)",

@@ -80,88 +80,17 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
     // Claimed first: results a killed run set aside come back even if this run fails.
     let place = output::place::Place::claim(&out, &data, &args.file)?;
     let needs = mid_compiler::requirements::requirements(&compiled.cir);
-    let problems = contract::check_requirements(&data, &needs);
-    if !problems.is_empty() {
-        let diags: Vec<Diagnostic> = problems.iter().map(|p| p.to_diagnostic()).collect();
-        print_diagnostics(&diags, &compiled.checked.sources, args.color);
-        return Err(problems_error(
-            format!(
-                "the data set in {} does not have what the script needs",
-                data.display()
-            ),
-            problems.len(),
-            "",
-        ));
-    }
-    // The files must still be those the manifest describes, or the run records no fingerprint.
-    let mut tables: Vec<mid_compiler::cdm::Table> = needs.iter().map(|r| r.table).collect();
-    tables.dedup();
-    let verified = match crate::dataset::Manifest::read(&data) {
-        Ok(m) => match verify::verify(&data, &m, &tables, args.verify) {
-            Ok(v) => Some(v),
-            Err(problems) => {
-                for p in &problems {
-                    crate::errln!("error: {p}");
-                }
-                return Err(problems_error(
-                    format!(
-                        "the data set in {} is not what its manifest.json describes",
-                        data.display()
-                    ),
-                    problems.len(),
-                    "regenerate the manifest or restore the files",
-                ));
-            }
-        },
-        // A data set without a manifest runs, unverified; a damaged manifest is damage.
-        Err(e) if data.join("manifest.json").exists() => {
-            return Err(Error::new(format!(
-                "{e}: the data set's manifest is damaged; restore it (or remove it to run unverified)"
-            )));
-        }
-        Err(e) => {
-            crate::errln!(
-                "warning: {e}; the data set's files cannot be checked, and run.json records no fingerprint"
-            );
-            None
-        }
-    };
-    let memory_limit = match (
-        args.memory_limit,
-        std::env::var("DATAFUSION_RUNTIME_MEMORY_LIMIT"),
-    ) {
-        (Some(m), _) => Some(m),
-        (None, Ok(text)) => Some(
-            crate::engine::parse_size(&text)
-                .map_err(|e| Error::usage(format!("DATAFUSION_RUNTIME_MEMORY_LIMIT: {e}")))?,
-        ),
-        (None, Err(_)) => None,
-    };
+    let verified = checked_data(
+        &data,
+        &needs,
+        &compiled.checked.sources,
+        args.color,
+        args.verify,
+    )?;
+    let memory_limit = memory_limit(args.memory_limit)?;
     let rt = crate::runtime()?;
     let (content, results) = rt.block_on(async {
-        let engine = Engine::open_with(&data, memory_limit).await?;
-        // What the rows say, before anything runs: a refusal stops here; rows set aside
-        // are left out of every table read.
-        let content = content::check(&engine.ctx, content::columns_of(&needs)).await?;
-        for f in content
-            .findings
-            .iter()
-            .filter(|f| f.policy != Policy::Refused)
-        {
-            crate::errln!("warning: {}", f.describe());
-        }
-        let refused: Vec<String> = content.refused().map(|f| f.describe()).collect();
-        if !refused.is_empty() {
-            for r in &refused {
-                crate::errln!("error: {r}");
-            }
-            return Err(problems_error(
-                format!("the data set in {} breaks the CDM contract", data.display()),
-                refused.len(),
-                "see docs/reliability.md for what each check means",
-            ));
-        }
-        engine.apply(&content).await?;
+        let (engine, content) = open_checked(&data, memory_limit, &needs).await?;
         let bar = progress(compiled.plans.len() as u64);
         let r = engine::run_all(&engine, &compiled.plans, args.profile, |i, name| {
             if let Some(b) = &bar {
@@ -247,7 +176,109 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn progress(steps: u64) -> Option<indicatif::ProgressBar> {
+/// Checks that the data set has what `needs` asks for (each problem printed at its place in
+/// the script) and is what its manifest describes; the verified fingerprint, if any.
+pub(crate) fn checked_data(
+    data: &std::path::Path,
+    needs: &[mid_compiler::requirements::Requirement],
+    sources: &mid_compiler::source::SourceMap,
+    color: Color,
+    verify_all: bool,
+) -> Result<Option<verify::Checked>> {
+    let problems = contract::check_requirements(data, needs);
+    if !problems.is_empty() {
+        let diags: Vec<Diagnostic> = problems.iter().map(|p| p.to_diagnostic()).collect();
+        print_diagnostics(&diags, sources, color);
+        return Err(problems_error(
+            format!(
+                "the data set in {} does not have what the script needs",
+                data.display()
+            ),
+            problems.len(),
+            "",
+        ));
+    }
+    // The files must still be those the manifest describes, or the run records no fingerprint.
+    let mut tables: Vec<mid_compiler::cdm::Table> = needs.iter().map(|r| r.table).collect();
+    tables.dedup();
+    Ok(match crate::dataset::Manifest::read(data) {
+        Ok(m) => match verify::verify(data, &m, &tables, verify_all) {
+            Ok(v) => Some(v),
+            Err(problems) => {
+                for p in &problems {
+                    crate::errln!("error: {p}");
+                }
+                return Err(problems_error(
+                    format!(
+                        "the data set in {} is not what its manifest.json describes",
+                        data.display()
+                    ),
+                    problems.len(),
+                    "regenerate the manifest or restore the files",
+                ));
+            }
+        },
+        // A data set without a manifest runs, unverified; a damaged manifest is damage.
+        Err(e) if data.join("manifest.json").exists() => {
+            return Err(Error::new(format!(
+                "{e}: the data set's manifest is damaged; restore it (or remove it to run unverified)"
+            )));
+        }
+        Err(e) => {
+            crate::errln!(
+                "warning: {e}; the data set's files cannot be checked, and run.json records no fingerprint"
+            );
+            None
+        }
+    })
+}
+
+/// The memory limit of `--memory-limit`, or of DATAFUSION_RUNTIME_MEMORY_LIMIT.
+pub(crate) fn memory_limit(arg: Option<usize>) -> Result<Option<usize>> {
+    Ok(
+        match (arg, std::env::var("DATAFUSION_RUNTIME_MEMORY_LIMIT")) {
+            (Some(m), _) => Some(m),
+            (None, Ok(text)) => Some(
+                crate::engine::parse_size(&text)
+                    .map_err(|e| Error::usage(format!("DATAFUSION_RUNTIME_MEMORY_LIMIT: {e}")))?,
+            ),
+            (None, Err(_)) => None,
+        },
+    )
+}
+
+/// Opens the data set and checks what its rows say before anything runs: a refusal stops
+/// here; rows set aside are left out of every table read.
+pub(crate) async fn open_checked(
+    data: &std::path::Path,
+    memory_limit: Option<usize>,
+    needs: &[mid_compiler::requirements::Requirement],
+) -> Result<(Engine, content::Content)> {
+    let engine = Engine::open_with(data, memory_limit).await?;
+    let content = content::check(&engine.ctx, content::columns_of(needs)).await?;
+    for f in content
+        .findings
+        .iter()
+        .filter(|f| f.policy != Policy::Refused)
+    {
+        crate::errln!("warning: {}", f.describe());
+    }
+    let refused: Vec<String> = content.refused().map(|f| f.describe()).collect();
+    if !refused.is_empty() {
+        for r in &refused {
+            crate::errln!("error: {r}");
+        }
+        return Err(problems_error(
+            format!("the data set in {} breaks the CDM contract", data.display()),
+            refused.len(),
+            "see docs/reliability.md for what each check means",
+        ));
+    }
+    engine.apply(&content).await?;
+    Ok((engine, content))
+}
+
+pub(crate) fn progress(steps: u64) -> Option<indicatif::ProgressBar> {
     if !std::io::stderr().is_terminal() {
         return None;
     }

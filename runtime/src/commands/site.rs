@@ -92,6 +92,16 @@ pub fn site(args: &SiteArgs) -> Result<ExitCode> {
     }
 }
 
+/// The line every network command ends with: where its audit trail now is.
+pub(crate) fn print_head(log: &Path, head: &audit::Head) {
+    crate::outln!(
+        "  audit trail {} now at {}:{}",
+        log.display(),
+        head.seq,
+        head.hash
+    );
+}
+
 /// The operator's name: given, or the user's.
 pub(crate) fn operator(given: &Option<String>) -> String {
     given
@@ -212,12 +222,7 @@ fn run(a: &RunArgs) -> Result<ExitCode> {
         a.out.display(),
         a.audit.display()
     );
-    crate::outln!(
-        "  audit trail {} now at {}:{}",
-        a.audit.display(),
-        head.seq,
-        head.hash
-    );
+    print_head(&a.audit, &head);
     Ok(ExitCode::SUCCESS)
 }
 

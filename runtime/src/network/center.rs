@@ -11,8 +11,7 @@ use std::path::{Path, PathBuf};
 use arrow::compute::concat_batches;
 use mid_cdm::Table;
 use mid_cdm::manifest::{Generator, Manifest as DataManifest, Period, TableEntry};
-use mid_compiler::outputs::Output;
-use mid_compiler::{NamedPlan, OutputKind};
+use mid_compiler::NamedPlan;
 use serde::{Deserialize, Serialize};
 
 use super::audit::Entry;
@@ -282,17 +281,7 @@ async fn recompute(
         }
     }
     let results = engine::run_all(&engine, &plans, false, |_, _| {}).await?;
-    let aggregate: Vec<Output> = package
-        .outputs
-        .iter()
-        .filter(|o| {
-            matches!(
-                o.kind,
-                OutputKind::Attrition { .. } | OutputKind::Report { .. }
-            )
-        })
-        .cloned()
-        .collect();
+    let aggregate = package.aggregate_outputs();
     std::fs::create_dir_all(out)
         .map_err(|e| Error::context(format!("cannot create {}", out.display()), e))?;
     output::write_outputs(out, &aggregate, &results, false)?;

@@ -224,6 +224,21 @@ impl Package {
         Ok(package)
     }
 
+    /// The outputs that leave as aggregates: attrition tables and reports.
+    pub fn aggregate_outputs(&self) -> Vec<Output> {
+        self.outputs
+            .iter()
+            .filter(|o| {
+                matches!(
+                    o.kind,
+                    mid_compiler::OutputKind::Attrition { .. }
+                        | mid_compiler::OutputKind::Report { .. }
+                )
+            })
+            .cloned()
+            .collect()
+    }
+
     /// SHA-256 of the package serialised with an empty `id`.
     pub fn digest(&self) -> String {
         let mut bare = self.clone();

@@ -5,8 +5,10 @@
 //! multiple of 100), no metadata beyond the report's description, and no hidden count that
 //! differencing the released tables against each other can pin to one value: a linear
 //! program plays the attacker over the tables' links (a report and a finer one of the same
-//! cohorts, the network's table and the hospitals' ones) and, where a hidden count would be
-//! pinned, a linked published count is hidden too (complementary suppression) until none is.
+//! cohorts, reports of one cohort sharing their persons, an attrition table's steps and the
+//! reports of its cohort, the network's table and the hospitals' ones) and, where a hidden
+//! count would be pinned, a linked published count is hidden too (complementary
+//! suppression) until none is.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -27,6 +29,9 @@ pub const FORMAT: &str = "mid-release/1";
 pub const HIDDEN: &str = "suppressed";
 /// The columns of an attrition table.
 const ATTRITION: [&str; 5] = ["step", "label", "persons_before", "removed", "remaining"];
+/// A report's count of persons, and its stratum by period.
+const PERSONS: &str = "persons";
+const PERIOD: &str = "period";
 /// The most cells the differencing audit solves for; beyond it the release is refused
 /// rather than checked partly.
 const MAX_AUDITED: usize = 20_000;
@@ -65,6 +70,10 @@ impl Released {
                 }
             })
             .collect()
+    }
+    /// The cohorts a report counts, as JSON text; none for an attrition table.
+    fn cohorts(&self) -> Option<String> {
+        Some(self.about.as_ref()?.get("cohorts")?.to_string())
     }
     fn about_key(&self) -> Option<(String, String)> {
         let a = self.about.as_ref()?;
@@ -357,20 +366,84 @@ impl Model {
                 }
             }
         }
-        // A report and a finer one of the same cohorts and outcomes: each cell of the coarser
-        // is the sum of the finer cells within it.
+        // A report and a finer one of the same cohorts: each cell of the coarser is the sum of
+        // the finer cells within it; for reports of other outcomes, only the persons. A period
+        // is no partition (an entry is in every period its follow-up reaches), so a finer
+        // report by period is not linked.
         for (a, ta) in tables.iter().enumerate() {
             for (b, tb) in tables.iter().enumerate() {
                 if a == b
                     || ta.group != tb.group
-                    || ta.about_key().is_none()
-                    || ta.about_key() != tb.about_key()
-                    || ta.strata.len() >= tb.strata.len()
+                    || ta.cohorts().is_none()
+                    || ta.cohorts() != tb.cohorts()
                     || !ta.strata.iter().all(|s| tb.strata.contains(s))
+                    || tb
+                        .strata
+                        .iter()
+                        .any(|s| s == PERIOD && !ta.strata.contains(s))
                 {
                     continue;
                 }
-                m.link_sums(tables, a, b, &ta.strata.clone(), &shown[a])?;
+                let same_outcomes = ta.about_key() == tb.about_key();
+                let finer = ta.strata.len() < tb.strata.len();
+                if !(finer || (!same_outcomes && a < b && ta.strata.len() == tb.strata.len())) {
+                    continue;
+                }
+                let columns: Vec<String> = if same_outcomes {
+                    shown[a]
+                        .keys()
+                        .filter(|c| !c.ends_with("_person_days"))
+                        .cloned()
+                        .collect()
+                } else {
+                    vec![PERSONS.to_string()]
+                };
+                m.link_sums(tables, a, b, &ta.strata.clone(), &columns)?;
+            }
+        }
+        // An attrition table: each step's persons before are those removed and those
+        // remaining, and the previous step's remaining; the last remaining are the persons of
+        // each report of that cohort alone (not by period).
+        for (t, ta) in tables.iter().enumerate() {
+            if !ta.is_attrition() {
+                continue;
+            }
+            let n = ta.batch.num_rows();
+            let cell =
+                |m: &Model, row: usize, c: &str| m.index.get(&(t, row, c.to_string())).copied();
+            for row in 1..n {
+                if let (Some(before), Some(removed), Some(remaining)) = (
+                    cell(&m, row, "persons_before"),
+                    cell(&m, row, "removed"),
+                    cell(&m, row, "remaining"),
+                ) {
+                    m.links.push((before, vec![removed, remaining]));
+                }
+                if let (Some(before), Some(previous)) = (
+                    cell(&m, row, "persons_before"),
+                    cell(&m, row - 1, "remaining"),
+                ) {
+                    m.links.push((before, vec![previous]));
+                }
+            }
+            let (Some(cohort), Some(last)) = (
+                ta.name.strip_prefix("attrition_"),
+                n.checked_sub(1).and_then(|r| cell(&m, r, "remaining")),
+            ) else {
+                continue;
+            };
+            let alone = serde_json::json!([cohort]).to_string();
+            for (r, tr) in tables.iter().enumerate() {
+                if tr.group != ta.group
+                    || tr.cohorts().as_deref() != Some(alone.as_str())
+                    || tr.strata.iter().any(|s| s == PERIOD)
+                {
+                    continue;
+                }
+                let rhs: Vec<usize> = (0..tr.batch.num_rows())
+                    .filter_map(|row| m.index.get(&(r, row, PERSONS.to_string())).copied())
+                    .collect();
+                m.links.push((last, rhs));
             }
         }
         // The network's table is the sum of the hospitals' same tables, where every hospital
@@ -427,11 +500,11 @@ impl Model {
         coarse: usize,
         fine: usize,
         strata: &[String],
-        shown: &BTreeMap<String, Vec<String>>,
+        columns: &[String],
     ) -> Result<()> {
         for row in 0..tables[coarse].batch.num_rows() {
             let key = stratum_key(&tables[coarse], row, strata)?;
-            for c in shown.keys().filter(|c| !c.ends_with("_person_days")) {
+            for c in columns {
                 let Some(&lhs) = self.index.get(&(coarse, row, c.clone())) else {
                     continue;
                 };
@@ -541,21 +614,35 @@ fn protect_as(
         let Some(i) = pinned else {
             return Ok((shown, hidden));
         };
-        // Hide the smallest published count linked with it.
-        let partner = links
-            .iter()
-            .filter(|(l, r)| *l == i || r.contains(&i))
-            .flat_map(|(l, r)| std::iter::once(*l).chain(r.iter().copied()))
-            .filter(|j| {
-                *j != i
-                    && model.known[*j]
-                        .is_some_and(|(lo, hi)| lo >= f64::from(THRESHOLD) && hi.is_finite())
-            })
-            .min_by(|a, b| {
-                let ka = model.known[*a].map_or(0.0, |k| k.0);
-                let kb = model.known[*b].map_or(0.0, |k| k.0);
-                ka.total_cmp(&kb).then(a.cmp(b))
-            });
+        // Hide the smallest published count linked with it, directly or through counts
+        // already hidden (a hidden neighbour that other links pin passes the pin on).
+        let published = |j: usize| {
+            model.known[j].is_some_and(|(lo, hi)| lo >= f64::from(THRESHOLD) && hi.is_finite())
+        };
+        let mut reached = std::collections::BTreeSet::from([i]);
+        let partner = loop {
+            let touching: Vec<&(usize, Vec<usize>)> = links
+                .iter()
+                .filter(|(l, r)| reached.contains(l) || r.iter().any(|x| reached.contains(x)))
+                .collect();
+            let cells = touching
+                .iter()
+                .flat_map(|(l, r)| std::iter::once(*l).chain(r.iter().copied()));
+            let found = cells
+                .clone()
+                .filter(|j| *j != i && published(*j))
+                .min_by(|a, b| {
+                    let ka = model.known[*a].map_or(0.0, |k| k.0);
+                    let kb = model.known[*b].map_or(0.0, |k| k.0);
+                    ka.total_cmp(&kb).then(a.cmp(b))
+                });
+            let before = reached.len();
+            reached
+                .extend(cells.filter(|j| model.known[*j].is_some_and(|(_, hi)| !hi.is_finite())));
+            if found.is_some() || reached.len() == before {
+                break found;
+            }
+        };
         let Some(j) = partner else {
             let (t, row, c) = &model.cells[i];
             return Err(Error::new(format!(
@@ -692,6 +779,136 @@ mod tests {
         }
     }
 
+    fn attrition(group: &str, cohort: &str, rows: &[(&str, &str, &str)]) -> Released {
+        let fields = vec![
+            Field::new("step", DataType::Int64, false),
+            Field::new("label", DataType::Utf8, false),
+            Field::new("persons_before", DataType::Utf8, true),
+            Field::new("removed", DataType::Utf8, true),
+            Field::new("remaining", DataType::Utf8, false),
+        ];
+        let col = |i: usize| -> ArrayRef {
+            Arc::new(StringArray::from(
+                rows.iter().map(|r| [r.0, r.1, r.2][i]).collect::<Vec<_>>(),
+            ))
+        };
+        let cols: Vec<ArrayRef> = vec![
+            Arc::new(arrow::array::Int64Array::from(
+                (0..rows.len() as i64).collect::<Vec<_>>(),
+            )),
+            Arc::new(StringArray::from(vec!["step"; rows.len()])),
+            col(0),
+            col(1),
+            col(2),
+        ];
+        Released {
+            from: format!("{group}/attrition_{cohort}.parquet"),
+            path: format!("{group}/attrition_{cohort}.parquet"),
+            group: group.into(),
+            name: format!("attrition_{cohort}"),
+            about: None,
+            strata: Vec::new(),
+            batch: RecordBatch::try_new(Arc::new(Schema::new(fields)), cols).unwrap(),
+        }
+    }
+
+    /// Published counts read as exact values: what the links alone give away.
+    fn exact(t: &str) -> Option<(f64, f64)> {
+        match t {
+            "" => None,
+            HIDDEN => Some((0.0, f64::INFINITY)),
+            "<10" => Some((1.0, 9.0)),
+            n => n.parse::<f64>().ok().map(|n| (n, n)),
+        }
+    }
+
+    /// The cohort's attrition table totals its report: with exact counts the report's hidden
+    /// cell is its last remaining less the other cells, so one of them is hidden too.
+    #[test]
+    fn an_attrition_table_links_to_its_cohorts_reports() {
+        let tables = [
+            attrition("network", "c", &[("", "", "100"), ("100", "35", "65")]),
+            report("network", "r", &["sex"], &[(&["F"], "<10"), (&["M"], "60")]),
+        ];
+        let (shown, hidden) = protect_as(&tables, &exact).unwrap();
+        assert_eq!(hidden, vec![(1, 1, "persons".to_string())]);
+        assert_eq!(shown[1]["persons"], vec!["<10".to_string(), HIDDEN.into()]);
+        nothing_pinned(&tables, &shown);
+    }
+
+    /// After protection, no hidden count is pinned by all the links together.
+    fn nothing_pinned(tables: &[Released], shown: &Shown) {
+        let model = Model::build(tables, shown, &exact).unwrap();
+        assert!(!model.links.is_empty());
+        for (i, k) in model.known.iter().enumerate() {
+            if *k == Some((1.0, 9.0)) {
+                let (lo, hi) = model.bounds(i, &model.links).unwrap();
+                assert!(hi - lo >= 1.0, "{:?} pinned to {lo}..{hi}", model.cells[i]);
+            }
+        }
+    }
+
+    /// Within an attrition table a small step is its persons before less those remaining,
+    /// and a step's persons before are the previous step's remaining.
+    #[test]
+    fn an_attrition_tables_steps_are_linked() {
+        let tables = [attrition(
+            "network",
+            "c",
+            &[("", "", "100"), ("100", "<10", "95"), ("95", "25", "70")],
+        )];
+        let (shown, hidden) = protect_as(&tables, &exact).unwrap();
+        assert!(hidden.contains(&(0, 1, "remaining".to_string())));
+        assert_eq!(shown[0]["removed"][1], "<10");
+        nothing_pinned(&tables, &shown);
+    }
+
+    /// Two reports of one cohort by the same strata share their persons, whatever their
+    /// outcomes; a coarser one is the sum of a finer one.
+    #[test]
+    fn reports_of_one_cohort_share_their_persons() {
+        let mut with_o = report(
+            "network",
+            "r2",
+            &["sex"],
+            &[(&["F"], "<10"), (&["M"], "85")],
+        );
+        with_o.about =
+            Some(serde_json::json!({"cohorts": ["c"], "outcomes": ["o"], "strata": ["sex"]}));
+        let tables = [
+            report("network", "r", &[], &[(&[], "90")]),
+            report(
+                "network",
+                "r1",
+                &["sex"],
+                &[(&["F"], "<10"), (&["M"], "85")],
+            ),
+            with_o,
+        ];
+        let (shown, hidden) = protect_as(&tables, &exact).unwrap();
+        // r less r1's M pins r1's F; once it is hidden, r less r2's M pins r2's F = r1's F.
+        assert!(hidden.contains(&(1, 1, "persons".to_string())));
+        assert!(hidden.len() >= 2, "{hidden:?}");
+        nothing_pinned(&tables, &shown);
+    }
+
+    /// A report by period is no partition of the cohort's persons: it is not linked to the
+    /// coarser report or the attrition table.
+    #[test]
+    fn a_report_by_period_is_not_summed() {
+        let tables = [
+            attrition("network", "c", &[("", "", "100")]),
+            report(
+                "network",
+                "p",
+                &["period"],
+                &[(&["1"], "100"), (&["2"], "<10")],
+            ),
+        ];
+        let (_, hidden) = protect_as(&tables, &exact).unwrap();
+        assert!(hidden.is_empty());
+    }
+
     #[test]
     fn counts_must_be_shown_as_the_rule_says() {
         assert!(allowed("<10", false).is_ok());
@@ -725,12 +942,6 @@ mod tests {
     /// H01's hidden count: a linked count is hidden too, and then nothing is pinned.
     #[test]
     fn a_pinned_hidden_count_gets_a_complementary_suppression() {
-        let exact = |t: &str| match t {
-            "" => None,
-            HIDDEN => Some((0.0, f64::INFINITY)),
-            "<10" => Some((1.0, 9.0)),
-            n => n.parse::<f64>().ok().map(|n| (n, n)),
-        };
         let tables = [
             report("network", "r", &["sex"], &[(&["F"], "25"), (&["M"], "40")]),
             report("H01", "r", &["sex"], &[(&["F"], "<10"), (&["M"], "20")]),

@@ -312,17 +312,7 @@ pub async fn extract(
     let mut files: Vec<(String, &str)> = Vec::new();
     let mut tables: Vec<TableSummary> = Vec::new();
     // Aggregates, as `mid run` writes them.
-    let aggregate: Vec<Output> = package
-        .outputs
-        .iter()
-        .filter(|o| {
-            matches!(
-                o.kind,
-                OutputKind::Attrition { .. } | OutputKind::Report { .. }
-            )
-        })
-        .cloned()
-        .collect();
+    let aggregate = package.aggregate_outputs();
     let (written, withheld) = output::write_outputs(dir, &aggregate, &results, false)?;
     for w in &withheld {
         warnings.push(format!("report `{}` withheld: {}", w.report, w.reason));
