@@ -13,7 +13,7 @@ mod events;
 pub mod expand;
 mod expr;
 mod labs;
-pub(crate) mod names;
+mod names;
 mod operators;
 mod outputs;
 mod time;

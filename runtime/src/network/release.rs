@@ -398,7 +398,7 @@ impl Model {
                 } else {
                     vec![PERSONS.to_string()]
                 };
-                m.link_sums(tables, a, b, &ta.strata.clone(), &columns)?;
+                m.link_sums(tables, a, b, &ta.strata, &columns)?;
             }
         }
         // An attrition table: each step's persons before are those removed and those
@@ -408,27 +408,27 @@ impl Model {
             if !ta.is_attrition() {
                 continue;
             }
+            let [_, _, before_c, removed_c, remaining_c] = ATTRITION;
             let n = ta.batch.num_rows();
             let cell =
                 |m: &Model, row: usize, c: &str| m.index.get(&(t, row, c.to_string())).copied();
             for row in 1..n {
                 if let (Some(before), Some(removed), Some(remaining)) = (
-                    cell(&m, row, "persons_before"),
-                    cell(&m, row, "removed"),
-                    cell(&m, row, "remaining"),
+                    cell(&m, row, before_c),
+                    cell(&m, row, removed_c),
+                    cell(&m, row, remaining_c),
                 ) {
                     m.links.push((before, vec![removed, remaining]));
                 }
-                if let (Some(before), Some(previous)) = (
-                    cell(&m, row, "persons_before"),
-                    cell(&m, row - 1, "remaining"),
-                ) {
+                if let (Some(before), Some(previous)) =
+                    (cell(&m, row, before_c), cell(&m, row - 1, remaining_c))
+                {
                     m.links.push((before, vec![previous]));
                 }
             }
             let (Some(cohort), Some(last)) = (
                 ta.name.strip_prefix("attrition_"),
-                n.checked_sub(1).and_then(|r| cell(&m, r, "remaining")),
+                n.checked_sub(1).and_then(|r| cell(&m, r, remaining_c)),
             ) else {
                 continue;
             };
