@@ -276,3 +276,25 @@ pub fn fails(o: &Output) -> String {
     );
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
+
+/// What a real browser's console says while it loads an HTML file: the lines Chromium logs
+/// for console messages and page errors.
+pub fn browser_console(file: &Path) -> Vec<String> {
+    let o = Command::new("chromium")
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--enable-logging=stderr",
+            "--v=0",
+            "--dump-dom",
+            &format!("file://{}", file.display()),
+        ])
+        .output()
+        .expect("chromium runs (CI installs Debian's chromium)");
+    String::from_utf8_lossy(&o.stderr)
+        .lines()
+        .filter(|l| l.contains("CONSOLE"))
+        .map(String::from)
+        .collect()
+}

@@ -9,7 +9,7 @@ use arrow::compute::concat_batches;
 
 use crate::e2e::{days, persons, run};
 
-fn sql(data: &std::path::Path, query: &str) -> RecordBatch {
+pub fn sql(data: &std::path::Path, query: &str) -> RecordBatch {
     let rt = mid_runtime::runtime().expect("a runtime");
     rt.block_on(async {
         let e = mid_runtime::engine::Engine::open(data)

@@ -9,6 +9,7 @@ mod differential;
 mod disclosure;
 mod e2e;
 mod examples;
+mod feasibility;
 mod fixture;
 mod forms;
 mod fuzz;

@@ -145,6 +145,7 @@ pub fn outputs(p: &cir::Program, plans: &[NamedPlan]) -> Vec<Output> {
             },
             PlanKind::LabUnits => OutputKind::LabUnits,
             PlanKind::Entries { .. }
+            | PlanKind::Feasibility
             | PlanKind::Steps { .. }
             | PlanKind::Cohort { .. }
             | PlanKind::Outcome { .. }

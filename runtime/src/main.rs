@@ -39,6 +39,9 @@ enum Command {
     Center(mid_runtime::commands::center::CenterArgs),
     /// Check a network audit trail: `mid audit verify LOG`.
     Audit(mid_runtime::commands::audit::AuditArgs),
+    /// Aggregate counts for judging a study's feasibility (集計情報): persons and records per
+    /// drug, condition and lab item by quarter, age band and sex, per hospital and network.
+    Feasibility(mid_runtime::commands::feasibility::FeasibilityArgs),
 }
 
 fn main() -> ExitCode {
@@ -54,6 +57,7 @@ fn main() -> ExitCode {
         Command::Site(args) => mid_runtime::commands::site::site(&args),
         Command::Center(args) => mid_runtime::commands::center::center(&args),
         Command::Audit(args) => mid_runtime::commands::audit::audit(&args),
+        Command::Feasibility(args) => mid_runtime::commands::feasibility::feasibility(&args),
     };
     match result {
         Ok(code) => code,

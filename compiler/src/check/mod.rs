@@ -13,7 +13,7 @@ mod events;
 pub mod expand;
 mod expr;
 mod labs;
-mod names;
+pub(crate) mod names;
 mod operators;
 mod outputs;
 mod time;

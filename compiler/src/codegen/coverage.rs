@@ -25,8 +25,8 @@ struct Counted {
 
 /// The sources of a program, by table, each once (by label).
 #[derive(Default)]
-struct Sources {
-    by_table: BTreeMap<Table, BTreeMap<String, Expr>>,
+pub(super) struct Sources {
+    pub(super) by_table: BTreeMap<Table, BTreeMap<String, Expr>>,
     labs: BTreeMap<String, LabSpec>,
 }
 

@@ -13,6 +13,7 @@ mod conditions;
 mod coverage;
 mod events;
 mod expr;
+pub mod feasibility;
 mod labs;
 pub mod names;
 mod outputs;
@@ -156,6 +157,8 @@ pub enum PlanKind {
     Coverage { table: String, sources: Vec<String> },
     /// Lab rows in units mid cannot convert, by hospital, item and unit. Site-only.
     LabUnits,
+    /// A feasibility request's counts (exact; the runtime applies disclosure control).
+    Feasibility,
 }
 
 /// Builds every plan of a program, in execution order.

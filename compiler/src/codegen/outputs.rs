@@ -445,7 +445,7 @@ impl Gen {
 }
 
 /// The calendar quarter of a date as text that sorts in time and reads as written: `2019Q1`.
-fn quarter_of(d: Expr) -> Expr {
+pub(super) fn quarter_of(d: Expr) -> Expr {
     let q = (cast(date_part(lit("month"), d.clone()), DataType::Int64) + lit(2_i64)) / lit(3_i64);
     datafusion_functions::expr_fn::concat(vec![
         cast(
@@ -458,7 +458,7 @@ fn quarter_of(d: Expr) -> Expr {
 }
 
 /// The Japanese fiscal year (年度) of a date: April to March, named by the year it starts in.
-fn fiscal_year_of(d: Expr) -> Result<Expr> {
+pub(super) fn fiscal_year_of(d: Expr) -> Result<Expr> {
     let month = cast(date_part(lit("month"), d.clone()), DataType::Int64);
     Ok(cast(date_part(lit("year"), d), DataType::Int64)
         - when(month.lt(lit(4_i64)), lit(1_i64)).otherwise(lit(0_i64))?)

@@ -35,5 +35,8 @@ pub fn kind_word(k: &PlanKind) -> &'static str {
         PlanKind::Shared { .. } => "shared scan, read once for every plan that tests these codes",
         PlanKind::Coverage { .. } => "data coverage by hospital, site-only",
         PlanKind::LabUnits => "lab units that cannot be converted, by hospital, site-only",
+        PlanKind::Feasibility => {
+            "feasibility counts, exact: disclosure control applies to the whole cube"
+        }
     }
 }

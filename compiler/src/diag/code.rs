@@ -9,7 +9,7 @@ use super::Severity;
 macro_rules! codes {
     ($($name:ident = $code:literal, $title:literal, $text:literal;)*) => {
         /// A stable diagnostic code: `E` for errors in a script, `D` for data that cannot
-        /// serve it, `W` for warnings.
+        /// serve it, `F` for a feasibility request's items, `W` for warnings.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
         pub enum Code { $($name),* }
 
@@ -206,6 +206,14 @@ codes! {
         "A grading table lists each grade once, lowest first, so the highest grade a result meets is\nits grade:\n\n    for alt { 1 if > 1 x ULN  2 if > 3 x ULN  3 if > 5 x ULN }";
     GradeBaseline = "E0415", "a grade threshold relative to a baseline",
         "Grades compare a result with reference limits (`x ULN`, `x LLN`, `x site_ULN`) or with\nvalues; a patient's baseline is not a property of the grading scale. Compare with a\nbaseline in the script instead: `lab creatinine >= 1.5 x baseline`.";
+    ItemLine = "F0001", "an items line mid cannot read",
+        "A feasibility request's items file names one item per line: its kind, then a stdlib\nname or a code prefix in quotes. `#` starts a comment.\n\n    drug statins            # a stdlib drug class or ingredient\n    drug \"2189015\"         # a YJ code prefix\n    condition hypertension  # a stdlib condition\n    condition \"I21\"        # an ICD-10 prefix, without the dot\n    lab alt                 # a stdlib lab item";
+    UnknownItem = "F0002", "an item the stdlib does not have",
+        "A feasibility item names a stdlib code set or lab item that does not exist: drugs come\nfrom module drugs, conditions from module conditions, lab items from module labs.\n`mid feasibility --list` prints the standard request, and the help names the closest\nname when one is close.";
+    DuplicateItem = "F0003", "an item asked for twice",
+        "Each item is counted once; a second line asking for the same item is an error rather\nthan a second copy of its counts.";
+    ItemNotCountable = "F0004", "an item that cannot be counted on its own",
+        "A feasibility item must be one code set of one table. A derived lab item (the absolute\nneutrophil count computed from white cells and the neutrophil percentage) has no codes of\nits own: ask for the items it is computed from.";
     StepAllTime = "W0001", "a step that looks at all time",
         "A `require` or `exclude` whose event query has no window looks at every record of the\npatient, after index too: `exclude diagnosis cancer` excludes a patient diagnosed years\nafter index. Say when: `within 365 days before index`, `on or before index`, or\n`between start of observation and index`.";
     EmptyWindow = "W0002", "a window that holds no day",

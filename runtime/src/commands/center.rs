@@ -129,8 +129,9 @@ fn release(a: &ReleaseArgs) -> Result<ExitCode> {
     )?;
     commit_dir(tmp, &a.out)?;
     crate::outln!(
-        "released {} tables into {} ({} more counts hidden so that no hidden count can be recovered by differencing)",
+        "released {} table{} into {} ({} more counts hidden so that no hidden count can be recovered by differencing)",
         record.tables,
+        if record.tables == 1 { "" } else { "s" },
         a.out.display(),
         record.complementary
     );
@@ -202,11 +203,18 @@ fn combine(a: &CombineArgs) -> Result<ExitCode> {
     if !pooled.missing.is_empty() {
         crate::outln!("  did not return: {}", pooled.missing.join(", "));
     }
-    crate::outln!(
-        "  network results in {}/network/reports, each hospital's in {}/by-hospital",
-        a.out.display(),
-        a.out.display()
-    );
+    if pooled.files.iter().any(|f| f.level == "counts") {
+        crate::outln!(
+            "  exact counts of the network in {}/feasibility/counts.parquet (never released as they are: `mid center release` protects the whole cube)",
+            a.out.display()
+        );
+    } else {
+        crate::outln!(
+            "  network results in {}/network/reports, each hospital's in {}/by-hospital",
+            a.out.display(),
+            a.out.display()
+        );
+    }
     print_head(&a.audit, &head);
     Ok(ExitCode::SUCCESS)
 }

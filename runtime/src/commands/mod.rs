@@ -7,6 +7,7 @@ pub mod center;
 pub mod check;
 pub mod compile;
 pub mod explain;
+pub mod feasibility;
 pub mod inspect;
 pub mod package;
 pub mod run;

@@ -87,7 +87,7 @@ pub fn package(args: &PackageArgs) -> Result<ExitCode> {
 }
 
 /// `--out` may be a new file or an earlier package, nothing else.
-fn refuse_to_replace(out: &Path) -> Result<()> {
+pub(crate) fn refuse_to_replace(out: &Path) -> Result<()> {
     if !out.exists() {
         return Ok(());
     }
@@ -105,7 +105,7 @@ fn refuse_to_replace(out: &Path) -> Result<()> {
 }
 
 /// Writes beside `path`, then renames into place: no partial package is ever left.
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     use std::io::Write;
     let dir = path
         .parent()

@@ -178,7 +178,7 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
 
 /// Checks that the data set has what `needs` asks for (each problem printed at its place in
 /// the script) and is what its manifest describes; the verified fingerprint, if any.
-fn checked_data(
+pub(crate) fn checked_data(
     data: &std::path::Path,
     needs: &[mid_compiler::requirements::Requirement],
     sources: &mid_compiler::source::SourceMap,
@@ -234,7 +234,7 @@ fn checked_data(
 }
 
 /// The memory limit of `--memory-limit`, or of DATAFUSION_RUNTIME_MEMORY_LIMIT.
-fn memory_limit(arg: Option<usize>) -> Result<Option<usize>> {
+pub(crate) fn memory_limit(arg: Option<usize>) -> Result<Option<usize>> {
     Ok(
         match (arg, std::env::var("DATAFUSION_RUNTIME_MEMORY_LIMIT")) {
             (Some(m), _) => Some(m),
@@ -249,7 +249,7 @@ fn memory_limit(arg: Option<usize>) -> Result<Option<usize>> {
 
 /// Opens the data set and checks what its rows say before anything runs: a refusal stops
 /// here; rows set aside are left out of every table read.
-async fn open_checked(
+pub(crate) async fn open_checked(
     data: &std::path::Path,
     memory_limit: Option<usize>,
     needs: &[mid_compiler::requirements::Requirement],
@@ -278,7 +278,7 @@ async fn open_checked(
     Ok((engine, content))
 }
 
-fn progress(steps: u64) -> Option<indicatif::ProgressBar> {
+pub(crate) fn progress(steps: u64) -> Option<indicatif::ProgressBar> {
     if !std::io::stderr().is_terminal() {
         return None;
     }

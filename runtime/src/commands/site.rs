@@ -211,8 +211,13 @@ fn run(a: &RunArgs) -> Result<ExitCode> {
         .iter()
         .filter(|f| f.level == "aggregate" && f.path.ends_with(".parquet"))
         .count();
+    let what = if package.feasibility.is_some() {
+        "1 table of exact counts for the data center".to_string()
+    } else {
+        format!("{patient} patient-level tables, {aggregate} aggregate tables")
+    };
     crate::outln!(
-        "wrote extraction {} for {hospital} in {} ({patient} patient-level tables, {aggregate} aggregate tables)",
+        "wrote extraction {} for {hospital} in {} ({what})",
         &manifest_sha[..12],
         a.out.display()
     );

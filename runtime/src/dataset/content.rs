@@ -310,6 +310,16 @@ async fn check_table(
 /// naming the table.
 async fn query_counts(ctx: &SessionContext, sql: &str, table: Table) -> Result<Vec<u64>> {
     let cannot = |e: datafusion::error::DataFusionError| {
+        // Held to a memory limit, the checks can run out of it: that is not damage.
+        if matches!(
+            e.find_root(),
+            datafusion::error::DataFusionError::ResourcesExhausted(_)
+        ) {
+            return Error::new(format!(
+                "checking table `{table}` needs more memory than the limit allows ({}); raise --memory-limit, or run on a machine with more memory",
+                e.find_root()
+            ));
+        }
         Error::context(
             format!(
                 "cannot read table `{table}` (damaged files? `mid run --verify` checks them against the manifest)"

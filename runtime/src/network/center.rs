@@ -288,6 +288,60 @@ async fn recompute(
     Ok(())
 }
 
+/// A feasibility request's counts: each approved hospital's exact counts (its own rows only)
+/// and the network's, their sums, as `feasibility/counts.parquet`. Never released as they are:
+/// `mid center release` applies disclosure control to the whole cube.
+fn pool_counts(
+    package: &Package,
+    request: &crate::network::package::FeasibilityRequest,
+    approved: &[(Extraction, Hospital)],
+    dir: &Path,
+) -> Result<()> {
+    use crate::output::feasibility as cube;
+    let calendar = calendar_of(request)?;
+    let mut parts = Vec::new();
+    for (x, _) in approved {
+        let h = &x.manifest.hospital;
+        let path = x.dir.join("counts/feasibility.parquet");
+        let b = crate::network::site::read_parquet(&path)
+            .map_err(|e| Error::new(format!("{}: the counts of {h}: {e}", x.dir.display())))?;
+        parts.push((h.clone(), cube::exact_rows(calendar, &[b])?));
+    }
+    let rows = cube::pool(&parts)?;
+    std::fs::create_dir_all(dir.join("feasibility"))
+        .map_err(|e| Error::context("cannot create feasibility/", e))?;
+    output::write_table(
+        &dir.join("feasibility/counts.parquet"),
+        &cube::exact_table(calendar, &rows)?,
+        false,
+    )?;
+    // What was asked, for the release.
+    for (name, text) in [
+        ("items.txt", &request.items.text),
+        ("request.mid", &package.script.text),
+    ] {
+        std::fs::write(dir.join("feasibility").join(name), text)
+            .map_err(|e| Error::context(format!("cannot write feasibility/{name}"), e))?;
+    }
+    Ok(())
+}
+
+/// The calendar a feasibility package counts by.
+pub fn calendar_of(
+    request: &crate::network::package::FeasibilityRequest,
+) -> Result<mid_compiler::codegen::feasibility::Calendar> {
+    use mid_compiler::codegen::feasibility::Calendar;
+    [Calendar::Quarter, Calendar::FiscalYear]
+        .into_iter()
+        .find(|c| c.column() == request.calendar)
+        .ok_or_else(|| {
+            Error::new(format!(
+                "the package counts by `{}`, which this mid does not know",
+                request.calendar
+            ))
+        })
+}
+
 /// Pools the extractions in `dirs` into `dir` (a new, empty directory). `log` is the
 /// center's audit trail (for replays), `expect` the hospitals that were sent the request.
 pub async fn combine(
@@ -304,44 +358,48 @@ pub async fn combine(
             dirs.len()
         )));
     }
-    pool_tables(package, &approved, dir)?;
-    pool_exports(package, &approved, dir)?;
-    let engine = Engine::without_data()?;
-    let plans = package.plans(&engine.ctx.task_ctx())?;
-    let data = dir.join("data");
-    recompute(package, &plans, &data, None, &dir.join("network")).await?;
-    for (x, _) in &approved {
-        let h = &x.manifest.hospital;
-        let out = dir.join("by-hospital").join(h);
-        recompute(package, &plans, &data, Some(h), &out).await?;
-        // What the hospital sent must be what its analysis data set gives.
-        let sent: BTreeMap<&str, &str> = x
-            .manifest
-            .files
-            .iter()
-            .filter(|f| f.level == "aggregate")
-            .map(|f| (f.path.as_str(), f.sha256.as_str()))
-            .collect();
-        let mut made = BTreeMap::new();
-        for f in extraction::list_files(&out)? {
-            made.insert(f.clone(), extraction::file_sha256(&out.join(&f))?);
-        }
-        let differs: Vec<&str> = sent
-            .iter()
-            .filter(|(p, s)| made.get(**p).map(String::as_str) != Some(**s))
-            .map(|(p, _)| *p)
-            .chain(
-                made.keys()
-                    .map(String::as_str)
-                    .filter(|p| !sent.contains_key(p)),
-            )
-            .collect();
-        if !differs.is_empty() {
-            return Err(Error::new(format!(
-                "{}: the analysis data set of {h} does not reproduce the aggregate tables it sent ({}); it is not pooled",
-                x.dir.display(),
-                differs.join(", ")
-            )));
+    if let Some(request) = &package.feasibility {
+        pool_counts(package, request, &approved, dir)?;
+    } else {
+        pool_tables(package, &approved, dir)?;
+        pool_exports(package, &approved, dir)?;
+        let engine = Engine::without_data()?;
+        let plans = package.plans(&engine.ctx.task_ctx())?;
+        let data = dir.join("data");
+        recompute(package, &plans, &data, None, &dir.join("network")).await?;
+        for (x, _) in &approved {
+            let h = &x.manifest.hospital;
+            let out = dir.join("by-hospital").join(h);
+            recompute(package, &plans, &data, Some(h), &out).await?;
+            // What the hospital sent must be what its analysis data set gives.
+            let sent: BTreeMap<&str, &str> = x
+                .manifest
+                .files
+                .iter()
+                .filter(|f| f.level == "aggregate")
+                .map(|f| (f.path.as_str(), f.sha256.as_str()))
+                .collect();
+            let mut made = BTreeMap::new();
+            for f in extraction::list_files(&out)? {
+                made.insert(f.clone(), extraction::file_sha256(&out.join(&f))?);
+            }
+            let differs: Vec<&str> = sent
+                .iter()
+                .filter(|(p, s)| made.get(**p).map(String::as_str) != Some(**s))
+                .map(|(p, _)| *p)
+                .chain(
+                    made.keys()
+                        .map(String::as_str)
+                        .filter(|p| !sent.contains_key(p)),
+                )
+                .collect();
+            if !differs.is_empty() {
+                return Err(Error::new(format!(
+                    "{}: the analysis data set of {h} does not reproduce the aggregate tables it sent ({}); it is not pooled",
+                    x.dir.display(),
+                    differs.join(", ")
+                )));
+            }
         }
     }
     let approved_ids: BTreeSet<&str> = approved
@@ -359,6 +417,8 @@ pub async fn combine(
         .map(|f| {
             let level = if f.starts_with("data/") || f.starts_with("exports/") {
                 "patient"
+            } else if f.starts_with("feasibility/") {
+                "counts"
             } else {
                 "aggregate"
             };

@@ -21,6 +21,9 @@ pub enum Level {
     Aggregate,
     /// One row per patient or record; patient ids replaced by a keyed pseudonym.
     Patient,
+    /// Exact counts of a feasibility request: the data center adds the hospitals' and applies
+    /// disclosure control to the network's whole cube; never released as they are.
+    Counts,
 }
 
 /// One table a request returns.

@@ -54,6 +54,21 @@ pub struct Package {
     pub outputs: Vec<Output>,
     pub requirements: Requirements,
     pub returns: Vec<Returned>,
+    /// A feasibility request (集計情報, docs/feasibility.md): its items and how the counts
+    /// are split. Its plans return exact counts, which only the data center sees.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub feasibility: Option<FeasibilityRequest>,
+}
+
+/// What a feasibility package asks, as `mid feasibility` was told it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FeasibilityRequest {
+    /// `quarter` or `fiscal_year`.
+    pub calendar: String,
+    pub age_band_years: i64,
+    /// The items file (or the standard request's items) and its hash.
+    pub items: SourceText,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -152,6 +167,67 @@ fn tables(compiled: &Compiled) -> BTreeMap<String, Vec<String>> {
 impl Package {
     /// The package of a compiled script. `name` is the script's file name.
     pub fn build(compiled: &Compiled, name: &str) -> Result<Package> {
+        // What the plans read is what the engine's optimiser leaves of their scans.
+        let engine = crate::engine::Engine::without_data()?;
+        let optimized = compiled
+            .plans
+            .iter()
+            .map(|p| engine.optimize(&p.plan))
+            .collect::<Result<Vec<_>>>()?;
+        let returns = frontier::returns(&compiled.plans, &optimized, &tables(compiled));
+        Package::assemble(compiled, name, &compiled.plans, returns, None)
+    }
+
+    /// The package of a feasibility request: its generated script, its count plans, and one
+    /// table of exact counts that returns to the data center.
+    pub fn feasibility(
+        f: &mid_compiler::feasibility::Feasibility,
+        items_name: &str,
+        items_text: &str,
+    ) -> Result<Package> {
+        let counts = f
+            .plans
+            .iter()
+            .find(|p| p.kind == PlanKind::Feasibility)
+            .ok_or_else(|| Error::new("the request has no count plan"))?;
+        let returns = vec![Returned {
+            table: "feasibility".into(),
+            level: Level::Counts,
+            columns: counts
+                .plan
+                .schema()
+                .fields()
+                .iter()
+                .map(|c| c.name().clone())
+                .collect(),
+            why: "exact counts per item, period, age band and sex at this hospital (no patient row, no id): the data center adds the hospitals and applies disclosure control to the network's whole cube; they are never released as they are".into(),
+        }];
+        let request = FeasibilityRequest {
+            calendar: f.request.calendar.column().into(),
+            age_band_years: f.request.age_band,
+            items: SourceText {
+                name: Path::new(items_name).file_name().map_or_else(
+                    || items_name.to_string(),
+                    |n| n.to_string_lossy().into_owned(),
+                ),
+                sha256: sha256(items_text.as_bytes()),
+                text: items_text.to_string(),
+            },
+        };
+        let mut package =
+            Package::assemble(&f.compiled, "request.mid", &f.plans, returns, Some(request))?;
+        package.study = "feasibility".into();
+        package.id = package.digest();
+        Ok(package)
+    }
+
+    fn assemble(
+        compiled: &Compiled,
+        name: &str,
+        named: &[NamedPlan],
+        returns: Vec<Returned>,
+        feasibility: Option<FeasibilityRequest>,
+    ) -> Result<Package> {
         let sources = &compiled.checked.sources;
         let script = sources.get(compiled.checked.file);
         let mut modules: Vec<SourceText> = sources
@@ -164,8 +240,8 @@ impl Package {
             })
             .collect();
         modules.sort_by(|a, b| a.name.cmp(&b.name));
-        let mut plans = Vec::with_capacity(compiled.plans.len());
-        for p in &compiled.plans {
+        let mut plans = Vec::with_capacity(named.len());
+        for p in named {
             let bytes =
                 encode(&p.plan).map_err(|e| Error::new(format!("plan `{}`: {e}", p.name)))?;
             plans.push(PackagedPlan {
@@ -175,18 +251,11 @@ impl Package {
             });
         }
         let mut sources_by_table: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        for p in &compiled.plans {
+        for p in named {
             if let PlanKind::Coverage { table, sources } = &p.kind {
                 sources_by_table.insert(table.clone(), sources.clone());
             }
         }
-        // What the plans read is what the engine's optimiser leaves of their scans.
-        let engine = crate::engine::Engine::without_data()?;
-        let optimized = compiled
-            .plans
-            .iter()
-            .map(|p| engine.optimize(&p.plan))
-            .collect::<Result<Vec<_>>>()?;
         let required = tables(compiled);
         let cir = mid_compiler::cir::print(&compiled.cir);
         let study = compiled.cir.study.clone().unwrap_or_else(|| {
@@ -211,14 +280,15 @@ impl Package {
             modules,
             cir_sha256: sha256(cir.as_bytes()),
             cir,
-            plan_sha256: sha256(compiled.plans_text().as_bytes()),
+            plan_sha256: sha256(mid_compiler::codegen::text::plans_text(named, None).as_bytes()),
             plans,
             outputs: compiled.outputs.clone(),
             requirements: Requirements {
                 tables: required.clone(),
                 sources: sources_by_table,
             },
-            returns: frontier::returns(&compiled.plans, &optimized, &required),
+            returns,
+            feasibility,
         };
         package.id = package.digest();
         Ok(package)
@@ -401,7 +471,12 @@ impl Package {
             s,
             "\nWhat will leave the hospital, once its officer approves it:\n"
         );
-        for level in [Level::Aggregate, Level::Patient] {
+        for level in [Level::Aggregate, Level::Patient, Level::Counts] {
+            // A script's package names both of its levels even when one is empty.
+            let empty = !self.returns.iter().any(|r| r.level == level);
+            if empty && (level == Level::Counts || self.feasibility.is_some()) {
+                continue;
+            }
             let _ = writeln!(
                 s,
                 "  {}",
@@ -410,6 +485,8 @@ impl Package {
                         "Aggregate tables (counts of persons 0, <10 or rounded to 10):",
                     Level::Patient =>
                         "Patient-level analysis data set (patient ids replaced by a keyed pseudonym; hospital kept):",
+                    Level::Counts =>
+                        "Exact counts, for the data center only (disclosure control is applied to the network's whole cube before anything is released):",
                 }
             );
             for r in self.returns.iter().filter(|r| r.level == level) {
@@ -419,7 +496,12 @@ impl Package {
         }
         let _ = writeln!(
             s,
-            "\nNothing else leaves: the data coverage and the exact counts stay at the hospital."
+            "\nNothing else leaves{}.",
+            if self.feasibility.is_some() {
+                ""
+            } else {
+                ": the data coverage and the exact counts stay at the hospital"
+            }
         );
         s
     }

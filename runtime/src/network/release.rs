@@ -698,6 +698,9 @@ pub struct Record {
 
 /// Checks the tables of `dir` and writes the release into `out` (a new, empty directory).
 pub fn release(dir: &Path, by_hospital: bool, out: &Path) -> Result<Record> {
+    if dir.join("feasibility/counts.parquet").exists() {
+        return release_feasibility(dir, out);
+    }
     let tables = collect(dir, by_hospital)?;
     let problems: Vec<String> = tables.iter().flat_map(check_table).collect();
     if !problems.is_empty() {
@@ -740,6 +743,43 @@ pub fn release(dir: &Path, by_hospital: bool, out: &Path) -> Result<Record> {
         results: extraction::file_sha256(&source)?,
         tables: tables.len(),
         complementary: hidden.len(),
+        files: extraction::entries(out, &files)?,
+    };
+    std::fs::write(out.join("release.json"), extraction::json_text(&record))
+        .map_err(|e| Error::context("cannot write release.json", e))?;
+    Ok(record)
+}
+
+/// A feasibility request's pooled counts, released as `mid feasibility` writes them: the
+/// whole network's cube under disclosure control (its own attacker's linear program
+/// included), the chart page, the items and the request's script.
+fn release_feasibility(dir: &Path, out: &Path) -> Result<Record> {
+    use crate::output::feasibility::{Cube, exact_rows};
+    use mid_compiler::codegen::feasibility::Calendar;
+    let (_, pooled_sha256) = super::center::open_pooled(dir)?;
+    let counts = super::site::read_parquet(&dir.join("feasibility/counts.parquet"))?;
+    let calendar = if counts.column_by_name("fiscal_year").is_some() {
+        Calendar::FiscalYear
+    } else {
+        Calendar::Quarter
+    };
+    let cube = Cube::protect_rows(calendar, exact_rows(calendar, &[counts])?)?;
+    let read = |name: &str| {
+        std::fs::read_to_string(dir.join("feasibility").join(name))
+            .map_err(|e| Error::context(format!("cannot read feasibility/{name}"), e))
+    };
+    let written = crate::commands::feasibility::write(
+        out,
+        &cube,
+        &read("items.txt")?,
+        &read("request.mid")?,
+    )?;
+    let files: Vec<(String, &str)> = written.into_iter().map(|f| (f, "aggregate")).collect();
+    let record = Record {
+        format: FORMAT.into(),
+        results: pooled_sha256,
+        tables: 1,
+        complementary: cube.hidden().1,
         files: extraction::entries(out, &files)?,
     };
     std::fs::write(out.join("release.json"), extraction::json_text(&record))

@@ -328,12 +328,38 @@ pub async fn extract(
         }
     }
 
+    // A feasibility request's exact counts: this hospital's rows only.
+    if package.feasibility.is_some() {
+        let b = output::batch(&results, "feasibility")?;
+        let own = arrow::compute::cast(
+            b.column_by_name("hospital")
+                .ok_or_else(|| Error::new("the counts have no hospital column"))?,
+            &arrow::datatypes::DataType::Utf8,
+        )
+        .map_err(|e| Error::context("hospital", e))?;
+        let own = arrow::compute::kernels::cmp::eq(
+            &own,
+            &arrow::array::StringArray::new_scalar(hospital.as_str()),
+        )
+        .map_err(|e| Error::context("hospital", e))?;
+        let b = arrow::compute::filter_record_batch(&b, &own)
+            .map_err(|e| Error::context("the counts", e))?;
+        let rel = "counts/feasibility.parquet";
+        std::fs::create_dir_all(dir.join("counts"))
+            .map_err(|e| Error::context("cannot create counts/", e))?;
+        output::write_table(&dir.join(rel), &b, false)?;
+        tables.push(describe(rel, "counts", &b));
+        files.push((rel.into(), "counts"));
+    }
+
     // The analysis data set: exports and the request's patients' CDM rows, pseudonymised.
     let mut pseudo = Pseudonymiser::new(key);
     let who = persons(&plans, &results)?;
     engine.register("__mid_persons", who.schema(), vec![who])?;
-    std::fs::create_dir_all(dir.join("analysis"))
-        .map_err(|e| Error::context("cannot create analysis/", e))?;
+    if package.returns.iter().any(|r| r.level == Level::Patient) {
+        std::fs::create_dir_all(dir.join("analysis"))
+            .map_err(|e| Error::context("cannot create analysis/", e))?;
+    }
     for r in package.returns.iter().filter(|r| r.level == Level::Patient) {
         let batch = if let Some(t) = Table::from_name(&r.table) {
             let cols: Vec<String> = r.columns.iter().map(|c| format!("t.\"{c}\"")).collect();

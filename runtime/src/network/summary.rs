@@ -127,7 +127,7 @@ pub fn describe_table(path: &str, level: &str, b: &RecordBatch) -> TableSummary 
     }
 }
 
-fn esc(s: &str) -> String {
+pub(crate) fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")

@@ -4,6 +4,7 @@
 //! the compiled script's typed list of outputs; nothing is looked up by name.
 
 mod coverage;
+pub mod feasibility;
 pub mod place;
 pub(crate) mod record;
 mod summary;

@@ -1,0 +1,471 @@
+//! Feasibility counts (stage: CIR → plans; 集計情報): for each requested item — a drug code
+//! set, a condition, a lab item, each the entry of one generated cohort — the persons and
+//! records by calendar period, age band and sex, per hospital and for the network; for drugs
+//! also new users, for lab items also persons with a numeric result. Each CDM table an item
+//! is in is read once: its matching rows carry one yes/no column per item, and each item's
+//! rows are taken from that (`tmp_feasibility_<table>`). Counts are exact here; the runtime
+//! applies disclosure control to the whole cube before anything is written.
+
+use arrow_schema::DataType;
+use datafusion_common::JoinType;
+use datafusion_expr::{Expr, ExprFunctionExt, LogicalPlan, LogicalPlanBuilder, cast, lit, when};
+use datafusion_functions_aggregate::expr_fn::{count, max, min, sum};
+
+use super::coverage::Sources;
+use super::expr::*;
+use super::outputs::{fiscal_year_of, quarter_of};
+use super::*;
+use crate::cir::visit;
+
+/// What an item counts in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ItemKind {
+    Drug,
+    Condition,
+    Lab,
+}
+
+impl ItemKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            ItemKind::Drug => "drug",
+            ItemKind::Condition => "condition",
+            ItemKind::Lab => "lab",
+        }
+    }
+}
+
+/// One requested item: its name in the outputs and the cohort whose entry events it counts.
+#[derive(Debug, Clone)]
+pub struct Item {
+    pub name: String,
+    pub kind: ItemKind,
+    pub cohort: String,
+}
+
+/// The calendar periods counts are split by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Calendar {
+    Quarter,
+    /// 年度, April to March.
+    FiscalYear,
+}
+
+impl Calendar {
+    /// The period's column.
+    pub fn column(self) -> &'static str {
+        match self {
+            Calendar::Quarter => "quarter",
+            Calendar::FiscalYear => "fiscal_year",
+        }
+    }
+}
+
+/// A feasibility request.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub items: Vec<Item>,
+    pub calendar: Calendar,
+    /// Years per age band.
+    pub age_band: i64,
+}
+
+/// A new user has this many days of the hospital's data before their first record.
+pub const NEW_USER_DAYS: i32 = 180;
+
+/// What a margin row shows in a column it is not split by.
+pub const ALL: &str = "all";
+
+/// The strata each hospital's (and the network's) counts are given by: persons per period
+/// by sex (the chart), per period, by age band and sex, by age band, by sex, and in all.
+pub const GROUPINGS: [&[&str]; 6] = [
+    &["period", "sex"],
+    &["period"],
+    &["age_band", "sex"],
+    &["age_band"],
+    &["sex"],
+    &[],
+];
+
+/// The columns of the cube, in order (the period's column is named by the calendar).
+pub fn columns(calendar: Calendar) -> Vec<&'static str> {
+    vec![
+        "item",
+        "kind",
+        "hospital",
+        calendar.column(),
+        "age_band",
+        "sex",
+        "persons",
+        "records",
+        "new_users",
+        "persons_with_value",
+    ]
+}
+
+/// The count columns of the cube.
+pub const COUNTS: [&str; 4] = ["persons", "records", "new_users", "persons_with_value"];
+
+fn table_kind(t: Table) -> Option<ItemKind> {
+    match t {
+        Table::Drug => Some(ItemKind::Drug),
+        Table::Diagnosis => Some(ItemKind::Condition),
+        Table::Lab => Some(ItemKind::Lab),
+        Table::Patient | Table::Visit | Table::Procedure => None,
+    }
+}
+
+/// The plans of a feasibility request: one intermediate per CDM table read, one for each
+/// hospital's counts, and the cube (`feasibility`). `Err` names an item that cannot be
+/// counted (no code set of its own, as a derived lab item) by its place in the request.
+pub fn feasibility_plans(
+    p: &cir::Program,
+    request: &Request,
+) -> std::result::Result<Result<Vec<NamedPlan>>, (usize, String)> {
+    // Each item's table and test.
+    let mut by_table: BTreeMap<Table, Vec<(&Item, Expr)>> = BTreeMap::new();
+    for (i, item) in request.items.iter().enumerate() {
+        let Some(cohort) = p.cohort(&item.cohort) else {
+            return Ok(Err(internal(format!("no cohort {}", item.cohort))));
+        };
+        let mut sources = Sources::default();
+        visit::walk_events(&mut sources, &cohort.entry.events);
+        let found: Vec<(Table, Expr)> = sources
+            .by_table
+            .into_iter()
+            .flat_map(|(t, m)| m.into_values().map(move |e| (t, e)))
+            .collect();
+        match found.as_slice() {
+            [(t, pred)] if table_kind(*t) == Some(item.kind) => {
+                by_table.entry(*t).or_default().push((item, pred.clone()));
+            }
+            _ => {
+                return Err((
+                    i,
+                    format!(
+                        "{} {} cannot be counted: it is not one code set of its own table{}",
+                        item.kind.name(),
+                        item.name,
+                        if item.kind == ItemKind::Lab {
+                            " (a derived item is computed from others: count those)"
+                        } else {
+                            ""
+                        }
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(build(request, &by_table))
+}
+
+fn build(
+    request: &Request,
+    by_table: &BTreeMap<Table, Vec<(&Item, Expr)>>,
+) -> Result<Vec<NamedPlan>> {
+    let mut g = Gen::default();
+    g.begin("feasibility");
+    let mut per_person = Vec::new();
+    for (table, items) in by_table {
+        per_person.push(g.feasibility_rows(*table, items, request)?);
+    }
+    let Some(first) = per_person.first().cloned() else {
+        return Err(internal("a feasibility request without items"));
+    };
+    let mut rows = LogicalPlanBuilder::from(first);
+    for p in per_person.into_iter().skip(1) {
+        rows = rows.union(p)?;
+    }
+    let rows = g.intermediate("persons", rows.build()?)?;
+    let hospitals = g.feasibility_hospitals(&rows)?;
+    let hospitals = g.intermediate("hospitals", hospitals)?;
+    let cube = g.feasibility_cube(&hospitals, request)?;
+    let mut out = std::mem::take(&mut g.intermediates);
+    out.push(NamedPlan {
+        name: "feasibility".into(),
+        kind: PlanKind::Feasibility,
+        plan: cube,
+    });
+    Ok(out)
+}
+
+impl Gen {
+    /// One row per item, hospital, patient, period, age band and sex: the records, whether
+    /// one had a value, and whether the patient's first record of the item is in it after
+    /// `NEW_USER_DAYS` of the hospital's data. The table's matching rows are kept narrow (a
+    /// yes/no column per item, one bit a row), counted per patient and day for each item, and
+    /// only then joined with the patients.
+    fn feasibility_rows(
+        &mut self,
+        table: Table,
+        items: &[(&Item, Expr)],
+        request: &Request,
+    ) -> Result<LogicalPlan> {
+        let kind = table_kind(table).ok_or_else(|| internal("an item of no table"))?;
+        let marks: Vec<String> = (1..=items.len()).map(|i| format!("item_{i}")).collect();
+        let valued = if table == Table::Lab {
+            c("value").is_not_null()
+        } else {
+            lit(false)
+        };
+        let mut cols = vec![
+            c("hospital_id"),
+            c("patient_id"),
+            day(c("date")).alias("day"),
+            valued.alias("valued"),
+        ];
+        for ((_, pred), m) in items.iter().zip(&marks) {
+            cols.push(pred.clone().alias(m));
+        }
+        let matched = self
+            .scan_cdm(table)?
+            .filter(or_balanced(items.iter().map(|(_, p)| p.clone()).collect()))?
+            .project(cols)?
+            .build()?;
+        let matched = self.intermediate(table.name(), matched)?;
+        // Each item's rows, by their own yes/no column, per patient and day.
+        let mut long: Option<LogicalPlanBuilder> = None;
+        for ((item, _), m) in items.iter().zip(&marks) {
+            let one = LogicalPlanBuilder::from(matched.clone())
+                .filter(c(m))?
+                .aggregate(
+                    vec![c("hospital_id"), c("patient_id"), c("day")],
+                    vec![
+                        count(lit(1)).alias("records"),
+                        max(c("valued")).alias("valued"),
+                    ],
+                )?
+                .project(vec![
+                    lit(item.name.clone()).alias("item"),
+                    c("hospital_id"),
+                    c("patient_id"),
+                    c("day"),
+                    c("records"),
+                    c("valued"),
+                ])?
+                .build()?;
+            long = Some(match long {
+                None => LogicalPlanBuilder::from(one),
+                Some(b) => b.union(one)?,
+            });
+        }
+        let long = long.ok_or_else(|| internal("a table without items"))?;
+        let patient = self
+            .scan_cdm(Table::Patient)?
+            .project(vec![
+                c("hospital_id"),
+                c("patient_id"),
+                c("sex"),
+                c("birth_date"),
+                c("first_record_date"),
+            ])?
+            .alias("p")?
+            .build()?;
+        let date = as_date(qc("r", "day"));
+        let period = match request.calendar {
+            Calendar::Quarter => quarter_of(date),
+            Calendar::FiscalYear => cast(fiscal_year_of(date)?, DataType::Utf8),
+        };
+        let w = request.age_band;
+        let age_lo = (self.age(qc("p", "birth_date"), qc("r", "day")) / lit(w)) * lit(w);
+        let keys = [
+            "item",
+            "kind",
+            "hospital_id",
+            "patient_id",
+            "period",
+            "age_lo",
+            "sex",
+        ];
+        let first = window_agg(
+            datafusion_functions_aggregate::min_max::min_udaf(),
+            c("first_day"),
+        )
+        .partition_by(vec![c("item"), c("hospital_id"), c("patient_id")])
+        .build()?
+        .alias("item_first_day");
+        let mut out: Vec<Expr> = keys.iter().map(|k| c(k)).collect();
+        out.push(c("records"));
+        out.push(c("valued"));
+        out.push(
+            (c("first_day")
+                .eq(c("item_first_day"))
+                .and(c("item_first_day").gt_eq(c("new_from")))
+                .and(lit(kind == ItemKind::Drug)))
+            .alias("new_user"),
+        );
+        Ok(long
+            .alias("r")?
+            .join(
+                patient,
+                JoinType::Inner,
+                (
+                    keys_of("r", &["hospital_id", "patient_id"]),
+                    keys_of("p", &["hospital_id", "patient_id"]),
+                ),
+                None,
+            )?
+            .project(vec![
+                qc("r", "item").alias("item"),
+                lit(kind.name()).alias("kind"),
+                qc("r", "hospital_id").alias("hospital_id"),
+                qc("r", "patient_id").alias("patient_id"),
+                qc("r", "day").alias("day"),
+                period.alias("period"),
+                age_lo.alias("age_lo"),
+                qc("p", "sex").alias("sex"),
+                qc("r", "records").alias("records"),
+                qc("r", "valued").alias("valued"),
+                (day(qc("p", "first_record_date")) + lit(NEW_USER_DAYS)).alias("new_from"),
+            ])?
+            .aggregate(
+                keys.iter().map(|k| c(k)).collect::<Vec<_>>(),
+                vec![
+                    sum(c("records")).alias("records"),
+                    max(c("valued")).alias("valued"),
+                    min(c("day")).alias("first_day"),
+                    max(c("new_from")).alias("new_from"),
+                ],
+            )?
+            .window(vec![first])?
+            .project(out)?
+            .build()?)
+    }
+
+    /// Each hospital's counts, for every grouping.
+    fn feasibility_hospitals(&mut self, rows: &LogicalPlan) -> Result<LogicalPlan> {
+        let mut out: Option<LogicalPlanBuilder> = None;
+        for grouping in GROUPINGS {
+            let mut keys = vec![c("item"), c("kind"), c("hospital_id")];
+            keys.extend(
+                grouping
+                    .iter()
+                    .map(|k| c(if *k == "age_band" { "age_lo" } else { k })),
+            );
+            let shown = |name: &str, col: &str| -> Expr {
+                if grouping.contains(&name) {
+                    c(col)
+                } else {
+                    null_of(name)
+                }
+            };
+            // Per patient first (a patient's rows in the cell folded into one), then counted:
+            // no DISTINCT, whose FILTER the engine does not keep.
+            let mut per_patient = keys.clone();
+            per_patient.push(c("patient_id"));
+            let flag = |e: Expr| cast(e, DataType::Int64);
+            let plan = LogicalPlanBuilder::from(rows.clone())
+                .aggregate(
+                    per_patient,
+                    vec![
+                        sum(c("records")).alias("records"),
+                        max(flag(c("new_user"))).alias("new_user"),
+                        max(flag(c("valued"))).alias("valued"),
+                    ],
+                )?
+                .aggregate(
+                    keys,
+                    vec![
+                        count(lit(1)).alias("persons"),
+                        sum(c("records")).alias("records"),
+                        sum(c("new_user")).alias("new_users"),
+                        sum(c("valued")).alias("persons_with_value"),
+                    ],
+                )?
+                .project(vec![
+                    c("item"),
+                    c("kind"),
+                    c("hospital_id").alias("hospital"),
+                    shown("period", "period").alias("period"),
+                    shown("age_band", "age_lo").alias("age_lo"),
+                    shown("sex", "sex").alias("sex"),
+                    c("persons"),
+                    cast(c("records"), DataType::Int64).alias("records"),
+                    cast(c("new_users"), DataType::Int64).alias("new_users"),
+                    cast(c("persons_with_value"), DataType::Int64).alias("persons_with_value"),
+                ])?
+                .build()?;
+            out = Some(match out {
+                None => LogicalPlanBuilder::from(plan),
+                Some(b) => b.union(plan)?,
+            });
+        }
+        Ok(out.ok_or_else(|| internal("no grouping"))?.build()?)
+    }
+
+    /// The hospitals' counts and the network's (their sums: a patient is never linked across
+    /// hospitals, so persons add up), margins marked `all`, sorted.
+    fn feasibility_cube(
+        &mut self,
+        hospitals: &LogicalPlan,
+        request: &Request,
+    ) -> Result<LogicalPlan> {
+        let strata = ["item", "kind", "period", "age_lo", "sex"];
+        let network = LogicalPlanBuilder::from(hospitals.clone())
+            .aggregate(
+                strata.iter().map(|k| c(k)).collect::<Vec<_>>(),
+                COUNTS
+                    .iter()
+                    .map(|n| cast(sum(c(n)), DataType::Int64).alias(*n))
+                    .collect::<Vec<_>>(),
+            )?
+            .project(vec![
+                c("item"),
+                c("kind"),
+                lit("network").alias("hospital"),
+                c("period"),
+                c("age_lo"),
+                c("sex"),
+                c("persons"),
+                c("records"),
+                c("new_users"),
+                c("persons_with_value"),
+            ])?
+            .build()?;
+        let w = request.age_band;
+        let band = datafusion_functions::expr_fn::concat(vec![
+            cast(c("age_lo"), DataType::Utf8),
+            lit("-"),
+            cast(c("age_lo") + lit(w - 1), DataType::Utf8),
+        ]);
+        let all = |e: Expr| datafusion_functions::expr_fn::coalesce(vec![e, lit(ALL)]);
+        let only = |k: ItemKind, e: Expr| -> Result<Expr> {
+            Ok(when(c("kind").eq(lit(k.name())), e).otherwise(null_i64())?)
+        };
+        Ok(LogicalPlanBuilder::from(hospitals.clone())
+            .union(network)?
+            .sort(vec![
+                c("item").sort(true, false),
+                c("hospital").sort(true, false),
+                c("period").sort(true, false),
+                c("age_lo").sort(true, false),
+                c("sex").sort(true, false),
+            ])?
+            .project(vec![
+                c("item"),
+                c("kind"),
+                c("hospital"),
+                all(c("period")).alias(request.calendar.column()),
+                when(c("age_lo").is_null(), lit(ALL))
+                    .otherwise(band)?
+                    .alias("age_band"),
+                all(c("sex")).alias("sex"),
+                c("persons"),
+                c("records"),
+                only(ItemKind::Drug, c("new_users"))?.alias("new_users"),
+                only(ItemKind::Lab, c("persons_with_value"))?.alias("persons_with_value"),
+            ])?
+            .build()?)
+    }
+}
+
+/// A typed null for a stratum a grouping is not split by.
+fn null_of(name: &str) -> Expr {
+    if name == "age_band" {
+        null_i64()
+    } else {
+        lit(datafusion_common::ScalarValue::Utf8(None))
+    }
+}

@@ -1,0 +1,1052 @@
+//! The feasibility cube as it may leave (runtime; 集計情報): disclosure control over the whole
+//! cube, the tidy long table (Parquet and CSV), the chart page and the audit that plays the
+//! attacker.
+//!
+//! Each count is shown as the network's rule says (0, or rounded to the nearest 10); a count
+//! of 1–9 is hidden (null, flagged). The cube's margins make hidden counts recoverable by
+//! subtraction, so hiding goes on (complementary suppression): sum by sum first (the network's
+//! count is the hospitals' counts added, a count without sex is the sexes' added, and for
+//! records and new users a count without period or age band is the periods' or bands'
+//! added), then until the attacker's linear program, over every relation the cube's counts
+//! keep within and across measures, leaves every small count free to be 10 or more.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use arrow::array::{Array, ArrayRef, BooleanArray, Int64Array, RecordBatch, StringArray};
+use arrow::datatypes::{DataType, Field, Schema};
+use microlp::{ComparisonOp, OptimizationDirection, Problem};
+use mid_compiler::codegen::feasibility::{ALL, COUNTS, Calendar};
+
+use crate::disclosure::{COUNT_BASE, THRESHOLD, round};
+use crate::error::{Error, Result};
+
+/// The measures, in `COUNTS` order.
+const PERSONS: usize = 0;
+const RECORDS: usize = 1;
+const NEW_USERS: usize = 2;
+const WITH_VALUE: usize = 3;
+
+/// A count as the cube shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cell {
+    /// The measure does not apply to the item (new users of a lab item).
+    None,
+    /// Published: 0 or rounded to the nearest 10.
+    Shown(u64),
+    /// Hidden because it is 1–9.
+    Small,
+    /// Hidden so that a small count cannot be recovered.
+    Complementary,
+}
+
+impl Cell {
+    pub fn hidden(self) -> bool {
+        matches!(self, Cell::Small | Cell::Complementary)
+    }
+}
+
+/// One row of the cube: its strata and its counts (exact, and as shown).
+#[derive(Debug, Clone)]
+pub struct Row {
+    pub item: String,
+    pub kind: String,
+    pub hospital: String,
+    pub period: String,
+    pub age_band: String,
+    pub sex: String,
+    pub exact: [Option<u64>; 4],
+    pub shown: [Cell; 4],
+}
+
+impl Row {
+    fn key(&self) -> [&str; 5] {
+        [
+            &self.hospital,
+            &self.period,
+            &self.age_band,
+            &self.sex,
+            &self.item,
+        ]
+    }
+}
+
+/// The cube of one request.
+#[derive(Debug, Clone)]
+pub struct Cube {
+    pub calendar: Calendar,
+    pub rows: Vec<Row>,
+}
+
+fn strings(b: &RecordBatch, name: &str) -> Result<Vec<String>> {
+    let col = b
+        .column_by_name(name)
+        .ok_or_else(|| Error::new(format!("the feasibility result has no column {name}")))?;
+    let col = arrow::compute::cast(col, &DataType::Utf8).map_err(|e| Error::context(name, e))?;
+    let a = col
+        .as_any()
+        .downcast_ref::<StringArray>()
+        .ok_or_else(|| Error::new(format!("{name} is not text")))?;
+    Ok((0..a.len())
+        .map(|i| {
+            if a.is_null(i) {
+                String::new()
+            } else {
+                a.value(i).to_string()
+            }
+        })
+        .collect())
+}
+
+fn counts(b: &RecordBatch, name: &str) -> Result<Vec<Option<u64>>> {
+    let col = b
+        .column_by_name(name)
+        .ok_or_else(|| Error::new(format!("the feasibility result has no column {name}")))?;
+    let col = arrow::compute::cast(col, &DataType::Int64).map_err(|e| Error::context(name, e))?;
+    let a = col
+        .as_any()
+        .downcast_ref::<Int64Array>()
+        .ok_or_else(|| Error::new(format!("{name} is not a count")))?;
+    Ok((0..a.len())
+        .map(|i| (!a.is_null(i)).then(|| a.value(i).max(0) as u64))
+        .collect())
+}
+
+/// A count as the rule shows it, before complementary suppression.
+fn shown(n: Option<u64>) -> Cell {
+    match n {
+        None => Cell::None,
+        Some(0) => Cell::Shown(0),
+        Some(n) if n < u64::from(THRESHOLD) => Cell::Small,
+        Some(n) => Cell::Shown(round(n, COUNT_BASE)),
+    }
+}
+
+/// The exact rows of the `feasibility` plan's result (or of a pooled counts file).
+pub fn exact_rows(calendar: Calendar, batches: &[RecordBatch]) -> Result<Vec<Row>> {
+    let mut rows = Vec::new();
+    for b in batches {
+        let item = strings(b, "item")?;
+        let kind = strings(b, "kind")?;
+        let hospital = strings(b, "hospital")?;
+        let period = strings(b, calendar.column())?;
+        let age = strings(b, "age_band")?;
+        let sex = strings(b, "sex")?;
+        let c: Vec<Vec<Option<u64>>> =
+            COUNTS.iter().map(|n| counts(b, n)).collect::<Result<_>>()?;
+        for i in 0..b.num_rows() {
+            let exact = [c[0][i], c[1][i], c[2][i], c[3][i]];
+            rows.push(Row {
+                item: item[i].clone(),
+                kind: kind[i].clone(),
+                hospital: hospital[i].clone(),
+                period: period[i].clone(),
+                age_band: age[i].clone(),
+                sex: sex[i].clone(),
+                exact,
+                shown: exact.map(shown),
+            });
+        }
+    }
+    Ok(rows)
+}
+
+/// A row's place in the cube's order.
+type Order<'a> = (
+    &'a str,
+    &'a str,
+    (bool, &'a str),
+    (bool, i64),
+    (bool, &'a str),
+);
+
+/// The cube's row order: item, hospital, period, age band (by its first year), sex; each
+/// margin (`all`) after its strata.
+fn order(r: &Row) -> Order<'_> {
+    let last = |s: &str| s == ALL;
+    let lo = r
+        .age_band
+        .split('-')
+        .next()
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(i64::MAX);
+    (
+        &r.item,
+        &r.hospital,
+        (last(&r.period), &r.period),
+        (last(&r.age_band), lo),
+        (last(&r.sex), &r.sex),
+    )
+}
+
+/// The network's exact rows from the hospitals' (each from its own extraction): every
+/// hospital row kept, the network's rows their sums. A hospital's part may hold only its own
+/// rows and its network rows (which, at one hospital, are its own again).
+pub fn pool(parts: &[(String, Vec<Row>)]) -> Result<Vec<Row>> {
+    let mut rows = Vec::new();
+    let mut network: BTreeMap<[String; 5], Row> = BTreeMap::new();
+    for (hospital, part) in parts {
+        for r in part {
+            if r.hospital == "network" {
+                continue;
+            }
+            if &r.hospital != hospital {
+                return Err(Error::new(format!(
+                    "the counts of {hospital} hold a row of {}: a hospital returns only its own counts",
+                    r.hospital
+                )));
+            }
+            let key = [
+                r.item.clone(),
+                r.period.clone(),
+                r.age_band.clone(),
+                r.sex.clone(),
+                r.kind.clone(),
+            ];
+            let n = network.entry(key).or_insert_with(|| Row {
+                hospital: "network".into(),
+                exact: r.exact.map(|c| c.map(|_| 0)),
+                ..r.clone()
+            });
+            for m in 0..4 {
+                n.exact[m] = match (n.exact[m], r.exact[m]) {
+                    (Some(a), Some(b)) => Some(a + b),
+                    (a, b) => a.or(b),
+                };
+            }
+            rows.push(r.clone());
+        }
+    }
+    rows.extend(network.into_values().map(|mut r| {
+        r.shown = r.exact.map(shown);
+        r
+    }));
+    rows.sort_by(|a, b| order(a).cmp(&order(b)));
+    Ok(rows)
+}
+
+/// The exact counts as a table (the data center's pooled counts, never released).
+pub fn exact_table(calendar: Calendar, rows: &[Row]) -> Result<RecordBatch> {
+    let cube = Cube {
+        calendar,
+        rows: rows.to_vec(),
+    };
+    let mut shown = cube.clone();
+    for r in &mut shown.rows {
+        r.shown = r.exact.map(|n| n.map_or(Cell::None, Cell::Shown));
+    }
+    let t = shown.table()?;
+    // Without the flag: nothing is hidden.
+    let keep: Vec<usize> = (0..t.num_columns())
+        .filter(|&i| t.schema().field(i).name() != "suppressed")
+        .collect();
+    t.project(&keep)
+        .map_err(|e| Error::context("the pooled counts", e))
+}
+
+impl Cube {
+    /// The cube of the exact counts (the `feasibility` plan's result), with disclosure
+    /// control applied.
+    pub fn protect(calendar: Calendar, batches: &[RecordBatch]) -> Result<Cube> {
+        Cube::protect_rows(calendar, exact_rows(calendar, batches)?)
+    }
+
+    /// Disclosure control over exact rows, in the cube's order.
+    pub fn protect_rows(calendar: Calendar, mut rows: Vec<Row>) -> Result<Cube> {
+        rows.sort_by(|a, b| order(a).cmp(&order(b)));
+        let mut cube = Cube { calendar, rows };
+        cube.complement();
+        cube.until_safe()?;
+        Ok(cube)
+    }
+
+    /// Hides more until the attacker's linear program leaves every small count free to be
+    /// 10 or more: for each small count it still bounds below 10, the smallest shown count
+    /// of 10 or more (else the largest shown count) in a sum with it is hidden too. Hiding
+    /// only takes away what the attacker knows, so each round frees counts and the rounds
+    /// end; a count no sum can cover stops the request rather than publish it.
+    fn until_safe(&mut self) -> Result<()> {
+        let sums = self.sums();
+        let mut with: BTreeMap<(usize, usize), Vec<usize>> = BTreeMap::new();
+        for (k, (parent, m, children)) in sums.iter().enumerate() {
+            for &i in std::iter::once(parent).chain(children) {
+                with.entry((i, *m)).or_default().push(k);
+            }
+        }
+        let items: Vec<Vec<usize>> = self.items().into_values().collect();
+        for rows in items {
+            loop {
+                let found = self.attack(&rows, &sums).map_err(Error::new)?;
+                if found.is_empty() {
+                    break;
+                }
+                for (i, m, at_most) in found {
+                    // First the sums the count is in; when all of those are hidden, the sums
+                    // of the counts that bound it (its row's other measures, and the same
+                    // measures of its rows without period or age band).
+                    let near = [(i, m)];
+                    let mut around: Vec<(usize, usize)> = (0..4).map(|m2| (i, m2)).collect();
+                    around.extend(
+                        self.margins(i)
+                            .into_iter()
+                            .flat_map(|p| (0..4).map(move |m2| (p, m2))),
+                    );
+                    let partner = [&near[..], &around[..]].into_iter().find_map(|cells| {
+                        let mut open: Vec<(usize, usize)> = cells
+                            .iter()
+                            .flat_map(|c| with.get(c).into_iter().flatten().map(move |&k| (k, c.1)))
+                            .flat_map(|(k, m2)| {
+                                let (parent, _, children) = &sums[k];
+                                std::iter::once(*parent).chain(children.iter().copied()).map(move |j| (j, m2))
+                            })
+                            .filter(|&(j, m2)| matches!(self.rows[j].shown[m2], Cell::Shown(n) if n > 0))
+                            .collect();
+                        open.sort_unstable();
+                        open.dedup();
+                        open.into_iter().min_by_key(|&(j, m2)| (self.rows[j].exact[m2], j, m2))
+                    });
+                    // Else the item's smallest shown count: with every count of an item
+                    // hidden, nothing bounds a hidden one from above.
+                    let partner = partner.or_else(|| {
+                        rows.iter()
+                            .flat_map(|&j| (0..4).map(move |m2| (j, m2)))
+                            .filter(|&(j, m2)| matches!(self.rows[j].shown[m2], Cell::Shown(n) if n > 0))
+                            .min_by_key(|&(j, m2)| (self.rows[j].exact[m2], j, m2))
+                    });
+                    match partner {
+                        Some((j, m2)) => self.rows[j].shown[m2] = Cell::Complementary,
+                        None => {
+                            return Err(Error::new(format!(
+                                "disclosure control cannot protect {}: the published counts say it is at most {at_most:.0} with every other count of the item hidden",
+                                self.what(i, m)
+                            )));
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Every sum the cube shows, per measure: (the margin's row, the rows it adds up).
+    fn sums(&self) -> Vec<(usize, usize, Vec<usize>)> {
+        let index: BTreeMap<[&str; 5], usize> = self
+            .rows
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (r.key(), i))
+            .collect();
+        // Per measure, the strata over which its counts add up: a person is at one hospital
+        // and of one sex; a record, and a new user's first record, are in one period and one
+        // age band too.
+        let additive = |m: usize| -> &'static [usize] {
+            match m {
+                RECORDS | NEW_USERS => &[0, 1, 2, 3],
+                _ => &[0, 3],
+            }
+        };
+        let mut groups: BTreeMap<(usize, usize, usize), Vec<usize>> = BTreeMap::new();
+        for (i, r) in self.rows.iter().enumerate() {
+            let key = r.key();
+            for m in 0..4 {
+                if r.shown[m] == Cell::None {
+                    continue;
+                }
+                for &d in additive(m) {
+                    let total = if d == 0 { "network" } else { ALL };
+                    if key[d] == total {
+                        continue;
+                    }
+                    let mut parent = key;
+                    parent[d] = total;
+                    if let Some(&p) = index.get(&parent) {
+                        groups.entry((p, m, d)).or_default().push(i);
+                    }
+                }
+            }
+        }
+        groups
+            .into_iter()
+            .map(|((p, m, _), children)| (p, m, children))
+            .collect()
+    }
+
+    /// Complementary suppression, sum by sum until nothing changes: a hidden count is never
+    /// the only hidden one of a sum, and where a shown total's hidden parts include a small
+    /// count, they add up to enough that the small one could be 10 or more (each other hidden
+    /// part at its least); else the smallest shown part is hidden too, or the total when no
+    /// part is left. `until_safe` then checks the whole cube with the attacker's program.
+    fn complement(&mut self) {
+        let sums = self.sums();
+        let limit = u64::from(THRESHOLD);
+        loop {
+            let mut changed = false;
+            for (parent, m, children) in &sums {
+                let m = *m;
+                let hidden = |c: &usize| self.rows[*c].shown[m].hidden();
+                let exact = |c: usize| self.rows[c].exact[m].unwrap_or(0);
+                let smallest_shown = children
+                    .iter()
+                    .copied()
+                    .filter(|c| !hidden(c) && exact(*c) > 0)
+                    .min_by_key(|&c| (exact(c), c));
+                let hidden_parts: Vec<usize> = children.iter().copied().filter(hidden).collect();
+                let hide = if hidden(parent) {
+                    // The total hidden alone would be the shown parts added.
+                    if hidden_parts.is_empty() {
+                        smallest_shown
+                    } else {
+                        None
+                    }
+                } else if hidden_parts.len() == 1 {
+                    smallest_shown.or(Some(*parent))
+                } else if hidden_parts
+                    .iter()
+                    .any(|c| self.rows[*c].shown[m] == Cell::Small)
+                {
+                    let least = if m == PERSONS || m == RECORDS { 1 } else { 0 };
+                    let room = hidden_parts.iter().map(|&c| exact(c)).sum::<u64>()
+                        - least * (hidden_parts.len() as u64 - 1);
+                    if room < limit {
+                        smallest_shown.or(Some(*parent))
+                    } else {
+                        None
+                    }
+                } else {
+                    None
+                };
+                if let Some(c) = hide.filter(|c| exact(*c) > 0) {
+                    self.rows[c].shown[m] = Cell::Complementary;
+                    changed = true;
+                }
+            }
+            if !changed {
+                break;
+            }
+        }
+    }
+
+    /// How many counts are hidden: (small, complementary).
+    pub fn hidden(&self) -> (usize, usize) {
+        let cells = self.rows.iter().flat_map(|r| r.shown.iter());
+        let small = cells.clone().filter(|c| **c == Cell::Small).count();
+        let comp = cells.filter(|c| **c == Cell::Complementary).count();
+        (small, comp)
+    }
+
+    /// The tidy table as it may leave: strata, counts (null where hidden or not applying)
+    /// and a flag for rows with a hidden count.
+    pub fn table(&self) -> Result<RecordBatch> {
+        let text = |f: &dyn Fn(&Row) -> &str| -> ArrayRef {
+            Arc::new(StringArray::from(
+                self.rows
+                    .iter()
+                    .map(|r| f(r).to_string())
+                    .collect::<Vec<_>>(),
+            ))
+        };
+        let mut fields = vec![
+            Field::new("item", DataType::Utf8, false),
+            Field::new("kind", DataType::Utf8, false),
+            Field::new("hospital", DataType::Utf8, false),
+            Field::new(self.calendar.column(), DataType::Utf8, false),
+            Field::new("age_band", DataType::Utf8, false),
+            Field::new("sex", DataType::Utf8, false),
+        ];
+        let mut cols: Vec<ArrayRef> = vec![
+            text(&|r| &r.item),
+            text(&|r| &r.kind),
+            text(&|r| &r.hospital),
+            text(&|r| &r.period),
+            text(&|r| &r.age_band),
+            text(&|r| &r.sex),
+        ];
+        for (m, name) in COUNTS.iter().enumerate() {
+            fields.push(Field::new(*name, DataType::Int64, true));
+            cols.push(Arc::new(Int64Array::from(
+                self.rows
+                    .iter()
+                    .map(|r| match r.shown[m] {
+                        Cell::Shown(n) => Some(n as i64),
+                        _ => None,
+                    })
+                    .collect::<Vec<_>>(),
+            )));
+        }
+        fields.push(Field::new("suppressed", DataType::Boolean, false));
+        cols.push(Arc::new(BooleanArray::from(
+            self.rows
+                .iter()
+                .map(|r| r.shown.iter().any(|c| c.hidden()))
+                .collect::<Vec<_>>(),
+        )));
+        RecordBatch::try_new(Arc::new(Schema::new(fields)), cols)
+            .map_err(|e| Error::context("the feasibility table", e))
+    }
+
+    /// Plays the attacker: for every hidden small count, the largest value the published
+    /// counts and every relation between them allow (a linear program per item). A problem
+    /// is a hidden small count that cannot be 10 or more: the published counts would tell
+    /// that it is small.
+    pub fn audit(&self) -> Vec<String> {
+        let sums = self.sums();
+        let mut problems = Vec::new();
+        for rows in self.items().values() {
+            match self.attack(rows, &sums) {
+                Ok(found) => problems.extend(found.into_iter().map(|(i, m, at_most)| {
+                    format!(
+                        "{}: the published counts say it is at most {at_most:.0}",
+                        self.what(i, m)
+                    )
+                })),
+                Err(e) => problems.push(e),
+            }
+        }
+        problems
+    }
+
+    /// The rows of each item.
+    fn items(&self) -> BTreeMap<&str, Vec<usize>> {
+        let mut by_item: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+        for (i, r) in self.rows.iter().enumerate() {
+            by_item.entry(&r.item).or_default().push(i);
+        }
+        by_item
+    }
+
+    /// A count in words, for the audit's findings.
+    fn what(&self, i: usize, m: usize) -> String {
+        let r = &self.rows[i];
+        format!(
+            "{} {} at {} ({} {}, age {}, sex {})",
+            r.item,
+            COUNTS[m],
+            r.hospital,
+            self.calendar.column(),
+            r.period,
+            r.age_band,
+            r.sex
+        )
+    }
+
+    /// The attacker's linear program over one item's rows: each hidden small count that
+    /// the published counts keep below 10, with the largest value they allow.
+    ///
+    /// One problem serves every count: a variable `t` in [0, 10] is maximised under `t <= x_k + z_k` for each such count
+    /// `x_k`, with `z_k` in [0, 10]; fixing `z_k` at 0 makes `t` the largest `x_k` allowed,
+    /// and the solver starts each count from the last one's solution. Each solution is a
+    /// witness for every count it puts at 10 or more: those need no problem of their own.
+    fn attack(
+        &self,
+        rows: &[usize],
+        sums: &[(usize, usize, Vec<usize>)],
+    ) -> std::result::Result<Vec<(usize, usize, f64)>, String> {
+        let model = Relations::of(self, rows, sums);
+        let limit = f64::from(THRESHOLD);
+        let targets: Vec<usize> = (0..model.cells.len())
+            .filter(|&c| {
+                let (i, m) = model.cells[c];
+                self.rows[i].shown[m] == Cell::Small
+            })
+            .collect();
+        let open = targets;
+        if open.is_empty() {
+            return Ok(Vec::new());
+        }
+        let item = &self.rows[rows[0]].item;
+        let failed = |what: &str, e: &dyn std::fmt::Display| {
+            format!("{what}: the audit could not solve: {e}")
+        };
+        let solved = |o: std::result::Result<microlp::SolveOutcome, microlp::Error>, what: &str| {
+            o.and_then(|o| {
+                o.into_solution()
+                    .map_err(|e| microlp::Error::InternalError(format!("{e:?}")))
+            })
+            .map_err(|e| failed(what, &e))
+        };
+        let mut p = Problem::new(OptimizationDirection::Maximize);
+        let vars: Vec<_> = model.bounds.iter().map(|b| p.add_var(0.0, *b)).collect();
+        for (terms, op) in &model.relations {
+            let terms: Vec<_> = terms.iter().map(|(c, k)| (vars[*c], *k)).collect();
+            p.add_constraint(terms.as_slice(), *op, 0.0);
+        }
+        let t = p.add_var(1.0, (0.0, limit));
+        let z: Vec<_> = open
+            .iter()
+            .map(|&c| {
+                let z = p.add_var(0.0, (0.0, limit));
+                p.add_constraint(
+                    [(t, 1.0), (vars[c], -1.0), (z, -1.0)],
+                    ComparisonOp::Le,
+                    0.0,
+                );
+                z
+            })
+            .collect();
+        let mut solution = solved(p.solve(), item)?;
+        // A solution is a witness for every count it puts at 10 or more.
+        let mut free = vec![false; open.len()];
+        let witness = |s: &microlp::Solution, free: &mut [bool]| {
+            for (k, &c) in open.iter().enumerate() {
+                free[k] |= s.var_value(vars[c]) >= limit - 1e-6;
+            }
+        };
+        witness(&solution, &mut free);
+        let mut found = Vec::new();
+        for (k, (&c, &zk)) in open.iter().zip(&z).enumerate() {
+            if free[k] {
+                continue;
+            }
+            let (i, m) = model.cells[c];
+            let what = self.what(i, m);
+            let fixed = solved(solution.fix_var(zk, 0.0), &what)?;
+            let at_most = fixed.var_value(t);
+            if at_most < limit - 1e-6 {
+                found.push((i, m, at_most));
+            } else {
+                witness(&fixed, &mut free);
+            }
+            solution = solved(fixed.unfix_var(zk).map(|(o, _)| o), &what)?;
+        }
+        Ok(found)
+    }
+
+    /// The chart page: self-contained HTML, one small chart per item of the network's
+    /// persons per period by sex, and the network's totals. A hidden count is drawn as no bar
+    /// and marked, never as a number.
+    pub fn html(&self, heading: &str) -> String {
+        use crate::network::summary::esc;
+        let mut items: Vec<(&str, &str)> = Vec::new();
+        for r in &self.rows {
+            if !items.iter().any(|(i, _)| *i == r.item) {
+                items.push((&r.item, &r.kind));
+            }
+        }
+        let mut periods: Vec<&str> = self
+            .rows
+            .iter()
+            .map(|r| r.period.as_str())
+            .filter(|p| *p != ALL)
+            .collect();
+        periods.sort();
+        periods.dedup();
+        let text = |c: Cell| match c {
+            Cell::Shown(n) => n.to_string(),
+            Cell::None => "-".into(),
+            Cell::Small | Cell::Complementary => "suppressed".into(),
+        };
+        let mut out = String::new();
+        out.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
+        out.push_str(&format!("<title>{}</title>\n", esc(heading)));
+        out.push_str("<style>body{font-family:sans-serif;margin:1.5em;color:#222}section{display:inline-block;vertical-align:top;margin:0 1.5em 1.5em 0}h2{font-size:1em;margin:.2em 0}table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:.2em .5em;text-align:right}th{background:#f4f4f4}td.l,th.l{text-align:left}.F{fill:#c2185b}.M{fill:#1565c0}.U{fill:#777}.hidden{fill:none;stroke:#999;stroke-dasharray:2,2}.legend span{margin-right:1em}</style>\n</head>\n<body>\n");
+        out.push_str(&format!("<h1>{}</h1>\n", esc(heading)));
+        out.push_str("<p>Counts of persons are 0 or rounded to the nearest 10. A count of 1&ndash;9, and counts from which one could be worked out, are suppressed: shown as <em>suppressed</em> in the tables and as a dashed outline, with no bar, in the charts.</p>\n");
+        out.push_str("<p class=\"legend\"><span><svg width=\"10\" height=\"10\"><rect class=\"F\" width=\"10\" height=\"10\"/></svg> F</span><span><svg width=\"10\" height=\"10\"><rect class=\"M\" width=\"10\" height=\"10\"/></svg> M</span><span><svg width=\"10\" height=\"10\"><rect class=\"U\" width=\"10\" height=\"10\"/></svg> U</span><span><svg width=\"10\" height=\"10\"><rect class=\"hidden\" x=\"1\" y=\"1\" width=\"8\" height=\"8\"/></svg> suppressed</span></p>\n");
+        // Totals of the network.
+        out.push_str(&format!(
+            "<table id=\"totals\"><tr><th class=\"l\">item</th><th class=\"l\">kind</th><th>{}</th></tr>\n",
+            COUNTS.join("</th><th>")
+        ));
+        for (item, kind) in &items {
+            if let Some(r) = self.rows.iter().find(|r| {
+                r.item == *item
+                    && r.hospital == "network"
+                    && r.period == ALL
+                    && r.age_band == ALL
+                    && r.sex == ALL
+            }) {
+                out.push_str(&format!(
+                    "<tr><td class=\"l\">{}</td><td class=\"l\">{}</td><td>{}</td></tr>\n",
+                    esc(item),
+                    esc(kind),
+                    r.shown
+                        .iter()
+                        .map(|c| text(*c))
+                        .collect::<Vec<_>>()
+                        .join("</td><td>")
+                ));
+            }
+        }
+        out.push_str("</table>\n");
+        let (w, h, bar) = (40.0 + 14.0 * periods.len() as f64, 140.0, 3.0);
+        for (item, _) in &items {
+            let cells: Vec<&Row> = self
+                .rows
+                .iter()
+                .filter(|r| {
+                    r.item == *item
+                        && r.hospital == "network"
+                        && r.age_band == ALL
+                        && r.period != ALL
+                        && r.sex != ALL
+                })
+                .collect();
+            let top = cells
+                .iter()
+                .filter_map(|r| match r.shown[PERSONS] {
+                    Cell::Shown(n) => Some(n),
+                    _ => None,
+                })
+                .max()
+                .unwrap_or(0)
+                .max(10) as f64;
+            out.push_str(&format!(
+                "<section class=\"item\" data-item=\"{}\"><h2>{}</h2>\n<svg role=\"img\" aria-label=\"persons per {} by sex\" width=\"{w}\" height=\"{}\" viewBox=\"0 0 {w} {}\">\n",
+                esc(item),
+                esc(item),
+                self.calendar.column().replace('_', " "),
+                h + 30.0,
+                h + 30.0
+            ));
+            out.push_str(&format!(
+                "<text x=\"0\" y=\"10\" font-size=\"9\">{top}</text><line x1=\"36\" y1=\"{h}\" x2=\"{w}\" y2=\"{h}\" stroke=\"#999\"/>\n"
+            ));
+            for (pi, period) in periods.iter().enumerate() {
+                let x0 = 40.0 + pi as f64 * 14.0;
+                for (si, sex) in ["F", "M", "U"].iter().enumerate() {
+                    let x = x0 + si as f64 * (bar + 1.0);
+                    let Some(r) = cells.iter().find(|r| r.period == *period && r.sex == *sex)
+                    else {
+                        continue;
+                    };
+                    match r.shown[PERSONS] {
+                        Cell::Shown(n) => {
+                            let bh = (n as f64 / top) * (h - 12.0);
+                            out.push_str(&format!(
+                                "<rect class=\"{sex}\" x=\"{x}\" y=\"{:.1}\" width=\"{bar}\" height=\"{bh:.1}\"><title>{period} {sex}: {n}</title></rect>\n",
+                                h - bh
+                            ));
+                        }
+                        Cell::Small | Cell::Complementary => out.push_str(&format!(
+                            "<rect class=\"hidden\" x=\"{x}\" y=\"{:.1}\" width=\"{bar}\" height=\"6\"><title>{period} {sex}: suppressed</title></rect>\n",
+                            h - 6.0
+                        )),
+                        Cell::None => {}
+                    }
+                }
+                if pi == 0 || pi + 1 == periods.len() {
+                    out.push_str(&format!(
+                        "<text x=\"{x0}\" y=\"{}\" font-size=\"9\">{}</text>\n",
+                        h + 12.0,
+                        esc(period)
+                    ));
+                }
+            }
+            out.push_str("</svg></section>\n");
+        }
+        out.push_str("</body>\n</html>\n");
+        out
+    }
+
+    /// The rows of the same item, hospital and sex without the row's period or age band.
+    fn margins(&self, i: usize) -> Vec<usize> {
+        let key = self.rows[i].key();
+        [1, 2]
+            .into_iter()
+            .filter(|&d| key[d] != ALL)
+            .filter_map(|d| {
+                let mut k = key;
+                k[d] = ALL;
+                self.rows.iter().position(|r| r.key() == k)
+            })
+            .collect()
+    }
+
+    /// The persons (and persons with a value) of a row without period or age band, and the
+    /// rows with them that it is not the sum of.
+    fn overlapping_sums(&self, rows: &[usize]) -> Vec<(usize, usize, Vec<usize>)> {
+        let index: BTreeMap<[&str; 5], usize> =
+            rows.iter().map(|&i| (self.rows[i].key(), i)).collect();
+        let mut groups: BTreeMap<(usize, usize, usize), Vec<usize>> = BTreeMap::new();
+        for &i in rows {
+            let key = self.rows[i].key();
+            for m in [PERSONS, WITH_VALUE] {
+                for d in [1, 2] {
+                    if key[d] == ALL {
+                        continue;
+                    }
+                    let mut parent = key;
+                    parent[d] = ALL;
+                    if let Some(&p) = index.get(&parent) {
+                        groups.entry((p, m, d)).or_default().push(i);
+                    }
+                }
+            }
+        }
+        groups.into_iter().map(|((p, m, _), c)| (p, m, c)).collect()
+    }
+}
+
+/// What the attacker knows of one item: a variable per applying count with the bounds the
+/// published cube gives it, and every relation the counts keep (`terms op 0`).
+struct Relations {
+    /// (row, measure) of each count.
+    cells: Vec<(usize, usize)>,
+    bounds: Vec<(f64, f64)>,
+    relations: Vec<(Vec<(usize, f64)>, ComparisonOp)>,
+}
+
+impl Relations {
+    fn of(cube: &Cube, rows: &[usize], sums: &[(usize, usize, Vec<usize>)]) -> Relations {
+        let mut r = Relations {
+            cells: Vec::new(),
+            bounds: Vec::new(),
+            relations: Vec::new(),
+        };
+        let mut var = BTreeMap::new();
+        for &i in rows {
+            for m in 0..4 {
+                let b = match cube.rows[i].shown[m] {
+                    Cell::None => continue,
+                    Cell::Shown(0) => (0.0, 0.0),
+                    Cell::Shown(n) => {
+                        let n = n as f64;
+                        let half = COUNT_BASE as f64 / 2.0;
+                        ((n - half).max(f64::from(THRESHOLD)), n + half - 1.0)
+                    }
+                    // A row exists only where someone has a record.
+                    Cell::Small | Cell::Complementary if m == PERSONS || m == RECORDS => {
+                        (1.0, f64::INFINITY)
+                    }
+                    Cell::Small | Cell::Complementary => (0.0, f64::INFINITY),
+                };
+                var.insert((i, m), r.cells.len());
+                r.cells.push((i, m));
+                r.bounds.push(b);
+            }
+        }
+        let in_item: std::collections::BTreeSet<usize> = rows.iter().copied().collect();
+        for (parent, m, children) in sums {
+            let Some(&pv) = var.get(&(*parent, *m)) else {
+                continue;
+            };
+            if !in_item.contains(parent) {
+                continue;
+            }
+            let mut terms = vec![(pv, 1.0)];
+            terms.extend(
+                children
+                    .iter()
+                    .filter_map(|c| var.get(&(*c, *m)))
+                    .map(|v| (*v, -1.0)),
+            );
+            r.relations.push((terms, ComparisonOp::Eq));
+        }
+        // Persons by period or age band: a person can be in several, so the margin is at
+        // most their sum and at least each.
+        for (parent, m, children) in cube.overlapping_sums(rows) {
+            let Some(&pv) = var.get(&(parent, m)) else {
+                continue;
+            };
+            let cs: Vec<usize> = children
+                .iter()
+                .filter_map(|c| var.get(&(*c, m)).copied())
+                .collect();
+            let mut terms = vec![(pv, 1.0)];
+            terms.extend(cs.iter().map(|c| (*c, -1.0)));
+            r.relations.push((terms, ComparisonOp::Le));
+            for c in cs {
+                r.relations
+                    .push((vec![(pv, 1.0), (c, -1.0)], ComparisonOp::Ge));
+            }
+        }
+        // Within a row: persons at most records; new users and persons with a value at most
+        // persons.
+        for &i in rows {
+            for (small, big) in [
+                (PERSONS, RECORDS),
+                (NEW_USERS, PERSONS),
+                (WITH_VALUE, PERSONS),
+            ] {
+                if let (Some(&s), Some(&b)) = (var.get(&(i, small)), var.get(&(i, big))) {
+                    r.relations
+                        .push((vec![(s, 1.0), (b, -1.0)], ComparisonOp::Le));
+                }
+            }
+        }
+        r
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(hospital: &str, sex: &str, persons: u64) -> Row {
+        let exact = [Some(persons), Some(persons * 2), None, None];
+        Row {
+            item: "x".into(),
+            kind: "condition".into(),
+            hospital: hospital.into(),
+            period: ALL.into(),
+            age_band: ALL.into(),
+            sex: sex.into(),
+            exact,
+            shown: exact.map(shown),
+        }
+    }
+
+    /// A hospital's small count is the network's less the other hospital's: one more
+    /// count of that sum is hidden, and the attacker can no longer tell it is small.
+    #[test]
+    fn a_small_count_is_never_the_only_hidden_one_of_a_sum() {
+        let mut cube = Cube {
+            calendar: Calendar::Quarter,
+            rows: vec![
+                row("H01", ALL, 3),
+                row("H02", ALL, 10),
+                row("network", ALL, 13),
+            ],
+        };
+        // Without complementary suppression the attacker pins it.
+        assert!(!cube.audit().is_empty());
+        cube.complement();
+        assert_eq!(cube.rows[1].shown[PERSONS], Cell::Complementary);
+        assert_eq!(cube.rows[0].shown[PERSONS], Cell::Small);
+        assert!(cube.audit().is_empty(), "{:?}", cube.audit());
+        // Persons and records alike.
+        assert_eq!(cube.hidden(), (2, 2));
+    }
+
+    /// A condition's cube (by quarter and sex, ages `all`) counted from made-up persons: each
+    /// (hospital, sex, the quarters they have records in, records per quarter).
+    /// A made-up person: hospital, sex, and records per quarter.
+    type Person<'a> = (&'a str, &'a str, Vec<(&'a str, u64)>);
+
+    fn cube_of(persons: &[Person]) -> Vec<Row> {
+        let mut cells: BTreeMap<
+            (String, String, String),
+            (std::collections::BTreeSet<usize>, u64),
+        > = BTreeMap::new();
+        for (k, (h, x, records)) in persons.iter().enumerate() {
+            for (q, n) in records {
+                for hh in [*h, "network"] {
+                    for qq in [*q, ALL] {
+                        for xx in [*x, ALL] {
+                            let c = cells.entry((hh.into(), qq.into(), xx.into())).or_default();
+                            c.0.insert(k);
+                            c.1 += n;
+                        }
+                    }
+                }
+            }
+        }
+        cells
+            .into_iter()
+            .map(|((h, q, x), (who, records))| {
+                let exact = [Some(who.len() as u64), Some(records), None, None];
+                Row {
+                    item: "x".into(),
+                    kind: "condition".into(),
+                    hospital: h,
+                    period: q,
+                    age_band: ALL.into(),
+                    sex: x,
+                    exact,
+                    shown: exact.map(shown),
+                }
+            })
+            .collect()
+    }
+
+    /// Cubes of random small networks: after protection the attacker's program leaves every
+    /// small count free to be 10 or more, and the sum-by-sum rules alone do not always.
+    #[test]
+    fn protection_holds_on_random_cubes() {
+        let mut seed = 7_u64;
+        let mut next = |n: u64| {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) % n
+        };
+        let (hospitals, quarters, sexes) = (
+            ["H01", "H02", "H03"],
+            ["2020Q1", "2020Q2", "2020Q3"],
+            ["F", "M"],
+        );
+        let mut rules_alone_leaked = 0;
+        for _ in 0..40 {
+            let mut persons = Vec::new();
+            for h in hospitals {
+                for _ in 0..next(14) {
+                    let x = sexes[next(2) as usize];
+                    let mut records = Vec::new();
+                    for q in quarters {
+                        if next(3) > 0 {
+                            records.push((q, 1 + next(4)));
+                        }
+                    }
+                    if !records.is_empty() {
+                        persons.push((h, x, records));
+                    }
+                }
+            }
+            let rows = cube_of(&persons);
+            let mut rules = Cube {
+                calendar: Calendar::Quarter,
+                rows: rows.clone(),
+            };
+            rules.rows.sort_by(|a, b| order(a).cmp(&order(b)));
+            rules.complement();
+            rules_alone_leaked += usize::from(!rules.audit().is_empty());
+            let cube = Cube::protect_rows(Calendar::Quarter, rows).expect("protects");
+            let problems = cube.audit();
+            assert!(problems.is_empty(), "{}", problems.join("\n"));
+            // Nothing that is shown was changed; every small count is hidden.
+            for r in &cube.rows {
+                for m in 0..2 {
+                    match (r.exact[m], r.shown[m]) {
+                        (Some(n), Cell::Shown(v)) => {
+                            assert_eq!(v, if n == 0 { 0 } else { round(n, COUNT_BASE) })
+                        }
+                        (Some(n), Cell::Small) => assert!((1..10).contains(&n)),
+                        (Some(n), Cell::Complementary) => assert!(n > 0),
+                        other => panic!("{other:?}"),
+                    }
+                }
+            }
+        }
+        assert!(
+            rules_alone_leaked > 0,
+            "the random cubes never needed the linear program"
+        );
+    }
+
+    /// The data center's network rows are the hospitals' added; a hospital's counts holding
+    /// another hospital's rows are refused.
+    #[test]
+    fn the_network_is_the_hospitals_added() {
+        let rows = cube_of(&[
+            ("H01", "F", vec![("2020Q1", 2)]),
+            ("H02", "F", vec![("2020Q1", 3)]),
+            ("H02", "M", vec![("2020Q2", 1)]),
+        ]);
+        let part =
+            |h: &str| -> Vec<Row> { rows.iter().filter(|r| r.hospital == h).cloned().collect() };
+        let pooled =
+            pool(&[("H01".into(), part("H01")), ("H02".into(), part("H02"))]).expect("pools");
+        let mut direct = rows.clone();
+        direct.sort_by(|a, b| order(a).cmp(&order(b)));
+        let key = |r: &Row| (r.hospital.clone(), r.period.clone(), r.sex.clone(), r.exact);
+        assert_eq!(
+            pooled.iter().map(key).collect::<Vec<_>>(),
+            direct.iter().map(key).collect::<Vec<_>>()
+        );
+        let e = pool(&[("H01".into(), part("H02"))]).expect_err("refused");
+        assert!(
+            e.to_string()
+                .contains("a hospital returns only its own counts"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn counts_are_shown_as_the_rule_says() {
+        assert_eq!(shown(Some(0)), Cell::Shown(0));
+        assert_eq!(shown(Some(9)), Cell::Small);
+        assert_eq!(shown(Some(14)), Cell::Shown(10));
+        assert_eq!(shown(Some(15)), Cell::Shown(20));
+        assert_eq!(shown(None), Cell::None);
+    }
+}
