@@ -252,12 +252,51 @@ impl Cube {
     }
 
     /// Disclosure control over exact rows, in the cube's order.
+    ///
+    /// No sum and no relation joins two items, so each item is protected on its own, on as
+    /// many threads as the machine has; the result does not depend on which thread took it.
     pub fn protect_rows(calendar: Calendar, mut rows: Vec<Row>) -> Result<Cube> {
         rows.sort_by(|a, b| order(a).cmp(&order(b)));
-        let mut cube = Cube { calendar, rows };
-        cube.complement();
-        cube.until_safe()?;
-        Ok(cube)
+        let mut items: Vec<Vec<Row>> = Vec::new();
+        for r in rows {
+            match items.last_mut() {
+                Some(last) if last[0].item == r.item => last.push(r),
+                _ => items.push(vec![r]),
+            }
+        }
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let done: Vec<std::sync::Mutex<Option<Result<Vec<Row>>>>> =
+            items.iter().map(|_| std::sync::Mutex::new(None)).collect();
+        let threads = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(items.len().max(1));
+        std::thread::scope(|s| {
+            for _ in 0..threads {
+                s.spawn(|| {
+                    loop {
+                        let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(rows) = items.get(k) else { break };
+                        let mut cube = Cube {
+                            calendar,
+                            rows: rows.clone(),
+                        };
+                        cube.complement();
+                        let result = cube.until_safe().map(|()| cube.rows);
+                        if let Ok(mut slot) = done[k].lock() {
+                            *slot = Some(result);
+                        }
+                    }
+                });
+            }
+        });
+        let mut rows = Vec::new();
+        for slot in done {
+            let result = slot.into_inner().ok().flatten().ok_or_else(|| {
+                Error::new("internal error: an item's disclosure control did not finish")
+            })?;
+            rows.extend(result?);
+        }
+        Ok(Cube { calendar, rows })
     }
 
     /// Hides more until the attacker's linear program leaves every small count free to be
@@ -280,6 +319,7 @@ impl Cube {
                 if found.is_empty() {
                     break;
                 }
+                let (mut changed, mut stuck) = (false, None);
                 for (i, m, at_most) in found {
                     // First the sums the count is in; when all of those are hidden, the sums
                     // of the counts that bound it (its row's other measures, and the same
@@ -314,14 +354,19 @@ impl Cube {
                             .min_by_key(|&(j, m2)| (self.rows[j].exact[m2], j, m2))
                     });
                     match partner {
-                        Some((j, m2)) => self.rows[j].shown[m2] = Cell::Complementary,
-                        None => {
-                            return Err(Error::new(format!(
-                                "disclosure control cannot protect {}: the published counts say it is at most {at_most:.0} with every other count of the item hidden",
-                                self.what(i, m)
-                            )));
+                        Some((j, m2)) => {
+                            self.rows[j].shown[m2] = Cell::Complementary;
+                            changed = true;
                         }
+                        // What this round hid already may free it: the next round says.
+                        None => stuck = stuck.or(Some((i, m, at_most))),
                     }
+                }
+                if let Some((i, m, at_most)) = stuck.filter(|_| !changed) {
+                    return Err(Error::new(format!(
+                        "disclosure control cannot protect {}: the published counts say it is at most {at_most:.0} with every other count of the item hidden",
+                        self.what(i, m)
+                    )));
                 }
             }
         }
@@ -532,10 +577,12 @@ impl Cube {
     /// The attacker's linear program over one item's rows: each hidden small count that
     /// the published counts keep below 10, with the largest value they allow.
     ///
-    /// One problem serves every count: a variable `t` in [0, 10] is maximised under `t <= x_k + z_k` for each such count
-    /// `x_k`, with `z_k` in [0, 10]; fixing `z_k` at 0 makes `t` the largest `x_k` allowed,
-    /// and the solver starts each count from the last one's solution. Each solution is a
-    /// witness for every count it puts at 10 or more: those need no problem of their own.
+    /// Counts joined by no relation through unknown counts (a shown zero is known) are
+    /// solved apart. In each part one problem serves every count: a
+    /// variable `t` in [0, 10] is maximised under `t <= x_k + z_k` for each small count `x_k`,
+    /// with `z_k` in [0, 10]; fixing `z_k` at 0 makes `t` the largest `x_k` allowed, and the
+    /// solver starts each count from the last one's solution. Each solution is a witness for
+    /// every count it already puts at 10 or more: those need no problem of their own.
     fn attack(
         &self,
         rows: &[usize],
@@ -543,15 +590,41 @@ impl Cube {
     ) -> std::result::Result<Vec<(usize, usize, f64)>, String> {
         let model = Relations::of(self, rows, sums);
         let limit = f64::from(THRESHOLD);
-        let targets: Vec<usize> = (0..model.cells.len())
-            .filter(|&c| {
-                let (i, m) = model.cells[c];
-                self.rows[i].shown[m] == Cell::Small
-            })
-            .collect();
-        let open = targets;
-        if open.is_empty() {
-            return Ok(Vec::new());
+        let known = |c: usize| model.bounds[c].0 == model.bounds[c].1;
+        // The parts: unknown counts joined through relations.
+        let n = model.cells.len();
+        let mut part: Vec<usize> = (0..n).collect();
+        fn root(part: &mut [usize], mut c: usize) -> usize {
+            while part[c] != c {
+                part[c] = part[part[c]];
+                c = part[c];
+            }
+            c
+        }
+        for (terms, _) in &model.relations {
+            let unknown: Vec<usize> = terms
+                .iter()
+                .map(|(c, _)| *c)
+                .filter(|&c| !known(c))
+                .collect();
+            for w in unknown.windows(2) {
+                let (a, b) = (root(&mut part, w[0]), root(&mut part, w[1]));
+                part[a.max(b)] = a.min(b);
+            }
+        }
+        let mut parts: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+        for c in 0..n {
+            if !known(c) {
+                let r = root(&mut part, c);
+                parts.entry(r).or_default().push(c);
+            }
+        }
+        let mut relations_of: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+        for (k, (terms, _)) in model.relations.iter().enumerate() {
+            if let Some(&(c, _)) = terms.iter().find(|(c, _)| !known(*c)) {
+                let r = root(&mut part, c);
+                relations_of.entry(r).or_default().push(k);
+            }
         }
         let item = &self.rows[rows[0]].item;
         let failed = |what: &str, e: &dyn std::fmt::Display| {
@@ -564,50 +637,75 @@ impl Cube {
             })
             .map_err(|e| failed(what, &e))
         };
-        let mut p = Problem::new(OptimizationDirection::Maximize);
-        let vars: Vec<_> = model.bounds.iter().map(|b| p.add_var(0.0, *b)).collect();
-        for (terms, op) in &model.relations {
-            let terms: Vec<_> = terms.iter().map(|(c, k)| (vars[*c], *k)).collect();
-            p.add_constraint(terms.as_slice(), *op, 0.0);
-        }
-        let t = p.add_var(1.0, (0.0, limit));
-        let z: Vec<_> = open
-            .iter()
-            .map(|&c| {
-                let z = p.add_var(0.0, (0.0, limit));
-                p.add_constraint(
-                    [(t, 1.0), (vars[c], -1.0), (z, -1.0)],
-                    ComparisonOp::Le,
-                    0.0,
-                );
-                z
-            })
-            .collect();
-        let mut solution = solved(p.solve(), item)?;
-        // A solution is a witness for every count it puts at 10 or more.
-        let mut free = vec![false; open.len()];
-        let witness = |s: &microlp::Solution, free: &mut [bool]| {
-            for (k, &c) in open.iter().enumerate() {
-                free[k] |= s.var_value(vars[c]) >= limit - 1e-6;
-            }
-        };
-        witness(&solution, &mut free);
         let mut found = Vec::new();
-        for (k, (&c, &zk)) in open.iter().zip(&z).enumerate() {
-            if free[k] {
+        for (r, cells) in parts {
+            let open: Vec<usize> = cells
+                .iter()
+                .copied()
+                .filter(|&c| {
+                    let (i, m) = model.cells[c];
+                    self.rows[i].shown[m] == Cell::Small
+                })
+                .collect();
+            if open.is_empty() {
                 continue;
             }
-            let (i, m) = model.cells[c];
-            let what = self.what(i, m);
-            let fixed = solved(solution.fix_var(zk, 0.0), &what)?;
-            let at_most = fixed.var_value(t);
-            if at_most < limit - 1e-6 {
-                found.push((i, m, at_most));
-            } else {
-                witness(&fixed, &mut free);
+            let mut p = Problem::new(OptimizationDirection::Maximize);
+            let vars: BTreeMap<usize, microlp::Variable> = cells
+                .iter()
+                .map(|&c| (c, p.add_var(0.0, model.bounds[c])))
+                .collect();
+            for &k in relations_of.get(&r).into_iter().flatten() {
+                let (terms, op) = &model.relations[k];
+                let mut rhs = 0.0;
+                let mut unknown = Vec::new();
+                for &(c, coef) in terms {
+                    match vars.get(&c) {
+                        Some(v) => unknown.push((*v, coef)),
+                        None => rhs -= coef * model.bounds[c].0,
+                    }
+                }
+                p.add_constraint(unknown.as_slice(), *op, rhs);
             }
-            solution = solved(fixed.unfix_var(zk).map(|(o, _)| o), &what)?;
+            let t = p.add_var(1.0, (0.0, limit));
+            let z: Vec<_> = open
+                .iter()
+                .map(|c| {
+                    let z = p.add_var(0.0, (0.0, limit));
+                    p.add_constraint(
+                        [(t, 1.0), (vars[c], -1.0), (z, -1.0)],
+                        ComparisonOp::Le,
+                        0.0,
+                    );
+                    z
+                })
+                .collect();
+            let mut solution = solved(p.solve(), item)?;
+            // A solution is a witness for every count it puts at 10 or more.
+            let mut free = vec![false; open.len()];
+            let witness = |s: &microlp::Solution, free: &mut [bool]| {
+                for (k, c) in open.iter().enumerate() {
+                    free[k] |= s.var_value(vars[c]) >= limit - 1e-6;
+                }
+            };
+            witness(&solution, &mut free);
+            for (k, (&c, &zk)) in open.iter().zip(&z).enumerate() {
+                if free[k] {
+                    continue;
+                }
+                let (i, m) = model.cells[c];
+                let what = self.what(i, m);
+                let fixed = solved(solution.fix_var(zk, 0.0), &what)?;
+                let at_most = fixed.var_value(t);
+                if at_most < limit - 1e-6 {
+                    found.push((i, m, at_most));
+                } else {
+                    witness(&fixed, &mut free);
+                }
+                solution = solved(fixed.unfix_var(zk).map(|(o, _)| o), &what)?;
+            }
         }
+        found.sort_by_key(|&(i, m, _)| (i, m));
         Ok(found)
     }
 
