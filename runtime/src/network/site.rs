@@ -313,7 +313,12 @@ pub async fn extract(
     let mut tables: Vec<TableSummary> = Vec::new();
     // Aggregates, as `mid run` writes them.
     let aggregate = package.aggregate_outputs();
-    let (written, withheld) = output::write_outputs(dir, &aggregate, &results, false)?;
+    // A feasibility request has no attrition table or report: no empty `reports/` either.
+    let (written, withheld) = if aggregate.is_empty() {
+        (Vec::new(), Vec::new())
+    } else {
+        output::write_outputs(dir, &aggregate, &results, false)?
+    };
     for w in &withheld {
         warnings.push(format!("report `{}` withheld: {}", w.report, w.reason));
     }
@@ -322,7 +327,12 @@ pub async fn extract(
         tables.push(describe(&w.path, "aggregate", &b));
         files.push((w.path.clone(), "aggregate"));
     }
-    for f in extraction::list_files(&dir.join("reports"))? {
+    let reports = dir.join("reports");
+    for f in if reports.is_dir() {
+        extraction::list_files(&reports)?
+    } else {
+        Vec::new()
+    } {
         if f.ends_with(".about.json") {
             files.push((format!("reports/{f}"), "aggregate"));
         }
