@@ -16,7 +16,7 @@ use mid_compiler::diag;
 use mid_compiler::feasibility::{self as request, FeasibilityError};
 use serde::Serialize;
 
-use super::run::{checked_data, memory_limit, open_checked, progress};
+use super::run::{checked_data, memory_limit, open_checked, run_with_progress};
 use super::{Color, print_diagnostics, read_script};
 use crate::engine;
 use crate::error::{Error, Result};
@@ -158,17 +158,7 @@ pub fn feasibility(args: &FeasibilityArgs) -> Result<ExitCode> {
     let rt = crate::runtime()?;
     let (results, hospitals) = rt.block_on(async {
         let (engine, _content) = open_checked(&data, limit, &needs).await?;
-        let bar = progress(f.plans.len() as u64);
-        let r = engine::run_all(&engine, &f.plans, false, |i, name| {
-            if let Some(b) = &bar {
-                b.set_position(i as u64);
-                b.set_message(name.to_string());
-            }
-        })
-        .await;
-        if let Some(b) = bar {
-            b.finish_and_clear();
-        }
+        let r = run_with_progress(&engine, &f.plans, false).await;
         let hospitals = hospitals_of(&engine).await?;
         r.map(|r| (r, hospitals))
     })?;
@@ -254,30 +244,11 @@ fn package(
     use crate::network::package::Package;
     super::package::refuse_to_replace(out)?;
     let package = Package::feasibility(f, name, text)?;
-    // What a hospital will run must read back as what was compiled.
-    let engine = engine::Engine::without_data()?;
-    package.plans(&engine.ctx.task_ctx())?;
-    super::package::write_atomic(out, package.to_json().as_bytes())?;
-    if let Some(log) = &args.audit {
-        let head = crate::network::audit::append(
-            log,
-            crate::network::audit::Event {
-                actor: super::site::operator(&args.operator),
-                place: "on-site center".into(),
-                action: "package".into(),
-                inputs: BTreeMap::from([(
-                    "items".to_string(),
-                    package
-                        .feasibility
-                        .as_ref()
-                        .map(|r| r.items.sha256.clone())
-                        .unwrap_or_default(),
-                )]),
-                outputs: BTreeMap::from([("package".to_string(), package.id.clone())]),
-            },
-        )?;
-        super::site::print_head(log, &head);
-    }
+    let items = (
+        "items".to_string(),
+        crate::output::record::sha256(text.as_bytes()),
+    );
+    super::package::publish(&package, out, args.audit.as_deref(), &args.operator, items)?;
     crate::outln!(
         "wrote {} (feasibility request {}, {} items by {}; `mid package --show {}` shows what it runs and returns)",
         out.display(),

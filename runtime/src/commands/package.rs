@@ -52,30 +52,8 @@ pub fn package(args: &PackageArgs) -> Result<ExitCode> {
         |n| n.to_string_lossy().into_owned(),
     );
     let package = Package::build(&compiled, &name)?;
-    // What a hospital will run must read back as what was compiled: check it here, before
-    // the package leaves.
-    let engine = Engine::without_data()?;
-    package.plans(&engine.ctx.task_ctx())?;
-    write_atomic(out, package.to_json().as_bytes())?;
-    if let Some(log) = &args.audit {
-        let head = crate::network::audit::append(
-            log,
-            crate::network::audit::Event {
-                actor: super::site::operator(&args.operator),
-                place: "on-site center".into(),
-                action: "package".into(),
-                inputs: std::collections::BTreeMap::from([(
-                    "script".to_string(),
-                    package.script.sha256.clone(),
-                )]),
-                outputs: std::collections::BTreeMap::from([(
-                    "package".to_string(),
-                    package.id.clone(),
-                )]),
-            },
-        )?;
-        super::site::print_head(log, &head);
-    }
+    let input = ("script".to_string(), package.script.sha256.clone());
+    publish(&package, out, args.audit.as_deref(), &args.operator, input)?;
     crate::outln!(
         "wrote {} (request {}, {} plans; `mid package --show {}` shows what it runs and returns)",
         out.display(),
@@ -84,6 +62,38 @@ pub fn package(args: &PackageArgs) -> Result<ExitCode> {
         out.display()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// Checks that what a hospital will run reads back as what was compiled (before the package
+/// leaves), writes it to `out` and records it in the audit trail `audit`, if any, with the
+/// source it was made from.
+pub(crate) fn publish(
+    package: &Package,
+    out: &Path,
+    audit: Option<&Path>,
+    operator: &Option<String>,
+    source: (String, String),
+) -> Result<()> {
+    let engine = Engine::without_data()?;
+    package.plans(&engine.ctx.task_ctx())?;
+    write_atomic(out, package.to_json().as_bytes())?;
+    if let Some(log) = audit {
+        let head = crate::network::audit::append(
+            log,
+            crate::network::audit::Event {
+                actor: super::site::operator(operator),
+                place: "on-site center".into(),
+                action: "package".into(),
+                inputs: std::collections::BTreeMap::from([source]),
+                outputs: std::collections::BTreeMap::from([(
+                    "package".to_string(),
+                    package.id.clone(),
+                )]),
+            },
+        )?;
+        super::site::print_head(log, &head);
+    }
+    Ok(())
 }
 
 /// `--out` may be a new file or an earlier package, nothing else.
@@ -105,7 +115,7 @@ pub(crate) fn refuse_to_replace(out: &Path) -> Result<()> {
 }
 
 /// Writes beside `path`, then renames into place: no partial package is ever left.
-pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     use std::io::Write;
     let dir = path
         .parent()

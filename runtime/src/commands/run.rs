@@ -91,17 +91,7 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
     let rt = crate::runtime()?;
     let (content, results) = rt.block_on(async {
         let (engine, content) = open_checked(&data, memory_limit, &needs).await?;
-        let bar = progress(compiled.plans.len() as u64);
-        let r = engine::run_all(&engine, &compiled.plans, args.profile, |i, name| {
-            if let Some(b) = &bar {
-                b.set_position(i as u64);
-                b.set_message(name.to_string());
-            }
-        })
-        .await;
-        if let Some(b) = bar {
-            b.finish_and_clear();
-        }
+        let r = run_with_progress(&engine, &compiled.plans, args.profile).await;
         r.map(|r| (content, r))
     })?;
     let tmp = place.temp()?;
@@ -278,7 +268,27 @@ pub(crate) async fn open_checked(
     Ok((engine, content))
 }
 
-pub(crate) fn progress(steps: u64) -> Option<indicatif::ProgressBar> {
+/// Runs the plans, with a progress bar on a terminal.
+pub(crate) async fn run_with_progress(
+    engine: &Engine,
+    plans: &[mid_compiler::NamedPlan],
+    profile: bool,
+) -> Result<crate::output::Results> {
+    let bar = progress(plans.len() as u64);
+    let r = engine::run_all(engine, plans, profile, |i, name| {
+        if let Some(b) = &bar {
+            b.set_position(i as u64);
+            b.set_message(name.to_string());
+        }
+    })
+    .await;
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    r
+}
+
+fn progress(steps: u64) -> Option<indicatif::ProgressBar> {
     if !std::io::stderr().is_terminal() {
         return None;
     }

@@ -227,11 +227,10 @@ pub fn pool(parts: &[(String, Vec<Row>)]) -> Result<Vec<Row>> {
 
 /// The exact counts as a table (the data center's pooled counts, never released).
 pub fn exact_table(calendar: Calendar, rows: &[Row]) -> Result<RecordBatch> {
-    let cube = Cube {
+    let mut shown = Cube {
         calendar,
         rows: rows.to_vec(),
     };
-    let mut shown = cube.clone();
     for r in &mut shown.rows {
         r.shown = r.exact.map(|n| n.map_or(Cell::None, Cell::Shown));
     }
