@@ -4,11 +4,12 @@
 //!
 //! Each count is shown as the network's rule says (0, or rounded to the nearest 10); a count
 //! of 1–9 is hidden (null, flagged). The cube's margins make hidden counts recoverable by
-//! subtraction, so hiding goes on (complementary suppression): sum by sum first (the network's
-//! count is the hospitals' counts added, a count without sex is the sexes' added, and for
-//! records and new users a count without period or age band is the periods' or bands'
-//! added), then until the attacker's linear program, over every relation the cube's counts
-//! keep within and across measures, leaves every small count free to be 10 or more.
+//! subtraction (the network's count is the hospitals' counts added, a count without sex is
+//! the sexes' added, and for records and new users a count without period or age band is
+//! the periods' or bands' added), so more is hidden (complementary suppression) until each
+//! small count has a witness: a table the published counts allow in which it is 10 or more
+//! (`witness`). The audit plays the attacker with a linear program over every relation the
+//! cube's counts keep within and across measures.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -20,6 +21,8 @@ use mid_compiler::codegen::feasibility::{ALL, COUNTS, Calendar};
 
 use crate::disclosure::{COUNT_BASE, THRESHOLD, round};
 use crate::error::{Error, Result};
+
+mod witness;
 
 /// The measures, in `COUNTS` order.
 const PERSONS: usize = 0;
@@ -279,8 +282,9 @@ impl Cube {
                             calendar,
                             rows: rows.clone(),
                         };
-                        cube.complement();
-                        let result = cube.until_safe().map(|()| cube.rows);
+                        let result = witness::protect(&mut cube.rows)
+                            .map(|_| cube.rows)
+                            .map_err(Error::new);
                         if let Ok(mut slot) = done[k].lock() {
                             *slot = Some(result);
                         }
@@ -296,80 +300,6 @@ impl Cube {
             rows.extend(result?);
         }
         Ok(Cube { calendar, rows })
-    }
-
-    /// Hides more until the attacker's linear program leaves every small count free to be
-    /// 10 or more: for each small count it still bounds below 10, the smallest shown count
-    /// of 10 or more (else the largest shown count) in a sum with it is hidden too. Hiding
-    /// only takes away what the attacker knows, so each round frees counts and the rounds
-    /// end; a count no sum can cover stops the request rather than publish it.
-    fn until_safe(&mut self) -> Result<()> {
-        let sums = self.sums();
-        let mut with: BTreeMap<(usize, usize), Vec<usize>> = BTreeMap::new();
-        for (k, (parent, m, children)) in sums.iter().enumerate() {
-            for &i in std::iter::once(parent).chain(children) {
-                with.entry((i, *m)).or_default().push(k);
-            }
-        }
-        let items: Vec<Vec<usize>> = self.items().into_values().collect();
-        for rows in items {
-            loop {
-                let found = self.attack(&rows, &sums).map_err(Error::new)?;
-                if found.is_empty() {
-                    break;
-                }
-                let (mut changed, mut stuck) = (false, None);
-                for (i, m, at_most) in found {
-                    // First the sums the count is in; when all of those are hidden, the sums
-                    // of the counts that bound it (its row's other measures, and the same
-                    // measures of its rows without period or age band).
-                    let near = [(i, m)];
-                    let mut around: Vec<(usize, usize)> = (0..4).map(|m2| (i, m2)).collect();
-                    around.extend(
-                        self.margins(i)
-                            .into_iter()
-                            .flat_map(|p| (0..4).map(move |m2| (p, m2))),
-                    );
-                    let partner = [&near[..], &around[..]].into_iter().find_map(|cells| {
-                        let mut open: Vec<(usize, usize)> = cells
-                            .iter()
-                            .flat_map(|c| with.get(c).into_iter().flatten().map(move |&k| (k, c.1)))
-                            .flat_map(|(k, m2)| {
-                                let (parent, _, children) = &sums[k];
-                                std::iter::once(*parent).chain(children.iter().copied()).map(move |j| (j, m2))
-                            })
-                            .filter(|&(j, m2)| matches!(self.rows[j].shown[m2], Cell::Shown(n) if n > 0))
-                            .collect();
-                        open.sort_unstable();
-                        open.dedup();
-                        open.into_iter().min_by_key(|&(j, m2)| (self.rows[j].exact[m2], j, m2))
-                    });
-                    // Else the item's smallest shown count: with every count of an item
-                    // hidden, nothing bounds a hidden one from above.
-                    let partner = partner.or_else(|| {
-                        rows.iter()
-                            .flat_map(|&j| (0..4).map(move |m2| (j, m2)))
-                            .filter(|&(j, m2)| matches!(self.rows[j].shown[m2], Cell::Shown(n) if n > 0))
-                            .min_by_key(|&(j, m2)| (self.rows[j].exact[m2], j, m2))
-                    });
-                    match partner {
-                        Some((j, m2)) => {
-                            self.rows[j].shown[m2] = Cell::Complementary;
-                            changed = true;
-                        }
-                        // What this round hid already may free it: the next round says.
-                        None => stuck = stuck.or(Some((i, m, at_most))),
-                    }
-                }
-                if let Some((i, m, at_most)) = stuck.filter(|_| !changed) {
-                    return Err(Error::new(format!(
-                        "disclosure control cannot protect {}: the published counts say it is at most {at_most:.0} with every other count of the item hidden",
-                        self.what(i, m)
-                    )));
-                }
-            }
-        }
-        Ok(())
     }
 
     /// Every sum the cube shows, per measure: (the margin's row, the rows it adds up).
@@ -413,61 +343,6 @@ impl Cube {
             .into_iter()
             .map(|((p, m, _), children)| (p, m, children))
             .collect()
-    }
-
-    /// Complementary suppression, sum by sum until nothing changes: a hidden count is never
-    /// the only hidden one of a sum, and where a shown total's hidden parts include a small
-    /// count, they add up to enough that the small one could be 10 or more (each other hidden
-    /// part at its least); else the smallest shown part is hidden too, or the total when no
-    /// part is left. `until_safe` then checks the whole cube with the attacker's program.
-    fn complement(&mut self) {
-        let sums = self.sums();
-        let limit = u64::from(THRESHOLD);
-        loop {
-            let mut changed = false;
-            for (parent, m, children) in &sums {
-                let m = *m;
-                let hidden = |c: &usize| self.rows[*c].shown[m].hidden();
-                let exact = |c: usize| self.rows[c].exact[m].unwrap_or(0);
-                let smallest_shown = children
-                    .iter()
-                    .copied()
-                    .filter(|c| !hidden(c) && exact(*c) > 0)
-                    .min_by_key(|&c| (exact(c), c));
-                let hidden_parts: Vec<usize> = children.iter().copied().filter(hidden).collect();
-                let hide = if hidden(parent) {
-                    // The total hidden alone would be the shown parts added.
-                    if hidden_parts.is_empty() {
-                        smallest_shown
-                    } else {
-                        None
-                    }
-                } else if hidden_parts.len() == 1 {
-                    smallest_shown.or(Some(*parent))
-                } else if hidden_parts
-                    .iter()
-                    .any(|c| self.rows[*c].shown[m] == Cell::Small)
-                {
-                    let least = if m == PERSONS || m == RECORDS { 1 } else { 0 };
-                    let room = hidden_parts.iter().map(|&c| exact(c)).sum::<u64>()
-                        - least * (hidden_parts.len() as u64 - 1);
-                    if room < limit {
-                        smallest_shown.or(Some(*parent))
-                    } else {
-                        None
-                    }
-                } else {
-                    None
-                };
-                if let Some(c) = hide.filter(|c| exact(*c) > 0) {
-                    self.rows[c].shown[m] = Cell::Complementary;
-                    changed = true;
-                }
-            }
-            if !changed {
-                break;
-            }
-        }
     }
 
     /// How many counts are hidden: (small, complementary).
@@ -834,21 +709,6 @@ impl Cube {
         out.push_str("</body>\n</html>\n");
         out
     }
-
-    /// The rows of the same item, hospital and sex without the row's period or age band.
-    fn margins(&self, i: usize) -> Vec<usize> {
-        let key = self.rows[i].key();
-        [1, 2]
-            .into_iter()
-            .filter(|&d| key[d] != ALL)
-            .filter_map(|d| {
-                let mut k = key;
-                k[d] = ALL;
-                self.rows.iter().position(|r| r.key() == k)
-            })
-            .collect()
-    }
-
     /// The persons (and persons with a value) of a row without period or age band, and the
     /// rows with them that it is not the sum of.
     fn overlapping_sums(&self, rows: &[usize]) -> Vec<(usize, usize, Vec<usize>)> {
@@ -987,22 +847,22 @@ mod tests {
     /// count of that sum is hidden, and the attacker can no longer tell it is small.
     #[test]
     fn a_small_count_is_never_the_only_hidden_one_of_a_sum() {
-        let mut cube = Cube {
-            calendar: Calendar::Quarter,
-            rows: vec![
-                row("H01", ALL, 3),
-                row("H02", ALL, 10),
-                row("network", ALL, 13),
-            ],
-        };
+        let rows = vec![
+            row("H01", ALL, 3),
+            row("H02", ALL, 10),
+            row("network", ALL, 13),
+        ];
         // Without complementary suppression the attacker pins it.
-        assert!(!cube.audit().is_empty());
-        cube.complement();
-        assert_eq!(cube.rows[1].shown[PERSONS], Cell::Complementary);
-        assert_eq!(cube.rows[0].shown[PERSONS], Cell::Small);
+        let bare = Cube {
+            calendar: Calendar::Quarter,
+            rows: rows.clone(),
+        };
+        assert!(!bare.audit().is_empty());
+        let cube = Cube::protect_rows(Calendar::Quarter, rows).expect("protects");
+        let at = |h: &str| cube.rows.iter().find(|r| r.hospital == h).expect("row");
+        assert_eq!(at("H01").shown[PERSONS], Cell::Small);
+        assert!(at("H02").shown[PERSONS].hidden() || at("network").shown[PERSONS].hidden());
         assert!(cube.audit().is_empty(), "{:?}", cube.audit());
-        // Persons and records alike.
-        assert_eq!(cube.hidden(), (2, 2));
     }
 
     /// A condition's cube (by quarter and sex, ages `all`) counted from made-up persons: each
@@ -1047,7 +907,7 @@ mod tests {
     }
 
     /// Cubes of random small networks: after protection the attacker's program leaves every
-    /// small count free to be 10 or more, and the sum-by-sum rules alone do not always.
+    /// small count free to be 10 or more.
     #[test]
     fn protection_holds_on_random_cubes() {
         let mut seed = 7_u64;
@@ -1062,7 +922,6 @@ mod tests {
             ["2020Q1", "2020Q2", "2020Q3"],
             ["F", "M"],
         );
-        let mut rules_alone_leaked = 0;
         for _ in 0..40 {
             let mut persons = Vec::new();
             for h in hospitals {
@@ -1080,13 +939,6 @@ mod tests {
                 }
             }
             let rows = cube_of(&persons);
-            let mut rules = Cube {
-                calendar: Calendar::Quarter,
-                rows: rows.clone(),
-            };
-            rules.rows.sort_by(|a, b| order(a).cmp(&order(b)));
-            rules.complement();
-            rules_alone_leaked += usize::from(!rules.audit().is_empty());
             let cube = Cube::protect_rows(Calendar::Quarter, rows).expect("protects");
             let problems = cube.audit();
             assert!(problems.is_empty(), "{}", problems.join("\n"));
@@ -1104,10 +956,204 @@ mod tests {
                 }
             }
         }
-        assert!(
-            rules_alone_leaked > 0,
-            "the random cubes never needed the linear program"
+    }
+
+    /// A made-up person of a four-strata cube: hospital, sex, and records as (quarter, age
+    /// band, records, whether one has a value).
+    type Patient<'a> = (&'a str, &'a str, Vec<(&'a str, &'a str, u64, bool)>);
+
+    /// A drug's (new users) or a lab item's (persons with a value) cube as the plan gives
+    /// it: per hospital and the network, by quarter or by age band, by sex and in all.
+    fn full_cube_of(patients: &[Patient], lab: bool) -> Vec<Row> {
+        type Cell4 = (
+            std::collections::BTreeSet<usize>,
+            u64,
+            u64,
+            std::collections::BTreeSet<usize>,
         );
+        let mut cells: BTreeMap<[String; 4], Cell4> = BTreeMap::new();
+        for (k, (h, x, records)) in patients.iter().enumerate() {
+            let first = records.iter().map(|r| r.0).min();
+            for &(q, a, n, valued) in records {
+                // A new user's first record: the first quarter's first record only.
+                let new = Some(q) == first
+                    && records.iter().position(|r| r.0 == q)
+                        == records.iter().position(|r| r.0 == q && r.1 == a);
+                for hh in [*h, "network"] {
+                    for qq in [q, ALL] {
+                        for aa in [a, ALL] {
+                            // The cube's groupings: by period or by age band, not both.
+                            if qq != ALL && aa != ALL {
+                                continue;
+                            }
+                            for xx in [*x, ALL] {
+                                let key = [hh, qq, aa, xx].map(String::from);
+                                let c = cells.entry(key).or_default();
+                                c.0.insert(k);
+                                c.1 += n;
+                                c.2 += u64::from(new);
+                                if valued {
+                                    c.3.insert(k);
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        cells
+            .into_iter()
+            .map(|([h, q, a, x], (who, records, new, valued))| {
+                let persons = who.len() as u64;
+                let exact = if lab {
+                    [
+                        Some(persons),
+                        Some(records),
+                        None,
+                        Some(valued.len() as u64),
+                    ]
+                } else {
+                    [Some(persons), Some(records), Some(new), None]
+                };
+                Row {
+                    item: "x".into(),
+                    kind: if lab { "lab" } else { "drug" }.into(),
+                    hospital: h,
+                    period: q,
+                    age_band: a,
+                    sex: x,
+                    exact,
+                    shown: exact.map(shown),
+                }
+            })
+            .collect()
+    }
+
+    /// Cubes with every stratum and measure: each witness is a table the attacker's relations
+    /// allow, and the attacker's program bounds no small count below 10 after protection.
+    #[test]
+    fn protection_holds_on_random_full_cubes() {
+        let mut seed = 11_u64;
+        let mut next = |n: u64| {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) % n
+        };
+        let hospitals = ["H01", "H02", "H03", "H04"];
+        let quarters = ["2020Q1", "2020Q2", "2020Q3"];
+        let bands = ["20-29", "30-39", "40-49"];
+        let mut hidden = 0;
+        for round_ in 0..30 {
+            let lab = round_ % 2 == 1;
+            // Sparse and denser networks: most counts small, or most shown.
+            let size = [40, 120, 400][round_ % 3];
+            let mut patients = Vec::new();
+            for h in hospitals {
+                for _ in 0..next(size) {
+                    let x = ["F", "M"][next(2) as usize];
+                    let mut records = Vec::new();
+                    let mut band = next(3) as usize;
+                    for q in quarters {
+                        if next(3) == 0 {
+                            records.push((q, bands[band], 1 + next(5), next(2) == 0));
+                        }
+                        // Some grow older by a band within the study.
+                        if next(6) == 0 {
+                            band = (band + 1).min(2);
+                        }
+                    }
+                    if !records.is_empty() {
+                        patients.push((h, x, records));
+                    }
+                }
+            }
+            let mut rows = full_cube_of(&patients, lab);
+            // Each witness, checked against the attacker's own relations: a table they allow.
+            rows.sort_by(|a, b| order(a).cmp(&order(b)));
+            let mut mine = rows.clone();
+            let witnesses = witness::protect(&mut mine).expect("protects");
+            let protected = Cube {
+                calendar: Calendar::Quarter,
+                rows: mine,
+            };
+            for w in &witnesses {
+                if let Err(e) = protected.allows(w) {
+                    panic!(
+                        "the witness for {} breaks {e}",
+                        protected.what(w.target.0, w.target.1)
+                    );
+                }
+            }
+            let cube = Cube::protect_rows(Calendar::Quarter, rows).expect("protects");
+            let problems = cube.audit();
+            assert!(problems.is_empty(), "{}", problems.join("\n"));
+            hidden += cube.hidden().1;
+            for r in &cube.rows {
+                for m in 0..4 {
+                    match (r.exact[m], r.shown[m]) {
+                        (Some(n), Cell::Shown(v)) => {
+                            assert_eq!(v, if n == 0 { 0 } else { round(n, COUNT_BASE) })
+                        }
+                        (Some(n), Cell::Small) => assert!((1..10).contains(&n)),
+                        (Some(n), Cell::Complementary) => assert!(n >= 10),
+                        (None, Cell::None) => {}
+                        other => panic!("{other:?}"),
+                    }
+                }
+            }
+        }
+        assert!(
+            hidden > 0,
+            "the random cubes never needed complementary suppression"
+        );
+    }
+
+    impl Cube {
+        /// Whether the published counts allow the witness's table, by the attacker's own
+        /// relations; else which relation it breaks.
+        fn allows(&self, w: &witness::Witness) -> std::result::Result<(), String> {
+            let rows: Vec<usize> = (0..self.rows.len()).collect();
+            let model = Relations::of(self, &rows, &self.sums());
+            let value = |c: usize| {
+                let (i, m) = model.cells[c];
+                let moved = w
+                    .corners
+                    .iter()
+                    .find(|(j, _)| *j == i)
+                    .filter(|_| w.measures.contains(&m))
+                    .map_or(0, |(_, s)| s * w.delta);
+                self.rows[i].exact[m].unwrap_or(0) as f64 + moved as f64
+            };
+            let target = model
+                .cells
+                .iter()
+                .position(|&c| c == w.target)
+                .ok_or("no such count")?;
+            if value(target) < f64::from(THRESHOLD) {
+                return Err("its own count stays below 10".into());
+            }
+            for c in 0..model.cells.len() {
+                let (lo, hi) = model.bounds[c];
+                if value(c) < lo || value(c) > hi {
+                    let (i, m) = model.cells[c];
+                    return Err(format!("the bounds of {}", self.what(i, m)));
+                }
+            }
+            for (terms, op) in &model.relations {
+                let sum: f64 = terms.iter().map(|&(c, k)| k * value(c)).sum();
+                let holds = match op {
+                    ComparisonOp::Eq => sum == 0.0,
+                    ComparisonOp::Le => sum <= 0.0,
+                    ComparisonOp::Ge => sum >= 0.0,
+                };
+                if !holds {
+                    let (i, m) = model.cells[terms[0].0];
+                    return Err(format!("a relation of {}", self.what(i, m)));
+                }
+            }
+            Ok(())
+        }
     }
 
     /// The data center's network rows are the hospitals' added; a hospital's counts holding

@@ -1,0 +1,552 @@
+//! Complementary suppression by witnesses: for each small count, a whole table that the
+//! published counts allow and in which that count is 10 or more, checked exactly.
+//!
+//! The attacker's tightest upper bound on a hidden count is the largest value it takes over
+//! every table consistent with what is published. One such table in which the count is 10
+//! or more proves the bound is at least 10, so the count cannot be pinned inside 1–9. The
+//! witness is the true table plus a move: `δ = 10 − n` added to the count and to or from a few
+//! others so that every relation still holds.
+//!
+//! An item's cube has three strata: the hospital (whose total is the network), the sex, and
+//! the time-or-age stratum: a row is by period, or by age band, or neither (the total of
+//! both). A move is a product of one small step per stratum:
+//!
+//! - *up*: the count's stratum and its total both gain (for a period or an age band, one
+//!   stratum of the other kind gains too, since the total is also their sum);
+//! - *pair*: the count's stratum gains and another stratum of the same total loses;
+//! - *lift* (for a total): the total and one of its parts gain (a period and an age band);
+//! - *stay*: only the count's stratum changes, where the relation along it is an inequality
+//!   (a person can be counted in several periods and age bands).
+//!
+//! Sums hold by construction (each step adds up along its stratum); every bound and
+//! inequality the move touches (a shown count stays within its rounding, else it is hidden; a
+//! hidden count stays at or above what the attacker knows it is; persons at most records,
+//! new users and persons with a value at most persons; persons by period and by age band at
+//! most their sum and at least each) is checked on the moved table. Of the moves tried, the
+//! one hiding the least is taken. Hiding more never spoils an earlier witness (it only widens
+//! what the attacker must allow), so one pass over the small counts protects the whole item.
+//! The move of *up* and *lift* steps only adds, so it always passes.
+
+use super::{ALL, Cell, NEW_USERS, PERSONS, RECORDS, Row, WITH_VALUE};
+use crate::disclosure::{COUNT_BASE, THRESHOLD};
+
+/// Candidate partners tried per stratum for a *pair*, an *up* or a *lift*.
+const PARTNERS: usize = 2;
+
+/// The strata: hospital (its total is the network), time or age, sex.
+const DIMS: usize = 3;
+const TIME: usize = 1;
+
+/// One item's rows placed in the grid of its strata.
+struct Grid {
+    /// Levels per stratum; the total's level is `sizes[d]`. Along time or age, the periods
+    /// come first (`0..periods`), then the age bands.
+    sizes: [usize; DIMS],
+    periods: usize,
+    coords: Vec<[usize; DIMS]>,
+    /// The row at each point of the grid, `usize::MAX` where none.
+    at: Vec<usize>,
+    /// For a row that is a total in time or age: the sum and the largest of its periods'
+    /// (`[0]`) and age bands' (`[1]`) persons (`[..][0]`) and persons with a value (`[..][1]`).
+    lines: Vec<[[(u64, u64); 2]; 2]>,
+}
+
+impl Grid {
+    fn of(rows: &[Row]) -> Result<Grid, String> {
+        let mut levels: [Vec<&str>; 4] = Default::default();
+        for r in rows {
+            if r.period != ALL && r.age_band != ALL {
+                return Err(format!(
+                    "internal error: a row of {} is by period and by age band",
+                    r.item
+                ));
+            }
+            for (d, v, total) in [
+                (0, &r.hospital, "network"),
+                (1, &r.period, ALL),
+                (2, &r.age_band, ALL),
+                (3, &r.sex, ALL),
+            ] {
+                if v != total {
+                    levels[d].push(v);
+                }
+            }
+        }
+        for l in &mut levels {
+            l.sort_unstable();
+            l.dedup();
+        }
+        let periods = levels[1].len();
+        let sizes = [levels[0].len(), periods + levels[2].len(), levels[3].len()];
+        let find = |d: usize, v: &str| levels[d].binary_search(&v).ok();
+        let coords: Vec<[usize; DIMS]> = rows
+            .iter()
+            .map(|r| {
+                let time = find(1, &r.period)
+                    .or_else(|| find(2, &r.age_band).map(|a| periods + a))
+                    .unwrap_or(sizes[TIME]);
+                [
+                    find(0, &r.hospital).unwrap_or(sizes[0]),
+                    time,
+                    find(3, &r.sex).unwrap_or(sizes[2]),
+                ]
+            })
+            .collect();
+        let points: usize = sizes.iter().map(|s| s + 1).product();
+        let mut grid = Grid {
+            sizes,
+            periods,
+            coords,
+            at: vec![usize::MAX; points],
+            lines: vec![[[(0, 0); 2]; 2]; rows.len()],
+        };
+        for (i, c) in grid.coords.iter().enumerate() {
+            let p = grid.point(c);
+            grid.at[p] = i;
+        }
+        for (i, r) in rows.iter().enumerate() {
+            let c = grid.coords[i];
+            let Some(branch) = grid.branch(c[TIME]) else {
+                continue;
+            };
+            let Some(parent) = grid.row(&grid.total_of(c)) else {
+                continue;
+            };
+            for (k, m) in [PERSONS, WITH_VALUE].into_iter().enumerate() {
+                let n = r.exact[m].unwrap_or(0);
+                let line = &mut grid.lines[parent][branch][k];
+                line.0 += n;
+                line.1 = line.1.max(n);
+            }
+        }
+        Ok(grid)
+    }
+
+    fn point(&self, c: &[usize; DIMS]) -> usize {
+        c.iter()
+            .zip(self.sizes)
+            .fold(0, |p, (&x, s)| p * (s + 1) + x)
+    }
+
+    fn row(&self, c: &[usize; DIMS]) -> Option<usize> {
+        let i = self.at[self.point(c)];
+        (i != usize::MAX).then_some(i)
+    }
+
+    /// Along time or age: 0 for a period, 1 for an age band, `None` for the total.
+    fn branch(&self, t: usize) -> Option<usize> {
+        if t < self.periods {
+            Some(0)
+        } else if t < self.sizes[TIME] {
+            Some(1)
+        } else {
+            None
+        }
+    }
+
+    /// The levels of a branch along time or age.
+    fn branch_levels(&self, b: usize) -> std::ops::Range<usize> {
+        if b == 0 {
+            0..self.periods
+        } else {
+            self.periods..self.sizes[TIME]
+        }
+    }
+
+    fn total_of(&self, mut c: [usize; DIMS]) -> [usize; DIMS] {
+        c[TIME] = self.sizes[TIME];
+        c
+    }
+}
+
+/// Whether a measure's counts add up along a stratum (a person is at one hospital and of one
+/// sex; a record, and a new user's first record, are in one period and one age band too).
+fn additive(m: usize, d: usize) -> bool {
+    matches!(m, RECORDS | NEW_USERS) || d != TIME
+}
+
+/// The least a count can be that the attacker knows: a row exists only if someone has a
+/// record in it.
+fn least(m: usize) -> i64 {
+    i64::from(m == PERSONS || m == RECORDS)
+}
+
+/// What a shown count's true value can be: within its rounding, and 10 or more.
+fn interval(n: u64) -> (i64, i64) {
+    let half = (COUNT_BASE / 2) as i64;
+    let n = n as i64;
+    ((n - half).max(i64::from(THRESHOLD)), n + half - 1)
+}
+
+/// A step along one stratum: the levels that change and by how many δ each.
+#[derive(Clone, Copy)]
+struct Step {
+    levels: [(usize, i64); 3],
+    len: usize,
+}
+
+impl Step {
+    fn of(levels: &[(usize, i64)]) -> Step {
+        let mut s = Step {
+            levels: [(0, 0); 3],
+            len: levels.len(),
+        };
+        s.levels[..levels.len()].copy_from_slice(levels);
+        s
+    }
+}
+
+/// A move checked against the cube: what it costs (the counts it must hide, their total)
+/// and what it changes.
+struct Checked {
+    cost: (u64, usize),
+    corners: Vec<(usize, i64)>,
+    /// The measures moved.
+    measures: Vec<usize>,
+    hide: Vec<(usize, usize)>,
+}
+
+/// A witness: the true table with `delta` added, times each corner's sign, to the given
+/// measures of the corner rows.
+#[cfg_attr(not(test), allow(dead_code, reason = "the tests check each witness"))]
+pub(super) struct Witness {
+    pub target: (usize, usize),
+    pub delta: i64,
+    pub corners: Vec<(usize, i64)>,
+    pub measures: Vec<usize>,
+}
+
+/// Protects one item's rows (small counts already marked `Small`): hides counts until each
+/// small count has a witness, and returns the witnesses (the tests check each against the
+/// attacker's relations).
+pub(super) fn protect(rows: &mut [Row]) -> Result<Vec<Witness>, String> {
+    let grid = Grid::of(rows)?;
+    let mut covered = vec![[false; 4]; rows.len()];
+    let mut witnesses = Vec::new();
+    for i in 0..rows.len() {
+        for m in 0..4 {
+            if rows[i].shown[m] != Cell::Small || covered[i][m] {
+                continue;
+            }
+            let n = rows[i].exact[m].unwrap_or(0) as i64;
+            let delta = i64::from(THRESHOLD) - n;
+            let best = best_move(rows, &grid, i, m, delta).ok_or_else(|| {
+                format!(
+                    "internal error: no witness for {} {} at {}",
+                    rows[i].item,
+                    super::COUNTS[m],
+                    rows[i].hospital
+                )
+            })?;
+            for &(j, m2) in &best.hide {
+                rows[j].shown[m2] = Cell::Complementary;
+            }
+            // The witness covers every small count it puts at 10 or more.
+            for &(j, sign) in &best.corners {
+                for &m2 in &best.measures {
+                    let x = rows[j].exact[m2].unwrap_or(0) as i64 + sign * delta;
+                    if rows[j].shown[m2] == Cell::Small && x >= i64::from(THRESHOLD) {
+                        covered[j][m2] = true;
+                    }
+                }
+            }
+            covered[i][m] = true;
+            witnesses.push(Witness {
+                target: (i, m),
+                delta,
+                corners: best.corners,
+                measures: best.measures,
+            });
+        }
+    }
+    Ok(witnesses)
+}
+
+/// The measure sets tried for a count of measure `m`: itself, then with the measures that
+/// bound it from above, then every measure of the row.
+fn measure_sets(row: &Row, m: usize) -> Vec<Vec<usize>> {
+    let applies = |m2: &usize| row.exact[*m2].is_some();
+    let up: Vec<usize> = match m {
+        PERSONS => vec![PERSONS, RECORDS],
+        NEW_USERS => vec![NEW_USERS, PERSONS, RECORDS],
+        WITH_VALUE => vec![WITH_VALUE, PERSONS, RECORDS],
+        _ => vec![m],
+    };
+    let mut sets = vec![vec![m], up.into_iter().filter(applies).collect()];
+    sets.push((0..4).filter(applies).collect());
+    sets.dedup();
+    sets
+}
+
+/// The cheapest move that puts count (i, m) at 10 or more, of those tried.
+fn best_move(rows: &[Row], grid: &Grid, i: usize, m: usize, delta: i64) -> Option<Checked> {
+    let mut best: Option<Checked> = None;
+    for ms in measure_sets(&rows[i], m) {
+        let steps: Vec<Vec<Step>> = (0..DIMS)
+            .map(|d| steps(rows, grid, i, m, d, delta, &ms))
+            .collect();
+        if steps.iter().any(|s| s.is_empty()) {
+            continue;
+        }
+        let mut pick = [0usize; DIMS];
+        'combos: loop {
+            let chosen = [0, 1, 2].map(|d| steps[d][pick[d]]);
+            if let Some(c) = check(rows, grid, &chosen, delta, &ms)
+                && best.as_ref().is_none_or(|b| c.cost < b.cost)
+            {
+                let free = c.cost == (0, 0);
+                best = Some(c);
+                if free {
+                    break 'combos;
+                }
+            }
+            // The next combination.
+            let mut d = 0;
+            loop {
+                if d == DIMS {
+                    break 'combos;
+                }
+                pick[d] += 1;
+                if pick[d] < steps[d].len() {
+                    break;
+                }
+                pick[d] = 0;
+                d += 1;
+            }
+        }
+        if best.as_ref().is_some_and(|b| b.cost == (0, 0)) {
+            break;
+        }
+    }
+    best
+}
+
+/// The likeliest partners of count (i, m) along stratum `d` among `levels`: those that
+/// need no hiding after gaining (`sign` 1) or losing (-1) δ first, then the largest (to
+/// lose) or smallest (to gain, cheaper to hide).
+fn partners(
+    rows: &[Row],
+    grid: &Grid,
+    (i, m, d): (usize, usize, usize),
+    levels: std::ops::Range<usize>,
+    sign: i64,
+    delta: i64,
+) -> Vec<usize> {
+    let x = grid.coords[i][d];
+    let mut found: Vec<((u8, i64), usize)> = levels
+        .filter(|&k| k != x)
+        .filter_map(|k| {
+            let mut c = grid.coords[i];
+            c[d] = k;
+            let j = grid.row(&c)?;
+            let n = rows[j].exact[m]? as i64;
+            let after = n + sign * delta;
+            if after < least(m) {
+                return None;
+            }
+            let free = match rows[j].shown[m] {
+                Cell::Small | Cell::Complementary => true,
+                Cell::Shown(s) if s > 0 => {
+                    let (lo, hi) = interval(s);
+                    (lo..=hi).contains(&after)
+                }
+                _ => return None,
+            };
+            Some(((u8::from(!free), -sign * n), k))
+        })
+        .collect();
+    found.sort_unstable();
+    found.into_iter().take(PARTNERS).map(|(_, k)| k).collect()
+}
+
+/// The steps tried along stratum `d` for count (i, m): up, pairs and lifts with the likeliest
+/// partners, and a stay where the stratum's relation is an inequality for every measure
+/// moved.
+fn steps(
+    rows: &[Row],
+    grid: &Grid,
+    i: usize,
+    m: usize,
+    d: usize,
+    delta: i64,
+    ms: &[usize],
+) -> Vec<Step> {
+    let size = grid.sizes[d];
+    let x = grid.coords[i][d];
+    let with = |levels, sign| partners(rows, grid, (i, m, d), levels, sign, delta);
+    let mut out = Vec::new();
+    if d != TIME {
+        if x < size {
+            out.push(Step::of(&[(x, 1), (size, 1)]));
+            for k in with(0..size, -1) {
+                out.push(Step::of(&[(x, 1), (k, -1)]));
+            }
+        } else if size == 0 {
+            out.push(Step::of(&[(x, 1)]));
+        } else {
+            for k in with(0..size, 1) {
+                out.push(Step::of(&[(x, 1), (k, 1)]));
+            }
+        }
+    } else {
+        let branches: Vec<_> = (0..2)
+            .map(|b| grid.branch_levels(b))
+            .filter(|l| !l.is_empty())
+            .collect();
+        match grid.branch(x) {
+            Some(b) => {
+                let (own, other) = (grid.branch_levels(b), grid.branch_levels(1 - b));
+                for k in with(own, -1) {
+                    out.push(Step::of(&[(x, 1), (k, -1)]));
+                }
+                // Up: the total is also the other branch's sum.
+                if other.is_empty() {
+                    out.push(Step::of(&[(x, 1), (size, 1)]));
+                }
+                for k in with(other, 1) {
+                    out.push(Step::of(&[(x, 1), (size, 1), (k, 1)]));
+                }
+            }
+            None => {
+                // Lift: one stratum of each branch.
+                let picks: Vec<Vec<usize>> = branches.into_iter().map(|l| with(l, 1)).collect();
+                match picks.as_slice() {
+                    [] => out.push(Step::of(&[(x, 1)])),
+                    [one] => out.extend(one.iter().map(|&k| Step::of(&[(x, 1), (k, 1)]))),
+                    [p, a] => {
+                        for &k in p {
+                            for &l in a {
+                                out.push(Step::of(&[(x, 1), (k, 1), (l, 1)]));
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        if ms.iter().all(|&m2| !additive(m2, d)) {
+            out.push(Step::of(&[(x, 1)]));
+        }
+    }
+    out
+}
+
+/// The move made of one step per stratum, checked against every bound and relation it
+/// touches; `None` where it breaks one that hiding cannot mend.
+fn check(
+    rows: &[Row],
+    grid: &Grid,
+    steps: &[Step; DIMS],
+    delta: i64,
+    ms: &[usize],
+) -> Option<Checked> {
+    let mut corners: Vec<(usize, i64)> = Vec::with_capacity(12);
+    for a in &steps[0].levels[..steps[0].len] {
+        for b in &steps[1].levels[..steps[1].len] {
+            for c in &steps[2].levels[..steps[2].len] {
+                corners.push((grid.row(&[a.0, b.0, c.0])?, a.1 * b.1 * c.1));
+            }
+        }
+    }
+    let moved = |m: usize| ms.contains(&m);
+    let value = |j: usize, m: usize, sign: i64| -> i64 {
+        rows[j].exact[m].unwrap_or(0) as i64 + if moved(m) { sign * delta } else { 0 }
+    };
+    let mut cost = (0u64, 0usize);
+    let mut hide = Vec::new();
+    for &(j, sign) in &corners {
+        for &m in ms {
+            let x = value(j, m, sign);
+            match rows[j].shown[m] {
+                Cell::None | Cell::Shown(0) => return None,
+                Cell::Small | Cell::Complementary => {
+                    if x < least(m) {
+                        return None;
+                    }
+                }
+                Cell::Shown(n) => {
+                    let (lo, hi) = interval(n);
+                    if !(lo..=hi).contains(&x) {
+                        if x < least(m) {
+                            return None;
+                        }
+                        cost.0 += rows[j].exact[m].unwrap_or(0);
+                        cost.1 += 1;
+                        hide.push((j, m));
+                    }
+                }
+            }
+        }
+        // Within the row.
+        for (small, big) in [
+            (PERSONS, RECORDS),
+            (NEW_USERS, PERSONS),
+            (WITH_VALUE, PERSONS),
+        ] {
+            if rows[j].exact[small].is_some()
+                && rows[j].exact[big].is_some()
+                && (moved(small) || moved(big))
+                && value(j, small, sign) > value(j, big, sign)
+            {
+                return None;
+            }
+        }
+    }
+    // Persons (and persons with a value) by period and by age band: the total is at most
+    // the parts' sum and at least each part.
+    let sign_of = |j: usize| corners.iter().find(|(c, _)| *c == j).map_or(0, |(_, s)| *s);
+    let mut totals: Vec<usize> = corners
+        .iter()
+        .filter_map(|&(j, _)| grid.row(&grid.total_of(grid.coords[j])))
+        .collect();
+    totals.sort_unstable();
+    totals.dedup();
+    for (k, m) in [PERSONS, WITH_VALUE].into_iter().enumerate() {
+        if !moved(m) {
+            continue;
+        }
+        for &p in &totals {
+            let total = value(p, m, sign_of(p));
+            let cp = grid.coords[p];
+            for b in 0..2 {
+                let levels = grid.branch_levels(b);
+                if levels.is_empty() {
+                    continue;
+                }
+                let (sum, largest) = grid.lines[p][b][k];
+                let mut parts = sum as i64;
+                for &(j, s) in &corners {
+                    let cj = grid.coords[j];
+                    if levels.contains(&cj[TIME]) && cj[0] == cp[0] && cj[2] == cp[2] {
+                        parts += s * delta;
+                        if value(j, m, s) > total {
+                            return None;
+                        }
+                    }
+                }
+                if total > parts {
+                    return None;
+                }
+                // A total that loses must stay at least each unmoved part.
+                if total < largest as i64 {
+                    for l in levels {
+                        let mut c = cp;
+                        c[TIME] = l;
+                        if let Some(j) = grid.row(&c)
+                            && sign_of(j) == 0
+                            && rows[j].exact[m].unwrap_or(0) as i64 > total
+                        {
+                            return None;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    Some(Checked {
+        cost,
+        corners,
+        measures: ms.to_vec(),
+        hide,
+    })
+}
