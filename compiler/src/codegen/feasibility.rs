@@ -205,10 +205,12 @@ impl Gen {
     ) -> Result<LogicalPlan> {
         let kind = table_kind(table).ok_or_else(|| internal("an item of no table"))?;
         let marks: Vec<String> = (1..=items.len()).map(|i| format!("item_{i}")).collect();
+        // A 0/1 number, not a boolean: the engine's `max` of numbers keeps one slot per group,
+        // of booleans one accumulator object per group.
         let valued = if table == Table::Lab {
-            c("value").is_not_null()
+            cast(c("value").is_not_null(), DataType::Int64)
         } else {
-            lit(false)
+            lit(0_i64)
         };
         let mut cols = vec![
             c("hospital_id"),

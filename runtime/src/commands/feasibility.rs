@@ -16,11 +16,11 @@ use mid_compiler::diag;
 use mid_compiler::feasibility::{self as request, FeasibilityError};
 use serde::Serialize;
 
-use super::run::{checked_data, memory_limit, open_checked, run_with_progress};
+use super::run::{checked_data, memory_limit, open_checked, progress};
 use super::{Color, print_diagnostics, read_script};
 use crate::engine;
 use crate::error::{Error, Result};
-use crate::output::feasibility::{Cell, Cube};
+use crate::output::feasibility::{Cell, Cube, exact_rows, pool};
 use crate::output::place::Place;
 
 /// Arguments of `mid feasibility`.
@@ -89,7 +89,7 @@ struct Record {
     files: Vec<String>,
 }
 
-const RULE: &str = "each count of persons, records, new users and persons with a value is 0 or rounded to the nearest 10; a count of 1-9 is suppressed (null, flagged), and more counts are suppressed until a linear program over every relation the published counts keep allows each suppressed count of 1-9 to be 10 or more";
+const RULE: &str = "each count of persons, records, new users and persons with a value is 0 or rounded to the nearest 10; a count of 1-9 is suppressed (null, flagged), and more counts are suppressed until each suppressed count of 1-9 has a table that every relation the published counts keep allows in which it is 10 or more";
 
 pub fn feasibility(args: &FeasibilityArgs) -> Result<ExitCode> {
     let clock = Instant::now();
@@ -156,16 +156,42 @@ pub fn feasibility(args: &FeasibilityArgs) -> Result<ExitCode> {
     )?;
     let limit = memory_limit(args.memory_limit)?;
     let rt = crate::runtime()?;
-    let (results, hospitals) = rt.block_on(async {
+    // Each hospital's counts on its own, as at the hospital itself, and the network's as
+    // their sums (as the data center pools them): memory follows the largest hospital, not
+    // the network, and the cube is the one the network route releases.
+    let (parts, hospitals) = rt.block_on(async {
         let (engine, _content) = open_checked(&data, limit, &needs).await?;
-        let r = run_with_progress(&engine, &f.plans, false).await;
         let hospitals = hospitals_of(&engine).await?;
-        r.map(|r| (r, hospitals))
+        let bar = progress((hospitals.len() * f.plans.len()) as u64);
+        let mut parts = Vec::new();
+        for (k, h) in hospitals.iter().enumerate() {
+            engine.only_hospital(Some(h)).await?;
+            // The last hospital's kept results go: each hospital registers its own.
+            for p in &f.plans {
+                engine
+                    .ctx
+                    .deregister_table(p.name.as_str())
+                    .map_err(|e| Error::context(format!("cannot drop `{}`", p.name), e))?;
+            }
+            let results = engine::run_all(&engine, &f.plans, false, |i, name| {
+                if let Some(b) = &bar {
+                    b.set_position((k * f.plans.len() + i) as u64);
+                    b.set_message(format!("{h}: {name}"));
+                }
+            })
+            .await?;
+            let (_, batches) = results
+                .get("feasibility")
+                .ok_or_else(|| Error::new("the request produced no counts"))?;
+            let rows = exact_rows(calendar, batches)?;
+            parts.push((h.clone(), rows));
+        }
+        if let Some(b) = bar {
+            b.finish_and_clear();
+        }
+        Ok::<_, Error>((parts, hospitals))
     })?;
-    let (_, batches) = results
-        .get("feasibility")
-        .ok_or_else(|| Error::new("the request produced no counts"))?;
-    let cube = Cube::protect(calendar, batches)?;
+    let cube = Cube::protect_rows(calendar, pool(&parts)?)?;
     // Items that matched nothing, where.
     let mut matched_nothing: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for item in &f.request.items {

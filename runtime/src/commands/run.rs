@@ -288,7 +288,7 @@ pub(crate) async fn run_with_progress(
     r
 }
 
-fn progress(steps: u64) -> Option<indicatif::ProgressBar> {
+pub(crate) fn progress(steps: u64) -> Option<indicatif::ProgressBar> {
     if !std::io::stderr().is_terminal() {
         return None;
     }

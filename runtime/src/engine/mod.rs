@@ -182,6 +182,38 @@ impl Engine {
         Ok(())
     }
 
+    /// Restricts every CDM table to one hospital's rows (a view over the whole table), as
+    /// that hospital would see its own data; `None` gives back the whole tables. Plans bound
+    /// after this read only that hospital, and the Parquet reader skips the row groups of
+    /// the others by their statistics.
+    pub async fn only_hospital(&self, hospital: Option<&str>) -> Result<()> {
+        use datafusion::prelude::{col, lit};
+        for t in Table::ALL {
+            let all = format!("__all_{t}");
+            let cannot = |e: DataFusionError| Error::context(format!("table `{t}`"), e);
+            let whole = self.ctx.deregister_table(t.name()).map_err(cannot)?;
+            if !self.ctx.table_exist(all.as_str()).map_err(cannot)? {
+                match whole {
+                    Some(p) => {
+                        self.ctx.register_table(all.as_str(), p).map_err(cannot)?;
+                    }
+                    None => continue,
+                }
+            }
+            let frame = self.ctx.table(all.as_str()).await.map_err(cannot)?;
+            let frame = match hospital {
+                None => frame,
+                Some(h) => frame
+                    .filter(col("hospital_id").eq(lit(h)))
+                    .map_err(cannot)?,
+            };
+            self.ctx
+                .register_table(t.name(), frame.into_view())
+                .map_err(cannot)?;
+        }
+        Ok(())
+    }
+
     /// Replaces the schema-only sources of a compiled plan by the registered tables.
     pub async fn bind(&self, plan: LogicalPlan) -> Result<LogicalPlan> {
         let mut names = Vec::new();
