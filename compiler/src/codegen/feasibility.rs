@@ -78,16 +78,10 @@ pub const NEW_USER_DAYS: i32 = 180;
 /// What a margin row shows in a column it is not split by.
 pub const ALL: &str = "all";
 
-/// The strata each hospital's (and the network's) counts are given by: persons per period
-/// by sex (the chart), per period, by age band and sex, by age band, by sex, and in all.
-pub const GROUPINGS: [&[&str]; 6] = [
-    &["period", "sex"],
-    &["period"],
-    &["age_band", "sex"],
-    &["age_band"],
-    &["sex"],
-    &[],
-];
+/// The strata each hospital's (and the network's) counts are given by: per period by sex
+/// (the chart), by age band and sex, and by sex; each also without sex (the sexes' sums: a
+/// person has one sex).
+pub const GROUPINGS: [&[&str]; 3] = [&["period", "sex"], &["age_band", "sex"], &["sex"]];
 
 /// The columns of the cube, in order (the period's column is named by the calendar).
 pub fn columns(calendar: Calendar) -> Vec<&'static str> {
@@ -179,8 +173,9 @@ fn build(
         rows = rows.union(p)?;
     }
     let rows = g.intermediate("persons", rows.build()?)?;
-    let hospitals = g.feasibility_hospitals(&rows)?;
-    let hospitals = g.intermediate("hospitals", hospitals)?;
+    let by_sex = g.feasibility_hospitals(&rows)?;
+    let by_sex = g.intermediate("hospitals_by_sex", by_sex)?;
+    let hospitals = g.intermediate("hospitals", without_sex(&by_sex)?)?;
     let cube = g.feasibility_cube(&hospitals, request)?;
     let mut out = std::mem::take(&mut g.intermediates);
     out.push(NamedPlan {
@@ -291,14 +286,17 @@ impl Gen {
         let mut out: Vec<Expr> = keys.iter().map(|k| c(k)).collect();
         out.push(c("records"));
         out.push(c("valued"));
-        out.push(
+        let drug = kind == ItemKind::Drug;
+        out.push(if drug {
             (c("first_day")
                 .eq(c("item_first_day"))
-                .and(c("item_first_day").gt_eq(c("new_from")))
-                .and(lit(kind == ItemKind::Drug)))
-            .alias("new_user"),
-        );
-        Ok(long
+                .and(c("item_first_day").gt_eq(c("new_from"))))
+            .alias("new_user")
+        } else {
+            // Only drugs have new users: no window over the patients of other tables.
+            lit(false).alias("new_user")
+        });
+        let rows = long
             .alias("r")?
             .join(
                 patient,
@@ -330,13 +328,16 @@ impl Gen {
                     min(c("day")).alias("first_day"),
                     max(c("new_from")).alias("new_from"),
                 ],
-            )?
-            .window(vec![first])?
-            .project(out)?
-            .build()?)
+            )?;
+        let rows = if drug {
+            rows.window(vec![first])?
+        } else {
+            rows
+        };
+        Ok(rows.project(out)?.build()?)
     }
 
-    /// Each hospital's counts, for every grouping.
+    /// Each hospital's counts, for every grouping by sex.
     fn feasibility_hospitals(&mut self, rows: &LogicalPlan) -> Result<LogicalPlan> {
         let mut out: Option<LogicalPlanBuilder> = None;
         for grouping in GROUPINGS {
@@ -461,6 +462,41 @@ impl Gen {
             ])?
             .build()?)
     }
+}
+
+/// Each hospital's counts by sex, and the same without sex: the sexes' counts added (a
+/// person has one sex, so persons add up too).
+fn without_sex(by_sex: &LogicalPlan) -> Result<LogicalPlan> {
+    let summed = LogicalPlanBuilder::from(by_sex.clone())
+        .aggregate(
+            vec![
+                c("item"),
+                c("kind"),
+                c("hospital"),
+                c("period"),
+                c("age_lo"),
+            ],
+            COUNTS
+                .iter()
+                .map(|n| cast(sum(c(n)), DataType::Int64).alias(*n))
+                .collect::<Vec<_>>(),
+        )?
+        .project(vec![
+            c("item"),
+            c("kind"),
+            c("hospital"),
+            c("period"),
+            c("age_lo"),
+            null_of("sex").alias("sex"),
+            c("persons"),
+            c("records"),
+            c("new_users"),
+            c("persons_with_value"),
+        ])?
+        .build()?;
+    Ok(LogicalPlanBuilder::from(by_sex.clone())
+        .union(summed)?
+        .build()?)
 }
 
 /// A typed null for a stratum a grouping is not split by.
