@@ -9,11 +9,12 @@
 use arrow_schema::DataType;
 use datafusion_common::JoinType;
 use datafusion_expr::{Expr, ExprFunctionExt, LogicalPlan, LogicalPlanBuilder, cast, lit, when};
+use datafusion_functions::expr_fn::date_part;
 use datafusion_functions_aggregate::expr_fn::{count, max, min, sum};
 
 use super::coverage::Sources;
 use super::expr::*;
-use super::outputs::{fiscal_year_of, quarter_of};
+use super::outputs::fiscal_year_of;
 use super::*;
 use crate::cir::visit;
 
@@ -225,6 +226,13 @@ impl Gen {
         // Each item's rows, by their own yes/no column, per patient and day.
         let mut long: Option<LogicalPlanBuilder> = None;
         for ((item, _), m) in items.iter().zip(&marks) {
+            // Items are numbered by their place in the request until the cube names them:
+            // numbers are cheaper to group by than names.
+            let id = request
+                .items
+                .iter()
+                .position(|x| std::ptr::eq(x, *item))
+                .ok_or_else(|| internal(format!("no item {}", item.name)))?;
             let one = LogicalPlanBuilder::from(matched.clone())
                 .filter(c(m))?
                 .aggregate(
@@ -235,7 +243,7 @@ impl Gen {
                     ],
                 )?
                 .project(vec![
-                    lit(item.name.clone()).alias("item"),
+                    lit(id as i64).alias("item"),
                     c("hospital_id"),
                     c("patient_id"),
                     c("day"),
@@ -262,14 +270,13 @@ impl Gen {
             .build()?;
         let date = as_date(qc("r", "day"));
         let period = match request.calendar {
-            Calendar::Quarter => quarter_of(date),
-            Calendar::FiscalYear => cast(fiscal_year_of(date)?, DataType::Utf8),
+            Calendar::Quarter => quarter_number(date),
+            Calendar::FiscalYear => fiscal_year_of(date)?,
         };
         let w = request.age_band;
         let age_lo = (self.age(qc("p", "birth_date"), qc("r", "day")) / lit(w)) * lit(w);
         let keys = [
             "item",
-            "kind",
             "hospital_id",
             "patient_id",
             "period",
@@ -309,7 +316,6 @@ impl Gen {
             )?
             .project(vec![
                 qc("r", "item").alias("item"),
-                lit(kind.name()).alias("kind"),
                 qc("r", "hospital_id").alias("hospital_id"),
                 qc("r", "patient_id").alias("patient_id"),
                 qc("r", "day").alias("day"),
@@ -341,7 +347,7 @@ impl Gen {
     fn feasibility_hospitals(&mut self, rows: &LogicalPlan) -> Result<LogicalPlan> {
         let mut out: Option<LogicalPlanBuilder> = None;
         for grouping in GROUPINGS {
-            let mut keys = vec![c("item"), c("kind"), c("hospital_id")];
+            let mut keys = vec![c("item"), c("hospital_id")];
             keys.extend(
                 grouping
                     .iter()
@@ -379,7 +385,6 @@ impl Gen {
                 )?
                 .project(vec![
                     c("item"),
-                    c("kind"),
                     c("hospital_id").alias("hospital"),
                     shown("period", "period").alias("period"),
                     shown("age_band", "age_lo").alias("age_lo"),
@@ -405,7 +410,7 @@ impl Gen {
         hospitals: &LogicalPlan,
         request: &Request,
     ) -> Result<LogicalPlan> {
-        let strata = ["item", "kind", "period", "age_lo", "sex"];
+        let strata = ["item", "period", "age_lo", "sex"];
         let network = LogicalPlanBuilder::from(hospitals.clone())
             .aggregate(
                 strata.iter().map(|k| c(k)).collect::<Vec<_>>(),
@@ -416,7 +421,6 @@ impl Gen {
             )?
             .project(vec![
                 c("item"),
-                c("kind"),
                 lit("network").alias("hospital"),
                 c("period"),
                 c("age_lo"),
@@ -434,11 +438,39 @@ impl Gen {
             cast(c("age_lo") + lit(w - 1), DataType::Utf8),
         ]);
         let all = |e: Expr| datafusion_functions::expr_fn::coalesce(vec![e, lit(ALL)]);
+        // The items' names and kinds, by their numbers.
+        let by_item = |f: &dyn Fn(&Item) -> String| -> Result<Expr> {
+            let mut e = datafusion_expr::case(c("item"));
+            for (i, item) in request.items.iter().enumerate() {
+                e = e.when(lit(i as i64), lit(f(item)));
+            }
+            Ok(e.otherwise(lit(datafusion_common::ScalarValue::Utf8(None)))?)
+        };
         let only = |k: ItemKind, e: Expr| -> Result<Expr> {
             Ok(when(c("kind").eq(lit(k.name())), e).otherwise(null_i64())?)
         };
+        let period = match request.calendar {
+            Calendar::Quarter => datafusion_functions::expr_fn::concat(vec![
+                cast(c("period") / lit(10_i64), DataType::Utf8),
+                lit("Q"),
+                cast(c("period") % lit(10_i64), DataType::Utf8),
+            ]),
+            Calendar::FiscalYear => cast(c("period"), DataType::Utf8),
+        };
         Ok(LogicalPlanBuilder::from(hospitals.clone())
             .union(network)?
+            .project(vec![
+                by_item(&|i| i.name.clone())?.alias("item"),
+                by_item(&|i| i.kind.name().to_string())?.alias("kind"),
+                c("hospital"),
+                c("period"),
+                c("age_lo"),
+                c("sex"),
+                c("persons"),
+                c("records"),
+                c("new_users"),
+                c("persons_with_value"),
+            ])?
             .sort(vec![
                 c("item").sort(true, false),
                 c("hospital").sort(true, false),
@@ -450,7 +482,9 @@ impl Gen {
                 c("item"),
                 c("kind"),
                 c("hospital"),
-                all(c("period")).alias(request.calendar.column()),
+                when(c("period").is_null(), lit(ALL))
+                    .otherwise(period)?
+                    .alias(request.calendar.column()),
                 when(c("age_lo").is_null(), lit(ALL))
                     .otherwise(band)?
                     .alias("age_band"),
@@ -464,18 +498,19 @@ impl Gen {
     }
 }
 
+/// A date's calendar quarter as a number, `year * 10 + quarter` (20141 for 2014Q1): grouped
+/// by as a number, named only in the cube.
+fn quarter_number(d: Expr) -> Expr {
+    let q = (cast(date_part(lit("month"), d.clone()), DataType::Int64) + lit(2_i64)) / lit(3_i64);
+    cast(date_part(lit("year"), d), DataType::Int64) * lit(10_i64) + q
+}
+
 /// Each hospital's counts by sex, and the same without sex: the sexes' counts added (a
 /// person has one sex, so persons add up too).
 fn without_sex(by_sex: &LogicalPlan) -> Result<LogicalPlan> {
     let summed = LogicalPlanBuilder::from(by_sex.clone())
         .aggregate(
-            vec![
-                c("item"),
-                c("kind"),
-                c("hospital"),
-                c("period"),
-                c("age_lo"),
-            ],
+            vec![c("item"), c("hospital"), c("period"), c("age_lo")],
             COUNTS
                 .iter()
                 .map(|n| cast(sum(c(n)), DataType::Int64).alias(*n))
@@ -483,7 +518,6 @@ fn without_sex(by_sex: &LogicalPlan) -> Result<LogicalPlan> {
         )?
         .project(vec![
             c("item"),
-            c("kind"),
             c("hospital"),
             c("period"),
             c("age_lo"),
@@ -501,7 +535,7 @@ fn without_sex(by_sex: &LogicalPlan) -> Result<LogicalPlan> {
 
 /// A typed null for a stratum a grouping is not split by.
 fn null_of(name: &str) -> Expr {
-    if name == "age_band" {
+    if name == "age_band" || name == "period" {
         null_i64()
     } else {
         lit(datafusion_common::ScalarValue::Utf8(None))
