@@ -46,6 +46,10 @@ pub struct FeasibilityArgs {
     /// Print the standard request's items and stop.
     #[arg(long)]
     pub list: bool,
+    /// Print, for each hospital, each plan's wall time and the engine's physical plan with
+    /// what each operator did (rows, time), to find where a request spends its time.
+    #[arg(long, conflicts_with = "package")]
+    pub profile: bool,
     /// Colour diagnostics.
     #[arg(long, value_enum, default_value_t = Color::Auto)]
     pub color: Color,
@@ -173,7 +177,10 @@ pub fn feasibility(args: &FeasibilityArgs) -> Result<ExitCode> {
                     .deregister_table(p.name.as_str())
                     .map_err(|e| Error::context(format!("cannot drop `{}`", p.name), e))?;
             }
-            let results = engine::run_all(&engine, &f.plans, false, |i, name| {
+            if args.profile {
+                crate::errln!("== {h}");
+            }
+            let results = engine::run_all(&engine, &f.plans, args.profile, |i, name| {
                 if let Some(b) = &bar {
                     b.set_position((k * f.plans.len() + i) as u64);
                     b.set_message(format!("{h}: {name}"));

@@ -203,6 +203,13 @@ impl Engine {
             let frame = self.ctx.table(all.as_str()).await.map_err(cannot)?;
             let frame = match hospital {
                 None => frame,
+                // The patients are not narrowed: every plan joins them with the rows of a
+                // table that is, and a patient table narrowed to one hospital makes the
+                // engine take the hospital for a constant through the join and group by it
+                // in its ordered mode, which emits groups in slices at quadratic cost
+                // (DataFusion 55; measured: the standard feasibility request at 30
+                // hospitals spent most of its time there).
+                Some(_) if t == Table::Patient => frame,
                 Some(h) => frame
                     .filter(col("hospital_id").eq(lit(h)))
                     .map_err(cannot)?,
