@@ -345,6 +345,12 @@ fn through_the_network(t: &Path, items: &Path, direct: &Path) {
             s(&ex),
         ]));
         assert!(ran.contains("1 table of exact counts"), "{ran}");
+        // The officer reads what the request matched: its counts, not an empty list.
+        let summary = std::fs::read_to_string(ex.join("summary.txt")).expect("summary");
+        assert!(
+            summary.contains("its counts, below (a feasibility request)"),
+            "{summary}"
+        );
         assert!(
             !ex.join("analysis").exists(),
             "{h}: nothing at the patient level leaves"

@@ -151,6 +151,11 @@ pub fn officer_summary(
         "  approve with `mid site approve EXTRACT --officer NAME --audit LOG`, or reject with `--reject --reason TEXT`\n"
     );
     let _ = writeln!(t, "What the request matched at {hospital}:");
+    // A feasibility request counts its items itself: what it matched is what would leave.
+    let counts_only = package.feasibility.is_some() && cap.sources.is_empty();
+    if counts_only {
+        let _ = writeln!(t, "  its counts, below (a feasibility request)");
+    }
     for s in &cap.sources {
         let _ = writeln!(t, "  {} ({}): {} rows", s.source, s.table, s.rows);
     }
@@ -188,17 +193,22 @@ pub fn officer_summary(
         esc(&package.id),
         esc(hospital)
     );
-    h.push_str("<h2>What the request matched here</h2>\n<table><tr><th>source</th><th>table</th><th>rows</th></tr>\n");
-    for s in &cap.sources {
-        let _ = writeln!(
-            h,
-            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
-            esc(&s.source),
-            esc(&s.table),
-            esc(&s.rows)
-        );
+    h.push_str("<h2>What the request matched here</h2>\n");
+    if counts_only {
+        h.push_str("<p>Its counts, below (a feasibility request).</p>\n");
+    } else {
+        h.push_str("<table><tr><th>source</th><th>table</th><th>rows</th></tr>\n");
+        for s in &cap.sources {
+            let _ = writeln!(
+                h,
+                "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+                esc(&s.source),
+                esc(&s.table),
+                esc(&s.rows)
+            );
+        }
+        h.push_str("</table>\n");
     }
-    h.push_str("</table>\n");
     for f in cap.flags.iter().chain(&cap.data_checks) {
         let _ = writeln!(h, "<p class=\"look\">{}</p>", esc(f));
     }
