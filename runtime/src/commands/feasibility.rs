@@ -164,38 +164,19 @@ pub fn feasibility(args: &FeasibilityArgs) -> Result<ExitCode> {
     // their sums (as the data center pools them): memory follows the largest hospital, not
     // the network, and the cube is the one the network route releases.
     let (parts, hospitals) = rt.block_on(async {
-        let (engine, _content) = open_checked(&data, limit, &needs).await?;
+        let (engine, content) = open_checked(&data, limit, &needs).await?;
         let hospitals = hospitals_of(&engine).await?;
-        let bar = progress((hospitals.len() * f.plans.len()) as u64);
-        let mut parts = Vec::new();
-        for (k, h) in hospitals.iter().enumerate() {
-            engine.only_hospital(Some(h)).await?;
-            // The last hospital's kept results go: each hospital registers its own.
-            for p in &f.plans {
-                engine
-                    .ctx
-                    .deregister_table(p.name.as_str())
-                    .map_err(|e| Error::context(format!("cannot drop `{}`", p.name), e))?;
-            }
-            if args.profile {
-                crate::errln!("== {h}");
-            }
-            let results = engine::run_all(&engine, &f.plans, args.profile, |i, name| {
-                if let Some(b) = &bar {
-                    b.set_position((k * f.plans.len() + i) as u64);
-                    b.set_message(format!("{h}: {name}"));
-                }
-            })
-            .await?;
-            let (_, batches) = results
-                .get("feasibility")
-                .ok_or_else(|| Error::new("the request produced no counts"))?;
-            let rows = exact_rows(calendar, batches)?;
-            parts.push((h.clone(), rows));
-        }
-        if let Some(b) = bar {
-            b.finish_and_clear();
-        }
+        drop(engine);
+        let parts = count_hospitals(
+            &data,
+            limit,
+            &content,
+            &hospitals,
+            &f.plans,
+            calendar,
+            args.profile,
+        )
+        .await?;
         Ok::<_, Error>((parts, hospitals))
     })?;
     let cube = Cube::protect_rows(calendar, pool(&parts)?)?;
@@ -264,6 +245,86 @@ pub fn feasibility(args: &FeasibilityArgs) -> Result<ExitCode> {
         clock,
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// Counts each hospital on its own and returns each hospital's exact rows, in the hospitals'
+/// order. Hospitals run side by side, one per core, each plan on one partition: one
+/// hospital's plan spread over two cores ran hardly faster than on one (51.6 s against
+/// 53.4 s for the standard request at 30 hospitals), two hospitals at once use both. The
+/// memory limit is shared among them. With `profile`, one at a time, so that each
+/// hospital's profile prints whole.
+async fn count_hospitals(
+    data: &Path,
+    limit: Option<usize>,
+    content: &crate::dataset::content::Content,
+    hospitals: &[String],
+    plans: &[mid_compiler::NamedPlan],
+    calendar: Calendar,
+    profile: bool,
+) -> Result<Vec<(String, Vec<crate::output::feasibility::Row>)>> {
+    use std::sync::{Arc, Mutex};
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let workers = if profile {
+        1
+    } else {
+        cores.min(hospitals.len()).max(1)
+    };
+    let bar = progress((hospitals.len() * plans.len()) as u64);
+    let queue: Arc<Mutex<Vec<(usize, String)>>> = Arc::new(Mutex::new(
+        hospitals.iter().cloned().enumerate().rev().collect(),
+    ));
+    let plans: Arc<Vec<mid_compiler::NamedPlan>> = Arc::new(plans.to_vec());
+    let mut tasks = Vec::new();
+    for _ in 0..workers {
+        let engine = engine::Engine::open_with(data, limit.map(|l| l / workers)).await?;
+        engine.apply(content).await?;
+        if workers > 1 {
+            engine.one_partition();
+        }
+        let (queue, plans, bar) = (queue.clone(), plans.clone(), bar.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut done = Vec::new();
+            loop {
+                let next = queue.lock().ok().and_then(|mut q| q.pop());
+                let Some((k, h)) = next else { break };
+                engine.only_hospital(Some(&h)).await?;
+                // The last hospital's kept results go: each hospital registers its own.
+                for p in plans.iter() {
+                    engine
+                        .ctx
+                        .deregister_table(p.name.as_str())
+                        .map_err(|e| Error::context(format!("cannot drop `{}`", p.name), e))?;
+                }
+                if profile {
+                    crate::errln!("== {h}");
+                }
+                let results = engine::run_all(&engine, &plans, profile, |_, name| {
+                    if let Some(b) = &bar {
+                        b.inc(1);
+                        b.set_message(format!("{h}: {name}"));
+                    }
+                })
+                .await?;
+                let (_, batches) = results
+                    .get("feasibility")
+                    .ok_or_else(|| Error::new("the request produced no counts"))?;
+                done.push((k, h, exact_rows(calendar, batches)?));
+            }
+            Ok::<_, Error>(done)
+        }));
+    }
+    let mut parts = Vec::new();
+    for t in tasks {
+        let done = t.await.map_err(|e| {
+            Error::new(format!("internal error: a hospital's count stopped: {e}"))
+        })??;
+        parts.extend(done);
+    }
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    parts.sort_by_key(|(k, _, _)| *k);
+    Ok(parts.into_iter().map(|(_, h, rows)| (h, rows)).collect())
 }
 
 /// Writes the request as a package for the network (`--package`).

@@ -182,6 +182,16 @@ impl Engine {
         Ok(())
     }
 
+    /// Runs each plan on one partition (unless `DATAFUSION_EXECUTION_TARGET_PARTITIONS` says
+    /// otherwise): for engines that run side by side, one per core.
+    pub fn one_partition(&self) {
+        if std::env::var_os("DATAFUSION_EXECUTION_TARGET_PARTITIONS").is_none() {
+            let state = self.ctx.state_ref();
+            let mut state = state.write();
+            state.config_mut().options_mut().execution.target_partitions = 1;
+        }
+    }
+
     /// Restricts every CDM table to one hospital's rows (a view over the whole table), as
     /// that hospital would see its own data; `None` gives back the whole tables. Plans bound
     /// after this read only that hospital, and the Parquet reader skips the row groups of
