@@ -79,11 +79,6 @@ pub const NEW_USER_DAYS: i32 = 180;
 /// What a margin row shows in a column it is not split by.
 pub const ALL: &str = "all";
 
-/// The strata each hospital's (and the network's) counts are given by: per period by sex
-/// (the chart), by age band and sex, and by sex; each also without sex (the sexes' sums: a
-/// person has one sex).
-pub const GROUPINGS: [&[&str]; 3] = [&["period", "sex"], &["age_band", "sex"], &["sex"]];
-
 /// The columns of the cube, in order (the period's column is named by the calendar).
 pub fn columns(calendar: Calendar) -> Vec<&'static str> {
     vec![
@@ -162,19 +157,27 @@ fn build(
 ) -> Result<Vec<NamedPlan>> {
     let mut g = Gen::default();
     g.begin("feasibility");
-    let mut per_person = Vec::new();
+    let (mut by_period, mut by_age) = (Vec::new(), Vec::new());
     for (table, items) in by_table {
-        per_person.push(g.feasibility_rows(*table, items, request)?);
+        let (p, a) = g.feasibility_rows(*table, items, request)?;
+        by_period.push(p);
+        by_age.push(a);
     }
-    let Some(first) = per_person.first().cloned() else {
-        return Err(internal("a feasibility request without items"));
+    let union = |plans: Vec<LogicalPlan>| -> Result<LogicalPlan> {
+        let mut plans = plans.into_iter();
+        let first = plans
+            .next()
+            .ok_or_else(|| internal("a feasibility request without items"))?;
+        let mut rows = LogicalPlanBuilder::from(first);
+        for p in plans {
+            rows = rows.union(p)?;
+        }
+        Ok(rows.build()?)
     };
-    let mut rows = LogicalPlanBuilder::from(first);
-    for p in per_person.into_iter().skip(1) {
-        rows = rows.union(p)?;
-    }
-    let rows = g.intermediate("persons", rows.build()?)?;
-    let by_sex = g.feasibility_hospitals(&rows)?;
+    let by_period = union(by_period)?;
+    // Read twice: by age band, and per patient for the counts by sex alone.
+    let by_age = g.intermediate("persons_by_age", union(by_age)?)?;
+    let by_sex = g.feasibility_hospitals(&by_period, &by_age)?;
     let by_sex = g.intermediate("hospitals_by_sex", by_sex)?;
     let hospitals = g.intermediate("hospitals", without_sex(&by_sex)?)?;
     let cube = g.feasibility_cube(&hospitals, request)?;
@@ -188,9 +191,10 @@ fn build(
 }
 
 impl Gen {
-    /// One row per item, hospital, patient, period, age band and sex: the records, whether
-    /// one had a value, and whether the patient's first record of the item is in it after
-    /// `NEW_USER_DAYS` of the hospital's data. The table's matching rows are kept narrow (a
+    /// The table's items per patient, twice: one row per item, hospital, patient and period,
+    /// and one per item, hospital, patient and age band (each with the patient's sex and the
+    /// other stratum null): the records, whether one had a value, and whether the patient's
+    /// first record of the item is in it after `NEW_USER_DAYS` of the hospital's data. The table's matching rows are kept narrow (a
     /// yes/no column per item, one bit a row); each item's rows are joined with the patients
     /// and counted once, per patient and stratum (a count per day first would add a pass over
     /// as many groups as rows: a lab item has about one row per patient and day).
@@ -199,7 +203,7 @@ impl Gen {
         table: Table,
         items: &[(&Item, Expr)],
         request: &Request,
-    ) -> Result<LogicalPlan> {
+    ) -> Result<(LogicalPlan, LogicalPlan)> {
         let kind = table_kind(table).ok_or_else(|| internal("an item of no table"))?;
         let marks: Vec<String> = (1..=items.len()).map(|i| format!("item_{i}")).collect();
         // A 0/1 number, not a boolean: the engine's `max` of numbers keeps one slot per group,
@@ -269,35 +273,7 @@ impl Gen {
         };
         let w = request.age_band;
         let age_lo = (self.age(qc("p", "birth_date"), qc("r", "day")) / lit(w)) * lit(w);
-        let keys = [
-            "item",
-            "hospital_id",
-            "patient_id",
-            "period",
-            "age_lo",
-            "sex",
-        ];
-        let first = window_agg(
-            datafusion_functions_aggregate::min_max::min_udaf(),
-            c("first_day"),
-        )
-        .partition_by(vec![c("item"), c("hospital_id"), c("patient_id")])
-        .build()?
-        .alias("item_first_day");
-        let mut out: Vec<Expr> = keys.iter().map(|k| c(k)).collect();
-        out.push(c("records"));
-        out.push(c("valued"));
-        let drug = kind == ItemKind::Drug;
-        out.push(if drug {
-            (c("first_day")
-                .eq(c("item_first_day"))
-                .and(c("item_first_day").gt_eq(c("new_from"))))
-            .alias("new_user")
-        } else {
-            // Only drugs have new users: no window over the patients of other tables.
-            lit(false).alias("new_user")
-        });
-        let rows = long
+        let records = long
             .alias("r")?
             .join(
                 patient,
@@ -320,8 +296,18 @@ impl Gen {
                 qc("r", "valued").alias("valued"),
                 (day(qc("p", "first_record_date")) + lit(NEW_USER_DAYS)).alias("new_from"),
             ])?
-            .aggregate(
-                keys.iter().map(|k| c(k)).collect::<Vec<_>>(),
+            .build()?;
+        let records = self.intermediate(&format!("{}_records", table.name()), records)?;
+        let drug = kind == ItemKind::Drug;
+        let per_patient = |stratum: &str| -> Result<LogicalPlan> {
+            let rows = LogicalPlanBuilder::from(records.clone()).aggregate(
+                vec![
+                    c("item"),
+                    c("hospital_id"),
+                    c("patient_id"),
+                    c(stratum),
+                    c("sex"),
+                ],
                 vec![
                     sum(c("records")).alias("records"),
                     max(c("valued")).alias("valued"),
@@ -329,72 +315,110 @@ impl Gen {
                     max(c("new_from")).alias("new_from"),
                 ],
             )?;
-        let rows = if drug {
-            rows.window(vec![first])?
-        } else {
-            rows
-        };
-        Ok(rows.project(out)?.build()?)
-    }
-
-    /// Each hospital's counts, for every grouping by sex.
-    fn feasibility_hospitals(&mut self, rows: &LogicalPlan) -> Result<LogicalPlan> {
-        let mut out: Option<LogicalPlanBuilder> = None;
-        for grouping in GROUPINGS {
-            let mut keys = vec![c("item"), c("hospital_id")];
-            keys.extend(
-                grouping
-                    .iter()
-                    .map(|k| c(if *k == "age_band" { "age_lo" } else { k })),
-            );
-            let shown = |name: &str, col: &str| -> Expr {
-                if grouping.contains(&name) {
-                    c(col)
+            let new_user = if drug {
+                (c("first_day")
+                    .eq(c("item_first_day"))
+                    .and(c("item_first_day").gt_eq(c("new_from"))))
+                .alias("new_user")
+            } else {
+                // Only drugs have new users: no window over the patients of other tables.
+                lit(false).alias("new_user")
+            };
+            let rows = if drug {
+                let first = window_agg(
+                    datafusion_functions_aggregate::min_max::min_udaf(),
+                    c("first_day"),
+                )
+                .partition_by(vec![c("item"), c("hospital_id"), c("patient_id")])
+                .build()?
+                .alias("item_first_day");
+                rows.window(vec![first])?
+            } else {
+                rows
+            };
+            let shown = |name: &str| {
+                if name == stratum {
+                    c(name)
                 } else {
-                    null_of(name)
+                    null_i64().alias(name)
                 }
             };
-            // Per patient first (a patient's rows in the cell folded into one), then counted:
-            // no DISTINCT, whose FILTER the engine does not keep.
-            let mut per_patient = keys.clone();
-            per_patient.push(c("patient_id"));
-            let flag = |e: Expr| cast(e, DataType::Int64);
-            let plan = LogicalPlanBuilder::from(rows.clone())
-                .aggregate(
-                    per_patient,
-                    vec![
-                        sum(c("records")).alias("records"),
-                        max(flag(c("new_user"))).alias("new_user"),
-                        max(flag(c("valued"))).alias("valued"),
-                    ],
-                )?
+            Ok(rows
+                .project(vec![
+                    c("item"),
+                    c("hospital_id"),
+                    c("patient_id"),
+                    shown("period"),
+                    shown("age_lo"),
+                    c("sex"),
+                    c("records"),
+                    c("valued"),
+                    new_user,
+                ])?
+                .build()?)
+        };
+        Ok((per_patient("period")?, per_patient("age_lo")?))
+    }
+
+    /// Each hospital's counts, for every grouping by sex: by period from the rows per patient
+    /// and period, by age band from those per patient and age band (each row one person of
+    /// its cell), and by sex alone from the latter folded per patient.
+    fn feasibility_hospitals(
+        &mut self,
+        by_period: &LogicalPlan,
+        by_age: &LogicalPlan,
+    ) -> Result<LogicalPlan> {
+        let flag = |e: Expr| cast(e, DataType::Int64);
+        let counted = |rows: LogicalPlanBuilder, stratum: Option<&str>| -> Result<LogicalPlan> {
+            let mut keys = vec![c("item"), c("hospital_id")];
+            keys.extend(stratum.map(c));
+            keys.push(c("sex"));
+            let shown = |name: &str| {
+                if Some(name) == stratum {
+                    c(name)
+                } else {
+                    null_i64().alias(name)
+                }
+            };
+            Ok(rows
                 .aggregate(
                     keys,
                     vec![
                         count(lit(1)).alias("persons"),
                         sum(c("records")).alias("records"),
-                        sum(c("new_user")).alias("new_users"),
-                        sum(c("valued")).alias("persons_with_value"),
+                        sum(flag(c("new_user"))).alias("new_users"),
+                        sum(flag(c("valued"))).alias("persons_with_value"),
                     ],
                 )?
                 .project(vec![
                     c("item"),
                     c("hospital_id").alias("hospital"),
-                    shown("period", "period").alias("period"),
-                    shown("age_band", "age_lo").alias("age_lo"),
-                    shown("sex", "sex").alias("sex"),
+                    shown("period"),
+                    shown("age_lo"),
+                    c("sex"),
                     c("persons"),
                     cast(c("records"), DataType::Int64).alias("records"),
                     cast(c("new_users"), DataType::Int64).alias("new_users"),
                     cast(c("persons_with_value"), DataType::Int64).alias("persons_with_value"),
                 ])?
-                .build()?;
-            out = Some(match out {
-                None => LogicalPlanBuilder::from(plan),
-                Some(b) => b.union(plan)?,
-            });
-        }
-        Ok(out.ok_or_else(|| internal("no grouping"))?.build()?)
+                .build()?)
+        };
+        let period = counted(LogicalPlanBuilder::from(by_period.clone()), Some("period"))?;
+        let age = counted(LogicalPlanBuilder::from(by_age.clone()), Some("age_lo"))?;
+        // A patient has rows in several age bands: one row per patient first.
+        let patients = LogicalPlanBuilder::from(by_age.clone()).aggregate(
+            vec![c("item"), c("hospital_id"), c("patient_id"), c("sex")],
+            vec![
+                sum(c("records")).alias("records"),
+                max(flag(c("new_user"))).alias("new_user"),
+                max(flag(c("valued"))).alias("valued"),
+            ],
+        )?;
+        let sex = counted(patients, None)?;
+        Ok(LogicalPlanBuilder::from(period)
+            .union(age)?
+            .union(sex)?
+            .build()?)
     }
 
     /// The hospitals' counts and the network's (their sums: a patient is never linked across
@@ -515,7 +539,7 @@ fn without_sex(by_sex: &LogicalPlan) -> Result<LogicalPlan> {
             c("hospital"),
             c("period"),
             c("age_lo"),
-            null_of("sex").alias("sex"),
+            lit(datafusion_common::ScalarValue::Utf8(None)).alias("sex"),
             c("persons"),
             c("records"),
             c("new_users"),
@@ -525,13 +549,4 @@ fn without_sex(by_sex: &LogicalPlan) -> Result<LogicalPlan> {
     Ok(LogicalPlanBuilder::from(by_sex.clone())
         .union(summed)?
         .build()?)
-}
-
-/// A typed null for a stratum a grouping is not split by.
-fn null_of(name: &str) -> Expr {
-    if name == "age_band" || name == "period" {
-        null_i64()
-    } else {
-        lit(datafusion_common::ScalarValue::Utf8(None))
-    }
 }
