@@ -196,10 +196,14 @@ impl Step {
     }
 }
 
-/// A move checked against the cube: what it costs (the counts it must hide, their total)
-/// and what it changes.
+/// What a move costs: the counts it must hide by how much of the cube they sum up (hiding
+/// a network total, then a total over two strata, weighs more than any number of counts
+/// below them: a researcher reads the totals first), then their sum, then how many.
+type Cost = ([usize; DIMS + 1], u64, usize);
+
+/// A move checked against the cube: what it costs and what it changes.
 struct Checked {
-    cost: (u64, usize),
+    cost: Cost,
     corners: Vec<(usize, i64)>,
     /// The measures moved.
     measures: Vec<usize>,
@@ -291,10 +295,10 @@ fn best_move(rows: &[Row], grid: &Grid, i: usize, m: usize, delta: i64) -> Optio
         let mut pick = [0usize; DIMS];
         'combos: loop {
             let chosen = [0, 1, 2].map(|d| steps[d][pick[d]]);
-            if let Some(c) = check(rows, grid, &chosen, delta, &ms)
+            if let Some(c) = product(grid, &chosen).and_then(|k| check(rows, grid, k, delta, &ms))
                 && best.as_ref().is_none_or(|b| c.cost < b.cost)
             {
-                let free = c.cost == (0, 0);
+                let free = c.cost == Cost::default();
                 best = Some(c);
                 if free {
                     break 'combos;
@@ -314,8 +318,19 @@ fn best_move(rows: &[Row], grid: &Grid, i: usize, m: usize, delta: i64) -> Optio
                 d += 1;
             }
         }
-        if best.as_ref().is_some_and(|b| b.cost == (0, 0)) {
+        if best.as_ref().is_some_and(|b| b.cost == Cost::default()) {
             break;
+        }
+    }
+    // A whole item's total is the count a researcher reads first: before hiding one, a
+    // move that leaves the totals shared by two counts where they are.
+    if best.as_ref().is_some_and(|b| b.cost.0[0] > 0) {
+        for ms in measure_sets(&rows[i], m) {
+            if let Some(c) = difference(rows, grid, (i, m), delta, &ms)
+                && best.as_ref().is_none_or(|b| c.cost < b.cost)
+            {
+                best = Some(c);
+            }
         }
     }
     best
@@ -431,15 +446,9 @@ fn steps(
     out
 }
 
-/// The move made of one step per stratum, checked against every bound and relation it
-/// touches; `None` where it breaks one that hiding cannot mend.
-fn check(
-    rows: &[Row],
-    grid: &Grid,
-    steps: &[Step; DIMS],
-    delta: i64,
-    ms: &[usize],
-) -> Option<Checked> {
+/// The rows a move of one step per stratum changes, with their signs; `None` where one of
+/// them does not exist.
+fn product(grid: &Grid, steps: &[Step; DIMS]) -> Option<Vec<(usize, i64)>> {
     let mut corners: Vec<(usize, i64)> = Vec::with_capacity(12);
     for a in &steps[0].levels[..steps[0].len] {
         for b in &steps[1].levels[..steps[1].len] {
@@ -448,11 +457,108 @@ fn check(
             }
         }
     }
+    Some(corners)
+}
+
+/// A count and everything it adds up into (its hospital's and the network's totals, by
+/// time or age and over it, by sex and over it), the time stratum's total reached also
+/// through age band `k`: the move that only adds. For a count by hospital, period or age
+/// band, and sex.
+fn up(grid: &Grid, x: [usize; DIMS], k: Option<usize>) -> Option<[Step; DIMS]> {
+    let [h, t, s] = x;
+    let sizes = grid.sizes;
+    if h == sizes[0] || t == sizes[TIME] || s == sizes[2] {
+        return None;
+    }
+    let time = match k {
+        Some(k) => Step::of(&[(t, 1), (sizes[TIME], 1), (k, 1)]),
+        None => Step::of(&[(t, 1), (sizes[TIME], 1)]),
+    };
+    Some([
+        Step::of(&[(h, 1), (sizes[0], 1)]),
+        time,
+        Step::of(&[(s, 1), (sizes[2], 1)]),
+    ])
+}
+
+/// Two moves that only add, one of them taken away: the count and its totals gain, another
+/// count of the same hospital and its totals lose, and the totals they share (the
+/// hospital's, the network's) stay as they are. Tried when every single move would hide a
+/// total of the whole item.
+fn difference(
+    rows: &[Row],
+    grid: &Grid,
+    (i, m): (usize, usize),
+    delta: i64,
+    ms: &[usize],
+) -> Option<Checked> {
+    let x = grid.coords[i];
+    let b = grid.branch(x[TIME])?;
+    let other: Vec<usize> = grid.branch_levels(1 - b).collect();
+    let mut partners: Vec<(i64, usize)> = rows
+        .iter()
+        .enumerate()
+        .filter(|&(j, _)| j != i)
+        .filter_map(|(j, r)| {
+            let y = grid.coords[j];
+            let n = r.exact[m]? as i64;
+            (y[0] == x[0]
+                && y[2] != x[2]
+                && y[2] < grid.sizes[2]
+                && grid.branch(y[TIME]) == Some(b)
+                && n - delta >= least(m))
+            .then_some((-n, j))
+        })
+        .collect();
+    partners.sort_unstable();
+    let ks: Vec<Option<usize>> = if other.is_empty() {
+        vec![None]
+    } else {
+        other.into_iter().map(Some).collect()
+    };
+    let mut best: Option<Checked> = None;
+    for &(_, j) in partners.iter().take(PARTNERS * 2) {
+        for &k in &ks {
+            let (Some(plus), Some(minus)) = (up(grid, x, k), up(grid, grid.coords[j], k)) else {
+                continue;
+            };
+            let (Some(plus), Some(minus)) = (product(grid, &plus), product(grid, &minus)) else {
+                continue;
+            };
+            // Rows in both cancel: the shared totals.
+            let mut corners = plus;
+            for (r, s) in minus {
+                match corners.iter().position(|(c, _)| *c == r) {
+                    Some(p) => {
+                        corners.remove(p);
+                    }
+                    None => corners.push((r, -s)),
+                }
+            }
+            if let Some(c) = check(rows, grid, corners, delta, ms)
+                && best.as_ref().is_none_or(|b| c.cost < b.cost)
+            {
+                best = Some(c);
+            }
+        }
+    }
+    best
+}
+
+/// The move that changes `corners` (rows and signs), checked against every bound and
+/// relation it touches; `None` where it breaks one that hiding cannot mend.
+fn check(
+    rows: &[Row],
+    grid: &Grid,
+    corners: Vec<(usize, i64)>,
+    delta: i64,
+    ms: &[usize],
+) -> Option<Checked> {
     let moved = |m: usize| ms.contains(&m);
     let value = |j: usize, m: usize, sign: i64| -> i64 {
         rows[j].exact[m].unwrap_or(0) as i64 + if moved(m) { sign * delta } else { 0 }
     };
-    let mut cost = (0u64, 0usize);
+    let mut cost = Cost::default();
     let mut hide = Vec::new();
     for &(j, sign) in &corners {
         for &m in ms {
@@ -470,8 +576,13 @@ fn check(
                         if x < least(m) {
                             return None;
                         }
-                        cost.0 += rows[j].exact[m].unwrap_or(0);
-                        cost.1 += 1;
+                        // Totals first: the level is how many strata the count is a total over.
+                        let level = (0..DIMS)
+                            .filter(|&d| grid.coords[j][d] == grid.sizes[d])
+                            .count();
+                        cost.0[DIMS - level] += 1;
+                        cost.1 += rows[j].exact[m].unwrap_or(0);
+                        cost.2 += 1;
                         hide.push((j, m));
                     }
                 }
