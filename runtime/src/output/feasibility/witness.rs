@@ -18,6 +18,10 @@
 //! - *stay*: only the count's stratum changes, where the relation along it is an inequality
 //!   (a person can be counted in several periods and age bands).
 //!
+//! Before a move would hide an item's network total, the difference of two moves that only
+//! add is tried: the count and its totals gain, another count of the same hospital and its
+//! totals lose, and the totals they share stay.
+//!
 //! Sums hold by construction (each step adds up along its stratum); every bound and
 //! inequality the move touches (a shown count stays within its rounding, else it is hidden; a
 //! hidden count stays at or above what the attacker knows it is; persons at most records,
