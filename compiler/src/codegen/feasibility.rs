@@ -14,7 +14,7 @@ use datafusion_functions_aggregate::expr_fn::{count, max, min, sum};
 
 use super::coverage::Sources;
 use super::expr::*;
-use super::outputs::fiscal_year_of;
+use super::outputs::{fiscal_year_of, quarter_in_year};
 use super::*;
 use crate::cir::visit;
 
@@ -115,7 +115,8 @@ pub fn feasibility_plans(
     request: &Request,
 ) -> std::result::Result<Result<Vec<NamedPlan>>, (usize, String)> {
     // Each item's table and test.
-    let mut by_table: BTreeMap<Table, Vec<(&Item, Expr)>> = BTreeMap::new();
+    // Each table's items with their places in the request.
+    let mut by_table: BTreeMap<Table, Vec<(usize, &Item, Expr)>> = BTreeMap::new();
     for (i, item) in request.items.iter().enumerate() {
         let Some(cohort) = p.cohort(&item.cohort) else {
             return Ok(Err(internal(format!("no cohort {}", item.cohort))));
@@ -129,7 +130,10 @@ pub fn feasibility_plans(
             .collect();
         match found.as_slice() {
             [(t, pred)] if table_kind(*t) == Some(item.kind) => {
-                by_table.entry(*t).or_default().push((item, pred.clone()));
+                by_table
+                    .entry(*t)
+                    .or_default()
+                    .push((i, item, pred.clone()));
             }
             _ => {
                 return Err((
@@ -153,7 +157,7 @@ pub fn feasibility_plans(
 
 fn build(
     request: &Request,
-    by_table: &BTreeMap<Table, Vec<(&Item, Expr)>>,
+    by_table: &BTreeMap<Table, Vec<(usize, &Item, Expr)>>,
 ) -> Result<Vec<NamedPlan>> {
     let mut g = Gen::default();
     g.begin("feasibility");
@@ -194,14 +198,15 @@ impl Gen {
     /// The table's items per patient, twice: one row per item, hospital, patient and period,
     /// and one per item, hospital, patient and age band (each with the patient's sex and the
     /// other stratum null): the records, whether one had a value, and whether the patient's
-    /// first record of the item is in it after `NEW_USER_DAYS` of the hospital's data. The table's matching rows are kept narrow (a
-    /// yes/no column per item, one bit a row); each item's rows are joined with the patients
-    /// and counted once, per patient and stratum (a count per day first would add a pass over
-    /// as many groups as rows: a lab item has about one row per patient and day).
+    /// first record of the item is in it after `NEW_USER_DAYS` of the hospital's data. The
+    /// table's matching rows are kept narrow (a yes/no column per item, one bit a row); each
+    /// item's rows are joined with the patients and counted once, per patient and stratum (a
+    /// count per day first would add a pass over as many groups as rows: a lab item has about
+    /// one row per patient and day).
     fn feasibility_rows(
         &mut self,
         table: Table,
-        items: &[(&Item, Expr)],
+        items: &[(usize, &Item, Expr)],
         request: &Request,
     ) -> Result<(LogicalPlan, LogicalPlan)> {
         let kind = table_kind(table).ok_or_else(|| internal("an item of no table"))?;
@@ -219,29 +224,26 @@ impl Gen {
             day(c("date")).alias("day"),
             valued.alias("valued"),
         ];
-        for ((_, pred), m) in items.iter().zip(&marks) {
+        for ((_, _, pred), m) in items.iter().zip(&marks) {
             cols.push(pred.clone().alias(m));
         }
         let matched = self
             .scan_cdm(table)?
-            .filter(or_balanced(items.iter().map(|(_, p)| p.clone()).collect()))?
+            .filter(or_balanced(
+                items.iter().map(|(_, _, p)| p.clone()).collect(),
+            ))?
             .project(cols)?
             .build()?;
         let matched = self.intermediate(table.name(), matched)?;
         // Each item's rows, by their own yes/no column (a row of two items is in each).
         let mut long: Option<LogicalPlanBuilder> = None;
-        for ((item, _), m) in items.iter().zip(&marks) {
+        for ((id, _, _), m) in items.iter().zip(&marks) {
             // Items are numbered by their place in the request until the cube names them:
             // numbers are cheaper to group by than names.
-            let id = request
-                .items
-                .iter()
-                .position(|x| std::ptr::eq(x, *item))
-                .ok_or_else(|| internal(format!("no item {}", item.name)))?;
             let one = LogicalPlanBuilder::from(matched.clone())
                 .filter(c(m))?
                 .project(vec![
-                    lit(id as i64).alias("item"),
+                    lit(*id as i64).alias("item"),
                     c("hospital_id"),
                     c("patient_id"),
                     c("day"),
@@ -336,20 +338,13 @@ impl Gen {
             } else {
                 rows
             };
-            let shown = |name: &str| {
-                if name == stratum {
-                    c(name)
-                } else {
-                    null_i64().alias(name)
-                }
-            };
             Ok(rows
                 .project(vec![
                     c("item"),
                     c("hospital_id"),
                     c("patient_id"),
-                    shown("period"),
-                    shown("age_lo"),
+                    stratum_or_null("period", Some(stratum)),
+                    stratum_or_null("age_lo", Some(stratum)),
                     c("sex"),
                     c("records"),
                     c("valued"),
@@ -373,13 +368,6 @@ impl Gen {
             let mut keys = vec![c("item"), c("hospital_id")];
             keys.extend(stratum.map(c));
             keys.push(c("sex"));
-            let shown = |name: &str| {
-                if Some(name) == stratum {
-                    c(name)
-                } else {
-                    null_i64().alias(name)
-                }
-            };
             Ok(rows
                 .aggregate(
                     keys,
@@ -393,8 +381,8 @@ impl Gen {
                 .project(vec![
                     c("item"),
                     c("hospital_id").alias("hospital"),
-                    shown("period"),
-                    shown("age_lo"),
+                    stratum_or_null("period", stratum),
+                    stratum_or_null("age_lo", stratum),
                     c("sex"),
                     c("persons"),
                     cast(c("records"), DataType::Int64).alias("records"),
@@ -428,27 +416,7 @@ impl Gen {
         hospitals: &LogicalPlan,
         request: &Request,
     ) -> Result<LogicalPlan> {
-        let strata = ["item", "period", "age_lo", "sex"];
-        let network = LogicalPlanBuilder::from(hospitals.clone())
-            .aggregate(
-                strata.iter().map(|k| c(k)).collect::<Vec<_>>(),
-                COUNTS
-                    .iter()
-                    .map(|n| cast(sum(c(n)), DataType::Int64).alias(*n))
-                    .collect::<Vec<_>>(),
-            )?
-            .project(vec![
-                c("item"),
-                lit("network").alias("hospital"),
-                c("period"),
-                c("age_lo"),
-                c("sex"),
-                c("persons"),
-                c("records"),
-                c("new_users"),
-                c("persons_with_value"),
-            ])?
-            .build()?;
+        let network = summed_over(hospitals, "hospital", lit("network"))?;
         let w = request.age_band;
         let band = datafusion_functions::expr_fn::concat(vec![
             cast(c("age_lo"), DataType::Utf8),
@@ -519,33 +487,58 @@ impl Gen {
 /// A date's calendar quarter as a number, `year * 10 + quarter` (20141 for 2014Q1): grouped
 /// by as a number, named only in the cube.
 fn quarter_number(d: Expr) -> Expr {
-    let q = (cast(date_part(lit("month"), d.clone()), DataType::Int64) + lit(2_i64)) / lit(3_i64);
-    cast(date_part(lit("year"), d), DataType::Int64) * lit(10_i64) + q
+    cast(date_part(lit("year"), d.clone()), DataType::Int64) * lit(10_i64) + quarter_in_year(d)
 }
 
-/// Each hospital's counts by sex, and the same without sex: the sexes' counts added (a
-/// person has one sex, so persons add up too).
-fn without_sex(by_sex: &LogicalPlan) -> Result<LogicalPlan> {
-    let summed = LogicalPlanBuilder::from(by_sex.clone())
+/// The strata of a row of counts, in order.
+const STRATA: [&str; 5] = ["item", "hospital", "period", "age_lo", "sex"];
+
+/// A stratum's column in a row split by `stratum` only (a typed null otherwise).
+fn stratum_or_null(name: &str, stratum: Option<&str>) -> Expr {
+    if Some(name) == stratum {
+        c(name)
+    } else {
+        null_i64().alias(name)
+    }
+}
+
+/// The counts added over stratum `over` (hospitals, or sexes), which then reads `total`.
+fn summed_over(rows: &LogicalPlan, over: &str, total: Expr) -> Result<LogicalPlan> {
+    let mut columns: Vec<Expr> = STRATA
+        .iter()
+        .map(|k| {
+            if *k == over {
+                total.clone().alias(*k)
+            } else {
+                c(k)
+            }
+        })
+        .collect();
+    columns.extend(COUNTS.iter().map(|n| c(n)));
+    Ok(LogicalPlanBuilder::from(rows.clone())
         .aggregate(
-            vec![c("item"), c("hospital"), c("period"), c("age_lo")],
+            STRATA
+                .iter()
+                .filter(|k| **k != over)
+                .map(|k| c(k))
+                .collect::<Vec<_>>(),
             COUNTS
                 .iter()
                 .map(|n| cast(sum(c(n)), DataType::Int64).alias(*n))
                 .collect::<Vec<_>>(),
         )?
-        .project(vec![
-            c("item"),
-            c("hospital"),
-            c("period"),
-            c("age_lo"),
-            lit(datafusion_common::ScalarValue::Utf8(None)).alias("sex"),
-            c("persons"),
-            c("records"),
-            c("new_users"),
-            c("persons_with_value"),
-        ])?
-        .build()?;
+        .project(columns)?
+        .build()?)
+}
+
+/// Each hospital's counts by sex, and the same without sex: the sexes' counts added (a
+/// person has one sex, so persons add up too).
+fn without_sex(by_sex: &LogicalPlan) -> Result<LogicalPlan> {
+    let summed = summed_over(
+        by_sex,
+        "sex",
+        lit(datafusion_common::ScalarValue::Utf8(None)),
+    )?;
     Ok(LogicalPlanBuilder::from(by_sex.clone())
         .union(summed)?
         .build()?)

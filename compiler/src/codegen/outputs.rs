@@ -446,7 +446,7 @@ impl Gen {
 
 /// The calendar quarter of a date as text that sorts in time and reads as written: `2019Q1`.
 pub(super) fn quarter_of(d: Expr) -> Expr {
-    let q = (cast(date_part(lit("month"), d.clone()), DataType::Int64) + lit(2_i64)) / lit(3_i64);
+    let q = quarter_in_year(d.clone());
     datafusion_functions::expr_fn::concat(vec![
         cast(
             cast(date_part(lit("year"), d), DataType::Int64),
@@ -455,6 +455,11 @@ pub(super) fn quarter_of(d: Expr) -> Expr {
         lit("Q"),
         cast(q, DataType::Utf8),
     ])
+}
+
+/// A date's quarter within its calendar year, 1 to 4.
+pub(super) fn quarter_in_year(d: Expr) -> Expr {
+    (cast(date_part(lit("month"), d), DataType::Int64) + lit(2_i64)) / lit(3_i64)
 }
 
 /// The Japanese fiscal year (年度) of a date: April to March, named by the year it starts in.

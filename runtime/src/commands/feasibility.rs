@@ -287,7 +287,7 @@ async fn count_hospitals(
             loop {
                 let next = queue.lock().ok().and_then(|mut q| q.pop());
                 let Some((k, h)) = next else { break };
-                engine.only_hospital(Some(&h)).await?;
+                engine.only_hospital(&h).await?;
                 // The last hospital's kept results go: each hospital registers its own.
                 for p in plans.iter() {
                     engine

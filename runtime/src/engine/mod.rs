@@ -192,11 +192,11 @@ impl Engine {
         }
     }
 
-    /// Restricts every CDM table to one hospital's rows (a view over the whole table), as
-    /// that hospital would see its own data; `None` gives back the whole tables. Plans bound
-    /// after this read only that hospital, and the Parquet reader skips the row groups of
-    /// the others by their statistics.
-    pub async fn only_hospital(&self, hospital: Option<&str>) -> Result<()> {
+    /// Restricts every CDM table to one hospital's rows (a view over the whole table, kept
+    /// as `__all_<table>`), as that hospital would see its own data. Plans bound after this
+    /// read only that hospital, and the Parquet reader skips the row groups of the others by
+    /// their statistics.
+    pub async fn only_hospital(&self, hospital: &str) -> Result<()> {
         use datafusion::prelude::{col, lit};
         for t in Table::ALL {
             let all = format!("__all_{t}");
@@ -211,17 +211,16 @@ impl Engine {
                 }
             }
             let frame = self.ctx.table(all.as_str()).await.map_err(cannot)?;
-            let frame = match hospital {
-                None => frame,
+            let frame = match t {
                 // The patients are not narrowed: every plan joins them with the rows of a
                 // table that is, and a patient table narrowed to one hospital makes the
                 // engine take the hospital for a constant through the join and group by it
                 // in its ordered mode, which emits groups in slices at quadratic cost
                 // (DataFusion 55; measured: the standard feasibility request at 30
                 // hospitals spent most of its time there).
-                Some(_) if t == Table::Patient => frame,
-                Some(h) => frame
-                    .filter(col("hospital_id").eq(lit(h)))
+                Table::Patient => frame,
+                _ => frame
+                    .filter(col("hospital_id").eq(lit(hospital)))
                     .map_err(cannot)?,
             };
             self.ctx

@@ -115,6 +115,20 @@ fn counts(b: &RecordBatch, name: &str) -> Result<Vec<Option<u64>>> {
         .collect())
 }
 
+/// What a shown count's true value can be: within its rounding, and 10 or more (a count of
+/// 1-9 is never shown).
+fn interval(n: u64) -> (i64, i64) {
+    let half = (COUNT_BASE / 2) as i64;
+    let n = n as i64;
+    ((n - half).max(i64::from(THRESHOLD)), n + half - 1)
+}
+
+/// The least a hidden count can be that the attacker knows: a row exists only where
+/// someone has a record, so its persons and records are at least 1.
+fn least(m: usize) -> i64 {
+    i64::from(m == PERSONS || m == RECORDS)
+}
+
 /// A count as the rule shows it, before complementary suppression.
 fn shown(n: Option<u64>) -> Cell {
     match n {
@@ -757,15 +771,10 @@ impl Relations {
                     Cell::None => continue,
                     Cell::Shown(0) => (0.0, 0.0),
                     Cell::Shown(n) => {
-                        let n = n as f64;
-                        let half = COUNT_BASE as f64 / 2.0;
-                        ((n - half).max(f64::from(THRESHOLD)), n + half - 1.0)
+                        let (lo, hi) = interval(n);
+                        (lo as f64, hi as f64)
                     }
-                    // A row exists only where someone has a record.
-                    Cell::Small | Cell::Complementary if m == PERSONS || m == RECORDS => {
-                        (1.0, f64::INFINITY)
-                    }
-                    Cell::Small | Cell::Complementary => (0.0, f64::INFINITY),
+                    Cell::Small | Cell::Complementary => (least(m) as f64, f64::INFINITY),
                 };
                 var.insert((i, m), r.cells.len());
                 r.cells.push((i, m));

@@ -31,8 +31,8 @@
 //! what the attacker must allow), so one pass over the small counts protects the whole item.
 //! The move of *up* and *lift* steps only adds, so it always passes.
 
-use super::{ALL, Cell, NEW_USERS, PERSONS, RECORDS, Row, WITH_VALUE};
-use crate::disclosure::{COUNT_BASE, THRESHOLD};
+use super::{ALL, Cell, NEW_USERS, PERSONS, RECORDS, Row, WITH_VALUE, interval, least};
+use crate::disclosure::THRESHOLD;
 
 /// Candidate partners tried per stratum for a *pair*, an *up* or a *lift*.
 const PARTNERS: usize = 2;
@@ -169,19 +169,6 @@ fn additive(m: usize, d: usize) -> bool {
     matches!(m, RECORDS | NEW_USERS) || d != TIME
 }
 
-/// The least a count can be that the attacker knows: a row exists only if someone has a
-/// record in it.
-fn least(m: usize) -> i64 {
-    i64::from(m == PERSONS || m == RECORDS)
-}
-
-/// What a shown count's true value can be: within its rounding, and 10 or more.
-fn interval(n: u64) -> (i64, i64) {
-    let half = (COUNT_BASE / 2) as i64;
-    let n = n as i64;
-    ((n - half).max(i64::from(THRESHOLD)), n + half - 1)
-}
-
 /// A step along one stratum: the levels that change and by how many δ each.
 #[derive(Clone, Copy)]
 struct Step {
@@ -299,14 +286,11 @@ fn best_move(rows: &[Row], grid: &Grid, i: usize, m: usize, delta: i64) -> Optio
         let mut pick = [0usize; DIMS];
         'combos: loop {
             let chosen = [0, 1, 2].map(|d| steps[d][pick[d]]);
-            if let Some(c) = product(grid, &chosen).and_then(|k| check(rows, grid, k, delta, &ms))
-                && best.as_ref().is_none_or(|b| c.cost < b.cost)
+            let c = product(grid, &chosen).and_then(|k| check(rows, grid, k, delta, &ms));
+            if keep_cheaper(&mut best, c)
+                && best.as_ref().is_some_and(|b| b.cost == Cost::default())
             {
-                let free = c.cost == Cost::default();
-                best = Some(c);
-                if free {
-                    break 'combos;
-                }
+                break 'combos;
             }
             // The next combination.
             let mut d = 0;
@@ -330,14 +314,21 @@ fn best_move(rows: &[Row], grid: &Grid, i: usize, m: usize, delta: i64) -> Optio
     // move that leaves the totals shared by two counts where they are.
     if best.as_ref().is_some_and(|b| b.cost.0[0] > 0) {
         for ms in measure_sets(&rows[i], m) {
-            if let Some(c) = difference(rows, grid, (i, m), delta, &ms)
-                && best.as_ref().is_none_or(|b| c.cost < b.cost)
-            {
-                best = Some(c);
-            }
+            keep_cheaper(&mut best, difference(rows, grid, (i, m), delta, &ms));
         }
     }
     best
+}
+
+/// Keeps `candidate` if it costs less than the best so far; whether it did.
+fn keep_cheaper(best: &mut Option<Checked>, candidate: Option<Checked>) -> bool {
+    match candidate {
+        Some(c) if best.as_ref().is_none_or(|b| c.cost < b.cost) => {
+            *best = Some(c);
+            true
+        }
+        _ => false,
+    }
 }
 
 /// The likeliest partners of count (i, m) along stratum `d` among `levels`: those that
@@ -539,11 +530,7 @@ fn difference(
                     None => corners.push((r, -s)),
                 }
             }
-            if let Some(c) = check(rows, grid, corners, delta, ms)
-                && best.as_ref().is_none_or(|b| c.cost < b.cost)
-            {
-                best = Some(c);
-            }
+            keep_cheaper(&mut best, check(rows, grid, corners, delta, ms));
         }
     }
     best
