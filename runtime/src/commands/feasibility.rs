@@ -182,15 +182,15 @@ pub fn feasibility(args: &FeasibilityArgs) -> Result<ExitCode> {
     let cube = Cube::protect_rows(calendar, pool(&parts)?)?;
     // Items that matched nothing, where.
     let mut matched_nothing: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let found: std::collections::BTreeSet<(&str, &str)> = cube
+        .rows
+        .iter()
+        .map(|r| (r.item.as_str(), r.hospital.as_str()))
+        .collect();
     for item in &f.request.items {
         let mut at: Vec<String> = hospitals
             .iter()
-            .filter(|h| {
-                !cube
-                    .rows
-                    .iter()
-                    .any(|r| r.item == item.name && &r.hospital == *h)
-            })
+            .filter(|h| !found.contains(&(item.name.as_str(), h.as_str())))
             .cloned()
             .collect();
         if !at.is_empty() {

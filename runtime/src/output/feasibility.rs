@@ -11,7 +11,7 @@
 //! (`witness`). The audit plays the attacker with a linear program over every relation the
 //! cube's counts keep within and across measures.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, BooleanArray, Int64Array, RecordBatch, StringArray};
@@ -602,10 +602,17 @@ impl Cube {
     /// and marked, never as a number.
     pub fn html(&self, heading: &str) -> String {
         use crate::network::summary::esc;
+        // Each item's network rows, items in the cube's order (one pass: the cube of a
+        // network has hundreds of thousands of rows).
         let mut items: Vec<(&str, &str)> = Vec::new();
+        let mut network: HashMap<&str, Vec<&Row>> = HashMap::new();
         for r in &self.rows {
-            if !items.iter().any(|(i, _)| *i == r.item) {
+            if !network.contains_key(r.item.as_str()) {
                 items.push((&r.item, &r.kind));
+            }
+            let rows = network.entry(&r.item).or_default();
+            if r.hospital == "network" {
+                rows.push(r);
             }
         }
         let mut periods: Vec<&str> = self
@@ -634,13 +641,10 @@ impl Cube {
             COUNTS.join("</th><th>")
         ));
         for (item, kind) in &items {
-            if let Some(r) = self.rows.iter().find(|r| {
-                r.item == *item
-                    && r.hospital == "network"
-                    && r.period == ALL
-                    && r.age_band == ALL
-                    && r.sex == ALL
-            }) {
+            if let Some(r) = network[item]
+                .iter()
+                .find(|r| r.period == ALL && r.age_band == ALL && r.sex == ALL)
+            {
                 out.push_str(&format!(
                     "<tr><td class=\"l\">{}</td><td class=\"l\">{}</td><td>{}</td></tr>\n",
                     esc(item),
@@ -656,19 +660,13 @@ impl Cube {
         out.push_str("</table>\n");
         let (w, h, bar) = (40.0 + 14.0 * periods.len() as f64, 140.0, 3.0);
         for (item, _) in &items {
-            let cells: Vec<&Row> = self
-                .rows
+            let cells: HashMap<(&str, &str), &Row> = network[item]
                 .iter()
-                .filter(|r| {
-                    r.item == *item
-                        && r.hospital == "network"
-                        && r.age_band == ALL
-                        && r.period != ALL
-                        && r.sex != ALL
-                })
+                .filter(|r| r.age_band == ALL && r.period != ALL && r.sex != ALL)
+                .map(|r| ((r.period.as_str(), r.sex.as_str()), *r))
                 .collect();
             let top = cells
-                .iter()
+                .values()
                 .filter_map(|r| match r.shown[PERSONS] {
                     Cell::Shown(n) => Some(n),
                     _ => None,
@@ -691,8 +689,7 @@ impl Cube {
                 let x0 = 40.0 + pi as f64 * 14.0;
                 for (si, sex) in ["F", "M", "U"].iter().enumerate() {
                     let x = x0 + si as f64 * (bar + 1.0);
-                    let Some(r) = cells.iter().find(|r| r.period == *period && r.sex == *sex)
-                    else {
+                    let Some(r) = cells.get(&(*period, *sex)) else {
                         continue;
                     };
                     match r.shown[PERSONS] {
