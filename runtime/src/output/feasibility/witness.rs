@@ -16,11 +16,17 @@
 //! - *pair*: the count's stratum gains and another stratum of the same total loses;
 //! - *lift* (for a total): the total and one of its parts gain (a period and an age band);
 //! - *stay*: only the count's stratum changes, where the relation along it is an inequality
-//!   (a person can be counted in several periods and age bands).
+//!   (a person can be counted in several periods and age bands);
+//! - *spread*: a pair, up or lift whose δ is shared among several partners (and the total),
+//!   each within what keeps its published count true; for persons in a period, the total
+//!   (and one stratum of the other kind) gains only what the count's new value needs.
 //!
-//! Before a move would hide an item's network total, the difference of two moves that only
-//! add is tried: the count and its totals gain, another count of the same hospital and its
-//! totals lose, and the totals they share stay.
+//! A spread's amounts are whole numbers, so at most one step of a move spreads. Before a
+//! move would hide an item's network total, two more kinds are tried: the difference of two
+//! moves that only add (the count and its totals gain, another count of the same hospital
+//! and its totals lose, each through its own age band, and the totals they share stay), and
+//! a split move whose measures that add up through time (records, new users) take one step
+//! along it and the others (persons) another.
 //!
 //! Sums hold by construction (each step adds up along its stratum); every bound and
 //! inequality the move touches (a shown count stays within its rounding, else it is hidden; a
@@ -163,27 +169,47 @@ impl Grid {
     }
 }
 
+/// The measures of a row bounded by another: (at most, bound).
+const ROW_ORDER: [(usize, usize); 3] = [
+    (PERSONS, RECORDS),
+    (NEW_USERS, PERSONS),
+    (WITH_VALUE, PERSONS),
+];
+
 /// Whether a measure's counts add up along a stratum (a person is at one hospital and of one
 /// sex; a record, and a new user's first record, are in one period and one age band too).
 fn additive(m: usize, d: usize) -> bool {
     matches!(m, RECORDS | NEW_USERS) || d != TIME
 }
 
-/// A step along one stratum: the levels that change and by how many δ each.
+/// Most levels a step changes (the count's, its total's and up to four partners').
+const STEP_LEVELS: usize = 12;
+
+/// A step along one stratum: the levels that change and by how many δ each, or, for a
+/// spread, by how much each (δ shared among partners, each within its own rounding).
 #[derive(Clone, Copy)]
 struct Step {
-    levels: [(usize, i64); 3],
+    levels: [(usize, i64); STEP_LEVELS],
     len: usize,
+    spread: bool,
 }
 
 impl Step {
     fn of(levels: &[(usize, i64)]) -> Step {
         let mut s = Step {
-            levels: [(0, 0); 3],
+            levels: [(0, 0); STEP_LEVELS],
             len: levels.len(),
+            spread: false,
         };
         s.levels[..levels.len()].copy_from_slice(levels);
         s
+    }
+
+    fn spread(levels: &[(usize, i64)]) -> Step {
+        Step {
+            spread: true,
+            ..Step::of(levels)
+        }
     }
 }
 
@@ -192,23 +218,58 @@ impl Step {
 /// below them: a researcher reads the totals first), then their sum, then how many.
 type Cost = ([usize; DIMS + 1], u64, usize);
 
+/// What a row gains in each measure.
+pub(super) type Gains = [i64; 4];
+
+/// The rows a move changes, with what each gains.
+type Corners = Vec<(usize, Gains)>;
+
+/// Counts a move hides: row and measure.
+type Hidden = Vec<(usize, usize)>;
+
 /// A move checked against the cube: what it costs and what it changes.
 struct Checked {
     cost: Cost,
-    corners: Vec<(usize, i64)>,
-    /// The measures moved.
-    measures: Vec<usize>,
-    hide: Vec<(usize, usize)>,
+    corners: Corners,
+    hide: Hidden,
 }
 
-/// A witness: the true table with `delta` added, times each corner's sign, to the given
-/// measures of the corner rows.
+/// A witness: the true table with each corner's gains added (the count's own corner gains
+/// what puts it at 10).
 #[cfg_attr(not(test), allow(dead_code, reason = "the tests check each witness"))]
 pub(super) struct Witness {
     pub target: (usize, usize),
-    pub delta: i64,
-    pub corners: Vec<(usize, i64)>,
-    pub measures: Vec<usize>,
+    pub corners: Corners,
+}
+
+/// The rows of a move of one step per stratum, each gaining its amount in the measures `ms`.
+fn in_measures(corners: Vec<(usize, i64)>, ms: &[usize]) -> Corners {
+    corners
+        .into_iter()
+        .map(|(j, a)| {
+            let mut g = [0; 4];
+            for &m in ms {
+                g[m] = a;
+            }
+            (j, g)
+        })
+        .collect()
+}
+
+/// Two moves made one: `b` times `sign` added to `a`; rows left unchanged are dropped.
+fn merge(mut a: Corners, b: Corners, sign: i64) -> Corners {
+    for (j, g) in b {
+        match a.iter_mut().find(|(c, _)| *c == j) {
+            Some((_, h)) => {
+                for m in 0..4 {
+                    h[m] += sign * g[m];
+                }
+            }
+            None => a.push((j, g.map(|x| sign * x))),
+        }
+    }
+    a.retain(|(_, g)| g.iter().any(|&x| x != 0));
+    a
 }
 
 /// Protects one item's rows (small counts already marked `Small`): hides counts until each
@@ -227,19 +288,22 @@ pub(super) fn protect(rows: &mut [Row]) -> Result<Vec<Witness>, String> {
             let delta = i64::from(THRESHOLD) - n;
             let best = best_move(rows, &grid, i, m, delta).ok_or_else(|| {
                 format!(
-                    "internal error: no witness for {} {} at {}",
+                    "internal error: no witness for {} {} at {} {} {} {}",
                     rows[i].item,
                     super::COUNTS[m],
-                    rows[i].hospital
+                    rows[i].hospital,
+                    rows[i].period,
+                    rows[i].age_band,
+                    rows[i].sex
                 )
             })?;
             for &(j, m2) in &best.hide {
                 rows[j].shown[m2] = Cell::Complementary;
             }
             // The witness covers every small count it puts at 10 or more.
-            for &(j, sign) in &best.corners {
-                for &m2 in &best.measures {
-                    let x = rows[j].exact[m2].unwrap_or(0) as i64 + sign * delta;
+            for &(j, gain) in &best.corners {
+                for m2 in (0..4).filter(|&m2| gain[m2] != 0) {
+                    let x = rows[j].exact[m2].unwrap_or(0) as i64 + gain[m2];
                     if rows[j].shown[m2] == Cell::Small && x >= i64::from(THRESHOLD) {
                         covered[j][m2] = true;
                     }
@@ -248,9 +312,7 @@ pub(super) fn protect(rows: &mut [Row]) -> Result<Vec<Witness>, String> {
             covered[i][m] = true;
             witnesses.push(Witness {
                 target: (i, m),
-                delta,
                 corners: best.corners,
-                measures: best.measures,
             });
         }
     }
@@ -275,10 +337,34 @@ fn measure_sets(row: &Row, m: usize) -> Vec<Vec<usize>> {
 
 /// The cheapest move that puts count (i, m) at 10 or more, of those tried.
 fn best_move(rows: &[Row], grid: &Grid, i: usize, m: usize, delta: i64) -> Option<Checked> {
+    // The likeliest partners first; where none of their moves exists (a row they need is
+    // not in the cube: no person of the count's sex in that age band), every partner.
+    let mut best = products(rows, grid, (i, m), delta, PARTNERS)
+        .or_else(|| products(rows, grid, (i, m), delta, usize::MAX));
+    // A whole item's total is the count a researcher reads first: before hiding one, a
+    // move that leaves the totals shared by two counts where they are, and moves whose
+    // measures go their own ways through time.
+    if best.as_ref().is_some_and(|b| b.cost.0[0] > 0) {
+        for ms in measure_sets(&rows[i], m) {
+            keep_cheaper(&mut best, difference(rows, grid, (i, m), delta, &ms));
+            keep_cheaper(&mut best, split(rows, grid, (i, m), delta, &ms));
+        }
+    }
+    best
+}
+
+/// The cheapest move of one step per stratum, with `limit` partners per stratum.
+fn products(
+    rows: &[Row],
+    grid: &Grid,
+    (i, m): (usize, usize),
+    delta: i64,
+    limit: usize,
+) -> Option<Checked> {
     let mut best: Option<Checked> = None;
     for ms in measure_sets(&rows[i], m) {
         let steps: Vec<Vec<Step>> = (0..DIMS)
-            .map(|d| steps(rows, grid, i, m, d, delta, &ms))
+            .map(|d| steps(rows, grid, (i, m, d), delta, &ms, limit))
             .collect();
         if steps.iter().any(|s| s.is_empty()) {
             continue;
@@ -286,11 +372,12 @@ fn best_move(rows: &[Row], grid: &Grid, i: usize, m: usize, delta: i64) -> Optio
         let mut pick = [0usize; DIMS];
         'combos: loop {
             let chosen = [0, 1, 2].map(|d| steps[d][pick[d]]);
-            let c = product(grid, &chosen).and_then(|k| check(rows, grid, k, delta, &ms));
+            let c =
+                product(grid, &chosen, delta).and_then(|k| check(rows, grid, in_measures(k, &ms)));
             if keep_cheaper(&mut best, c)
                 && best.as_ref().is_some_and(|b| b.cost == Cost::default())
             {
-                break 'combos;
+                return best;
             }
             // The next combination.
             let mut d = 0;
@@ -306,15 +393,88 @@ fn best_move(rows: &[Row], grid: &Grid, i: usize, m: usize, delta: i64) -> Optio
                 d += 1;
             }
         }
-        if best.as_ref().is_some_and(|b| b.cost == Cost::default()) {
-            break;
-        }
     }
-    // A whole item's total is the count a researcher reads first: before hiding one, a
-    // move that leaves the totals shared by two counts where they are.
-    if best.as_ref().is_some_and(|b| b.cost.0[0] > 0) {
-        for ms in measure_sets(&rows[i], m) {
-            keep_cheaper(&mut best, difference(rows, grid, (i, m), delta, &ms));
+    best
+}
+
+/// The kinds of move [`candidates`] names.
+#[cfg(test)]
+pub(super) const KINDS: [&str; 4] = [
+    "product",
+    "product with every partner",
+    "difference",
+    "split",
+];
+
+/// Every kind of move's cheapest for count (i, m), each with the counts it hides: the
+/// tests check each against the attacker's relations, not only the one taken.
+#[cfg(test)]
+pub(super) fn candidates(rows: &[Row], i: usize, m: usize) -> Vec<(&'static str, Witness, Hidden)> {
+    let grid = Grid::of(rows).expect("a grid");
+    let delta = i64::from(THRESHOLD) - rows[i].exact[m].unwrap_or(0) as i64;
+    let mut found = vec![
+        (KINDS[0], products(rows, &grid, (i, m), delta, PARTNERS)),
+        (KINDS[1], products(rows, &grid, (i, m), delta, usize::MAX)),
+    ];
+    for ms in measure_sets(&rows[i], m) {
+        found.push((KINDS[2], difference(rows, &grid, (i, m), delta, &ms)));
+        found.push((KINDS[3], split(rows, &grid, (i, m), delta, &ms)));
+    }
+    found
+        .into_iter()
+        .filter_map(|(kind, c)| {
+            let c = c?;
+            let w = Witness {
+                target: (i, m),
+                corners: c.corners,
+            };
+            Some((kind, w, c.hide))
+        })
+        .collect()
+}
+
+/// A move whose measures that add up through time (records, new users) take one step along
+/// it and those that do not (persons, persons with a value) another, the same steps along
+/// hospital and sex: persons may stay while their records pair with another period's.
+fn split(
+    rows: &[Row],
+    grid: &Grid,
+    (i, m): (usize, usize),
+    delta: i64,
+    ms: &[usize],
+) -> Option<Checked> {
+    let (adding, not): (Vec<usize>, Vec<usize>) = ms.iter().partition(|&&m2| additive(m2, TIME));
+    if adding.is_empty() || not.is_empty() {
+        return None;
+    }
+    let lead = |group: &[usize]| if group.contains(&m) { m } else { group[0] };
+    let along = |d: usize| steps(rows, grid, (i, m, d), delta, ms, PARTNERS);
+    let (hospital, sex) = (along(0), along(2));
+    let time_not = steps(rows, grid, (i, lead(&not), TIME), delta, &not, PARTNERS);
+    let time_adding = steps(
+        rows,
+        grid,
+        (i, lead(&adding), TIME),
+        delta,
+        &adding,
+        PARTNERS,
+    );
+    let mut best: Option<Checked> = None;
+    for h in &hospital {
+        for s in &sex {
+            for a in &time_not {
+                let Some(first) = product(grid, &[*h, *a, *s], delta) else {
+                    continue;
+                };
+                let first = in_measures(first, &not);
+                for b in &time_adding {
+                    let Some(second) = product(grid, &[*h, *b, *s], delta) else {
+                        continue;
+                    };
+                    let corners = merge(first.clone(), in_measures(second, &adding), 1);
+                    keep_cheaper(&mut best, check(rows, grid, corners));
+                }
+            }
         }
     }
     best
@@ -339,8 +499,8 @@ fn partners(
     grid: &Grid,
     (i, m, d): (usize, usize, usize),
     levels: std::ops::Range<usize>,
-    sign: i64,
-    delta: i64,
+    (sign, delta): (i64, i64),
+    limit: usize,
 ) -> Vec<usize> {
     let x = grid.coords[i][d];
     let mut found: Vec<((u8, i64), usize)> = levels
@@ -366,24 +526,23 @@ fn partners(
         })
         .collect();
     found.sort_unstable();
-    found.into_iter().take(PARTNERS).map(|(_, k)| k).collect()
+    found.into_iter().take(limit).map(|(_, k)| k).collect()
 }
 
-/// The steps tried along stratum `d` for count (i, m): up, pairs and lifts with the likeliest
-/// partners, and a stay where the stratum's relation is an inequality for every measure
-/// moved.
+/// The steps tried along stratum `d` for count (i, m): up, pairs and lifts with the `limit`
+/// likeliest partners, and a stay where the stratum's relation is an inequality for every
+/// measure moved.
 fn steps(
     rows: &[Row],
     grid: &Grid,
-    i: usize,
-    m: usize,
-    d: usize,
+    (i, m, d): (usize, usize, usize),
     delta: i64,
     ms: &[usize],
+    limit: usize,
 ) -> Vec<Step> {
     let size = grid.sizes[d];
     let x = grid.coords[i][d];
-    let with = |levels, sign| partners(rows, grid, (i, m, d), levels, sign, delta);
+    let with = |levels, sign| partners(rows, grid, (i, m, d), levels, (sign, delta), limit);
     let mut out = Vec::new();
     if d != TIME {
         if x < size {
@@ -391,12 +550,19 @@ fn steps(
             for k in with(0..size, -1) {
                 out.push(Step::of(&[(x, 1), (k, -1)]));
             }
+            // Partners lose, the total may gain some.
+            let shares: Vec<(usize, i64)> = (0..=size)
+                .map(|k| (k, if k == size { 1 } else { -1 }))
+                .collect();
+            out.extend(spread(rows, grid, (i, d), delta, ms, &shares));
         } else if size == 0 {
             out.push(Step::of(&[(x, 1)]));
         } else {
             for k in with(0..size, 1) {
                 out.push(Step::of(&[(x, 1), (k, 1)]));
             }
+            let shares: Vec<(usize, i64)> = (0..size).map(|k| (k, 1)).collect();
+            out.extend(spread(rows, grid, (i, d), delta, ms, &shares));
         }
     } else {
         let branches: Vec<_> = (0..2)
@@ -406,15 +572,41 @@ fn steps(
         match grid.branch(x) {
             Some(b) => {
                 let (own, other) = (grid.branch_levels(b), grid.branch_levels(1 - b));
-                for k in with(own, -1) {
+                for k in with(own.clone(), -1) {
                     out.push(Step::of(&[(x, 1), (k, -1)]));
+                }
+                // Where every measure moved adds up through time, the other periods (or
+                // age bands) may share the loss.
+                if ms.iter().all(|&m2| additive(m2, TIME)) {
+                    let shares: Vec<(usize, i64)> = own.map(|k| (k, -1)).collect();
+                    out.extend(spread(rows, grid, (i, d), delta, ms, &shares));
                 }
                 // Up: the total is also the other branch's sum.
                 if other.is_empty() {
                     out.push(Step::of(&[(x, 1), (size, 1)]));
                 }
-                for k in with(other, 1) {
+                for k in with(other.clone(), 1) {
                     out.push(Step::of(&[(x, 1), (size, 1), (k, 1)]));
+                }
+                // Persons (with a value) in a period are at most the total: it gains only
+                // what the count's new value needs, and so does one stratum of the other
+                // kind (the total is at most their sum).
+                if ms.iter().all(|&m2| !additive(m2, TIME))
+                    && let Some(total) = grid.row(&grid.total_of(grid.coords[i]))
+                {
+                    let need = ms
+                        .iter()
+                        .map(|&m2| {
+                            let at = |j: usize| rows[j].exact[m2].unwrap_or(0) as i64;
+                            at(i) + delta - at(total)
+                        })
+                        .max()
+                        .unwrap_or(0);
+                    if 0 < need && need < delta {
+                        for k in with(other, 1) {
+                            out.push(Step::spread(&[(x, delta), (size, need), (k, need)]));
+                        }
+                    }
                 }
             }
             None => {
@@ -441,14 +633,113 @@ fn steps(
     out
 }
 
-/// The rows a move of one step per stratum changes, with their signs; `None` where one of
-/// them does not exist.
-fn product(grid: &Grid, steps: &[Step; DIMS]) -> Option<Vec<(usize, i64)>> {
+/// Pairs, ups and lifts whose δ is shared along stratum `d`: the count gains δ, and its
+/// total (when it has one) gains and partners lose, or (for a total) its parts gain, each
+/// by no more than keeps its published count true, largest room first. The room is that of
+/// the row beside the count, and, in a second step, the least of the rows beside the count
+/// and beside its totals along the other strata (where the other steps may move it too).
+/// A hidden row may lose down to what the attacker knows it is. Steps that one level alone
+/// could take (a plain pair, up or lift) are left out.
+fn spread(
+    rows: &[Row],
+    grid: &Grid,
+    (i, d): (usize, usize),
+    delta: i64,
+    ms: &[usize],
+    candidates: &[(usize, i64)],
+) -> Vec<Step> {
+    let x = grid.coords[i][d];
+    let [e, f] = match d {
+        0 => [1, 2],
+        1 => [0, 2],
+        _ => [0, 1],
+    };
+    // The room of row j to move by `sign`, in every measure moved, and against the measures
+    // of its row that stay (persons at most records, ...).
+    let room_of = |j: usize, sign: i64| -> Option<i64> {
+        let within = ROW_ORDER.iter().filter_map(|&(small, big)| {
+            let (a, b) = (rows[j].exact[small]?, rows[j].exact[big]?);
+            let gap = (b - a) as i64;
+            match (ms.contains(&small), ms.contains(&big)) {
+                (true, false) if sign > 0 => Some(Some(gap)),
+                (false, true) if sign < 0 => Some(Some(gap)),
+                _ => None,
+            }
+        });
+        ms.iter()
+            .map(|&m| {
+                let n = rows[j].exact[m]? as i64;
+                match rows[j].shown[m] {
+                    Cell::Small | Cell::Complementary if sign < 0 => Some(n - least(m)),
+                    Cell::Small | Cell::Complementary => Some(delta),
+                    Cell::Shown(s) if s > 0 => {
+                        let (lo, hi) = interval(s);
+                        Some(if sign < 0 { n - lo } else { hi - n })
+                    }
+                    _ => None,
+                }
+            })
+            .chain(within)
+            .try_fold(delta, |r, x| x.map(|x| r.min(x)))
+    };
+    let mut out = Vec::new();
+    for wide in [false, true] {
+        let mut room: Vec<(i64, usize, i64)> = candidates
+            .iter()
+            .filter(|&&(k, _)| k != x)
+            .filter_map(|&(k, sign)| {
+                let mut c = grid.coords[i];
+                c[d] = k;
+                let mut r = room_of(grid.row(&c)?, sign)?;
+                if wide {
+                    for (te, tf) in [(true, false), (false, true), (true, true)] {
+                        let mut t = c;
+                        if te {
+                            t[e] = grid.sizes[e];
+                        }
+                        if tf {
+                            t[f] = grid.sizes[f];
+                        }
+                        if let Some(j) = grid.row(&t) {
+                            r = r.min(room_of(j, sign)?);
+                        }
+                    }
+                }
+                (r > 0).then_some((-r.min(delta), k, sign))
+            })
+            .collect();
+        room.sort_unstable();
+        if room.first().is_none_or(|&(r, _, _)| -r >= delta) {
+            continue;
+        }
+        let mut levels = vec![(x, delta)];
+        let mut left = delta;
+        for (r, k, sign) in room.into_iter().take(STEP_LEVELS - 1) {
+            let take = (-r).min(left);
+            levels.push((k, sign * take));
+            left -= take;
+            if left == 0 {
+                out.push(Step::spread(&levels));
+                break;
+            }
+        }
+    }
+    out
+}
+
+/// The rows a move of one step per stratum changes, with what each gains; `None` where one
+/// of them does not exist, or where two steps spread (their product would split a person).
+fn product(grid: &Grid, steps: &[Step; DIMS], delta: i64) -> Option<Vec<(usize, i64)>> {
+    let scale = match steps.iter().filter(|s| s.spread).count() {
+        0 => delta,
+        1 => 1,
+        _ => return None,
+    };
     let mut corners: Vec<(usize, i64)> = Vec::with_capacity(12);
     for a in &steps[0].levels[..steps[0].len] {
         for b in &steps[1].levels[..steps[1].len] {
             for c in &steps[2].levels[..steps[2].len] {
-                corners.push((grid.row(&[a.0, b.0, c.0])?, a.1 * b.1 * c.1));
+                corners.push((grid.row(&[a.0, b.0, c.0])?, scale * a.1 * b.1 * c.1));
             }
         }
     }
@@ -512,48 +803,45 @@ fn difference(
         other.into_iter().map(Some).collect()
     };
     let mut best: Option<Checked> = None;
+    // Each through its own stratum of the other kind: the count's sex may be in one age band
+    // only, the other's too small there to lose δ.
+    let mut pairs = Vec::new();
     for &(_, j) in partners.iter().take(PARTNERS * 2) {
-        for &k in &ks {
-            let (Some(plus), Some(minus)) = (up(grid, x, k), up(grid, grid.coords[j], k)) else {
+        for &kp in &ks {
+            pairs.extend(ks.iter().map(|&km| (j, kp, km)));
+        }
+    }
+    for (j, kp, km) in pairs {
+        {
+            let (Some(plus), Some(minus)) = (up(grid, x, kp), up(grid, grid.coords[j], km)) else {
                 continue;
             };
-            let (Some(plus), Some(minus)) = (product(grid, &plus), product(grid, &minus)) else {
+            let (Some(plus), Some(minus)) =
+                (product(grid, &plus, delta), product(grid, &minus, delta))
+            else {
                 continue;
             };
             // Rows in both cancel: the shared totals.
-            let mut corners = plus;
-            for (r, s) in minus {
-                match corners.iter().position(|(c, _)| *c == r) {
-                    Some(p) => {
-                        corners.remove(p);
-                    }
-                    None => corners.push((r, -s)),
-                }
-            }
-            keep_cheaper(&mut best, check(rows, grid, corners, delta, ms));
+            let corners = merge(in_measures(plus, ms), in_measures(minus, ms), -1);
+            keep_cheaper(&mut best, check(rows, grid, corners));
         }
     }
     best
 }
 
-/// The move that changes `corners` (rows and signs), checked against every bound and
-/// relation it touches; `None` where it breaks one that hiding cannot mend.
-fn check(
-    rows: &[Row],
-    grid: &Grid,
-    corners: Vec<(usize, i64)>,
-    delta: i64,
-    ms: &[usize],
-) -> Option<Checked> {
-    let moved = |m: usize| ms.contains(&m);
-    let value = |j: usize, m: usize, sign: i64| -> i64 {
-        rows[j].exact[m].unwrap_or(0) as i64 + if moved(m) { sign * delta } else { 0 }
+/// The move that changes `corners` (rows and what each gains), checked against every bound
+/// and relation it touches; `None` where it breaks one that hiding cannot mend.
+fn check(rows: &[Row], grid: &Grid, corners: Corners) -> Option<Checked> {
+    let moved = |m: usize| corners.iter().any(|(_, g)| g[m] != 0);
+    let value = |j: usize, m: usize, gain: &Gains| -> i64 {
+        rows[j].exact[m].unwrap_or(0) as i64 + gain[m]
     };
     let mut cost = Cost::default();
     let mut hide = Vec::new();
-    for &(j, sign) in &corners {
-        for &m in ms {
-            let x = value(j, m, sign);
+    for (j, gain) in &corners {
+        let j = *j;
+        for m in (0..4).filter(|&m| gain[m] != 0) {
+            let x = value(j, m, gain);
             match rows[j].shown[m] {
                 Cell::None | Cell::Shown(0) => return None,
                 Cell::Small | Cell::Complementary => {
@@ -580,15 +868,10 @@ fn check(
             }
         }
         // Within the row.
-        for (small, big) in [
-            (PERSONS, RECORDS),
-            (NEW_USERS, PERSONS),
-            (WITH_VALUE, PERSONS),
-        ] {
+        for (small, big) in ROW_ORDER {
             if rows[j].exact[small].is_some()
                 && rows[j].exact[big].is_some()
-                && (moved(small) || moved(big))
-                && value(j, small, sign) > value(j, big, sign)
+                && value(j, small, gain) > value(j, big, gain)
             {
                 return None;
             }
@@ -596,7 +879,12 @@ fn check(
     }
     // Persons (and persons with a value) by period and by age band: the total is at most
     // the parts' sum and at least each part.
-    let sign_of = |j: usize| corners.iter().find(|(c, _)| *c == j).map_or(0, |(_, s)| *s);
+    let gain_of = |j: usize| {
+        corners
+            .iter()
+            .find(|(c, _)| *c == j)
+            .map_or([0; 4], |(_, g)| *g)
+    };
     let mut totals: Vec<usize> = corners
         .iter()
         .filter_map(|&(j, _)| grid.row(&grid.total_of(grid.coords[j])))
@@ -608,7 +896,7 @@ fn check(
             continue;
         }
         for &p in &totals {
-            let total = value(p, m, sign_of(p));
+            let total = value(p, m, &gain_of(p));
             let cp = grid.coords[p];
             for b in 0..2 {
                 let levels = grid.branch_levels(b);
@@ -617,11 +905,11 @@ fn check(
                 }
                 let (sum, largest) = grid.lines[p][b][k];
                 let mut parts = sum as i64;
-                for &(j, s) in &corners {
-                    let cj = grid.coords[j];
+                for (j, g) in &corners {
+                    let cj = grid.coords[*j];
                     if levels.contains(&cj[TIME]) && cj[0] == cp[0] && cj[2] == cp[2] {
-                        parts += s * delta;
-                        if value(j, m, s) > total {
+                        parts += g[m];
+                        if value(*j, m, g) > total {
                             return None;
                         }
                     }
@@ -635,7 +923,7 @@ fn check(
                         let mut c = cp;
                         c[TIME] = l;
                         if let Some(j) = grid.row(&c)
-                            && sign_of(j) == 0
+                            && gain_of(j)[m] == 0
                             && rows[j].exact[m].unwrap_or(0) as i64 > total
                         {
                             return None;
@@ -648,7 +936,6 @@ fn check(
     Some(Checked {
         cost,
         corners,
-        measures: ms.to_vec(),
         hide,
     })
 }
