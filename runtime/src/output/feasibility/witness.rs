@@ -43,6 +43,31 @@ use crate::disclosure::THRESHOLD;
 /// Candidate partners tried per stratum for a *pair*, an *up* or a *lift*.
 const PARTNERS: usize = 2;
 
+/// How widely a search for moves looks: partners per stratum, and whether steps spread.
+#[derive(Clone, Copy)]
+struct Search {
+    partners: usize,
+    spreads: bool,
+}
+
+/// The likeliest partners, no spreads: enough for most small counts, and quick.
+const LIKELIEST: Search = Search {
+    partners: PARTNERS,
+    spreads: false,
+};
+
+/// Every partner: where the likeliest leave no move (a row one needs is not in the cube).
+const EVERY: Search = Search {
+    partners: usize::MAX,
+    spreads: false,
+};
+
+/// With spreads: tried before hiding a whole item's total.
+const SPREADS: Search = Search {
+    partners: PARTNERS,
+    spreads: true,
+};
+
 /// The strata: hospital (its total is the network), time or age, sex.
 const DIMS: usize = 3;
 const TIME: usize = 1;
@@ -339,12 +364,13 @@ fn measure_sets(row: &Row, m: usize) -> Vec<Vec<usize>> {
 fn best_move(rows: &[Row], grid: &Grid, i: usize, m: usize, delta: i64) -> Option<Checked> {
     // The likeliest partners first; where none of their moves exists (a row they need is
     // not in the cube: no person of the count's sex in that age band), every partner.
-    let mut best = products(rows, grid, (i, m), delta, PARTNERS)
-        .or_else(|| products(rows, grid, (i, m), delta, usize::MAX));
-    // A whole item's total is the count a researcher reads first: before hiding one, a
-    // move that leaves the totals shared by two counts where they are, and moves whose
-    // measures go their own ways through time.
+    let mut best = products(rows, grid, (i, m), delta, LIKELIEST)
+        .or_else(|| products(rows, grid, (i, m), delta, EVERY));
+    // A whole item's total is the count a researcher reads first: before hiding one, moves
+    // that spread, a move that leaves the totals shared by two counts where they are, and
+    // moves whose measures go their own ways through time.
     if best.as_ref().is_some_and(|b| b.cost.0[0] > 0) {
+        keep_cheaper(&mut best, products(rows, grid, (i, m), delta, SPREADS));
         for ms in measure_sets(&rows[i], m) {
             keep_cheaper(&mut best, difference(rows, grid, (i, m), delta, &ms));
             keep_cheaper(&mut best, split(rows, grid, (i, m), delta, &ms));
@@ -353,18 +379,18 @@ fn best_move(rows: &[Row], grid: &Grid, i: usize, m: usize, delta: i64) -> Optio
     best
 }
 
-/// The cheapest move of one step per stratum, with `limit` partners per stratum.
+/// The cheapest move of one step per stratum, searched as `search` says.
 fn products(
     rows: &[Row],
     grid: &Grid,
     (i, m): (usize, usize),
     delta: i64,
-    limit: usize,
+    search: Search,
 ) -> Option<Checked> {
     let mut best: Option<Checked> = None;
     for ms in measure_sets(&rows[i], m) {
         let steps: Vec<Vec<Step>> = (0..DIMS)
-            .map(|d| steps(rows, grid, (i, m, d), delta, &ms, limit))
+            .map(|d| steps(rows, grid, (i, m, d), delta, &ms, search))
             .collect();
         if steps.iter().any(|s| s.is_empty()) {
             continue;
@@ -399,9 +425,10 @@ fn products(
 
 /// The kinds of move [`candidates`] names.
 #[cfg(test)]
-pub(super) const KINDS: [&str; 4] = [
+pub(super) const KINDS: [&str; 5] = [
     "product",
     "product with every partner",
+    "product with spreads",
     "difference",
     "split",
 ];
@@ -413,12 +440,13 @@ pub(super) fn candidates(rows: &[Row], i: usize, m: usize) -> Vec<(&'static str,
     let grid = Grid::of(rows).expect("a grid");
     let delta = i64::from(THRESHOLD) - rows[i].exact[m].unwrap_or(0) as i64;
     let mut found = vec![
-        (KINDS[0], products(rows, &grid, (i, m), delta, PARTNERS)),
-        (KINDS[1], products(rows, &grid, (i, m), delta, usize::MAX)),
+        (KINDS[0], products(rows, &grid, (i, m), delta, LIKELIEST)),
+        (KINDS[1], products(rows, &grid, (i, m), delta, EVERY)),
+        (KINDS[2], products(rows, &grid, (i, m), delta, SPREADS)),
     ];
     for ms in measure_sets(&rows[i], m) {
-        found.push((KINDS[2], difference(rows, &grid, (i, m), delta, &ms)));
-        found.push((KINDS[3], split(rows, &grid, (i, m), delta, &ms)));
+        found.push((KINDS[3], difference(rows, &grid, (i, m), delta, &ms)));
+        found.push((KINDS[4], split(rows, &grid, (i, m), delta, &ms)));
     }
     found
         .into_iter()
@@ -448,16 +476,16 @@ fn split(
         return None;
     }
     let lead = |group: &[usize]| if group.contains(&m) { m } else { group[0] };
-    let along = |d: usize| steps(rows, grid, (i, m, d), delta, ms, PARTNERS);
+    let along = |d: usize| steps(rows, grid, (i, m, d), delta, ms, SPREADS);
     let (hospital, sex) = (along(0), along(2));
-    let time_not = steps(rows, grid, (i, lead(&not), TIME), delta, &not, PARTNERS);
+    let time_not = steps(rows, grid, (i, lead(&not), TIME), delta, &not, SPREADS);
     let time_adding = steps(
         rows,
         grid,
         (i, lead(&adding), TIME),
         delta,
         &adding,
-        PARTNERS,
+        SPREADS,
     );
     let mut best: Option<Checked> = None;
     for h in &hospital {
@@ -529,20 +557,29 @@ fn partners(
     found.into_iter().take(limit).map(|(_, k)| k).collect()
 }
 
-/// The steps tried along stratum `d` for count (i, m): up, pairs and lifts with the `limit`
-/// likeliest partners, and a stay where the stratum's relation is an inequality for every
-/// measure moved.
+/// The steps tried along stratum `d` for count (i, m): up, pairs and lifts with the
+/// likeliest partners (as many as `search` says), a stay where the stratum's relation is an
+/// inequality for every measure moved, and spreads if `search` says so.
 fn steps(
     rows: &[Row],
     grid: &Grid,
     (i, m, d): (usize, usize, usize),
     delta: i64,
     ms: &[usize],
-    limit: usize,
+    search: Search,
 ) -> Vec<Step> {
     let size = grid.sizes[d];
     let x = grid.coords[i][d];
-    let with = |levels, sign| partners(rows, grid, (i, m, d), levels, (sign, delta), limit);
+    let with = |levels, sign| {
+        partners(
+            rows,
+            grid,
+            (i, m, d),
+            levels,
+            (sign, delta),
+            search.partners,
+        )
+    };
     let mut out = Vec::new();
     if d != TIME {
         if x < size {
@@ -554,7 +591,9 @@ fn steps(
             let shares: Vec<(usize, i64)> = (0..=size)
                 .map(|k| (k, if k == size { 1 } else { -1 }))
                 .collect();
-            out.extend(spread(rows, grid, (i, d), delta, ms, &shares));
+            if search.spreads {
+                out.extend(spread(rows, grid, (i, d), delta, ms, &shares));
+            }
         } else if size == 0 {
             out.push(Step::of(&[(x, 1)]));
         } else {
@@ -562,7 +601,9 @@ fn steps(
                 out.push(Step::of(&[(x, 1), (k, 1)]));
             }
             let shares: Vec<(usize, i64)> = (0..size).map(|k| (k, 1)).collect();
-            out.extend(spread(rows, grid, (i, d), delta, ms, &shares));
+            if search.spreads {
+                out.extend(spread(rows, grid, (i, d), delta, ms, &shares));
+            }
         }
     } else {
         let branches: Vec<_> = (0..2)
@@ -577,7 +618,7 @@ fn steps(
                 }
                 // Where every measure moved adds up through time, the other periods (or
                 // age bands) may share the loss.
-                if ms.iter().all(|&m2| additive(m2, TIME)) {
+                if search.spreads && ms.iter().all(|&m2| additive(m2, TIME)) {
                     let shares: Vec<(usize, i64)> = own.map(|k| (k, -1)).collect();
                     out.extend(spread(rows, grid, (i, d), delta, ms, &shares));
                 }
@@ -591,7 +632,8 @@ fn steps(
                 // Persons (with a value) in a period are at most the total: it gains only
                 // what the count's new value needs, and so does one stratum of the other
                 // kind (the total is at most their sum).
-                if ms.iter().all(|&m2| !additive(m2, TIME))
+                if search.spreads
+                    && ms.iter().all(|&m2| !additive(m2, TIME))
                     && let Some(total) = grid.row(&grid.total_of(grid.coords[i]))
                 {
                     let need = ms
