@@ -373,7 +373,9 @@ fn outcome_validation_metadata_travels_with_the_counts() {
         "study hf\nimport outcomes.heart_failure\ncodes thiamazole: drug = yj \"2432001\"\n\
          cohort c { index = first drug thiamazole }\n\
          outcome hf in c = first heart_failure between index + 1 day and end\n\
-         report c with hf by sex\n",
+         codes hf_codes: diagnosis = icd10 \"I50\"\n\
+         outcome hf_dx in c = first diagnosis hf_codes between index + 1 day and end\n\
+         report c with hf, hf_dx by sex\n",
     );
     let out = dir.join("out");
     let r = run_file(&script, boundary_data(), &out, &[]);
@@ -382,6 +384,16 @@ fn outcome_validation_metadata_travels_with_the_counts() {
         Some(0),
         "{}",
         String::from_utf8_lossy(&r.stderr)
+    );
+    // The console shows every field, the population and notes too, and the study-specific
+    // status.
+    let console = String::from_utf8_lossy(&r.stdout);
+    assert!(
+        console.contains("outcome hf uses outcomes.heart_failure: validated, adapted")
+            && console.contains("population: patients meeting the initial definition")
+            && console.contains("note: sensitivity and specificity projected")
+            && console.contains("outcome hf_dx: its own definition, study-specific, not validated"),
+        "{console}"
     );
     let has_validation = |v: &serde_json::Value, what: &str| {
         let defs = v["outcome_definitions"]
@@ -395,8 +407,27 @@ fn outcome_validation_metadata_travels_with_the_counts() {
                 && d["sensitivity"]
                     .as_f64()
                     .is_some_and(|x| (x - 0.846).abs() < 1e-9)
-                && d["source"].as_str().is_some_and(|s| s.contains("MID-NET"))),
+                && d["specificity"]
+                    .as_f64()
+                    .is_some_and(|x| (x - 0.989).abs() < 1e-9)
+                && d["citation"]
+                    .as_str()
+                    .is_some_and(|s| s.contains("(JCMI) 2023"))
+                && d["adapted"]
+                    .as_str()
+                    .is_some_and(|s| s.contains("great-vessel"))
+                && d["sites"]
+                    .as_str()
+                    .is_some_and(|s| s.contains("one hospital"))),
             "{what} lacks heart_failure's validation: {v}"
+        );
+        // The script's own outcome says it is not validated.
+        assert!(
+            defs.iter().any(|d| d["outcome"] == "hf_dx"
+                && d["definition"] == "hf_dx"
+                && d["status"] == "study-specific"
+                && d["ppv"].is_null()),
+            "{what} lacks hf_dx's study-specific status: {v}"
         );
     };
     let json = |p: &Path| -> serde_json::Value {
@@ -407,10 +438,11 @@ fn outcome_validation_metadata_travels_with_the_counts() {
     };
     has_validation(&json(&out.join("run.json")), "run.json");
     has_validation(
-        &json(&out.join("reports/c_with_hf.about.json")),
+        &json(&out.join("reports/c_with_hf_hf_dx.about.json")),
         "about.json",
     );
-    let file = std::fs::File::open(out.join("reports/c_with_hf.parquet")).expect("the report");
+    let file =
+        std::fs::File::open(out.join("reports/c_with_hf_hf_dx.parquet")).expect("the report");
     let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
         .expect("Parquet");
     let embedded = reader

@@ -66,7 +66,7 @@ pub enum DefKind {
     Value {
         params: Option<Vec<Param>>,
         body: Expr,
-        validation: Option<Validation>,
+        validation: Option<Box<Validation>>,
     },
     Lab(Box<LabItem>),
     Grading(Box<Grading>),

@@ -127,7 +127,10 @@ impl Checker<'_> {
             });
             ty = Type::Error;
         }
-        let validation = d.validation.as_ref().map(|v| self.validation(v, &cx));
+        let validation = d
+            .validation
+            .as_ref()
+            .map(|v| Box::new(self.validation(v, &cx)));
         if validation.is_some() && !matches!(ty, Type::Events(_) | Type::Error) {
             self.error(CheckError::ValidationNotEvents {
                 at: (cx.file, d.name.span),
@@ -145,41 +148,53 @@ impl Checker<'_> {
     }
 
     pub(super) fn validation(&mut self, v: &ast::Validation, cx: &Cx) -> hir::Validation {
-        let mut out = hir::Validation {
-            status: match v.status {
-                ast::ValidationStatus::Validated => "validated",
-                ast::ValidationStatus::Provisional => "provisional",
-            }
-            .into(),
-            ppv: None,
-            sensitivity: None,
-            source: None,
-            population: None,
-            note: None,
-        };
+        use crate::validation::{PROVISIONAL, STUDY_SPECIFIC, VALIDATED};
+        // A script's own definition is study-specific whatever it says: only the stdlib's are
+        // the network's validated outcomes.
+        let in_script = self.script_scope == Some(cx.scope) && !self.script_is_stdlib;
+        if in_script && v.status == ast::ValidationStatus::Validated {
+            self.error(CheckError::ValidatedOutsideStdlib {
+                at: (cx.file, v.span),
+            });
+        }
+        let mut out = hir::Validation::study_specific();
+        out.status = match (in_script, v.status) {
+            (true, _) => STUDY_SPECIFIC,
+            (false, ast::ValidationStatus::Validated) => VALIDATED,
+            (false, ast::ValidationStatus::Provisional) => PROVISIONAL,
+        }
+        .into();
+        const KEYS: [&str; 11] = [
+            "ppv",
+            "sensitivity",
+            "relative_sensitivity",
+            "specificity",
+            "source",
+            "citation",
+            "doi",
+            "adapted",
+            "population",
+            "sites",
+            "note",
+        ];
         for p in &v.props {
             match p.key.name.as_str() {
-                "ppv" | "sensitivity" => {
-                    let value = self.fraction(p, cx);
-                    if p.key.name == "ppv" {
-                        out.ppv = value;
-                    } else {
-                        out.sensitivity = value;
-                    }
+                "ppv" => out.ppv = self.fraction(p, cx),
+                "sensitivity" => out.sensitivity = self.fraction(p, cx),
+                "relative_sensitivity" => {
+                    out.sensitivity = self.fraction(p, cx);
+                    out.sensitivity_relative = true;
                 }
-                "source" | "population" | "note" => {
-                    let t = self.prop_text(p, cx);
-                    match p.key.name.as_str() {
-                        "source" => out.source = t,
-                        "population" => out.population = t,
-                        _ => out.note = t,
-                    }
-                }
+                "specificity" => out.specificity = self.fraction(p, cx),
+                "source" => out.source = self.prop_text(p, cx),
+                "citation" => out.citation = self.prop_text(p, cx),
+                "doi" => out.doi = self.prop_text(p, cx),
+                "adapted" => out.adapted = self.prop_text(p, cx),
+                "population" => out.population = self.prop_text(p, cx),
+                "sites" => out.sites = self.prop_text(p, cx),
+                "note" => out.note = self.prop_text(p, cx),
                 other => {
-                    let suggestion = suggest(
-                        other,
-                        ["ppv", "sensitivity", "source", "population", "note"].into_iter(),
-                    );
+                    let suggestion = suggest(other, KEYS.into_iter());
                     self.error(CheckError::UnknownName {
                         at: (cx.file, p.key.span),
                         name: other.to_string(),
@@ -258,19 +273,28 @@ define users: Events<lab> = drug x"#
     }
 
     #[test]
-    fn validation_metadata() {
+    fn a_scripts_own_metadata_is_study_specific() {
         insta::assert_snapshot!(check(
             r#"codes hf: diagnosis = icd10 "I50"
-define hf_dx = diagnosis hf where not suspected validated {
+define hf_dx = diagnosis hf where not suspected provisional {
   ppv = 80 %
-  sensitivity = 0.7
+  relative_sensitivity = 0.7
   source = "A study"
+  note = "our own chart review"
 }"#
         ), @r#"
         hf : Codes<diagnosis> = icd10 "I50":Codes<diagnosis>
         hf_dx : Events<diagnosis> = (where (diagnosis hf:Codes<diagnosis>):Events<diagnosis> (not suspected)):Events<diagnosis>
-          validated, PPV 80.0 %, sensitivity 70.0 %, source: A study
+          study-specific, not validated, PPV 80.0 %, sensitivity 70.0 % (relative), source: A study, note: our own chart review
         "#);
+    }
+
+    #[test]
+    fn only_the_stdlib_is_validated() {
+        insta::assert_snapshot!(errors(
+            r#"codes hf: diagnosis = icd10 "I50"
+define hf_dx = diagnosis hf validated { ppv = 95 % source = "our review" }"#
+        ), @r#"E0416 2:29 only the stdlib's outcome definitions are validated (a study's own definition) help: write `provisional { note = "…" }`: it is recorded as study-specific, not validated"#);
     }
 
     #[test]

@@ -292,6 +292,9 @@ pub enum CheckError {
     ValidatedWithoutSource {
         at: At,
     },
+    ValidatedOutsideStdlib {
+        at: At,
+    },
     NotProportion {
         at: At,
         key: String,

@@ -40,7 +40,16 @@ pub fn ast_to_hir(
     file: FileId,
     sources: &mut SourceMap,
 ) -> (Hir, Vec<Diagnostic>) {
+    // A stdlib module checked as a file of its own (`mid check stdlib/outcomes.mid`) is the
+    // stdlib: its definitions may be validated. Only its exact text is.
+    let is_stdlib = script.header.as_ref().is_some_and(|h| {
+        h.kind == ast::HeaderKind::Module
+            && source::stdlib()
+                .iter()
+                .any(|m| m.name == h.name.name && *m.text == *sources.get(file).text)
+    });
     let mut c = Checker::new(sources);
+    c.script_is_stdlib = is_stdlib;
     c.hir.file = Some(file);
     c.hir.study = script.header.as_ref().map(|h| h.name.name.clone());
     let module_name = String::new();
@@ -127,6 +136,8 @@ pub(crate) struct Checker<'s> {
     pending: BTreeMap<DefId, PendingDef>,
     state: Vec<State>,
     script_scope: Option<usize>,
+    /// The script is a stdlib module's own text.
+    script_is_stdlib: bool,
     /// Definitions some name resolved to (for unused definitions).
     used_defs: std::collections::BTreeSet<DefId>,
     /// Names imported one by one into a scope, with where, and whether one was used.
@@ -179,6 +190,7 @@ impl<'s> Checker<'s> {
             pending: BTreeMap::new(),
             state: Vec::new(),
             script_scope: None,
+            script_is_stdlib: false,
             used_defs: Default::default(),
             imports: Vec::new(),
         }

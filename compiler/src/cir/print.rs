@@ -88,7 +88,11 @@ pub fn print(p: &Program) -> String {
             events(&o.events)
         );
         for (name, v) in &o.definitions {
-            let _ = writeln!(out, "  uses {name}: {}", v.describe());
+            if name == &o.name {
+                let _ = writeln!(out, "  its own definition: {}", v.describe());
+            } else {
+                let _ = writeln!(out, "  uses {name}: {}", v.describe());
+            }
         }
     }
     for e in &p.exports {

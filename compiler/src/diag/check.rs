@@ -526,6 +526,12 @@ impl CheckError {
                 label(at, "no `source`"),
             )
             .with_help("add `source = \"…\"` (the validation study), or mark it `provisional`"),
+            CheckError::ValidatedOutsideStdlib { at } => Diagnostic::new(
+                Code::ValidatedOutsideStdlib,
+                "only the stdlib's outcome definitions are validated",
+                label(at, "a study's own definition"),
+            )
+            .with_help("write `provisional { note = \"…\" }`: it is recorded as study-specific, not validated"),
             CheckError::NotProportion { at, key } => Diagnostic::new(
                 Code::NotProportion,
                 format!("`{key}` is a proportion"),

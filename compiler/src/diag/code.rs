@@ -185,9 +185,9 @@ codes! {
     ValidatedWithoutSource = "E0404", "a validated definition without its source",
         "A definition marked `validated` names the study that validated it, so every report can cite\nit: `validated { ppv = 95.7 %, source = \"Nishimura 2021\" }`. Without a source, mark it\n`provisional`.";
     NotProportion = "E0405", "a PPV or sensitivity that is not a proportion",
-        "`ppv` and `sensitivity` are proportions between 0 and 100 %: `ppv = 95.7 %` or\n`ppv = 0.957`.";
+        "`ppv`, `sensitivity`, `relative_sensitivity` and `specificity` are proportions between\n0 and 100 %: `ppv = 95.7 %` or `ppv = 0.957`.";
     NotText = "E0406", "a property that needs text in quotes",
-        "`source`, `population` and `note` are text in quotes: `source = \"Nishimura 2021\"`.";
+        "`source`, `citation`, `doi`, `adapted`, `population`, `sites` and `note` are text in\nquotes: `citation = \"Tanigawa M, et al. Pharmacoepidemiol Drug Saf 2022\"`.";
     LabPropertyForm = "E0407", "a lab item property written in the wrong form",
         "Each property of a lab item has its form:\n\n    unit = U/L\n    convert mmol/L = 18.016 mg/dL\n    reference = 10 .. 42 U/L            (or `reference male = …`, `reference female = …`)\n    derived = wbc * neutrophil_pct";
     ReferenceWithoutUnit = "E0408", "a reference interval on an item without a unit",
@@ -206,6 +206,8 @@ codes! {
         "A grading table lists each grade once, lowest first, so the highest grade a result meets is\nits grade:\n\n    for alt { 1 if > 1 x ULN  2 if > 3 x ULN  3 if > 5 x ULN }";
     GradeBaseline = "E0415", "a grade threshold relative to a baseline",
         "Grades compare a result with reference limits (`x ULN`, `x LLN`, `x site_ULN`) or with\nvalues; a patient's baseline is not a property of the grading scale. Compare with a\nbaseline in the script instead: `lab creatinine >= 1.5 x baseline`.";
+    ValidatedOutsideStdlib = "E0416", "a script that marks its own definition validated",
+        "Only the network's outcome definitions, in the stdlib, are `validated`: each carries the\nPPV and sensitivity of a published chart review and its citation. A study's own definition\nis study-specific, and every report, run.json and the console say \"study-specific, not\nvalidated\" beside it. Describe it with `provisional { note = \"…\" }`, or use a stdlib\noutcome (`import outcomes.heart_failure`).";
     ItemLine = "F0001", "an items line mid cannot read",
         "A feasibility request's items file names one item per line: its kind, then a stdlib\nname or a code prefix in quotes. `#` starts a comment.\n\n    drug statins            # a stdlib drug class or ingredient\n    drug \"2189015\"         # a YJ code prefix\n    condition hypertension  # a stdlib condition\n    condition \"I21\"        # an ICD-10 prefix, without the dot\n    lab alt                 # a stdlib lab item";
     UnknownItem = "F0002", "an item the stdlib does not have",

@@ -147,7 +147,7 @@ impl Lower<'_> {
             ..
         } = &d.kind
         {
-            self.used.push((d.qualified(), v.clone()));
+            self.used.push((d.qualified(), (**v).clone()));
         }
     }
 

@@ -62,6 +62,11 @@ pub fn hir_to_cir(hir: &Hir) -> Result<cir::Program> {
                 let mut definitions = std::mem::take(&mut l.used);
                 definitions.sort_by(|a, b| a.0.cmp(&b.0));
                 definitions.dedup_by(|a, b| a.0 == b.0);
+                // An outcome built from the script's own events, with no definition that
+                // carries metadata, is study-specific: it says so wherever its metadata goes.
+                if definitions.is_empty() {
+                    definitions.push((def.name.clone(), Validation::study_specific()));
+                }
                 p.outcomes.push(cir::Outcome {
                     name: def.name.clone(),
                     cohort: cohort.name.clone(),
@@ -378,6 +383,24 @@ cohort c {
     }
 
     #[test]
+    fn an_outcome_of_the_scripts_own_events_is_study_specific() {
+        insta::assert_snapshot!(lower(
+            r#"codes x: drug = yj "2432001"
+codes hf: diagnosis = icd10 "I50"
+cohort c { index = first drug x }
+outcome h in c = first diagnosis hf"#
+        ), @r#"
+
+        cohort c
+          entry: first of drug[yj "2432001"]  -- index = its date, inside observation
+          end: earliest(end of observation, death)
+
+        outcome h in c: first of diagnosis[icd10 "I50"] in [index + 1 .. end]
+          its own definition: study-specific, not validated
+        "#);
+    }
+
+    #[test]
     fn an_outcome_window_defaults_to_follow_up_and_keeps_its_validation() {
         insta::assert_snapshot!(lower(
             r#"import outcomes.{neutropenia}
@@ -391,7 +414,7 @@ outcome n in c = neutropenia"#
           end: earliest(end of observation, death)
 
         outcome n in c: first of lab[item neutrophil_count] with value <= 1500 /uL in [index + 1 .. end]
-          uses outcomes.neutropenia: validated, source: MID-NET neutropenia definition: neutrophil count at most 1,500/uL (lab-defined; CTCAE grade 2 below 1,500)
+          uses outcomes.neutropenia: validated, population: patients with blood counts at MID-NET cooperating hospitals, source: PMDA's definition in the thiamazole study: neutrophil count at most 1,500/uL (lab-defined; CTCAE grade 2 below 1,500), citation: Kinoshita Y, Kajiyama K, Ishiguro C, et al. Clin Pharmacol Ther 2023;113:924-931, doi: 10.1002/cpt.2850, note: lab-defined, not chart-validated: no PPV; the computed count uses one neutrophil percentage, so hospitals reporting band and segmented neutrophils apart are undercounted
         "#);
     }
 

@@ -47,7 +47,11 @@ pub fn print_summary(c: &Compiled, results: &Results, written: &[Written], out: 
     }
     for o in &c.cir.outcomes {
         for (name, v) in &o.definitions {
-            crate::outln!("outcome {} uses {name}: {}", o.name, v.describe());
+            if name == &o.name {
+                crate::outln!("outcome {}: its own definition, {}", o.name, v.describe());
+            } else {
+                crate::outln!("outcome {} uses {name}: {}", o.name, v.describe());
+            }
         }
     }
     for w in written {
