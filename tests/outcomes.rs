@@ -28,6 +28,25 @@ const OUTCOMES: &[(&str, &[&str])] = &[
     ("malignancy", &["malignancy"]),
 ];
 
+/// Every outcome definition of the stdlib is run against the generator's truth: one added to
+/// `stdlib/outcomes.mid` without a row above (and planted cases in the generator) fails here.
+#[test]
+fn every_stdlib_outcome_is_measured_against_planted_truth() {
+    let module = mid_compiler::source::stdlib()
+        .iter()
+        .find(|m| m.name == "outcomes")
+        .expect("the outcomes module");
+    let defined: BTreeSet<&str> = module
+        .text
+        .lines()
+        .filter_map(|l| l.strip_prefix("define "))
+        .filter_map(|l| l.split([':', ' ', '(']).next())
+        .collect();
+    let measured: BTreeSet<&str> = OUTCOMES.iter().map(|(n, _)| *n).collect();
+    assert!(defined.len() >= 15, "{defined:?}");
+    assert_eq!(defined, measured);
+}
+
 fn script() -> String {
     let mut s = String::from(
         "study outcome_validation\nimport outcomes.*\ncohort everyone { index = first visit any }\n",
