@@ -313,6 +313,22 @@ fn run_writes_suppressed_reports_and_identical_results() {
     ] {
         assert!(run.get(key).is_some(), "run.json lacks {key}");
     }
+    // The cohort IR's hash is that of what `mid compile --emit cir` prints (and what a
+    // request package records).
+    let script = write(&tmp(), "s.mid", SCRIPT);
+    let cir = mid(&["compile", &script, "--emit", "cir"]);
+    assert_eq!(cir.status.code(), Some(0));
+    assert_eq!(
+        run["cir_sha256"].as_str(),
+        Some(
+            <sha2::Sha256 as sha2::Digest>::digest(&cir.stdout)
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect::<String>()
+                .as_str()
+        ),
+        "{run}"
+    );
     // Exact counts, and the exports, are in the site-only record, not in run.json.
     assert!(run.get("tables").is_none(), "run.json shows exact counts");
     assert!(

@@ -66,6 +66,9 @@ pub struct RunRecord {
     study: Option<String>,
     script: ScriptRecord,
     stdlib_sha256: String,
+    /// SHA-256 of the cohort IR as `mid compile --emit cir` prints it (as in a request
+    /// package's `cir_sha256`): two runs of one protocol have the same one.
+    cir_sha256: String,
     plan_sha256: String,
     data: DataRecord,
     started: String,
@@ -198,6 +201,7 @@ impl RunRecord {
                 sha256: c.checked.source_sha256.clone(),
             },
             stdlib_sha256: sha256(stdlib.as_bytes()),
+            cir_sha256: sha256(mid_compiler::cir::print(&c.cir).as_bytes()),
             plan_sha256: sha256(c.plans_text().as_bytes()),
             data: DataRecord {
                 dir: f.data.display().to_string(),
