@@ -15,11 +15,13 @@ use mid_runtime::output::feasibility::{Cell, Cube};
 use crate::common::{browser_console, browser_dom, fails, generate, mid, ok, read_batches};
 use crate::differential::sql;
 
-const ITEMS: &str = "# thiamazole by its YJ prefix, a stdlib class, a condition and a lab item
+const ITEMS: &str = "# thiamazole by its YJ prefix, a stdlib class, a condition, a lab item and one
+# whose results are text only (persons with a numeric value: none)
 drug \"2432001\"
 drug statins
 condition \"I50\"
 lab alt
+lab urine_protein_qual
 ";
 
 /// A 4-hospital network large enough for cells both above and below 10.
@@ -115,7 +117,7 @@ fn the_cube_counts_what_sql_counts_and_hides_what_it_must() {
         s(&out),
     ]));
     assert!(
-        stdout.contains("feasibility: 4 items at 4 hospitals, by quarter"),
+        stdout.contains("feasibility: 5 items at 4 hospitals, by quarter"),
         "{stdout}"
     );
     assert!(
@@ -168,6 +170,21 @@ fn the_cube_counts_what_sql_counts_and_hides_what_it_must() {
         "{hidden_rows} of {}",
         b.num_rows()
     );
+
+    // A lab item whose results are text only: persons, but no person with a numeric value.
+    let total = (0..b.num_rows())
+        .find(|&i| {
+            item.value(i) == "urine_protein_qual"
+                && hospital.value(i) == "network"
+                && [quarter.value(i), age.value(i), sex.value(i)] == ["all"; 3]
+        })
+        .expect("the text-only item's network total");
+    let (persons, valued) = (col(&b, "persons"), col(&b, "persons_with_value"));
+    assert!(
+        !persons.is_null(total) && persons.value(total) >= 10,
+        "persons shown"
+    );
+    assert!(!valued.is_null(total) && valued.value(total) == 0);
 
     // Each hospital's and the network's persons and records by quarter and sex, against SQL.
     for (name, table, test) in [
