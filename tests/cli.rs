@@ -320,13 +320,7 @@ fn run_writes_suppressed_reports_and_identical_results() {
     assert_eq!(cir.status.code(), Some(0));
     assert_eq!(
         run["cir_sha256"].as_str(),
-        Some(
-            <sha2::Sha256 as sha2::Digest>::digest(&cir.stdout)
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect::<String>()
-                .as_str()
-        ),
+        Some(mid_runtime::network::package::sha256(&cir.stdout).as_str()),
         "{run}"
     );
     // Exact counts, and the exports, are in the site-only record, not in run.json.

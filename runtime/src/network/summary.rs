@@ -199,13 +199,7 @@ pub fn officer_summary(
     } else {
         h.push_str("<table><tr><th>source</th><th>table</th><th>rows</th></tr>\n");
         for s in &cap.sources {
-            let _ = writeln!(
-                h,
-                "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
-                esc(&s.source),
-                esc(&s.table),
-                esc(&s.rows)
-            );
+            row3(&mut h, [&s.source, &s.table, &s.rows]);
         }
         h.push_str("</table>\n");
     }
@@ -222,16 +216,21 @@ pub fn officer_summary(
             tb.rows
         );
         for c in &tb.columns {
-            let _ = writeln!(
-                h,
-                "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
-                esc(&c.name),
-                esc(&c.ty),
-                esc(&c.values)
-            );
+            row3(&mut h, [&c.name, &c.ty, &c.values]);
         }
         h.push_str("</table>\n");
     }
     h.push_str("<p>Patient-level tables carry pseudonyms made with this hospital's key, never its patient or visit ids; the key stays here.</p>\n</body></html>\n");
     (t, h)
+}
+
+/// A table row of three escaped cells.
+fn row3(h: &mut String, cells: [&str; 3]) {
+    let _ = writeln!(
+        h,
+        "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+        esc(cells[0]),
+        esc(cells[1]),
+        esc(cells[2])
+    );
 }

@@ -207,7 +207,8 @@ fn additive(m: usize, d: usize) -> bool {
     matches!(m, RECORDS | NEW_USERS) || d != TIME
 }
 
-/// Most levels a step changes (the count's, its total's and up to four partners').
+/// Most levels a step changes (the count's and, for a spread, up to eleven partners' or its
+/// total's).
 const STEP_LEVELS: usize = 12;
 
 /// A step along one stratum: the levels that change and by how many δ each, or, for a
@@ -589,11 +590,11 @@ fn steps(
             for k in with(0..size, -1) {
                 out.push(Step::of(&[(x, 1), (k, -1)]));
             }
-            // Partners lose, the total may gain some.
-            let shares: Vec<(usize, i64)> = (0..=size)
-                .map(|k| (k, if k == size { 1 } else { -1 }))
-                .collect();
             if search.spreads {
+                // Partners lose, the total may gain some.
+                let shares: Vec<(usize, i64)> = (0..=size)
+                    .map(|k| (k, if k == size { 1 } else { -1 }))
+                    .collect();
                 out.extend(spread(rows, grid, (i, d), delta, ms, &shares));
             }
         } else if size == 0 {
@@ -602,8 +603,8 @@ fn steps(
             for k in with(0..size, 1) {
                 out.push(Step::of(&[(x, 1), (k, 1)]));
             }
-            let shares: Vec<(usize, i64)> = (0..size).map(|k| (k, 1)).collect();
             if search.spreads {
+                let shares: Vec<(usize, i64)> = (0..size).map(|k| (k, 1)).collect();
                 out.extend(spread(rows, grid, (i, d), delta, ms, &shares));
             }
         }
@@ -703,10 +704,9 @@ fn spread(
     let room_of = |j: usize, sign: i64| -> Option<i64> {
         let within = ROW_ORDER.iter().filter_map(|&(small, big)| {
             let (a, b) = (rows[j].exact[small]?, rows[j].exact[big]?);
-            let gap = (b - a) as i64;
             match (ms.contains(&small), ms.contains(&big)) {
-                (true, false) if sign > 0 => Some(Some(gap)),
-                (false, true) if sign < 0 => Some(Some(gap)),
+                (true, false) if sign > 0 => Some((b - a) as i64),
+                (false, true) if sign < 0 => Some((b - a) as i64),
                 _ => None,
             }
         });
@@ -723,7 +723,7 @@ fn spread(
                     _ => None,
                 }
             })
-            .chain(within)
+            .chain(within.map(Some))
             .try_fold(delta, |r, x| x.map(|x| r.min(x)))
     };
     let mut out = Vec::new();
@@ -849,25 +849,22 @@ fn difference(
     let mut best: Option<Checked> = None;
     // Each through its own stratum of the other kind: the count's sex may be in one age band
     // only, the other's too small there to lose δ.
-    let mut pairs = Vec::new();
     for &(_, j) in partners.iter().take(PARTNERS * 2) {
         for &kp in &ks {
-            pairs.extend(ks.iter().map(|&km| (j, kp, km)));
-        }
-    }
-    for (j, kp, km) in pairs {
-        {
-            let (Some(plus), Some(minus)) = (up(grid, x, kp), up(grid, grid.coords[j], km)) else {
-                continue;
-            };
-            let (Some(plus), Some(minus)) =
-                (product(grid, &plus, delta), product(grid, &minus, delta))
-            else {
-                continue;
-            };
-            // Rows in both cancel: the shared totals.
-            let corners = merge(in_measures(plus, ms), in_measures(minus, ms), -1);
-            keep_cheaper(&mut best, check(rows, grid, corners));
+            for &km in &ks {
+                let (Some(plus), Some(minus)) = (up(grid, x, kp), up(grid, grid.coords[j], km))
+                else {
+                    continue;
+                };
+                let (Some(plus), Some(minus)) =
+                    (product(grid, &plus, delta), product(grid, &minus, delta))
+                else {
+                    continue;
+                };
+                // Rows in both cancel: the shared totals.
+                let corners = merge(in_measures(plus, ms), in_measures(minus, ms), -1);
+                keep_cheaper(&mut best, check(rows, grid, corners));
+            }
         }
     }
     best
