@@ -185,6 +185,57 @@ fn inpatient_outcome_with_same_stay_conditions_matches_sql() {
     assert_eq!(mid_rows, want);
 }
 
+/// `overlapping` against SQL that tests each supply's days (`date <= hi AND end_date >= lo`),
+/// and against the start-date form: on the demo network the two must differ, or the test
+/// would pass with `overlapping` read as `within`.
+#[test]
+fn windows_over_supplies_match_sql() {
+    let data = mid_runtime::dataset::resolve_data(None).expect("the demo network");
+    let script = |how: &str| {
+        let prefix = how.strip_prefix("within ").unwrap_or(how);
+        format!(
+            "codes thiamazole: drug = yj \"2432001\"
+codes ptu: drug = yj \"2432002\"
+cohort c {{
+  index = first drug thiamazole
+  exclude drug ptu {how}180 days before index
+  require drug thiamazole {prefix}between index + 20 days and index + 30 days
+}}
+"
+        )
+    };
+    let members = |how: &str| persons(&run(&script(how), &data)["cohort_c"]);
+    let overlapping = members("overlapping ");
+    let starting = members("within ");
+    let query = "WITH entry AS (
+           SELECT hospital_id, patient_id, min(CAST(date AS INT)) AS idx FROM drug
+           WHERE yj_code LIKE '2432001%' GROUP BY hospital_id, patient_id)
+         SELECT e.hospital_id, e.patient_id, e.idx
+         FROM entry e JOIN patient p ON e.hospital_id = p.hospital_id AND e.patient_id = p.patient_id
+         WHERE e.idx BETWEEN CAST(p.first_record_date AS INT) AND CAST(p.last_record_date AS INT)
+           AND NOT EXISTS (SELECT 1 FROM drug d WHERE d.hospital_id = e.hospital_id AND d.patient_id = e.patient_id
+                AND d.yj_code LIKE '2432002%'
+                AND CAST(d.date AS INT) <= e.idx - 1 AND CAST(d.end_date AS INT) >= e.idx - 180)
+           AND EXISTS (SELECT 1 FROM drug d WHERE d.hospital_id = e.hospital_id AND d.patient_id = e.patient_id
+                AND d.yj_code LIKE '2432001%'
+                AND CAST(d.date AS INT) <= e.idx + 30 AND CAST(d.end_date AS INT) >= e.idx + 20)
+         ORDER BY 1, 2";
+    let want: BTreeSet<(String, i64)> = rows3(&sql(&data, query))
+        .into_iter()
+        .map(|(h, p, _)| (h, p))
+        .collect();
+    assert!(
+        want.len() > 100,
+        "the comparison needs a real cohort ({})",
+        want.len()
+    );
+    assert_eq!(overlapping, want);
+    assert_ne!(
+        overlapping, starting,
+        "supplies that start before a window and reach into it must count"
+    );
+}
+
 #[test]
 fn counts_by_sex_and_age_band_match_sql() {
     let data = mid_runtime::dataset::resolve_data(None).expect("the demo network");

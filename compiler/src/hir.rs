@@ -444,6 +444,8 @@ pub enum Window {
         unit: ast::SameUnit,
         anchor: Box<Expr>,
     },
+    /// Events whose days (date to end date) meet the window.
+    Overlapping(Box<Window>),
 }
 
 /// The HIR as text (`mid compile --emit hir`): each definition of the script with its type, and
@@ -666,6 +668,7 @@ impl Printer<'_> {
             }
             Window::During(a) => format!("during {}", self.expr(a)),
             Window::Same { unit, anchor } => format!("same {unit:?} as {}", self.expr(anchor)),
+            Window::Overlapping(w) => format!("overlapping {}", self.window(w)),
         }
     }
 

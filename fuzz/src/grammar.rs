@@ -161,7 +161,7 @@ impl ScriptGen {
 
     fn window(&mut self) -> String {
         let n = self.r.days();
-        match self.r.below(10) {
+        match self.r.below(12) {
             0 => format!("within {n} days before index"),
             1 => format!("within {n} days after index"),
             2 => format!("within {n} days around index"),
@@ -174,6 +174,8 @@ impl ScriptGen {
             6 => "before index".to_string(),
             7 => "on or after index".to_string(),
             8 => "same month as index".to_string(),
+            9 => format!("overlapping {n} days before index"),
+            10 => "overlapping on index".to_string(),
             _ => format!("within {n} days before index + {} days", self.r.days()),
         }
     }

@@ -25,6 +25,7 @@ pub const WORDS: &[&str] = &[
     "before",
     "after",
     "around",
+    "overlapping",
     "between",
     "and",
     "or",

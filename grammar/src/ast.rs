@@ -506,6 +506,9 @@ pub enum Window {
     During(Box<Expr>),
     /// `same day as a`, `same month as a`, `same stay as a`, `same year as a`
     Same { unit: SameUnit, anchor: Box<Expr> },
+    /// `overlapping 180 days before index`: events whose days (a supply's, a stay's) meet
+    /// the window, not only those that start in it.
+    Overlapping(Box<Window>),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -148,6 +148,8 @@ pub enum Token<'src> {
     After,
     #[token("around")]
     Around,
+    #[token("overlapping")]
+    Overlapping,
     #[token("on")]
     On,
     #[token("during")]
@@ -349,6 +351,7 @@ impl Token<'_> {
             Token::Before => "before",
             Token::After => "after",
             Token::Around => "around",
+            Token::Overlapping => "overlapping",
             Token::On => "on",
             Token::During => "during",
             Token::Same => "same",

@@ -271,6 +271,10 @@ fn children(e: &ast::Expr) -> Vec<&ast::Expr> {
         K::Having { expr, cond } => vec![expr, cond],
         K::Window { expr, window } => {
             let mut v: Vec<&ast::Expr> = vec![expr];
+            let mut window = window;
+            while let ast::Window::Overlapping(w) = window {
+                window = w;
+            }
             match window {
                 ast::Window::Within {
                     duration, anchor, ..
@@ -279,6 +283,7 @@ fn children(e: &ast::Expr) -> Vec<&ast::Expr> {
                 ast::Window::Relative { anchor, .. }
                 | ast::Window::During(anchor)
                 | ast::Window::Same { anchor, .. } => v.push(anchor),
+                ast::Window::Overlapping(_) => {}
             }
             v
         }

@@ -393,5 +393,6 @@ fn win(w: &Window) -> String {
             };
             format!("same-{u} {}", expr(anchor))
         }
+        Window::Overlapping(w) => format!("overlapping {}", win(w)),
     }
 }

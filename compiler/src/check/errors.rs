@@ -226,6 +226,14 @@ pub enum CheckError {
     DuringNotIt {
         at: At,
     },
+    /// `overlapping` on a date, which has no days of its own.
+    OverlapDate {
+        at: At,
+    },
+    /// `overlapping same month as …`: only windows of days can be overlapped.
+    OverlapCalendar {
+        at: At,
+    },
     NotYesNo {
         at: At,
         column: &'static str,

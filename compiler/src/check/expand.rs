@@ -170,6 +170,7 @@ impl Expander<'_> {
                 unit: *unit,
                 anchor: sub(anchor),
             },
+            Window::Overlapping(w) => Window::Overlapping(Box::new(self.window(w, args))),
         }
     }
 }

@@ -26,7 +26,21 @@ impl Checker<'_> {
                 Type::Error
             }
         };
-        let window = match w {
+        let window = self.window_kind(w, &x, e, cx);
+        self.mk(
+            H::Window {
+                expr: Box::new(x),
+                window,
+            },
+            ty,
+            e,
+            cx,
+        )
+    }
+
+    /// The window itself, checked: its durations known, its anchors dates.
+    fn window_kind(&mut self, w: &ast::Window, x: &Expr, e: &ast::Expr, cx: &Cx) -> hir::Window {
+        match w {
             ast::Window::Within {
                 duration,
                 relation,
@@ -82,16 +96,23 @@ impl Checker<'_> {
                     anchor: Box::new(a),
                 }
             }
-        };
-        self.mk(
-            H::Window {
-                expr: Box::new(x),
-                window,
-            },
-            ty,
-            e,
-            cx,
-        )
+            ast::Window::Overlapping(inner) => {
+                // A date is one day; `overlapping` is about events that last (supplies, stays).
+                if x.ty == Type::Date {
+                    self.error(CheckError::OverlapDate {
+                        at: (x.file, x.span),
+                    });
+                }
+                if let ast::Window::Same { unit, .. } = inner.as_ref()
+                    && !matches!(unit, ast::SameUnit::Day)
+                {
+                    self.error(CheckError::OverlapCalendar {
+                        at: (cx.file, e.span),
+                    });
+                }
+                hir::Window::Overlapping(Box::new(self.window_kind(inner, x, e, cx)))
+            }
+        }
     }
 
     pub(super) fn anchor(&mut self, a: &ast::Anchor, e: &ast::Expr, cx: &Cx) -> Expr {

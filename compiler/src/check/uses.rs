@@ -194,50 +194,7 @@ impl Uses<'_> {
             }
             H::Window { expr, window } => {
                 self.expr(expr, used);
-                match window {
-                    Window::Within {
-                        duration,
-                        relation,
-                        anchor,
-                    } => {
-                        // `within 0 days before index` holds no day.
-                        if days(duration) == Some(0)
-                            && matches!(relation, Relation::Before | Relation::After)
-                        {
-                            self.errors.push(CheckError::EmptyWindow { at: here, used });
-                        }
-                        // A parameter's duration is known here, where it is used.
-                        match days(duration) {
-                            Some(d) if d < 0 => self.errors.push(CheckError::NegativeDuration {
-                                at: (duration.file, duration.span),
-                            }),
-                            Some(d) if d > MAX_DAYS => {
-                                self.errors.push(CheckError::NumberTooLarge {
-                                    at: (duration.file, duration.span),
-                                    what: "a duration",
-                                    max: "200 years (73,050 days)".into(),
-                                })
-                            }
-                            _ => {}
-                        }
-                        self.expr(duration, used);
-                        self.expr(anchor, used);
-                    }
-                    Window::Between { from, to } => {
-                        if let (Some((fb, fo)), Some((tb, to_))) =
-                            (self.offset(from), self.offset(to))
-                            && fb == tb
-                            && to_ < fo
-                        {
-                            self.errors.push(CheckError::EmptyWindow { at: here, used });
-                        }
-                        self.expr(from, used);
-                        self.expr(to, used);
-                    }
-                    Window::Relative { anchor, .. }
-                    | Window::During(anchor)
-                    | Window::Same { anchor, .. } => self.expr(anchor, used),
-                }
+                self.window(window, here, used);
             }
             H::CodeList(xs) | H::Extreme { args: xs, .. } | H::Call { args: xs, .. } => {
                 for x in xs {
@@ -329,6 +286,52 @@ impl Uses<'_> {
     }
 
     /// A date as a base and a number of days after it: `index + 140 days` is (index, 140).
+    /// A window's own checks: its days exist, its durations are in range.
+    fn window(&mut self, window: &Window, here: At, used: Option<At>) {
+        match window {
+            Window::Within {
+                duration,
+                relation,
+                anchor,
+            } => {
+                // `within 0 days before index` holds no day.
+                if days(duration) == Some(0)
+                    && matches!(relation, Relation::Before | Relation::After)
+                {
+                    self.errors.push(CheckError::EmptyWindow { at: here, used });
+                }
+                // A parameter's duration is known here, where it is used.
+                match days(duration) {
+                    Some(d) if d < 0 => self.errors.push(CheckError::NegativeDuration {
+                        at: (duration.file, duration.span),
+                    }),
+                    Some(d) if d > MAX_DAYS => self.errors.push(CheckError::NumberTooLarge {
+                        at: (duration.file, duration.span),
+                        what: "a duration",
+                        max: "200 years (73,050 days)".into(),
+                    }),
+                    _ => {}
+                }
+                self.expr(duration, used);
+                self.expr(anchor, used);
+            }
+            Window::Between { from, to } => {
+                if let (Some((fb, fo)), Some((tb, to_))) = (self.offset(from), self.offset(to))
+                    && fb == tb
+                    && to_ < fo
+                {
+                    self.errors.push(CheckError::EmptyWindow { at: here, used });
+                }
+                self.expr(from, used);
+                self.expr(to, used);
+            }
+            Window::Relative { anchor, .. }
+            | Window::During(anchor)
+            | Window::Same { anchor, .. } => self.expr(anchor, used),
+            Window::Overlapping(w) => self.window(w, here, used),
+        }
+    }
+
     fn offset(&self, e: &Expr) -> Option<(String, i64)> {
         match &e.kind {
             H::Inlined { body, .. } => self.offset(body),

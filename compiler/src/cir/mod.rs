@@ -419,6 +419,9 @@ pub struct Window {
     pub lo: Option<Date>,
     pub hi: Option<Date>,
     pub calendar: Option<Calendar>,
+    /// The bounds hold an event's days (date to end date, a supply's or a stay's) rather
+    /// than its date: it is kept when `date <= hi` and `end date >= lo`.
+    pub overlap: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]

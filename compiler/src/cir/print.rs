@@ -140,6 +140,7 @@ fn index_within(w: &Window) -> String {
         lo: Some(Date::StartOfObservation),
         hi: Some(Date::EndOfObservation),
         calendar: None,
+        overlap: false,
     };
     if *w == observation {
         "inside observation".into()
@@ -301,11 +302,17 @@ pub fn events(e: &Events) -> String {
 
 pub fn window(w: &Window) -> String {
     let mut parts = Vec::new();
+    // `overlapping` keeps events whose days meet the bounds, not only those starting in them.
+    let (on, within) = if w.overlap {
+        ("overlapping", "overlapping")
+    } else {
+        ("on", "in")
+    };
     match (&w.lo, &w.hi) {
-        (Some(lo), Some(hi)) if lo == hi => parts.push(format!("on [{}]", date(lo))),
-        (Some(lo), Some(hi)) => parts.push(format!("in [{} .. {}]", date(lo), date(hi))),
-        (Some(lo), None) => parts.push(format!("in [{} ..)", date(lo))),
-        (None, Some(hi)) => parts.push(format!("in (.. {}]", date(hi))),
+        (Some(lo), Some(hi)) if lo == hi => parts.push(format!("{on} [{}]", date(lo))),
+        (Some(lo), Some(hi)) => parts.push(format!("{within} [{} .. {}]", date(lo), date(hi))),
+        (Some(lo), None) => parts.push(format!("{within} [{} ..)", date(lo))),
+        (None, Some(hi)) => parts.push(format!("{within} (.. {}]", date(hi))),
         (None, None) => {}
     }
     match &w.calendar {

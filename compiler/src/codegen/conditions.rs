@@ -53,6 +53,9 @@ impl Gen {
                 ))
             }
             Cond::DateIn { date, window } => {
+                if window.overlap {
+                    return Err(internal("`overlapping` on a date"));
+                }
                 let (mut ctx, d) = self.date(date, ctx)?;
                 let mut preds = Vec::new();
                 for (b, lower) in [(&window.lo, true), (&window.hi, false)] {

@@ -350,7 +350,14 @@ impl Gen {
         };
         let mut preds = Vec::new();
         if let Some(lo) = &w.lo {
-            preds.push(c("ev_day").gt_eq(self.date_expr(lo)?));
+            // Overlapping: the event's last day (a supply's or a stay's; its date when it has
+            // none) is on or after the window's first.
+            let last = if w.overlap {
+                coalesce(vec![c("ev_end_day"), c("ev_day")])
+            } else {
+                c("ev_day")
+            };
+            preds.push(last.gt_eq(self.date_expr(lo)?));
         }
         if let Some(hi) = &w.hi {
             preds.push(c("ev_day").lt_eq(self.date_expr(hi)?));

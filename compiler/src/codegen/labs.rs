@@ -394,6 +394,7 @@ impl Gen {
             lo: Some(Date::Index.offset(-180)),
             hi: Some(Date::Index),
             calendar: None,
+            overlap: false,
         };
         let rows = self.window(rows, &w, Some(ctx))?;
         // The last day with a usable value: a text result or a unit mid cannot convert has

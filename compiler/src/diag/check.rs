@@ -399,6 +399,18 @@ impl CheckError {
                 label(at, "not `it`"),
             )
             .with_help("for the stay of another date write `same stay as …`"),
+            CheckError::OverlapDate { at } => Diagnostic::new(
+                Code::OverlapDate,
+                "`overlapping` needs events with days of their own, not a date",
+                label(at, "a date"),
+            )
+            .with_help("for a date write the window without `overlapping`: `… within 30 days before index`"),
+            CheckError::OverlapCalendar { at } => Diagnostic::new(
+                Code::OverlapCalendar,
+                "`overlapping` takes a window of days",
+                label(at, "a calendar or stay window"),
+            )
+            .with_help("write the days: `overlapping between A and B`, `overlapping 30 days before index`"),
             CheckError::NotYesNo { at, column } => Diagnostic::new(
                 Code::NotYesNo,
                 format!("`{column}` is not a yes/no column"),

@@ -144,6 +144,10 @@ codes! {
         "Windows, gaps, graces, observation and periods are whole days, and `at least`, `at most`\nand `exactly` count whole events. A fraction would be rounded one way or the other without a\nword, so mid refuses it:\n\n    within 1.5 days before index        // E0230\n    within 2 days before index\n    at least 1.5 drug x                  // E0230\n    at least 2 drug x";
     EmptyPeriod = "E0231", "a follow-up period of no day",
         "`periods of N days` splits follow-up into periods of N days each; a period of 0 days\nholds no day:\n\n    periods of 0 days from index + 1 day until index + 140 days     // E0231\n    periods of 14 days from index + 1 day until index + 140 days";
+    OverlapDate = "E0232", "`overlapping` on a date",
+        "`overlapping` keeps events whose days meet a window: a prescription's supply (its date to\nits date + days' supply − 1) or a stay (admission to discharge). A date is a single day, so\nit is in a window or not:\n\n    require (first drug x after index) overlapping 30 days after index     // E0232\n    require (first drug x after index) within 30 days after index";
+    OverlapCalendar = "E0233", "`overlapping` with a calendar or stay window",
+        "`overlapping` takes a window of days (`within`, `between`, `before`, `after`, `on`, `same\nday as`, or days and a relation without `within`). A calendar month or year, or a stay,\nhas no such days:\n\n    exclude drug x overlapping same month as index       // E0233\n    exclude drug x overlapping 30 days before index";
     NoIndex = "E0301", "cohort without an index",
         "A cohort needs one entry event that sets `index`:\n\n    cohort users {\n      index = first drug statins\n    }";
     DuplicateStatement = "E0302", "a statement given twice",

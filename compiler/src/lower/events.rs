@@ -295,6 +295,7 @@ impl Lower<'_> {
             lo: None,
             hi: None,
             calendar: None,
+            overlap: false,
         };
         match w {
             hir::Window::Within {
@@ -347,6 +348,13 @@ impl Lower<'_> {
                     SameUnit::Year => out.calendar = Some(Calendar::SameYear(a)),
                     SameUnit::Stay => out.calendar = Some(Calendar::SameStay(a)),
                 }
+            }
+            hir::Window::Overlapping(w) => {
+                out = self.window(w)?;
+                if out.calendar.is_some() {
+                    return Err(internal("`overlapping` a calendar window"));
+                }
+                out.overlap = true;
             }
         }
         Ok(out)

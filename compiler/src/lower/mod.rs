@@ -56,6 +56,7 @@ pub fn hir_to_cir(hir: &Hir) -> Result<cir::Program> {
                             lo: Some(Date::Index.offset(1)),
                             hi: Some(Date::End),
                             calendar: None,
+                            overlap: false,
                         },
                     };
                 }
@@ -184,6 +185,7 @@ impl Lower<'_> {
                             lo: Some(Date::StartOfObservation),
                             hi: Some(Date::EndOfObservation),
                             calendar: None,
+                            overlap: false,
                         },
                     });
                 }
