@@ -71,7 +71,16 @@ pub enum DefKind {
     Lab(Box<LabItem>),
     Grading(Box<Grading>),
     Cohort(Box<Cohort>),
+    /// A cohort with parameters, checked once with them unbound; each cohort made from it
+    /// holds its statements with the arguments bound.
+    CohortTemplate(Box<Template>),
     Outcome(Box<Outcome>),
+}
+
+#[derive(Debug, Clone)]
+pub struct Template {
+    pub params: Vec<Param>,
+    pub cohort: Cohort,
 }
 
 #[derive(Debug, Clone)]
@@ -297,6 +306,8 @@ pub enum ExprKind {
     },
     Anchor(Anchor),
     AgeAt(Box<Expr>),
+    /// `in cohort X`: membership of an earlier cohort of the script.
+    InCohort(DefId),
     Observed {
         days: i64,
         direction: ast::Direction,
@@ -478,37 +489,16 @@ pub fn print(h: &Hir) -> String {
             }
             DefKind::Cohort(c) => {
                 let _ = writeln!(out);
-                for s in &c.stmts {
-                    let line = match &s.kind {
-                        StmtKind::Index(e) => format!("index = {}", p.expr(e)),
-                        StmtKind::Require { cond, .. } => format!("require {}", p.expr(cond)),
-                        StmtKind::Exclude { cond, .. } => format!("exclude {}", p.expr(cond)),
-                        StmtKind::End(e) => format!("end = {}", p.expr(e)),
-                        StmtKind::Era {
-                            name,
-                            events,
-                            gap,
-                            grace,
-                        } => format!("era {name} = {} gap {gap}d grace {grace}d", p.expr(events)),
-                        StmtKind::Periods {
-                            length,
-                            from,
-                            until,
-                            then_until,
-                        } => {
-                            let then = then_until
-                                .as_ref()
-                                .map(|t| format!(" then until {}", p.expr(t)))
-                                .unwrap_or_default();
-                            format!(
-                                "periods of {length}d from {} until {}{then}",
-                                p.expr(from),
-                                p.expr(until)
-                            )
-                        }
-                    };
-                    let _ = writeln!(out, "  {line}");
-                }
+                cohort_lines(&p, c, &mut out);
+            }
+            DefKind::CohortTemplate(t) => {
+                let ps: Vec<String> = t
+                    .params
+                    .iter()
+                    .map(|x| format!("{}: {}", x.name, x.ty))
+                    .collect();
+                let _ = writeln!(out, " ({})", ps.join(", "));
+                cohort_lines(&p, &t.cohort, &mut out);
             }
             DefKind::Outcome(o) => {
                 let _ = writeln!(out, " in {} = {}", h.def(o.cohort).name, p.expr(&o.value));
@@ -612,6 +602,42 @@ pub fn print(h: &Hir) -> String {
 /// expressions that print the same mean the same.
 pub fn expr_text(h: &Hir, e: &Expr) -> String {
     Printer { h }.expr(e)
+}
+
+/// A cohort's statements, one per line.
+fn cohort_lines(p: &Printer, c: &Cohort, out: &mut String) {
+    use std::fmt::Write;
+    for s in &c.stmts {
+        let line = match &s.kind {
+            StmtKind::Index(e) => format!("index = {}", p.expr(e)),
+            StmtKind::Require { cond, .. } => format!("require {}", p.expr(cond)),
+            StmtKind::Exclude { cond, .. } => format!("exclude {}", p.expr(cond)),
+            StmtKind::End(e) => format!("end = {}", p.expr(e)),
+            StmtKind::Era {
+                name,
+                events,
+                gap,
+                grace,
+            } => format!("era {name} = {} gap {gap}d grace {grace}d", p.expr(events)),
+            StmtKind::Periods {
+                length,
+                from,
+                until,
+                then_until,
+            } => {
+                let then = then_until
+                    .as_ref()
+                    .map(|t| format!(" then until {}", p.expr(t)))
+                    .unwrap_or_default();
+                format!(
+                    "periods of {length}d from {} until {}{then}",
+                    p.expr(from),
+                    p.expr(until)
+                )
+            }
+        };
+        let _ = writeln!(out, "  {line}");
+    }
 }
 
 struct Printer<'h> {
@@ -733,6 +759,7 @@ impl Printer<'_> {
             }
             ExprKind::Anchor(a) => format!("{a:?}"),
             ExprKind::AgeAt(a) => format!("(age-at {})", self.expr(a)),
+            ExprKind::InCohort(id) => format!("(in-cohort {})", self.h.def(*id).name),
             ExprKind::Observed {
                 days,
                 direction,

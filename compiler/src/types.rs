@@ -134,6 +134,8 @@ pub enum Type {
     LabItem,
     Grading,
     Cohort,
+    /// `cohort new_users(d: Codes<drug>) { … }`: made into cohorts by `cohort x = new_users(…)`.
+    CohortTemplate,
     Outcome,
     /// A bare word naming a value of a coded column (`inpatient`, `F`), not yet placed.
     Word,
@@ -168,6 +170,7 @@ impl fmt::Display for Type {
             Type::LabItem => f.write_str("Lab"),
             Type::Grading => f.write_str("Grading"),
             Type::Cohort => f.write_str("Cohort"),
+            Type::CohortTemplate => f.write_str("CohortTemplate"),
             Type::Outcome => f.write_str("Outcome"),
             Type::Word => f.write_str("Word"),
         }

@@ -226,7 +226,20 @@ pub struct GradeRule {
 #[derive(Debug, Clone, PartialEq)]
 pub struct CohortDecl {
     pub name: Ident,
+    /// `cohort new_users(d: Codes<drug>) { … }`: a template, made into cohorts by others.
+    pub params: Option<Vec<Param>>,
+    /// `cohort users = new_users(thiamazole) { … }`: the template's statements with these
+    /// arguments, then the cohort's own.
+    pub from: Option<TemplateUse>,
     pub stmts: Vec<CohortStmt>,
+}
+
+/// `new_users(thiamazole, propylthiouracil)` after `cohort users =`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TemplateUse {
+    pub template: Ident,
+    pub args: Vec<Expr>,
+    pub span: Span,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -410,6 +423,8 @@ pub enum ExprKind {
     Anchor(Anchor),
     /// `age at index`
     AgeAt(Box<Expr>),
+    /// `in cohort X`: the patient is a member of cohort X (an entry that passed its steps).
+    InCohort(Ident),
     /// `observed 180 days before index`
     Observed {
         duration: Box<Expr>,

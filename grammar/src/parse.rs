@@ -219,6 +219,12 @@ fn too_deep(file: &ast::File) -> Option<(Span, SyntaxErrorKind)> {
             ast::ItemKind::Outcome(o) => roots.push(&o.value),
             ast::ItemKind::Export(e) => roots.extend(&e.columns),
             ast::ItemKind::Cohort(c) => {
+                if let Some(t) = &c.from {
+                    roots.extend(&t.args);
+                }
+                for p in c.params.iter().flatten() {
+                    roots.extend(&p.default);
+                }
                 for s in &c.stmts {
                     match &s.kind {
                         ast::CohortStmtKind::Index(e) | ast::CohortStmtKind::End(e) => {

@@ -87,7 +87,24 @@ fn item(out: &mut String, kind: &ItemKind) {
             }
         }
         ItemKind::Cohort(c) => {
-            let _ = writeln!(out, "cohort {}", c.name.name);
+            let params = c.params.as_ref().map(|ps| {
+                let ps: Vec<String> = ps
+                    .iter()
+                    .map(|p| format!("{}: {}", p.name.name, p.ty.name.name))
+                    .collect();
+                format!("({})", ps.join(", "))
+            });
+            let from = c.from.as_ref().map(|t| {
+                let args: Vec<String> = t.args.iter().map(expr).collect();
+                format!(" = {}({})", t.template.name, args.join(", "))
+            });
+            let _ = writeln!(
+                out,
+                "cohort {}{}{}",
+                c.name.name,
+                params.unwrap_or_default(),
+                from.unwrap_or_default()
+            );
             for s in &c.stmts {
                 stmt(out, &s.kind);
             }
@@ -311,6 +328,7 @@ pub fn expr(e: &Expr) -> String {
         ExprKind::Window { expr: e, window } => format!("(window {} {})", expr(e), win(window)),
         ExprKind::Anchor(a) => anchor(a),
         ExprKind::AgeAt(a) => format!("(age-at {})", expr(a)),
+        ExprKind::InCohort(i) => format!("(in-cohort {})", i.name),
         ExprKind::Observed {
             duration,
             direction,

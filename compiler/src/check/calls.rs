@@ -140,40 +140,9 @@ impl Checker<'_> {
                 ty,
             ) => {
                 let params = params.clone();
-                let required = params.iter().filter(|p| p.default.is_none()).count();
-                if args.len() < required || args.len() > params.len() {
-                    let expected = if required == params.len() {
-                        format!(
-                            "{} argument{}",
-                            params.len(),
-                            if params.len() == 1 { "" } else { "s" }
-                        )
-                    } else {
-                        format!("{required} to {} arguments", params.len())
-                    };
-                    self.error(CheckError::Arity {
-                        at: (cx.file, e.span),
-                        name: def.name.clone(),
-                        expected,
-                        found: args.len(),
-                        def: Some((def.file, def.span)),
-                    });
+                let Some(xs) = self.arguments(&def, &params, args, (cx.file, e.span), cx) else {
                     return self.err_expr(e, cx);
-                }
-                let mut xs = Vec::new();
-                for (a, p) in args.iter().zip(params.iter()) {
-                    let mut acx = cx.clone();
-                    if let Type::Codes(d) = p.ty {
-                        acx.want_domain = Some(d);
-                    }
-                    let x = self.expr(a, &acx);
-                    let x = self.settle(x, cx);
-                    xs.push(self.expect(
-                        x,
-                        p.ty,
-                        &format!("argument `{}` of `{}`", p.name, def.name),
-                    ));
-                }
+                };
                 self.mk(H::Call { def: id, args: xs }, ty, e, cx)
             }
             (_, Type::Error) => self.err_expr(e, cx),
@@ -186,6 +155,49 @@ impl Checker<'_> {
                 self.err_expr(e, cx)
             }
         }
+    }
+
+    /// The arguments of a call of `def` (a definition or a cohort template), checked against
+    /// its parameters: how many (E0207) and each one's type. `None` after an error.
+    pub(super) fn arguments(
+        &mut self,
+        def: &hir::Def,
+        params: &[hir::Param],
+        args: &[ast::Expr],
+        at: super::errors::At,
+        cx: &Cx,
+    ) -> Option<Vec<Expr>> {
+        let required = params.iter().filter(|p| p.default.is_none()).count();
+        if args.len() < required || args.len() > params.len() {
+            let expected = if required == params.len() {
+                format!(
+                    "{} argument{}",
+                    params.len(),
+                    if params.len() == 1 { "" } else { "s" }
+                )
+            } else {
+                format!("{required} to {} arguments", params.len())
+            };
+            self.error(CheckError::Arity {
+                at,
+                name: def.name.clone(),
+                expected,
+                found: args.len(),
+                def: Some((def.file, def.span)),
+            });
+            return None;
+        }
+        let mut xs = Vec::new();
+        for (a, p) in args.iter().zip(params.iter()) {
+            let mut acx = cx.clone();
+            if let Type::Codes(d) = p.ty {
+                acx.want_domain = Some(d);
+            }
+            let x = self.expr(a, &acx);
+            let x = self.settle(x, cx);
+            xs.push(self.expect(x, p.ty, &format!("argument `{}` of `{}`", p.name, def.name)));
+        }
+        Some(xs)
     }
 
     /// The definition a callee names (`hys_law`, `grades.hys_law`), if it names one.

@@ -11,13 +11,182 @@ use crate::types::{EventDomain, Type};
 
 impl Checker<'_> {
     pub(super) fn cohort(&mut self, c: &ast::CohortDecl, cx: Cx) -> (DefKind, Type) {
-        let eras: Vec<String> = c
+        // A template: checked once with its parameters unbound, like a definition's body.
+        if let Some(ps) = &c.params {
+            let mut cx = cx;
+            let params = self.params(ps, &cx);
+            cx.params = Rc::new(params.iter().map(|p| (p.name.clone(), p.ty)).collect());
+            let stmts = self.cohort_stmts(c, Vec::new(), &cx);
+            return (
+                DefKind::CohortTemplate(Box::new(hir::Template {
+                    params,
+                    cohort: hir::Cohort { stmts },
+                })),
+                Type::CohortTemplate,
+            );
+        }
+        let inherited = match &c.from {
+            None => Vec::new(),
+            Some(t) => match self.template_use(t, &cx) {
+                Some(stmts) => stmts,
+                // The template or its arguments are wrong, and that is reported.
+                None => return (DefKind::Pending, Type::Error),
+            },
+        };
+        let stmts = self.cohort_stmts(c, inherited, &cx);
+        // A statement the parser could not read may have been the index: say nothing more.
+        let unreadable = c
             .stmts
             .iter()
-            .filter_map(|s| match &s.kind {
+            .any(|s| matches!(s.kind, ast::CohortStmtKind::Error));
+        let has_index = stmts
+            .iter()
+            .any(|s| matches!(s.kind, hir::StmtKind::Index(_)));
+        if !has_index && !unreadable {
+            self.error(CheckError::MissingStatement {
+                at: (cx.file, c.name.span),
+                cohort: c.name.name.clone(),
+                what: "index",
+                help: "add the entry event, e.g. `index = first drug x`",
+            });
+        }
+        (
+            DefKind::Cohort(Box::new(hir::Cohort { stmts })),
+            Type::Cohort,
+        )
+    }
+
+    /// `cohort x = new_users(thiamazole, ptu)`: the template's statements with its parameters
+    /// bound to the arguments. `None` after an error.
+    fn template_use(&mut self, t: &ast::TemplateUse, cx: &Cx) -> Option<Vec<hir::Stmt>> {
+        let here = (cx.file, t.template.span);
+        let Some(id) = self.lookup(cx.scope, &t.template.name) else {
+            let templates: Vec<String> = self.scopes[cx.scope]
+                .own
+                .iter()
+                .filter(|(_, id)| {
+                    matches!(
+                        self.pending.get(id).map(|p| &p.item.kind),
+                        Some(ast::ItemKind::Cohort(c)) if c.params.is_some()
+                    ) || self.hir.def(**id).ty == Type::CohortTemplate
+                })
+                .map(|(n, _)| n.clone())
+                .collect();
+            let suggestion = suggest(&t.template.name, templates.iter().map(String::as_str));
+            self.error(CheckError::UnknownName {
+                at: here,
+                name: t.template.name.clone(),
+                suggestion,
+            });
+            return None;
+        };
+        match self.ensure(id, here) {
+            Type::CohortTemplate => {}
+            Type::Error => return None,
+            other => {
+                self.error(CheckError::Mismatch {
+                    at: here,
+                    expected: "a cohort template (`cohort name(params) { … }`)".into(),
+                    found: other,
+                    context: "`cohort … =`".into(),
+                    help: None,
+                });
+                return None;
+            }
+        }
+        let def = self.hir.def(id).clone();
+        let DefKind::CohortTemplate(template) = &def.kind else {
+            return None;
+        };
+        let given = self.arguments(&def, &template.params, &t.args, (cx.file, t.span), cx)?;
+        if given.iter().any(|x| x.ty.is_error()) {
+            return None;
+        }
+        // Left-out arguments take their defaults (checked where the template declares them).
+        let mut args = given;
+        for p in &template.params[args.len()..] {
+            args.push(p.default.clone()?);
+        }
+        let bind = |e: &Expr| super::expand::bind(&self.hir, e, &args);
+        Some(
+            template
+                .cohort
+                .stmts
+                .iter()
+                .map(|s| hir::Stmt {
+                    kind: match &s.kind {
+                        hir::StmtKind::Index(e) => hir::StmtKind::Index(bind(e)),
+                        hir::StmtKind::Require { label, cond } => hir::StmtKind::Require {
+                            label: label.clone(),
+                            cond: bind(cond),
+                        },
+                        hir::StmtKind::Exclude { label, cond } => hir::StmtKind::Exclude {
+                            label: label.clone(),
+                            cond: bind(cond),
+                        },
+                        hir::StmtKind::End(e) => hir::StmtKind::End(bind(e)),
+                        hir::StmtKind::Era {
+                            name,
+                            events,
+                            gap,
+                            grace,
+                        } => hir::StmtKind::Era {
+                            name: name.clone(),
+                            events: bind(events),
+                            gap: *gap,
+                            grace: *grace,
+                        },
+                        hir::StmtKind::Periods {
+                            length,
+                            from,
+                            until,
+                            then_until,
+                        } => hir::StmtKind::Periods {
+                            length: *length,
+                            from: bind(from),
+                            until: bind(until),
+                            then_until: then_until.as_ref().map(bind),
+                        },
+                    },
+                    span: s.span,
+                    text: s.text.clone(),
+                })
+                .collect(),
+        )
+    }
+
+    /// A cohort's statements checked, after those it takes from a template (`inherited`):
+    /// `index`, `end` and `periods` once among all of them, era names once.
+    fn cohort_stmts(
+        &mut self,
+        c: &ast::CohortDecl,
+        inherited: Vec<hir::Stmt>,
+        cx: &Cx,
+    ) -> Vec<hir::Stmt> {
+        let cx = cx.clone();
+        let mut first_of: std::collections::BTreeMap<&'static str, super::errors::At> =
+            Default::default();
+        let mut era_names: Vec<(String, super::errors::At)> = Vec::new();
+        for s in &inherited {
+            let (what, file) = match &s.kind {
+                hir::StmtKind::Index(e) => ("index", e.file),
+                hir::StmtKind::End(e) => ("end", e.file),
+                hir::StmtKind::Periods { from, .. } => ("periods", from.file),
+                hir::StmtKind::Era { name, events, .. } => {
+                    era_names.push((name.clone(), (events.file, s.span)));
+                    continue;
+                }
+                _ => continue,
+            };
+            first_of.insert(what, (file, s.span));
+        }
+        let eras: Vec<String> = era_names
+            .iter()
+            .map(|(n, _)| n.clone())
+            .chain(c.stmts.iter().filter_map(|s| match &s.kind {
                 ast::CohortStmtKind::Era { name, .. } => Some(name.name.clone()),
                 _ => None,
-            })
+            }))
             .collect();
         let with = |in_index: bool, in_end: bool| {
             let mut x = cx.clone();
@@ -28,16 +197,23 @@ impl Checker<'_> {
             }));
             x
         };
-        let mut stmts = Vec::new();
-        let mut first_of: std::collections::BTreeMap<&'static str, ast::Span> = Default::default();
-        let mut era_names: Vec<(String, ast::Span)> = Vec::new();
+        let mut stmts = inherited;
         for s in &c.stmts {
             let text = self.text(cx.file, s.span);
-            let once = |c: &mut Self, what: &'static str, first_of: &mut std::collections::BTreeMap<&'static str, ast::Span>| {
+            let once = |c: &mut Self,
+                        what: &'static str,
+                        first_of: &mut std::collections::BTreeMap<
+                &'static str,
+                super::errors::At,
+            >| {
                 if let Some(first) = first_of.get(what) {
-                    c.error(CheckError::DuplicateStatement { at: (cx.file, s.span), what, first: (cx.file, *first) });
+                    c.error(CheckError::DuplicateStatement {
+                        at: (cx.file, s.span),
+                        what,
+                        first: *first,
+                    });
                 } else {
-                    first_of.insert(what, s.span);
+                    first_of.insert(what, (cx.file, s.span));
                 }
             };
             let kind = match &s.kind {
@@ -101,10 +277,10 @@ impl Checker<'_> {
                         self.error(CheckError::Duplicate {
                             at: (cx.file, name.span),
                             name: name.name.clone(),
-                            first: (cx.file, *first),
+                            first: *first,
                         });
                     }
-                    era_names.push((name.name.clone(), name.span));
+                    era_names.push((name.name.clone(), (cx.file, name.span)));
                     let x = self.expr(events, &with(false, false));
                     let x = self.settle(x, &cx);
                     match x.ty {
@@ -192,23 +368,16 @@ impl Checker<'_> {
                 text,
             });
         }
-        // A statement the parser could not read may have been the index: say nothing more.
-        let unreadable = c
-            .stmts
-            .iter()
-            .any(|s| matches!(s.kind, ast::CohortStmtKind::Error));
-        if !first_of.contains_key("index") && !unreadable {
-            self.error(CheckError::MissingStatement {
-                at: (cx.file, c.name.span),
-                cohort: c.name.name.clone(),
-                what: "index",
-                help: "add the entry event, e.g. `index = first drug x`",
-            });
+        stmts
+    }
+
+    /// `in cohort X`: whether the patient is a member of cohort X. Cohorts are computed in the
+    /// order their uses need (a cycle is refused where it is found).
+    pub(super) fn in_cohort(&mut self, i: &ast::Ident, e: &ast::Expr, cx: &Cx) -> Expr {
+        match self.cohort_ref(i, cx) {
+            Some(id) => self.mk(H::InCohort(id), Type::Bool, e, cx),
+            None => self.err_expr(e, cx),
         }
-        (
-            DefKind::Cohort(Box::new(hir::Cohort { stmts })),
-            Type::Cohort,
-        )
     }
 
     /// The eras a cohort declares.
@@ -302,6 +471,82 @@ impl Checker<'_> {
 #[cfg(test)]
 mod tests {
     use crate::testing::{check, errors};
+
+    const TEMPLATE: &str = r#"codes x: drug = yj "2432001"
+codes y: drug = yj "2432002"
+codes g: diagnosis = icd10 "E05"
+cohort new_users(d: Codes<drug>, other: Codes<drug>, washout: Duration = 180 days) {
+  index = first drug d
+  exclude "washout" drug (d or other) overlapping washout before index
+}
+"#;
+
+    #[test]
+    fn a_cohort_from_a_template_binds_its_arguments_and_adds_statements() {
+        let out = check(&format!(
+            "{TEMPLATE}cohort a = new_users(x, y)\ncohort b = new_users(y, x, 90 days) {{\n  require age at index >= 15\n}}"
+        ));
+        insta::assert_snapshot!(out, @r#"
+        x : Codes<drug> = yj "2432001":Codes<drug>
+        y : Codes<drug> = yj "2432002":Codes<drug>
+        g : Codes<diagnosis> = icd10 "E05":Codes<diagnosis>
+        new_users : CohortTemplate (d: Codes<drug>, other: Codes<drug>, washout: Duration)
+          index = (First (drug param#0:Codes<drug>):Events<drug>):Events<drug>
+          exclude (window (drug (or param#0:Codes<drug> param#1:Codes<drug>):Codes<drug>):Events<drug> overlapping within param#2:Duration Before Index:Date):Events<drug>
+        a : Cohort
+          index = (First (drug (inlined x yj "2432001":Codes<drug>):Codes<drug>):Events<drug>):Events<drug>
+          exclude (window (drug (or (inlined x yj "2432001":Codes<drug>):Codes<drug> (inlined y yj "2432002":Codes<drug>):Codes<drug>):Codes<drug>):Events<drug> overlapping within 180 days:Duration Before Index:Date):Events<drug>
+        b : Cohort
+          index = (First (drug (inlined y yj "2432002":Codes<drug>):Codes<drug>):Events<drug>):Events<drug>
+          exclude (window (drug (or (inlined y yj "2432002":Codes<drug>):Codes<drug> (inlined x yj "2432001":Codes<drug>):Codes<drug>):Codes<drug>):Events<drug> overlapping within 90 days:Duration Before Index:Date):Events<drug>
+          require (>= (age-at Index:Date):Number 15:Number):Bool
+        --
+        W0007 3:7 `g` is defined but not used (unused) help: remove it, or use it in a cohort, outcome, export or report
+        "#);
+    }
+
+    #[test]
+    fn template_arguments_are_checked_like_a_call() {
+        insta::assert_snapshot!(errors(&format!(
+            "{TEMPLATE}cohort a = new_users(g, y)\ncohort b = new_users(x)\ncohort c = new_user(x, y)"
+        )), @r#"
+        E0201 8:22 argument `d` of `new_users` needs Codes<drug>, found Codes<diagnosis> (this is Codes<diagnosis>)
+        E0207 9:12 `new_users` takes 2 to 3 arguments, given 1 (wrong number of arguments)
+        E0101 10:12 unknown name `new_user` (not defined or imported) help: did you mean `new_users`?
+        "#);
+    }
+
+    #[test]
+    fn a_cohort_from_a_template_has_one_index() {
+        insta::assert_snapshot!(errors(&format!(
+            "{TEMPLATE}cohort a = new_users(x, y) {{\n  index = first drug y\n}}"
+        )), @"E0302 9:3 a cohort has one index (second one here)");
+    }
+
+    #[test]
+    fn a_template_is_not_a_cohort_and_a_cohort_is_not_a_template() {
+        insta::assert_snapshot!(errors(&format!(
+            "{TEMPLATE}cohort a = new_users(x, y)\ncohort b = a(x)\noutcome o in new_users = first drug x"
+        )), @r#"
+        E0201 9:12 `cohort … =` needs a cohort template (`cohort name(params) { … }`), found Cohort (this is Cohort)
+        E0201 10:14 this needs a cohort, found CohortTemplate (this is CohortTemplate)
+        "#);
+    }
+
+    #[test]
+    fn membership_of_a_cohort_that_needs_it_is_a_cycle() {
+        insta::assert_snapshot!(errors(
+            r#"codes x: drug = yj "2432001"
+cohort a {
+  index = first drug x
+  require in cohort b
+}
+cohort b {
+  index = first drug x
+  exclude in cohort a
+}"#
+        ), @"E0105 8:21 `a` is defined in terms of itself (used inside its own definition) help: definitions cannot refer to themselves, directly or through others");
+    }
 
     #[test]
     fn a_cohort_with_every_statement() {

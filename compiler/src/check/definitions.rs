@@ -68,33 +68,39 @@ impl Checker<'_> {
         }
     }
 
+    /// Declared parameters, each with its type and checked default.
+    pub(super) fn params(&mut self, ps: &[ast::Param], cx: &Cx) -> Vec<hir::Param> {
+        let mut out: Vec<hir::Param> = Vec::new();
+        for p in ps {
+            let ty = self.type_expr(&p.ty, cx.file);
+            if out.iter().any(|q| q.name == p.name.name) {
+                self.error(CheckError::Duplicate {
+                    at: (cx.file, p.name.span),
+                    name: p.name.name.clone(),
+                    first: (cx.file, p.span),
+                });
+            }
+            let default = p.default.as_ref().map(|e| {
+                let x = self.expr(e, cx);
+                let x = self.settle(x, cx);
+                self.expect(x, ty, &format!("the default of `{}`", p.name.name))
+            });
+            out.push(hir::Param {
+                name: p.name.name.clone(),
+                ty,
+                default,
+                span: p.span,
+            });
+        }
+        out
+    }
+
     pub(super) fn define(&mut self, d: &ast::DefineDecl, cx: Cx) -> (DefKind, Type) {
         let mut cx = cx;
         cx.in_define = true;
         let mut params = None;
         if let Some(ps) = &d.params {
-            let mut out: Vec<hir::Param> = Vec::new();
-            for p in ps {
-                let ty = self.type_expr(&p.ty, cx.file);
-                if out.iter().any(|q| q.name == p.name.name) {
-                    self.error(CheckError::Duplicate {
-                        at: (cx.file, p.name.span),
-                        name: p.name.name.clone(),
-                        first: (cx.file, p.span),
-                    });
-                }
-                let default = p.default.as_ref().map(|e| {
-                    let x = self.expr(e, &cx);
-                    let x = self.settle(x, &cx);
-                    self.expect(x, ty, &format!("the default of `{}`", p.name.name))
-                });
-                out.push(hir::Param {
-                    name: p.name.name.clone(),
-                    ty,
-                    default,
-                    span: p.span,
-                });
-            }
+            let out = self.params(ps, &cx);
             cx.params = Rc::new(out.iter().map(|p| (p.name.clone(), p.ty)).collect());
             params = Some(out);
         }
@@ -119,7 +125,7 @@ impl Checker<'_> {
         }
         if matches!(
             ty,
-            Type::Grading | Type::Cohort | Type::Outcome | Type::LabItem
+            Type::Grading | Type::Cohort | Type::CohortTemplate | Type::Outcome | Type::LabItem
         ) {
             self.error(CheckError::DefinitionKind {
                 at: (cx.file, d.value.span),

@@ -12,6 +12,14 @@ pub fn expand(hir: &Hir, e: &Expr) -> Expr {
     Expander { hir }.expr(e, &[])
 }
 
+/// `e`, a statement of a cohort template, expanded with the template's parameters bound to
+/// `args` (a cohort made from the template).
+pub fn bind(hir: &Hir, e: &Expr, args: &[Expr]) -> Expr {
+    let x = Expander { hir };
+    let args: Vec<Expr> = args.iter().map(|a| x.expr(a, &[])).collect();
+    x.expr(e, &args)
+}
+
 struct Expander<'h> {
     hir: &'h Hir,
 }
@@ -33,6 +41,7 @@ impl Expander<'_> {
                 DefKind::Lab(_)
                 | DefKind::Grading(_)
                 | DefKind::Cohort(_)
+                | DefKind::CohortTemplate(_)
                 | DefKind::Outcome(_)
                 | DefKind::Value {
                     params: Some(_), ..
@@ -77,6 +86,7 @@ impl Expander<'_> {
             | H::Code { .. }
             | H::VisitKind(_)
             | H::Anchor(_)
+            | H::InCohort(_)
             | H::Error => e.kind.clone(),
             H::CodeList(xs) => H::CodeList(xs.iter().map(|x| self.expr(x, args)).collect()),
             H::Union(a, b) => H::Union(sub(a), sub(b)),

@@ -62,6 +62,7 @@ impl Checker<'_> {
             A::Window { expr, window } => self.window(expr, window, e, cx),
             A::Anchor(a) => self.anchor(a, e, cx),
             A::AgeAt(a) => self.age_at(a, e, cx),
+            A::InCohort(i) => self.in_cohort(i, e, cx),
             A::Observed {
                 duration,
                 direction,

@@ -233,6 +233,7 @@ impl Uses<'_> {
             | H::Code { .. }
             | H::VisitKind(_)
             | H::Anchor(_)
+            | H::InCohort(_)
             | H::Error => {}
         }
     }

@@ -326,6 +326,8 @@ pub enum Cond {
     And(Box<Cond>, Box<Cond>),
     Or(Box<Cond>, Box<Cond>),
     Const(bool),
+    /// The patient is a member of this cohort of the script (whatever its entry's date).
+    InCohort(String),
     /// Observability: `start of observation <= anchor - days` (before) or
     /// `end of observation >= anchor + days` (after).
     Observed {

@@ -377,6 +377,7 @@ pub fn cond(c: &Cond) -> String {
         Cond::And(a, b) => format!("({} and {})", cond(a), cond(b)),
         Cond::Or(a, b) => format!("({} or {})", cond(a), cond(b)),
         Cond::Const(b) => b.to_string(),
+        Cond::InCohort(c) => format!("member of cohort {c}"),
         Cond::Observed {
             days,
             before: true,

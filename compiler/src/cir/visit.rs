@@ -150,7 +150,7 @@ pub fn walk_cond<V: Visitor + ?Sized>(v: &mut V, c: &Cond) {
             v.cond(a);
             v.cond(b);
         }
-        Cond::Const(_) => {}
+        Cond::Const(_) | Cond::InCohort(_) => {}
         Cond::Observed { anchor, .. } => v.date(anchor),
         Cond::DateIn { date, window } => {
             v.date(date);

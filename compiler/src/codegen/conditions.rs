@@ -20,6 +20,7 @@ impl Gen {
     pub(super) fn cond(&mut self, cond: &Cond, ctx: Ctx) -> Result<(Ctx, Expr)> {
         match cond {
             Cond::Const(b) => Ok((ctx, lit(*b))),
+            Cond::InCohort(name) => self.in_cohort(name, ctx),
             Cond::Not(x) => {
                 let (ctx, e) = self.cond(x, ctx)?;
                 Ok((ctx, not(e)))
@@ -179,6 +180,34 @@ impl Gen {
             c(&flag_name)
         };
         Ok((Ctx { plan, ..ctx }, flag))
+    }
+
+    /// Marks the context rows whose patient is a member of a cohort computed earlier.
+    fn in_cohort(&mut self, cohort: &str, ctx: Ctx) -> Result<(Ctx, Expr)> {
+        let alias = self.fresh("member");
+        let keys = ["hospital_id", "patient_id"];
+        let members = self
+            .scan(&format!("cohort_{cohort}"))?
+            .project(keys.iter().map(|k| c(*k)).collect::<Vec<_>>())?
+            .distinct()?
+            .alias(&alias)?
+            .build()?;
+        let plan = LogicalPlanBuilder::from(ctx.plan.clone())
+            .join(
+                members,
+                JoinType::LeftMark,
+                (keys_of(&ctx.alias, &keys), keys_of(&alias, &keys)),
+                None,
+            )?
+            .project(Self::keep_all(
+                &ctx.plan,
+                &ctx.alias,
+                vec![c("mark").alias(&alias)],
+                &[],
+            ))?
+            .alias(&ctx.alias)?
+            .build()?;
+        Ok((Ctx { plan, ..ctx }, c(&alias)))
     }
 
     /// Computes, as context columns, the event-date anchors the windows of `events` use.

@@ -79,7 +79,8 @@ pub fn hir_to_cir(hir: &Hir) -> Result<cir::Program> {
             | DefKind::Codes(_)
             | DefKind::Value { .. }
             | DefKind::Lab(_)
-            | DefKind::Grading(_) => {}
+            | DefKind::Grading(_)
+            | DefKind::CohortTemplate(_) => {}
         }
     }
     for e in &hir.exports {
@@ -111,7 +112,42 @@ pub fn hir_to_cir(hir: &Hir) -> Result<cir::Program> {
             suppress_below: r.suppress_below,
         });
     }
+    p.cohorts = in_dependency_order(std::mem::take(&mut p.cohorts))?;
     Ok(p)
+}
+
+/// Cohorts in the order they are computed: in the script's order, except that a cohort whose
+/// steps ask `in cohort X` comes after X.
+fn in_dependency_order(mut left: Vec<cir::Cohort>) -> Result<Vec<cir::Cohort>> {
+    use crate::cir::visit::{self, Visitor};
+    struct Members(Vec<String>);
+    impl Visitor for Members {
+        fn cond(&mut self, c: &cir::Cond) {
+            if let cir::Cond::InCohort(name) = c {
+                self.0.push(name.clone());
+            }
+            visit::walk_cond(self, c);
+        }
+    }
+    let needs = |c: &cir::Cohort| {
+        let mut m = Members(Vec::new());
+        m.cohort(c);
+        m.0
+    };
+    let mut out: Vec<cir::Cohort> = Vec::with_capacity(left.len());
+    while !left.is_empty() {
+        let ready = left.iter().position(|c| {
+            needs(c)
+                .iter()
+                .all(|n| out.iter().any(|done| done.name == *n))
+        });
+        let Some(i) = ready else {
+            // The checker refuses a cohort that needs itself, directly or not.
+            return Err(internal("cohorts that need each other (`in cohort`)"));
+        };
+        out.push(left.remove(i));
+    }
+    Ok(out)
 }
 
 /// The lab catalogue of the stdlib, each item as code generation reads it (codes, unit,

@@ -62,6 +62,7 @@ impl Lower<'_> {
     pub(super) fn cond(&mut self, e: &Expr) -> Result<Cond> {
         match &e.kind {
             H::Bool(b) => Ok(Cond::Const(*b)),
+            H::InCohort(id) => Ok(Cond::InCohort(self.hir.def(*id).name.clone())),
             H::And(a, b) => Ok(Cond::And(Box::new(self.cond(a)?), Box::new(self.cond(b)?))),
             H::Or(a, b) if e.ty == Type::Bool => {
                 Ok(Cond::Or(Box::new(self.cond(a)?), Box::new(self.cond(b)?)))
