@@ -8,11 +8,7 @@ use arrow::array::RecordBatch;
 use crate::e2e::run;
 
 fn example(name: &str) -> std::collections::BTreeMap<String, RecordBatch> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../examples")
-        .join(name)
-        .join("study.mid");
-    let src = std::fs::read_to_string(&path).expect("the example exists");
+    let src = source(name);
     let data = mid_runtime::dataset::resolve_data(None).expect("the demo network");
     run(&src, &data)
 }
@@ -57,21 +53,107 @@ fn thiamazole_granulocytopenia() {
         0.15,
     );
     assert!(r["cohort_thiamazole_users"].num_rows() > 200);
-    // Ten 2-week periods, each with its testing history.
+    // The published five periods: days 1–14, 15–28, 29–42, 43–56, then 57–140.
+    let c = crate::e2e::compile(&source("thiamazole_granulocytopenia"));
+    for cohort in ["thiamazole_users", "ptu_users"] {
+        let p = c.cir.cohort(cohort).and_then(|c| c.periods.as_ref());
+        let p = p.unwrap_or_else(|| panic!("{cohort} has periods"));
+        assert_eq!((p.length, p.count, p.days), (14, 4, 56), "{cohort}");
+        assert_eq!(
+            p.last_until
+                .as_ref()
+                .map(mid_compiler::cir::date)
+                .as_deref(),
+            Some("index + 140")
+        );
+    }
+    // Each period with its testing history: five periods, the first with none before it.
     let by_period = &r["report_thiamazole_users_with_granulocytopenia_mmi"];
-    assert!(by_period.num_rows() >= 20, "{} rows", by_period.num_rows());
+    let periods: std::collections::BTreeSet<i64> =
+        int_column(by_period, "period").into_iter().collect();
+    assert_eq!(periods, (1..=5).collect(), "periods reported");
+}
+
+/// An example's script.
+fn source(name: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../examples")
+        .join(name)
+        .join("study.mid");
+    std::fs::read_to_string(&path).expect("the example exists")
+}
+
+/// A whole-number column of a result, as i64.
+fn int_column(b: &RecordBatch, name: &str) -> Vec<i64> {
+    let col = b
+        .column_by_name(name)
+        .unwrap_or_else(|| panic!("column {name}"));
+    let col = arrow::compute::cast(col, &arrow::datatypes::DataType::Int64).expect("whole numbers");
+    let col = col
+        .as_any()
+        .downcast_ref::<arrow::array::Int64Array>()
+        .expect("Int64");
+    col.iter().flatten().collect()
+}
+
+/// Every member's index date lies in [from, to] (ISO dates).
+fn assert_index_between(
+    r: &std::collections::BTreeMap<String, RecordBatch>,
+    cohort: &str,
+    from: &str,
+    to: &str,
+) {
+    let day = |s: &str| i64::from(mid_compiler::dates::parse(s).expect("a date"));
+    let days = int_column(&r[&format!("cohort_{cohort}")], "index_day");
+    assert!(!days.is_empty(), "{cohort} has members");
+    for d in days {
+        assert!(
+            (day(from)..=day(to)).contains(&d),
+            "{cohort}: index day {d} outside {from} … {to}"
+        );
+    }
 }
 
 #[test]
 fn antidepressants_platelets() {
     let r = example("antidepressants_platelets");
     // Planted: platelets 40,000–95,000/uL within 90 days for 2 % of new users.
-    let main = share(&r, "new_users", "thrombocytopenia");
+    let main = share(&r, "new_users_all", "thrombocytopenia");
     assert_between("platelets < 100,000", main, 0.005, 0.06);
-    let strict = share(&r, "new_users", "thrombocytopenia_50");
+    let strict = share(&r, "new_users_all", "thrombocytopenia_50");
     assert!(strict.0 <= main.0, "a stricter threshold finds no more");
-    let capped = share(&r, "new_users", "thrombocytopenia_14d");
+    let capped = share(&r, "new_users_all", "thrombocytopenia_14d");
     assert!(capped.0 <= main.0, "a shorter follow-up finds no more");
+    let or_dx = share(&r, "new_users_all", "thrombocytopenia_or_dx");
+    assert!(or_dx.0 >= main.0, "a diagnosis as well finds no fewer");
+    // A longer gap and grace follows longer: the 90-day era's outcomes are no fewer.
+    let longer = share(&r, "new_users_90d", "thrombocytopenia_90d");
+    assert_eq!(longer.1, main.1, "the same new users");
+    assert!(longer.0 >= main.0, "{longer:?} against {main:?}");
+    // Per drug: the reference (paroxetine) and the others are new users of their own drug.
+    let per_drug: usize = [
+        "paroxetine",
+        "sertraline",
+        "escitalopram",
+        "duloxetine",
+        "milnacipran",
+    ]
+    .iter()
+    .map(|d| {
+        share(
+            &r,
+            &format!("{d}_users"),
+            &format!("thrombocytopenia_{}", &d[..3]),
+        )
+        .1
+    })
+    .sum();
+    assert!(
+        per_drug >= main.1,
+        "{per_drug} per-drug new users against {} in all",
+        main.1
+    );
+    assert_index_between(&r, "new_users_all", "2009-01-01", "2021-03-31");
 }
 
 #[test]
@@ -88,6 +170,11 @@ fn statins_liver() {
     );
     let g3 = share(&r, "brand_users", "liver_g3_brand");
     assert!(g3.0 <= brand.0);
+    // The planted rise is in ALT: each test's outcome is no more than the composite.
+    let alt = share(&r, "brand_users", "alt_g2_brand");
+    assert!(alt.0 >= 1 && alt.0 <= brand.0, "{alt:?} against {brand:?}");
+    assert_index_between(&r, "brand_users", "2014-01-01", "2022-03-31");
+    assert_index_between(&r, "generic_users", "2014-01-01", "2022-03-31");
 }
 
 #[test]
@@ -96,14 +183,21 @@ fn pah_liver_injury() {
     // Planted: ALT/AST 3.2–9.2 × ULN during treatment for 10 %; a third with Hy's law.
     assert_between(
         "grade ≥ 2 (1992 MHLW)",
-        share(&r, "era_users", "liver_grade2"),
+        share(&r, "pah_users", "liver_grade2"),
         0.04,
         0.25,
     );
-    let hy = share(&r, "era_users", "hys_law_case");
+    let hy = share(&r, "pah_users", "hys_law_case");
     assert!(
-        hy.0 >= 1 && hy.0 <= share(&r, "era_users", "liver_grade2").0,
+        hy.0 >= 1 && hy.0 <= share(&r, "pah_users", "liver_grade2").0,
         "{hy:?}"
+    );
+    let era = share(&r, "era_users", "era_liver_grade2");
+    assert_between(
+        "endothelin receptor antagonists, grade ≥ 2",
+        era,
+        0.04,
+        0.25,
     );
 }
 
@@ -118,5 +212,13 @@ fn vegf_dissection() {
         (bev.0 + ram.0, bev.1 + ram.1),
         0.02,
         0.16,
+    );
+    // The study period, and the sensitivity analysis is a subset of the main cohort.
+    assert_index_between(&r, "bevacizumab_users", "2012-04-01", "2020-03-31");
+    assert_index_between(&r, "ramucirumab_users", "2012-04-01", "2020-03-31");
+    let no_htn = share(&r, "bevacizumab_no_hypertension", "dissection_bev_no_htn");
+    assert!(
+        no_htn.1 < bev.1 && no_htn.0 <= bev.0,
+        "{no_htn:?} against {bev:?}"
     );
 }

@@ -214,10 +214,9 @@ fn changed_foreign_and_damaged_packages_are_refused() {
     let name = bad.display().to_string();
 
     edited(&good, &bad, |v| {
-        let t = v["script"]["text"]
-            .as_str()
-            .expect("text")
-            .replace("180 days", "18 days");
+        let text = v["script"]["text"].as_str().expect("text");
+        let t = text.replace("+ 30 days", "+ 3 days");
+        assert_ne!(t, text, "the edit changes the script");
         v["script"]["text"] = t.into();
     });
     let e = refused(&bad);

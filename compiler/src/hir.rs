@@ -173,6 +173,9 @@ pub enum StmtKind {
         events: Expr,
         gap: i64,
         grace: i64,
+        /// In a template: the parameters that give the gap and the grace, if they do.
+        gap_param: Option<usize>,
+        grace_param: Option<usize>,
     },
     Periods {
         length: i64,
@@ -618,7 +621,20 @@ fn cohort_lines(p: &Printer, c: &Cohort, out: &mut String) {
                 events,
                 gap,
                 grace,
-            } => format!("era {name} = {} gap {gap}d grace {grace}d", p.expr(events)),
+                gap_param,
+                grace_param,
+            } => {
+                let days = |d: i64, p: &Option<usize>| match p {
+                    Some(i) => format!("param#{i}"),
+                    None => format!("{d}d"),
+                };
+                format!(
+                    "era {name} = {} gap {} grace {}",
+                    p.expr(events),
+                    days(*gap, gap_param),
+                    days(*grace, grace_param)
+                )
+            }
             StmtKind::Periods {
                 length,
                 from,

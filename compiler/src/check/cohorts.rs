@@ -107,7 +107,53 @@ impl Checker<'_> {
         for p in &template.params[args.len()..] {
             args.push(p.default.clone()?);
         }
+        // Durations an era takes from the template's parameters, known now.
+        let mut era_days: Vec<Option<i64>> = Vec::with_capacity(args.len());
+        for a in &args {
+            let x = super::expand::expand(&self.hir, a);
+            era_days.push(super::expand::days(&x));
+        }
+        for s in &template.cohort.stmts {
+            if let hir::StmtKind::Era {
+                gap_param,
+                grace_param,
+                ..
+            } = &s.kind
+            {
+                for i in [gap_param, grace_param].into_iter().flatten() {
+                    let a = &args[*i];
+                    match era_days[*i] {
+                        None => self.error(CheckError::NotFixedDuration {
+                            at: (a.file, a.span),
+                            context: "an era's gap or grace".into(),
+                        }),
+                        Some(d) if d < 0 => self.error(CheckError::NegativeDuration {
+                            at: (a.file, a.span),
+                        }),
+                        Some(d) if d > super::errors::MAX_DAYS => {
+                            self.error(CheckError::NumberTooLarge {
+                                at: (a.file, a.span),
+                                what: "a duration",
+                                max: "200 years (73,050 days)".into(),
+                            })
+                        }
+                        Some(_) => {}
+                    }
+                }
+            }
+        }
+        let bound_days = |p: &Option<usize>, fixed: i64| match p {
+            Some(i) => era_days[*i].unwrap_or(0).clamp(0, super::errors::MAX_DAYS),
+            None => fixed,
+        };
         let bind = |e: &Expr| super::expand::bind(&self.hir, e, &args);
+        // A statement's text (its attrition label when it has none) reads with the arguments.
+        let names: Vec<(String, String)> = template
+            .params
+            .iter()
+            .zip(&args)
+            .map(|(p, a)| (p.name.clone(), self.text(a.file, a.span)))
+            .collect();
         Some(
             template
                 .cohort
@@ -130,11 +176,15 @@ impl Checker<'_> {
                             events,
                             gap,
                             grace,
+                            gap_param,
+                            grace_param,
                         } => hir::StmtKind::Era {
                             name: name.clone(),
                             events: bind(events),
-                            gap: *gap,
-                            grace: *grace,
+                            gap: bound_days(gap_param, *gap),
+                            grace: bound_days(grace_param, *grace),
+                            gap_param: None,
+                            grace_param: None,
                         },
                         hir::StmtKind::Periods {
                             length,
@@ -149,7 +199,7 @@ impl Checker<'_> {
                         },
                     },
                     span: s.span,
-                    text: s.text.clone(),
+                    text: with_arguments(&s.text, &names),
                 })
                 .collect(),
         )
@@ -294,22 +344,26 @@ impl Checker<'_> {
                             None,
                         ),
                     }
-                    let days = |e: &Option<ast::Expr>, what: &str, c: &mut Self| -> i64 {
-                        e.as_ref()
-                            .and_then(|e| {
-                                let d = c.expr(e, &cx);
-                                c.warn_calendar(&d);
-                                c.const_duration(&d, what)
-                            })
-                            .unwrap_or(0)
-                    };
-                    let gap = days(gap, "`gap`", self);
-                    let grace = days(grace, "`grace`", self);
+                    // A template's parameter may give the days; a cohort made from it binds them.
+                    let days =
+                        |e: &Option<ast::Expr>, what: &str, c: &mut Self| -> (i64, Option<usize>) {
+                            let Some(e) = e else { return (0, None) };
+                            let d = c.expr(e, &cx);
+                            if let (H::Param(i), Type::Duration) = (&d.kind, d.ty) {
+                                return (0, Some(*i));
+                            }
+                            c.warn_calendar(&d);
+                            (c.const_duration(&d, what).unwrap_or(0), None)
+                        };
+                    let (gap, gap_param) = days(gap, "`gap`", self);
+                    let (grace, grace_param) = days(grace, "`grace`", self);
                     hir::StmtKind::Era {
                         name: name.name.clone(),
                         events: x,
                         gap,
                         grace,
+                        gap_param,
+                        grace_param,
                     }
                 }
                 ast::CohortStmtKind::Periods {
@@ -468,6 +522,43 @@ impl Checker<'_> {
     }
 }
 
+/// A template statement's text with each parameter name (a whole word outside quotes)
+/// replaced by its argument as written.
+fn with_arguments(text: &str, names: &[(String, String)]) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.char_indices().peekable();
+    let mut quoted = false;
+    while let Some((i, ch)) = chars.next() {
+        if quoted && ch == '\\' {
+            out.push(ch);
+            if let Some((_, next)) = chars.next() {
+                out.push(next);
+            }
+        } else if ch == '"' {
+            quoted = !quoted;
+            out.push(ch);
+        } else if !quoted && (ch.is_alphabetic() || ch == '_') {
+            let mut end = i + ch.len_utf8();
+            while let Some(&(j, c)) = chars.peek() {
+                if c.is_alphanumeric() || c == '_' {
+                    end = j + c.len_utf8();
+                    chars.next();
+                } else {
+                    break;
+                }
+            }
+            let word = &text[i..end];
+            match names.iter().find(|(n, _)| n == word) {
+                Some((_, arg)) => out.push_str(arg),
+                None => out.push_str(word),
+            }
+        } else {
+            out.push(ch);
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use crate::testing::{check, errors};
@@ -531,6 +622,21 @@ cohort new_users(d: Codes<drug>, other: Codes<drug>, washout: Duration = 180 day
         E0201 9:12 `cohort … =` needs a cohort template (`cohort name(params) { … }`), found Cohort (this is Cohort)
         E0201 10:14 this needs a cohort, found CohortTemplate (this is CohortTemplate)
         "#);
+    }
+
+    #[test]
+    fn a_statement_text_reads_with_the_arguments() {
+        let names = [
+            ("d".to_string(), "thiamazole".to_string()),
+            ("other".to_string(), "drugs.ptu".to_string()),
+        ];
+        assert_eq!(
+            super::with_arguments(
+                r#"exclude "d \"d\" d" drug (d or other) within 30 days before index_d"#,
+                &names
+            ),
+            r#"exclude "d \"d\" d" drug (thiamazole or drugs.ptu) within 30 days before index_d"#
+        );
     }
 
     #[test]

@@ -291,6 +291,26 @@ impl Checker<'_> {
                     .join("_"),
             );
         }
+        // A file name must stay short (many file systems allow 255 bytes): a report over many
+        // cohorts or outcomes is named after the first of each and how many more.
+        if name.len() > MAX_REPORT_NAME {
+            let more = |names: Vec<&str>| match names.len() {
+                1 => names[0].to_string(),
+                n => format!("{}_and_{}_more", names[0], n - 1),
+            };
+            name = more(r.cohorts.iter().map(|c| c.name.as_str()).collect());
+            if !r.outcomes.is_empty() {
+                name.push_str("_with_");
+                name.push_str(&more(r.outcomes.iter().map(|c| c.name.as_str()).collect()));
+            }
+            if name.len() > MAX_REPORT_NAME {
+                let mut cut = MAX_REPORT_NAME;
+                while !name.is_char_boundary(cut) {
+                    cut -= 1;
+                }
+                name.truncate(cut);
+            }
+        }
         let n = self
             .hir
             .reports
@@ -310,6 +330,9 @@ impl Checker<'_> {
         });
     }
 }
+
+/// The longest report name: with `report_`, `.parquet` and a counter it stays a file name.
+const MAX_REPORT_NAME: usize = 120;
 
 /// A column name from source text: `age at index` → `age_at_index`.
 pub(super) fn column_name(text: &str) -> String {

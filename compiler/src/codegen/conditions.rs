@@ -188,7 +188,7 @@ impl Gen {
         let keys = ["hospital_id", "patient_id"];
         let members = self
             .scan(&format!("cohort_{cohort}"))?
-            .project(keys.iter().map(|k| c(*k)).collect::<Vec<_>>())?
+            .project(keys.iter().map(|k| c(k)).collect::<Vec<_>>())?
             .distinct()?
             .alias(&alias)?
             .build()?;

@@ -243,6 +243,7 @@ impl Lower<'_> {
                     events,
                     gap,
                     grace,
+                    ..
                 } => eras.push(cir::Era {
                     name: name.clone(),
                     events: self.events(&expand(self.hir, events))?,
