@@ -625,6 +625,26 @@ cohort new_users(d: Codes<drug>, other: Codes<drug>, washout: Duration = 180 day
     }
 
     #[test]
+    fn an_era_takes_its_gap_and_grace_from_the_arguments() {
+        let src = r#"codes x: drug = yj "2432001"
+cohort users(d: Codes<drug>, allowed: Duration = 30 days) {
+  index = first drug d
+  era exposure = drug d gap allowed grace allowed
+  end = end of exposure
+}
+cohort a = users(x)
+cohort b = users(x, 90 days)
+"#;
+        let out = crate::testing::lower(src);
+        assert!(out.contains("(gap 30 days, grace 30 days)"), "{out}");
+        assert!(out.contains("(gap 90 days, grace 90 days)"), "{out}");
+        insta::assert_snapshot!(errors(&format!("{src}cohort c = users(x, 1 day - 4 days)\ncohort e = users(x, 300 years)")), @r"
+        E0226 9:21 a duration cannot be negative (negative)
+        E0228 10:21 a duration cannot be more than 200 years (73,050 days) (too large)
+        ");
+    }
+
+    #[test]
     fn a_statement_text_reads_with_the_arguments() {
         let names = [
             ("d".to_string(), "thiamazole".to_string()),

@@ -379,6 +379,31 @@ mod tests {
     use crate::testing::{check, errors};
 
     #[test]
+    fn a_report_over_many_cohorts_has_a_file_sized_name() {
+        let mut src = String::from("codes x: drug = yj \"2432001\"\n");
+        let names: Vec<String> = (0..12)
+            .map(|i| format!("a_cohort_with_a_long_name_{i}"))
+            .collect();
+        for n in &names {
+            src.push_str(&format!("cohort {n} {{ index = first drug x }}\n"));
+        }
+        src.push_str(&format!(
+            "report {} by cohort\nreport {} by cohort\n",
+            names.join(", "),
+            names.join(", ")
+        ));
+        let c = crate::check_file("test.mid", src.as_bytes());
+        let reports: Vec<&str> = c.hir.reports.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(
+            reports,
+            [
+                "a_cohort_with_a_long_name_0_and_11_more",
+                "a_cohort_with_a_long_name_0_and_11_more_2"
+            ]
+        );
+    }
+
+    #[test]
     fn exports_and_reports() {
         insta::assert_snapshot!(check(
             r#"import labs.{alt}
