@@ -361,7 +361,7 @@ fn run_writes_suppressed_reports_and_identical_results() {
 #[test]
 fn every_subcommand_has_help() {
     for sub in [
-        "check", "compile", "run", "explain", "synth", "inspect", "package", "audit",
+        "check", "compile", "diff", "run", "explain", "synth", "inspect", "package", "audit",
     ] {
         let out = mid(&[sub, "--help"]);
         assert_eq!(out.status.code(), Some(0), "{sub}");
@@ -465,4 +465,98 @@ fn outcome_validation_metadata_travels_with_the_counts() {
         &serde_json::from_str(&embedded).expect("JSON"),
         "the report's Parquet metadata",
     );
+}
+
+/// `mid diff`: a one-step change to an example shows as that step in each cohort, with its
+/// codes; the same script is equal; packages diff like their scripts; a side that cannot be
+/// read exits 2, not 1.
+#[test]
+fn diff_shows_what_changed_and_exits_by_the_result() {
+    let dir = tmp();
+    let example = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../examples/thiamazole_granulocytopenia/study.mid");
+    let old_text = std::fs::read_to_string(&example).expect("the example");
+    let new_text = old_text.replace(
+        "  require \"15 years or older\" age at index >= 15\n",
+        "  require \"15 years or older\" age at index >= 15\n  exclude \"pregnancy\" diagnosis icd10 \"O\" within 280 days before index\n",
+    );
+    assert_ne!(old_text, new_text, "the edit applies");
+    let old = write(&dir, "old.mid", &old_text);
+    let new = write(&dir, "new.mid", &new_text);
+
+    let same = mid(&["diff", &old, &old]);
+    assert_eq!(same.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&same.stdout), "no differences\n");
+
+    let d = mid(&["diff", &old, &new]);
+    assert_eq!(
+        d.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&d.stderr)
+    );
+    let text = String::from_utf8_lossy(&d.stdout);
+    assert_eq!(
+        text.matches("step (exclude \"pregnancy\"): added as step 5")
+            .count(),
+        2,
+        "{text}"
+    );
+    assert!(
+        text.contains("cohort thiamazole_users") && text.contains("cohort ptu_users"),
+        "{text}"
+    );
+    assert!(text.ends_with("2 differences\n"), "{text}");
+
+    let j = mid(&["diff", &old, &new, "--format", "json", "--plans"]);
+    assert_eq!(j.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&j.stdout).expect("JSON");
+    assert_eq!(v["equal"], false);
+    let changes = v["changes"].as_array().expect("changes");
+    assert_eq!(changes.len(), 2);
+    assert_eq!(changes[0]["what"], "step");
+    assert_eq!(changes[0]["change"], "added");
+    assert_eq!(changes[0]["new_position"], 5);
+    assert_eq!(
+        changes[0]["codes_added"],
+        serde_json::json!(["icd10 \"O\""])
+    );
+    let plans: Vec<&str> = v["plans"]
+        .as_array()
+        .expect("plans")
+        .iter()
+        .map(|p| p["name"].as_str().expect("name"))
+        .collect();
+    assert!(plans.contains(&"steps_thiamazole_users"), "{plans:?}");
+    assert!(
+        !plans.contains(&"outcome_granulocytopenia_mmi") || plans.len() > 2,
+        "{plans:?}"
+    );
+
+    // Request packages of both versions diff as their scripts do.
+    let (po, pn) = (dir.join("old.midpkg"), dir.join("new.midpkg"));
+    for (script, pkg) in [(&old, &po), (&new, &pn)] {
+        let o = mid(&["package", script, "--out", &pkg.display().to_string()]);
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+    let p = mid(&["diff", &po.display().to_string(), &pn.display().to_string()]);
+    assert_eq!(p.status.code(), Some(1));
+    assert_eq!(String::from_utf8_lossy(&p.stdout), text);
+
+    let missing = mid(&["diff", &old, &dir.join("nowhere.mid").display().to_string()]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("nowhere.mid"));
+    let broken = write(
+        &dir,
+        "broken.mid",
+        "cohort c { index = first drug nothing }\n",
+    );
+    let b = mid(&["diff", &old, &broken, "--color", "never"]);
+    assert_eq!(b.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&b.stderr).contains("E0101"));
 }

@@ -12,6 +12,7 @@ pub mod codegen;
 pub mod codes;
 pub mod dates;
 pub mod diag;
+pub mod diff;
 pub mod feasibility;
 pub mod hir;
 pub mod lower;

@@ -25,6 +25,10 @@ enum Command {
     Compile(mid_runtime::commands::compile::CompileArgs),
     /// Run a script over a data set (the demo network by default) and write its results.
     Run(mid_runtime::commands::run::RunArgs),
+    /// What changed between two versions of a study (scripts or request packages): cohorts,
+    /// steps, windows, codes and outputs; `--plans` also the plans. Exit 0 when equal, 1 when
+    /// different, 2 when a side cannot be read or compiled.
+    Diff(mid_runtime::commands::diff::DiffArgs),
     /// Explain a diagnostic code, e.g. `mid explain E0201`.
     Explain(mid_runtime::commands::explain::ExplainArgs),
     /// Generate a synthetic MID-NET-like hospital network in the CDM layout.
@@ -50,6 +54,7 @@ fn main() -> ExitCode {
         Command::Check(args) => mid_runtime::commands::check::check(&args),
         Command::Compile(args) => mid_runtime::commands::compile::compile(&args),
         Command::Run(args) => mid_runtime::commands::run::run(&args),
+        Command::Diff(args) => mid_runtime::commands::diff::diff(&args),
         Command::Explain(args) => mid_runtime::commands::explain::explain(&args),
         Command::Synth(args) => mid_runtime::commands::synth::run(&args),
         Command::Inspect(args) => mid_runtime::commands::inspect::run(&args),

@@ -14,7 +14,8 @@ pub mod visit;
 use mid_grammar::ast::Span;
 
 pub use print::{
-    codes, cond, count, date, events, lab_unit, literal, num, pick, print, threshold, value, window,
+    codes, cond, count, date, entry, era, events, export_columns, lab_unit, literal, num, outcome,
+    outcome_definitions, periods, pick, print, report, step, threshold, value, window,
 };
 
 use crate::cdm::Column;

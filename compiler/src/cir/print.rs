@@ -4,8 +4,8 @@
 use std::fmt::Write;
 
 use super::{
-    Calendar, Codes, Cond, Count, CountUnit, Date, Events, Filter, Literal, Pick, Program, Stratum,
-    Threshold, Undecided, Value, Window,
+    Calendar, Codes, Cohort, Cond, Count, CountUnit, Date, Era, Events, Export, Filter, Literal,
+    Outcome, Periods, Pick, Program, Report, Step, Stratum, Threshold, Undecided, Value, Window,
 };
 use crate::dates;
 
@@ -17,32 +17,12 @@ pub fn print(p: &Program) -> String {
     }
     for c in &p.cohorts {
         let _ = writeln!(out, "\ncohort {}", c.name);
-        let _ = writeln!(
-            out,
-            "  entry: {} of {}  -- index = its date, {}",
-            pick(c.entry.pick),
-            events(&c.entry.events),
-            index_within(&c.entry.index_within)
-        );
+        let _ = writeln!(out, "  entry: {}", entry(c));
         for e in &c.eras {
-            let _ = writeln!(
-                out,
-                "  era {}: {} (gap {} days, grace {} days), the era containing index",
-                e.name,
-                events(&e.events),
-                e.gap,
-                e.grace
-            );
+            let _ = writeln!(out, "  era {}: {}", e.name, era(e));
         }
         for (i, s) in c.steps.iter().enumerate() {
-            let _ = writeln!(
-                out,
-                "  step {} ({}): {}{}",
-                i + 1,
-                s.label,
-                if s.exclude { "exclude if " } else { "" },
-                cond(&s.cond)
-            );
+            let _ = writeln!(out, "  step {} ({}): {}", i + 1, s.label, step(s));
         }
         match c.undecided {
             Undecided::NotAdmitted => {
@@ -56,66 +36,119 @@ pub fn print(p: &Program) -> String {
         }
         let _ = writeln!(out, "  end: {}", date(&c.end));
         if let Some(p) = &c.periods {
-            let last = p
-                .last_until
-                .as_ref()
-                .map(|d| format!(", then one period until {}", date(d)))
-                .unwrap_or_default();
-            let rest = p.days % p.length;
-            let cut = if rest == 0 {
-                String::new()
-            } else {
-                format!(
-                    " (the last cut to {rest} day{})",
-                    if rest == 1 { "" } else { "s" }
-                )
-            };
-            let _ = writeln!(
-                out,
-                "  periods: {} of {} days from {}{cut}{last}",
-                p.count,
-                p.length,
-                date(&p.from)
-            );
+            let _ = writeln!(out, "  periods: {}", periods(p));
         }
     }
     for o in &p.outcomes {
-        let _ = writeln!(
-            out,
-            "\noutcome {} in {}: first of {}",
-            o.name,
-            o.cohort,
-            events(&o.events)
-        );
-        for (name, v) in &o.definitions {
-            if name == &o.name {
-                let _ = writeln!(out, "  its own definition: {}", v.describe());
-            } else {
-                let _ = writeln!(out, "  uses {name}: {}", v.describe());
-            }
+        let _ = writeln!(out, "\noutcome {} in {}: {}", o.name, o.cohort, outcome(o));
+        for line in outcome_definitions(o) {
+            let _ = writeln!(out, "  {line}");
         }
     }
     for e in &p.exports {
-        let cols: Vec<String> = e
-            .columns
-            .iter()
-            .map(|(n, v)| format!("{n} = {}", value(v)))
-            .collect();
-        let _ = writeln!(out, "\nexport {}: {}", e.cohort, cols.join(", "));
-    }
-    for r in &p.reports {
-        let strata: Vec<String> = r.strata.iter().map(stratum).collect();
         let _ = writeln!(
             out,
-            "\nreport {}: cohorts [{}] outcomes [{}] by [{}], counts below {} suppressed",
-            r.name,
-            r.cohorts.join(", "),
-            r.outcomes.join(", "),
-            strata.join(", "),
-            r.suppress_below
+            "\nexport {}: {}",
+            e.cohort,
+            export_columns(e).join(", ")
         );
     }
+    for r in &p.reports {
+        let _ = writeln!(out, "\nreport {}: {}", r.name, report(r));
+    }
     out
+}
+
+/// A cohort's entry: which event sets index, and where it must lie.
+pub fn entry(c: &Cohort) -> String {
+    format!(
+        "{} of {}  -- index = its date, {}",
+        pick(c.entry.pick),
+        events(&c.entry.events),
+        index_within(&c.entry.index_within)
+    )
+}
+
+/// An exposure era, without its name.
+pub fn era(e: &Era) -> String {
+    format!(
+        "{} (gap {} days, grace {} days), the era containing index",
+        events(&e.events),
+        e.gap,
+        e.grace
+    )
+}
+
+/// A step, without its number and label.
+pub fn step(s: &Step) -> String {
+    format!(
+        "{}{}",
+        if s.exclude { "exclude if " } else { "" },
+        cond(&s.cond)
+    )
+}
+
+/// Follow-up periods.
+pub fn periods(p: &Periods) -> String {
+    let last = p
+        .last_until
+        .as_ref()
+        .map(|d| format!(", then one period until {}", date(d)))
+        .unwrap_or_default();
+    let rest = p.days % p.length;
+    let cut = if rest == 0 {
+        String::new()
+    } else {
+        format!(
+            " (the last cut to {rest} day{})",
+            if rest == 1 { "" } else { "s" }
+        )
+    };
+    format!(
+        "{} of {} days from {}{cut}{last}",
+        p.count,
+        p.length,
+        date(&p.from)
+    )
+}
+
+/// An outcome's events.
+pub fn outcome(o: &Outcome) -> String {
+    format!("first of {}", events(&o.events))
+}
+
+/// The validation metadata of the definitions an outcome uses, one line each.
+pub fn outcome_definitions(o: &Outcome) -> Vec<String> {
+    o.definitions
+        .iter()
+        .map(|(name, v)| {
+            if name == &o.name {
+                format!("its own definition: {}", v.describe())
+            } else {
+                format!("uses {name}: {}", v.describe())
+            }
+        })
+        .collect()
+}
+
+/// An export's columns, `name = value` each.
+pub fn export_columns(e: &Export) -> Vec<String> {
+    e.columns
+        .iter()
+        .map(|(n, v)| format!("{n} = {}", value(v)))
+        .collect()
+}
+
+/// A report: what it counts, by what, and its suppression.
+pub fn report(r: &Report) -> String {
+    let strata: Vec<String> = r.strata.iter().map(stratum).collect();
+    format!(
+        "cohorts [{}] outcomes [{}] by [{}], counts below {} suppressed",
+        r.cohorts.join(", "),
+        r.outcomes.join(", "),
+        strata.join(", "),
+        r.suppress_below
+    )
 }
 
 fn stratum(s: &Stratum) -> String {

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod center;
 pub mod check;
 pub mod compile;
+pub mod diff;
 pub mod explain;
 pub mod feasibility;
 pub mod inspect;
