@@ -361,7 +361,7 @@ fn run_writes_suppressed_reports_and_identical_results() {
 #[test]
 fn every_subcommand_has_help() {
     for sub in [
-        "check", "compile", "diff", "run", "explain", "synth", "inspect", "package", "audit",
+        "check", "compile", "diff", "fmt", "run", "explain", "synth", "inspect", "package", "audit",
     ] {
         let out = mid(&[sub, "--help"]);
         assert_eq!(out.status.code(), Some(0), "{sub}");

@@ -11,6 +11,7 @@ mod e2e;
 mod examples;
 mod feasibility;
 mod fixture;
+mod format;
 mod forms;
 mod fuzz;
 mod generated;

@@ -2,6 +2,7 @@
 //! types, data or IO; `source_to_ast` is its one entry point.
 
 pub mod ast;
+pub mod format;
 pub mod lexer;
 pub mod parse;
 pub mod pretty;

@@ -29,6 +29,9 @@ enum Command {
     /// steps, windows, codes and outputs; `--plans` also the plans. Exit 0 when equal, 1 when
     /// different, 2 when a side cannot be read or compiled.
     Diff(mid_runtime::commands::diff::DiffArgs),
+    /// Lay scripts out in the one canonical layout, in place; `--check` lists the files it
+    /// would change and exits 1 if there are any.
+    Fmt(mid_runtime::commands::fmt::FmtArgs),
     /// Explain a diagnostic code, e.g. `mid explain E0201`.
     Explain(mid_runtime::commands::explain::ExplainArgs),
     /// Generate a synthetic MID-NET-like hospital network in the CDM layout.
@@ -55,6 +58,7 @@ fn main() -> ExitCode {
         Command::Compile(args) => mid_runtime::commands::compile::compile(&args),
         Command::Run(args) => mid_runtime::commands::run::run(&args),
         Command::Diff(args) => mid_runtime::commands::diff::diff(&args),
+        Command::Fmt(args) => mid_runtime::commands::fmt::fmt(&args),
         Command::Explain(args) => mid_runtime::commands::explain::explain(&args),
         Command::Synth(args) => mid_runtime::commands::synth::run(&args),
         Command::Inspect(args) => mid_runtime::commands::inspect::run(&args),

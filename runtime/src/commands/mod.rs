@@ -9,6 +9,7 @@ pub mod compile;
 pub mod diff;
 pub mod explain;
 pub mod feasibility;
+pub mod fmt;
 pub mod inspect;
 pub mod package;
 pub mod run;
