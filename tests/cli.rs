@@ -527,11 +527,38 @@ fn diff_shows_what_changed_and_exits_by_the_result() {
         .iter()
         .map(|p| p["name"].as_str().expect("name"))
         .collect();
-    assert!(plans.contains(&"steps_thiamazole_users"), "{plans:?}");
-    assert!(
-        !plans.contains(&"outcome_granulocytopenia_mmi") || plans.len() > 2,
-        "{plans:?}"
-    );
+    // The plans change only where the new step is: its own plan, the steps plans that gather
+    // every step's flag (one line of columns, one of flags, and its branch), the attrition and
+    // the cohort that count and filter it, and the diagnosis coverage that counts its codes.
+    let mut expected = Vec::new();
+    for c in ["thiamazole_users", "ptu_users"] {
+        expected.push(format!("tmp_steps_{c}_step_pregnancy"));
+        for p in ["steps", "attrition", "cohort"] {
+            expected.push(format!("{p}_{c}"));
+        }
+    }
+    expected.push("coverage_diagnosis".into());
+    let mut got: Vec<String> = plans.iter().map(|p| p.to_string()).collect();
+    got.sort();
+    expected.sort();
+    assert_eq!(got, expected);
+    for p in v["plans"].as_array().expect("plans") {
+        if !p["name"].as_str().expect("name").starts_with("steps_") {
+            continue;
+        }
+        let diff = p["diff"].as_str().expect("diff");
+        let changed = |sign: char| -> Vec<&str> {
+            diff.lines()
+                .filter(|l| l.starts_with(sign) && !l.starts_with("+++") && !l.starts_with("---"))
+                .collect()
+        };
+        assert_eq!(changed('-').len(), 2, "{diff}");
+        assert_eq!(changed('+').len(), 4, "{diff}");
+        assert!(
+            changed('+').iter().all(|l| l.contains("step_pregnancy")),
+            "{diff}"
+        );
+    }
 
     // Request packages of both versions diff as their scripts do.
     let (po, pn) = (dir.join("old.midpkg"), dir.join("new.midpkg"));

@@ -17,6 +17,48 @@ use crate::cdm::Table;
 use crate::cir::visit::{self, Visitor};
 use crate::cir::{self, Pick, Window};
 
+/// The column of each step in `steps_<cohort>`: `step_` and a word made of its label
+/// (`step_antithyroid_supply_in_the_180_days_before`), so that adding a step renames no
+/// other; a label with no letters or digits is named by its hash, a repeated one numbered.
+pub(super) fn step_columns(coh: &cir::Cohort) -> Vec<String> {
+    let mut out: Vec<String> = Vec::with_capacity(coh.steps.len());
+    for s in &coh.steps {
+        // A quoted label says what the step is; otherwise its text does.
+        let words = match (s.label.find('"'), s.label.rfind('"')) {
+            (Some(a), Some(b)) if b > a => &s.label[a + 1..b],
+            _ => s.label.as_str(),
+        };
+        let mut slug = String::new();
+        for ch in words.chars() {
+            if ch.is_ascii_alphanumeric() {
+                slug.push(ch.to_ascii_lowercase());
+            } else if !slug.ends_with('_') && !slug.is_empty() {
+                slug.push('_');
+            }
+            if slug.len() >= 48 {
+                break;
+            }
+        }
+        let slug = slug.trim_end_matches('_').to_string();
+        let slug = if slug.is_empty() {
+            use sha2::Digest;
+            let h = sha2::Sha256::digest(s.label.as_bytes());
+            h.iter().take(4).map(|b| format!("{b:02x}")).collect()
+        } else {
+            slug
+        };
+        let base = format!("step_{slug}");
+        let mut name = base.clone();
+        let mut n = 1;
+        while out.contains(&name) {
+            n += 1;
+            name = format!("{base}_{n}");
+        }
+        out.push(name);
+    }
+    out
+}
+
 impl Gen {
     // ------------------------------------------------------------------ cohorts
 
@@ -95,7 +137,8 @@ impl Gen {
         Ok(LogicalPlanBuilder::from(ctx.plan).sort(keys)?.build()?)
     }
 
-    /// The entries with a yes/no column per step (`step_1` …) and the end of follow-up.
+    /// The entries with a yes/no column per step (`step_<label>`, `step_columns`) and the end
+    /// of follow-up.
     pub(super) fn cohort_steps(&mut self, coh: &cir::Cohort) -> Result<LogicalPlan> {
         self.counter = 0;
         let base = self
@@ -129,30 +172,78 @@ impl Gen {
                 .build()?;
             ctx.plan = ctx.base.clone();
         }
-        for (i, step) in coh.steps.iter().enumerate() {
-            self.prefix = format!("step_{}_", i + 1);
-            let (next, flag) = self.cond(&step.cond, ctx)?;
-            self.prefix.clear();
+        // Each step is decided on its own, from the entries, as an intermediate plan named
+        // after its label; the steps plan gathers their flags from one union. Adding a step
+        // adds its own plan and a line or two here, and leaves the other steps' plans as
+        // they were (names inside a step's plan restart with it).
+        let plan_name = format!("steps_{}", coh.name);
+        let names = step_columns(coh);
+        let mut parts = Vec::with_capacity(coh.steps.len());
+        for (step, name) in coh.steps.iter().zip(&names) {
+            self.current = format!("{plan_name}_{name}");
+            self.counter = 0;
+            let (next, flag) = self.cond(&step.cond, ctx.clone())?;
             let flag = if step.exclude { not(flag) } else { flag };
+            // `passed` is true or null (never false): nullable alike in the plan and in the
+            // table the engine keeps, which a `coalesce` would not be.
+            let mut cols: Vec<Expr> = ctx.keys.iter().map(|k| c(k)).collect();
+            cols.push(when(flag, lit(true)).end()?.alias("passed"));
+            let plan = LogicalPlanBuilder::from(next.plan).project(cols)?.build()?;
+            self.current = plan_name.clone();
+            let table = self.intermediate(name, plan)?;
+            let mut cols: Vec<Expr> = ctx.keys.iter().map(|k| c(k)).collect();
+            cols.push(lit(name.as_str()).alias("step"));
+            cols.push(c("passed"));
+            parts.push(LogicalPlanBuilder::from(table).project(cols)?.build()?);
+        }
+        self.current = plan_name;
+        let mut plan = ctx.plan.clone();
+        if !parts.is_empty() {
+            // One union of every step (flattened with the program's plans, `flatten_unions`),
+            // so each step is one branch of it.
+            let mut union = LogicalPlanBuilder::from(parts.remove(0));
+            for p in parts {
+                union = union.union(p)?;
+            }
+            let flags: Vec<Expr> = names
+                .iter()
+                .map(|n| {
+                    Ok(
+                        datafusion_functions_aggregate::expr_fn::bool_or(c("passed"))
+                            .filter(c("step").eq(lit(n.as_str())))
+                            .build()?
+                            .alias(n),
+                    )
+                })
+                .collect::<Result<_>>()?;
+            let steps = union
+                .aggregate(ctx.keys.iter().map(|k| c(k)).collect::<Vec<_>>(), flags)?
+                .alias("steps")?
+                .build()?;
+            let mut cols: Vec<Expr> = ctx
+                .plan
+                .schema()
+                .fields()
+                .iter()
+                .map(|f| qc(&ctx.alias, f.name()).alias(f.name()))
+                .collect();
             // A step that cannot be decided (missing data) does not admit the entry.
-            let flag = match coh.undecided {
-                cir::Undecided::NotAdmitted => coalesce(vec![flag, lit(false)]),
-            };
-            let name = format!("step_{}", i + 1);
-            let plan = LogicalPlanBuilder::from(next.plan.clone())
-                .project(Self::keep_all(
-                    &next.plan,
-                    &next.alias,
-                    vec![flag.alias(&name)],
-                    &[],
-                ))?
+            cols.extend(names.iter().map(|n| match coh.undecided {
+                cir::Undecided::NotAdmitted => coalesce(vec![qc("steps", n), lit(false)]).alias(n),
+            }));
+            plan = LogicalPlanBuilder::from(plan)
+                .join(
+                    steps,
+                    JoinType::Left,
+                    (keys_of(&ctx.alias, &ctx.keys), keys_of("steps", &ctx.keys)),
+                    None,
+                )?
+                .project(cols)?
                 .alias(&coh.name)?
                 .build()?;
-            ctx = Ctx { plan, ..next };
-            ctx = self.trim(ctx, &coh.name)?;
         }
         let keys: Vec<Sort> = ctx.keys.iter().map(|k| c(k).sort(true, false)).collect();
-        Ok(LogicalPlanBuilder::from(ctx.plan).sort(keys)?.build()?)
+        Ok(LogicalPlanBuilder::from(plan).sort(keys)?.build()?)
     }
 
     /// The test that an entry's index lies in the window the CIR gives (observation).
@@ -180,9 +271,6 @@ impl Gen {
                 .iter()
                 .any(|f| f.name() == name && !f.name().starts_with("date_"))
                 || name == "end_day"
-                || name
-                    .strip_prefix("step_")
-                    .is_some_and(|n| n.chars().all(|c| c.is_ascii_digit()))
         };
         let keep: Vec<Expr> = ctx
             .plan
@@ -217,8 +305,9 @@ impl Gen {
             count(lit(1)).alias("entries_0"),
         ];
         let mut passed = Vec::new();
-        for i in 1..=coh.steps.len() {
-            passed.push(c(&format!("step_{i}")));
+        for (i, name) in step_columns(coh).iter().enumerate() {
+            let i = i + 1;
+            passed.push(c(name));
             let all = and_all(passed.clone());
             // `distinct()` on the builder: `count_distinct(..).filter(..).build()` drops
             // the DISTINCT and would count entries as persons.
@@ -244,17 +333,14 @@ impl Gen {
 
     /// The cohort: entries that pass every step.
     pub(super) fn members(&mut self, coh: &cir::Cohort) -> Result<LogicalPlan> {
-        let all = and_all(
-            (1..=coh.steps.len())
-                .map(|i| c(&format!("step_{i}")))
-                .collect(),
-        );
+        let steps = step_columns(coh);
+        let all = and_all(steps.iter().map(|n| c(n)).collect());
         let table = format!("steps_{}", coh.name);
         let schema = self.tables[&table].clone();
         let keep: Vec<Expr> = schema
             .fields()
             .iter()
-            .filter(|f| !f.name().starts_with("step_"))
+            .filter(|f| !steps.contains(f.name()))
             .map(|f| c(f.name()))
             .collect();
         Ok(self.scan(&table)?.filter(all)?.project(keep)?.build()?)

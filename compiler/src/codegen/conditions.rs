@@ -456,33 +456,19 @@ cohort c {
 }"#,
             "steps_c"
         ), @r#"
-        Sort: c.hospital_id ASC NULLS LAST, c.patient_id ASC NULLS LAST, c.index_day ASC NULLS LAST
-          SubqueryAlias: c
-            Projection: c.hospital_id, c.patient_id, c.index_date, c.index_day, c.sex, c.birth_date, c.obs_start_day, c.obs_end_day, c.death_day, c.end_day, c.step_1
+            Sort: c.hospital_id ASC NULLS LAST, c.patient_id ASC NULLS LAST, c.index_day ASC NULLS LAST
               SubqueryAlias: c
-                Projection: c.hospital_id AS hospital_id, c.patient_id AS patient_id, c.index_date AS index_date, c.index_day AS index_day, c.sex AS sex, c.birth_date AS birth_date, c.obs_start_day AS obs_start_day, c.obs_end_day AS obs_end_day, c.death_day AS death_day, c.end_day AS end_day, c.step_1_cond_2 AS step_1_cond_2, coalesce(c.step_1_cond_2, Boolean(false)) AS step_1
-                  SubqueryAlias: c
-                    Projection: c.hospital_id AS hospital_id, c.patient_id AS patient_id, c.index_date AS index_date, c.index_day AS index_day, c.sex AS sex, c.birth_date AS birth_date, c.obs_start_day AS obs_start_day, c.obs_end_day AS obs_end_day, c.death_day AS death_day, c.end_day AS end_day, step_1_cond_2.mark AS step_1_cond_2
-                      LeftMark Join: c.hospital_id = step_1_cond_2.hospital_id, c.patient_id = step_1_cond_2.patient_id, c.index_day = step_1_cond_2.index_day
-                        SubqueryAlias: c
-                          Projection: hospital_id, patient_id, index_date, index_day, sex, birth_date, obs_start_day, obs_end_day, death_day, end_day
-                            Projection: c.hospital_id AS hospital_id, c.patient_id AS patient_id, c.index_date AS index_date, c.index_day AS index_day, c.sex AS sex, c.birth_date AS birth_date, c.obs_start_day AS obs_start_day, c.obs_end_day AS obs_end_day, c.death_day AS death_day, least(c.obs_end_day, c.death_day) AS end_day
-                              SubqueryAlias: c
-                                TableScan: entries_c
-                        SubqueryAlias: step_1_cond_2
-                          Projection: hospital_id, patient_id, index_day
-                            Filter: n >= Int64(2)
-                              Aggregate: groupBy=[[hospital_id, patient_id, index_day]], aggr=[[count(DISTINCT ev_day) AS n]]
-                                Filter: ev_day >= index_day + Int32(-365) AND ev_day <= index_day + Int32(-1)
-                                  Projection: c.hospital_id AS hospital_id, c.patient_id AS patient_id, c.index_date AS index_date, c.index_day AS index_day, c.sex AS sex, c.birth_date AS birth_date, c.obs_start_day AS obs_start_day, c.obs_end_day AS obs_end_day, c.death_day AS death_day, step_1_ev_1.ev_day AS ev_day, step_1_ev_1.ev_end_day AS ev_end_day, step_1_ev_1.ev_value AS ev_value, step_1_ev_1.ev_ref_low AS ev_ref_low, step_1_ev_1.ev_ref_high AS ev_ref_high, step_1_ev_1.ev_visit AS ev_visit
-                                    Inner Join:  Filter: c.hospital_id = step_1_ev_1.hospital_id AND c.patient_id = step_1_ev_1.patient_id
-                                      SubqueryAlias: c
-                                        TableScan: entries_c
-                                      SubqueryAlias: step_1_ev_1
-                                        SubqueryAlias: drug_x
-                                          Projection: drug.hospital_id, drug.patient_id, CAST(drug.date AS Int32) AS ev_day, CAST(drug.end_date AS Int32) AS ev_end_day, Float64(NULL) AS ev_value, Float64(NULL) AS ev_ref_low, Float64(NULL) AS ev_ref_high, drug.visit_id AS ev_visit
-                                            Filter: drug.yj_code LIKE Utf8("2432001%")
-                                              TableScan: drug
-        "#);
+                Projection: c.hospital_id AS hospital_id, c.patient_id AS patient_id, c.index_date AS index_date, c.index_day AS index_day, c.sex AS sex, c.birth_date AS birth_date, c.obs_start_day AS obs_start_day, c.obs_end_day AS obs_end_day, c.death_day AS death_day, c.end_day AS end_day, coalesce(steps.step_require_at_least_2_drug_x_within_365_days_before, Boolean(false)) AS step_require_at_least_2_drug_x_within_365_days_before
+                  Left Join: c.hospital_id = steps.hospital_id, c.patient_id = steps.patient_id, c.index_day = steps.index_day
+                    SubqueryAlias: c
+                      Projection: hospital_id, patient_id, index_date, index_day, sex, birth_date, obs_start_day, obs_end_day, death_day, end_day
+                        Projection: c.hospital_id AS hospital_id, c.patient_id AS patient_id, c.index_date AS index_date, c.index_day AS index_day, c.sex AS sex, c.birth_date AS birth_date, c.obs_start_day AS obs_start_day, c.obs_end_day AS obs_end_day, c.death_day AS death_day, least(c.obs_end_day, c.death_day) AS end_day
+                          SubqueryAlias: c
+                            TableScan: entries_c
+                    SubqueryAlias: steps
+                      Aggregate: groupBy=[[tmp_steps_c_step_require_at_least_2_drug_x_within_365_days_before.hospital_id, tmp_steps_c_step_require_at_least_2_drug_x_within_365_days_before.patient_id, tmp_steps_c_step_require_at_least_2_drug_x_within_365_days_before.index_day]], aggr=[[bool_or(tmp_steps_c_step_require_at_least_2_drug_x_within_365_days_before.passed) FILTER (WHERE step = Utf8("step_require_at_least_2_drug_x_within_365_days_before")) AS step_require_at_least_2_drug_x_within_365_days_before]]
+                        Projection: tmp_steps_c_step_require_at_least_2_drug_x_within_365_days_before.hospital_id, tmp_steps_c_step_require_at_least_2_drug_x_within_365_days_before.patient_id, tmp_steps_c_step_require_at_least_2_drug_x_within_365_days_before.index_day, Utf8("step_require_at_least_2_drug_x_within_365_days_before") AS step, tmp_steps_c_step_require_at_least_2_drug_x_within_365_days_before.passed
+                          TableScan: tmp_steps_c_step_require_at_least_2_drug_x_within_365_days_before
+            "#);
     }
 }

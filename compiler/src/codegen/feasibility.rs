@@ -152,7 +152,7 @@ pub fn feasibility_plans(
             }
         }
     }
-    Ok(build(request, &by_table))
+    Ok(build(request, &by_table).and_then(super::flattened))
 }
 
 fn build(

@@ -55,11 +55,6 @@ pub fn report_plan(report: &str) -> String {
     format!("report_{report}")
 }
 
-/// The yes/no column of step `i` (from 1) of a cohort's steps.
-pub fn step_column(i: usize) -> String {
-    format!("step_{i}")
-}
-
 /// Attrition: persons left after step `i` (0: every entry's person, before the steps).
 pub fn persons_after(i: usize) -> String {
     format!("persons_{i}")

@@ -418,6 +418,9 @@ impl Package {
                     .map_err(|e| Error::new(format!("plan `{}` is damaged: {e}", p.name)))?;
                 let plan = decode(&bytes, ctx)
                     .map_err(|e| Error::new(format!("plan `{}`: {e}", p.name)))?;
+                // As code generation left it: one union of many inputs, not nested pairs.
+                let plan = mid_compiler::codegen::flatten_unions(plan)
+                    .map_err(|e| Error::new(format!("plan `{}`: {e}", p.name)))?;
                 Ok(NamedPlan {
                     name: p.name.clone(),
                     kind: p.kind.clone(),
