@@ -440,69 +440,220 @@ cohort c {
             Sort: c.hospital_id ASC NULLS LAST, c.patient_id ASC NULLS LAST, c.index_day ASC NULLS LAST
               SubqueryAlias: c
                 Filter: index_day BETWEEN obs_start_day AND obs_end_day
-                  Projection: entry.hospital_id AS hospital_id, entry.patient_id AS patient_id, CAST(entry.index_day AS Date32) AS index_date, entry.index_day AS index_day, patient.sex AS sex, patient.birth_date AS birth_date, CAST(patient.first_record_date AS Int32) AS obs_start_day, CAST(patient.last_record_date AS Int32) AS obs_end_day, CAST(patient.death_date AS Int32) AS death_day
+                  Projection:
+                      entry.hospital_id AS hospital_id,
+                      entry.patient_id AS patient_id,
+                      CAST(entry.index_day AS Date32) AS index_date,
+                      entry.index_day AS index_day,
+                      patient.sex AS sex,
+                      patient.birth_date AS birth_date,
+                      CAST(patient.first_record_date AS Int32) AS obs_start_day,
+                      CAST(patient.last_record_date AS Int32) AS obs_end_day,
+                      CAST(patient.death_date AS Int32) AS death_day
                     Inner Join: entry.hospital_id = patient.hospital_id, entry.patient_id = patient.patient_id
                       SubqueryAlias: entry
                         Projection: drug_x.hospital_id, drug_x.patient_id, ev_day AS index_day
-                          Aggregate: groupBy=[[drug_x.hospital_id, drug_x.patient_id]], aggr=[[min(drug_x.ev_day) AS ev_day]]
+                          Aggregate:
+                              groupBy=[[drug_x.hospital_id, drug_x.patient_id]],
+                              aggr=[[min(drug_x.ev_day) AS ev_day]]
                             SubqueryAlias: drug_x
-                              Projection: drug.hospital_id, drug.patient_id, CAST(drug.date AS Int32) AS ev_day, CAST(drug.end_date AS Int32) AS ev_end_day, Float64(NULL) AS ev_value, Float64(NULL) AS ev_ref_low, Float64(NULL) AS ev_ref_high, drug.visit_id AS ev_visit
+                              Projection:
+                                  drug.hospital_id,
+                                  drug.patient_id,
+                                  CAST(drug.date AS Int32) AS ev_day,
+                                  CAST(drug.end_date AS Int32) AS ev_end_day,
+                                  Float64(NULL) AS ev_value,
+                                  Float64(NULL) AS ev_ref_low,
+                                  Float64(NULL) AS ev_ref_high,
+                                  drug.visit_id AS ev_visit
                                 Filter: drug.yj_code LIKE Utf8("2432001%")
                                   TableScan: drug
                       SubqueryAlias: patient
                         TableScan: patient
 
             -- tmp_steps_c_step_exclude_drug_x_within_180_days_before_index (intermediate, computed once for the plan after it)
-            Projection: c.hospital_id, c.patient_id, c.index_day, CASE WHEN NOT c.cond_2 THEN Boolean(true) END AS passed
+            Projection:
+                c.hospital_id,
+                c.patient_id,
+                c.index_day,
+                CASE WHEN NOT c.cond_2 THEN Boolean(true) END AS passed
               SubqueryAlias: c
-                Projection: c.hospital_id AS hospital_id, c.patient_id AS patient_id, c.index_date AS index_date, c.index_day AS index_day, c.sex AS sex, c.birth_date AS birth_date, c.obs_start_day AS obs_start_day, c.obs_end_day AS obs_end_day, c.death_day AS death_day, c.end_day AS end_day, cond_2.mark AS cond_2
-                  LeftMark Join: c.hospital_id = cond_2.hospital_id, c.patient_id = cond_2.patient_id, c.index_day = cond_2.index_day
+                Projection:
+                    c.hospital_id AS hospital_id,
+                    c.patient_id AS patient_id,
+                    c.index_date AS index_date,
+                    c.index_day AS index_day,
+                    c.sex AS sex,
+                    c.birth_date AS birth_date,
+                    c.obs_start_day AS obs_start_day,
+                    c.obs_end_day AS obs_end_day,
+                    c.death_day AS death_day,
+                    c.end_day AS end_day,
+                    cond_2.mark AS cond_2
+                  LeftMark Join:
+                      c.hospital_id = cond_2.hospital_id,
+                      c.patient_id = cond_2.patient_id,
+                      c.index_day = cond_2.index_day
                     SubqueryAlias: c
-                      Projection: hospital_id, patient_id, index_date, index_day, sex, birth_date, obs_start_day, obs_end_day, death_day, end_day
-                        Projection: c.hospital_id AS hospital_id, c.patient_id AS patient_id, c.index_date AS index_date, c.index_day AS index_day, c.sex AS sex, c.birth_date AS birth_date, c.obs_start_day AS obs_start_day, c.obs_end_day AS obs_end_day, c.death_day AS death_day, least(c.obs_end_day, c.death_day) AS end_day
+                      Projection:
+                          hospital_id,
+                          patient_id,
+                          index_date,
+                          index_day,
+                          sex,
+                          birth_date,
+                          obs_start_day,
+                          obs_end_day,
+                          death_day,
+                          end_day
+                        Projection:
+                            c.hospital_id AS hospital_id,
+                            c.patient_id AS patient_id,
+                            c.index_date AS index_date,
+                            c.index_day AS index_day,
+                            c.sex AS sex,
+                            c.birth_date AS birth_date,
+                            c.obs_start_day AS obs_start_day,
+                            c.obs_end_day AS obs_end_day,
+                            c.death_day AS death_day,
+                            least(c.obs_end_day, c.death_day) AS end_day
                           SubqueryAlias: c
                             TableScan: entries_c
                     SubqueryAlias: cond_2
                       Distinct:
                         Projection: hospital_id, patient_id, index_day
                           Filter: ev_day >= index_day + Int32(-180) AND ev_day <= index_day + Int32(-1)
-                            Projection: c.hospital_id AS hospital_id, c.patient_id AS patient_id, c.index_date AS index_date, c.index_day AS index_day, c.sex AS sex, c.birth_date AS birth_date, c.obs_start_day AS obs_start_day, c.obs_end_day AS obs_end_day, c.death_day AS death_day, ev_1.ev_day AS ev_day, ev_1.ev_end_day AS ev_end_day, ev_1.ev_value AS ev_value, ev_1.ev_ref_low AS ev_ref_low, ev_1.ev_ref_high AS ev_ref_high, ev_1.ev_visit AS ev_visit
-                              Inner Join:  Filter: c.hospital_id = ev_1.hospital_id AND c.patient_id = ev_1.patient_id
+                            Projection:
+                                c.hospital_id AS hospital_id,
+                                c.patient_id AS patient_id,
+                                c.index_date AS index_date,
+                                c.index_day AS index_day,
+                                c.sex AS sex,
+                                c.birth_date AS birth_date,
+                                c.obs_start_day AS obs_start_day,
+                                c.obs_end_day AS obs_end_day,
+                                c.death_day AS death_day,
+                                ev_1.ev_day AS ev_day,
+                                ev_1.ev_end_day AS ev_end_day,
+                                ev_1.ev_value AS ev_value,
+                                ev_1.ev_ref_low AS ev_ref_low,
+                                ev_1.ev_ref_high AS ev_ref_high,
+                                ev_1.ev_visit AS ev_visit
+                              Inner Join:
+                                   Filter: c.hospital_id = ev_1.hospital_id AND c.patient_id = ev_1.patient_id
                                 SubqueryAlias: c
                                   TableScan: entries_c
                                 SubqueryAlias: ev_1
                                   SubqueryAlias: drug_x
-                                    Projection: drug.hospital_id, drug.patient_id, CAST(drug.date AS Int32) AS ev_day, CAST(drug.end_date AS Int32) AS ev_end_day, Float64(NULL) AS ev_value, Float64(NULL) AS ev_ref_low, Float64(NULL) AS ev_ref_high, drug.visit_id AS ev_visit
+                                    Projection:
+                                        drug.hospital_id,
+                                        drug.patient_id,
+                                        CAST(drug.date AS Int32) AS ev_day,
+                                        CAST(drug.end_date AS Int32) AS ev_end_day,
+                                        Float64(NULL) AS ev_value,
+                                        Float64(NULL) AS ev_ref_low,
+                                        Float64(NULL) AS ev_ref_high,
+                                        drug.visit_id AS ev_visit
                                       Filter: drug.yj_code LIKE Utf8("2432001%")
                                         TableScan: drug
 
             -- steps_c (cohort steps)
             Sort: c.hospital_id ASC NULLS LAST, c.patient_id ASC NULLS LAST, c.index_day ASC NULLS LAST
               SubqueryAlias: c
-                Projection: c.hospital_id AS hospital_id, c.patient_id AS patient_id, c.index_date AS index_date, c.index_day AS index_day, c.sex AS sex, c.birth_date AS birth_date, c.obs_start_day AS obs_start_day, c.obs_end_day AS obs_end_day, c.death_day AS death_day, c.end_day AS end_day, coalesce(steps.step_exclude_drug_x_within_180_days_before_index, Boolean(false)) AS step_exclude_drug_x_within_180_days_before_index
-                  Left Join: c.hospital_id = steps.hospital_id, c.patient_id = steps.patient_id, c.index_day = steps.index_day
+                Projection:
+                    c.hospital_id AS hospital_id,
+                    c.patient_id AS patient_id,
+                    c.index_date AS index_date,
+                    c.index_day AS index_day,
+                    c.sex AS sex,
+                    c.birth_date AS birth_date,
+                    c.obs_start_day AS obs_start_day,
+                    c.obs_end_day AS obs_end_day,
+                    c.death_day AS death_day,
+                    c.end_day AS end_day,
+                    coalesce(steps.step_exclude_drug_x_within_180_days_before_index, Boolean(false)) AS step_exclude_drug_x_within_180_days_before_index
+                  Left Join:
+                      c.hospital_id = steps.hospital_id,
+                      c.patient_id = steps.patient_id,
+                      c.index_day = steps.index_day
                     SubqueryAlias: c
-                      Projection: hospital_id, patient_id, index_date, index_day, sex, birth_date, obs_start_day, obs_end_day, death_day, end_day
-                        Projection: c.hospital_id AS hospital_id, c.patient_id AS patient_id, c.index_date AS index_date, c.index_day AS index_day, c.sex AS sex, c.birth_date AS birth_date, c.obs_start_day AS obs_start_day, c.obs_end_day AS obs_end_day, c.death_day AS death_day, least(c.obs_end_day, c.death_day) AS end_day
+                      Projection:
+                          hospital_id,
+                          patient_id,
+                          index_date,
+                          index_day,
+                          sex,
+                          birth_date,
+                          obs_start_day,
+                          obs_end_day,
+                          death_day,
+                          end_day
+                        Projection:
+                            c.hospital_id AS hospital_id,
+                            c.patient_id AS patient_id,
+                            c.index_date AS index_date,
+                            c.index_day AS index_day,
+                            c.sex AS sex,
+                            c.birth_date AS birth_date,
+                            c.obs_start_day AS obs_start_day,
+                            c.obs_end_day AS obs_end_day,
+                            c.death_day AS death_day,
+                            least(c.obs_end_day, c.death_day) AS end_day
                           SubqueryAlias: c
                             TableScan: entries_c
                     SubqueryAlias: steps
-                      Aggregate: groupBy=[[tmp_steps_c_step_exclude_drug_x_within_180_days_before_index.hospital_id, tmp_steps_c_step_exclude_drug_x_within_180_days_before_index.patient_id, tmp_steps_c_step_exclude_drug_x_within_180_days_before_index.index_day]], aggr=[[bool_or(tmp_steps_c_step_exclude_drug_x_within_180_days_before_index.passed) FILTER (WHERE step = Utf8("step_exclude_drug_x_within_180_days_before_index")) AS step_exclude_drug_x_within_180_days_before_index]]
-                        Projection: tmp_steps_c_step_exclude_drug_x_within_180_days_before_index.hospital_id, tmp_steps_c_step_exclude_drug_x_within_180_days_before_index.patient_id, tmp_steps_c_step_exclude_drug_x_within_180_days_before_index.index_day, Utf8("step_exclude_drug_x_within_180_days_before_index") AS step, tmp_steps_c_step_exclude_drug_x_within_180_days_before_index.passed
+                      Aggregate:
+                          groupBy=[[
+                              tmp_steps_c_step_exclude_drug_x_within_180_days_before_index.hospital_id,
+                              tmp_steps_c_step_exclude_drug_x_within_180_days_before_index.patient_id,
+                              tmp_steps_c_step_exclude_drug_x_within_180_days_before_index.index_day
+                          ]],
+                          aggr=[[
+                              bool_or(tmp_steps_c_step_exclude_drug_x_within_180_days_before_index.passed) FILTER (WHERE step = Utf8("step_exclude_drug_x_within_180_days_before_index")) AS step_exclude_drug_x_within_180_days_before_index
+                          ]]
+                        Projection:
+                            tmp_steps_c_step_exclude_drug_x_within_180_days_before_index.hospital_id,
+                            tmp_steps_c_step_exclude_drug_x_within_180_days_before_index.patient_id,
+                            tmp_steps_c_step_exclude_drug_x_within_180_days_before_index.index_day,
+                            Utf8("step_exclude_drug_x_within_180_days_before_index") AS step,
+                            tmp_steps_c_step_exclude_drug_x_within_180_days_before_index.passed
                           TableScan: tmp_steps_c_step_exclude_drug_x_within_180_days_before_index
 
             -- attrition_c (attrition)
-            Aggregate: groupBy=[[]], aggr=[[count(DISTINCT concat(steps_c.hospital_id, Utf8("/"), CAST(steps_c.patient_id AS Utf8))) AS persons_0, count(Int32(1)) AS entries_0, count(DISTINCT concat(steps_c.hospital_id, Utf8("/"), CAST(steps_c.patient_id AS Utf8))) FILTER (WHERE steps_c.step_exclude_drug_x_within_180_days_before_index) AS persons_1, count(Int32(1)) FILTER (WHERE steps_c.step_exclude_drug_x_within_180_days_before_index) AS entries_1]]
+            Aggregate:
+                groupBy=[[]],
+                aggr=[[
+                    count(DISTINCT concat(steps_c.hospital_id, Utf8("/"), CAST(steps_c.patient_id AS Utf8))) AS persons_0,
+                    count(Int32(1)) AS entries_0,
+                    count(DISTINCT concat(steps_c.hospital_id, Utf8("/"), CAST(steps_c.patient_id AS Utf8))) FILTER (WHERE steps_c.step_exclude_drug_x_within_180_days_before_index) AS persons_1,
+                    count(Int32(1)) FILTER (WHERE steps_c.step_exclude_drug_x_within_180_days_before_index) AS entries_1
+                ]]
               TableScan: steps_c
 
             -- cohort_c (cohort)
-            Projection: steps_c.hospital_id, steps_c.patient_id, steps_c.index_date, steps_c.index_day, steps_c.sex, steps_c.birth_date, steps_c.obs_start_day, steps_c.obs_end_day, steps_c.death_day, steps_c.end_day
+            Projection:
+                steps_c.hospital_id,
+                steps_c.patient_id,
+                steps_c.index_date,
+                steps_c.index_day,
+                steps_c.sex,
+                steps_c.birth_date,
+                steps_c.obs_start_day,
+                steps_c.obs_end_day,
+                steps_c.death_day,
+                steps_c.end_day
               Filter: steps_c.step_exclude_drug_x_within_180_days_before_index
                 TableScan: steps_c
 
             -- coverage_drug (data coverage by hospital, site-only)
             Sort: drug.hospital_id ASC NULLS LAST
-              Aggregate: groupBy=[[drug.hospital_id]], aggr=[[count(Int32(1)) AS rows, count(Int32(1)) FILTER (WHERE drug.yj_code IS NULL) AS unmapped, count(Int32(1)) FILTER (WHERE drug.yj_code LIKE Utf8("2432001%")) AS source_1]]
+              Aggregate:
+                  groupBy=[[drug.hospital_id]],
+                  aggr=[[
+                      count(Int32(1)) AS rows,
+                      count(Int32(1)) FILTER (WHERE drug.yj_code IS NULL) AS unmapped,
+                      count(Int32(1)) FILTER (WHERE drug.yj_code LIKE Utf8("2432001%")) AS source_1
+                  ]]
                 TableScan: drug
             "#);
     }
