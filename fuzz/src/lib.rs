@@ -1,7 +1,8 @@
 //! The fuzzer (stable Rust, no instrumentation): inputs made by mutating a corpus of real
 //! scripts (the examples, the stdlib, every case file) and by the grammar-based generator,
-//! driven through `check`, `compile` and `run` on a tiny network. A failure is a panic, an
-//! internal compiler error, or a run that fails on a script that checked clean; failures are
+//! driven through `fmt`, `check`, `compile` and `run` on a tiny network. A failure is a panic,
+//! an internal compiler error, a layout that changes tokens or is not stable, or a run that
+//! fails on a script that checked clean; failures are
 //! grouped by their first line, and every input is reproducible from (seed, index).
 
 pub mod grammar;
@@ -87,6 +88,26 @@ pub fn drive(target: Target, input: &[u8], data: &Path, index: u64) -> Result<Pa
             input: input.to_vec(),
         })
     };
+    // `mid fmt` on every input that parses: it keeps the tokens, and a second pass changes
+    // nothing.
+    if let Ok(text) = std::str::from_utf8(input) {
+        let formatted = catch_unwind(AssertUnwindSafe(|| {
+            mid_grammar::format::format(text).map(|once| {
+                let twice = mid_grammar::format::format(&once);
+                (once, twice)
+            })
+        }));
+        match formatted {
+            Err(p) => return fail("panic", format!("fmt: {}", panic_text(p))),
+            Ok(Err(mid_grammar::format::FormatError::Changed)) => {
+                return fail("fmt", "formatting would change the tokens".into());
+            }
+            Ok(Ok((once, twice))) if twice.as_ref() != Ok(&once) => {
+                return fail("fmt", "formatting twice changes the text".into());
+            }
+            Ok(_) => {}
+        }
+    }
     let options = CompileOptions {
         plans: target != Target::Check,
     };
