@@ -592,3 +592,37 @@ fn diff_shows_what_changed_and_exits_by_the_result() {
     assert_eq!(b.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&b.stderr).contains("E0101"));
 }
+
+/// Without `--out`, results go to `out/<study>`: two studies both written as `study.mid`
+/// do not overwrite each other; a script that names no study uses its file name.
+#[test]
+fn results_are_named_after_the_study() {
+    let dir = tmp();
+    let data = boundary_data().display().to_string();
+    for (sub, text) in [
+        ("a", SCRIPT.replace("study cli", "study first_study")),
+        ("b", SCRIPT.replace("study cli", "study second_study")),
+        ("c", SCRIPT.replace("study cli\n", "")),
+    ] {
+        std::fs::create_dir_all(dir.join(sub)).expect("mkdir");
+        write(&dir.join(sub), "study.mid", &text);
+        let script = dir.join(sub).join("study.mid").display().to_string();
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_mid"))
+            .args(["run", &script, "--data", &data, "--color", "never"])
+            .current_dir(&dir)
+            .output()
+            .expect("mid runs");
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+    for name in ["first_study", "second_study", "study"] {
+        assert!(
+            dir.join("out").join(name).join("run.json").is_file(),
+            "out/{name}/run.json"
+        );
+    }
+}

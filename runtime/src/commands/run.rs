@@ -27,7 +27,8 @@ pub struct RunArgs {
     /// The CDM data set; the built-in demo network when absent.
     #[arg(long)]
     pub data: Option<PathBuf>,
-    /// Where to write the results (replaced if it holds an earlier run's results).
+    /// Where to write the results (replaced if it holds an earlier run's results); by default
+    /// `out/<study>` (`out/<file name>` for a script that names no study).
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// Write CSV instead of Parquet.
@@ -70,12 +71,14 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
     let data = crate::dataset::resolve_data(args.data.as_deref())?;
     let out = match &args.out {
         Some(o) => o.clone(),
-        None => PathBuf::from("out").join(
+        // Named after the study, so two studies (each a `study.mid`) never overwrite each
+        // other; after the file when the script names no study.
+        None => PathBuf::from("out").join(compiled.cir.study.clone().unwrap_or_else(|| {
             args.file
                 .file_stem()
                 .map(|s| s.to_string_lossy().into_owned())
-                .unwrap_or_else(|| "run".into()),
-        ),
+                .unwrap_or_else(|| "run".into())
+        })),
     };
     // Claimed first: results a killed run set aside come back even if this run fails.
     let place = output::place::Place::claim(&out, &data, &args.file)?;
