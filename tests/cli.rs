@@ -626,3 +626,31 @@ fn results_are_named_after_the_study() {
         );
     }
 }
+
+/// Named outputs: `export analysis = c with …` and `report table1 = c by …` are written
+/// under their own names.
+#[test]
+fn named_outputs_are_written_under_their_names() {
+    let dir = tmp();
+    let script = write(
+        &dir,
+        "named.mid",
+        &format!("{SCRIPT}export analysis = c with sex\nreport table1 = c by sex\n"),
+    );
+    let out = dir.join("out");
+    let o = run_file(&script, boundary_data(), &out, &["--color", "never"]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    for f in [
+        "site-only/exports/analysis.parquet",
+        "site-only/exports/c.parquet",
+        "reports/table1.parquet",
+        "reports/c_with_low.parquet",
+    ] {
+        assert!(out.join(f).is_file(), "{f}");
+    }
+}

@@ -193,6 +193,7 @@ pub struct Outcome {
 
 #[derive(Debug, Clone)]
 pub struct Export {
+    pub name: Option<String>,
     pub cohort: DefId,
     pub columns: Vec<ExportColumn>,
     pub span: Span,

@@ -288,6 +288,8 @@ pub struct OutcomeDecl {
 /// `export cohort with col, col, ...`
 #[derive(Debug, Clone, PartialEq)]
 pub struct ExportDecl {
+    /// `export analysis = c with …`: the output's own name (its file), else the cohort's.
+    pub name: Option<Ident>,
     pub cohort: Ident,
     pub columns: Vec<Expr>,
 }
@@ -295,6 +297,9 @@ pub struct ExportDecl {
 /// `report cohort, cohort with outcome by stratum, stratum suppress below 10`
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReportDecl {
+    /// `report table2 = c with …`: the report's own name, else one made of its cohorts and
+    /// outcomes.
+    pub name: Option<Ident>,
     pub cohorts: Vec<Ident>,
     pub outcomes: Vec<Ident>,
     pub strata: Vec<Stratum>,

@@ -120,7 +120,17 @@ fn item(out: &mut String, kind: &ItemKind) {
         }
         ItemKind::Export(e) => {
             let cols: Vec<String> = e.columns.iter().map(expr).collect();
-            let _ = writeln!(out, "export {} with [{}]", e.cohort.name, cols.join(", "));
+            let name = e
+                .name
+                .as_ref()
+                .map(|n| format!("{} = ", n.name))
+                .unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "export {name}{} with [{}]",
+                e.cohort.name,
+                cols.join(", ")
+            );
         }
         ItemKind::Report(r) => {
             let cohorts: Vec<&str> = r.cohorts.iter().map(|c| c.name.as_str()).collect();

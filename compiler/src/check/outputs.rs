@@ -65,6 +65,7 @@ impl Checker<'_> {
                         columns.push(hir::ExportColumn { name, expr: x });
                     }
                     self.hir.exports.push(hir::Export {
+                        name: e.name.as_ref().map(|n| n.name.clone()),
                         cohort,
                         columns,
                         span: item.span,
@@ -73,6 +74,34 @@ impl Checker<'_> {
                 ast::ItemKind::Report(r) => self.report(r, item.span, &cx),
                 _ => {}
             }
+        }
+        // Two exports that would write the same file.
+        let cohorts: Vec<String> = self
+            .hir
+            .exports
+            .iter()
+            .map(|e| self.hir.def(e.cohort).name.clone())
+            .collect();
+        let keys: Vec<(Option<&str>, &str)> = self
+            .hir
+            .exports
+            .iter()
+            .zip(&cohorts)
+            .map(|(e, c)| (e.name.as_deref(), c.as_str()))
+            .collect();
+        let names = crate::codegen::names::export_plans(&keys);
+        let mut errors = Vec::new();
+        for (i, n) in names.iter().enumerate() {
+            if let Some(j) = names[..i].iter().position(|m| m == n) {
+                errors.push(CheckError::Duplicate {
+                    at: (file, self.hir.exports[i].span),
+                    name: n.trim_start_matches("export_").to_string(),
+                    first: (file, self.hir.exports[j].span),
+                });
+            }
+        }
+        for e in errors {
+            self.error(e);
         }
     }
 
@@ -275,13 +304,25 @@ impl Checker<'_> {
             }
             None => 10,
         };
+        if let Some(given) = &r.name {
+            if let Some(first) = self.hir.reports.iter().find(|x| x.name == given.name) {
+                self.error(CheckError::Duplicate {
+                    at: (file, given.span),
+                    name: given.name.clone(),
+                    first: (file, first.span),
+                });
+                return;
+            }
+        }
         let mut name = r
             .cohorts
             .iter()
             .map(|c| c.name.clone())
             .collect::<Vec<_>>()
             .join("_");
-        if !r.outcomes.is_empty() {
+        if let Some(given) = &r.name {
+            name = given.name.clone();
+        } else if !r.outcomes.is_empty() {
             name.push_str("_with_");
             name.push_str(
                 &r.outcomes
@@ -317,7 +358,8 @@ impl Checker<'_> {
             .iter()
             .filter(|x| x.name == name || x.name.starts_with(&format!("{name}_")))
             .count();
-        if n > 0 {
+        // A made-up name is numbered when taken; a given one was checked above.
+        if n > 0 && r.name.is_none() {
             name = format!("{name}_{}", n + 1);
         }
         self.hir.reports.push(hir::Report {
@@ -377,6 +419,31 @@ fn stratum_name(s: &hir::Stratum) -> String {
 #[cfg(test)]
 mod tests {
     use crate::testing::{check, errors};
+
+    #[test]
+    fn named_outputs_keep_their_names_and_may_not_share_a_file() {
+        let src = "codes x: drug = yj \"2432001\"\ncohort c { index = first drug x }\nexport analysis = c with sex\nexport c with sex\nreport table1 = c by sex\nreport c by sex\n";
+        let h = crate::check_file("test.mid", src.as_bytes());
+        let reports: Vec<&str> = h.hir.reports.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(reports, ["table1", "c"]);
+        let exports: Vec<Option<&str>> = h.hir.exports.iter().map(|e| e.name.as_deref()).collect();
+        assert_eq!(exports, [Some("analysis"), None]);
+        assert_eq!(
+            crate::codegen::names::export_plans(&[
+                (Some("analysis"), "c"),
+                (None, "c"),
+                (None, "d"),
+                (None, "d")
+            ]),
+            ["export_analysis", "export_c", "export_d_3", "export_d_4"]
+        );
+        insta::assert_snapshot!(errors(
+            "codes x: drug = yj \"2432001\"\ncohort c { index = first drug x }\nexport c with sex\nexport c = c with sex\nreport t = c by sex\nreport t = c by sex\n"
+        ), @r#"
+            E0104 4:1 `c` is defined twice (defined again here) help: give one of them another name
+            E0104 6:8 `t` is defined twice (defined again here) help: give one of them another name
+            "#);
+    }
 
     #[test]
     fn a_report_over_many_cohorts_has_a_file_sized_name() {

@@ -132,6 +132,8 @@ pub struct Outcome {
 
 #[derive(Debug, Clone)]
 pub struct Export {
+    /// `export analysis = c with …`: its own name.
+    pub name: Option<String>,
     pub cohort: String,
     pub columns: Vec<(String, Value)>,
 }

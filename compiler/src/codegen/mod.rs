@@ -330,15 +330,16 @@ fn plans(g: &mut Gen, p: &cir::Program) -> Result<Vec<NamedPlan>> {
             plan,
         });
     }
-    for (i, e) in p.exports.iter().enumerate() {
+    let export_names = names::export_plans(
+        &p.exports
+            .iter()
+            .map(|e| (e.name.as_deref(), e.cohort.as_str()))
+            .collect::<Vec<_>>(),
+    );
+    for (e, name) in p.exports.iter().zip(export_names) {
         let cohort = p
             .cohort(&e.cohort)
             .ok_or_else(|| internal(format!("no cohort {}", e.cohort)))?;
-        let name = if p.exports.iter().filter(|x| x.cohort == e.cohort).count() > 1 {
-            format!("export_{}_{}", e.cohort, i + 1)
-        } else {
-            format!("export_{}", e.cohort)
-        };
         g.begin(&name);
         let plan = g.export(e, cohort, p)?;
         out.append(&mut g.intermediates);

@@ -51,6 +51,28 @@ pub fn coverage_plan(what: &str) -> String {
     format!("coverage_{what}")
 }
 
+/// The plan (and file) name of each export: `export_<name>` for a named one, else
+/// `export_<cohort>`, numbered (`export_<cohort>_<n>`, n its place among all exports) when
+/// a cohort has several without a name. Each export is `(its name, its cohort)`.
+pub fn export_plans(exports: &[(Option<&str>, &str)]) -> Vec<String> {
+    exports
+        .iter()
+        .enumerate()
+        .map(|(i, (name, cohort))| match name {
+            Some(n) => format!("export_{n}"),
+            None if exports
+                .iter()
+                .filter(|(n, c)| n.is_none() && c == cohort)
+                .count()
+                > 1 =>
+            {
+                format!("export_{cohort}_{}", i + 1)
+            }
+            None => format!("export_{cohort}"),
+        })
+        .collect()
+}
+
 pub fn report_plan(report: &str) -> String {
     format!("report_{report}")
 }

@@ -90,6 +90,7 @@ pub fn hir_to_cir(hir: &Hir) -> Result<cir::Program> {
             .map(|c| Ok((c.name.clone(), l.value(&expand(hir, &c.expr))?)))
             .collect::<Result<_>>()?;
         p.exports.push(cir::Export {
+            name: e.name.clone(),
             cohort: hir.def(e.cohort).name.clone(),
             columns,
         });
