@@ -304,15 +304,15 @@ impl Checker<'_> {
             }
             None => 10,
         };
-        if let Some(given) = &r.name {
-            if let Some(first) = self.hir.reports.iter().find(|x| x.name == given.name) {
-                self.error(CheckError::Duplicate {
-                    at: (file, given.span),
-                    name: given.name.clone(),
-                    first: (file, first.span),
-                });
-                return;
-            }
+        if let Some(given) = &r.name
+            && let Some(first) = self.hir.reports.iter().find(|x| x.name == given.name)
+        {
+            self.error(CheckError::Duplicate {
+                at: (file, given.span),
+                name: given.name.clone(),
+                first: (file, first.span),
+            });
+            return;
         }
         let mut name = r
             .cohorts
