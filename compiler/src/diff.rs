@@ -185,17 +185,7 @@ fn cohort(o: &Cohort, n: &Cohort, out: &mut Vec<Change>) {
         }
     }
     // Steps by label (the k-th step of a label with the k-th of the same label).
-    let keys = |steps: &[cir::Step]| -> Vec<(String, usize)> {
-        let mut seen: Vec<String> = Vec::new();
-        steps
-            .iter()
-            .map(|s| {
-                let k = seen.iter().filter(|l| **l == s.label).count();
-                seen.push(s.label.clone());
-                (s.label.clone(), k)
-            })
-            .collect()
-    };
+    let keys = |steps: &[cir::Step]| numbered(steps.iter().map(|s| s.label.clone()));
     let (ko, kn) = (keys(&o.steps), keys(&n.steps));
     let common_old: Vec<&(String, usize)> = ko.iter().filter(|k| kn.contains(k)).collect();
     let common_new: Vec<&(String, usize)> = kn.iter().filter(|k| ko.contains(k)).collect();
@@ -280,13 +270,11 @@ fn pairs<'a, T, K: PartialEq>(
     key: impl Fn(&T) -> K,
 ) -> Vec<(Option<&'a T>, Option<&'a T>)> {
     let keyed = |xs: &'a [T]| -> Vec<(K, usize, &'a T)> {
-        let mut out: Vec<(K, usize, &'a T)> = Vec::new();
-        for x in xs {
-            let k = key(x);
-            let n = out.iter().filter(|(q, _, _)| *q == k).count();
-            out.push((k, n, x));
-        }
-        out
+        numbered(xs.iter().map(&key))
+            .into_iter()
+            .zip(xs)
+            .map(|((k, n), x)| (k, n, x))
+            .collect()
     };
     let (ko, kn) = (keyed(old), keyed(new));
     let find = |ks: &[(K, usize, &'a T)], k: &K, n: usize| {
@@ -302,6 +290,17 @@ fn pairs<'a, T, K: PartialEq>(
         if find(&kn, k, *n).is_none() {
             out.push((Some(*x), None));
         }
+    }
+    out
+}
+
+/// Each key with how many equal keys came before it: the k-th step of a label pairs with
+/// the k-th of the same label.
+fn numbered<K: PartialEq>(keys: impl Iterator<Item = K>) -> Vec<(K, usize)> {
+    let mut out: Vec<(K, usize)> = Vec::new();
+    for k in keys {
+        let n = out.iter().filter(|(q, _)| *q == k).count();
+        out.push((k, n));
     }
     out
 }

@@ -6,8 +6,6 @@
 //! blank line; no trailing space; one final newline. The result is checked to lex to the
 //! same tokens and comments, so formatting cannot change what a script means.
 
-use logos::Logos;
-
 use crate::lexer::Token;
 
 /// Why a source cannot be formatted.
@@ -71,11 +69,9 @@ struct Item<'s> {
 
 fn lex(src: &str) -> Option<Vec<Item<'_>>> {
     let mut out = Vec::new();
-    let mut lexer = Token::lexer(src);
     let mut last_end = 0;
-    while let Some(tok) = lexer.next() {
+    for (tok, range) in crate::lexer::tokens(src) {
         let tok = tok.ok()?;
-        let range = lexer.span();
         let gap = &src[last_end..range.start];
         out.push(Item {
             tok,

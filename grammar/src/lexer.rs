@@ -266,6 +266,12 @@ pub enum Token<'src> {
     Comment(&'src str),
 }
 
+/// The tokens of `src` with their byte ranges, comments included (a character that starts no
+/// token as `Err`): for tools that keep the text around tokens (`format`, templates' labels).
+pub fn tokens(src: &str) -> impl Iterator<Item = (Result<Token<'_>, ()>, std::ops::Range<usize>)> {
+    Token::lexer(src).spanned()
+}
+
 impl Token<'_> {
     /// How the token is named in messages.
     pub fn describe(&self) -> String {

@@ -522,40 +522,22 @@ impl Checker<'_> {
     }
 }
 
-/// A template statement's text with each parameter name (a whole word outside quotes)
-/// replaced by its argument as written.
+/// A template statement's text with each parameter name (a name token, so never inside
+/// text in quotes or a comment) replaced by its argument as written.
 fn with_arguments(text: &str, names: &[(String, String)]) -> String {
+    use mid_grammar::lexer::{Token, tokens};
     let mut out = String::with_capacity(text.len());
-    let mut chars = text.char_indices().peekable();
-    let mut quoted = false;
-    while let Some((i, ch)) = chars.next() {
-        if quoted && ch == '\\' {
-            out.push(ch);
-            if let Some((_, next)) = chars.next() {
-                out.push(next);
-            }
-        } else if ch == '"' {
-            quoted = !quoted;
-            out.push(ch);
-        } else if !quoted && (ch.is_alphabetic() || ch == '_') {
-            let mut end = i + ch.len_utf8();
-            while let Some(&(j, c)) = chars.peek() {
-                if c.is_alphanumeric() || c == '_' {
-                    end = j + c.len_utf8();
-                    chars.next();
-                } else {
-                    break;
-                }
-            }
-            let word = &text[i..end];
-            match names.iter().find(|(n, _)| n == word) {
-                Some((_, arg)) => out.push_str(arg),
-                None => out.push_str(word),
-            }
-        } else {
-            out.push(ch);
+    let mut last = 0;
+    for (tok, span) in tokens(text) {
+        if let Ok(Token::Ident(word)) = tok
+            && let Some((_, arg)) = names.iter().find(|(n, _)| n == word)
+        {
+            out.push_str(&text[last..span.start]);
+            out.push_str(arg);
+            last = span.end;
         }
     }
+    out.push_str(&text[last..]);
     out
 }
 

@@ -14,7 +14,6 @@ use super::expr::*;
 use super::names::*;
 use super::*;
 use crate::cdm::Table;
-use crate::cir::visit::{self, Visitor};
 use crate::cir::{self, Pick, Window};
 
 /// The column of each step in `steps_<cohort>`: `step_` and a word made of its label
@@ -28,18 +27,7 @@ pub(super) fn step_columns(coh: &cir::Cohort) -> Vec<String> {
             (Some(a), Some(b)) if b > a => &s.label[a + 1..b],
             _ => s.label.as_str(),
         };
-        let mut slug = String::new();
-        for ch in words.chars() {
-            if ch.is_ascii_alphanumeric() {
-                slug.push(ch.to_ascii_lowercase());
-            } else if !slug.ends_with('_') && !slug.is_empty() {
-                slug.push('_');
-            }
-            if slug.len() >= 48 {
-                break;
-            }
-        }
-        let slug = slug.trim_end_matches('_').to_string();
+        let slug = slug(words, 48);
         let slug = if slug.is_empty() {
             use sha2::Digest;
             let h = sha2::Sha256::digest(s.label.as_bytes());
@@ -165,12 +153,18 @@ impl Gen {
             .build()?;
         ctx = Ctx { plan, ..ctx };
         ctx = self.trim(ctx, &coh.name)?;
-        // Steps join their events to the entries; a step about `end` needs it among them.
-        if coh.steps.iter().any(|s| mentions_end(&s.cond)) {
-            ctx.base = LogicalPlanBuilder::from(ctx.plan.clone())
+        // The entries with their end of follow-up, computed once for every step: each step
+        // joins its events to them (a step may be about `end`).
+        if !coh.steps.is_empty() {
+            let entries = self.intermediate("entries", ctx.plan.clone())?;
+            let entries = LogicalPlanBuilder::from(entries)
                 .alias(&coh.name)?
                 .build()?;
-            ctx.plan = ctx.base.clone();
+            ctx = Ctx {
+                plan: entries.clone(),
+                base: entries,
+                ..ctx
+            };
         }
         // Each step is decided on its own, from the entries, as an intermediate plan named
         // after its label; the steps plan gathers their flags from one union. Adding a step
@@ -186,15 +180,17 @@ impl Gen {
             let flag = if step.exclude { not(flag) } else { flag };
             // `passed` is true or null (never false): nullable alike in the plan and in the
             // table the engine keeps, which a `coalesce` would not be.
-            let mut cols: Vec<Expr> = ctx.keys.iter().map(|k| c(k)).collect();
-            cols.push(when(flag, lit(true)).end()?.alias("passed"));
-            let plan = LogicalPlanBuilder::from(next.plan).project(cols)?.build()?;
+            let keys = || ctx.keys.iter().map(|k| c(k));
+            let plan = LogicalPlanBuilder::from(next.plan)
+                .project(keys().chain([when(flag, lit(true)).end()?.alias("passed")]))?
+                .build()?;
             self.current = plan_name.clone();
             let table = self.intermediate(name, plan)?;
-            let mut cols: Vec<Expr> = ctx.keys.iter().map(|k| c(k)).collect();
-            cols.push(lit(name.as_str()).alias("step"));
-            cols.push(c("passed"));
-            parts.push(LogicalPlanBuilder::from(table).project(cols)?.build()?);
+            parts.push(
+                LogicalPlanBuilder::from(table)
+                    .project(keys().chain([lit(name.as_str()).alias("step"), c("passed")]))?
+                    .build()?,
+            );
         }
         self.current = plan_name;
         let mut plan = ctx.plan.clone();
@@ -449,22 +445,6 @@ impl Gen {
             alias: coh.to_string(),
         })
     }
-}
-
-/// Whether a condition is about the end of follow-up.
-fn mentions_end(cond: &cir::Cond) -> bool {
-    struct End(bool);
-    impl Visitor for End {
-        fn date(&mut self, d: &cir::Date) {
-            if matches!(d, cir::Date::End) {
-                self.0 = true;
-            }
-            visit::walk_date(self, d)
-        }
-    }
-    let mut v = End(false);
-    v.cond(cond);
-    v.0
 }
 
 #[cfg(test)]

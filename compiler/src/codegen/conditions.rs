@@ -461,10 +461,7 @@ cohort c {
                 Projection: c.hospital_id AS hospital_id, c.patient_id AS patient_id, c.index_date AS index_date, c.index_day AS index_day, c.sex AS sex, c.birth_date AS birth_date, c.obs_start_day AS obs_start_day, c.obs_end_day AS obs_end_day, c.death_day AS death_day, c.end_day AS end_day, coalesce(steps.step_require_at_least_2_drug_x_within_365_days_before, Boolean(false)) AS step_require_at_least_2_drug_x_within_365_days_before
                   Left Join: c.hospital_id = steps.hospital_id, c.patient_id = steps.patient_id, c.index_day = steps.index_day
                     SubqueryAlias: c
-                      Projection: hospital_id, patient_id, index_date, index_day, sex, birth_date, obs_start_day, obs_end_day, death_day, end_day
-                        Projection: c.hospital_id AS hospital_id, c.patient_id AS patient_id, c.index_date AS index_date, c.index_day AS index_day, c.sex AS sex, c.birth_date AS birth_date, c.obs_start_day AS obs_start_day, c.obs_end_day AS obs_end_day, c.death_day AS death_day, least(c.obs_end_day, c.death_day) AS end_day
-                          SubqueryAlias: c
-                            TableScan: entries_c
+                      TableScan: tmp_steps_c_entries
                     SubqueryAlias: steps
                       Aggregate: groupBy=[[tmp_steps_c_step_require_at_least_2_drug_x_within_365_days_before.hospital_id, tmp_steps_c_step_require_at_least_2_drug_x_within_365_days_before.patient_id, tmp_steps_c_step_require_at_least_2_drug_x_within_365_days_before.index_day]], aggr=[[bool_or(tmp_steps_c_step_require_at_least_2_drug_x_within_365_days_before.passed) FILTER (WHERE step = Utf8("step_require_at_least_2_drug_x_within_365_days_before")) AS step_require_at_least_2_drug_x_within_365_days_before]]
                         Projection: tmp_steps_c_step_require_at_least_2_drug_x_within_365_days_before.hospital_id, tmp_steps_c_step_require_at_least_2_drug_x_within_365_days_before.patient_id, tmp_steps_c_step_require_at_least_2_drug_x_within_365_days_before.index_day, Utf8("step_require_at_least_2_drug_x_within_365_days_before") AS step, tmp_steps_c_step_require_at_least_2_drug_x_within_365_days_before.passed

@@ -90,6 +90,13 @@ pub(super) fn or_balanced(mut exprs: Vec<Expr>) -> Expr {
 
 /// A readable identifier from any text: `drug (thiamazole or ptu)` → `drug_thiamazole_or_ptu`.
 pub(super) fn ident(text: &str) -> String {
+    let out = slug(text, 40);
+    if out.is_empty() { "events".into() } else { out }
+}
+
+/// `text` as a lower-case word of ASCII letters, digits and single `_`, cut at about `max`
+/// characters; empty when `text` has no ASCII letter or digit.
+pub(super) fn slug(text: &str, max: usize) -> String {
     let mut out = String::new();
     for ch in text.chars() {
         if ch.is_ascii_alphanumeric() {
@@ -97,12 +104,11 @@ pub(super) fn ident(text: &str) -> String {
         } else if !out.ends_with('_') && !out.is_empty() {
             out.push('_');
         }
-        if out.len() >= 40 {
+        if out.len() >= max {
             break;
         }
     }
-    let out = out.trim_end_matches('_').to_string();
-    if out.is_empty() { "events".into() } else { out }
+    out.trim_end_matches('_').to_string()
 }
 
 /// Dates used as window bounds (and calendar anchors) that must be computed as columns.

@@ -472,6 +472,33 @@ cohort c {
                       SubqueryAlias: patient
                         TableScan: patient
 
+            -- tmp_steps_c_entries (intermediate, computed once for the plan after it)
+            SubqueryAlias: c
+              Projection:
+                  hospital_id,
+                  patient_id,
+                  index_date,
+                  index_day,
+                  sex,
+                  birth_date,
+                  obs_start_day,
+                  obs_end_day,
+                  death_day,
+                  end_day
+                Projection:
+                    c.hospital_id AS hospital_id,
+                    c.patient_id AS patient_id,
+                    c.index_date AS index_date,
+                    c.index_day AS index_day,
+                    c.sex AS sex,
+                    c.birth_date AS birth_date,
+                    c.obs_start_day AS obs_start_day,
+                    c.obs_end_day AS obs_end_day,
+                    c.death_day AS death_day,
+                    least(c.obs_end_day, c.death_day) AS end_day
+                  SubqueryAlias: c
+                    TableScan: entries_c
+
             -- tmp_steps_c_step_exclude_drug_x_within_180_days_before_index (intermediate, computed once for the plan after it)
             Projection:
                 c.hospital_id,
@@ -496,30 +523,7 @@ cohort c {
                       c.patient_id = cond_2.patient_id,
                       c.index_day = cond_2.index_day
                     SubqueryAlias: c
-                      Projection:
-                          hospital_id,
-                          patient_id,
-                          index_date,
-                          index_day,
-                          sex,
-                          birth_date,
-                          obs_start_day,
-                          obs_end_day,
-                          death_day,
-                          end_day
-                        Projection:
-                            c.hospital_id AS hospital_id,
-                            c.patient_id AS patient_id,
-                            c.index_date AS index_date,
-                            c.index_day AS index_day,
-                            c.sex AS sex,
-                            c.birth_date AS birth_date,
-                            c.obs_start_day AS obs_start_day,
-                            c.obs_end_day AS obs_end_day,
-                            c.death_day AS death_day,
-                            least(c.obs_end_day, c.death_day) AS end_day
-                          SubqueryAlias: c
-                            TableScan: entries_c
+                      TableScan: tmp_steps_c_entries
                     SubqueryAlias: cond_2
                       Distinct:
                         Projection: hospital_id, patient_id, index_day
@@ -534,6 +538,7 @@ cohort c {
                                 c.obs_start_day AS obs_start_day,
                                 c.obs_end_day AS obs_end_day,
                                 c.death_day AS death_day,
+                                c.end_day AS end_day,
                                 ev_1.ev_day AS ev_day,
                                 ev_1.ev_end_day AS ev_end_day,
                                 ev_1.ev_value AS ev_value,
@@ -543,7 +548,7 @@ cohort c {
                               Inner Join:
                                    Filter: c.hospital_id = ev_1.hospital_id AND c.patient_id = ev_1.patient_id
                                 SubqueryAlias: c
-                                  TableScan: entries_c
+                                  TableScan: tmp_steps_c_entries
                                 SubqueryAlias: ev_1
                                   SubqueryAlias: drug_x
                                     Projection:
@@ -578,30 +583,7 @@ cohort c {
                       c.patient_id = steps.patient_id,
                       c.index_day = steps.index_day
                     SubqueryAlias: c
-                      Projection:
-                          hospital_id,
-                          patient_id,
-                          index_date,
-                          index_day,
-                          sex,
-                          birth_date,
-                          obs_start_day,
-                          obs_end_day,
-                          death_day,
-                          end_day
-                        Projection:
-                            c.hospital_id AS hospital_id,
-                            c.patient_id AS patient_id,
-                            c.index_date AS index_date,
-                            c.index_day AS index_day,
-                            c.sex AS sex,
-                            c.birth_date AS birth_date,
-                            c.obs_start_day AS obs_start_day,
-                            c.obs_end_day AS obs_end_day,
-                            c.death_day AS death_day,
-                            least(c.obs_end_day, c.death_day) AS end_day
-                          SubqueryAlias: c
-                            TableScan: entries_c
+                      TableScan: tmp_steps_c_entries
                     SubqueryAlias: steps
                       Aggregate:
                           groupBy=[[

@@ -7,9 +7,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use mid_compiler::diff::Change;
-use mid_compiler::{CompileError, CompileOptions, Compiled};
+use mid_compiler::{CompileOptions, Compiled};
 
-use super::{Color, Format, print_diagnostics, read_script};
+use super::{Color, Format, compile_source, read_script};
 use crate::error::{Error, Result};
 use crate::network::package::Package;
 
@@ -102,17 +102,7 @@ fn load(path: &Path, color: Color, options: &CompileOptions) -> Result<Compiled>
     } else {
         (path.display().to_string(), read_script(path)?)
     };
-    match mid_compiler::compile_file(&name, &text, options) {
-        Ok(c) => Ok(c),
-        Err(CompileError::Diagnostics(checked)) => {
-            print_diagnostics(&checked.diagnostics, &checked.sources, color);
-            Err(Error::new(format!(
-                "{name}: {}",
-                mid_compiler::diag::summary(&checked.diagnostics)
-            )))
-        }
-        Err(CompileError::Internal(_, e)) => Err(Error::new(format!("{name}: {e}"))),
-    }
+    compile_source(&name, &text, color, options, false)
 }
 
 /// The plans added, removed or changed, aligned by name, each with a unified diff.

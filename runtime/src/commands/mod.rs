@@ -95,10 +95,23 @@ pub(crate) fn compile_script(
     options: &CompileOptions,
 ) -> Result<Compiled> {
     let bytes = read_script(path)?;
-    let name = path.display().to_string();
-    match mid_compiler::compile_file(&name, &bytes, options) {
+    compile_source(&path.display().to_string(), &bytes, color, options, true)
+}
+
+/// Compiles a script's text named `name`, printing its errors (and its warnings when asked);
+/// any failure is an error naming it.
+pub(crate) fn compile_source(
+    name: &str,
+    bytes: &[u8],
+    color: Color,
+    options: &CompileOptions,
+    warnings: bool,
+) -> Result<Compiled> {
+    match mid_compiler::compile_file(name, bytes, options) {
         Ok(c) => {
-            print_diagnostics(&c.checked.diagnostics, &c.checked.sources, color);
+            if warnings {
+                print_diagnostics(&c.checked.diagnostics, &c.checked.sources, color);
+            }
             Ok(c)
         }
         Err(CompileError::Diagnostics(checked)) => {
