@@ -260,6 +260,10 @@ fn run_writes_suppressed_reports_and_identical_results() {
         "reports/attrition_c.parquet",
         "site-only/exports/c.parquet",
         "reports/c_with_low.about.json",
+        "reports/c_with_low.codebook.json",
+        "reports/c_with_low.codebook.csv",
+        "reports/attrition_c.codebook.json",
+        "site-only/exports/c.codebook.json",
     ] {
         let a = std::fs::read(out1.join(f)).unwrap_or_else(|_| panic!("{f} written"));
         let b = std::fs::read(out2.join(f)).expect("written");
@@ -272,27 +276,36 @@ fn run_writes_suppressed_reports_and_identical_results() {
         hospital.map(|f| f.data_type().clone()).ok(),
         Some(arrow::datatypes::DataType::Utf8)
     );
-    // Counts of 1-9 are never shown in aggregate outputs.
+    // Counts of 1-9 are never shown in aggregate outputs: each count is a number (0 or a
+    // multiple of 10 of at least 10) or null with its `_suppressed` flag set.
     let report = crate::common::read_batches(&out1.join("reports/c_with_low.parquet")).remove(0);
+    let mut hidden = 0;
     for col in ["persons", "low_persons"] {
         let a = report
             .column_by_name(col)
             .expect(col)
             .as_any()
-            .downcast_ref::<arrow::array::StringArray>()
-            .expect("text")
+            .downcast_ref::<arrow::array::Int64Array>()
+            .expect("a number")
             .clone();
-        // Every count is 0, `<10`, or a multiple of 10 (rounded).
+        let flag = report
+            .column_by_name(&format!("{col}_suppressed"))
+            .expect("its flag")
+            .as_any()
+            .downcast_ref::<arrow::array::BooleanArray>()
+            .expect("a flag")
+            .clone();
         for i in 0..a.len() {
-            let v = a.value(i);
-            assert!(
-                v == "<10"
-                    || v.parse::<u64>()
-                        .is_ok_and(|n| n == 0 || (n >= 10 && n % 10 == 0)),
-                "{col} shows {v}"
-            );
+            if flag.value(i) {
+                assert!(a.is_null(i), "{col} row {i}: hidden but shown");
+                hidden += 1;
+            } else {
+                let v = a.value(i);
+                assert!(v == 0 || (v >= 10 && v % 10 == 0), "{col} shows {v}");
+            }
         }
     }
+    assert!(hidden > 0, "the boundary data has small cells to hide");
     let printed = String::from_utf8_lossy(&r.stdout);
     assert!(
         printed.contains("<10") && printed.contains("else rounded to 10"),
@@ -345,7 +358,9 @@ fn run_writes_suppressed_reports_and_identical_results() {
     assert_eq!(r.status.code(), Some(0));
     let csv = std::fs::read_to_string(out3.join("reports/c_with_low.csv")).expect("CSV report");
     assert!(
-        csv.starts_with("sex,persons,low_persons,low_person_days"),
+        csv.starts_with(
+            "sex,persons,persons_suppressed,low_persons,low_persons_suppressed,low_person_days,low_person_days_suppressed,low_rate_per_1000py,low_rate_lower95,low_rate_upper95"
+        ),
         "{csv}"
     );
     let other = tmp();
@@ -653,4 +668,136 @@ fn named_outputs_are_written_under_their_names() {
     ] {
         assert!(out.join(f).is_file(), "{f}");
     }
+}
+
+/// Every export, report and attrition table has a codebook beside it (JSON and CSV) that
+/// describes each of its columns: type, unit, meaning, and the script line it comes from.
+#[test]
+fn every_output_has_a_codebook_of_all_its_columns() {
+    let out = tmp().join("out");
+    let r = run_on(boundary_data(), &out);
+    assert_eq!(
+        r.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&r.stderr)
+    );
+    let line_of = |needle: &str| {
+        SCRIPT
+            .lines()
+            .position(|l| l.contains(needle))
+            .map(|i| i + 1)
+            .expect("a line of the script")
+    };
+    for (table, book) in [
+        (
+            "reports/c_with_low.parquet",
+            "reports/c_with_low.codebook.json",
+        ),
+        (
+            "reports/attrition_c.parquet",
+            "reports/attrition_c.codebook.json",
+        ),
+        (
+            "site-only/exports/c.parquet",
+            "site-only/exports/c.codebook.json",
+        ),
+    ] {
+        let b = crate::common::read_batches(&out.join(table)).remove(0);
+        let book: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(out.join(book)).expect("a codebook"))
+                .expect("JSON");
+        let columns = book["columns"].as_array().expect("columns");
+        let described: Vec<&str> = columns
+            .iter()
+            .map(|c| c["column"].as_str().expect("a name"))
+            .collect();
+        let actual: Vec<String> = b
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .collect();
+        assert_eq!(described, actual, "{table}: every column, in order");
+        for c in columns {
+            assert!(
+                c["meaning"].as_str().is_some_and(|m| m.len() > 10),
+                "{table}: {c}"
+            );
+            assert!(
+                c["type"].as_str().is_some_and(|t| t != "other"),
+                "{table}: {c}"
+            );
+        }
+        assert!(book["rows"].as_str().is_some_and(|r| !r.is_empty()));
+    }
+    let entry = |book: &str, col: &str| -> serde_json::Value {
+        let b: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(out.join(book)).expect("codebook"))
+                .expect("JSON");
+        b["columns"]
+            .as_array()
+            .expect("columns")
+            .iter()
+            .find(|c| c["column"] == col)
+            .cloned()
+            .unwrap_or_else(|| panic!("{col} in {book}"))
+    };
+    // The export's outcome column: a date, from the outcome's line, with its definition.
+    let low = entry("site-only/exports/c.codebook.json", "low");
+    assert_eq!(low["type"], "date");
+    let at = format!("s.mid:{}", line_of("export c with"));
+    assert!(
+        low["source"].as_str().is_some_and(|s| s.ends_with(&at)),
+        "{low}"
+    );
+    assert!(
+        low["meaning"]
+            .as_str()
+            .unwrap()
+            .contains("neutrophil_count"),
+        "{low}"
+    );
+    assert_eq!(low["definitions"][0], "low", "{low}");
+    // The report: counts in persons and days from the outcome's line; flags, rates described.
+    let persons = entry("reports/c_with_low.codebook.json", "low_persons");
+    assert_eq!(persons["unit"], "persons");
+    assert_eq!(persons["type"], "integer");
+    let at = format!("s.mid:{}", line_of("outcome low"));
+    assert!(
+        persons["source"].as_str().is_some_and(|s| s.ends_with(&at)),
+        "{persons}"
+    );
+    let days = entry("reports/c_with_low.codebook.json", "low_person_days");
+    assert_eq!(days["unit"], "days");
+    let flag = entry("reports/c_with_low.codebook.json", "persons_suppressed");
+    assert_eq!(flag["type"], "yes/no");
+    assert!(
+        flag["meaning"].as_str().unwrap().contains("1 to 9"),
+        "{flag}"
+    );
+    let rate = entry("reports/c_with_low.codebook.json", "low_rate_per_1000py");
+    assert_eq!(rate["unit"], "per 1,000 person-years");
+    let sex = entry("reports/c_with_low.codebook.json", "sex");
+    let at = format!("s.mid:{}", line_of("report c with"));
+    assert!(
+        sex["source"].as_str().is_some_and(|s| s.ends_with(&at)),
+        "{sex}"
+    );
+    // The validation metadata of the outcome's definition.
+    let book: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(out.join("reports/c_with_low.codebook.json")).expect("codebook"),
+    )
+    .expect("JSON");
+    assert!(
+        book["outcome_definitions"][0]["status"].as_str().is_some(),
+        "{book}"
+    );
+    // The CSV has the same columns as rows.
+    let csv = std::fs::read_to_string(out.join("reports/c_with_low.codebook.csv")).expect("CSV");
+    assert!(
+        csv.starts_with("column,type,unit,meaning,source,script,definitions\n"),
+        "{csv}"
+    );
+    assert!(csv.contains("low_rate_per_1000py,number,"), "{csv}");
 }

@@ -101,11 +101,17 @@ pub fn copy_dir(from: &Path, to: &Path) {
 
 pub fn read_batches(path: &Path) -> Vec<RecordBatch> {
     let f = File::open(path).expect("file opens");
-    ParquetRecordBatchReaderBuilder::try_new(f)
-        .expect("parquet")
+    let builder = ParquetRecordBatchReaderBuilder::try_new(f).expect("parquet");
+    // The file's schema, with its metadata (the reader's batches leave it out).
+    let schema = builder.schema().clone();
+    builder
         .build()
         .expect("reader")
-        .map(|b| b.expect("batch"))
+        .map(|b| {
+            b.expect("batch")
+                .with_schema(schema.clone())
+                .expect("the file's schema")
+        })
         .collect()
 }
 

@@ -13,6 +13,8 @@ use std::path::Path;
 use arrow::array::{Array, StringArray};
 use microlp::{ComparisonOp, OptimizationDirection, Problem};
 
+use mid_runtime::output::tables;
+
 use crate::common::{mid, mid_run, read_batches};
 use crate::fixture::{Cdm, d};
 
@@ -153,12 +155,12 @@ report a with mi_a
 report b by sex, age band 1 years, month
 "#;
 
+/// Each published table by name: its rows as text, column by column.
+type Published = BTreeMap<String, Vec<BTreeMap<String, String>>>;
+
 /// Runs the attack script; returns the published reports by name, the attrition tables and
-/// the run record.
-fn published() -> (
-    BTreeMap<String, Vec<BTreeMap<String, String>>>,
-    serde_json::Value,
-) {
+/// the run record, and what `mid run` printed.
+fn published() -> (Published, serde_json::Value, String) {
     let data = attack_data();
     let dir = tempfile::tempdir().expect("tmp").keep();
     let script = dir.join("attack.mid");
@@ -182,11 +184,18 @@ fn published() -> (
     let record: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out.join("run.json")).expect("run.json"))
             .expect("JSON");
-    (tables, record)
+    (
+        tables,
+        record,
+        String::from_utf8_lossy(&r.stdout).into_owned(),
+    )
 }
 
 fn rows(path: &Path) -> Vec<BTreeMap<String, String>> {
-    let b = read_batches(path).remove(0);
+    let typed = read_batches(path).remove(0);
+    rates_come_from_the_published_counts(&typed);
+    // Counts as people read them: `<10` where flagged, the number otherwise.
+    let b = tables::text_view(&typed, false).expect("a typed aggregate table");
     let mut out = Vec::new();
     for i in 0..b.num_rows() {
         let mut row = BTreeMap::new();
@@ -205,6 +214,13 @@ fn rows(path: &Path) -> Vec<BTreeMap<String, String>> {
         out.push(row);
     }
     out
+}
+
+/// Every rate and comparison a table publishes is what the published counts of its rows
+/// give (so it tells the attacker nothing they do not): the table built again from its
+/// counts alone is the same table.
+fn rates_come_from_the_published_counts(b: &arrow::array::RecordBatch) {
+    assert_eq!(&tables::rebuild(b).expect("rebuilt"), b);
 }
 
 fn cell<'a>(t: &'a [BTreeMap<String, String>], key: &str, value: &str, col: &str) -> &'a str {
@@ -242,7 +258,7 @@ fn report<'a>(
 
 #[test]
 fn no_attack_recovers_a_hidden_count() {
-    let (t, record) = published();
+    let (t, record, console) = published();
 
     // 1. `by sex` next to `by sex = F`, and the total: F + M + U = yes + no = remaining.
     let by_sex = report(&t, &["sex", "persons"]);
@@ -408,6 +424,11 @@ fn no_attack_recovers_a_hidden_count() {
     );
     let withheld = record["withheld"].as_array().expect("withheld");
     assert_eq!(withheld.len(), 1, "{record}");
+    // Nor printed: the console shows what the files show.
+    assert!(
+        !console.contains("index_month") && console.contains("withheld"),
+        "the withheld report was printed: {console}"
+    );
 
     // Nothing published shows a count of 1–9.
     for (name, rows) in &t {

@@ -42,13 +42,17 @@ fn thiamazole_granulocytopenia() {
     // Planted: ANC ≤ 1,500/uL in days 14–90 for 8 % of thiamazole starters.
     assert_between(
         "thiamazole",
-        share(&r, "thiamazole_users", "granulocytopenia_mmi"),
+        share(
+            &r,
+            "thiamazole_users",
+            "granulocytopenia_in_thiamazole_users",
+        ),
         0.04,
         0.15,
     );
     assert_between(
         "propylthiouracil",
-        share(&r, "ptu_users", "granulocytopenia_ptu"),
+        share(&r, "ptu_users", "granulocytopenia_in_ptu_users"),
         0.0,
         0.15,
     );
@@ -68,10 +72,24 @@ fn thiamazole_granulocytopenia() {
         );
     }
     // Each period with its testing history: five periods, the first with none before it.
-    let by_period = &r["report_thiamazole_users_with_granulocytopenia_mmi"];
+    let by_period = &r["report_by_period"];
     let periods: std::collections::BTreeSet<i64> =
         int_column(by_period, "period").into_iter().collect();
     assert_eq!(periods, (1..=5).collect(), "periods reported");
+    // One outcome of both cohorts: each cohort's rows count it.
+    let cohorts = crate::common::text(by_period.column_by_name("cohort").expect("cohort"));
+    let events = int_column(by_period, "granulocytopenia_persons");
+    for c in ["thiamazole_users", "ptu_users"] {
+        assert!(
+            cohorts.iter().any(|x| x == Some(c)),
+            "{c} has rows by period"
+        );
+    }
+    assert_eq!(
+        events.len(),
+        by_period.num_rows(),
+        "every row counts the outcome"
+    );
 }
 
 /// An example's script.

@@ -106,7 +106,7 @@ pub fn diff(old: &Program, new: &Program) -> Vec<Change> {
     }
     for (o, n) in pairs(&old.outcomes, &new.outcomes, |o| o.name.clone()) {
         let text = |o: &cir::Outcome| {
-            let mut lines = vec![format!("in {}: {}", o.cohort, cir::outcome(o))];
+            let mut lines = vec![format!("in {}: {}", o.cohorts.join(", "), cir::outcome(o))];
             lines.extend(cir::outcome_definitions(o));
             lines.join("\n")
         };

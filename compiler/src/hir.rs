@@ -187,7 +187,8 @@ pub enum StmtKind {
 
 #[derive(Debug, Clone)]
 pub struct Outcome {
-    pub cohort: DefId,
+    /// The cohorts it is an outcome of (one definition, first event per entry of each).
+    pub cohorts: Vec<DefId>,
     pub value: Expr,
 }
 
@@ -505,7 +506,9 @@ pub fn print(h: &Hir) -> String {
                 cohort_lines(&p, &t.cohort, &mut out);
             }
             DefKind::Outcome(o) => {
-                let _ = writeln!(out, " in {} = {}", h.def(o.cohort).name, p.expr(&o.value));
+                let cohorts: Vec<&str> =
+                    o.cohorts.iter().map(|c| h.def(*c).name.as_str()).collect();
+                let _ = writeln!(out, " in {} = {}", cohorts.join(", "), p.expr(&o.value));
             }
             DefKind::Lab(l) => {
                 let _ = writeln!(out);

@@ -8,6 +8,7 @@
 pub use mid_cdm as cdm;
 pub mod check;
 pub mod cir;
+pub mod codebook;
 pub mod codegen;
 pub mod codes;
 pub mod dates;
@@ -137,7 +138,16 @@ pub fn compile_file(
         } else {
             Vec::new()
         };
-        let outputs = outputs::outputs(&program, &plans);
+        let docs = outputs::Docs {
+            exports: codebook::export_columns(&program, &checked.hir, &checked.sources),
+            reports: codebook::report_columns(
+                &program,
+                &checked.hir,
+                &checked.sources,
+                checked.file,
+            ),
+        };
+        let outputs = outputs::outputs(&program, &plans, docs);
         Ok(Compiled {
             checked,
             cir: program,

@@ -4,6 +4,7 @@
 //! definitions it counts — so the runtime never looks a report up by name.
 
 use crate::cir::{self, Stratum, Validation};
+use crate::codebook::ColumnDoc;
 use crate::codegen::names;
 use crate::codegen::{NamedPlan, PlanKind};
 
@@ -37,12 +38,19 @@ pub enum OutputKind {
         threshold: u32,
         /// The validation metadata of every outcome definition the report counts.
         definitions: Vec<DefinitionUse>,
+        /// What each compiled column means (the codebook's, before the runtime's derived
+        /// columns).
+        columns: Vec<ColumnDoc>,
     },
     /// Patient-level rows; they stay at the site.
     Export {
         cohort: String,
         /// The file name (without extension).
         file: String,
+        /// What each column means (the codebook).
+        columns: Vec<ColumnDoc>,
+        /// The validation metadata of every outcome definition its columns use.
+        definitions: Vec<DefinitionUse>,
     },
     /// What the script's sources match at each hospital (site-only; flags are printed).
     Coverage { table: String, sources: Vec<String> },
@@ -81,8 +89,15 @@ pub fn definitions(p: &cir::Program, outcomes: &[String]) -> Vec<DefinitionUse> 
     out
 }
 
+/// The codebook columns of each export and report, in the program's order.
+#[derive(Debug, Clone, Default)]
+pub struct Docs {
+    pub exports: Vec<Vec<ColumnDoc>>,
+    pub reports: Vec<Vec<ColumnDoc>>,
+}
+
 /// The outputs of a program, in plan order.
-pub fn outputs(p: &cir::Program, plans: &[NamedPlan]) -> Vec<Output> {
+pub fn outputs(p: &cir::Program, plans: &[NamedPlan], docs: Docs) -> Vec<Output> {
     // A cohort's attrition table hides what its reports hide: the highest threshold a report
     // of the cohort asks for (the network's 10 at least). Other cohorts keep 10.
     let attrition_threshold = |cohort: &str| {
@@ -95,6 +110,7 @@ pub fn outputs(p: &cir::Program, plans: &[NamedPlan]) -> Vec<Output> {
             .max(10)
     };
     let mut out = Vec::new();
+    let mut exports_seen = 0;
     for plan in plans {
         let kind = match &plan.kind {
             PlanKind::Attrition { cohort, labels } => OutputKind::Attrition {
@@ -103,9 +119,10 @@ pub fn outputs(p: &cir::Program, plans: &[NamedPlan]) -> Vec<Output> {
                 threshold: attrition_threshold(cohort),
             },
             PlanKind::Report { report, counts, .. } => {
-                let Some(r) = p.reports.iter().find(|r| &r.name == report) else {
+                let Some(i) = p.reports.iter().position(|r| &r.name == report) else {
                     continue;
                 };
+                let r = &p.reports[i];
                 OutputKind::Report {
                     report: report.clone(),
                     cohorts: r.cohorts.clone(),
@@ -133,12 +150,33 @@ pub fn outputs(p: &cir::Program, plans: &[NamedPlan]) -> Vec<Output> {
                     counts: counts.clone(),
                     threshold: r.suppress_below,
                     definitions: definitions(p, &r.outcomes),
+                    columns: docs.reports.get(i).cloned().unwrap_or_default(),
                 }
             }
-            PlanKind::Export { cohort } => OutputKind::Export {
-                cohort: cohort.clone(),
-                file: plan.name.trim_start_matches("export_").to_string(),
-            },
+            PlanKind::Export { cohort } => {
+                // Export plans come in the program's order of exports.
+                let i = exports_seen;
+                exports_seen += 1;
+                let used: Vec<String> = p
+                    .exports
+                    .get(i)
+                    .map(|e| {
+                        e.columns
+                            .iter()
+                            .filter_map(|(_, v)| match v {
+                                cir::Value::Outcome(o) => Some(o.clone()),
+                                _ => None,
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                OutputKind::Export {
+                    cohort: cohort.clone(),
+                    file: plan.name.trim_start_matches("export_").to_string(),
+                    columns: docs.exports.get(i).cloned().unwrap_or_default(),
+                    definitions: definitions(p, &used),
+                }
+            }
             PlanKind::Coverage { table, sources } => OutputKind::Coverage {
                 table: table.clone(),
                 sources: sources.clone(),

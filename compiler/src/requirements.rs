@@ -122,7 +122,7 @@ impl Visitor for Collector {
     }
 
     fn outcome(&mut self, o: &cir::Outcome) {
-        let at = self.cohorts.get(&o.cohort).copied();
+        let at = o.cohorts.first().and_then(|c| self.cohorts.get(c)).copied();
         self.at(at, |r| visit::walk_outcome(r, o));
     }
 

@@ -307,6 +307,17 @@ impl ScriptGen {
             );
         }
         let _ = writeln!(out, "}}");
+        // Sometimes a second cohort (no era: an outcome of both may name only what both
+        // have), with the outcome of both and a report of both by cohort.
+        let second = !era && !periods && self.r.chance(25);
+        if second {
+            let d = self.drug();
+            let _ = writeln!(
+                out,
+                "cohort c2 {{\n  index = first drug {d}\n  end = index + {} days\n}}",
+                self.r.days()
+            );
+        }
         let outcome = self.r.chance(70);
         if outcome {
             let e = self.events(false);
@@ -315,7 +326,8 @@ impl ScriptGen {
             } else {
                 String::new()
             };
-            let _ = writeln!(out, "outcome o in c = first {e}{w}");
+            let cohorts = if second { "c, c2" } else { "c" };
+            let _ = writeln!(out, "outcome o in {cohorts} = first {e}{w}");
         }
         if self.r.chance(60) {
             let mut cols = vec!["age at index".to_string(), "sex".to_string()];
@@ -363,6 +375,9 @@ impl ScriptGen {
             format!(" by {}", strata.join(", "))
         };
         let _ = writeln!(out, "report c{with}{by}");
+        if second {
+            let _ = writeln!(out, "report c, c2{with} by cohort");
+        }
         Script { body: out, step }
     }
 

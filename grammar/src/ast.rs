@@ -277,11 +277,11 @@ pub enum CohortStmtKind {
     Error,
 }
 
-/// `outcome name in cohort = expr`
+/// `outcome name in cohort, cohort… = expr`: one definition, an outcome of each cohort.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OutcomeDecl {
     pub name: Ident,
-    pub cohort: Ident,
+    pub cohorts: Vec<Ident>,
     pub value: Expr,
 }
 

@@ -114,7 +114,11 @@ fn item(out: &mut String, kind: &ItemKind) {
                 out,
                 "outcome {} in {} = {}",
                 o.name.name,
-                o.cohort.name,
+                o.cohorts
+                    .iter()
+                    .map(|c| c.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
                 expr(&o.value)
             );
         }

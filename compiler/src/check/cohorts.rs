@@ -435,6 +435,20 @@ impl Checker<'_> {
     }
 
     /// The eras a cohort declares.
+    /// Cohorts' names as a message lists them: `a`, `a` and `b`, `a`, `b` and `c`.
+    pub(super) fn names_of(&self, cohorts: &[DefId]) -> String {
+        let names: Vec<String> = cohorts
+            .iter()
+            .map(|c| self.hir.def(*c).name.clone())
+            .collect();
+        match names.split_last() {
+            Some((last, rest)) if !rest.is_empty() => {
+                format!("{}` and `{last}", rest.join("`, `"))
+            }
+            _ => names.concat(),
+        }
+    }
+
     pub(super) fn eras_of(&self, cohort: DefId) -> Vec<String> {
         match &self.hir.def(cohort).kind {
             DefKind::Cohort(c) => c
@@ -492,11 +506,39 @@ impl Checker<'_> {
         }
     }
 
+    /// A list of cohorts (an outcome's, a report's), each resolved and listed once; none when
+    /// one cannot be.
+    pub(super) fn cohort_list(&mut self, list: &[ast::Ident], cx: &Cx) -> Option<Vec<DefId>> {
+        let mut out = Vec::new();
+        let mut ok = true;
+        for (i, c) in list.iter().enumerate() {
+            if let Some(first) = list[..i].iter().find(|f| f.name == c.name) {
+                self.error(CheckError::CohortTwice {
+                    at: (cx.file, c.span),
+                    name: c.name.clone(),
+                    first: (cx.file, first.span),
+                });
+                ok = false;
+                continue;
+            }
+            match self.cohort_ref(c, cx) {
+                Some(id) => out.push(id),
+                None => ok = false,
+            }
+        }
+        ok.then_some(out)
+    }
+
     pub(super) fn outcome(&mut self, o: &ast::OutcomeDecl, cx: Cx) -> (DefKind, Type) {
-        let Some(cohort) = self.cohort_ref(&o.cohort, &cx) else {
+        let Some(cohorts) = self.cohort_list(&o.cohorts, &cx) else {
             return (DefKind::Pending, Type::Error);
         };
-        let eras = self.eras_of(cohort);
+        // One definition for every cohort: it may name the eras they all have.
+        let mut eras = self.eras_of(cohorts[0]);
+        for c in &cohorts[1..] {
+            let theirs = self.eras_of(*c);
+            eras.retain(|e| theirs.contains(e));
+        }
         let mut ocx = cx.clone();
         ocx.cohort = Some(Rc::new(CohortCx {
             eras,
@@ -516,7 +558,7 @@ impl Checker<'_> {
             (_, other) => self.mismatch(&x, "events", other, "an outcome", None),
         }
         (
-            DefKind::Outcome(Box::new(hir::Outcome { cohort, value: x })),
+            DefKind::Outcome(Box::new(hir::Outcome { cohorts, value: x })),
             Type::Outcome,
         )
     }

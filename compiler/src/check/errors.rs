@@ -353,6 +353,12 @@ pub enum CheckError {
         name: String,
         first: At,
     },
+    /// `outcome o in a, a` or `report a, a`.
+    CohortTwice {
+        at: At,
+        name: String,
+        first: At,
+    },
     TooManyPeriods {
         at: At,
         count: i64,

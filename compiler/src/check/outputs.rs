@@ -7,7 +7,7 @@ use mid_grammar::ast::{self, ExprKind as A};
 use super::coerce::selects_one;
 use super::errors::MAX_COUNT;
 use super::{CheckError, Checker, CohortCx, Cx, suggest};
-use crate::hir::{self, DefId, DefKind, ExprKind as H};
+use crate::hir::{self, DefKind, ExprKind as H};
 use crate::source::FileId;
 use crate::types::{EventDomain, Type};
 
@@ -38,9 +38,9 @@ impl Checker<'_> {
                             (_, Type::Events(_)) => {}
                             (H::Def(id), Type::Outcome) => {
                                 if let DefKind::Outcome(o) = &self.hir.def(*id).kind
-                                    && o.cohort != cohort
+                                    && !o.cohorts.contains(&cohort)
                                 {
-                                    let oc = self.hir.def(o.cohort).name.clone();
+                                    let oc = self.names_of(&o.cohorts);
                                     self.error(CheckError::OtherCohortsOutcome {
                                         at: (file, c.span),
                                         outcome: self.hir.def(*id).name.clone(),
@@ -107,14 +107,9 @@ impl Checker<'_> {
 
     pub(super) fn report(&mut self, r: &ast::ReportDecl, span: ast::Span, cx: &Cx) {
         let file = cx.file;
-        let cohorts: Vec<DefId> = r
-            .cohorts
-            .iter()
-            .filter_map(|c| self.cohort_ref(c, cx))
-            .collect();
-        if cohorts.len() != r.cohorts.len() {
+        let Some(cohorts) = self.cohort_list(&r.cohorts, cx) else {
             return;
-        }
+        };
         let mut outcomes = Vec::new();
         for o in &r.outcomes {
             let found = self.scopes[cx.scope].own.get(&o.name).copied();
@@ -133,9 +128,9 @@ impl Checker<'_> {
             match self.ensure(id, (file, o.span)) {
                 Type::Outcome => {
                     if let DefKind::Outcome(out) = &self.hir.def(id).kind
-                        && !cohorts.contains(&out.cohort)
+                        && !out.cohorts.iter().any(|c| cohorts.contains(c))
                     {
-                        let oc = self.hir.def(out.cohort).name.clone();
+                        let oc = self.names_of(&out.cohorts);
                         self.error(CheckError::OtherCohortsOutcome {
                             at: (file, o.span),
                             outcome: o.name.clone(),

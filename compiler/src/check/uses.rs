@@ -61,10 +61,12 @@ pub fn check_uses(hir: &Hir) -> Vec<CheckError> {
                 }
             }
             DefKind::Outcome(o) => {
-                let cohort = hir.def(o.cohort);
-                if let DefKind::Cohort(c) = &cohort.kind {
-                    u.enter(&cohort.name, c);
-                    u.walk(&o.value);
+                for id in &o.cohorts {
+                    let cohort = hir.def(*id);
+                    if let DefKind::Cohort(c) = &cohort.kind {
+                        u.enter(&cohort.name, c);
+                        u.walk(&o.value);
+                    }
                 }
             }
             _ => {}

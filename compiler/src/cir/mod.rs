@@ -45,6 +45,12 @@ impl Program {
     pub fn outcome(&self, name: &str) -> Option<&Outcome> {
         self.outcomes.iter().find(|c| c.name == name)
     }
+
+    /// Whether `outcome` is an outcome of `cohort`.
+    pub fn outcome_of(&self, outcome: &str, cohort: &str) -> bool {
+        self.outcome(outcome)
+            .is_some_and(|o| o.cohorts.iter().any(|c| c == cohort))
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -123,7 +129,8 @@ pub struct Periods {
 #[derive(Debug, Clone)]
 pub struct Outcome {
     pub name: String,
-    pub cohort: String,
+    /// The cohorts it is an outcome of: one definition, the first event of each entry.
+    pub cohorts: Vec<String>,
     /// Events relative to each cohort entry; the outcome is the first of them.
     pub events: Events,
     /// Validated (or provisional) definitions the outcome uses, with their metadata.

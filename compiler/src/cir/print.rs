@@ -40,7 +40,13 @@ pub fn print(p: &Program) -> String {
         }
     }
     for o in &p.outcomes {
-        let _ = writeln!(out, "\noutcome {} in {}: {}", o.name, o.cohort, outcome(o));
+        let _ = writeln!(
+            out,
+            "\noutcome {} in {}: {}",
+            o.name,
+            o.cohorts.join(", "),
+            outcome(o)
+        );
         for line in outcome_definitions(o) {
             let _ = writeln!(out, "  {line}");
         }

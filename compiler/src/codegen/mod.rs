@@ -311,24 +311,23 @@ fn plans(g: &mut Gen, p: &cir::Program) -> Result<Vec<NamedPlan>> {
         });
     }
     for o in &p.outcomes {
-        let cohort = p
-            .cohort(&o.cohort)
-            .ok_or_else(|| internal(format!("no cohort {}", o.cohort)))?;
-        g.begin(&format!("outcome_{}", o.name));
-        let plan = g.outcome(o, cohort)?;
-        out.append(&mut g.intermediates);
-        g.register(
-            &format!("outcome_{}", o.name),
-            plan.schema().inner().clone(),
-        );
-        out.push(NamedPlan {
-            name: format!("outcome_{}", o.name),
-            kind: PlanKind::Outcome {
-                outcome: o.name.clone(),
-                cohort: o.cohort.clone(),
-            },
-            plan,
-        });
+        for cohort in &o.cohorts {
+            let name = names::outcome_plan(o, cohort);
+            g.begin(&name);
+            let plan = g.outcome(o, cohort)?;
+            out.append(&mut g.intermediates);
+            g.register(&name, plan.schema().inner().clone());
+            g.outcome_plans
+                .insert((o.name.clone(), cohort.clone()), name.clone());
+            out.push(NamedPlan {
+                name,
+                kind: PlanKind::Outcome {
+                    outcome: o.name.clone(),
+                    cohort: cohort.clone(),
+                },
+                plan,
+            });
+        }
     }
     let export_names = names::export_plans(
         &p.exports
@@ -422,6 +421,10 @@ struct Gen {
     shared: BTreeMap<Table, String>,
     /// Building a cohort's entry events (the scans that may be shared).
     in_entry: bool,
+    /// The cohort whose entries an export or report is reading (its outcomes' plans).
+    cohort: String,
+    /// Each outcome's plan per cohort.
+    outcome_plans: BTreeMap<(String, String), String>,
 }
 
 #[cfg(test)]

@@ -42,8 +42,14 @@ pub fn cohort_plan(cohort: &str) -> String {
     format!("cohort_{cohort}")
 }
 
-pub fn outcome_plan(outcome: &str) -> String {
-    format!("outcome_{outcome}")
+/// The plan of an outcome's first events in one of its cohorts: `outcome_<o>`, or
+/// `outcome_<o>_in_<cohort>` when it is an outcome of several.
+pub fn outcome_plan(outcome: &crate::cir::Outcome, cohort: &str) -> String {
+    if outcome.cohorts.len() > 1 {
+        format!("outcome_{}_in_{cohort}", outcome.name)
+    } else {
+        format!("outcome_{}", outcome.name)
+    }
 }
 
 /// A coverage plan of a table (`coverage_drug`) or of lab units (`coverage_lab_units`).

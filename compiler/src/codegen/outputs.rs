@@ -14,9 +14,9 @@ use super::*;
 use crate::cir::{self, Value};
 
 impl Gen {
-    pub(super) fn outcome(&mut self, o: &cir::Outcome, _coh: &cir::Cohort) -> Result<LogicalPlan> {
+    pub(super) fn outcome(&mut self, o: &cir::Outcome, cohort: &str) -> Result<LogicalPlan> {
         self.counter = 0;
-        let ctx = self.cohort_ctx(&o.cohort)?;
+        let ctx = self.cohort_ctx(cohort)?;
         let ctx = self.prepare_anchors(&o.events, ctx)?;
         let rel = self.events(&o.events, Some(&ctx))?;
         let rel = self.lift(rel, &ctx)?;
@@ -44,6 +44,7 @@ impl Gen {
         _p: &cir::Program,
     ) -> Result<LogicalPlan> {
         self.counter = 0;
+        self.cohort = e.cohort.clone();
         let mut ctx = self.cohort_ctx(&e.cohort)?;
         let mut cols = vec![
             c("hospital_id"),
@@ -91,10 +92,11 @@ impl Gen {
             let coh = p
                 .cohort(cname)
                 .ok_or_else(|| internal(format!("no cohort {cname}")))?;
+            self.cohort = cname.clone();
             let mut ctx = self.cohort_ctx(cname)?;
             // Outcome days per entry, then (when by period) one row per entry and period.
             for o in &r.outcomes {
-                if p.outcome(o).is_some_and(|x| &x.cohort == cname) {
+                if p.outcome_of(o, cname) {
                     ctx = self.join_outcome(ctx, o)?;
                 }
             }
@@ -134,7 +136,7 @@ impl Gen {
             pre.push(c("patient_id").alias("person_patient"));
             for o in &r.outcomes {
                 let od = c(&format!("{o}_day"));
-                let in_cohort = p.outcome(o).is_some_and(|x| &x.cohort == cname);
+                let in_cohort = p.outcome_of(o, cname);
                 if in_cohort {
                     // An outcome counts where it happens in time at risk; person-time stops
                     // at it (inclusive).
@@ -239,7 +241,11 @@ impl Gen {
     }
 
     pub(super) fn join_outcome(&mut self, ctx: Ctx, outcome: &str) -> Result<Ctx> {
-        let alias = format!("outcome_{outcome}");
+        let alias = self
+            .outcome_plans
+            .get(&(outcome.to_string(), self.cohort.clone()))
+            .cloned()
+            .ok_or_else(|| internal(format!("no plan of {outcome} in {}", self.cohort)))?;
         let right = self.scan(&alias)?.alias(&alias)?.build()?;
         let keys_l = keys_of(&ctx.alias, &ctx.keys);
         let keys_r = keys_of(&alias, &ctx.keys);

@@ -640,6 +640,13 @@ impl CheckError {
             )
             .with_label(label(first, "first here"))
             .with_help("remove one of them"),
+            CheckError::CohortTwice { at, name, first } => Diagnostic::new(
+                Code::CohortTwice,
+                format!("cohort `{name}` is listed twice"),
+                label(at, "again"),
+            )
+            .with_label(label(first, "first here"))
+            .with_help("list each cohort once"),
             CheckError::TooManyPeriods { at, count } => Diagnostic::new(
                 Code::TooManyPeriods,
                 format!("{count} follow-up periods are more than {MAX_PERIODS}"),

@@ -169,7 +169,7 @@ codes! {
     OutcomeNotFirst = "E0312", "an outcome that is not the first event",
         "An outcome is the first qualifying event after index (`first` may be written or left out);\n`last`, `nth` or `every` cannot be an outcome:\n\n    outcome o in c = last lab alt > 3 x ULN      // E0312\n    outcome o in c = first lab alt > 3 x ULN";
     OtherCohortsOutcome = "E0313", "an outcome of another cohort",
-        "An outcome is defined for one cohort (`outcome o in c = …`). An export of another cohort\ncannot show it, and a report shows it only when it also counts that cohort:\n\n    report other with o                 // E0313 when o is an outcome of c\n    report c, other with o";
+        "An outcome is defined for the cohorts it names (`outcome o in c = …`, or `outcome o in a, b\n= …` for several). An export of another cohort cannot show it, and a report shows it only\nwhen it also counts one of those cohorts:\n\n    report other with o                 // E0313 when o is an outcome of c\n    report c, other with o\n    outcome o in c, other = …           // or define it for both";
     DuplicateColumn = "E0314", "two export columns of one name",
         "Each export column gets a name from its expression (`age at index` → `age_at_index`); two\ncolumns may not end up with the same name. Remove the repeated one.";
     AgeBandYears = "E0315", "age bands that are not whole years",
@@ -180,6 +180,8 @@ codes! {
         "Each stratum of a report is one column; giving it twice (`by sex, sex`) would make two\ncolumns of one name. Remove one.";
     TooManyPeriods = "E0318", "too many follow-up periods",
         "A cohort has at most 1,000 follow-up periods: each is a row per entry in every report by\nperiod. Use longer periods, or end the periods earlier and add one last period with\n`then until end`:\n\n    periods of 1 day from index + 1 day until index + 100000 days     // E0318\n    periods of 14 days from index + 1 day until index + 140 days then until end";
+    CohortTwice = "E0319", "a cohort listed twice",
+        "An outcome's cohorts, and a report's, are each listed once:\n\n    outcome hf in a, a = heart_failure          // E0319\n    outcome hf in a, b = heart_failure";
     UnknownType = "E0401", "an unknown type",
         "Parameter and definition types are: Number, Quantity, Duration, Date, Text, Bool,\nCodes<diagnosis|drug|lab|procedure> and Events<diagnosis|drug|lab|procedure|visit>.";
     DefinitionKind = "E0402", "a definition of a declaration",

@@ -38,7 +38,6 @@ pub fn hir_to_cir(hir: &Hir) -> Result<cir::Program> {
                 .cohorts
                 .push(l.cohort(&def.name, c, (def.file, def.span))?),
             DefKind::Outcome(o) => {
-                let cohort = hir.def(o.cohort);
                 l.used.clear();
                 let events = l.events(&expand(hir, &o.value))?;
                 // The outcome is the first event: `first` may be written or left out.
@@ -70,7 +69,7 @@ pub fn hir_to_cir(hir: &Hir) -> Result<cir::Program> {
                 }
                 p.outcomes.push(cir::Outcome {
                     name: def.name.clone(),
-                    cohort: cohort.name.clone(),
+                    cohorts: o.cohorts.iter().map(|c| hir.def(*c).name.clone()).collect(),
                     events,
                     definitions,
                 });

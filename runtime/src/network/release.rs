@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, RecordBatch, StringArray};
+use arrow::array::{Array, RecordBatch, StringArray};
 use arrow::datatypes::DataType;
 use microlp::{ComparisonOp, OptimizationDirection, Problem};
 
@@ -22,6 +22,7 @@ use super::extraction::{self, FileEntry};
 use super::site::read_parquet;
 use crate::disclosure::{COUNT_BASE, THRESHOLD};
 use crate::error::{Error, Result};
+use crate::output::tables;
 
 /// The format of a release's record.
 pub const FORMAT: &str = "mid-release/1";
@@ -32,6 +33,8 @@ const ATTRITION: [&str; 5] = ["step", "label", "persons_before", "removed", "rem
 /// A report's count of persons, and its stratum by period.
 const PERSONS: &str = "persons";
 const PERIOD: &str = "period";
+/// The files that describe a table beside it (no counts): released with it.
+const DESCRIPTIONS: [&str; 3] = [".about.json", ".codebook.json", ".codebook.csv"];
 /// The most cells the differencing audit solves for; beyond it the release is refused
 /// rather than checked partly.
 const MAX_AUDITED: usize = 20_000;
@@ -49,7 +52,10 @@ pub struct Released {
     /// The report's description (`about.json`), none for an attrition table.
     pub about: Option<serde_json::Value>,
     pub strata: Vec<String>,
+    /// The table as `tables::text_view` reads it: counts as text, no flags or rates.
     pub batch: RecordBatch,
+    /// Counts below it are hidden (the table's `mid.threshold`).
+    pub threshold: u32,
 }
 
 impl Released {
@@ -109,7 +115,7 @@ fn read_reports(root: &Path, rel: &str, group: &str, out: &mut Vec<Released>) ->
     let dir = root.join(rel);
     let files = extraction::list_files(&dir)?;
     for f in &files {
-        if f.ends_with(".about.json") {
+        if DESCRIPTIONS.iter().any(|d| f.ends_with(d)) {
             continue;
         }
         let Some(name) = f.strip_suffix(".parquet") else {
@@ -122,7 +128,15 @@ fn read_reports(root: &Path, rel: &str, group: &str, out: &mut Vec<Released>) ->
                 "{rel}/{f} is not an aggregate table of mid: it is not released"
             )));
         }
-        let batch = read_parquet(&dir.join(f))?;
+        let typed = read_parquet(&dir.join(f))?;
+        let threshold = tables::threshold_of(&typed);
+        if threshold < THRESHOLD {
+            return Err(Error::new(format!(
+                "{rel}/{f}: a threshold of {threshold} is below the network's {THRESHOLD}: it is not released"
+            )));
+        }
+        let batch = tables::text_view(&typed, false)
+            .map_err(|e| Error::context(format!("{rel}/{f}"), e))?;
         let about_path = dir.join(format!("{name}.about.json"));
         let about = if about_path.exists() {
             let v: serde_json::Value =
@@ -152,10 +166,11 @@ fn read_reports(root: &Path, rel: &str, group: &str, out: &mut Vec<Released>) ->
             about,
             strata,
             batch,
+            threshold,
         });
     }
     for f in &files {
-        if let Some(name) = f.strip_suffix(".about.json")
+        if let Some(name) = DESCRIPTIONS.iter().find_map(|d| f.strip_suffix(d))
             && !files.contains(&format!("{name}.parquet"))
         {
             return Err(Error::new(format!(
@@ -659,29 +674,38 @@ fn protect_as(
     }
 }
 
-/// One table with its counts replaced by those the release shows.
+/// One table with its counts replaced by those the release shows, typed again as a run
+/// writes it (`tables::build`: counts with their flags, and rates recomputed from the counts
+/// the release shows, so a count hidden here hides its rates too).
 fn with_shown(t: &Released, shown: &BTreeMap<String, Vec<String>>) -> Result<RecordBatch> {
     let schema = t.batch.schema();
-    let cols: Vec<ArrayRef> = schema
-        .fields()
+    let mut cols = Vec::new();
+    for (f, col) in schema.fields().iter().zip(t.batch.columns()) {
+        let c = match shown.get(f.name()) {
+            Some(v) => tables::Col::Count(
+                v.iter()
+                    .map(|x| tables::parse_shown(x))
+                    .collect::<Result<Vec<_>>>()
+                    .map_err(|e| Error::context(&t.from, e))?,
+            ),
+            None => tables::Col::Plain(col.clone()),
+        };
+        cols.push((f.name().clone(), c));
+    }
+    let cohorts: Vec<String> = t
+        .about
+        .as_ref()
+        .and_then(|a| a.get("cohorts")?.as_array().cloned())
+        .unwrap_or_default()
         .iter()
-        .zip(t.batch.columns())
-        .map(|(f, col)| match shown.get(f.name()) {
-            Some(v) => Arc::new(StringArray::from(v.clone())) as ArrayRef,
-            None => col.clone(),
-        })
+        .filter_map(|c| c.as_str().map(String::from))
         .collect();
-    let fields: Vec<_> = schema
-        .fields()
-        .iter()
-        .zip(&cols)
-        .map(|(f, c)| f.as_ref().clone().with_data_type(c.data_type().clone()))
-        .collect();
-    RecordBatch::try_new(
-        Arc::new(arrow::datatypes::Schema::new(fields).with_metadata(schema.metadata().clone())),
-        cols,
-    )
-    .map_err(|e| Error::context(&t.from, e))
+    let b = tables::build(cols, t.threshold, &cohorts)?;
+    let mut meta = b.schema().metadata().clone();
+    meta.extend(schema.metadata().clone());
+    let typed_schema = b.schema().as_ref().clone().with_metadata(meta);
+    b.with_schema(Arc::new(typed_schema))
+        .map_err(|e| Error::context(&t.from, e))
 }
 
 /// `release.json`: what was released, from what, and every file with its hash.
@@ -725,12 +749,14 @@ pub fn release(dir: &Path, by_hospital: bool, out: &Path) -> Result<Record> {
         }
         crate::output::write_table(&path, &b, false)?;
         files.push((t.path.clone(), "aggregate"));
-        let about = dir.join(t.from.replace(".parquet", ".about.json"));
-        if about.exists() {
-            let rel = t.path.replace(".parquet", ".about.json");
-            std::fs::copy(&about, out.join(&rel))
-                .map_err(|e| Error::context(format!("cannot write {rel}"), e))?;
-            files.push((rel, "aggregate"));
+        for d in DESCRIPTIONS {
+            let about = dir.join(t.from.replace(".parquet", d));
+            if about.exists() {
+                let rel = t.path.replace(".parquet", d);
+                std::fs::copy(&about, out.join(&rel))
+                    .map_err(|e| Error::context(format!("cannot write {rel}"), e))?;
+                files.push((rel, "aggregate"));
+            }
         }
     }
     let source: PathBuf = if dir.join(super::center::RECORD).exists() {
@@ -790,6 +816,7 @@ fn release_feasibility(dir: &Path, out: &Path) -> Result<Record> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use arrow::array::ArrayRef;
     use arrow::datatypes::{Field, Schema};
 
     fn report(group: &str, name: &str, strata: &[&str], rows: &[(&[&str], &str)]) -> Released {
@@ -816,6 +843,7 @@ mod tests {
             about: Some(serde_json::json!({"cohorts": ["c"], "outcomes": [], "strata": strata})),
             strata: strata.iter().map(|s| s.to_string()).collect(),
             batch: RecordBatch::try_new(Arc::new(Schema::new(fields)), cols).unwrap(),
+            threshold: THRESHOLD,
         }
     }
 
@@ -849,6 +877,7 @@ mod tests {
             about: None,
             strata: Vec::new(),
             batch: RecordBatch::try_new(Arc::new(Schema::new(fields)), cols).unwrap(),
+            threshold: THRESHOLD,
         }
     }
 

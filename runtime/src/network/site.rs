@@ -333,7 +333,10 @@ pub async fn extract(
     } else {
         Vec::new()
     } {
-        if f.ends_with(".about.json") {
+        if [".about.json", ".codebook.json", ".codebook.csv"]
+            .iter()
+            .any(|d| f.ends_with(d))
+        {
             files.push((format!("reports/{f}"), "aggregate"));
         }
     }

@@ -3,12 +3,14 @@
 //! each report's `about.json`) and the console summary (`summary`). What is written follows
 //! the compiled script's typed list of outputs; nothing is looked up by name.
 
+mod codebook;
 mod coverage;
 pub mod feasibility;
 pub mod place;
+pub mod rates;
 pub(crate) mod record;
 mod summary;
-mod tables;
+pub mod tables;
 mod write;
 
 use std::collections::BTreeMap;
@@ -93,12 +95,24 @@ pub fn write_outputs(
                     csv,
                     (name.clone(), "attrition", true),
                 )?);
+                let book = codebook::codebook(
+                    &name,
+                    "attrition",
+                    format!("the entry of cohort `{cohort}`, then one row per step, in order"),
+                    &table,
+                    &mid_compiler::codebook::attrition_columns(),
+                    &[],
+                )?;
+                codebook::write(dir, &dir.join("reports"), &name, &book)?;
             }
             OutputKind::Report {
                 report,
+                cohorts,
                 strata,
                 counts,
                 threshold,
+                definitions,
+                columns,
                 ..
             } => {
                 let raw = batch(results, &o.plan)?;
@@ -111,17 +125,15 @@ pub fn write_outputs(
                     });
                     continue;
                 }
-                let table = tables::report_table(&raw, strata, counts, *threshold)?;
+                let table = tables::report_table(&raw, strata, counts, *threshold, cohorts)?;
                 // What the counts are, and the validation of every outcome definition they use:
                 // in the Parquet file itself (key `mid.about`) and beside it as JSON.
                 let about = record::ReportAbout::of(&o.kind);
                 let json = serde_json::to_string_pretty(&about)
                     .map_err(|e| Error::context("cannot describe the report", e))?;
-                let schema = table.schema().as_ref().clone().with_metadata(
-                    [("mid.about".to_string(), json.clone())]
-                        .into_iter()
-                        .collect(),
-                );
+                let mut meta = table.schema().metadata().clone();
+                meta.insert("mid.about".to_string(), json.clone());
+                let schema = table.schema().as_ref().clone().with_metadata(meta);
                 let table = table
                     .with_schema(Arc::new(schema))
                     .map_err(|e| Error::context("report table", e))?;
@@ -137,10 +149,32 @@ pub fn write_outputs(
                 fs::write(&about_path, json + "\n").map_err(|e| {
                     Error::context(format!("cannot write {}", about_path.display()), e)
                 })?;
+                let by: Vec<&str> = strata.iter().map(|s| s.column.as_str()).collect();
+                let book = codebook::codebook(
+                    report,
+                    "report",
+                    if by.is_empty() {
+                        "one row: the whole report".to_string()
+                    } else {
+                        format!(
+                            "one row per combination of {} that has patients (none for empty strata)",
+                            by.join(", ")
+                        )
+                    },
+                    &table,
+                    columns,
+                    definitions,
+                )?;
+                codebook::write(dir, &dir.join("reports"), report, &book)?;
             }
             // Site-only, written with the run's records.
             OutputKind::Coverage { .. } | OutputKind::LabUnits => {}
-            OutputKind::Export { cohort, file } => {
+            OutputKind::Export {
+                cohort,
+                file,
+                columns,
+                definitions,
+            } => {
                 let sub = format!("{SITE_ONLY}/exports");
                 fs::create_dir_all(dir.join(&sub))
                     .map_err(|e| Error::context(format!("cannot create {sub}/"), e))?;
@@ -153,6 +187,15 @@ pub fn write_outputs(
                     csv,
                     (format!("export of {cohort}"), "export", false),
                 )?);
+                let book = codebook::codebook(
+                    file,
+                    "export",
+                    format!("one row per entry of cohort `{cohort}`"),
+                    &b,
+                    columns,
+                    definitions,
+                )?;
+                codebook::write(dir, &dir.join(&sub), file, &book)?;
             }
         }
     }

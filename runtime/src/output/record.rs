@@ -142,7 +142,7 @@ struct ProblemRecord {
 }
 
 #[derive(Serialize)]
-struct DefinitionRecord {
+pub(crate) struct DefinitionRecord {
     outcome: String,
     definition: String,
     #[serde(flatten)]

@@ -7,7 +7,7 @@ use std::path::Path;
 use arrow::array::RecordBatch;
 use mid_compiler::{Compiled, OutputKind};
 
-use super::tables::{attrition_table, report_table};
+use super::tables::{attrition_table, report_table, text_view};
 use super::{Results, Written, batch};
 
 pub fn print_summary(c: &Compiled, results: &Results, written: &[Written], out: &Path, secs: f64) {
@@ -21,20 +21,33 @@ pub fn print_summary(c: &Compiled, results: &Results, written: &[Written], out: 
                 crate::outln!("cohort {cohort}");
                 if let Ok(b) = batch(results, &o.plan)
                     && let Ok(t) = attrition_table(&b, labels, *th)
+                    && let Ok(t) = text_view(&t, true)
                 {
                     print_batch(&t);
                 }
             }
             OutputKind::Report {
                 report,
+                cohorts,
                 strata,
                 counts,
                 threshold: th,
                 ..
             } => {
+                // A withheld report describes individuals: not on the console either.
+                if !written
+                    .iter()
+                    .any(|w| w.kind == "report" && &w.name == report)
+                {
+                    crate::outln!(
+                        "report {report}: withheld (its rows would describe individuals)"
+                    );
+                    continue;
+                }
                 crate::outln!("report {report}");
                 if let Ok(b) = batch(results, &o.plan)
-                    && let Ok(t) = report_table(&b, strata, counts, *th)
+                    && let Ok(t) = report_table(&b, strata, counts, *th, cohorts)
+                    && let Ok(t) = text_view(&t, true)
                 {
                     print_batch(&t.slice(0, t.num_rows().min(30)));
                     if t.num_rows() > 30 {

@@ -1,0 +1,286 @@
+//! Codebooks (stage: CIR + HIR → column descriptions): for every column an export or report
+//! is compiled to have, what it means in words, its unit, the script text and line it comes
+//! from and the outcome definitions behind it. The runtime adds the columns it derives when
+//! writing (suppression flags, rates, comparisons) and each column's type as written.
+
+use crate::cir::{self, Program, Stratum, Value};
+use crate::codegen::names;
+use crate::hir::Hir;
+use crate::source::{FileId, SourceMap};
+use mid_grammar::ast::Span;
+
+/// One column of an output, described.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ColumnDoc {
+    pub column: String,
+    /// `persons`, `days`, `years`, …; none for text, dates and yes/no.
+    pub unit: Option<String>,
+    pub meaning: String,
+    /// Where in the script it comes from: `study.mid:23`; none for what every output has.
+    pub source: Option<String>,
+    /// The script's text for it, as written.
+    pub script: Option<String>,
+    /// The outcome definitions (stdlib or the script's own) it uses.
+    pub definitions: Vec<String>,
+}
+
+impl ColumnDoc {
+    fn new(column: &str, meaning: impl Into<String>) -> ColumnDoc {
+        ColumnDoc {
+            column: column.to_string(),
+            unit: None,
+            meaning: meaning.into(),
+            source: None,
+            script: None,
+            definitions: Vec::new(),
+        }
+    }
+    fn unit(mut self, u: &str) -> ColumnDoc {
+        self.unit = Some(u.to_string());
+        self
+    }
+}
+
+/// Places and texts in the script.
+struct Where<'a> {
+    hir: &'a Hir,
+    sources: &'a SourceMap,
+}
+
+impl Where<'_> {
+    /// `study.mid:23`: the file's name without its directory, so a codebook reads the
+    /// same wherever the script was compiled.
+    fn line(&self, file: FileId, span: Span) -> String {
+        let (line, _) = self.sources.line_col(file, span.start);
+        let name = &self.sources.get(file).name;
+        let base = std::path::Path::new(name)
+            .file_name()
+            .map_or_else(|| name.clone(), |n| n.to_string_lossy().into_owned());
+        format!("{base}:{line}")
+    }
+    fn text(&self, file: FileId, span: Span) -> String {
+        let t = &self.sources.get(file).text;
+        t.get(span.start..span.end.min(t.len()))
+            .unwrap_or_default()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+    /// A cohort's place.
+    fn cohort(&self, name: &str) -> Option<String> {
+        self.hir
+            .script_defs
+            .iter()
+            .map(|id| self.hir.def(*id))
+            .find(|d| d.name == name)
+            .map(|d| self.line(d.file, d.span))
+    }
+
+    /// An outcome's place, its text and the definitions it uses.
+    fn outcome(&self, p: &Program, name: &str) -> (Option<String>, Option<String>, Vec<String>) {
+        let def = self
+            .hir
+            .script_defs
+            .iter()
+            .map(|id| self.hir.def(*id))
+            .find(|d| d.name == name);
+        let definitions = p
+            .outcome(name)
+            .map(|o| o.definitions.iter().map(|(n, _)| n.clone()).collect())
+            .unwrap_or_default();
+        // The definition as the script writes it (the cohort IR's text when there is none).
+        let text = def
+            .and_then(|d| match &d.kind {
+                crate::hir::DefKind::Outcome(o) => Some(self.text(o.value.file, o.value.span)),
+                _ => None,
+            })
+            .or_else(|| p.outcome(name).map(cir::outcome));
+        (def.map(|d| self.line(d.file, d.span)), text, definitions)
+    }
+}
+
+/// The columns of every export, in the program's order.
+pub fn export_columns(p: &Program, hir: &Hir, sources: &SourceMap) -> Vec<Vec<ColumnDoc>> {
+    let w = Where { hir, sources };
+    p.exports
+        .iter()
+        .zip(&hir.exports)
+        .map(|(e, he)| {
+            let cohort = p.cohort(&e.cohort);
+            let mut out = vec![
+                ColumnDoc::new("hospital_id", "the hospital whose records the row comes from"),
+                ColumnDoc::new(
+                    "patient_id",
+                    "the patient's identifier at that hospital (a keyed pseudonym in an extraction)",
+                ),
+                ColumnDoc {
+                    script: cohort.map(cir::entry),
+                    source: w.cohort(&e.cohort),
+                    ..ColumnDoc::new(
+                        "index_date",
+                        format!("the day the patient entered cohort `{}` (index)", e.cohort),
+                    )
+                },
+                ColumnDoc {
+                    script: cohort.map(|c| cir::date(&c.end)),
+                    source: w.cohort(&e.cohort),
+                    ..ColumnDoc::new("end_date", "the last day of follow-up (end)")
+                },
+            ];
+            for ((name, v), hc) in e.columns.iter().zip(&he.columns) {
+                let mut d = ColumnDoc {
+                    source: Some(w.line(hc.expr.file, hc.expr.span)),
+                    script: Some(w.text(hc.expr.file, hc.expr.span)),
+                    ..ColumnDoc::new(name, value_meaning(v))
+                };
+                match v {
+                    Value::Age(_) => d.unit = Some("years".into()),
+                    Value::Outcome(o) => {
+                        let (source, text, defs) = w.outcome(p, o);
+                        d.meaning = format!(
+                            "the date of the first `{o}` in follow-up, empty when none: {}",
+                            text.unwrap_or_default()
+                        );
+                        d.definitions = defs;
+                        if d.source.is_none() {
+                            d.source = source;
+                        }
+                    }
+                    _ => {}
+                }
+                out.push(d);
+            }
+            out
+        })
+        .collect()
+}
+
+fn value_meaning(v: &Value) -> String {
+    match v {
+        Value::Number(_) | Value::Text(_) | Value::Bool(_) => {
+            format!("the constant {}", cir::value(v))
+        }
+        Value::Age(d) => format!("age in full years at {}", cir::date(d)),
+        Value::Sex => "sex: F, M or U (unknown)".into(),
+        Value::Hospital => "the hospital".into(),
+        Value::Date(d) => format!("the date {}, empty when there is none", cir::date(d)),
+        Value::Cond(c) => format!("yes/no: {}", cir::cond(c)),
+        Value::Outcome(o) => format!("the date of outcome {o}"),
+    }
+}
+
+/// The columns of every report before the runtime derives flags, rates and comparisons, in
+/// the program's order.
+pub fn report_columns(
+    p: &Program,
+    hir: &Hir,
+    sources: &SourceMap,
+    file: FileId,
+) -> Vec<Vec<ColumnDoc>> {
+    let w = Where { hir, sources };
+    p.reports
+        .iter()
+        .zip(&hir.reports)
+        .map(|(r, hr)| {
+            let line = w.line(file, hr.span);
+            let by_period = r.strata.iter().any(|s| matches!(s, Stratum::Period));
+            let mut out = Vec::new();
+            for s in &r.strata {
+                out.push(ColumnDoc {
+                    source: Some(line.clone()),
+                    ..ColumnDoc::new(&names::stratum_column(s), stratum_meaning(s, p, r))
+                });
+            }
+            out.push(ColumnDoc {
+                source: Some(line.clone()),
+                ..ColumnDoc::new(
+                    names::PERSONS,
+                    if by_period {
+                        "distinct patients with follow-up in the period and stratum"
+                    } else {
+                        "distinct patients in the stratum"
+                    },
+                )
+                .unit("persons")
+            });
+            for o in &r.outcomes {
+                let (source, text, definitions) = w.outcome(p, o);
+                let text = text.unwrap_or_default();
+                let mut add = |column: String, unit: &str, meaning: String| {
+                    out.push(ColumnDoc {
+                        unit: Some(unit.into()),
+                        source: source.clone(),
+                        script: Some(text.clone()),
+                        definitions: definitions.clone(),
+                        ..ColumnDoc::new(&column, meaning)
+                    });
+                };
+                if by_period {
+                    add(
+                        names::outcome_at_risk(o),
+                        "persons",
+                        format!("patients at risk of `{o}` at the period's start (follow-up reaches it, no `{o}` before it)"),
+                    );
+                }
+                add(
+                    names::outcome_persons(o),
+                    "persons",
+                    format!("patients whose first `{o}` falls in their time at risk{}", if by_period { " in the period" } else { "" }),
+                );
+                add(
+                    names::outcome_person_days(o),
+                    "days",
+                    format!("days at risk of `{o}`: from the day after index to the earlier of the end of follow-up and `{o}`, both included{}", if by_period { ", within the period" } else { "" }),
+                );
+            }
+            out
+        })
+        .collect()
+}
+
+fn stratum_meaning(s: &Stratum, p: &Program, r: &cir::Report) -> String {
+    match s {
+        Stratum::Sex => "sex: F, M or U (unknown)".into(),
+        Stratum::Hospital => "the hospital".into(),
+        Stratum::AgeBand(w) => format!("age at index in {w}-year bands, as `60-69`"),
+        Stratum::Year => "the calendar year of index".into(),
+        Stratum::Month => "the month of index, as YYYYMM".into(),
+        Stratum::Quarter => "the calendar quarter of index, as 2019Q1".into(),
+        Stratum::FiscalYear => {
+            "the Japanese fiscal year (年度, April to March) of index, named by the year it starts in".into()
+        }
+        Stratum::Period => {
+            let periods = r
+                .cohorts
+                .iter()
+                .filter_map(|c| p.cohort(c)?.periods.as_ref())
+                .map(cir::periods)
+                .next()
+                .unwrap_or_default();
+            format!("the follow-up period, numbered from 1: {periods}")
+        }
+        Stratum::Cohort => format!("the cohort counted: {}", r.cohorts.join(", ")),
+        Stratum::TestingHistory(e) => format!(
+            "whether {} was tested in all, some or none of the earlier periods (`first period` for period 1)",
+            cir::events(e)
+        ),
+        Stratum::Condition { cond, .. } => format!("yes/no: {}", cir::cond(cond)),
+    }
+}
+
+/// The columns of an attrition table.
+pub fn attrition_columns() -> Vec<ColumnDoc> {
+    vec![
+        ColumnDoc::new(
+            "step",
+            "0 for the entry, then each step in the script's order",
+        ),
+        ColumnDoc::new(
+            "label",
+            "the entry event, or the step's label (its text when it has none)",
+        ),
+        ColumnDoc::new("persons_before", "patients before the step").unit("persons"),
+        ColumnDoc::new("removed", "patients the step removed").unit("persons"),
+        ColumnDoc::new("remaining", "patients after the step").unit("persons"),
+    ]
+}

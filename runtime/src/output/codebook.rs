@@ -1,0 +1,222 @@
+//! Codebooks (runtime): `<output>.codebook.json` and `<output>.codebook.csv` beside every
+//! export, report and attrition table — each column as written, its type and unit, what it
+//! means in words, the script line and text it comes from, and the validation metadata of the
+//! outcome definitions it uses. The compiler describes the columns it compiles; the columns
+//! derived while writing (suppression flags, rates, comparisons) are described here, from the
+//! same names `tables` builds them under.
+
+use std::fs;
+use std::path::Path;
+use std::sync::Arc;
+
+use arrow::array::{ArrayRef, RecordBatch, StringArray};
+use arrow::datatypes::{DataType, Field, Schema};
+use mid_compiler::codebook::ColumnDoc;
+use mid_compiler::outputs::DefinitionUse;
+use serde::Serialize;
+
+use super::record::DefinitionRecord;
+use super::tables::{self, Derived};
+use crate::error::{Error, Result};
+
+/// A codebook as written.
+#[derive(Serialize)]
+pub struct Codebook {
+    pub output: String,
+    pub kind: &'static str,
+    /// What one row is.
+    pub rows: String,
+    pub columns: Vec<Entry>,
+    pub outcome_definitions: Vec<DefinitionRecord>,
+}
+
+/// One column.
+#[derive(Serialize, Debug, Clone, PartialEq)]
+pub struct Entry {
+    pub column: String,
+    #[serde(rename = "type")]
+    pub ty: String,
+    pub unit: Option<String>,
+    pub meaning: String,
+    pub source: Option<String>,
+    pub script: Option<String>,
+    pub definitions: Vec<String>,
+}
+
+/// The type of a column as an analyst reads it.
+fn type_word(t: &DataType) -> &'static str {
+    match t {
+        DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8 => "text",
+        DataType::Boolean => "yes/no",
+        DataType::Date32 | DataType::Date64 => "date",
+        DataType::Float16 | DataType::Float32 | DataType::Float64 => "number",
+        t if t.is_integer() => "integer",
+        _ => "other",
+    }
+}
+
+/// The codebook of a written table: `docs` for the columns the compiler describes, the
+/// derived columns described from their names. `cohorts` are a report's (its reference is
+/// the first with the outcome).
+pub fn codebook(
+    output: &str,
+    kind: &'static str,
+    rows: String,
+    table: &RecordBatch,
+    docs: &[ColumnDoc],
+    definitions: &[DefinitionUse],
+) -> Result<Codebook> {
+    let threshold = tables::threshold_of(table);
+    let cohorts = tables::cohorts_of(table);
+    let mut columns = Vec::new();
+    for f in table.schema().fields() {
+        let name = f.name().as_str();
+        let ty = type_word(f.data_type()).to_string();
+        if let Some(d) = docs.iter().find(|d| d.column == name) {
+            columns.push(Entry {
+                column: name.to_string(),
+                ty,
+                unit: d.unit.clone(),
+                meaning: d.meaning.clone(),
+                source: d.source.clone(),
+                script: d.script.clone(),
+                definitions: d.definitions.clone(),
+            });
+            continue;
+        }
+        let entry = |unit: Option<&str>, meaning: String| Entry {
+            column: name.to_string(),
+            ty: ty.clone(),
+            unit: unit.map(String::from),
+            meaning,
+            source: None,
+            script: None,
+            definitions: Vec::new(),
+        };
+        if let Some(count) = name.strip_suffix(tables::FLAG)
+            && table.schema().column_with_name(count).is_some()
+        {
+            let why = if count.ends_with("_person_days") {
+                "with the persons it belongs to".to_string()
+            } else {
+                format!(
+                    "1 to {} persons (or hidden at the data center's release so that no hidden count can be recovered)",
+                    threshold - 1
+                )
+            };
+            columns.push(entry(
+                None,
+                format!("true where `{count}` is hidden: {why}; `{count}` is then null"),
+            ));
+            continue;
+        }
+        let Some((o, derived, part)) = tables::derived_of(table, name) else {
+            return Err(Error::new(format!(
+                "internal error: the codebook of {output} has no description of column `{name}`"
+            )));
+        };
+        let reference = || {
+            tables::reference_cohort(table, &o, &cohorts).map_or_else(
+                || "the report's first cohort".to_string(),
+                |c| format!("`{c}`"),
+            )
+        };
+        let widened = "widened to hold for every true count and person-time the rounding of the published ones allows";
+        let (unit, meaning) = match (derived, part) {
+            (Derived::Rate, 0) => (
+                Some("per 1,000 person-years"),
+                format!(
+                    "incidence of `{o}`: `{o}_persons` / (`{o}_person_days` / 365.25) × 1,000, from the published counts; null where they are hidden or there is no person-time"
+                ),
+            ),
+            (Derived::Rate, p) => (
+                Some("per 1,000 person-years"),
+                format!(
+                    "{} limit of the exact (Poisson, Garwood) 95 % interval of the incidence of `{o}`, {widened}",
+                    if p == 1 { "lower" } else { "upper" }
+                ),
+            ),
+            (Derived::RateRatio, 0) => (
+                None,
+                format!(
+                    "crude rate ratio of `{o}`: the row's incidence over that of {} in the same strata; null for the reference's own rows and where counts are hidden or zero",
+                    reference()
+                ),
+            ),
+            (Derived::RateRatio, p) => (
+                None,
+                format!(
+                    "{} limit of the exact 95 % interval of the rate ratio of `{o}` (conditional on the events of both, Clopper–Pearson), {widened}",
+                    if p == 1 { "lower" } else { "upper" }
+                ),
+            ),
+            (Derived::OddsRatio, 0) => (
+                None,
+                format!(
+                    "crude odds ratio of `{o}`: the row's odds (persons with it over persons without; by period, among those at risk) over those of {} in the same strata; null for the reference's own rows and where counts are hidden or zero",
+                    reference()
+                ),
+            ),
+            (Derived::OddsRatio, p) => (
+                None,
+                format!(
+                    "{} limit of Woolf's 95 % interval of the odds ratio of `{o}`, {widened}",
+                    if p == 1 { "lower" } else { "upper" }
+                ),
+            ),
+        };
+        columns.push(entry(unit, meaning));
+    }
+    Ok(Codebook {
+        output: output.to_string(),
+        kind,
+        rows,
+        columns,
+        outcome_definitions: definitions.iter().map(DefinitionRecord::from).collect(),
+    })
+}
+
+/// Writes `<dir>/<file>.codebook.json` and `.codebook.csv`; returns their paths relative
+/// to `root`.
+pub fn write(root: &Path, dir: &Path, file: &str, book: &Codebook) -> Result<Vec<String>> {
+    let json = serde_json::to_string_pretty(book)
+        .map_err(|e| Error::context("cannot describe the columns", e))?;
+    let json_path = dir.join(format!("{file}.codebook.json"));
+    fs::write(&json_path, json + "\n")
+        .map_err(|e| Error::context(format!("cannot write {}", json_path.display()), e))?;
+    let col = |f: fn(&Entry) -> String| -> ArrayRef {
+        Arc::new(StringArray::from(
+            book.columns.iter().map(f).collect::<Vec<_>>(),
+        ))
+    };
+    let names = [
+        "column",
+        "type",
+        "unit",
+        "meaning",
+        "source",
+        "script",
+        "definitions",
+    ];
+    let cols = vec![
+        col(|e| e.column.clone()),
+        col(|e| e.ty.clone()),
+        col(|e| e.unit.clone().unwrap_or_default()),
+        col(|e| e.meaning.clone()),
+        col(|e| e.source.clone().unwrap_or_default()),
+        col(|e| e.script.clone().unwrap_or_default()),
+        col(|e| e.definitions.join("; ")),
+    ];
+    let schema = Schema::new(
+        names
+            .iter()
+            .map(|n| Field::new(*n, DataType::Utf8, false))
+            .collect::<Vec<_>>(),
+    );
+    let b =
+        RecordBatch::try_new(Arc::new(schema), cols).map_err(|e| Error::context("codebook", e))?;
+    let csv_path = dir.join(format!("{file}.codebook.csv"));
+    super::write::write_table(&csv_path, &b, true)?;
+    let rel = |p: &Path| p.strip_prefix(root).unwrap_or(p).display().to_string();
+    Ok(vec![rel(&json_path), rel(&csv_path)])
+}
