@@ -90,6 +90,68 @@ fn thiamazole_granulocytopenia() {
         by_period.num_rows(),
         "every row counts the outcome"
     );
+    // The per-period analysis data set adds up to the report by period: per period and
+    // testing history, its rows are the persons, its at-risk rows the persons at risk, its
+    // outcomes in the period the cases and its days at risk the person-days.
+    let rows = &r["export_thiamazole_periods"];
+    let key = |b: &RecordBatch, history: &str, i: usize| {
+        (
+            int_column(b, "period")[i],
+            crate::common::text(b.column_by_name(history).expect("history"))
+                .value(i)
+                .to_string(),
+        )
+    };
+    let flag = |name: &str| -> Vec<bool> {
+        let a = rows
+            .column_by_name(name)
+            .unwrap_or_else(|| panic!("{name}"));
+        let a = a
+            .as_any()
+            .downcast_ref::<arrow::array::BooleanArray>()
+            .expect("yes/no");
+        (0..a.len()).map(|i| a.value(i)).collect()
+    };
+    let (at_risk, in_period) = (
+        flag("granulocytopenia_at_risk"),
+        flag("granulocytopenia_in_period"),
+    );
+    let days = int_column(rows, "granulocytopenia_days_at_risk");
+    type Sums = std::collections::BTreeMap<(i64, String), [i64; 4]>;
+    let mut from_rows = Sums::new();
+    for i in 0..rows.num_rows() {
+        let t = from_rows
+            .entry(key(
+                rows,
+                "tested_lab_neutrophil_count_or_lab_wbc_before",
+                i,
+            ))
+            .or_default();
+        t[0] += 1;
+        t[1] += i64::from(at_risk[i]);
+        t[2] += i64::from(in_period[i]);
+        t[3] += days[i];
+    }
+    let mut from_report = Sums::new();
+    let persons = int_column(by_period, "persons");
+    let at_risk_r = int_column(by_period, "granulocytopenia_at_risk");
+    let days_r = int_column(by_period, "granulocytopenia_person_days");
+    for i in 0..by_period.num_rows() {
+        if cohorts.value(i) == "thiamazole_users" {
+            from_report.insert(
+                key(by_period, "tested_before", i),
+                [persons[i], at_risk_r[i], events[i], days_r[i]],
+            );
+        }
+    }
+    assert_eq!(
+        from_rows, from_report,
+        "per-period rows against the report by period"
+    );
+    assert!(
+        from_rows.values().map(|t| t[2]).sum::<i64>() >= 10,
+        "the rows have outcomes"
+    );
 }
 
 /// An example's script.

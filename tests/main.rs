@@ -19,6 +19,7 @@ mod inspect;
 mod network;
 mod outcomes;
 mod output_safety;
+mod outputs_doc;
 mod stdlib;
 mod synth;
 mod synth_truth;

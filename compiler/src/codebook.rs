@@ -127,6 +127,25 @@ pub fn export_columns(p: &Program, hir: &Hir, sources: &SourceMap) -> Vec<Vec<Co
                     ..ColumnDoc::new("end_date", "the last day of follow-up (end)")
                 },
             ];
+            let periods = cohort
+                .and_then(|c| c.periods.as_ref())
+                .map(cir::periods)
+                .unwrap_or_default();
+            if e.by_period {
+                out.push(ColumnDoc {
+                    script: Some(periods.clone()),
+                    source: w.cohort(&e.cohort),
+                    ..ColumnDoc::new(
+                        "period",
+                        "the follow-up period, numbered from 1 (a row per period that follow-up reaches)",
+                    )
+                });
+                out.push(ColumnDoc::new("period_start", "the period's first day"));
+                out.push(ColumnDoc::new(
+                    "period_end",
+                    "the period's last day, cut at the end of follow-up",
+                ));
+            }
             for ((name, v), hc) in e.columns.iter().zip(&he.columns) {
                 let mut d = ColumnDoc {
                     source: Some(w.line(hc.expr.file, hc.expr.span)),
@@ -148,7 +167,55 @@ pub fn export_columns(p: &Program, hir: &Hir, sources: &SourceMap) -> Vec<Vec<Co
                     }
                     _ => {}
                 }
+                let per_period = e.by_period && matches!(v, Value::Outcome(_));
+                let (source, definitions) = (d.source.clone(), d.definitions.clone());
                 out.push(d);
+                if per_period {
+                    let doc = |column: String, unit: Option<&str>, meaning: String| ColumnDoc {
+                        unit: unit.map(String::from),
+                        source: source.clone(),
+                        definitions: definitions.clone(),
+                        ..ColumnDoc::new(&column, meaning)
+                    };
+                    out.push(doc(
+                        format!("{name}_at_risk"),
+                        None,
+                        format!("yes/no: at risk of `{name}` at the period's start (no `{name}` before it)"),
+                    ));
+                    out.push(doc(
+                        format!("{name}_in_period"),
+                        None,
+                        format!("yes/no: `{name}` falls in the period's time at risk"),
+                    ));
+                    out.push(doc(
+                        format!("{name}_days_at_risk"),
+                        Some("days"),
+                        format!("days at risk of `{name}` in the period: from the later of the period's start and the day after index to the earliest of the period's end, the end of follow-up and `{name}`, both included (0 when not at risk)"),
+                    ));
+                }
+            }
+            for ((name, ev), hc) in e.tested.iter().zip(&he.tested) {
+                let at = Some(w.line(hc.expr.file, hc.expr.span));
+                let script = Some(w.text(hc.expr.file, hc.expr.span));
+                out.push(ColumnDoc {
+                    source: at.clone(),
+                    script: script.clone(),
+                    ..ColumnDoc::new(
+                        name,
+                        format!("yes/no: {} in the period", cir::events(ev)),
+                    )
+                });
+                out.push(ColumnDoc {
+                    source: at,
+                    script,
+                    ..ColumnDoc::new(
+                        &format!("{name}_before"),
+                        format!(
+                            "whether {} was tested in all, some or none of the earlier periods (`first period` for period 1)",
+                            cir::events(ev)
+                        ),
+                    )
+                });
             }
             out
         })

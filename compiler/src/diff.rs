@@ -125,12 +125,23 @@ pub fn diff(old: &Program, new: &Program) -> Vec<Change> {
     for (o, n) in pairs(&old.exports, &new.exports, |e| e.cohort.clone()) {
         let cohort = o.or(n).map(|e| e.cohort.as_str()).unwrap_or_default();
         let columns = |e: Option<&cir::Export>| match e {
-            Some(e) => e
-                .columns
-                .iter()
-                .zip(cir::export_columns(e))
-                .map(|((name, _), text)| (name.clone(), text))
-                .collect(),
+            Some(e) => {
+                let rows = if e.by_period {
+                    "one per entry and period"
+                } else {
+                    "one per entry"
+                };
+                std::iter::once(("(rows)".to_string(), rows.to_string()))
+                    .chain(
+                        e.columns
+                            .iter()
+                            .map(|(n, _)| n)
+                            .chain(e.tested.iter().map(|(n, _)| n))
+                            .zip(cir::export_columns(e))
+                            .map(|(name, text)| (name.clone(), text)),
+                    )
+                    .collect()
+            }
             None => Vec::new(),
         };
         match (o, n) {

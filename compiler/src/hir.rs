@@ -197,6 +197,10 @@ pub struct Export {
     pub name: Option<String>,
     pub cohort: DefId,
     pub columns: Vec<ExportColumn>,
+    /// One row per entry and follow-up period.
+    pub by_period: bool,
+    /// By period: `tested(…)` columns, each lab events (tested in the period, and before).
+    pub tested: Vec<ExportColumn>,
     pub span: Span,
 }
 

@@ -309,7 +309,7 @@ impl ScriptGen {
         let _ = writeln!(out, "}}");
         // Sometimes a second cohort (no era: an outcome of both may name only what both
         // have), with the outcome of both and a report of both by cohort.
-        let second = !era && !periods && self.r.chance(25);
+        let second = !era && !periods && self.r.chance(12);
         if second {
             let d = self.drug();
             let _ = writeln!(
@@ -341,7 +341,17 @@ impl ScriptGen {
             if self.r.chance(50) {
                 cols.push(self.cond(2));
             }
-            let _ = writeln!(out, "export c with {}", cols.join(", "));
+            let by = if periods && self.r.chance(40) {
+                if self.r.chance(50) {
+                    let l = self.lab(false);
+                    let item = l.split_whitespace().nth(1).unwrap_or("alt").to_string();
+                    cols.push(format!("tested(lab {item})"));
+                }
+                " by period"
+            } else {
+                ""
+            };
+            let _ = writeln!(out, "export c{by} with {}", cols.join(", "));
         }
         let mut strata: Vec<String> = Vec::new();
         for s in [

@@ -291,6 +291,9 @@ pub struct ExportDecl {
     /// `export analysis = c with …`: the output's own name (its file), else the cohort's.
     pub name: Option<Ident>,
     pub cohort: Ident,
+    /// `export c by period with …`: one row per entry and follow-up period (the checker
+    /// accepts only `period`).
+    pub by: Option<Ident>,
     pub columns: Vec<Expr>,
 }
 

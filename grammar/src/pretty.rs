@@ -129,9 +129,13 @@ fn item(out: &mut String, kind: &ItemKind) {
                 .as_ref()
                 .map(|n| format!("{} = ", n.name))
                 .unwrap_or_default();
+            let by =
+                e.by.as_ref()
+                    .map(|b| format!(" by {}", b.name))
+                    .unwrap_or_default();
             let _ = writeln!(
                 out,
-                "export {name}{} with [{}]",
+                "export {name}{}{by} with [{}]",
                 e.cohort.name,
                 cols.join(", ")
             );

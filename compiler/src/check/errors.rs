@@ -284,6 +284,12 @@ pub enum CheckError {
         at: At,
         tested: bool,
     },
+    /// `export c by x` with anything but `period` (`found`), or `tested(…)` in an export
+    /// that is not by period (none).
+    ExportBy {
+        at: At,
+        found: Option<String>,
+    },
     UnknownType {
         at: At,
         text: String,

@@ -12,6 +12,46 @@ use crate::source::FileId;
 use crate::types::{EventDomain, Type};
 
 impl Checker<'_> {
+    /// Whether a cohort splits its follow-up into periods.
+    fn has_periods(&self, cohort: hir::DefId) -> bool {
+        match &self.hir.def(cohort).kind {
+            DefKind::Cohort(c) => c
+                .stmts
+                .iter()
+                .any(|s| matches!(s.kind, hir::StmtKind::Periods { .. })),
+            _ => false,
+        }
+    }
+
+    /// The lab events of `tested(…)` (a report stratum or an export column by period).
+    fn tested_events(
+        &mut self,
+        call: &ast::Expr,
+        args: &[ast::Expr],
+        cx: &Cx,
+    ) -> Option<hir::Expr> {
+        if args.len() != 1 {
+            self.error(CheckError::Arity {
+                at: (cx.file, call.span),
+                name: "tested".into(),
+                expected: "one lab query".into(),
+                found: args.len(),
+                def: None,
+            });
+            return None;
+        }
+        let x = self.expr(&args[0], cx);
+        let x = self.settle(x, cx);
+        match x.ty {
+            Type::Events(d) if d.single() == Some(EventDomain::Lab) => Some(x),
+            Type::Error => None,
+            other => {
+                self.mismatch(&x, "lab events", other, "`tested(…)`", None);
+                None
+            }
+        }
+    }
+
     /// Exports and reports of the script, in order.
     pub(super) fn check_exports_reports(&mut self, script: &ast::File, scope: usize, file: FileId) {
         let cx = self.base_cx(scope, file);
@@ -26,8 +66,56 @@ impl Checker<'_> {
                         eras: self.eras_of(cohort),
                         ..Default::default()
                     }));
+                    let by_period = match &e.by {
+                        None => false,
+                        Some(b) if b.name != "period" => {
+                            self.error(CheckError::ExportBy {
+                                at: (file, b.span),
+                                found: Some(b.name.clone()),
+                            });
+                            continue;
+                        }
+                        Some(b) => {
+                            if !self.has_periods(cohort) {
+                                self.error(CheckError::NeedsPeriods {
+                                    at: (file, b.span),
+                                    tested: false,
+                                });
+                                continue;
+                            }
+                            true
+                        }
+                    };
                     let mut columns = Vec::new();
+                    let mut tested = Vec::new();
                     for c in &e.columns {
+                        if let A::Call { callee, args } = &c.kind
+                            && matches!(&callee.kind, A::Name(i) if i.name == "tested")
+                        {
+                            if !by_period {
+                                self.error(CheckError::ExportBy {
+                                    at: (file, c.span),
+                                    found: None,
+                                });
+                                continue;
+                            }
+                            if let Some(x) = self.tested_events(c, args, &ecx) {
+                                let name = column_name(&self.text(file, c.span));
+                                if columns
+                                    .iter()
+                                    .chain(&tested)
+                                    .any(|c: &hir::ExportColumn| c.name == name)
+                                {
+                                    self.error(CheckError::DuplicateColumn {
+                                        at: (file, c.span),
+                                        name: name.clone(),
+                                    });
+                                    continue;
+                                }
+                                tested.push(hir::ExportColumn { name, expr: x });
+                            }
+                            continue;
+                        }
                         let x = self.expr(c, &ecx);
                         let x = self.settle(x, &ecx);
                         let name = column_name(&self.text(file, c.span));
@@ -68,6 +156,8 @@ impl Checker<'_> {
                         name: e.name.as_ref().map(|n| n.name.clone()),
                         cohort,
                         columns,
+                        by_period,
+                        tested,
                         span: item.span,
                     });
                 }
@@ -160,13 +250,7 @@ impl Checker<'_> {
             eras,
             ..Default::default()
         }));
-        let has_periods = cohorts.iter().all(|c| match &self.hir.def(*c).kind {
-            DefKind::Cohort(c) => c
-                .stmts
-                .iter()
-                .any(|s| matches!(s.kind, hir::StmtKind::Periods { .. })),
-            _ => false,
-        });
+        let has_periods = cohorts.iter().all(|c| self.has_periods(*c));
         let mut strata = Vec::new();
         let mut seen: Vec<(String, super::At)> = Vec::new();
         for s in &r.strata {
@@ -213,27 +297,9 @@ impl Checker<'_> {
                             });
                             continue;
                         }
-                        if args.len() != 1 {
-                            self.error(CheckError::Arity {
-                                at: (file, e.span),
-                                name: "tested".into(),
-                                expected: "one lab query".into(),
-                                found: args.len(),
-                                def: None,
-                            });
-                            continue;
-                        }
-                        let x = self.expr(&args[0], &rcx);
-                        let x = self.settle(x, &rcx);
-                        match x.ty {
-                            Type::Events(d) if d.single() == Some(EventDomain::Lab) => {
-                                hir::Stratum::TestingHistory(x)
-                            }
-                            Type::Error => continue,
-                            other => {
-                                self.mismatch(&x, "lab events", other, "`tested(…)`", None);
-                                continue;
-                            }
+                        match self.tested_events(e, args, &rcx) {
+                            Some(x) => hir::Stratum::TestingHistory(x),
+                            None => continue,
                         }
                     }
                     _ => {

@@ -76,7 +76,7 @@ pub fn check_uses(hir: &Hir) -> Vec<CheckError> {
         let cohort = hir.def(e.cohort);
         if let DefKind::Cohort(c) = &cohort.kind {
             u.enter(&cohort.name, c);
-            for col in &e.columns {
+            for col in e.columns.iter().chain(&e.tested) {
                 u.walk(&col.expr);
             }
         }

@@ -143,6 +143,10 @@ pub struct Export {
     pub name: Option<String>,
     pub cohort: String,
     pub columns: Vec<(String, Value)>,
+    /// One row per entry and follow-up period.
+    pub by_period: bool,
+    /// By period: whether these lab events fall in the period (and in the earlier ones).
+    pub tested: Vec<(String, Events)>,
 }
 
 #[derive(Debug, Clone)]

@@ -54,8 +54,9 @@ pub fn print(p: &Program) -> String {
     for e in &p.exports {
         let _ = writeln!(
             out,
-            "\nexport {}: {}",
+            "\nexport {}{}: {}",
             e.cohort,
+            if e.by_period { " by period" } else { "" },
             export_columns(e).join(", ")
         );
     }
@@ -139,10 +140,17 @@ pub fn outcome_definitions(o: &Outcome) -> Vec<String> {
 
 /// An export's columns, `name = value` each.
 pub fn export_columns(e: &Export) -> Vec<String> {
-    e.columns
+    let mut out: Vec<String> = e
+        .columns
         .iter()
         .map(|(n, v)| format!("{n} = {}", value(v)))
-        .collect()
+        .collect();
+    out.extend(
+        e.tested
+            .iter()
+            .map(|(n, ev)| format!("{n} = tested in the period ({})", events(ev))),
+    );
+    out
 }
 
 /// A report: what it counts, by what, and its suppression.

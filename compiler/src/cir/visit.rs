@@ -96,6 +96,9 @@ pub fn walk_export<V: Visitor + ?Sized>(v: &mut V, e: &Export) {
     for (_, value) in &e.columns {
         v.value(value);
     }
+    for (_, events) in &e.tested {
+        v.events(events);
+    }
 }
 
 pub fn walk_report<V: Visitor + ?Sized>(v: &mut V, r: &Report) {

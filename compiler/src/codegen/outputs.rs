@@ -40,7 +40,7 @@ impl Gen {
     pub(super) fn export(
         &mut self,
         e: &cir::Export,
-        _coh: &cir::Cohort,
+        coh: &cir::Cohort,
         _p: &cir::Program,
     ) -> Result<LogicalPlan> {
         self.counter = 0;
@@ -52,20 +52,69 @@ impl Gen {
             as_date(c("index_day")).alias("index_date"),
             as_date(c("end_day")).alias("end_date"),
         ];
+        // Each column's value per entry (joined once), then, by period, the entry's rows.
+        let mut values = Vec::new();
         for (name, v) in &e.columns {
             let (next, expr) = self.value(v, ctx)?;
             ctx = next;
-            let expr = match v {
-                Value::Date(_) | Value::Outcome(_) => as_date(expr),
+            values.push((name, v, expr));
+        }
+        if e.by_period {
+            let periods = coh.periods.as_ref().ok_or_else(|| internal("periods"))?;
+            ctx = self.periods(ctx, periods)?;
+            // A period is a row when follow-up reaches it.
+            let plan = LogicalPlanBuilder::from(ctx.plan.clone())
+                .filter(c("period_start_day").lt_eq(c("end_day")))?
+                .alias(&ctx.alias)?
+                .build()?;
+            ctx = Ctx {
+                plan: plan.clone(),
+                base: plan,
+                ..ctx
+            };
+            cols.push(c("period"));
+            cols.push(as_date(c("period_start_day")).alias("period_start"));
+            cols.push(as_date(least(vec![c("period_end_day"), c("end_day")])).alias("period_end"));
+        }
+        let start = c("period_start_day");
+        let stop = least(vec![c("period_end_day"), c("end_day")]);
+        let risk_start = greatest(vec![start.clone(), c("index_day") + lit(1_i32)]);
+        for (name, v, expr) in values {
+            let shown = match v {
+                Value::Date(_) | Value::Outcome(_) => as_date(expr.clone()),
                 Value::Number(_)
                 | Value::Text(_)
                 | Value::Bool(_)
                 | Value::Age(_)
                 | Value::Sex
                 | Value::Hospital
-                | Value::Cond(_) => expr,
+                | Value::Cond(_) => expr.clone(),
             };
-            cols.push(expr.alias(name));
+            cols.push(shown.alias(name));
+            if e.by_period && matches!(v, Value::Outcome(_)) {
+                // The person-time definition of reports, per period (docs/language.md).
+                let od = expr;
+                let before = od.clone().is_not_null().and(od.clone().lt(start.clone()));
+                let happens = od.clone().between(risk_start.clone(), stop.clone());
+                let days = cast(
+                    least(vec![stop.clone(), od.clone()]) - risk_start.clone() + lit(1),
+                    DataType::Int64,
+                );
+                cols.push(datafusion_expr::not(before.clone()).alias(format!("{name}_at_risk")));
+                cols.push(coalesce(vec![happens, lit(false)]).alias(format!("{name}_in_period")));
+                cols.push(
+                    when(before, lit(0_i64))
+                        .otherwise(greatest(vec![days, lit(0_i64)]))?
+                        .alias(format!("{name}_days_at_risk")),
+                );
+            }
+        }
+        for (name, ev) in &e.tested {
+            let (next, history, tested) = self.testing(ev, ctx, true)?;
+            ctx = next;
+            let tested = tested.ok_or_else(|| internal("tested in the period"))?;
+            cols.push(coalesce(vec![tested, lit(false)]).alias(name));
+            cols.push(history.alias(format!("{name}_before")));
         }
         let keys: Vec<Sort> = ctx.keys.iter().map(|k| c(k).sort(true, false)).collect();
         Ok(LogicalPlanBuilder::from(ctx.plan)
@@ -354,87 +403,102 @@ impl Gen {
                 )
             }
             cir::Stratum::TestingHistory(ev) => {
-                // Whether the item was tested in all, some or none of the earlier periods.
-                let alias = ctx.alias.clone();
-                let rel = self.events(ev, None)?;
-                let tested_alias = self.fresh("tested");
-                let periods = LogicalPlanBuilder::from(ctx.plan.clone())
-                    .project(vec![
-                        c("hospital_id"),
-                        c("patient_id"),
-                        c("index_day"),
-                        c("period"),
-                        c("period_start_day"),
-                        c("period_end_day"),
-                    ])?
-                    .alias("p")?
-                    .build()?;
-                let tests = LogicalPlanBuilder::from(rel.plan).alias("t")?.build()?;
-                let on = and_all(vec![
-                    qc("p", "hospital_id").eq(qc("t", "hospital_id")),
-                    qc("p", "patient_id").eq(qc("t", "patient_id")),
-                    qc("t", "ev_day")
-                        .between(qc("p", "period_start_day"), qc("p", "period_end_day")),
-                ]);
-                let tested = LogicalPlanBuilder::from(periods)
-                    .join_on(tests, JoinType::LeftMark, vec![on])?
-                    .project(vec![
-                        c("hospital_id"),
-                        c("patient_id"),
-                        c("index_day"),
-                        c("period"),
-                        c("mark").alias("tested"),
-                    ])?
-                    .build()?;
-                // Earlier periods tested: sum over the preceding periods of the same entry.
-                let before = window_agg(
-                    datafusion_functions_aggregate::sum::sum_udaf(),
-                    when(c("tested"), lit(1_i64)).otherwise(lit(0_i64))?,
-                )
-                .partition_by(vec![c("hospital_id"), c("patient_id"), c("index_day")])
-                .order_by(vec![c("period").sort(true, false)])
-                .window_frame(datafusion_expr::WindowFrame::new_bounds(
-                    datafusion_expr::WindowFrameUnits::Rows,
-                    datafusion_expr::WindowFrameBound::Preceding(ScalarValue::UInt64(None)),
-                    datafusion_expr::WindowFrameBound::Preceding(ScalarValue::UInt64(Some(1))),
-                ))
-                .build()?
-                .alias("tested_before");
-                let history = LogicalPlanBuilder::from(tested)
-                    .window(vec![before])?
-                    .project(vec![
-                        c("hospital_id"),
-                        c("patient_id"),
-                        c("index_day"),
-                        c("period"),
-                        when(c("period").eq(lit(1_i64)), lit("first period"))
-                            .when(
-                                coalesce(vec![c("tested_before"), lit(0_i64)]).eq(lit(0_i64)),
-                                lit("none"),
-                            )
-                            .when(c("tested_before").eq(c("period") - lit(1_i64)), lit("all"))
-                            .otherwise(lit("some"))?
-                            .alias("history"),
-                    ])?
-                    .alias(&tested_alias)?
-                    .build()?;
-                let keys = ["hospital_id", "patient_id", "index_day", "period"];
-                let keys_l = keys_of(&alias, &keys);
-                let keys_r = keys_of(&tested_alias, &keys);
-                let name = self.fresh("value");
-                let plan = LogicalPlanBuilder::from(ctx.plan.clone())
-                    .join(history, JoinType::Left, (keys_l, keys_r), None)?
-                    .project(Self::keep_all(
-                        &ctx.plan,
-                        &alias,
-                        vec![qc(&tested_alias, "history").alias(&name)],
-                        &[],
-                    ))?
-                    .alias(&alias)?
-                    .build()?;
-                (Ctx { plan, ..ctx }, c(&name))
+                let (ctx, history, _) = self.testing(ev, ctx, false)?;
+                (ctx, history)
             }
         })
+    }
+
+    /// Whether `ev` falls in all, some or none of the earlier periods of each period of the
+    /// context (one row per entry and period), and with `in_period` whether it falls in the
+    /// period itself: (context, history, tested in the period).
+    pub(super) fn testing(
+        &mut self,
+        ev: &cir::Events,
+        ctx: Ctx,
+        in_period: bool,
+    ) -> Result<(Ctx, Expr, Option<Expr>)> {
+        let alias = ctx.alias.clone();
+        let rel = self.events(ev, None)?;
+        let tested_alias = self.fresh("tested");
+        let periods = LogicalPlanBuilder::from(ctx.plan.clone())
+            .project(vec![
+                c("hospital_id"),
+                c("patient_id"),
+                c("index_day"),
+                c("period"),
+                c("period_start_day"),
+                c("period_end_day"),
+            ])?
+            .alias("p")?
+            .build()?;
+        let tests = LogicalPlanBuilder::from(rel.plan).alias("t")?.build()?;
+        let on = and_all(vec![
+            qc("p", "hospital_id").eq(qc("t", "hospital_id")),
+            qc("p", "patient_id").eq(qc("t", "patient_id")),
+            qc("t", "ev_day").between(qc("p", "period_start_day"), qc("p", "period_end_day")),
+        ]);
+        let tested = LogicalPlanBuilder::from(periods)
+            .join_on(tests, JoinType::LeftMark, vec![on])?
+            .project(vec![
+                c("hospital_id"),
+                c("patient_id"),
+                c("index_day"),
+                c("period"),
+                c("mark").alias("tested"),
+            ])?
+            .build()?;
+        // Earlier periods tested: sum over the preceding periods of the same entry.
+        let before = window_agg(
+            datafusion_functions_aggregate::sum::sum_udaf(),
+            when(c("tested"), lit(1_i64)).otherwise(lit(0_i64))?,
+        )
+        .partition_by(vec![c("hospital_id"), c("patient_id"), c("index_day")])
+        .order_by(vec![c("period").sort(true, false)])
+        .window_frame(datafusion_expr::WindowFrame::new_bounds(
+            datafusion_expr::WindowFrameUnits::Rows,
+            datafusion_expr::WindowFrameBound::Preceding(ScalarValue::UInt64(None)),
+            datafusion_expr::WindowFrameBound::Preceding(ScalarValue::UInt64(Some(1))),
+        ))
+        .build()?
+        .alias("tested_before");
+        let mut cols = vec![
+            c("hospital_id"),
+            c("patient_id"),
+            c("index_day"),
+            c("period"),
+            when(c("period").eq(lit(1_i64)), lit("first period"))
+                .when(
+                    coalesce(vec![c("tested_before"), lit(0_i64)]).eq(lit(0_i64)),
+                    lit("none"),
+                )
+                .when(c("tested_before").eq(c("period") - lit(1_i64)), lit("all"))
+                .otherwise(lit("some"))?
+                .alias("history"),
+        ];
+        if in_period {
+            cols.push(c("tested"));
+        }
+        let history = LogicalPlanBuilder::from(tested)
+            .window(vec![before])?
+            .project(cols)?
+            .alias(&tested_alias)?
+            .build()?;
+        let keys = ["hospital_id", "patient_id", "index_day", "period"];
+        let keys_l = keys_of(&alias, &keys);
+        let keys_r = keys_of(&tested_alias, &keys);
+        let name = self.fresh("value");
+        let mut extra = vec![qc(&tested_alias, "history").alias(&name)];
+        let tested = in_period.then(|| self.fresh("tested"));
+        if let Some(t) = &tested {
+            extra.push(qc(&tested_alias, "tested").alias(t));
+        }
+        let plan = LogicalPlanBuilder::from(ctx.plan.clone())
+            .join(history, JoinType::Left, (keys_l, keys_r), None)?
+            .project(Self::keep_all(&ctx.plan, &alias, extra, &[]))?
+            .alias(&alias)?
+            .build()?;
+        Ok((Ctx { plan, ..ctx }, c(&name), tested.map(|t| c(&t))))
     }
 
     /// Full years between a birth date (Date) and a day number: the difference of the years,

@@ -497,6 +497,20 @@ impl CheckError {
                 label(at, "not whole years"),
             )
             .with_help("e.g. `age band 10 years`"),
+            CheckError::ExportBy { at, found } => match found {
+                Some(f) => Diagnostic::new(
+                    Code::ExportBy,
+                    format!("an export is by `period` or by nothing, not by `{f}`"),
+                    label(at, "not `period`"),
+                )
+                .with_help("one row per entry: `export c with …`; one per entry and period: `export c by period with …`"),
+                None => Diagnostic::new(
+                    Code::ExportBy,
+                    "`tested(…)` is a column of an export by period",
+                    label(at, "the export has one row per entry"),
+                )
+                .with_help("write `export c by period with tested(…)`"),
+            },
             CheckError::NeedsPeriods { at, tested } => {
                 if *tested {
                     Diagnostic::new(

@@ -182,6 +182,8 @@ codes! {
         "A cohort has at most 1,000 follow-up periods: each is a row per entry in every report by\nperiod. Use longer periods, or end the periods earlier and add one last period with\n`then until end`:\n\n    periods of 1 day from index + 1 day until index + 100000 days     // E0318\n    periods of 14 days from index + 1 day until index + 140 days then until end";
     CohortTwice = "E0319", "a cohort listed twice",
         "An outcome's cohorts, and a report's, are each listed once:\n\n    outcome hf in a, a = heart_failure          // E0319\n    outcome hf in a, b = heart_failure";
+    ExportBy = "E0320", "an export by something other than `period`",
+        "An export has one row per cohort entry, or with `by period` one row per entry and\nfollow-up period (the cohort needs `periods`). `tested(…)` columns, testing in the period\nand before it, exist only by period:\n\n    export c by sex with age at index                         // E0320\n    export c with tested(lab alt)                             // E0320\n    export c by period with hf, tested(lab alt), age at index";
     UnknownType = "E0401", "an unknown type",
         "Parameter and definition types are: Number, Quantity, Duration, Date, Text, Bool,\nCodes<diagnosis|drug|lab|procedure> and Events<diagnosis|drug|lab|procedure|visit>.";
     DefinitionKind = "E0402", "a definition of a declaration",

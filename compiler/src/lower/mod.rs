@@ -88,10 +88,17 @@ pub fn hir_to_cir(hir: &Hir) -> Result<cir::Program> {
             .iter()
             .map(|c| Ok((c.name.clone(), l.value(&expand(hir, &c.expr))?)))
             .collect::<Result<_>>()?;
+        let tested = e
+            .tested
+            .iter()
+            .map(|c| Ok((c.name.clone(), l.events(&expand(hir, &c.expr))?)))
+            .collect::<Result<_>>()?;
         p.exports.push(cir::Export {
             name: e.name.clone(),
             cohort: hir.def(e.cohort).name.clone(),
             columns,
+            by_period: e.by_period,
+            tested,
         });
     }
     for r in &hir.reports {
