@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use arrow::array::RecordBatch;
+use arrow::array::{Array, RecordBatch};
 
 use crate::e2e::run;
 
@@ -148,6 +148,19 @@ fn thiamazole_granulocytopenia() {
         from_rows, from_report,
         "per-period rows against the report by period"
     );
+    // Every entry says what ended its follow-up: a term of its end, as the cohort IR
+    // writes it (the horizon, the switch, end of observation or death).
+    let exported = &r["export_thiamazole_users"];
+    let reasons = crate::common::text(exported.column_by_name("censoring").expect("censoring"));
+    let end = mid_compiler::cir::date(&c.cir.cohort("thiamazole_users").expect("cohort").end);
+    assert!(reasons.len() > 200);
+    for i in 0..reasons.len() {
+        assert!(
+            !reasons.is_null(i) && end.contains(reasons.value(i)),
+            "row {i}: {:?} is no term of {end}",
+            reasons.is_valid(i).then(|| reasons.value(i))
+        );
+    }
     assert!(
         from_rows.values().map(|t| t[2]).sum::<i64>() >= 10,
         "the rows have outcomes"

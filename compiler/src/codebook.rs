@@ -230,6 +230,7 @@ fn value_meaning(v: &Value) -> String {
         Value::Age(d) => format!("age in full years at {}", cir::date(d)),
         Value::Sex => "sex: F, M or U (unknown)".into(),
         Value::Hospital => "the hospital".into(),
+        Value::Censoring => "what ended follow-up: the first term of the end of follow-up, in the order written (then end of observation, death), whose date is the end".into(),
         Value::Date(d) => format!("the date {}, empty when there is none", cir::date(d)),
         Value::Cond(c) => format!("yes/no: {}", cir::cond(c)),
         Value::Outcome(o) => format!("the date of outcome {o}"),

@@ -358,6 +358,9 @@ pub enum Builtin {
     Death,
     Sex,
     Hospital,
+    /// Which term of the end of follow-up ended it (an export column only: not in `ALL`,
+    /// so no other place resolves the name).
+    Censoring,
 }
 
 impl Builtin {
@@ -368,6 +371,7 @@ impl Builtin {
             Builtin::Death => "death",
             Builtin::Sex => "sex",
             Builtin::Hospital => "hospital",
+            Builtin::Censoring => "censoring",
         }
     }
 

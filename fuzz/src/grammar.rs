@@ -341,6 +341,9 @@ impl ScriptGen {
             if self.r.chance(50) {
                 cols.push(self.cond(2));
             }
+            if self.r.chance(30) {
+                cols.push("censoring".into());
+            }
             let by = if periods && self.r.chance(40) {
                 if self.r.chance(50) {
                     let l = self.lab(false);

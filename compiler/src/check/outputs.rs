@@ -116,8 +116,20 @@ impl Checker<'_> {
                             }
                             continue;
                         }
-                        let x = self.expr(c, &ecx);
-                        let x = self.settle(x, &ecx);
+                        // `censoring`: what ended follow-up (an export column only), unless the
+                        // script names something so.
+                        let x = match &c.kind {
+                            A::Name(i)
+                                if i.name == "censoring"
+                                    && self.lookup(ecx.scope, &i.name).is_none() =>
+                            {
+                                self.mk(H::Builtin(hir::Builtin::Censoring), Type::Text, c, &ecx)
+                            }
+                            _ => {
+                                let x = self.expr(c, &ecx);
+                                self.settle(x, &ecx)
+                            }
+                        };
                         let name = column_name(&self.text(file, c.span));
                         match (&x.kind, x.ty) {
                             (_, Type::Error) => continue,

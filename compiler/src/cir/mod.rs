@@ -462,4 +462,7 @@ pub enum Value {
     Cond(Box<Cond>),
     /// The date of an outcome of the cohort (null without one).
     Outcome(String),
+    /// Which term of the cohort's end of follow-up ended it (the first, in the order
+    /// written, whose date is the end).
+    Censoring,
 }

@@ -448,6 +448,7 @@ pub fn value(v: &Value) -> String {
         Value::Age(d) => format!("age at {}", date(d)),
         Value::Sex => "sex".into(),
         Value::Hospital => "hospital".into(),
+        Value::Censoring => "censoring".into(),
         Value::Date(d) => date(d),
         Value::Cond(c) => cond(c),
         Value::Outcome(o) => format!("date of outcome {o}"),

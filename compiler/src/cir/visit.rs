@@ -207,6 +207,7 @@ pub fn walk_value<V: Visitor + ?Sized>(v: &mut V, x: &Value) {
         | Value::Bool(_)
         | Value::Sex
         | Value::Hospital
+        | Value::Censoring
         | Value::Outcome(_) => {}
     }
 }

@@ -321,6 +321,38 @@ impl Gen {
             Value::Bool(b) => (ctx, lit(*b)),
             Value::Sex => (ctx, c("sex")),
             Value::Hospital => (ctx, c("hospital_id")),
+            Value::Censoring => {
+                let end = self
+                    .ends
+                    .get(&self.cohort)
+                    .cloned()
+                    .ok_or_else(|| internal(format!("no end of {}", self.cohort)))?;
+                // The first term, in the order written, whose date is the end.
+                fn terms(d: &Date, out: &mut Vec<Date>) {
+                    match d {
+                        Date::Earliest(ds) => ds.iter().for_each(|x| terms(x, out)),
+                        other => out.push(other.clone()),
+                    }
+                }
+                let mut all = Vec::new();
+                terms(&end, &mut all);
+                let mut ctx = ctx;
+                let mut cases: Option<datafusion_expr::conditional_expressions::CaseBuilder> = None;
+                for t in &all {
+                    let (next, e) = self.date(t, ctx)?;
+                    ctx = next;
+                    let (when_, then_) = (e.eq(c("end_day")), lit(cir::date(t)));
+                    cases = Some(match cases {
+                        None => datafusion_expr::when(when_, then_),
+                        Some(mut b) => b.when(when_, then_),
+                    });
+                }
+                let expr = match cases {
+                    Some(mut b) => b.otherwise(lit(datafusion_common::ScalarValue::Utf8(None)))?,
+                    None => lit(datafusion_common::ScalarValue::Utf8(None)),
+                };
+                (ctx, expr)
+            }
             Value::Age(d) => {
                 let (ctx, day_e) = self.date(d, ctx)?;
                 let age = self.age(c("birth_date"), day_e);

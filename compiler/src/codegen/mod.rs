@@ -251,6 +251,11 @@ fn program_plans(p: &cir::Program) -> Result<Vec<NamedPlan>> {
 /// Every plan of the script, in the order they run.
 fn plans(g: &mut Gen, p: &cir::Program) -> Result<Vec<NamedPlan>> {
     let mut out = Vec::new();
+    g.ends = p
+        .cohorts
+        .iter()
+        .map(|c| (c.name.clone(), c.end.clone()))
+        .collect();
     for c in &p.cohorts {
         g.begin(&format!("entries_{}", c.name));
         let entries = g.cohort_entries(c)?;
@@ -425,6 +430,8 @@ struct Gen {
     cohort: String,
     /// Each outcome's plan per cohort.
     outcome_plans: BTreeMap<(String, String), String>,
+    /// Each cohort's end of follow-up (what `censoring` reads).
+    ends: BTreeMap<String, cir::Date>,
 }
 
 #[cfg(test)]

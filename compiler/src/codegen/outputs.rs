@@ -88,6 +88,7 @@ impl Gen {
                 | Value::Age(_)
                 | Value::Sex
                 | Value::Hospital
+                | Value::Censoring
                 | Value::Cond(_) => expr.clone(),
             };
             cols.push(shown.alias(name));

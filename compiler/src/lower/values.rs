@@ -128,6 +128,7 @@ impl Lower<'_> {
             (H::AgeAt(d), _) => Ok(Value::Age(self.date(d)?)),
             (H::Builtin(hir::Builtin::Sex), _) => Ok(Value::Sex),
             (H::Builtin(hir::Builtin::Hospital), _) => Ok(Value::Hospital),
+            (H::Builtin(hir::Builtin::Censoring), _) => Ok(Value::Censoring),
             (H::Def(id), Type::Outcome) => Ok(Value::Outcome(self.hir.def(*id).name.clone())),
             (H::Inlined { body, .. }, Type::Number | Type::Text) => self.value(body),
             (_, Type::Number) => {
