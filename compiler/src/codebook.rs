@@ -154,6 +154,7 @@ pub fn export_columns(p: &Program, hir: &Hir, sources: &SourceMap) -> Vec<Vec<Co
                 };
                 match v {
                     Value::Age(_) => d.unit = Some("years".into()),
+                    Value::LabValue(e) => d.unit = cir::lab_unit(e),
                     Value::Outcome(o) => {
                         let (source, text, defs) = w.outcome(p, o);
                         d.meaning = format!(
@@ -230,6 +231,10 @@ fn value_meaning(v: &Value) -> String {
         Value::Age(d) => format!("age in full years at {}", cir::date(d)),
         Value::Sex => "sex: F, M or U (unknown)".into(),
         Value::Hospital => "the hospital".into(),
+        Value::LabValue(e) => format!(
+            "the value of {}, in the item's unit (the highest when several results share that day); empty when there is none",
+            cir::events(e)
+        ),
         Value::Censoring => "what ended follow-up: the first term of the end of follow-up, in the order written (then end of observation, death), whose date is the end".into(),
         Value::Date(d) => format!("the date {}, empty when there is none", cir::date(d)),
         Value::Cond(c) => format!("yes/no: {}", cir::cond(c)),

@@ -208,6 +208,8 @@ pub struct Export {
 pub struct ExportColumn {
     pub name: String,
     pub expr: Expr,
+    /// `value of …`: the value of the one lab result `expr` picks, in its item's unit.
+    pub lab_value: bool,
 }
 
 #[derive(Debug, Clone)]

@@ -344,6 +344,15 @@ impl ScriptGen {
             if self.r.chance(30) {
                 cols.push("censoring".into());
             }
+            if self.r.chance(30) {
+                let l = self.lab(false);
+                let item = l.split_whitespace().nth(1).unwrap_or("alt").to_string();
+                let pick = ["first", "last", "nth(2)"][self.r.below(3)];
+                let d = self.r.days();
+                cols.push(format!(
+                    "value of {pick} lab {item} within {d} days before index"
+                ));
+            }
             let by = if periods && self.r.chance(40) {
                 if self.r.chance(50) {
                     let l = self.lab(false);

@@ -431,6 +431,12 @@ pub enum ExprKind {
     Anchor(Anchor),
     /// `age at index`
     AgeAt(Box<Expr>),
+    /// `value of last lab alt within 180 days before index`: `func` is the word before `of`
+    /// (the checker accepts `value`).
+    ValueOf {
+        func: Ident,
+        events: Box<Expr>,
+    },
     /// `in cohort X`: the patient is a member of cohort X (an entry that passed its steps).
     InCohort(Ident),
     /// `observed 180 days before index`

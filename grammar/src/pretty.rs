@@ -346,6 +346,7 @@ pub fn expr(e: &Expr) -> String {
         ExprKind::Window { expr: e, window } => format!("(window {} {})", expr(e), win(window)),
         ExprKind::Anchor(a) => anchor(a),
         ExprKind::AgeAt(a) => format!("(age-at {})", expr(a)),
+        ExprKind::ValueOf { func, events } => format!("({}-of {})", func.name, expr(events)),
         ExprKind::InCohort(i) => format!("(in-cohort {})", i.name),
         ExprKind::Observed {
             duration,

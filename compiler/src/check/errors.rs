@@ -359,6 +359,12 @@ pub enum CheckError {
         name: String,
         first: At,
     },
+    /// `value of …` where it cannot be (`place`), or of something that is not one result of
+    /// one lab item (`place` none, `found` what it is), or another word than `value`.
+    ValueOf {
+        at: At,
+        problem: String,
+    },
     /// `outcome o in a, a` or `report a, a`.
     CohortTwice {
         at: At,

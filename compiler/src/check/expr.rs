@@ -62,6 +62,14 @@ impl Checker<'_> {
             A::Window { expr, window } => self.window(expr, window, e, cx),
             A::Anchor(a) => self.anchor(a, e, cx),
             A::AgeAt(a) => self.age_at(a, e, cx),
+            A::ValueOf { .. } => {
+                // An export column only (`check_exports_reports` reads it there).
+                self.error(CheckError::ValueOf {
+                    at: (cx.file, e.span),
+                    problem: "a column of an export, not part of a condition or a date".into(),
+                });
+                self.err_expr(e, cx)
+            }
             A::InCohort(i) => self.in_cohort(i, e, cx),
             A::Observed {
                 duration,

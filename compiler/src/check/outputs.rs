@@ -23,6 +23,39 @@ impl Checker<'_> {
         }
     }
 
+    /// The one lab result per entry whose value `value of` shows (an export column).
+    fn value_of(&mut self, func: &ast::Ident, events: &ast::Expr, cx: &Cx) -> Option<hir::Expr> {
+        if func.name != "value" {
+            self.error(CheckError::ValueOf {
+                at: (cx.file, func.span),
+                problem: format!("`{} of` is not a column; write `value of`", func.name),
+            });
+            return None;
+        }
+        let x = self.expr(events, cx);
+        let x = self.settle(x, cx);
+        if x.ty == Type::Error {
+            return None;
+        }
+        let problem = if x.ty.events().and_then(|d| d.single()) != Some(EventDomain::Lab) {
+            Some("it takes lab results")
+        } else if self.lab_item_of(&x).is_none() {
+            Some("it takes the results of one lab item")
+        } else if !selects_one(&self.hir, &x) {
+            Some("it takes one result per entry: `first`, `last` or `nth(n)`")
+        } else {
+            None
+        };
+        if let Some(p) = problem {
+            self.error(CheckError::ValueOf {
+                at: (cx.file, events.span),
+                problem: p.into(),
+            });
+            return None;
+        }
+        Some(x)
+    }
+
     /// The lab events of `tested(…)` (a report stratum or an export column by period).
     fn tested_events(
         &mut self,
@@ -112,18 +145,30 @@ impl Checker<'_> {
                                     });
                                     continue;
                                 }
-                                tested.push(hir::ExportColumn { name, expr: x });
+                                tested.push(hir::ExportColumn {
+                                    name,
+                                    expr: x,
+                                    lab_value: false,
+                                });
                             }
                             continue;
                         }
                         // `censoring`: what ended follow-up (an export column only), unless the
                         // script names something so.
+                        let mut lab_value = false;
                         let x = match &c.kind {
                             A::Name(i)
                                 if i.name == "censoring"
                                     && self.lookup(ecx.scope, &i.name).is_none() =>
                             {
                                 self.mk(H::Builtin(hir::Builtin::Censoring), Type::Text, c, &ecx)
+                            }
+                            A::ValueOf { func, events } => {
+                                let Some(x) = self.value_of(func, events, &ecx) else {
+                                    continue;
+                                };
+                                lab_value = true;
+                                x
                             }
                             _ => {
                                 let x = self.expr(c, &ecx);
@@ -162,7 +207,11 @@ impl Checker<'_> {
                             });
                             continue;
                         }
-                        columns.push(hir::ExportColumn { name, expr: x });
+                        columns.push(hir::ExportColumn {
+                            name,
+                            expr: x,
+                            lab_value,
+                        });
                     }
                     self.hir.exports.push(hir::Export {
                         name: e.name.as_ref().map(|n| n.name.clone()),

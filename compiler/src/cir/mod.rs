@@ -465,4 +465,7 @@ pub enum Value {
     /// Which term of the cohort's end of follow-up ended it (the first, in the order
     /// written, whose date is the end).
     Censoring,
+    /// The value of the one lab result per entry the events pick, in its item's unit (the
+    /// highest when several results share the picked day).
+    LabValue(Box<Events>),
 }

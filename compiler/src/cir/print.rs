@@ -449,6 +449,7 @@ pub fn value(v: &Value) -> String {
         Value::Sex => "sex".into(),
         Value::Hospital => "hospital".into(),
         Value::Censoring => "censoring".into(),
+        Value::LabValue(e) => format!("value of {}", events(e)),
         Value::Date(d) => date(d),
         Value::Cond(c) => cond(c),
         Value::Outcome(o) => format!("date of outcome {o}"),

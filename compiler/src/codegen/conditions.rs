@@ -225,7 +225,7 @@ impl Gen {
     pub(super) fn date(&mut self, d: &Date, ctx: Ctx) -> Result<(Ctx, Expr)> {
         match d {
             Date::Event(ev) => {
-                let name = format!("date_{}", ident(&cir::events(ev)));
+                let name = format!("date_{}", key_ident(&cir::events(ev)));
                 if ctx.has(&name) {
                     return Ok((ctx, c(&name)));
                 }
@@ -300,7 +300,7 @@ impl Gen {
             Date::EraEnd(n) => c(&format!("{n}_end_day")),
             Date::Literal(x) => lit(*x),
             Date::Offset(inner, n) => self.date_expr(inner)? + lit(*n as i32),
-            Date::Event(ev) => c(&format!("date_{}", ident(&cir::events(ev)))),
+            Date::Event(ev) => c(&format!("date_{}", key_ident(&cir::events(ev)))),
             Date::Earliest(ds) => least(
                 ds.iter()
                     .map(|x| self.date_expr(x))
@@ -321,6 +321,41 @@ impl Gen {
             Value::Bool(b) => (ctx, lit(*b)),
             Value::Sex => (ctx, c("sex")),
             Value::Hospital => (ctx, c("hospital_id")),
+            Value::LabValue(ev) => {
+                // The picked result per entry, joined in as a column; several results on the
+                // picked day give their highest value.
+                let name = format!("value_{}", key_ident(&cir::events(ev)));
+                if ctx.has(&name) {
+                    return Ok((ctx, c(&name)));
+                }
+                let ctx = self.prepare_anchors(ev, ctx)?;
+                let rel = self.events(ev, Some(&ctx))?;
+                let rel = self.lift(rel, &ctx)?;
+                let alias = self.fresh("value");
+                let per = LogicalPlanBuilder::from(rel.plan)
+                    .aggregate(
+                        ctx.keys.iter().map(|k| c(k)).collect::<Vec<_>>(),
+                        vec![
+                            datafusion_functions_aggregate::expr_fn::max(c("ev_value"))
+                                .alias("the_value"),
+                        ],
+                    )?
+                    .alias(&alias)?
+                    .build()?;
+                let keys_l = keys_of(&ctx.alias, &ctx.keys);
+                let keys_r = keys_of(&alias, &ctx.keys);
+                let plan = LogicalPlanBuilder::from(ctx.plan.clone())
+                    .join(per, JoinType::Left, (keys_l, keys_r), None)?
+                    .project(Self::keep_all(
+                        &ctx.plan,
+                        &ctx.alias,
+                        vec![qc(&alias, "the_value").alias(&name)],
+                        &[],
+                    ))?
+                    .alias(&ctx.alias)?
+                    .build()?;
+                (Ctx { plan, ..ctx }, c(&name))
+            }
             Value::Censoring => {
                 let end = self
                     .ends

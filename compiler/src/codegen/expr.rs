@@ -94,6 +94,23 @@ pub(super) fn ident(text: &str) -> String {
     if out.is_empty() { "events".into() } else { out }
 }
 
+/// A readable identifier that is one text's own: `ident`, and when that cut the text short,
+/// a hash of the whole text after it. A column computed once per context and found again
+/// by its name (an event's date, a lab value) needs it: two queries that differ only after
+/// the cut (`… in [index - 180 .. index - 1]` and `… in [index - 180 .. index]`) would
+/// otherwise share one column, the second reading the first's dates.
+pub(super) fn key_ident(text: &str) -> String {
+    let short = ident(text);
+    if slug(text, usize::MAX) == short {
+        return short;
+    }
+    // FNV-1a: stable across runs and builds, so plans stay deterministic.
+    let hash = text.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    format!("{short}_{:08x}", hash & 0xffff_ffff)
+}
+
 /// `text` as a lower-case word of ASCII letters, digits and single `_`, cut at about `max`
 /// characters; empty when `text` has no ASCII letter or digit.
 pub(super) fn slug(text: &str, max: usize) -> String {

@@ -89,6 +89,7 @@ impl Gen {
                 | Value::Sex
                 | Value::Hospital
                 | Value::Censoring
+                | Value::LabValue(_)
                 | Value::Cond(_) => expr.clone(),
             };
             cols.push(shown.alias(name));

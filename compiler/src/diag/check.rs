@@ -654,6 +654,12 @@ impl CheckError {
             )
             .with_label(label(first, "first here"))
             .with_help("remove one of them"),
+            CheckError::ValueOf { at, problem } => Diagnostic::new(
+                Code::ValueOf,
+                format!("`value of …`: {problem}"),
+                label(at, "here"),
+            )
+            .with_help("an export column: `export c with value of last lab alt within 180 days before index`"),
             CheckError::CohortTwice { at, name, first } => Diagnostic::new(
                 Code::CohortTwice,
                 format!("cohort `{name}` is listed twice"),

@@ -184,6 +184,8 @@ codes! {
         "An outcome's cohorts, and a report's, are each listed once:\n\n    outcome hf in a, a = heart_failure          // E0319\n    outcome hf in a, b = heart_failure";
     ExportBy = "E0320", "an export by something other than `period`",
         "An export has one row per cohort entry, or with `by period` one row per entry and\nfollow-up period (the cohort needs `periods`). `tested(…)` columns, testing in the period\nand before it, exist only by period:\n\n    export c by sex with age at index                         // E0320\n    export c with tested(lab alt)                             // E0320\n    export c by period with hf, tested(lab alt), age at index";
+    ValueOf = "E0321", "a `value of` that is not one lab result in an export",
+        "`value of` gives a lab result's value, in its item's catalogue unit, as an export column.\nIt takes one result per entry of one lab item (`first`, `last` or `nth(n)`):\n\n    export c with value of last lab alt within 180 days before index      // U/L\n    export c with value of lab alt                                          // E0321: which result?\n    require value of last lab alt before index > 50                         // E0321: compare the\n    require last lab alt before index > 50 U/L                              // lab query instead";
     UnknownType = "E0401", "an unknown type",
         "Parameter and definition types are: Number, Quantity, Duration, Date, Text, Bool,\nCodes<diagnosis|drug|lab|procedure> and Events<diagnosis|drug|lab|procedure|visit>.";
     DefinitionKind = "E0402", "a definition of a declaration",

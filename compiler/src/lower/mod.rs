@@ -86,7 +86,15 @@ pub fn hir_to_cir(hir: &Hir) -> Result<cir::Program> {
         let columns = e
             .columns
             .iter()
-            .map(|c| Ok((c.name.clone(), l.value(&expand(hir, &c.expr))?)))
+            .map(|c| {
+                let x = expand(hir, &c.expr);
+                let v = if c.lab_value {
+                    cir::Value::LabValue(Box::new(l.events(&x)?))
+                } else {
+                    l.value(&x)?
+                };
+                Ok((c.name.clone(), v))
+            })
             .collect::<Result<_>>()?;
         let tested = e
             .tested
