@@ -155,6 +155,7 @@ pub fn export_columns(p: &Program, hir: &Hir, sources: &SourceMap) -> Vec<Vec<Co
                 match v {
                     Value::Age(_) => d.unit = Some("years".into()),
                     Value::LabValue(e) => d.unit = cir::lab_unit(e),
+                    Value::Count(_) => d.unit = Some("days".into()),
                     Value::Outcome(o) => {
                         let (source, text, defs) = w.outcome(p, o);
                         d.meaning = format!(
@@ -233,6 +234,10 @@ fn value_meaning(v: &Value) -> String {
         Value::Hospital => "the hospital".into(),
         Value::LabValue(e) => format!(
             "the value of {}, in the item's unit (the highest when several results share that day); empty when there is none",
+            cir::events(e)
+        ),
+        Value::Count(e) => format!(
+            "the number of distinct days with {} (0 when none)",
             cir::events(e)
         ),
         Value::Censoring => "what ended follow-up: the first term of the end of follow-up, in the order written (then end of observation, death), whose date is the end".into(),

@@ -204,12 +204,20 @@ pub struct Export {
     pub span: Span,
 }
 
+/// An export column over events: `value of` the one picked lab result, or `count of` the
+/// distinct days of the events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Of {
+    Value,
+    Count,
+}
+
 #[derive(Debug, Clone)]
 pub struct ExportColumn {
     pub name: String,
     pub expr: Expr,
-    /// `value of …`: the value of the one lab result `expr` picks, in its item's unit.
-    pub lab_value: bool,
+    /// `value of …` or `count of …`: what `expr`'s events give per entry.
+    pub of: Option<Of>,
 }
 
 #[derive(Debug, Clone)]

@@ -23,19 +23,40 @@ impl Checker<'_> {
         }
     }
 
-    /// The one lab result per entry whose value `value of` shows (an export column).
-    fn value_of(&mut self, func: &ast::Ident, events: &ast::Expr, cx: &Cx) -> Option<hir::Expr> {
-        if func.name != "value" {
-            self.error(CheckError::ValueOf {
-                at: (cx.file, func.span),
-                problem: format!("`{} of` is not a column; write `value of`", func.name),
-            });
-            return None;
-        }
+    /// `value of` the one lab result per entry, or `count of` events (export columns).
+    fn value_of(
+        &mut self,
+        func: &ast::Ident,
+        events: &ast::Expr,
+        cx: &Cx,
+    ) -> Option<(hir::Of, hir::Expr)> {
+        let kind = match func.name.as_str() {
+            "value" => hir::Of::Value,
+            "count" => hir::Of::Count,
+            other => {
+                self.error(CheckError::ValueOf {
+                    at: (cx.file, func.span),
+                    problem: format!(
+                        "`{other} of` is not a column; write `value of` or `count of`"
+                    ),
+                });
+                return None;
+            }
+        };
         let x = self.expr(events, cx);
         let x = self.settle(x, cx);
         if x.ty == Type::Error {
             return None;
+        }
+        if kind == hir::Of::Count {
+            if x.ty.events().is_none() {
+                self.error(CheckError::ValueOf {
+                    at: (cx.file, events.span),
+                    problem: "`count of` takes events".into(),
+                });
+                return None;
+            }
+            return Some((kind, x));
         }
         let problem = if x.ty.events().and_then(|d| d.single()) != Some(EventDomain::Lab) {
             Some("it takes lab results")
@@ -53,7 +74,7 @@ impl Checker<'_> {
             });
             return None;
         }
-        Some(x)
+        Some((kind, x))
     }
 
     /// The lab events of `tested(…)` (a report stratum or an export column by period).
@@ -148,14 +169,14 @@ impl Checker<'_> {
                                 tested.push(hir::ExportColumn {
                                     name,
                                     expr: x,
-                                    lab_value: false,
+                                    of: None,
                                 });
                             }
                             continue;
                         }
                         // `censoring`: what ended follow-up (an export column only), unless the
                         // script names something so.
-                        let mut lab_value = false;
+                        let mut of = None;
                         let x = match &c.kind {
                             A::Name(i)
                                 if i.name == "censoring"
@@ -164,10 +185,10 @@ impl Checker<'_> {
                                 self.mk(H::Builtin(hir::Builtin::Censoring), Type::Text, c, &ecx)
                             }
                             A::ValueOf { func, events } => {
-                                let Some(x) = self.value_of(func, events, &ecx) else {
+                                let Some((kind, x)) = self.value_of(func, events, &ecx) else {
                                     continue;
                                 };
-                                lab_value = true;
+                                of = Some(kind);
                                 x
                             }
                             _ => {
@@ -207,11 +228,7 @@ impl Checker<'_> {
                             });
                             continue;
                         }
-                        columns.push(hir::ExportColumn {
-                            name,
-                            expr: x,
-                            lab_value,
-                        });
+                        columns.push(hir::ExportColumn { name, expr: x, of });
                     }
                     self.hir.exports.push(hir::Export {
                         name: e.name.as_ref().map(|n| n.name.clone()),

@@ -468,4 +468,6 @@ pub enum Value {
     /// The value of the one lab result per entry the events pick, in its item's unit (the
     /// highest when several results share the picked day).
     LabValue(Box<Events>),
+    /// The number of distinct days with one of the events (0 when none).
+    Count(Box<Events>),
 }

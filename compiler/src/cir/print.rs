@@ -450,6 +450,7 @@ pub fn value(v: &Value) -> String {
         Value::Hospital => "hospital".into(),
         Value::Censoring => "censoring".into(),
         Value::LabValue(e) => format!("value of {}", events(e)),
+        Value::Count(e) => format!("count of days of {}", events(e)),
         Value::Date(d) => date(d),
         Value::Cond(c) => cond(c),
         Value::Outcome(o) => format!("date of outcome {o}"),

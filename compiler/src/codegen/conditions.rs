@@ -221,6 +221,44 @@ impl Gen {
         Ok(ctx)
     }
 
+    /// One aggregate of `ev`'s events per context row (`agg` over the event columns), joined
+    /// in as the column `name` (found again by it when the context has it already).
+    fn per_entry(
+        &mut self,
+        ev: &cir::Events,
+        ctx: Ctx,
+        name: String,
+        agg: Expr,
+    ) -> Result<(Ctx, Expr)> {
+        if ctx.has(&name) {
+            return Ok((ctx, c(&name)));
+        }
+        let ctx = self.prepare_anchors(ev, ctx)?;
+        let rel = self.events(ev, Some(&ctx))?;
+        let rel = self.lift(rel, &ctx)?;
+        let alias = self.fresh("per_entry");
+        let per = LogicalPlanBuilder::from(rel.plan)
+            .aggregate(
+                ctx.keys.iter().map(|k| c(k)).collect::<Vec<_>>(),
+                vec![agg.alias("the_value")],
+            )?
+            .alias(&alias)?
+            .build()?;
+        let keys_l = keys_of(&ctx.alias, &ctx.keys);
+        let keys_r = keys_of(&alias, &ctx.keys);
+        let plan = LogicalPlanBuilder::from(ctx.plan.clone())
+            .join(per, JoinType::Left, (keys_l, keys_r), None)?
+            .project(Self::keep_all(
+                &ctx.plan,
+                &ctx.alias,
+                vec![qc(&alias, "the_value").alias(&name)],
+                &[],
+            ))?
+            .alias(&ctx.alias)?
+            .build()?;
+        Ok((Ctx { plan, ..ctx }, c(&name)))
+    }
+
     /// A day number per context row. Event dates are joined in as columns (`date_N`).
     pub(super) fn date(&mut self, d: &Date, ctx: Ctx) -> Result<(Ctx, Expr)> {
         match d {
@@ -322,39 +360,20 @@ impl Gen {
             Value::Sex => (ctx, c("sex")),
             Value::Hospital => (ctx, c("hospital_id")),
             Value::LabValue(ev) => {
-                // The picked result per entry, joined in as a column; several results on the
-                // picked day give their highest value.
+                // Several results on the picked day give their highest value.
                 let name = format!("value_{}", key_ident(&cir::events(ev)));
-                if ctx.has(&name) {
-                    return Ok((ctx, c(&name)));
-                }
-                let ctx = self.prepare_anchors(ev, ctx)?;
-                let rel = self.events(ev, Some(&ctx))?;
-                let rel = self.lift(rel, &ctx)?;
-                let alias = self.fresh("value");
-                let per = LogicalPlanBuilder::from(rel.plan)
-                    .aggregate(
-                        ctx.keys.iter().map(|k| c(k)).collect::<Vec<_>>(),
-                        vec![
-                            datafusion_functions_aggregate::expr_fn::max(c("ev_value"))
-                                .alias("the_value"),
-                        ],
-                    )?
-                    .alias(&alias)?
-                    .build()?;
-                let keys_l = keys_of(&ctx.alias, &ctx.keys);
-                let keys_r = keys_of(&alias, &ctx.keys);
-                let plan = LogicalPlanBuilder::from(ctx.plan.clone())
-                    .join(per, JoinType::Left, (keys_l, keys_r), None)?
-                    .project(Self::keep_all(
-                        &ctx.plan,
-                        &ctx.alias,
-                        vec![qc(&alias, "the_value").alias(&name)],
-                        &[],
-                    ))?
-                    .alias(&ctx.alias)?
-                    .build()?;
-                (Ctx { plan, ..ctx }, c(&name))
+                let agg = datafusion_functions_aggregate::expr_fn::max(c("ev_value"));
+                self.per_entry(ev, ctx, name, agg)?
+            }
+            Value::Count(ev) => {
+                let name = format!("count_{}", key_ident(&cir::events(ev)));
+                let agg = datafusion_functions_aggregate::expr_fn::count_distinct(c("ev_day"));
+                let (ctx, e) = self.per_entry(ev, ctx, name, agg)?;
+                // No events: a count of 0 (the left join leaves it null).
+                (
+                    ctx,
+                    datafusion_functions::expr_fn::coalesce(vec![e, lit(0_i64)]),
+                )
             }
             Value::Censoring => {
                 let end = self

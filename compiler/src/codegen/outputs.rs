@@ -90,6 +90,7 @@ impl Gen {
                 | Value::Hospital
                 | Value::Censoring
                 | Value::LabValue(_)
+                | Value::Count(_)
                 | Value::Cond(_) => expr.clone(),
             };
             cols.push(shown.alias(name));

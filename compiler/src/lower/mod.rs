@@ -88,10 +88,10 @@ pub fn hir_to_cir(hir: &Hir) -> Result<cir::Program> {
             .iter()
             .map(|c| {
                 let x = expand(hir, &c.expr);
-                let v = if c.lab_value {
-                    cir::Value::LabValue(Box::new(l.events(&x)?))
-                } else {
-                    l.value(&x)?
+                let v = match c.of {
+                    Some(hir::Of::Value) => cir::Value::LabValue(Box::new(l.events(&x)?)),
+                    Some(hir::Of::Count) => cir::Value::Count(Box::new(l.events(&x)?)),
+                    None => l.value(&x)?,
                 };
                 Ok((c.name.clone(), v))
             })
