@@ -353,6 +353,11 @@ impl ScriptGen {
                     "value of {pick} lab {item} within {d} days before index"
                 ));
             }
+            if self.r.chance(30) {
+                let drug = self.drug();
+                let d = self.r.days();
+                cols.push(format!("count of drug {drug} within {d} days before index"));
+            }
             let by = if periods && self.r.chance(40) {
                 if self.r.chance(50) {
                     let l = self.lab(false);
