@@ -352,9 +352,9 @@ def main():
                             "mid_runs": mid_times, "duckdb_runs": duck_times})
             continue
         # Compare the persons counts as mid publishes them (docs/language.md, Disclosure
-        # control): 0, `<10` for 1-9, otherwise rounded to the nearest 10 (halves up). DuckDB's
-        # exact count must publish as the same cell.
-        mid_persons = [r["persons"] for r in m]
+        # control): 0, hidden (empty, `persons_suppressed` true) for 1-9, otherwise rounded
+        # to the nearest 10 (halves up). DuckDB's exact count must publish as the same cell.
+        mid_persons = ["<10" if r.get("persons_suppressed") == "true" else r["persons"] for r in m]
         duck_persons = [str(r[-1]) if q != "q1_new_users_lab" else str(r[1]) for r in rows]
         def agrees(a: str, b: str) -> bool:
             n = int(b)

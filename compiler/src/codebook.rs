@@ -66,24 +66,23 @@ impl Where<'_> {
             .collect::<Vec<_>>()
             .join(" ")
     }
-    /// A cohort's place.
-    fn cohort(&self, name: &str) -> Option<String> {
+    /// The script's own declaration of `name`.
+    fn script_def(&self, name: &str) -> Option<&crate::hir::Def> {
         self.hir
             .script_defs
             .iter()
             .map(|id| self.hir.def(*id))
             .find(|d| d.name == name)
-            .map(|d| self.line(d.file, d.span))
+    }
+
+    /// A cohort's place.
+    fn cohort(&self, name: &str) -> Option<String> {
+        self.script_def(name).map(|d| self.line(d.file, d.span))
     }
 
     /// An outcome's place, its text and the definitions it uses.
     fn outcome(&self, p: &Program, name: &str) -> (Option<String>, Option<String>, Vec<String>) {
-        let def = self
-            .hir
-            .script_defs
-            .iter()
-            .map(|id| self.hir.def(*id))
-            .find(|d| d.name == name);
+        let def = self.script_def(name);
         let definitions = p
             .outcome(name)
             .map(|o| o.definitions.iter().map(|(n, _)| n.clone()).collect())

@@ -101,6 +101,12 @@ impl ScriptGen {
         self.procedures.push(p);
         p
     }
+    /// A lab item's name, drawn (and imported) as `lab` draws it.
+    fn lab_item(&mut self) -> String {
+        let l = self.lab(false);
+        l.split_whitespace().nth(1).unwrap_or("alt").to_string()
+    }
+
     fn lab(&mut self, baseline: bool) -> String {
         let (item, thresholds) = LABS[self.r.below(LABS.len())];
         self.labs.push(item);
@@ -345,8 +351,7 @@ impl ScriptGen {
                 cols.push("censoring".into());
             }
             if self.r.chance(30) {
-                let l = self.lab(false);
-                let item = l.split_whitespace().nth(1).unwrap_or("alt").to_string();
+                let item = self.lab_item();
                 let pick = ["first", "last", "nth(2)"][self.r.below(3)];
                 let d = self.r.days();
                 cols.push(format!(
@@ -360,8 +365,7 @@ impl ScriptGen {
             }
             let by = if periods && self.r.chance(40) {
                 if self.r.chance(50) {
-                    let l = self.lab(false);
-                    let item = l.split_whitespace().nth(1).unwrap_or("alt").to_string();
+                    let item = self.lab_item();
                     cols.push(format!("tested(lab {item})"));
                 }
                 " by period"
@@ -387,8 +391,7 @@ impl ScriptGen {
         if periods && self.r.chance(60) {
             strata.push("period".into());
             if self.r.chance(50) {
-                let l = self.lab(false);
-                let item = l.split_whitespace().nth(1).unwrap_or("alt").to_string();
+                let item = self.lab_item();
                 strata.push(format!("tested(lab {item})"));
             }
         }

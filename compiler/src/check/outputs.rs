@@ -221,7 +221,11 @@ impl Checker<'_> {
                                 continue;
                             }
                         }
-                        if columns.iter().any(|c: &hir::ExportColumn| c.name == name) {
+                        if columns
+                            .iter()
+                            .chain(&tested)
+                            .any(|c: &hir::ExportColumn| c.name == name)
+                        {
                             self.error(CheckError::DuplicateColumn {
                                 at: (file, c.span),
                                 name: name.clone(),

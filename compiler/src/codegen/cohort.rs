@@ -29,9 +29,7 @@ pub(super) fn step_columns(coh: &cir::Cohort) -> Vec<String> {
         };
         let slug = slug(words, 48);
         let slug = if slug.is_empty() {
-            use sha2::Digest;
-            let h = sha2::Sha256::digest(s.label.as_bytes());
-            h.iter().take(4).map(|b| format!("{b:02x}")).collect()
+            short_hash(&s.label)
         } else {
             slug
         };

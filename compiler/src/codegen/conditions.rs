@@ -221,13 +221,16 @@ impl Gen {
         Ok(ctx)
     }
 
-    /// One aggregate of `ev`'s events per context row (`agg` over the event columns), joined
-    /// in as the column `name` (found again by it when the context has it already).
+    /// One aggregate of `ev`'s events per context row, joined in as the column `name` (found
+    /// again by it when the context has it already): an event's date (`what` = `day`, also
+    /// joined into the base, since windows of later events may be anchored on it), a lab
+    /// value or a count. The subquery is `<what-prefix>_N` with the aggregate `the_<what>`.
     fn per_entry(
         &mut self,
         ev: &cir::Events,
         ctx: Ctx,
         name: String,
+        (alias, what): (&str, &str),
         agg: Expr,
     ) -> Result<(Ctx, Expr)> {
         if ctx.has(&name) {
@@ -236,27 +239,36 @@ impl Gen {
         let ctx = self.prepare_anchors(ev, ctx)?;
         let rel = self.events(ev, Some(&ctx))?;
         let rel = self.lift(rel, &ctx)?;
-        let alias = self.fresh("per_entry");
+        let alias = self.fresh(alias);
+        let the = format!("the_{what}");
         let per = LogicalPlanBuilder::from(rel.plan)
             .aggregate(
                 ctx.keys.iter().map(|k| c(k)).collect::<Vec<_>>(),
-                vec![agg.alias("the_value")],
+                vec![agg.alias(&the)],
             )?
             .alias(&alias)?
             .build()?;
         let keys_l = keys_of(&ctx.alias, &ctx.keys);
         let keys_r = keys_of(&alias, &ctx.keys);
-        let plan = LogicalPlanBuilder::from(ctx.plan.clone())
-            .join(per, JoinType::Left, (keys_l, keys_r), None)?
-            .project(Self::keep_all(
-                &ctx.plan,
-                &ctx.alias,
-                vec![qc(&alias, "the_value").alias(&name)],
-                &[],
-            ))?
-            .alias(&ctx.alias)?
-            .build()?;
-        Ok((Ctx { plan, ..ctx }, c(&name)))
+        let add = |on: &LogicalPlan, per: LogicalPlan| -> Result<LogicalPlan> {
+            Ok(LogicalPlanBuilder::from(on.clone())
+                .join(per, JoinType::Left, (keys_l.clone(), keys_r.clone()), None)?
+                .project(Self::keep_all(
+                    on,
+                    &ctx.alias,
+                    vec![qc(&alias, &the).alias(&name)],
+                    &[],
+                ))?
+                .alias(&ctx.alias)?
+                .build()?)
+        };
+        let plan = add(&ctx.plan, per.clone())?;
+        let base = if what == "day" {
+            add(&ctx.base, per)?
+        } else {
+            ctx.base.clone()
+        };
+        Ok((Ctx { plan, base, ..ctx }, c(&name)))
     }
 
     /// A day number per context row. Event dates are joined in as columns (`date_N`).
@@ -264,37 +276,7 @@ impl Gen {
         match d {
             Date::Event(ev) => {
                 let name = format!("date_{}", key_ident(&cir::events(ev)));
-                if ctx.has(&name) {
-                    return Ok((ctx, c(&name)));
-                }
-                let ctx = self.prepare_anchors(ev, ctx)?;
-                let rel = self.events(ev, Some(&ctx))?;
-                let rel = self.lift(rel, &ctx)?;
-                let alias = self.fresh("date");
-                let per = LogicalPlanBuilder::from(rel.plan)
-                    .aggregate(
-                        ctx.keys.iter().map(|k| c(k)).collect::<Vec<_>>(),
-                        vec![min(c("ev_day")).alias("the_day")],
-                    )?
-                    .alias(&alias)?
-                    .build()?;
-                let keys_l = keys_of(&ctx.alias, &ctx.keys);
-                let keys_r = keys_of(&alias, &ctx.keys);
-                let add = |on: &LogicalPlan, per: LogicalPlan| -> Result<LogicalPlan> {
-                    Ok(LogicalPlanBuilder::from(on.clone())
-                        .join(per, JoinType::Left, (keys_l.clone(), keys_r.clone()), None)?
-                        .project(Self::keep_all(
-                            on,
-                            &ctx.alias,
-                            vec![qc(&alias, "the_day").alias(&name)],
-                            &[],
-                        ))?
-                        .alias(&ctx.alias)?
-                        .build()?)
-                };
-                let plan = add(&ctx.plan, per.clone())?;
-                let base = add(&ctx.base, per)?;
-                Ok((Ctx { plan, base, ..ctx }, c(&name)))
+                self.per_entry(ev, ctx, name, ("date", "day"), min(c("ev_day")))
             }
             Date::Offset(inner, n) => {
                 let (ctx, e) = self.date(inner, ctx)?;
@@ -363,12 +345,12 @@ impl Gen {
                 // Several results on the picked day give their highest value.
                 let name = format!("value_{}", key_ident(&cir::events(ev)));
                 let agg = datafusion_functions_aggregate::expr_fn::max(c("ev_value"));
-                self.per_entry(ev, ctx, name, agg)?
+                self.per_entry(ev, ctx, name, ("value", "value"), agg)?
             }
             Value::Count(ev) => {
                 let name = format!("count_{}", key_ident(&cir::events(ev)));
                 let agg = datafusion_functions_aggregate::expr_fn::count_distinct(c("ev_day"));
-                let (ctx, e) = self.per_entry(ev, ctx, name, agg)?;
+                let (ctx, e) = self.per_entry(ev, ctx, name, ("count", "count"), agg)?;
                 // No events: a count of 0 (the left join leaves it null).
                 (
                     ctx,

@@ -104,11 +104,14 @@ pub(super) fn key_ident(text: &str) -> String {
     if slug(text, usize::MAX) == short {
         return short;
     }
-    // FNV-1a: stable across runs and builds, so plans stay deterministic.
-    let hash = text.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    });
-    format!("{short}_{:08x}", hash & 0xffff_ffff)
+    format!("{short}_{}", short_hash(text))
+}
+
+/// Eight hex digits of the text's SHA-256: a name part that is the same in every run.
+pub(super) fn short_hash(text: &str) -> String {
+    use sha2::Digest;
+    let h = sha2::Sha256::digest(text.as_bytes());
+    h.iter().take(4).map(|b| format!("{b:02x}")).collect()
 }
 
 /// `text` as a lower-case word of ASCII letters, digits and single `_`, cut at about `max`

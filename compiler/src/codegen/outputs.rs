@@ -60,25 +60,13 @@ impl Gen {
             values.push((name, v, expr));
         }
         if e.by_period {
-            let periods = coh.periods.as_ref().ok_or_else(|| internal("periods"))?;
-            ctx = self.periods(ctx, periods)?;
-            // A period is a row when follow-up reaches it.
-            let plan = LogicalPlanBuilder::from(ctx.plan.clone())
-                .filter(c("period_start_day").lt_eq(c("end_day")))?
-                .alias(&ctx.alias)?
-                .build()?;
-            ctx = Ctx {
-                plan: plan.clone(),
-                base: plan,
-                ..ctx
-            };
+            ctx = self.periods_reached(ctx, coh)?;
             cols.push(c("period"));
             cols.push(as_date(c("period_start_day")).alias("period_start"));
             cols.push(as_date(least(vec![c("period_end_day"), c("end_day")])).alias("period_end"));
         }
         let start = c("period_start_day");
         let stop = least(vec![c("period_end_day"), c("end_day")]);
-        let risk_start = greatest(vec![start.clone(), c("index_day") + lit(1_i32)]);
         for (name, v, expr) in values {
             let shown = match v {
                 Value::Date(_) | Value::Outcome(_) => as_date(expr.clone()),
@@ -96,20 +84,10 @@ impl Gen {
             cols.push(shown.alias(name));
             if e.by_period && matches!(v, Value::Outcome(_)) {
                 // The person-time definition of reports, per period (docs/language.md).
-                let od = expr;
-                let before = od.clone().is_not_null().and(od.clone().lt(start.clone()));
-                let happens = od.clone().between(risk_start.clone(), stop.clone());
-                let days = cast(
-                    least(vec![stop.clone(), od.clone()]) - risk_start.clone() + lit(1),
-                    DataType::Int64,
-                );
-                cols.push(datafusion_expr::not(before.clone()).alias(format!("{name}_at_risk")));
-                cols.push(coalesce(vec![happens, lit(false)]).alias(format!("{name}_in_period")));
-                cols.push(
-                    when(before, lit(0_i64))
-                        .otherwise(greatest(vec![days, lit(0_i64)]))?
-                        .alias(format!("{name}_days_at_risk")),
-                );
+                let t = person_time(expr, start.clone(), stop.clone())?;
+                cols.push(datafusion_expr::not(t.before).alias(format!("{name}_at_risk")));
+                cols.push(coalesce(vec![t.happens, lit(false)]).alias(format!("{name}_in_period")));
+                cols.push(t.days.alias(format!("{name}_days_at_risk")));
             }
         }
         for (name, ev) in &e.tested {
@@ -156,24 +134,11 @@ impl Gen {
             let mut start = c("index_day");
             let mut stop = c("end_day");
             if by_period {
-                let periods = coh.periods.as_ref().ok_or_else(|| internal("periods"))?;
-                ctx = self.periods(ctx, periods)?;
+                // At risk in a period only if follow-up reaches it.
+                ctx = self.periods_reached(ctx, coh)?;
                 start = c("period_start_day");
                 stop = least(vec![c("period_end_day"), c("end_day")]);
-                // At risk in a period only if follow-up reaches it.
-                let plan = LogicalPlanBuilder::from(ctx.plan.clone())
-                    .filter(c("period_start_day").lt_eq(c("end_day")))?
-                    .alias(&ctx.alias)?
-                    .build()?;
-                ctx = Ctx {
-                    plan: plan.clone(),
-                    base: plan,
-                    ..ctx
-                };
             }
-            // Time at risk starts the day after index (an outcome's default window), so
-            // the index day is in no one's person-time, whether a report is by period or not.
-            let risk_start = greatest(vec![start.clone(), c("index_day") + lit(1_i32)]);
             // Strata and the person are projected under names of their own, so a stratum
             // that is a key column (`by hospital`) cannot collide with the person's columns.
             let mut pre = Vec::new();
@@ -190,28 +155,18 @@ impl Gen {
                 let od = c(&format!("{o}_day"));
                 let in_cohort = p.outcome_of(o, cname);
                 if in_cohort {
-                    // An outcome counts where it happens in time at risk; person-time stops
-                    // at it (inclusive).
-                    let happens = od.clone().between(risk_start.clone(), stop.clone());
-                    let stop_o = least(vec![stop.clone(), od.clone()]);
-                    let days = cast(stop_o - risk_start.clone() + lit(1), DataType::Int64);
-                    // At risk: no outcome before the (period's) start.
-                    let before = od.clone().is_not_null().and(od.clone().lt(start.clone()));
+                    let t = person_time(od, start.clone(), stop.clone())?;
                     pre.push(
-                        when(happens, lit(1_i64))
+                        when(t.happens, lit(1_i64))
                             .otherwise(lit(0_i64))?
                             .alias(format!("{o}_event")),
                     );
                     pre.push(
-                        when(before.clone(), lit(0_i64))
+                        when(t.before, lit(0_i64))
                             .otherwise(lit(1_i64))?
                             .alias(format!("{o}_risk")),
                     );
-                    pre.push(
-                        when(before, lit(0_i64))
-                            .otherwise(greatest(vec![days, lit(0_i64)]))?
-                            .alias(format!("{o}_days")),
-                    );
+                    pre.push(t.days.alias(format!("{o}_days")));
                 } else {
                     pre.push(lit(ScalarValue::Int64(None)).alias(format!("{o}_event")));
                     pre.push(lit(ScalarValue::Int64(None)).alias(format!("{o}_risk")));
@@ -308,6 +263,22 @@ impl Gen {
             .alias(&ctx.alias)?
             .build()?;
         Ok(Ctx { plan, ..ctx })
+    }
+
+    /// One row per entry and follow-up period that follow-up reaches (`periods`, then only
+    /// the periods starting on or before the end of follow-up).
+    fn periods_reached(&mut self, ctx: Ctx, coh: &cir::Cohort) -> Result<Ctx> {
+        let periods = coh.periods.as_ref().ok_or_else(|| internal("periods"))?;
+        let ctx = self.periods(ctx, periods)?;
+        let plan = LogicalPlanBuilder::from(ctx.plan.clone())
+            .filter(c("period_start_day").lt_eq(c("end_day")))?
+            .alias(&ctx.alias)?
+            .build()?;
+        Ok(Ctx {
+            plan: plan.clone(),
+            base: plan,
+            ..ctx
+        })
     }
 
     /// One row per entry and follow-up period: `period`, `period_start_day`, `period_end_day`.
@@ -518,6 +489,34 @@ impl Gen {
 }
 
 /// The calendar quarter of a date as text that sorts in time and reads as written: `2019Q1`.
+/// An outcome on day `od` against the stretch `start` … `stop` (the follow-up, or one
+/// period of it), by the one person-time definition of reports and exports by period: time
+/// at risk runs from the later of `start` and the day after index (an outcome's default
+/// window, so the index day is in no one's person-time) to the earlier of `stop` and the
+/// outcome, both included.
+struct PersonTime {
+    /// The outcome came before the stretch: not at risk in it.
+    before: Expr,
+    /// The outcome falls in the stretch's time at risk.
+    happens: Expr,
+    /// Days at risk in the stretch (0 when not at risk).
+    days: Expr,
+}
+
+fn person_time(od: Expr, start: Expr, stop: Expr) -> Result<PersonTime> {
+    let risk_start = greatest(vec![start.clone(), c("index_day") + lit(1_i32)]);
+    let happens = od.clone().between(risk_start.clone(), stop.clone());
+    let stop_o = least(vec![stop, od.clone()]);
+    let days = cast(stop_o - risk_start + lit(1), DataType::Int64);
+    let before = od.clone().is_not_null().and(od.lt(start));
+    let days = when(before.clone(), lit(0_i64)).otherwise(greatest(vec![days, lit(0_i64)]))?;
+    Ok(PersonTime {
+        before,
+        happens,
+        days,
+    })
+}
+
 pub(super) fn quarter_of(d: Expr) -> Expr {
     let q = quarter_in_year(d.clone());
     datafusion_functions::expr_fn::concat(vec![

@@ -34,7 +34,7 @@ const ATTRITION: [&str; 5] = ["step", "label", "persons_before", "removed", "rem
 const PERSONS: &str = "persons";
 const PERIOD: &str = "period";
 /// The files that describe a table beside it (no counts): released with it.
-const DESCRIPTIONS: [&str; 3] = [".about.json", ".codebook.json", ".codebook.csv"];
+pub const DESCRIPTIONS: [&str; 3] = [".about.json", ".codebook.json", ".codebook.csv"];
 /// The most cells the differencing audit solves for; beyond it the release is refused
 /// rather than checked partly.
 const MAX_AUDITED: usize = 20_000;
@@ -692,14 +692,7 @@ fn with_shown(t: &Released, shown: &BTreeMap<String, Vec<String>>) -> Result<Rec
         };
         cols.push((f.name().clone(), c));
     }
-    let cohorts: Vec<String> = t
-        .about
-        .as_ref()
-        .and_then(|a| a.get("cohorts")?.as_array().cloned())
-        .unwrap_or_default()
-        .iter()
-        .filter_map(|c| c.as_str().map(String::from))
-        .collect();
+    let cohorts = t.about.as_ref().map(tables::cohorts_in).unwrap_or_default();
     let b = tables::build(cols, t.threshold, &cohorts)?;
     let mut meta = b.schema().metadata().clone();
     meta.extend(schema.metadata().clone());

@@ -333,10 +333,7 @@ pub async fn extract(
     } else {
         Vec::new()
     } {
-        if [".about.json", ".codebook.json", ".codebook.csv"]
-            .iter()
-            .any(|d| f.ends_with(d))
-        {
+        if super::release::DESCRIPTIONS.iter().any(|d| f.ends_with(d)) {
             files.push((format!("reports/{f}"), "aggregate"));
         }
     }

@@ -43,6 +43,22 @@ pub struct Entry {
     pub definitions: Vec<String>,
 }
 
+impl Entry {
+    /// A column the compiler describes (or the runtime, in the same terms), with its type
+    /// as written.
+    fn of(d: ColumnDoc, ty: String) -> Entry {
+        Entry {
+            column: d.column,
+            ty,
+            unit: d.unit,
+            meaning: d.meaning,
+            source: d.source,
+            script: d.script,
+            definitions: d.definitions,
+        }
+    }
+}
+
 /// The type of a column as an analyst reads it.
 fn type_word(t: &DataType) -> &'static str {
     match t {
@@ -72,100 +88,15 @@ pub fn codebook(
     for f in table.schema().fields() {
         let name = f.name().as_str();
         let ty = type_word(f.data_type()).to_string();
-        if let Some(d) = docs.iter().find(|d| d.column == name) {
-            columns.push(Entry {
-                column: name.to_string(),
-                ty,
-                unit: d.unit.clone(),
-                meaning: d.meaning.clone(),
-                source: d.source.clone(),
-                script: d.script.clone(),
-                definitions: d.definitions.clone(),
-            });
-            continue;
-        }
-        let entry = |unit: Option<&str>, meaning: String| Entry {
-            column: name.to_string(),
-            ty: ty.clone(),
-            unit: unit.map(String::from),
-            meaning,
-            source: None,
-            script: None,
-            definitions: Vec::new(),
+        let doc = match docs.iter().find(|d| d.column == name) {
+            Some(d) => d.clone(),
+            None => derived_doc(table, name, threshold, &cohorts).ok_or_else(|| {
+                Error::new(format!(
+                    "internal error: the codebook of {output} has no description of column `{name}`"
+                ))
+            })?,
         };
-        if let Some(count) = name.strip_suffix(tables::FLAG)
-            && table.schema().column_with_name(count).is_some()
-        {
-            let why = if count.ends_with("_person_days") {
-                "with the persons it belongs to".to_string()
-            } else {
-                format!(
-                    "1 to {} persons (or hidden at the data center's release so that no hidden count can be recovered)",
-                    threshold - 1
-                )
-            };
-            columns.push(entry(
-                None,
-                format!("true where `{count}` is hidden: {why}; `{count}` is then null"),
-            ));
-            continue;
-        }
-        let Some((o, derived, part)) = tables::derived_of(table, name) else {
-            return Err(Error::new(format!(
-                "internal error: the codebook of {output} has no description of column `{name}`"
-            )));
-        };
-        let reference = || {
-            tables::reference_cohort(table, &o, &cohorts).map_or_else(
-                || "the report's first cohort".to_string(),
-                |c| format!("`{c}`"),
-            )
-        };
-        let widened = "widened to hold for every true count and person-time the rounding of the published ones allows";
-        let (unit, meaning) = match (derived, part) {
-            (Derived::Rate, 0) => (
-                Some("per 1,000 person-years"),
-                format!(
-                    "incidence of `{o}`: `{o}_persons` / (`{o}_person_days` / 365.25) × 1,000, from the published counts; null where they are hidden or there is no person-time"
-                ),
-            ),
-            (Derived::Rate, p) => (
-                Some("per 1,000 person-years"),
-                format!(
-                    "{} limit of the exact (Poisson, Garwood) 95 % interval of the incidence of `{o}`, {widened}",
-                    if p == 1 { "lower" } else { "upper" }
-                ),
-            ),
-            (Derived::RateRatio, 0) => (
-                None,
-                format!(
-                    "crude rate ratio of `{o}`: the row's incidence over that of {} in the same strata; null for the reference's own rows and where counts are hidden or zero",
-                    reference()
-                ),
-            ),
-            (Derived::RateRatio, p) => (
-                None,
-                format!(
-                    "{} limit of the exact 95 % interval of the rate ratio of `{o}` (conditional on the events of both, Clopper–Pearson), {widened}",
-                    if p == 1 { "lower" } else { "upper" }
-                ),
-            ),
-            (Derived::OddsRatio, 0) => (
-                None,
-                format!(
-                    "crude odds ratio of `{o}`: the row's odds (persons with it over persons without; by period, among those at risk) over those of {} in the same strata; null for the reference's own rows and where counts are hidden or zero",
-                    reference()
-                ),
-            ),
-            (Derived::OddsRatio, p) => (
-                None,
-                format!(
-                    "{} limit of Woolf's 95 % interval of the odds ratio of `{o}`, {widened}",
-                    if p == 1 { "lower" } else { "upper" }
-                ),
-            ),
-        };
-        columns.push(entry(unit, meaning));
+        columns.push(Entry::of(doc, ty));
     }
     Ok(Codebook {
         output: output.to_string(),
@@ -176,9 +107,85 @@ pub fn codebook(
     })
 }
 
-/// Writes `<dir>/<file>.codebook.json` and `.codebook.csv`; returns their paths relative
-/// to `root`.
-pub fn write(root: &Path, dir: &Path, file: &str, book: &Codebook) -> Result<Vec<String>> {
+/// The description of a column the runtime derives while writing: a count's suppression
+/// flag, a rate or a comparison (none for any other column).
+fn derived_doc(
+    table: &RecordBatch,
+    name: &str,
+    threshold: u32,
+    cohorts: &[String],
+) -> Option<ColumnDoc> {
+    let doc = |unit: Option<&str>, meaning: String| ColumnDoc {
+        column: name.to_string(),
+        unit: unit.map(String::from),
+        meaning,
+        source: None,
+        script: None,
+        definitions: Vec::new(),
+    };
+    if let Some(count) = name.strip_suffix(tables::FLAG)
+        && table.schema().column_with_name(count).is_some()
+    {
+        let why = if count.ends_with("_person_days") {
+            "with the persons it belongs to".to_string()
+        } else {
+            format!(
+                "1 to {} persons (or hidden at the data center's release so that no hidden count can be recovered)",
+                threshold - 1
+            )
+        };
+        return Some(doc(
+            None,
+            format!("true where `{count}` is hidden: {why}; `{count}` is then null"),
+        ));
+    }
+    let (o, derived, part) = tables::derived_of(table, name)?;
+    let reference = || {
+        tables::reference_cohort(table, &o, cohorts).map_or_else(
+            || "the report's first cohort".to_string(),
+            |c| format!("`{c}`"),
+        )
+    };
+    // Each estimate: its unit, what the point is, and which interval its limits bound.
+    let (unit, point, interval) = match derived {
+        Derived::Rate => (
+            Some("per 1,000 person-years"),
+            format!(
+                "incidence of `{o}`: `{o}_persons` / (`{o}_person_days` / 365.25) × 1,000, from the published counts; null where they are hidden or there is no person-time"
+            ),
+            format!("the exact (Poisson, Garwood) 95 % interval of the incidence of `{o}`"),
+        ),
+        Derived::RateRatio => (
+            None,
+            format!(
+                "crude rate ratio of `{o}`: the row's incidence over that of {} in the same strata; null for the reference's own rows and where counts are hidden or zero",
+                reference()
+            ),
+            format!(
+                "the exact 95 % interval of the rate ratio of `{o}` (conditional on the events of both, Clopper–Pearson)"
+            ),
+        ),
+        Derived::OddsRatio => (
+            None,
+            format!(
+                "crude odds ratio of `{o}`: the row's odds (persons with it over persons without; by period, among those at risk) over those of {} in the same strata; null for the reference's own rows and where counts are hidden or zero",
+                reference()
+            ),
+            format!("Woolf's 95 % interval of the odds ratio of `{o}`"),
+        ),
+    };
+    let meaning = match part {
+        0 => point,
+        p => format!(
+            "{} limit of {interval}, widened to hold for every true count and person-time the rounding of the published ones allows",
+            if p == 1 { "lower" } else { "upper" }
+        ),
+    };
+    Some(doc(unit, meaning))
+}
+
+/// Writes `<dir>/<file>.codebook.json` and `.codebook.csv`.
+pub fn write(dir: &Path, file: &str, book: &Codebook) -> Result<()> {
     let json = serde_json::to_string_pretty(book)
         .map_err(|e| Error::context("cannot describe the columns", e))?;
     let json_path = dir.join(format!("{file}.codebook.json"));
@@ -217,6 +224,5 @@ pub fn write(root: &Path, dir: &Path, file: &str, book: &Codebook) -> Result<Vec
         RecordBatch::try_new(Arc::new(schema), cols).map_err(|e| Error::context("codebook", e))?;
     let csv_path = dir.join(format!("{file}.codebook.csv"));
     super::write::write_table(&csv_path, &b, true)?;
-    let rel = |p: &Path| p.strip_prefix(root).unwrap_or(p).display().to_string();
-    Ok(vec![rel(&json_path), rel(&csv_path)])
+    Ok(())
 }

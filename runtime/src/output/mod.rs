@@ -103,7 +103,7 @@ pub fn write_outputs(
                     &mid_compiler::codebook::attrition_columns(),
                     &[],
                 )?;
-                codebook::write(dir, &dir.join("reports"), &name, &book)?;
+                codebook::write(&dir.join("reports"), &name, &book)?;
             }
             OutputKind::Report {
                 report,
@@ -165,7 +165,7 @@ pub fn write_outputs(
                     columns,
                     definitions,
                 )?;
-                codebook::write(dir, &dir.join("reports"), report, &book)?;
+                codebook::write(&dir.join("reports"), report, &book)?;
             }
             // Site-only, written with the run's records.
             OutputKind::Coverage { .. } | OutputKind::LabUnits => {}
@@ -195,7 +195,7 @@ pub fn write_outputs(
                     columns,
                     definitions,
                 )?;
-                codebook::write(dir, &dir.join(&sub), file, &book)?;
+                codebook::write(&dir.join(&sub), file, &book)?;
             }
         }
     }

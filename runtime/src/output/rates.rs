@@ -77,12 +77,13 @@ pub struct Estimate {
 }
 
 impl Estimate {
-    fn rounded(self) -> Estimate {
-        Estimate {
-            point: significant(self.point),
-            lower: significant(self.lower),
-            upper: significant(self.upper),
-        }
+    /// An estimate to the precision it is published with.
+    fn published(point: f64, lower: f64, upper: f64) -> Option<Estimate> {
+        Some(Estimate {
+            point: significant(point),
+            lower: significant(lower),
+            upper: significant(upper),
+        })
     }
 }
 
@@ -96,13 +97,10 @@ pub fn rate(events: Shown, days: Shown, threshold: u32) -> Option<Estimate> {
         return None;
     }
     let per = |events: f64, days: f64| events / days * DAYS_PER_YEAR * 1000.0;
-    Some(
-        Estimate {
-            point: per(e as f64, d as f64),
-            lower: per(poisson_interval(e_lo).0, d_hi as f64),
-            upper: per(poisson_interval(e_hi).1, d_lo as f64),
-        }
-        .rounded(),
+    Estimate::published(
+        per(e as f64, d as f64),
+        per(poisson_interval(e_lo).0, d_hi as f64),
+        per(poisson_interval(e_hi).1, d_lo as f64),
     )
 }
 
@@ -132,38 +130,16 @@ pub fn rate_ratio(a: Arm, b: Arm, threshold: u32) -> Option<Estimate> {
         return None;
     }
     let alpha = (1.0 - LEVEL) / 2.0;
-    // The share p of events in `a`: RR = p / (1 − p) · (days b / days a). Its bounds grow
-    // with a's events and fall with b's, so the widest interval is at the range's corners.
-    let lower_p = |x: u64, y: u64| {
-        if x == 0 {
-            0.0
-        } else {
-            beta_quantile(x as f64, y as f64 + 1.0, alpha)
-        }
-    };
-    let upper_p = |x: u64, y: u64| {
-        if y == 0 {
-            1.0
-        } else {
-            beta_quantile(x as f64 + 1.0, y as f64, 1.0 - alpha)
-        }
-    };
+    // The share p of events in `a`: RR = p / (1 − p) · (days b / days a). Its Clopper–Pearson
+    // bounds grow with a's events and fall with b's, so the widest interval is at the range's
+    // corners. Both arms have events (published, so at least the threshold each).
+    let lower_p = beta_quantile(ea_lo as f64, eb_hi as f64 + 1.0, alpha);
+    let upper_p = beta_quantile(ea_hi as f64 + 1.0, eb_lo as f64, 1.0 - alpha);
     let odds = |p: f64| p / (1.0 - p);
-    let point = (ea as f64 / da as f64) / (eb as f64 / db as f64);
-    let lower = odds(lower_p(ea_lo, eb_hi)) * db_lo as f64 / da_hi as f64;
-    let up = upper_p(ea_hi, eb_lo);
-    let upper = if up >= 1.0 {
-        f64::INFINITY
-    } else {
-        odds(up) * db_hi as f64 / da_lo as f64
-    };
-    Some(
-        Estimate {
-            point,
-            lower,
-            upper,
-        }
-        .rounded(),
+    Estimate::published(
+        (ea as f64 / da as f64) / (eb as f64 / db as f64),
+        odds(lower_p) * db_lo as f64 / da_hi as f64,
+        odds(upper_p) * db_hi as f64 / da_lo as f64,
     )
 }
 
@@ -208,14 +184,7 @@ pub fn odds_ratio(a: Arm, b: Arm, threshold: u32) -> Option<Estimate> {
     if !lower.is_finite() || upper == 0.0 {
         return None;
     }
-    Some(
-        Estimate {
-            point,
-            lower,
-            upper,
-        }
-        .rounded(),
-    )
+    Estimate::published(point, lower, upper)
 }
 
 #[cfg(test)]

@@ -136,11 +136,16 @@ fn comparisons(
             days: days[i]?,
         })
     };
+    // The reference's row of each combination of the other strata.
+    let reference_rows: std::collections::HashMap<&str, usize> = (0..events.len())
+        .filter(|&j| &cohort[j] == reference)
+        .map(|j| (keys[j].as_str(), j))
+        .collect();
     let mut rr = Vec::with_capacity(events.len());
     let mut or = Vec::with_capacity(events.len());
     for i in 0..events.len() {
         let against = (&cohort[i] != reference)
-            .then(|| (0..events.len()).find(|&j| &cohort[j] == reference && keys[j] == keys[i]))
+            .then(|| reference_rows.get(keys[i].as_str()).copied())
             .flatten();
         let pair = against.and_then(|j| Some((arm(i)?, arm(j)?)));
         rr.push(pair.and_then(|(a, b)| rates::rate_ratio(a, b, threshold)));
@@ -399,12 +404,19 @@ pub fn cohorts_of(b: &RecordBatch) -> Vec<String> {
         .metadata()
         .get("mid.about")
         .and_then(|a| serde_json::from_str::<serde_json::Value>(a).ok())
-        .and_then(|a| {
-            a.get("cohorts")?.as_array().map(|c| {
-                c.iter()
-                    .filter_map(|x| x.as_str().map(String::from))
-                    .collect()
-            })
+        .map(|a| cohorts_in(&a))
+        .unwrap_or_default()
+}
+
+/// The cohorts a report's description (`about.json`) lists, in order.
+pub fn cohorts_in(about: &serde_json::Value) -> Vec<String> {
+    about
+        .get("cohorts")
+        .and_then(|c| c.as_array())
+        .map(|c| {
+            c.iter()
+                .filter_map(|x| x.as_str().map(String::from))
+                .collect()
         })
         .unwrap_or_default()
 }
