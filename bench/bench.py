@@ -296,7 +296,8 @@ def mid_counts(out: Path, q: str):
     """The raw counts mid reported (from run.json's tables the report rows are re-read)."""
     import csv
     reports = sorted((out / "reports").glob("*.csv"))
-    report = [p for p in reports if not p.name.startswith("attrition_")]
+    report = [p for p in reports
+              if not p.name.startswith("attrition_") and not p.name.endswith(".codebook.csv")]
     if not report:  # withheld: its cells would describe individuals (a small data set)
         return None
     with open(report[0]) as f:
