@@ -62,16 +62,17 @@ fn render(path: &Path) -> String {
             let _ = writeln!(out, "\n## plans\n{}", c.plans_text().trim_end());
             let text = String::from_utf8_lossy(&bytes);
             let results = run(&text, boundary_data());
-            for o in &c.outputs {
-                let b = &results[&o.plan];
+            // A Table 1's rows come from one plan per cohort.
+            let plans = c.outputs.iter().flat_map(|o| match &o.kind {
+                mid_compiler::OutputKind::Table1 { plans, .. } => plans.clone(),
+                _ => vec![o.plan.clone()],
+            });
+            for plan in plans {
+                let b = &results[&plan];
                 let table = arrow::util::pretty::pretty_format_batches(std::slice::from_ref(b))
                     .map(|t| t.to_string())
                     .unwrap_or_default();
-                let _ = writeln!(
-                    out,
-                    "\n## result {} (raw, before suppression)\n{table}",
-                    o.plan
-                );
+                let _ = writeln!(out, "\n## result {plan} (raw, before suppression)\n{table}");
             }
         }
     }

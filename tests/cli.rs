@@ -650,7 +650,7 @@ fn named_outputs_are_written_under_their_names() {
     let script = write(
         &dir,
         "named.mid",
-        &format!("{SCRIPT}export analysis = c with sex\nreport table1 = c by sex\n"),
+        &format!("{SCRIPT}export analysis = c with sex\nreport table2 = c by sex\n"),
     );
     let out = dir.join("out");
     let o = run_file(&script, boundary_data(), &out, &["--color", "never"]);
@@ -663,7 +663,7 @@ fn named_outputs_are_written_under_their_names() {
     for f in [
         "site-only/exports/analysis.parquet",
         "site-only/exports/c.parquet",
-        "reports/table1.parquet",
+        "reports/table2.parquet",
         "reports/c_with_low.parquet",
     ] {
         assert!(out.join(f).is_file(), "{f}");

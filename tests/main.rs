@@ -21,6 +21,7 @@ mod outcomes;
 mod output_safety;
 mod outputs_doc;
 mod stdlib;
+mod study_report;
 mod synth;
 mod synth_truth;
 mod trust;

@@ -26,7 +26,7 @@ fn snippet(lang: &str, out: &Path) -> String {
 }
 
 /// Runs the thiamazole example on the demo network into a new directory.
-fn run_example(extra: &[&str]) -> std::path::PathBuf {
+pub fn run_example(extra: &[&str]) -> std::path::PathBuf {
     let out = tempfile::tempdir().expect("tmp").keep().join("out");
     let script = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../examples/thiamazole_granulocytopenia/study.mid")

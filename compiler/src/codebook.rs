@@ -223,6 +223,38 @@ pub fn export_columns(p: &Program, hir: &Hir, sources: &SourceMap) -> Vec<Vec<Co
         .collect()
 }
 
+/// The rows of every Table 1, in the program's order: what each characteristic is.
+pub fn table1_rows(p: &Program, hir: &Hir, sources: &SourceMap) -> Vec<Vec<ColumnDoc>> {
+    let w = Where { hir, sources };
+    p.table1s
+        .iter()
+        .zip(&hir.table1s)
+        .map(|(t, ht)| {
+            t.rows
+                .iter()
+                .zip(&ht.rows)
+                .map(|((name, v), hr)| {
+                    let mut d = ColumnDoc {
+                        source: Some(w.line(hr.expr.file, hr.expr.span)),
+                        script: Some(w.text(hr.expr.file, hr.expr.span)),
+                        ..ColumnDoc::new(name, value_meaning(v))
+                    };
+                    d.unit = match v {
+                        Value::Age(_) => Some("years".into()),
+                        Value::LabValue(e) => cir::lab_unit(e),
+                        Value::Count(_) => Some("days".into()),
+                        _ => None,
+                    };
+                    if let Value::Date(dt) = v {
+                        d.meaning = format!("yes/no: {} exists", cir::date(dt));
+                    }
+                    d
+                })
+                .collect()
+        })
+        .collect()
+}
+
 fn value_meaning(v: &Value) -> String {
     match v {
         Value::Number(_) | Value::Text(_) | Value::Bool(_) => {

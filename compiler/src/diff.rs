@@ -169,6 +169,12 @@ pub fn diff(old: &Program, new: &Program) -> Vec<Change> {
             out.push(c.name(name));
         }
     }
+    for (o, n) in pairs(&old.table1s, &new.table1s, |t| t.name.clone()) {
+        if let Some(c) = changed("table1", o.map(cir::table1), n.map(cir::table1)) {
+            let name = o.or(n).map(|t| t.name.as_str()).unwrap_or_default();
+            out.push(c.name(name));
+        }
+    }
     out
 }
 

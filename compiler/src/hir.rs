@@ -26,6 +26,7 @@ pub struct Hir {
     pub script_defs: Vec<DefId>,
     pub exports: Vec<Export>,
     pub reports: Vec<Report>,
+    pub table1s: Vec<Table1>,
 }
 
 impl Hir {
@@ -218,6 +219,16 @@ pub struct ExportColumn {
     pub expr: Expr,
     /// `value of …` or `count of …`: what `expr`'s events give per entry.
     pub of: Option<Of>,
+}
+
+/// `table1 a, b with rows`: baseline characteristics by cohort, one row each.
+#[derive(Debug, Clone)]
+pub struct Table1 {
+    pub name: String,
+    pub cohorts: Vec<DefId>,
+    /// Checked like export columns (no outcome, date or `censoring`).
+    pub rows: Vec<ExportColumn>,
+    pub span: Span,
 }
 
 #[derive(Debug, Clone)]

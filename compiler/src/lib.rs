@@ -140,6 +140,7 @@ pub fn compile_file(
         };
         let docs = outputs::Docs {
             exports: codebook::export_columns(&program, &checked.hir, &checked.sources),
+            table1s: codebook::table1_rows(&program, &checked.hir, &checked.sources),
             reports: codebook::report_columns(
                 &program,
                 &checked.hir,

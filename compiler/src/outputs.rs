@@ -52,10 +52,54 @@ pub enum OutputKind {
         /// The validation metadata of every outcome definition its columns use.
         definitions: Vec<DefinitionUse>,
     },
+    /// Baseline characteristics by cohort (aggregate): the runtime summarises each cohort's
+    /// rows (`plans`, one per cohort, in order) and compares each cohort with the first.
+    Table1 {
+        table: String,
+        cohorts: Vec<String>,
+        plans: Vec<String>,
+        rows: Vec<Table1Row>,
+        threshold: u32,
+    },
     /// What the script's sources match at each hospital (site-only; flags are printed).
     Coverage { table: String, sources: Vec<String> },
     /// Lab rows in units mid cannot convert (site-only; flags are printed).
     LabUnits,
+}
+
+/// One row of a Table 1: a characteristic, how it is summarised and what it means.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Table1Row {
+    pub name: String,
+    pub summary: Summary,
+    /// What it is, its unit and where the script says so (the codebook's terms).
+    pub doc: ColumnDoc,
+    /// The levels a text row always lists, found or not (`F`, `M`, `U` for sex).
+    pub levels: Vec<String>,
+}
+
+/// How a Table 1 row is summarised per cohort.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Summary {
+    /// Yes/no: persons with it, n and %.
+    Binary,
+    /// Text: persons at each level, n and %.
+    Categorical,
+    /// A number: persons with a value, mean and SD, median and quartiles.
+    Continuous,
+}
+
+impl Summary {
+    /// How a value of the cohort IR is summarised.
+    pub fn of(v: &cir::Value) -> Summary {
+        use cir::Value as V;
+        match v {
+            V::Cond(_) | V::Bool(_) | V::Date(_) | V::Outcome(_) => Summary::Binary,
+            V::Sex | V::Hospital | V::Text(_) | V::Censoring => Summary::Categorical,
+            V::Age(_) | V::Number(_) | V::LabValue(_) | V::Count(_) => Summary::Continuous,
+        }
+    }
 }
 
 /// A report's stratum as a column.
@@ -94,6 +138,7 @@ pub fn definitions(p: &cir::Program, outcomes: &[String]) -> Vec<DefinitionUse> 
 pub struct Docs {
     pub exports: Vec<Vec<ColumnDoc>>,
     pub reports: Vec<Vec<ColumnDoc>>,
+    pub table1s: Vec<Vec<ColumnDoc>>,
 }
 
 /// The outputs of a program, in plan order.
@@ -175,6 +220,41 @@ pub fn outputs(p: &cir::Program, plans: &[NamedPlan], docs: Docs) -> Vec<Output>
                     file: plan.name.trim_start_matches("export_").to_string(),
                     columns: docs.exports.get(i).cloned().unwrap_or_default(),
                     definitions: definitions(p, &used),
+                }
+            }
+            PlanKind::Table1 { table, cohort } => {
+                let Some(i) = p.table1s.iter().position(|t| &t.name == table) else {
+                    continue;
+                };
+                let t = &p.table1s[i];
+                // One output, at the plan of its last cohort.
+                if t.cohorts.last() != Some(cohort) {
+                    continue;
+                }
+                let docs = docs.table1s.get(i).cloned().unwrap_or_default();
+                OutputKind::Table1 {
+                    table: table.clone(),
+                    cohorts: t.cohorts.clone(),
+                    plans: t
+                        .cohorts
+                        .iter()
+                        .map(|c| names::table1_plan(table, c))
+                        .collect(),
+                    rows: t
+                        .rows
+                        .iter()
+                        .zip(docs)
+                        .map(|((name, v), doc)| Table1Row {
+                            name: name.clone(),
+                            summary: Summary::of(v),
+                            doc,
+                            levels: match v {
+                                cir::Value::Sex => ["F", "M", "U"].map(String::from).to_vec(),
+                                _ => Vec::new(),
+                            },
+                        })
+                        .collect(),
+                    threshold: 10,
                 }
             }
             PlanKind::Coverage { table, sources } => OutputKind::Coverage {

@@ -92,6 +92,7 @@ pub enum ItemKind {
     Outcome(OutcomeDecl),
     Export(ExportDecl),
     Report(ReportDecl),
+    Table1(Table1Decl),
     /// A declaration the parser could not read; its error is already reported.
     Error,
 }
@@ -307,6 +308,24 @@ pub struct ReportDecl {
     pub outcomes: Vec<Ident>,
     pub strata: Vec<Stratum>,
     pub suppress_below: Option<Number>,
+}
+
+/// `table1 baseline = a, b with age, sex, diabetes, value of last lab alt before index`:
+/// baseline characteristics by cohort.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Table1Decl {
+    /// Its own name (its file), else `table1`.
+    pub name: Option<Ident>,
+    pub cohorts: Vec<Ident>,
+    pub rows: Vec<Table1Row>,
+}
+
+/// One row of a Table 1: `diagnosis diabetes before index as diabetes`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Table1Row {
+    pub expr: Expr,
+    /// Its name in the table, else one made of its text.
+    pub name: Option<Ident>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

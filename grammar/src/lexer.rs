@@ -28,6 +28,8 @@ pub enum Token<'src> {
     Export,
     #[token("report")]
     Report,
+    #[token("table1")]
+    Table1,
     #[token("grading")]
     Grading,
     #[token("grade")]
@@ -300,6 +302,7 @@ impl Token<'_> {
             Token::Outcome => "outcome",
             Token::Export => "export",
             Token::Report => "report",
+            Token::Table1 => "table1",
             Token::Grading => "grading",
             Token::Grade => "grade",
             Token::Validated => "validated",

@@ -170,6 +170,28 @@ fn item(out: &mut String, kind: &ItemKind) {
                 strata.join(", ")
             );
         }
+        ItemKind::Table1(t) => {
+            let cohorts: Vec<&str> = t.cohorts.iter().map(|c| c.name.as_str()).collect();
+            let rows: Vec<String> = t
+                .rows
+                .iter()
+                .map(|r| match &r.name {
+                    Some(n) => format!("{} as {}", expr(&r.expr), n.name),
+                    None => expr(&r.expr),
+                })
+                .collect();
+            let name = t
+                .name
+                .as_ref()
+                .map(|n| format!("{} = ", n.name))
+                .unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "table1 {name}[{}] with [{}]",
+                cohorts.join(", "),
+                rows.join(", ")
+            );
+        }
         ItemKind::Error => {
             let _ = writeln!(out, "<error>");
         }

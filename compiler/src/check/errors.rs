@@ -365,6 +365,11 @@ pub enum CheckError {
         at: At,
         problem: String,
     },
+    /// A Table 1 row that is not a characteristic at baseline.
+    Table1Row {
+        at: At,
+        problem: String,
+    },
     /// `outcome o in a, a` or `report a, a`.
     CohortTwice {
         at: At,

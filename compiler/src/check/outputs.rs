@@ -77,6 +77,67 @@ impl Checker<'_> {
         Some((kind, x))
     }
 
+    /// One export column (or Table 1 row) over a cohort's entries: `censoring`, `value of` /
+    /// `count of`, or a value per entry (an outcome only of the cohort's own).
+    fn export_column(
+        &mut self,
+        c: &ast::Expr,
+        ecx: &Cx,
+        cohort: hir::DefId,
+        export_of: Option<&str>,
+    ) -> Option<hir::ExportColumn> {
+        let file = ecx.file;
+        // `censoring`: what ended follow-up (an export column only), unless the
+        // script names something so.
+        let mut of = None;
+        let x = match &c.kind {
+            A::Name(i) if i.name == "censoring" && self.lookup(ecx.scope, &i.name).is_none() => {
+                self.mk(H::Builtin(hir::Builtin::Censoring), Type::Text, c, ecx)
+            }
+            A::ValueOf { func, events } => {
+                let (kind, x) = self.value_of(func, events, ecx)?;
+                of = Some(kind);
+                x
+            }
+            _ => {
+                let x = self.expr(c, ecx);
+                self.settle(x, ecx)
+            }
+        };
+        let name = column_name(&self.text(file, c.span));
+        match (&x.kind, x.ty) {
+            (_, Type::Error) => return None,
+            (_, Type::Number | Type::Text | Type::Date | Type::Bool) => {}
+            (_, Type::Events(_)) if selects_one(&self.hir, &x) => {}
+            (_, Type::Events(_)) => {}
+            (H::Def(id), Type::Outcome) => {
+                if let DefKind::Outcome(o) = &self.hir.def(*id).kind
+                    && !o.cohorts.contains(&cohort)
+                {
+                    let oc = self.names_of(&o.cohorts);
+                    self.error(CheckError::OtherCohortsOutcome {
+                        at: (file, c.span),
+                        outcome: self.hir.def(*id).name.clone(),
+                        cohort: oc,
+                        export_of: export_of.map(String::from),
+                    });
+                    return None;
+                }
+            }
+            (_, other) => {
+                self.mismatch(
+                    &x,
+                    "a value per patient (number, text, date, yes/no or an outcome)",
+                    other,
+                    "an export column",
+                    None,
+                );
+                return None;
+            }
+        }
+        Some(hir::ExportColumn { name, expr: x, of })
+    }
+
     /// The lab events of `tested(…)` (a report stratum or an export column by period).
     fn tested_events(
         &mut self,
@@ -174,53 +235,11 @@ impl Checker<'_> {
                             }
                             continue;
                         }
-                        // `censoring`: what ended follow-up (an export column only), unless the
-                        // script names something so.
-                        let mut of = None;
-                        let x = match &c.kind {
-                            A::Name(i)
-                                if i.name == "censoring"
-                                    && self.lookup(ecx.scope, &i.name).is_none() =>
-                            {
-                                self.mk(H::Builtin(hir::Builtin::Censoring), Type::Text, c, &ecx)
-                            }
-                            A::ValueOf { func, events } => {
-                                let Some((kind, x)) = self.value_of(func, events, &ecx) else {
-                                    continue;
-                                };
-                                of = Some(kind);
-                                x
-                            }
-                            _ => {
-                                let x = self.expr(c, &ecx);
-                                self.settle(x, &ecx)
-                            }
+                        let Some(col) = self.export_column(c, &ecx, cohort, Some(&e.cohort.name))
+                        else {
+                            continue;
                         };
-                        let name = column_name(&self.text(file, c.span));
-                        match (&x.kind, x.ty) {
-                            (_, Type::Error) => continue,
-                            (_, Type::Number | Type::Text | Type::Date | Type::Bool) => {}
-                            (_, Type::Events(_)) if selects_one(&self.hir, &x) => {}
-                            (_, Type::Events(_)) => {}
-                            (H::Def(id), Type::Outcome) => {
-                                if let DefKind::Outcome(o) = &self.hir.def(*id).kind
-                                    && !o.cohorts.contains(&cohort)
-                                {
-                                    let oc = self.names_of(&o.cohorts);
-                                    self.error(CheckError::OtherCohortsOutcome {
-                                        at: (file, c.span),
-                                        outcome: self.hir.def(*id).name.clone(),
-                                        cohort: oc,
-                                        export_of: Some(e.cohort.name.clone()),
-                                    });
-                                    continue;
-                                }
-                            }
-                            (_, other) => {
-                                self.mismatch(&x, "a value per patient (number, text, date, yes/no or an outcome)", other, "an export column", None);
-                                continue;
-                            }
-                        }
+                        let name = col.name.clone();
                         if columns
                             .iter()
                             .chain(&tested)
@@ -232,7 +251,7 @@ impl Checker<'_> {
                             });
                             continue;
                         }
-                        columns.push(hir::ExportColumn { name, expr: x, of });
+                        columns.push(col);
                     }
                     self.hir.exports.push(hir::Export {
                         name: e.name.as_ref().map(|n| n.name.clone()),
@@ -244,6 +263,7 @@ impl Checker<'_> {
                     });
                 }
                 ast::ItemKind::Report(r) => self.report(r, item.span, &cx),
+                ast::ItemKind::Table1(t) => self.table1(t, item.span, &cx),
                 _ => {}
             }
         }
@@ -275,6 +295,133 @@ impl Checker<'_> {
         for e in errors {
             self.error(e);
         }
+    }
+
+    /// `table1 [name =] a, b with rows`: each row a characteristic at baseline (at or before
+    /// index), checked against the first cohort's context like a report's strata.
+    fn table1(&mut self, t: &ast::Table1Decl, span: ast::Span, cx: &Cx) {
+        let file = cx.file;
+        let Some(cohorts) = self.cohort_list(&t.cohorts, cx) else {
+            return;
+        };
+        let mut tcx = cx.clone();
+        tcx.cohort = Some(Rc::new(CohortCx {
+            eras: cohorts
+                .first()
+                .map(|c| self.eras_of(*c))
+                .unwrap_or_default(),
+            ..Default::default()
+        }));
+        let mut rows: Vec<hir::ExportColumn> = Vec::new();
+        for row in &t.rows {
+            let r = &row.expr;
+            // `age`: age at index, the usual first row.
+            let age_at_index;
+            let r = match &r.kind {
+                A::Name(i) if i.name == "age" && self.lookup(tcx.scope, "age").is_none() => {
+                    let index = ast::Expr::new(A::Anchor(ast::Anchor::Index), i.span);
+                    age_at_index = ast::Expr::new(A::AgeAt(Box::new(index)), r.span);
+                    &age_at_index
+                }
+                _ => r,
+            };
+            let problem = match &r.kind {
+                A::Name(i)
+                    if i.name == "censoring" && self.lookup(tcx.scope, &i.name).is_none() =>
+                {
+                    Some("`censoring` is known only at the end of follow-up, not at baseline")
+                }
+                _ => None,
+            };
+            if let Some(p) = problem {
+                self.error(CheckError::Table1Row {
+                    at: (file, r.span),
+                    problem: p.into(),
+                });
+                continue;
+            }
+            let first = cohorts[0];
+            let given = row.name.as_ref();
+            let Some(mut row) = self.export_column(r, &tcx, first, None) else {
+                continue;
+            };
+            // `age` alone is named `age`; `… as diabetes`, as given.
+            if let Some(n) = given {
+                row.name = n.name.clone();
+            } else if matches!(&row_expr_kind(&t.rows, r), Some(true)) {
+                row.name = "age".into();
+            }
+            let problem = match (&row.expr.kind, row.expr.ty) {
+                (_, Type::Outcome) => {
+                    Some("an outcome comes after index; Table 1 describes the cohorts at baseline")
+                }
+                (_, Type::Date) => Some(
+                    "a date is not a characteristic: write the events (`drug x before index`) for a yes/no row",
+                ),
+                (H::Number(_) | H::Text(_) | H::Bool(_), _) => {
+                    Some("a constant is the same for everyone: it is not a characteristic")
+                }
+                _ => None,
+            };
+            if let Some(p) = problem {
+                self.error(CheckError::Table1Row {
+                    at: (file, r.span),
+                    problem: p.into(),
+                });
+                continue;
+            }
+            if rows.iter().any(|x| x.name == row.name) {
+                self.error(CheckError::DuplicateColumn {
+                    at: (file, r.span),
+                    name: row.name.clone(),
+                });
+                continue;
+            }
+            rows.push(row);
+        }
+        let given = t.name.as_ref();
+        let name = given.map_or("table1".to_string(), |n| n.name.clone());
+        let taken = |h: &hir::Hir, n: &str| {
+            h.reports.iter().any(|r| r.name == n) || h.table1s.iter().any(|x| x.name == n)
+        };
+        let name = if given.is_some() || !taken(&self.hir, &name) {
+            if let Some(g) = given
+                && taken(&self.hir, &name)
+            {
+                let first = self
+                    .hir
+                    .table1s
+                    .iter()
+                    .find(|x| x.name == name)
+                    .map(|x| x.span)
+                    .or_else(|| {
+                        self.hir
+                            .reports
+                            .iter()
+                            .find(|r| r.name == name)
+                            .map(|r| r.span)
+                    })
+                    .unwrap_or(span);
+                self.error(CheckError::Duplicate {
+                    at: (file, g.span),
+                    name: name.clone(),
+                    first: (file, first),
+                });
+                return;
+            }
+            name
+        } else {
+            (2..)
+                .map(|n| format!("table1_{n}"))
+                .find(|n| !taken(&self.hir, n))
+                .unwrap_or_default()
+        };
+        self.hir.table1s.push(hir::Table1 {
+            name,
+            cohorts,
+            rows,
+            span,
+        });
     }
 
     pub(super) fn report(&mut self, r: &ast::ReportDecl, span: ast::Span, cx: &Cx) {
@@ -516,6 +663,12 @@ impl Checker<'_> {
     }
 }
 
+/// Whether `r` is a Table 1 row written as `age` alone (then named `age`).
+fn row_expr_kind(rows: &[ast::Table1Row], r: &ast::Expr) -> Option<bool> {
+    let row = rows.iter().find(|x| x.expr.span == r.span)?;
+    Some(matches!(&row.expr.kind, A::Name(i) if i.name == "age"))
+}
+
 /// The longest report name: with `report_`, `.parquet` and a counter it stays a file name.
 const MAX_REPORT_NAME: usize = 120;
 
@@ -564,11 +717,32 @@ mod tests {
     use crate::testing::{check, errors};
 
     #[test]
+    fn tables_1_are_named_and_their_rows_too() {
+        let src = "codes x: drug = yj \"2432001\"\ncohort c { index = first drug x }\ncohort d { index = first drug x }\ntable1 c, d with age, sex, drug x before index as earlier\ntable1 c with age at index\ntable1 base = d with sex\n";
+        let h = crate::check_file("test.mid", src.as_bytes());
+        assert!(!h.has_errors(), "{:?}", h.diagnostics);
+        let names: Vec<&str> = h.hir.table1s.iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(names, ["table1", "table1_2", "base"]);
+        let rows: Vec<&str> = h.hir.table1s[0]
+            .rows
+            .iter()
+            .map(|r| r.name.as_str())
+            .collect();
+        assert_eq!(rows, ["age", "sex", "earlier"]);
+        assert_eq!(h.hir.table1s[1].rows[0].name, "age_at_index");
+        // A name a report has already, and a row twice.
+        let src = "codes x: drug = yj \"2432001\"\ncohort c { index = first drug x }\nreport base = c by sex\ntable1 base = c with sex\ntable1 c with sex, sex\n";
+        let h = crate::check_file("test.mid", src.as_bytes());
+        let codes: Vec<&str> = h.diagnostics.iter().map(|d| d.code.as_str()).collect();
+        assert_eq!(codes, ["E0104", "E0314"], "{:?}", h.diagnostics);
+    }
+
+    #[test]
     fn named_outputs_keep_their_names_and_may_not_share_a_file() {
-        let src = "codes x: drug = yj \"2432001\"\ncohort c { index = first drug x }\nexport analysis = c with sex\nexport c with sex\nreport table1 = c by sex\nreport c by sex\n";
+        let src = "codes x: drug = yj \"2432001\"\ncohort c { index = first drug x }\nexport analysis = c with sex\nexport c with sex\nreport table2 = c by sex\nreport c by sex\n";
         let h = crate::check_file("test.mid", src.as_bytes());
         let reports: Vec<&str> = h.hir.reports.iter().map(|r| r.name.as_str()).collect();
-        assert_eq!(reports, ["table1", "c"]);
+        assert_eq!(reports, ["table2", "c"]);
         let exports: Vec<Option<&str>> = h.hir.exports.iter().map(|e| e.name.as_deref()).collect();
         assert_eq!(exports, [Some("analysis"), None]);
         assert_eq!(

@@ -15,7 +15,7 @@ use mid_grammar::ast::Span;
 
 pub use print::{
     codes, cond, count, date, entry, era, events, export_columns, lab_unit, literal, num, outcome,
-    outcome_definitions, periods, pick, print, report, step, threshold, value, window,
+    outcome_definitions, periods, pick, print, report, step, table1, threshold, value, window,
 };
 
 use crate::cdm::Column;
@@ -35,6 +35,7 @@ pub struct Program {
     pub outcomes: Vec<Outcome>,
     pub exports: Vec<Export>,
     pub reports: Vec<Report>,
+    pub table1s: Vec<Table1>,
 }
 
 impl Program {
@@ -147,6 +148,14 @@ pub struct Export {
     pub by_period: bool,
     /// By period: whether these lab events fall in the period (and in the earlier ones).
     pub tested: Vec<(String, Events)>,
+}
+
+/// Baseline characteristics by cohort: each row a value per entry, summarised per cohort.
+#[derive(Debug, Clone)]
+pub struct Table1 {
+    pub name: String,
+    pub cohorts: Vec<String>,
+    pub rows: Vec<(String, Value)>,
 }
 
 #[derive(Debug, Clone)]

@@ -63,7 +63,32 @@ pub fn print(p: &Program) -> String {
     for r in &p.reports {
         let _ = writeln!(out, "\nreport {}: {}", r.name, report(r));
     }
+    for t in &p.table1s {
+        let _ = writeln!(out, "\ntable1 {}: {}", t.name, table1(t));
+    }
     out
+}
+
+/// A Table 1: its cohorts and rows, each summarised as its kind says.
+pub fn table1(t: &crate::cir::Table1) -> String {
+    let rows: Vec<String> = t
+        .rows
+        .iter()
+        .map(|(n, v)| {
+            let how = match crate::outputs::Summary::of(v) {
+                crate::outputs::Summary::Binary => "n (%)",
+                crate::outputs::Summary::Categorical => "n (%) per level",
+                crate::outputs::Summary::Continuous => "mean (SD), median [Q1, Q3]",
+            };
+            format!("{n} = {} [{how}]", value(v))
+        })
+        .collect();
+    format!(
+        "cohorts [{}] rows [{}], counts below 10 suppressed, SMD against {}",
+        t.cohorts.join(", "),
+        rows.join(", "),
+        t.cohorts.first().map(String::as_str).unwrap_or_default()
+    )
 }
 
 /// A cohort's entry: which event sets index, and where it must lie.

@@ -146,6 +146,9 @@ pub enum PlanKind {
     /// The rows of a CDM table that the script's code sets select (and only the columns its
     /// tests read), read from the data once for every plan that tests them.
     Shared { table: String },
+    /// One cohort's rows of a Table 1 (a value per entry and row); the runtime summarises
+    /// them per cohort (patient-level, never written).
+    Table1 { table: String, cohort: String },
     /// Counts by strata; the runtime suppresses small cells before writing.
     Report {
         report: String,
@@ -368,6 +371,33 @@ fn plans(g: &mut Gen, p: &cir::Program) -> Result<Vec<NamedPlan>> {
             },
             plan,
         });
+    }
+    for t in &p.table1s {
+        for cohort_name in &t.cohorts {
+            let cohort = p
+                .cohort(cohort_name)
+                .ok_or_else(|| internal(format!("no cohort {cohort_name}")))?;
+            let name = names::table1_plan(&t.name, cohort_name);
+            g.begin(&name);
+            // The rows are columns of a patient-level table, summarised by the runtime.
+            let rows = cir::Export {
+                name: None,
+                cohort: cohort_name.clone(),
+                columns: t.rows.clone(),
+                by_period: false,
+                tested: Vec::new(),
+            };
+            let plan = g.export(&rows, cohort, p)?;
+            out.append(&mut g.intermediates);
+            out.push(NamedPlan {
+                name,
+                kind: PlanKind::Table1 {
+                    table: t.name.clone(),
+                    cohort: cohort_name.clone(),
+                },
+                plan,
+            });
+        }
     }
     Ok(out)
 }

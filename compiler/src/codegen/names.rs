@@ -129,3 +129,8 @@ pub fn stratum_column(s: &Stratum) -> String {
         Stratum::Condition { name, .. } => name.clone(),
     }
 }
+
+/// The plan of one cohort's rows of a Table 1.
+pub fn table1_plan(table: &str, cohort: &str) -> String {
+    format!("table1_{table}_{cohort}")
+}

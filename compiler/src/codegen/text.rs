@@ -100,6 +100,9 @@ pub fn kind_word(k: &PlanKind) -> &'static str {
         PlanKind::Outcome { .. } => "outcome",
         PlanKind::Export { .. } => "export, patient-level, stays at the site",
         PlanKind::Report { .. } => "report, aggregate",
+        PlanKind::Table1 { .. } => {
+            "Table 1 rows of one cohort, summarised (aggregate) by the runtime"
+        }
         PlanKind::Intermediate { .. } => "intermediate, computed once for the plan after it",
         PlanKind::Shared { .. } => "shared scan, read once for every plan that tests these codes",
         PlanKind::Coverage { .. } => "data coverage by hospital, site-only",

@@ -660,6 +660,12 @@ impl CheckError {
                 label(at, "here"),
             )
             .with_help("an export column: `export c with value of last lab alt within 180 days before index`"),
+            CheckError::Table1Row { at, problem } => Diagnostic::new(
+                Code::Table1Row,
+                format!("not a Table 1 row: {problem}"),
+                label(at, "here"),
+            )
+            .with_help("a row is a characteristic at index: `age`, `sex`, a condition, events before index, `value of last lab alt within 180 days before index`"),
             CheckError::CohortTwice { at, name, first } => Diagnostic::new(
                 Code::CohortTwice,
                 format!("cohort `{name}` is listed twice"),

@@ -83,19 +83,7 @@ pub fn hir_to_cir(hir: &Hir) -> Result<cir::Program> {
         }
     }
     for e in &hir.exports {
-        let columns = e
-            .columns
-            .iter()
-            .map(|c| {
-                let x = expand(hir, &c.expr);
-                let v = match c.of {
-                    Some(hir::Of::Value) => cir::Value::LabValue(Box::new(l.events(&x)?)),
-                    Some(hir::Of::Count) => cir::Value::Count(Box::new(l.events(&x)?)),
-                    None => l.value(&x)?,
-                };
-                Ok((c.name.clone(), v))
-            })
-            .collect::<Result<_>>()?;
+        let columns = l.columns(hir, &e.columns)?;
         let tested = e
             .tested
             .iter()
@@ -125,6 +113,13 @@ pub fn hir_to_cir(hir: &Hir) -> Result<cir::Program> {
                 .collect(),
             strata,
             suppress_below: r.suppress_below,
+        });
+    }
+    for t in &hir.table1s {
+        p.table1s.push(cir::Table1 {
+            name: t.name.clone(),
+            cohorts: t.cohorts.iter().map(|c| hir.def(*c).name.clone()).collect(),
+            rows: l.columns(hir, &t.rows)?,
         });
     }
     p.cohorts = in_dependency_order(std::mem::take(&mut p.cohorts))?;

@@ -10,6 +10,25 @@ use crate::hir::{self, Expr, ExprKind as H};
 use crate::types::Type;
 
 impl Lower<'_> {
+    /// Export columns (and Table 1 rows): each a value per entry.
+    pub(super) fn columns(
+        &mut self,
+        hir: &hir::Hir,
+        cols: &[hir::ExportColumn],
+    ) -> Result<Vec<(String, Value)>> {
+        cols.iter()
+            .map(|c| {
+                let x = crate::check::expand::expand(hir, &c.expr);
+                let v = match c.of {
+                    Some(hir::Of::Value) => Value::LabValue(Box::new(self.events(&x)?)),
+                    Some(hir::Of::Count) => Value::Count(Box::new(self.events(&x)?)),
+                    None => self.value(&x)?,
+                };
+                Ok((c.name.clone(), v))
+            })
+            .collect()
+    }
+
     /// A date of an expanded expression.
     pub(super) fn date(&mut self, e: &Expr) -> Result<Date> {
         match &e.kind {

@@ -230,6 +230,7 @@ fn run(a: &CenterRunArgs) -> Result<ExitCode> {
         verify: true,
         profile: false,
         memory_limit: None,
+        report: None,
     };
     let code = super::run::run(&args)?;
     let script = std::fs::read(&a.file)

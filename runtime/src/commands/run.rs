@@ -50,6 +50,18 @@ pub struct RunArgs {
     /// DATAFUSION_RUNTIME_MEMORY_LIMIT.
     #[arg(long, value_parser = crate::engine::parse_size)]
     pub memory_limit: Option<usize>,
+    /// The study report: `html` writes `report.html` (one self-contained page: attrition
+    /// diagrams, age and sex, incidence with intervals, Table 1, validation, coverage, the
+    /// script); `none` does not. By default `html` when the script has a report or a Table 1.
+    #[arg(long, value_enum)]
+    pub report: Option<ReportFormat>,
+}
+
+/// What `--report` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReportFormat {
+    Html,
+    None,
 }
 
 /// The error that ends a run after its problems were printed: what is wrong, how many
@@ -106,6 +118,46 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
                 return Err(e);
             }
         };
+    let coverage = match output::coverage(&compiled.outputs, &results) {
+        Ok(c) => c,
+        Err(e) => {
+            place.abandon(&tmp);
+            return Err(e);
+        }
+    };
+    // The study report: aggregate only, drawn from the same counts as the files.
+    let html = args.report.unwrap_or(
+        if compiled.outputs.iter().any(|o| {
+            matches!(
+                o.kind,
+                mid_compiler::OutputKind::Report { .. } | mid_compiler::OutputKind::Table1 { .. }
+            )
+        }) {
+            ReportFormat::Html
+        } else {
+            ReportFormat::None
+        },
+    ) == ReportFormat::Html;
+    let mut written = written;
+    if html {
+        let page =
+            output::html::study_report(&compiled, &results, &written, &coverage).and_then(|page| {
+                let path = tmp.join(output::html::FILE);
+                fs::write(&path, &page)
+                    .map_err(|e| Error::context(format!("cannot write {}", path.display()), e))
+            });
+        if let Err(e) = page {
+            place.abandon(&tmp);
+            return Err(e);
+        }
+        written.push(output::Written {
+            name: "study report".into(),
+            kind: "html",
+            path: output::html::FILE.into(),
+            rows: 0,
+            leaves_site: true,
+        });
+    }
     let facts = output::RunFacts {
         script: &args.file,
         compiled: &compiled,
@@ -117,13 +169,6 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
         content: &content,
         started,
         finished: SystemTime::now(),
-    };
-    let coverage = match output::coverage(&compiled.outputs, &results) {
-        Ok(c) => c,
-        Err(e) => {
-            place.abandon(&tmp);
-            return Err(e);
-        }
     };
     let records = [
         (

@@ -91,6 +91,27 @@ pub fn returns(
                 format!("the attrition table of `{cohort}`"),
             ),
             PlanKind::Report { report, .. } => (Level::Aggregate, format!("the report `{report}`")),
+            // The Table 1 leaves, not its patient-level rows: one entry per table.
+            PlanKind::Table1 { table, .. } => {
+                if !out.iter().any(|r: &Returned| r.table == *table) {
+                    out.push(Returned {
+                        table: table.clone(),
+                        level: Level::Aggregate,
+                        columns: crate::output::table1::KEYS
+                            .iter()
+                            .chain(&[
+                                crate::output::table1::KIND,
+                                crate::output::table1::UNIT,
+                                "n",
+                            ])
+                            .chain(&crate::output::table1::STATISTICS)
+                            .map(|c| c.to_string())
+                            .collect(),
+                        why: format!("the Table 1 `{table}`"),
+                    });
+                }
+                continue;
+            }
             PlanKind::Export { cohort } => (
                 Level::Patient,
                 format!("the analysis data set the script exports for `{cohort}`"),

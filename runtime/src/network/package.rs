@@ -294,7 +294,7 @@ impl Package {
         Ok(package)
     }
 
-    /// The outputs that leave as aggregates: attrition tables and reports.
+    /// The outputs that leave as aggregates: attrition tables, reports and Tables 1.
     pub fn aggregate_outputs(&self) -> Vec<Output> {
         self.outputs
             .iter()
@@ -303,6 +303,7 @@ impl Package {
                     o.kind,
                     mid_compiler::OutputKind::Attrition { .. }
                         | mid_compiler::OutputKind::Report { .. }
+                        | mid_compiler::OutputKind::Table1 { .. }
                 )
             })
             .cloned()

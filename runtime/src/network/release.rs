@@ -62,7 +62,26 @@ impl Released {
     fn is_attrition(&self) -> bool {
         self.about.is_none()
     }
+    /// A Table 1 (its description says so).
+    fn is_table1(&self) -> bool {
+        self.about
+            .as_ref()
+            .and_then(|a| a.get("kind"))
+            .is_some_and(|k| k == "table1")
+    }
     fn count_columns(&self) -> Vec<String> {
+        // A description that lists its counts (a Table 1's `n`): those, the rest are figures.
+        if let Some(counts) = self
+            .about
+            .as_ref()
+            .and_then(|a| a.get("counts"))
+            .and_then(|c| c.as_array())
+        {
+            return counts
+                .iter()
+                .filter_map(|c| c.as_str().map(String::from))
+                .collect();
+        }
         self.batch
             .schema()
             .fields()
@@ -387,7 +406,10 @@ impl Model {
         // report by period is not linked.
         for (a, ta) in tables.iter().enumerate() {
             for (b, tb) in tables.iter().enumerate() {
+                // A Table 1's rows are no partition of a report's (a person has many).
                 if a == b
+                    || ta.is_table1()
+                    || tb.is_table1()
                     || ta.group != tb.group
                     || ta.cohorts().is_none()
                     || ta.cohorts() != tb.cohorts()
@@ -450,6 +472,7 @@ impl Model {
             let alone = serde_json::json!([cohort]).to_string();
             for (r, tr) in tables.iter().enumerate() {
                 if tr.group != ta.group
+                    || tr.is_table1()
                     || tr.cohorts().as_deref() != Some(alone.as_str())
                     || tr.strata.iter().any(|s| s == PERIOD)
                 {
@@ -694,6 +717,12 @@ fn with_shown(t: &Released, shown: &BTreeMap<String, Vec<String>>) -> Result<Rec
     }
     let cohorts = t.about.as_ref().map(tables::cohorts_in).unwrap_or_default();
     let b = tables::build(cols, t.threshold, &cohorts)?;
+    // A Table 1's figures go with its counts: none where a count is now hidden.
+    let b = if t.is_table1() {
+        crate::output::table1::hide_with_counts(&b)?
+    } else {
+        b
+    };
     let mut meta = b.schema().metadata().clone();
     meta.extend(schema.metadata().clone());
     let typed_schema = b.schema().as_ref().clone().with_metadata(meta);

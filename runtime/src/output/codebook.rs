@@ -27,6 +27,9 @@ pub struct Codebook {
     /// What one row is.
     pub rows: String,
     pub columns: Vec<Entry>,
+    /// A Table 1's rows: each characteristic, how it is summarised and what it is.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub characteristics: Vec<Entry>,
     pub outcome_definitions: Vec<DefinitionRecord>,
 }
 
@@ -44,6 +47,11 @@ pub struct Entry {
 }
 
 impl Entry {
+    /// A Table 1 characteristic: its summary in place of a type.
+    pub fn characteristic(d: ColumnDoc, summary: &str) -> Entry {
+        Entry::of(d, summary.to_string())
+    }
+
     /// A column the compiler describes (or the runtime, in the same terms), with its type
     /// as written.
     fn of(d: ColumnDoc, ty: String) -> Entry {
@@ -103,6 +111,7 @@ pub fn codebook(
         kind,
         rows,
         columns,
+        characteristics: Vec::new(),
         outcome_definitions: definitions.iter().map(DefinitionRecord::from).collect(),
     })
 }
@@ -191,10 +200,18 @@ pub fn write(dir: &Path, file: &str, book: &Codebook) -> Result<()> {
     let json_path = dir.join(format!("{file}.codebook.json"));
     fs::write(&json_path, json + "\n")
         .map_err(|e| Error::context(format!("cannot write {}", json_path.display()), e))?;
+    // A Table 1's characteristics follow its columns, named `characteristic <name>`.
+    let rows: Vec<Entry> = book
+        .columns
+        .iter()
+        .cloned()
+        .chain(book.characteristics.iter().map(|e| Entry {
+            column: format!("characteristic {}", e.column),
+            ..e.clone()
+        }))
+        .collect();
     let col = |f: fn(&Entry) -> String| -> ArrayRef {
-        Arc::new(StringArray::from(
-            book.columns.iter().map(f).collect::<Vec<_>>(),
-        ))
+        Arc::new(StringArray::from(rows.iter().map(f).collect::<Vec<_>>()))
     };
     let names = [
         "column",

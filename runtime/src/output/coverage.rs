@@ -146,6 +146,7 @@ pub fn coverage(outputs: &[Output], results: &Results) -> Result<Coverage> {
             }
             OutputKind::Attrition { .. }
             | OutputKind::Report { .. }
+            | OutputKind::Table1 { .. }
             | OutputKind::Export { .. } => {}
         }
     }

@@ -6,10 +6,12 @@
 mod codebook;
 mod coverage;
 pub mod feasibility;
+pub mod html;
 pub mod place;
 pub mod rates;
 pub(crate) mod record;
 mod summary;
+pub mod table1;
 pub mod tables;
 mod write;
 
@@ -166,6 +168,61 @@ pub fn write_outputs(
                     definitions,
                 )?;
                 codebook::write(&dir.join("reports"), report, &book)?;
+            }
+            OutputKind::Table1 {
+                table,
+                cohorts,
+                plans,
+                rows,
+                threshold,
+            } => {
+                let batches = plans
+                    .iter()
+                    .map(|p| batch(results, p))
+                    .collect::<Result<Vec<_>>>()?;
+                let t = table1::table1_table(cohorts, &batches, rows, *threshold)?;
+                let about = record::ReportAbout::of(&o.kind);
+                let json = serde_json::to_string_pretty(&about)
+                    .map_err(|e| Error::context("cannot describe the Table 1", e))?;
+                let mut meta = t.schema().metadata().clone();
+                meta.insert("mid.about".to_string(), json.clone());
+                let schema = t.schema().as_ref().clone().with_metadata(meta);
+                let t = t
+                    .with_schema(Arc::new(schema))
+                    .map_err(|e| Error::context("Table 1", e))?;
+                written.push(write::write_output(
+                    dir,
+                    "reports",
+                    table,
+                    &t,
+                    csv,
+                    (table.clone(), "table1", true),
+                )?);
+                let about_path = dir.join("reports").join(format!("{table}.about.json"));
+                fs::write(&about_path, json + "\n").map_err(|e| {
+                    Error::context(format!("cannot write {}", about_path.display()), e)
+                })?;
+                let mut book = codebook::codebook(
+                    table,
+                    "table1",
+                    format!(
+                        "one row per cohort ({}) and characteristic (a text one: per level), the cohort's persons first",
+                        cohorts.join(", ")
+                    ),
+                    &t,
+                    &table1::column_docs(cohorts),
+                    &[],
+                )?;
+                book.characteristics = rows
+                    .iter()
+                    .map(|r| {
+                        codebook::Entry::characteristic(
+                            r.doc.clone(),
+                            table1::summary_word(r.summary),
+                        )
+                    })
+                    .collect();
+                codebook::write(&dir.join("reports"), table, &book)?;
             }
             // Site-only, written with the run's records.
             OutputKind::Coverage { .. } | OutputKind::LabUnits => {}

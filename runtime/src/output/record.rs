@@ -26,6 +26,11 @@ pub struct ReportAbout {
     cohorts: Vec<String>,
     outcomes: Vec<String>,
     strata: Vec<String>,
+    /// A Table 1: `table1`, and its count columns (every other column is a figure).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    kind: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    counts: Option<Vec<String>>,
     suppression: String,
     outcome_definitions: Vec<DefinitionRecord>,
 }
@@ -33,6 +38,27 @@ pub struct ReportAbout {
 impl ReportAbout {
     /// The description of a report output (nothing for other outputs).
     pub fn of(kind: &OutputKind) -> Option<ReportAbout> {
+        if let OutputKind::Table1 {
+            table,
+            cohorts,
+            threshold,
+            ..
+        } = kind
+        {
+            return Some(ReportAbout {
+                report: table.clone(),
+                cohorts: cohorts.clone(),
+                outcomes: Vec::new(),
+                strata: super::table1::KEYS.iter().map(|k| k.to_string()).collect(),
+                kind: Some("table1"),
+                counts: Some(vec!["n".into()]),
+                suppression: format!(
+                    "counts of persons (n): 0, <{threshold} when they or the persons behind them are 1 to {}, else rounded to the nearest 10; percentages and standardised differences from the published counts; no figure where its count is hidden",
+                    threshold - 1
+                ),
+                outcome_definitions: Vec::new(),
+            });
+        }
         let OutputKind::Report {
             report,
             cohorts,
@@ -50,6 +76,8 @@ impl ReportAbout {
             cohorts: cohorts.clone(),
             outcomes: outcomes.clone(),
             strata: strata.iter().map(|s| s.column.clone()).collect(),
+            kind: None,
+            counts: None,
             suppression: format!(
                 "counts of persons: 0, <{threshold} for 1 to {}, else rounded to the nearest 10; person-days rounded to the nearest 100 and hidden with the persons they belong to",
                 threshold - 1

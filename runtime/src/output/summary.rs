@@ -55,6 +55,23 @@ pub fn print_summary(c: &Compiled, results: &Results, written: &[Written], out: 
                     }
                 }
             }
+            OutputKind::Table1 {
+                table,
+                cohorts,
+                plans,
+                rows,
+                threshold,
+            } => {
+                crate::outln!("table1 {table}");
+                let batches: Option<Vec<RecordBatch>> =
+                    plans.iter().map(|p| batch(results, p).ok()).collect();
+                if let Some(b) = batches
+                    && let Ok(t) = super::table1::table1_table(cohorts, &b, rows, *threshold)
+                    && let Ok(lines) = super::table1::wide(&t)
+                {
+                    print_lines(&lines);
+                }
+            }
             OutputKind::Export { .. } | OutputKind::Coverage { .. } | OutputKind::LabUnits => {}
         }
     }
@@ -87,6 +104,33 @@ pub fn print_summary(c: &Compiled, results: &Results, written: &[Written], out: 
         super::SITE_ONLY,
         secs
     );
+}
+
+/// Lines of cells, each column as wide as its widest cell (the first left-aligned).
+fn print_lines(lines: &[Vec<String>]) {
+    let cols = lines.iter().map(Vec::len).max().unwrap_or(0);
+    let width: Vec<usize> = (0..cols)
+        .map(|j| {
+            lines
+                .iter()
+                .filter_map(|l| l.get(j))
+                .map(|c| c.chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    for l in lines {
+        let mut out = String::from(" ");
+        for (j, c) in l.iter().enumerate() {
+            let pad = width[j].saturating_sub(c.chars().count());
+            if j == 0 {
+                out.push_str(&format!(" {c}{}", " ".repeat(pad)));
+            } else {
+                out.push_str(&format!("  {}{c}", " ".repeat(pad)));
+            }
+        }
+        crate::outln!("{}", out.trim_end());
+    }
 }
 
 fn print_batch(b: &RecordBatch) {
