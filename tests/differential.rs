@@ -285,3 +285,81 @@ fn counts_by_sex_and_age_band_match_sql() {
     assert!(want.values().sum::<i64>() > 500);
     assert_eq!(got, want);
 }
+
+/// `max of`, `min of`, `count of` and `count of records of` per entry against SQL
+/// aggregates over the same windows: ALT's highest and lowest value in U/L in the year
+/// before index (index included), and the days and rows of prescriptions of the YJ codes
+/// starting with 2 in the year before and after.
+#[test]
+fn export_aggregates_match_sql() {
+    let data = crate::common::network();
+    let script = r#"
+import labs.{alt}
+codes thiamazole: drug = yj "2432001"
+codes class2: drug = yj "2"
+cohort c { index = first drug thiamazole }
+export c with max of lab alt between index - 365 days and index, min of lab alt between index - 365 days and index, count of drug class2 between index - 365 days and index + 365 days, count of records of drug class2 between index - 365 days and index + 365 days
+"#;
+    let r = run(script, data);
+    let export = &r["export_c"];
+    let alt_value = "(CASE lower(l.unit) WHEN 'u/l' THEN l.value WHEN 'iu/l' THEN l.value END)";
+    let query = format!(
+        "WITH e AS (SELECT hospital_id, patient_id, CAST(MIN(date) AS INT) AS d FROM drug WHERE yj_code LIKE '2432001%' GROUP BY hospital_id, patient_id),
+         lab_agg AS (SELECT e.hospital_id, e.patient_id, MAX({alt_value}) AS hi, MIN({alt_value}) AS lo
+                     FROM e JOIN lab l ON l.hospital_id = e.hospital_id AND l.patient_id = e.patient_id
+                     WHERE l.analyte = '3B045' AND CAST(l.date AS INT) BETWEEN e.d - 365 AND e.d
+                     GROUP BY e.hospital_id, e.patient_id),
+         rx AS (SELECT e.hospital_id, e.patient_id, COUNT(DISTINCT x.date) AS days, COUNT(*) AS records
+                FROM e JOIN drug x ON x.hospital_id = e.hospital_id AND x.patient_id = e.patient_id
+                WHERE x.yj_code LIKE '2%' AND CAST(x.date AS INT) BETWEEN e.d - 365 AND e.d + 365
+                GROUP BY e.hospital_id, e.patient_id)
+         SELECT e.hospital_id, e.patient_id, lab_agg.hi, lab_agg.lo, COALESCE(rx.days, 0), COALESCE(rx.records, 0)
+         FROM e LEFT JOIN lab_agg ON lab_agg.hospital_id = e.hospital_id AND lab_agg.patient_id = e.patient_id
+                LEFT JOIN rx ON rx.hospital_id = e.hospital_id AND rx.patient_id = e.patient_id"
+    );
+    let want = sql(data, &query);
+    type Row = (Option<String>, Option<String>, i64, i64);
+    let rows = |b: &RecordBatch, first: usize| -> BTreeMap<(String, i64), Row> {
+        let h = crate::common::text(b.column(0));
+        let p = arrow::compute::cast(b.column(1), &arrow::datatypes::DataType::Int64).expect("p");
+        let p = p.as_any().downcast_ref::<Int64Array>().expect("p").clone();
+        let num = |i: usize| {
+            let a = arrow::compute::cast(b.column(i), &arrow::datatypes::DataType::Float64)
+                .expect("a number");
+            let a = a
+                .as_any()
+                .downcast_ref::<arrow::array::Float64Array>()
+                .expect("f64")
+                .clone();
+            (0..b.num_rows())
+                .map(|r| (!a.is_null(r)).then(|| format!("{:.3}", a.value(r))))
+                .collect::<Vec<_>>()
+        };
+        let (hi, lo, days, recs) = (num(first), num(first + 1), num(first + 2), num(first + 3));
+        (0..b.num_rows())
+            .map(|i| {
+                let n = |v: &Option<String>| {
+                    v.as_deref()
+                        .map_or(-1, |s| s.parse::<f64>().expect("n") as i64)
+                };
+                (
+                    (h.value(i).to_string(), p.value(i)),
+                    (hi[i].clone(), lo[i].clone(), n(&days[i]), n(&recs[i])),
+                )
+            })
+            .collect()
+    };
+    let got = rows(export, 4);
+    let expected = rows(&want, 2);
+    assert!(got.len() > 100, "a real cohort ({})", got.len());
+    assert_eq!(got, expected);
+    // The data tell max from min and records from days.
+    assert!(
+        got.values().any(|(hi, lo, ..)| hi.is_some() && hi != lo),
+        "an entry with several ALT values"
+    );
+    assert!(
+        got.values().any(|(.., d, r)| r > d),
+        "an entry with two prescriptions of one day"
+    );
+}

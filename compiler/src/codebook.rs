@@ -153,8 +153,11 @@ pub fn export_columns(p: &Program, hir: &Hir, sources: &SourceMap) -> Vec<Vec<Co
                 };
                 match v {
                     Value::Age(_) => d.unit = Some("years".into()),
-                    Value::LabValue(e) => d.unit = cir::lab_unit(e),
+                    Value::LabValue(e) | Value::LabMax(e) | Value::LabMin(e) => {
+                        d.unit = cir::lab_unit(e)
+                    }
                     Value::Count(_) => d.unit = Some("days".into()),
+                    Value::Records(_) => d.unit = Some("records".into()),
                     Value::Outcome(o) => {
                         let (source, text, defs) = w.outcome(p, o);
                         d.meaning = format!(
@@ -241,8 +244,11 @@ pub fn table1_rows(p: &Program, hir: &Hir, sources: &SourceMap) -> Vec<Vec<Colum
                     };
                     d.unit = match v {
                         Value::Age(_) => Some("years".into()),
-                        Value::LabValue(e) => cir::lab_unit(e),
+                        Value::LabValue(e) | Value::LabMax(e) | Value::LabMin(e) => {
+                            cir::lab_unit(e)
+                        }
                         Value::Count(_) => Some("days".into()),
+                        Value::Records(_) => Some("records".into()),
                         _ => None,
                     };
                     if let Value::Date(dt) = v {
@@ -269,6 +275,15 @@ fn value_meaning(v: &Value) -> String {
         ),
         Value::Count(e) => format!(
             "the number of distinct days with {} (0 when none)",
+            cir::events(e)
+        ),
+        Value::LabMax(e) | Value::LabMin(e) => format!(
+            "the {} value of {}, in the item's unit; empty when there is none (no result in the window, or none in a unit mid can convert)",
+            if matches!(v, Value::LabMax(_)) { "highest" } else { "lowest" },
+            cir::events(e)
+        ),
+        Value::Records(e) => format!(
+            "the number of records (rows) of {} (0 when none)",
             cir::events(e)
         ),
         Value::Censoring => "what ended follow-up: the first term of the end of follow-up, in the order written (then end of observation, death), whose date is the end".into(),

@@ -205,12 +205,18 @@ pub struct Export {
     pub span: Span,
 }
 
-/// An export column over events: `value of` the one picked lab result, or `count of` the
-/// distinct days of the events.
+/// An export column over events: `value of` the one picked lab result, `max of` / `min of`
+/// the lab results, `count of` the distinct days of the events, or `count of records of`
+/// their rows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Of {
     Value,
     Count,
+    /// The highest or lowest value of the lab results in the window.
+    Max,
+    Min,
+    /// The number of records (rows), not days.
+    Records,
 }
 
 #[derive(Debug, Clone)]

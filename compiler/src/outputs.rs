@@ -97,7 +97,13 @@ impl Summary {
         match v {
             V::Cond(_) | V::Bool(_) | V::Date(_) | V::Outcome(_) => Summary::Binary,
             V::Sex | V::Hospital | V::Text(_) | V::Censoring => Summary::Categorical,
-            V::Age(_) | V::Number(_) | V::LabValue(_) | V::Count(_) => Summary::Continuous,
+            V::Age(_)
+            | V::Number(_)
+            | V::LabValue(_)
+            | V::LabMax(_)
+            | V::LabMin(_)
+            | V::Count(_)
+            | V::Records(_) => Summary::Continuous,
         }
     }
 }

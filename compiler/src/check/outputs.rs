@@ -33,11 +33,15 @@ impl Checker<'_> {
         let kind = match func.name.as_str() {
             "value" => hir::Of::Value,
             "count" => hir::Of::Count,
+            "max" => hir::Of::Max,
+            "min" => hir::Of::Min,
+            "count records" => hir::Of::Records,
             other => {
                 self.error(CheckError::ValueOf {
                     at: (cx.file, func.span),
                     problem: format!(
-                        "`{other} of` is not a column; write `value of` or `count of`"
+                        "`{} of` is not a column; write `value of`, `max of`, `min of`, `count of` or `count of records of`",
+                        other.replace(' ', " of ")
                     ),
                 });
                 return None;
@@ -48,7 +52,7 @@ impl Checker<'_> {
         if x.ty == Type::Error {
             return None;
         }
-        if kind == hir::Of::Count {
+        if matches!(kind, hir::Of::Count | hir::Of::Records) {
             if x.ty.events().is_none() {
                 self.error(CheckError::ValueOf {
                     at: (cx.file, events.span),
@@ -62,6 +66,10 @@ impl Checker<'_> {
             Some("it takes lab results")
         } else if self.lab_item_of(&x).is_none() {
             Some("it takes the results of one lab item")
+        } else if matches!(kind, hir::Of::Max | hir::Of::Min) {
+            selects_one(&self.hir, &x).then_some(
+                "it takes all the results of a window, not one (`max of lab alt within 180 days before index`)",
+            )
         } else if !selects_one(&self.hir, &x) {
             Some("it takes one result per entry: `first`, `last` or `nth(n)`")
         } else {

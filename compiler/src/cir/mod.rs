@@ -479,4 +479,9 @@ pub enum Value {
     LabValue(Box<Events>),
     /// The number of distinct days with one of the events (0 when none).
     Count(Box<Events>),
+    /// The highest (lowest) value of the lab results, in the item's unit (null when none).
+    LabMax(Box<Events>),
+    LabMin(Box<Events>),
+    /// The number of records (rows) of the events (0 when none).
+    Records(Box<Events>),
 }

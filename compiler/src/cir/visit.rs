@@ -202,7 +202,11 @@ pub fn walk_value<V: Visitor + ?Sized>(v: &mut V, x: &Value) {
     match x {
         Value::Age(d) | Value::Date(d) => v.date(d),
         Value::Cond(c) => v.cond(c),
-        Value::LabValue(e) | Value::Count(e) => v.events(e),
+        Value::LabValue(e)
+        | Value::Count(e)
+        | Value::LabMax(e)
+        | Value::LabMin(e)
+        | Value::Records(e) => v.events(e),
         Value::Number(_)
         | Value::Text(_)
         | Value::Bool(_)

@@ -347,10 +347,33 @@ impl Gen {
                 let agg = datafusion_functions_aggregate::expr_fn::max(c("ev_value"));
                 self.per_entry(ev, ctx, name, ("value", "value"), agg)?
             }
-            Value::Count(ev) => {
-                let name = format!("count_{}", key_ident(&cir::events(ev)));
-                let agg = datafusion_functions_aggregate::expr_fn::count_distinct(c("ev_day"));
-                let (ctx, e) = self.per_entry(ev, ctx, name, ("count", "count"), agg)?;
+            Value::LabMax(ev) | Value::LabMin(ev) => {
+                let (prefix, agg) = match v {
+                    Value::LabMax(_) => (
+                        "max",
+                        datafusion_functions_aggregate::expr_fn::max(c("ev_value")),
+                    ),
+                    _ => (
+                        "min",
+                        datafusion_functions_aggregate::expr_fn::min(c("ev_value")),
+                    ),
+                };
+                let name = format!("{prefix}_{}", key_ident(&cir::events(ev)));
+                self.per_entry(ev, ctx, name, (prefix, "value"), agg)?
+            }
+            Value::Count(ev) | Value::Records(ev) => {
+                let (prefix, agg) = match v {
+                    Value::Records(_) => (
+                        "records",
+                        datafusion_functions_aggregate::expr_fn::count(lit(1_i64)),
+                    ),
+                    _ => (
+                        "count",
+                        datafusion_functions_aggregate::expr_fn::count_distinct(c("ev_day")),
+                    ),
+                };
+                let name = format!("{prefix}_{}", key_ident(&cir::events(ev)));
+                let (ctx, e) = self.per_entry(ev, ctx, name, (prefix, "count"), agg)?;
                 // No events: a count of 0 (the left join leaves it null).
                 (
                     ctx,

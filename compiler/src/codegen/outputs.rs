@@ -78,6 +78,9 @@ impl Gen {
                 | Value::Hospital
                 | Value::Censoring
                 | Value::LabValue(_)
+                | Value::LabMax(_)
+                | Value::LabMin(_)
+                | Value::Records(_)
                 | Value::Count(_)
                 | Value::Cond(_) => expr.clone(),
             };

@@ -22,6 +22,9 @@ impl Lower<'_> {
                 let v = match c.of {
                     Some(hir::Of::Value) => Value::LabValue(Box::new(self.events(&x)?)),
                     Some(hir::Of::Count) => Value::Count(Box::new(self.events(&x)?)),
+                    Some(hir::Of::Max) => Value::LabMax(Box::new(self.events(&x)?)),
+                    Some(hir::Of::Min) => Value::LabMin(Box::new(self.events(&x)?)),
+                    Some(hir::Of::Records) => Value::Records(Box::new(self.events(&x)?)),
                     None => self.value(&x)?,
                 };
                 Ok((c.name.clone(), v))
