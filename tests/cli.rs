@@ -759,6 +759,16 @@ fn every_output_has_a_codebook_of_all_its_columns() {
         "{low}"
     );
     assert_eq!(low["definitions"][0], "low", "{low}");
+    // An empty value is counted, with its reason: the export's rows without the outcome.
+    let b = crate::common::read_batches(&out.join("site-only/exports/c.parquet")).remove(0);
+    let empty = b.column_by_name("low").expect("low").null_count();
+    assert!(empty > 0);
+    assert_eq!(low["nulls"], empty, "{low}");
+    assert_eq!(low["null_reason"], "no outcome in follow-up", "{low}");
+    assert_eq!(
+        entry("site-only/exports/c.codebook.json", "sex")["nulls"],
+        0
+    );
     // The report: counts in persons and days from the outcome's line; flags, rates described.
     let persons = entry("reports/c_with_low.codebook.json", "low_persons");
     assert_eq!(persons["unit"], "persons");
@@ -796,7 +806,7 @@ fn every_output_has_a_codebook_of_all_its_columns() {
     // The CSV has the same columns as rows.
     let csv = std::fs::read_to_string(out.join("reports/c_with_low.codebook.csv")).expect("CSV");
     assert!(
-        csv.starts_with("column,type,unit,meaning,source,script,definitions\n"),
+        csv.starts_with("column,type,unit,meaning,source,script,definitions,null_reason,nulls\n"),
         "{csv}"
     );
     assert!(csv.contains("low_rate_per_1000py,number,"), "{csv}");

@@ -22,6 +22,9 @@ pub struct ColumnDoc {
     pub script: Option<String>,
     /// The outcome definitions (stdlib or the script's own) it uses.
     pub definitions: Vec<String>,
+    /// Why a value may be empty (none when it never is).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub null_reason: Option<String>,
 }
 
 impl ColumnDoc {
@@ -33,6 +36,7 @@ impl ColumnDoc {
             source: None,
             script: None,
             definitions: Vec::new(),
+            null_reason: None,
         }
     }
     fn unit(mut self, u: &str) -> ColumnDoc {
@@ -149,6 +153,7 @@ pub fn export_columns(p: &Program, hir: &Hir, sources: &SourceMap) -> Vec<Vec<Co
                 let mut d = ColumnDoc {
                     source: Some(w.line(hc.expr.file, hc.expr.span)),
                     script: Some(w.text(hc.expr.file, hc.expr.span)),
+                    null_reason: null_reason(v),
                     ..ColumnDoc::new(name, value_meaning(v))
                 };
                 match v {
@@ -240,6 +245,7 @@ pub fn table1_rows(p: &Program, hir: &Hir, sources: &SourceMap) -> Vec<Vec<Colum
                     let mut d = ColumnDoc {
                         source: Some(w.line(hr.expr.file, hr.expr.span)),
                         script: Some(w.text(hr.expr.file, hr.expr.span)),
+                        null_reason: null_reason(v),
                         ..ColumnDoc::new(name, value_meaning(v))
                     };
                     d.unit = match v {
@@ -259,6 +265,27 @@ pub fn table1_rows(p: &Program, hir: &Hir, sources: &SourceMap) -> Vec<Vec<Colum
                 .collect()
         })
         .collect()
+}
+
+/// Why a value per entry may be empty: a covariate that cannot be computed is null, never 0,
+/// and the codebook says why (and, for exports, how many).
+fn null_reason(v: &Value) -> Option<String> {
+    Some(match v {
+        Value::LabValue(_) => "no result picked in the window, or the picked result is in a unit mid cannot convert (site-only/coverage.json lists those units by hospital)".into(),
+        Value::LabMax(_) | Value::LabMin(_) => "no result in the window in a unit mid can convert (site-only/coverage.json lists the others by hospital)".into(),
+        Value::Age(_) => "no birth date, or no date to take the age at".into(),
+        Value::Date(_) => "no such event".into(),
+        Value::Outcome(_) => "no outcome in follow-up".into(),
+        Value::Sex => "no sex recorded".into(),
+        Value::Number(_)
+        | Value::Text(_)
+        | Value::Bool(_)
+        | Value::Hospital
+        | Value::Cond(_)
+        | Value::Censoring
+        | Value::Count(_)
+        | Value::Records(_) => return None,
+    })
 }
 
 fn value_meaning(v: &Value) -> String {

@@ -44,6 +44,11 @@ pub struct Entry {
     pub source: Option<String>,
     pub script: Option<String>,
     pub definitions: Vec<String>,
+    /// Why a value may be empty.
+    pub null_reason: Option<String>,
+    /// In an export (site-only): how many rows are empty.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nulls: Option<usize>,
 }
 
 impl Entry {
@@ -63,6 +68,8 @@ impl Entry {
             source: d.source,
             script: d.script,
             definitions: d.definitions,
+            null_reason: d.null_reason,
+            nulls: None,
         }
     }
 }
@@ -104,7 +111,14 @@ pub fn codebook(
                 ))
             })?,
         };
-        columns.push(Entry::of(doc, ty));
+        let mut e = Entry::of(doc, ty);
+        // An export stays at the site: its codebook counts the empty values of each column.
+        if kind == "export"
+            && let Some(a) = table.column_by_name(name)
+        {
+            e.nulls = Some(a.null_count());
+        }
+        columns.push(e);
     }
     Ok(Codebook {
         output: output.to_string(),
@@ -131,6 +145,7 @@ fn derived_doc(
         source: None,
         script: None,
         definitions: Vec::new(),
+        null_reason: None,
     };
     if let Some(count) = name.strip_suffix(tables::FLAG)
         && table.schema().column_with_name(count).is_some()
@@ -221,6 +236,8 @@ pub fn write(dir: &Path, file: &str, book: &Codebook) -> Result<()> {
         "source",
         "script",
         "definitions",
+        "null_reason",
+        "nulls",
     ];
     let cols = vec![
         col(|e| e.column.clone()),
@@ -230,6 +247,8 @@ pub fn write(dir: &Path, file: &str, book: &Codebook) -> Result<()> {
         col(|e| e.source.clone().unwrap_or_default()),
         col(|e| e.script.clone().unwrap_or_default()),
         col(|e| e.definitions.join("; ")),
+        col(|e| e.null_reason.clone().unwrap_or_default()),
+        col(|e| e.nulls.map(|n| n.to_string()).unwrap_or_default()),
     ];
     let schema = Schema::new(
         names

@@ -100,6 +100,7 @@ pub fn column_docs(cohorts: &[String]) -> Vec<ColumnDoc> {
         source: None,
         script: None,
         definitions: Vec::new(),
+        null_reason: None,
     };
     let reference = cohorts.first().map(String::as_str).unwrap_or_default();
     vec![
@@ -523,6 +524,7 @@ mod tests {
             source: None,
             script: None,
             definitions: Vec::new(),
+            null_reason: None,
         }
     }
 
