@@ -163,6 +163,7 @@ pub fn export_columns(p: &Program, hir: &Hir, sources: &SourceMap) -> Vec<Vec<Co
                     }
                     Value::Count(_) => d.unit = Some("days".into()),
                     Value::Records(_) => d.unit = Some("records".into()),
+                    Value::DaysBetween(..) => d.unit = Some("days".into()),
                     Value::Outcome(o) => {
                         let (source, text, defs) = w.outcome(p, o);
                         d.meaning = format!(
@@ -255,6 +256,7 @@ pub fn table1_rows(p: &Program, hir: &Hir, sources: &SourceMap) -> Vec<Vec<Colum
                         }
                         Value::Count(_) => Some("days".into()),
                         Value::Records(_) => Some("records".into()),
+                        Value::DaysBetween(..) => Some("days".into()),
                         _ => None,
                     };
                     if let Value::Date(dt) = v {
@@ -276,6 +278,7 @@ fn null_reason(v: &Value) -> Option<String> {
         Value::Age(_) => "no birth date, or no date to take the age at".into(),
         Value::Date(_) => "no such event".into(),
         Value::Outcome(_) => "no outcome in follow-up".into(),
+        Value::DaysBetween(..) => "one of the two dates does not exist (no such event)".into(),
         Value::Sex => "no sex recorded".into(),
         Value::Number(_)
         | Value::Text(_)
@@ -312,6 +315,11 @@ fn value_meaning(v: &Value) -> String {
         Value::Records(e) => format!(
             "the number of records (rows) of {} (0 when none)",
             cir::events(e)
+        ),
+        Value::DaysBetween(a, b) => format!(
+            "days from {} to {} (negative when the second is earlier); empty when either does not exist",
+            cir::date(a),
+            cir::date(b)
         ),
         Value::Censoring => "what ended follow-up: the first term of the end of follow-up, in the order written (then end of observation, death), whose date is the end".into(),
         Value::Date(d) => format!("the date {}, empty when there is none", cir::date(d)),

@@ -217,6 +217,8 @@ pub enum Of {
     Min,
     /// The number of records (rows), not days.
     Records,
+    /// Days from the column's `from` date to its date (`expr`).
+    DaysFrom,
 }
 
 #[derive(Debug, Clone)]
@@ -225,6 +227,8 @@ pub struct ExportColumn {
     pub expr: Expr,
     /// `value of …` or `count of …`: what `expr`'s events give per entry.
     pub of: Option<Of>,
+    /// `days from A to B`: A (and `expr` is B).
+    pub from: Option<Expr>,
 }
 
 /// `table1 a, b with rows`: baseline characteristics by cohort, one row each.

@@ -103,7 +103,8 @@ impl Summary {
             | V::LabMax(_)
             | V::LabMin(_)
             | V::Count(_)
-            | V::Records(_) => Summary::Continuous,
+            | V::Records(_)
+            | V::DaysBetween(..) => Summary::Continuous,
         }
     }
 }

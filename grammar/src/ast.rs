@@ -456,6 +456,12 @@ pub enum ExprKind {
         func: Ident,
         events: Box<Expr>,
     },
+    /// `days from index to first drug x after index`: days between two dates (an export
+    /// column).
+    DaysBetween {
+        from: Box<Expr>,
+        to: Box<Expr>,
+    },
     /// `in cohort X`: the patient is a member of cohort X (an entry that passed its steps).
     InCohort(Ident),
     /// `observed 180 days before index`

@@ -30,6 +30,8 @@ pub enum Token<'src> {
     Report,
     #[token("table1")]
     Table1,
+    #[token("to")]
+    To,
     #[token("grading")]
     Grading,
     #[token("grade")]
@@ -303,6 +305,7 @@ impl Token<'_> {
             Token::Export => "export",
             Token::Report => "report",
             Token::Table1 => "table1",
+            Token::To => "to",
             Token::Grading => "grading",
             Token::Grade => "grade",
             Token::Validated => "validated",

@@ -268,7 +268,7 @@ fn children(e: &ast::Expr) -> Vec<&ast::Expr> {
     use ast::ExprKind as K;
     match &e.kind {
         K::Call { callee, args } => std::iter::once(callee.as_ref()).chain(args).collect(),
-        K::Binary { lhs, rhs, .. } => vec![lhs, rhs],
+        K::Binary { lhs, rhs, .. } | K::DaysBetween { from: lhs, to: rhs } => vec![lhs, rhs],
         K::Not(x) | K::AgeAt(x) | K::Paren(x) | K::ValueOf { events: x, .. } => vec![x],
         K::In { lhs, values, .. } => std::iter::once(lhs.as_ref()).chain(values).collect(),
         K::Event { target, .. } => vec![target],

@@ -369,6 +369,7 @@ pub fn expr(e: &Expr) -> String {
         ExprKind::Anchor(a) => anchor(a),
         ExprKind::AgeAt(a) => format!("(age-at {})", expr(a)),
         ExprKind::ValueOf { func, events } => format!("({}-of {})", func.name, expr(events)),
+        ExprKind::DaysBetween { from, to } => format!("(days-from {} to {})", expr(from), expr(to)),
         ExprKind::InCohort(i) => format!("(in-cohort {})", i.name),
         ExprKind::Observed {
             duration,

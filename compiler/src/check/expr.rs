@@ -62,7 +62,7 @@ impl Checker<'_> {
             A::Window { expr, window } => self.window(expr, window, e, cx),
             A::Anchor(a) => self.anchor(a, e, cx),
             A::AgeAt(a) => self.age_at(a, e, cx),
-            A::ValueOf { .. } => {
+            A::ValueOf { .. } | A::DaysBetween { .. } => {
                 // An export column only (`check_exports_reports` reads it there).
                 self.error(CheckError::ValueOf {
                     at: (cx.file, e.span),

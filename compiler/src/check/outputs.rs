@@ -98,7 +98,33 @@ impl Checker<'_> {
         // `censoring`: what ended follow-up (an export column only), unless the
         // script names something so.
         let mut of = None;
+        let mut from = None;
         let x = match &c.kind {
+            A::DaysBetween { from: a, to: b } => {
+                let (a, b) = (self.expr(a, ecx), self.expr(b, ecx));
+                let (a, b) = (self.settle(a, ecx), self.settle(b, ecx));
+                let date = |h: &hir::Hir, x: &hir::Expr| {
+                    x.ty == Type::Date || matches!(x.ty, Type::Events(_)) && selects_one(h, x)
+                };
+                for x in [&a, &b] {
+                    if x.ty != Type::Error && !date(&self.hir, x) {
+                        self.mismatch(
+                            x,
+                            "a date (or one event: `first drug x after index`)",
+                            x.ty,
+                            "`days from … to …`",
+                            None,
+                        );
+                        return None;
+                    }
+                }
+                if a.ty == Type::Error || b.ty == Type::Error {
+                    return None;
+                }
+                of = Some(hir::Of::DaysFrom);
+                from = Some(a);
+                b
+            }
             A::Name(i) if i.name == "censoring" && self.lookup(ecx.scope, &i.name).is_none() => {
                 self.mk(H::Builtin(hir::Builtin::Censoring), Type::Text, c, ecx)
             }
@@ -143,7 +169,12 @@ impl Checker<'_> {
                 return None;
             }
         }
-        Some(hir::ExportColumn { name, expr: x, of })
+        Some(hir::ExportColumn {
+            name,
+            expr: x,
+            of,
+            from,
+        })
     }
 
     /// The lab events of `tested(…)` (a report stratum or an export column by period).
@@ -239,6 +270,7 @@ impl Checker<'_> {
                                     name,
                                     expr: x,
                                     of: None,
+                                    from: None,
                                 });
                             }
                             continue;
@@ -360,6 +392,8 @@ impl Checker<'_> {
                 row.name = "age".into();
             }
             let problem = match (&row.expr.kind, row.expr.ty) {
+                // `value of …`, `count of …`, `days from … to …`: numbers.
+                _ if row.of.is_some() => None,
                 (_, Type::Outcome) => {
                     Some("an outcome comes after index; Table 1 describes the cohorts at baseline")
                 }

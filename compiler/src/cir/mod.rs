@@ -484,4 +484,7 @@ pub enum Value {
     LabMin(Box<Events>),
     /// The number of records (rows) of the events (0 when none).
     Records(Box<Events>),
+    /// Days from the first date to the second (negative when it is earlier; null when either
+    /// is).
+    DaysBetween(Date, Date),
 }

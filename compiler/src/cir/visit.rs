@@ -201,6 +201,10 @@ pub fn walk_window<V: Visitor + ?Sized>(v: &mut V, w: &Window) {
 pub fn walk_value<V: Visitor + ?Sized>(v: &mut V, x: &Value) {
     match x {
         Value::Age(d) | Value::Date(d) => v.date(d),
+        Value::DaysBetween(a, b) => {
+            v.date(a);
+            v.date(b);
+        }
         Value::Cond(c) => v.cond(c),
         Value::LabValue(e)
         | Value::Count(e)

@@ -418,6 +418,11 @@ impl Gen {
                 (ctx, cast(age, DataType::Float64))
             }
             Value::Date(d) => self.date(d, ctx)?,
+            Value::DaysBetween(a, b) => {
+                let (ctx, a) = self.date(a, ctx)?;
+                let (ctx, b) = self.date(b, ctx)?;
+                (ctx, cast(b - a, DataType::Int64))
+            }
             Value::Cond(cnd) => self.cond(cnd, ctx)?,
             Value::Outcome(o) => {
                 let ctx = self.join_outcome(ctx, o)?;

@@ -81,6 +81,7 @@ impl Gen {
                 | Value::LabMax(_)
                 | Value::LabMin(_)
                 | Value::Records(_)
+                | Value::DaysBetween(..)
                 | Value::Count(_)
                 | Value::Cond(_) => expr.clone(),
             };

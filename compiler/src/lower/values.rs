@@ -25,6 +25,14 @@ impl Lower<'_> {
                     Some(hir::Of::Max) => Value::LabMax(Box::new(self.events(&x)?)),
                     Some(hir::Of::Min) => Value::LabMin(Box::new(self.events(&x)?)),
                     Some(hir::Of::Records) => Value::Records(Box::new(self.events(&x)?)),
+                    Some(hir::Of::DaysFrom) => {
+                        let from = c
+                            .from
+                            .as_ref()
+                            .ok_or_else(|| internal("`days from` without its first date"))?;
+                        let from = crate::check::expand::expand(hir, from);
+                        Value::DaysBetween(self.date(&from)?, self.date(&x)?)
+                    }
                     None => self.value(&x)?,
                 };
                 Ok((c.name.clone(), v))
