@@ -361,7 +361,20 @@ impl ScriptGen {
             if self.r.chance(30) {
                 let drug = self.drug();
                 let d = self.r.days();
-                cols.push(format!("count of drug {drug} within {d} days before index"));
+                let records = if self.r.chance(50) { "records of " } else { "" };
+                cols.push(format!(
+                    "count of {records}drug {drug} within {d} days before index"
+                ));
+            }
+            if self.r.chance(20) {
+                let item = self.lab_item();
+                let f = ["max", "min"][self.r.below(2)];
+                let d = self.r.days();
+                cols.push(format!("{f} of lab {item} within {d} days before index"));
+            }
+            if self.r.chance(20) {
+                let d = self.drug();
+                cols.push(format!("days from index to first drug {d} after index"));
             }
             let by = if periods && self.r.chance(40) {
                 if self.r.chance(50) {
@@ -407,6 +420,27 @@ impl ScriptGen {
         let _ = writeln!(out, "report c{with}{by}");
         if second {
             let _ = writeln!(out, "report c, c2{with} by cohort");
+        }
+        if self.r.chance(40) {
+            // Baseline characteristics: yes/no, text and number rows.
+            let mut rows = vec!["age".to_string(), "sex".to_string()];
+            if self.r.chance(50) {
+                rows.push(format!("{} as cond", self.cond(2)));
+            }
+            if self.r.chance(50) {
+                let item = self.lab_item();
+                let d = self.r.days();
+                rows.push(format!(
+                    "value of last lab {item} within {d} days before index as lab_value"
+                ));
+            }
+            if self.r.chance(30) {
+                let drug = self.drug();
+                let d = self.r.days();
+                rows.push(format!("count of drug {drug} within {d} days before index"));
+            }
+            let cohorts = if second { "c, c2" } else { "c" };
+            let _ = writeln!(out, "table1 baseline = {cohorts} with {}", rows.join(", "));
         }
         Script { body: out, step }
     }
