@@ -811,3 +811,37 @@ fn every_output_has_a_codebook_of_all_its_columns() {
     );
     assert!(csv.contains("low_rate_per_1000py,number,"), "{csv}");
 }
+
+/// `mid check -` reads the script from standard input and names it `<stdin>`.
+#[test]
+fn check_reads_standard_input() {
+    use std::io::Write;
+    let run = |src: &str| {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_mid"))
+            .args(["check", "-", "--color", "never"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("mid runs");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(src.as_bytes())
+            .expect("written");
+        child.wait_with_output().expect("mid ends")
+    };
+    let bad = run("cohort c { index = first lab glucose }\n");
+    assert_eq!(bad.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(err.contains("<stdin>:1:30"), "{err}");
+    assert!(err.contains("add `import labs.{glucose}`"), "{err}");
+    let good = run("import labs.{glucose}\ncohort c { index = first lab glucose }\n");
+    assert_eq!(
+        good.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&good.stderr)
+    );
+}

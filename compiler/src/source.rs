@@ -89,3 +89,41 @@ include!(concat!(env!("OUT_DIR"), "/stdlib_modules.rs"));
 pub fn stdlib() -> &'static [StdlibModule] {
     STDLIB
 }
+
+/// The stdlib module that declares `name` (`glucose` → `labs`), for the hint of an unknown
+/// name: its declarations are the lines that start with a declaring keyword.
+pub fn stdlib_home(name: &str) -> Option<&'static str> {
+    use std::collections::HashMap;
+    use std::sync::OnceLock;
+    static HOMES: OnceLock<HashMap<String, &'static str>> = OnceLock::new();
+    let homes = HOMES.get_or_init(|| {
+        let mut m = HashMap::new();
+        for module in STDLIB {
+            for line in module.text.lines() {
+                let mut words = line.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'));
+                let (Some(kw), Some(n)) = (words.next(), words.next()) else {
+                    continue;
+                };
+                if ["codes", "define", "lab", "grading", "cohort", "outcome"].contains(&kw)
+                    && !n.is_empty()
+                {
+                    m.entry(n.to_string()).or_insert(module.name);
+                }
+            }
+        }
+        m
+    });
+    homes.get(name).copied()
+}
+
+/// What people often write for a name the language spells otherwise.
+pub fn synonym(name: &str) -> Option<&'static str> {
+    Some(match name.to_ascii_lowercase().as_str() {
+        "gender" => "sex",
+        "hemoglobin_a1c" | "a1c" | "haemoglobin_a1c" => "hba1c",
+        "sgpt" | "gpt" => "alt",
+        "sgot" | "got" => "ast",
+        "hospital_id" | "site" => "hospital",
+        _ => return None,
+    })
+}

@@ -197,6 +197,9 @@ pub enum Token<'src> {
     Number(&'src str),
     #[regex(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", |lex| lex.slice())]
     Date(&'src str),
+    /// `2019/01/01`: a date written with slashes (refused with its own error, not divided).
+    #[regex(r"[0-9]{4}/[0-9]{1,2}/[0-9]{1,2}", |lex| lex.slice())]
+    SlashDate(&'src str),
     /// A string literal, quotes included; escapes are decoded by the parser.
     #[regex(r#""([^"\\\n]|\\.)*""#, |lex| lex.slice())]
     Str(&'src str),
@@ -283,6 +286,7 @@ impl Token<'_> {
             Token::Ident(s) => format!("name `{s}`"),
             Token::Number(s) => format!("number `{s}`"),
             Token::Date(s) => format!("date `{s}`"),
+            Token::SlashDate(s) => format!("`{s}`"),
             Token::Str(s) => format!("text {s}"),
             Token::Unit(s) => format!("unit `{s}`"),
             Token::DocComment(_) => "doc comment".to_string(),
@@ -405,6 +409,7 @@ impl Token<'_> {
             Token::Ident(s)
             | Token::Number(s)
             | Token::Date(s)
+            | Token::SlashDate(s)
             | Token::Str(s)
             | Token::Unit(s)
             | Token::DocComment(s)

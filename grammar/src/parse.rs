@@ -53,6 +53,8 @@ pub enum SyntaxErrorKind {
     TooLong { limit: usize },
     /// The bytes are not UTF-8.
     NotUtf8,
+    /// A date written with slashes (`2019/01/01`).
+    SlashDate { text: String },
 }
 
 /// An error from the lexer or a semantic action, carried through lalrpop.
@@ -180,6 +182,19 @@ fn lex<'src>(src: &'src str, errors: &mut Vec<SyntaxError>) -> Lexed<'src> {
                     }
                     _ => {}
                 }
+                // A date with slashes is one error here, not a division and a type error;
+                // the parser reads a stand-in date, so nothing after it cascades.
+                let tok = if let Token::SlashDate(text) = tok {
+                    errors.push(SyntaxError {
+                        kind: SyntaxErrorKind::SlashDate {
+                            text: text.to_string(),
+                        },
+                        span,
+                    });
+                    Token::Date("2000-01-01")
+                } else {
+                    tok
+                };
                 out.tokens.push((span.start, tok, span.end));
             }
             Err(()) => {

@@ -435,7 +435,7 @@ cohort c { index = first drug thiamazol }"#
     fn a_stdlib_name_needs_its_import() {
         insta::assert_snapshot!(errors(
             r#"cohort c { index = first lab alt }"#
-        ), @"E0101 1:30 unknown name `alt` (not defined or imported)");
+        ), @"E0101 1:30 unknown name `alt` (not defined or imported) help: `alt` is in `labs`: add `import labs.{alt}`");
     }
 
     #[test]

@@ -19,14 +19,29 @@ impl CheckError {
                 at,
                 name,
                 suggestion,
-            } => did_you_mean(
-                Diagnostic::new(
+            } => {
+                let d = Diagnostic::new(
                     Code::UnknownName,
                     format!("unknown name `{name}`"),
                     label(at, "not defined or imported"),
-                ),
-                suggestion,
-            ),
+                );
+                // A stdlib name not imported: which import brings it. Else a synonym the
+                // language spells otherwise, else the nearest name in scope.
+                let import = |n: &str| {
+                    crate::source::stdlib_home(n)
+                        .map(|m| format!("`{n}` is in `{m}`: add `import {m}.{{{n}}}`"))
+                };
+                if let Some(h) = import(name) {
+                    d.with_help(h)
+                } else if let Some(s) = crate::source::synonym(name) {
+                    d.with_help(match import(s) {
+                        Some(h) => format!("did you mean `{s}`? {h}"),
+                        None => format!("did you mean `{s}`?"),
+                    })
+                } else {
+                    did_you_mean(d, suggestion)
+                }
+            }
             CheckError::UnknownModule {
                 at,
                 name,

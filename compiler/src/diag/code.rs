@@ -62,6 +62,8 @@ codes! {
         "Scripts are UTF-8 text. The label points at the first byte that is not UTF-8; save the\nfile as UTF-8 (editors call it \"UTF-8\" or \"Unicode\").";
     TooManyDiagnostics = "E0008", "too many diagnostics",
         "A file has more than 100 diagnostics; the first 100 are shown and this one counts the\nrest. Later diagnostics often follow from earlier ones: fix those first and check again.";
+    SlashDate = "E0009", "a date written with slashes",
+        "Dates are written year-month-day with hyphens, two digits for the month and the day:\n\n    drug x between 2019/01/01 and index      // E0009\n    drug x between 2019-01-01 and index";
     UnknownName = "E0101", "unknown name",
         "The name is neither defined in this file nor imported. Stdlib names must be imported:\n\n    import labs.{alt, ast}\n    import outcomes.neutropenia\n\nThe help suggests the closest name in scope when one is near.";
     UnknownModule = "E0102", "no such module",

@@ -21,6 +21,16 @@ pub fn syntax_diagnostic(e: &SyntaxError, file: FileId) -> Diagnostic {
                 d
             }
         }
+        SyntaxErrorKind::SlashDate { text } => {
+            let parts: Vec<&str> = text.split('/').collect();
+            let fixed = format!("{}-{:0>2}-{:0>2}", parts[0], parts[1], parts[2]);
+            Diagnostic::new(
+                Code::SlashDate,
+                format!("the date `{text}` is written with slashes"),
+                label("a date with slashes"),
+            )
+            .with_help(format!("write it `{fixed}` (year-month-day, with hyphens)"))
+        }
         SyntaxErrorKind::UnterminatedString => Diagnostic::new(
             Code::UnterminatedText,
             "text without its closing quote",

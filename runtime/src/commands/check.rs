@@ -12,7 +12,7 @@ use crate::error::Result;
 /// Arguments of `mid check`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct CheckArgs {
-    /// Scripts to check.
+    /// Scripts to check (`-` reads one from standard input).
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
     /// How to print diagnostics.
@@ -38,7 +38,13 @@ pub fn check(args: &CheckArgs) -> Result<ExitCode> {
     let mut warnings = 0usize;
     for path in &args.files {
         let bytes = read_script(path)?;
-        let checked = mid_compiler::check_file(&path.display().to_string(), &bytes);
+        // Standard input is named as such in diagnostics.
+        let name = if path.as_os_str() == "-" {
+            "<stdin>".to_string()
+        } else {
+            path.display().to_string()
+        };
+        let checked = mid_compiler::check_file(&name, &bytes);
         let diags = &checked.diagnostics;
         errors += diags.iter().filter(|d| d.is_error()).count();
         warnings += diags.iter().filter(|d| !d.is_error()).count();

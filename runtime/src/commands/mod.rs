@@ -54,15 +54,23 @@ pub(crate) fn color_on(c: Color) -> bool {
 /// mistaken path (`/dev/zero`) can cause.
 pub const MAX_SCRIPT_BYTES: u64 = 16 * 1024 * 1024;
 
-/// Reads a script file; a missing, unreadable or oversized file is a usage error.
+/// Reads a script file (`-`: standard input); a missing, unreadable or oversized file is a
+/// usage error.
 pub(crate) fn read_script(path: &Path) -> Result<Vec<u8>> {
     use std::io::Read;
     let cannot = |e: std::io::Error| Error::usage(format!("cannot read {}: {e}", path.display()));
-    let file = std::fs::File::open(path).map_err(cannot)?;
     let mut bytes = Vec::new();
-    file.take(MAX_SCRIPT_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(cannot)?;
+    if path == Path::new("-") {
+        std::io::stdin()
+            .take(MAX_SCRIPT_BYTES + 1)
+            .read_to_end(&mut bytes)
+            .map_err(cannot)?;
+    } else {
+        let file = std::fs::File::open(path).map_err(cannot)?;
+        file.take(MAX_SCRIPT_BYTES + 1)
+            .read_to_end(&mut bytes)
+            .map_err(cannot)?;
+    }
     if bytes.len() as u64 > MAX_SCRIPT_BYTES {
         return Err(Error::usage(format!(
             "{} is larger than 16 MiB: not a script",
