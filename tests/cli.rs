@@ -845,3 +845,42 @@ fn check_reads_standard_input() {
         String::from_utf8_lossy(&good.stderr)
     );
 }
+
+/// JSON diagnostics carry machine-applicable fixes (the nearest name, a synonym, a date's
+/// hyphenated spelling): a tool that applies them all gets a script that checks clean.
+#[test]
+fn json_fixes_applied_make_the_script_check_clean() {
+    let dir = tmp();
+    let src = "codes thiamazole: drug = yj \"2432001\"\ncohort c {index=first drug thiamazol\nrequire drug thiamazole between 2019/01/01 and index}\nreport c by gender\n";
+    let bad = write(&dir, "fix.mid", src);
+    let o = mid(&["check", &bad, "--format", "json"]);
+    assert_eq!(o.status.code(), Some(1));
+    let diags: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
+    let mut fixes: Vec<(usize, usize, String)> = diags
+        .as_array()
+        .expect("an array")
+        .iter()
+        .flat_map(|d| d["fixes"].as_array().cloned().unwrap_or_default())
+        .map(|f| {
+            (
+                f["start"].as_u64().expect("start") as usize,
+                f["end"].as_u64().expect("end") as usize,
+                f["replacement"].as_str().expect("text").to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(fixes.len(), 3, "{diags}");
+    fixes.sort();
+    let mut fixed = src.to_string();
+    for (start, end, text) in fixes.into_iter().rev() {
+        fixed.replace_range(start..end, &text);
+    }
+    let good = write(&dir, "fixed.mid", &fixed);
+    let o = mid(&["check", &good]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{fixed}\n{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}

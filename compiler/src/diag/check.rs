@@ -10,6 +10,16 @@ fn did_you_mean(d: Diagnostic, suggestion: &Option<String>) -> Diagnostic {
     }
 }
 
+/// The nearest name as a help and as a fix a tool may apply (the name in its place).
+fn did_you_mean_fix(d: Diagnostic, suggestion: &Option<String>) -> Diagnostic {
+    match suggestion {
+        Some(s) => d
+            .with_help(format!("did you mean `{s}`?"))
+            .with_fix(s.clone()),
+        None => d,
+    }
+}
+
 impl CheckError {
     /// The diagnostic for people and tools.
     pub fn to_diagnostic(&self) -> Diagnostic {
@@ -38,8 +48,9 @@ impl CheckError {
                         Some(h) => format!("did you mean `{s}`? {h}"),
                         None => format!("did you mean `{s}`?"),
                     })
+                    .with_fix(s)
                 } else {
-                    did_you_mean(d, suggestion)
+                    did_you_mean_fix(d, suggestion)
                 }
             }
             CheckError::UnknownModule {

@@ -60,6 +60,15 @@ pub struct Diagnostic {
     pub notes: Vec<String>,
     /// What to do about it.
     pub help: Option<String>,
+    /// Edits a tool may apply as they are: replace the text of each label's span.
+    pub fixes: Vec<Fix>,
+}
+
+/// A machine-applicable fix: the text to put in place of a span.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fix {
+    pub at: Label,
+    pub replacement: String,
 }
 
 impl Diagnostic {
@@ -73,7 +82,17 @@ impl Diagnostic {
             secondary: vec![],
             notes: vec![],
             help: None,
+            fixes: vec![],
         }
+    }
+
+    /// Adds a fix: `replacement` in place of the primary label's span.
+    pub fn with_fix(mut self, replacement: impl Into<String>) -> Diagnostic {
+        self.fixes.push(Fix {
+            at: self.primary.clone(),
+            replacement: replacement.into(),
+        });
+        self
     }
 
     pub fn with_label(mut self, label: Label) -> Diagnostic {

@@ -111,6 +111,15 @@ struct JsonDiagnostic {
     secondary: Vec<JsonLabel>,
     notes: Vec<String>,
     help: Option<String>,
+    /// Edits a tool may apply: the place (as a label) and the text to put there.
+    fixes: Vec<JsonFix>,
+}
+
+#[derive(serde::Serialize)]
+struct JsonFix {
+    #[serde(flatten)]
+    at: JsonLabel,
+    replacement: String,
 }
 
 /// Renders diagnostics as a JSON array for tools.
@@ -139,6 +148,14 @@ pub fn render_json(diags: &[Diagnostic], sources: &SourceMap) -> String {
             secondary: d.secondary.iter().map(label).collect(),
             notes: d.notes.clone(),
             help: d.help.clone(),
+            fixes: d
+                .fixes
+                .iter()
+                .map(|f| JsonFix {
+                    at: label(&f.at),
+                    replacement: f.replacement.clone(),
+                })
+                .collect(),
         })
         .collect();
     serde_json::to_string_pretty(&items).expect("diagnostics serialise")

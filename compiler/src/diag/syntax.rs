@@ -30,6 +30,7 @@ pub fn syntax_diagnostic(e: &SyntaxError, file: FileId) -> Diagnostic {
                 label("a date with slashes"),
             )
             .with_help(format!("write it `{fixed}` (year-month-day, with hyphens)"))
+            .with_fix(fixed)
         }
         SyntaxErrorKind::UnterminatedString => Diagnostic::new(
             Code::UnterminatedText,
