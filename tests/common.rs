@@ -238,19 +238,20 @@ pub fn by_patient(t: &Tab) -> HashMap<Key, Vec<usize>> {
     m
 }
 
+/// Headless Chromium (Debian's, which CI installs) on an HTML file, with `extra` arguments.
+pub fn chromium(extra: &[&str], file: &Path) -> Output {
+    Command::new("chromium")
+        .args(["--headless", "--no-sandbox", "--disable-gpu"])
+        .args(extra)
+        .arg(format!("file://{}", file.display()))
+        .output()
+        .expect("chromium runs (CI installs Debian's chromium)")
+}
+
 /// The DOM a real browser (Debian's headless Chromium, which CI installs) builds from an
 /// HTML file.
 pub fn browser_dom(file: &Path) -> String {
-    let o = Command::new("chromium")
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--dump-dom",
-            &format!("file://{}", file.display()),
-        ])
-        .output()
-        .expect("chromium runs (CI installs Debian's chromium)");
+    let o = chromium(&["--dump-dom"], file);
     assert!(
         o.status.success(),
         "chromium: {}",
@@ -286,18 +287,7 @@ pub fn fails(o: &Output) -> String {
 /// What a real browser's console says while it loads an HTML file: the lines Chromium logs
 /// for console messages and page errors.
 pub fn browser_console(file: &Path) -> Vec<String> {
-    let o = Command::new("chromium")
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--enable-logging=stderr",
-            "--v=0",
-            "--dump-dom",
-            &format!("file://{}", file.display()),
-        ])
-        .output()
-        .expect("chromium runs (CI installs Debian's chromium)");
+    let o = chromium(&["--enable-logging=stderr", "--v=0", "--dump-dom"], file);
     String::from_utf8_lossy(&o.stderr)
         .lines()
         .filter(|l| l.contains("CONSOLE"))

@@ -49,16 +49,10 @@ fn run(
             ..
         } = &o.kind
         {
-            let per_cohort = plans
-                .iter()
-                .map(|p| {
-                    let (schema, batches) = &results[p];
-                    concat_batches(schema, batches).map_err(|e| e.to_string())
-                })
-                .collect::<Result<Vec<_>, _>>()?;
-            let t =
-                mid_runtime::output::table1::table1_table(cohorts, &per_cohort, rows, *threshold)
-                    .map_err(|e| format!("Table 1: {e}"))?;
+            let t = mid_runtime::output::table1::from_results(
+                &results, cohorts, plans, rows, *threshold,
+            )
+            .map_err(|e| format!("Table 1: {e}"))?;
             mid_runtime::output::table1::wide(&t).map_err(|e| format!("Table 1: {e}"))?;
             out.insert(format!("{}_summary", o.plan), t);
         }

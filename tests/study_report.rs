@@ -5,25 +5,20 @@
 //! shows no count of 1–9 in any number or picture.
 
 use std::path::Path;
-use std::process::Command;
 
-use crate::common::{browser_console, browser_dom};
+use crate::common::{browser_console, browser_dom, chromium};
 use crate::outputs_doc::run_example;
 
 /// A screenshot of the page as Chromium draws it, decoded: width, height and RGBA pixels.
 fn screenshot(file: &Path, png: &Path) -> (u32, u32, Vec<u8>) {
-    let o = Command::new("chromium")
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
+    let o = chromium(
+        &[
             "--hide-scrollbars",
             "--window-size=1200,2600",
             &format!("--screenshot={}", png.display()),
-            &format!("file://{}", file.display()),
-        ])
-        .output()
-        .expect("chromium runs (CI installs Debian's chromium)");
+        ],
+        file,
+    );
     assert!(
         o.status.success(),
         "chromium: {}",

@@ -28,7 +28,7 @@ pub struct ColumnDoc {
 }
 
 impl ColumnDoc {
-    fn new(column: &str, meaning: impl Into<String>) -> ColumnDoc {
+    pub fn new(column: &str, meaning: impl Into<String>) -> ColumnDoc {
         ColumnDoc {
             column: column.to_string(),
             unit: None,
@@ -39,7 +39,7 @@ impl ColumnDoc {
             null_reason: None,
         }
     }
-    fn unit(mut self, u: &str) -> ColumnDoc {
+    pub fn unit(mut self, u: &str) -> ColumnDoc {
         self.unit = Some(u.to_string());
         self
     }

@@ -357,29 +357,14 @@ impl Checker<'_> {
             let r = &row.expr;
             // `age`: age at index, the usual first row.
             let age_at_index;
-            let r = match &r.kind {
+            let (r, bare_age) = match &r.kind {
                 A::Name(i) if i.name == "age" && self.lookup(tcx.scope, "age").is_none() => {
                     let index = ast::Expr::new(A::Anchor(ast::Anchor::Index), i.span);
                     age_at_index = ast::Expr::new(A::AgeAt(Box::new(index)), r.span);
-                    &age_at_index
+                    (&age_at_index, true)
                 }
-                _ => r,
+                _ => (r, false),
             };
-            let problem = match &r.kind {
-                A::Name(i)
-                    if i.name == "censoring" && self.lookup(tcx.scope, &i.name).is_none() =>
-                {
-                    Some("`censoring` is known only at the end of follow-up, not at baseline")
-                }
-                _ => None,
-            };
-            if let Some(p) = problem {
-                self.error(CheckError::Table1Row {
-                    at: (file, r.span),
-                    problem: p.into(),
-                });
-                continue;
-            }
             let first = cohorts[0];
             let given = row.name.as_ref();
             let Some(mut row) = self.export_column(r, &tcx, first, None) else {
@@ -388,12 +373,15 @@ impl Checker<'_> {
             // `age` alone is named `age`; `… as diabetes`, as given.
             if let Some(n) = given {
                 row.name = n.name.clone();
-            } else if matches!(&row_expr_kind(&t.rows, r), Some(true)) {
+            } else if bare_age {
                 row.name = "age".into();
             }
             let problem = match (&row.expr.kind, row.expr.ty) {
                 // `value of …`, `count of …`, `days from … to …`: numbers.
                 _ if row.of.is_some() => None,
+                (H::Builtin(hir::Builtin::Censoring), _) => {
+                    Some("`censoring` is known only at the end of follow-up, not at baseline")
+                }
                 (_, Type::Outcome) => {
                     Some("an outcome comes after index; Table 1 describes the cohorts at baseline")
                 }
@@ -703,12 +691,6 @@ impl Checker<'_> {
             span,
         });
     }
-}
-
-/// Whether `r` is a Table 1 row written as `age` alone (then named `age`).
-fn row_expr_kind(rows: &[ast::Table1Row], r: &ast::Expr) -> Option<bool> {
-    let row = rows.iter().find(|x| x.expr.span == r.span)?;
-    Some(matches!(&row.expr.kind, A::Name(i) if i.name == "age"))
 }
 
 /// The longest report name: with `report_`, `.parquet` and a counter it stays a file name.

@@ -138,14 +138,12 @@ fn derived_doc(
     threshold: u32,
     cohorts: &[String],
 ) -> Option<ColumnDoc> {
-    let doc = |unit: Option<&str>, meaning: String| ColumnDoc {
-        column: name.to_string(),
-        unit: unit.map(String::from),
-        meaning,
-        source: None,
-        script: None,
-        definitions: Vec::new(),
-        null_reason: None,
+    let doc = |unit: Option<&str>, meaning: String| {
+        let d = ColumnDoc::new(name, meaning);
+        match unit {
+            Some(u) => d.unit(u),
+            None => d,
+        }
     };
     if let Some(count) = name.strip_suffix(tables::FLAG)
         && table.schema().column_with_name(count).is_some()

@@ -495,11 +495,7 @@ pub fn study_report(
         } = &o.kind
         {
             any = true;
-            let batches = plans
-                .iter()
-                .map(|p| batch(results, p))
-                .collect::<Result<Vec<_>>>()?;
-            let t = table1::table1_table(cohorts, &batches, rows, *threshold)?;
+            let t = table1::from_results(results, cohorts, plans, rows, *threshold)?;
             let _ = writeln!(out, "<h3>{}</h3>", esc(table));
             out.push_str(&html_table(
                 &format!("table1-{}", esc(table)),

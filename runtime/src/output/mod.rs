@@ -67,6 +67,40 @@ pub fn batch(results: &Results, name: &str) -> Result<RecordBatch> {
     concat_batches(schema, batches).map_err(|e| Error::context(format!("result `{name}`"), e))
 }
 
+/// Writes an aggregate table under `reports/` with its description — what the counts are,
+/// and the validation of every outcome definition they use — in the Parquet file itself
+/// (key `mid.about`) and beside it as `<name>.about.json`; the table as written.
+fn write_described(
+    dir: &Path,
+    name: &str,
+    kind: &'static str,
+    table: RecordBatch,
+    output: &OutputKind,
+    csv: bool,
+) -> Result<(RecordBatch, Written)> {
+    let about = record::ReportAbout::of(output);
+    let json = serde_json::to_string_pretty(&about)
+        .map_err(|e| Error::context(format!("cannot describe {name}"), e))?;
+    let mut meta = table.schema().metadata().clone();
+    meta.insert("mid.about".to_string(), json.clone());
+    let schema = table.schema().as_ref().clone().with_metadata(meta);
+    let table = table
+        .with_schema(Arc::new(schema))
+        .map_err(|e| Error::context(name, e))?;
+    let w = write::write_output(
+        dir,
+        "reports",
+        name,
+        &table,
+        csv,
+        (name.to_string(), kind, true),
+    )?;
+    let about_path = dir.join("reports").join(format!("{name}.about.json"));
+    fs::write(&about_path, json + "\n")
+        .map_err(|e| Error::context(format!("cannot write {}", about_path.display()), e))?;
+    Ok((table, w))
+}
+
 /// Writes every output of a compiled script into `dir`: attrition tables and reports
 /// (aggregate, through disclosure control) under `reports/`, exports (patient-level) under
 /// `site-only/exports/`. A report too fine to leave is withheld, not written.
@@ -128,29 +162,8 @@ pub fn write_outputs(
                     continue;
                 }
                 let table = tables::report_table(&raw, strata, counts, *threshold, cohorts)?;
-                // What the counts are, and the validation of every outcome definition they use:
-                // in the Parquet file itself (key `mid.about`) and beside it as JSON.
-                let about = record::ReportAbout::of(&o.kind);
-                let json = serde_json::to_string_pretty(&about)
-                    .map_err(|e| Error::context("cannot describe the report", e))?;
-                let mut meta = table.schema().metadata().clone();
-                meta.insert("mid.about".to_string(), json.clone());
-                let schema = table.schema().as_ref().clone().with_metadata(meta);
-                let table = table
-                    .with_schema(Arc::new(schema))
-                    .map_err(|e| Error::context("report table", e))?;
-                written.push(write::write_output(
-                    dir,
-                    "reports",
-                    report,
-                    &table,
-                    csv,
-                    (report.clone(), "report", true),
-                )?);
-                let about_path = dir.join("reports").join(format!("{report}.about.json"));
-                fs::write(&about_path, json + "\n").map_err(|e| {
-                    Error::context(format!("cannot write {}", about_path.display()), e)
-                })?;
+                let (table, w) = write_described(dir, report, "report", table, &o.kind, csv)?;
+                written.push(w);
                 let by: Vec<&str> = strata.iter().map(|s| s.column.as_str()).collect();
                 let book = codebook::codebook(
                     report,
@@ -176,32 +189,9 @@ pub fn write_outputs(
                 rows,
                 threshold,
             } => {
-                let batches = plans
-                    .iter()
-                    .map(|p| batch(results, p))
-                    .collect::<Result<Vec<_>>>()?;
-                let t = table1::table1_table(cohorts, &batches, rows, *threshold)?;
-                let about = record::ReportAbout::of(&o.kind);
-                let json = serde_json::to_string_pretty(&about)
-                    .map_err(|e| Error::context("cannot describe the Table 1", e))?;
-                let mut meta = t.schema().metadata().clone();
-                meta.insert("mid.about".to_string(), json.clone());
-                let schema = t.schema().as_ref().clone().with_metadata(meta);
-                let t = t
-                    .with_schema(Arc::new(schema))
-                    .map_err(|e| Error::context("Table 1", e))?;
-                written.push(write::write_output(
-                    dir,
-                    "reports",
-                    table,
-                    &t,
-                    csv,
-                    (table.clone(), "table1", true),
-                )?);
-                let about_path = dir.join("reports").join(format!("{table}.about.json"));
-                fs::write(&about_path, json + "\n").map_err(|e| {
-                    Error::context(format!("cannot write {}", about_path.display()), e)
-                })?;
+                let t = table1::from_results(results, cohorts, plans, rows, *threshold)?;
+                let (t, w) = write_described(dir, table, "table1", t, &o.kind, csv)?;
+                written.push(w);
                 let mut book = codebook::codebook(
                     table,
                     "table1",

@@ -63,10 +63,8 @@ pub fn print_summary(c: &Compiled, results: &Results, written: &[Written], out: 
                 threshold,
             } => {
                 crate::outln!("table1 {table}");
-                let batches: Option<Vec<RecordBatch>> =
-                    plans.iter().map(|p| batch(results, p).ok()).collect();
-                if let Some(b) = batches
-                    && let Ok(t) = super::table1::table1_table(cohorts, &b, rows, *threshold)
+                if let Ok(t) =
+                    super::table1::from_results(results, cohorts, plans, rows, *threshold)
                     && let Ok(lines) = super::table1::wide(&t)
                 {
                     print_lines(&lines);

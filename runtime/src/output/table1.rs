@@ -93,14 +93,12 @@ pub fn summary_word(s: Summary) -> &'static str {
 
 /// What each column of a Table 1 means (the codebook's).
 pub fn column_docs(cohorts: &[String]) -> Vec<ColumnDoc> {
-    let doc = |column: &str, unit: Option<&str>, meaning: String| ColumnDoc {
-        column: column.into(),
-        unit: unit.map(String::from),
-        meaning,
-        source: None,
-        script: None,
-        definitions: Vec::new(),
-        null_reason: None,
+    let doc = |column: &str, unit: Option<&str>, meaning: String| {
+        let d = ColumnDoc::new(column, meaning);
+        match unit {
+            Some(u) => d.unit(u),
+            None => d,
+        }
     };
     let reference = cohorts.first().map(String::as_str).unwrap_or_default();
     vec![
@@ -266,15 +264,11 @@ pub fn table1_table(
                 .and_then(|c| c.values.as_ref())
                 .filter(|v| !v.is_empty() && !s.is_hidden());
             let [p, mean, sd, median, q1, q3, _] = &mut stats;
-            let summary = rows.iter().find(|r| &r.name == ch).map(|r| r.summary);
+            let row = rows.iter().find(|r| &r.name == ch);
+            let summary = row.map(|r| r.summary);
             let is_number = summary == Some(Summary::Continuous);
             kinds.push(summary.map_or(PERSONS, summary_word));
-            units.push(
-                rows.iter()
-                    .find(|r| &r.name == ch)
-                    .and_then(|r| r.doc.unit.clone())
-                    .filter(|_| is_number),
-            );
+            units.push(row.and_then(|r| r.doc.unit.clone()).filter(|_| is_number));
             p.push(if is_number { None } else { pct });
             match described {
                 Some(v) => {
@@ -358,6 +352,21 @@ pub fn table1_table(
         ));
     }
     tables::build(cols, threshold, cohorts)
+}
+
+/// The Table 1 of a run: each cohort's rows from its plan's result, summarised.
+pub fn from_results(
+    results: &super::Results,
+    cohorts: &[String],
+    plans: &[String],
+    rows: &[Table1Row],
+    threshold: u32,
+) -> Result<RecordBatch> {
+    let batches = plans
+        .iter()
+        .map(|p| super::batch(results, p))
+        .collect::<Result<Vec<_>>>()?;
+    table1_table(cohorts, &batches, rows, threshold)
 }
 
 /// A Table 1 whose counts were hidden after it was built (complementary suppression at
@@ -517,15 +526,7 @@ mod tests {
     use arrow::datatypes::{Field, Schema};
 
     fn doc(name: &str) -> ColumnDoc {
-        ColumnDoc {
-            column: name.into(),
-            unit: None,
-            meaning: String::new(),
-            source: None,
-            script: None,
-            definitions: Vec::new(),
-            null_reason: None,
-        }
+        ColumnDoc::new(name, "")
     }
 
     fn rows_of(
