@@ -247,6 +247,50 @@ fn antidepressants_platelets() {
         main.1
     );
     assert_index_between(&r, "new_users_all", "2009-01-01", "2021-03-31");
+    // `index_drug`: an entry of all study drugs that started one drug alone is a new user of
+    // that drug too (its washout and steps are implied), on the same day.
+    let exported = &r["export_new_users_all"];
+    let drugs = text_column(exported, "index_drug");
+    let days = int_column(exported, "index_date");
+    let patients = int_column(exported, "patient_id");
+    let hospitals = text_column(exported, "hospital_id");
+    assert_eq!(drugs.len(), exported.num_rows(), "every entry has its drug");
+    let mut seen = std::collections::BTreeSet::new();
+    for i in 0..drugs.len() {
+        let d = &drugs[i];
+        if d.contains(" + ") {
+            continue;
+        }
+        seen.insert(d.clone());
+        let cohort = &r[&format!("cohort_{d}_users")];
+        let (ch, cp, cd) = (
+            text_column(cohort, "hospital_id"),
+            int_column(cohort, "patient_id"),
+            int_column(cohort, "index_day"),
+        );
+        assert!(
+            (0..cohort.num_rows())
+                .any(|j| ch[j] == hospitals[i] && cp[j] == patients[i] && cd[j] == days[i]),
+            "{}/{} started {d} on day {}: not in {d}_users",
+            hospitals[i],
+            patients[i],
+            days[i]
+        );
+    }
+    assert!(seen.len() >= 5, "index drugs {seen:?}");
+}
+
+/// A text column of a result (nulls left out).
+fn text_column(b: &RecordBatch, name: &str) -> Vec<String> {
+    let col = b
+        .column_by_name(name)
+        .unwrap_or_else(|| panic!("column {name}"));
+    let col = arrow::compute::cast(col, &arrow::datatypes::DataType::Utf8).expect("text");
+    let col = col
+        .as_any()
+        .downcast_ref::<arrow::array::StringArray>()
+        .expect("Utf8");
+    col.iter().flatten().map(str::to_string).collect()
 }
 
 #[test]
@@ -268,6 +312,19 @@ fn statins_liver() {
     assert!(alt.0 >= 1 && alt.0 <= brand.0, "{alt:?} against {brand:?}");
     assert_index_between(&r, "brand_users", "2014-01-01", "2022-03-31");
     assert_index_between(&r, "generic_users", "2014-01-01", "2022-03-31");
+    // Each cohort entered with its own kind of product, and every statin is among them.
+    for kind in ["brand", "generic"] {
+        let drugs = text_column(&r[&format!("export_{kind}_users")], "index_drug");
+        assert_eq!(drugs.len(), r[&format!("export_{kind}_users")].num_rows());
+        let distinct: std::collections::BTreeSet<_> = drugs.iter().collect();
+        assert!(
+            distinct.len() >= 4
+                && distinct
+                    .iter()
+                    .all(|d| d.split(" + ").all(|m| m.ends_with(&format!("_{kind}")))),
+            "{kind}: {distinct:?}"
+        );
+    }
 }
 
 #[test]

@@ -286,6 +286,7 @@ fn null_reason(v: &Value) -> Option<String> {
         | Value::Hospital
         | Value::Cond(_)
         | Value::Censoring
+        | Value::IndexDrug
         | Value::Count(_)
         | Value::Records(_) => return None,
     })
@@ -322,6 +323,7 @@ fn value_meaning(v: &Value) -> String {
             cir::date(b)
         ),
         Value::Censoring => "what ended follow-up: the first term of the end of follow-up, in the order written (then end of observation, death), whose date is the end".into(),
+        Value::IndexDrug => "the drug that set the index: the code sets (for a class, its members) of the entry's prescriptions on the index day, in alphabetical order, joined with ` + `".into(),
         Value::Date(d) => format!("the date {}, empty when there is none", cir::date(d)),
         Value::Cond(c) => format!("yes/no: {}", cir::cond(c)),
         Value::Outcome(o) => format!("the date of outcome {o}"),
@@ -401,6 +403,7 @@ fn stratum_meaning(s: &Stratum, p: &Program, r: &cir::Report) -> String {
     match s {
         Stratum::Sex => "sex: F, M or U (unknown)".into(),
         Stratum::Hospital => "the hospital".into(),
+        Stratum::IndexDrug => "the drug that set the index: the code sets (for a class, its members) of the entry's prescriptions on the index day, joined with ` + `".into(),
         Stratum::AgeBand(w) => format!("age at index in {w}-year bands, as `60-69`"),
         Stratum::Year => "the calendar year of index".into(),
         Stratum::Month => "the month of index, as YYYYMM".into(),

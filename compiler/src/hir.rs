@@ -270,6 +270,8 @@ pub enum Stratum {
         name: String,
         cond: Expr,
     },
+    /// The drug that set the index (`index_drug`).
+    IndexDrug,
 }
 
 /// A typed expression.
@@ -392,6 +394,9 @@ pub enum Builtin {
     /// Which term of the end of follow-up ended it (an export column only: not in `ALL`,
     /// so no other place resolves the name).
     Censoring,
+    /// Which code sets (a class's members) the entry events on the index day belong to (an
+    /// export column or Table 1 row of a cohort whose index is a drug; not in `ALL`).
+    IndexDrug,
 }
 
 impl Builtin {
@@ -403,6 +408,7 @@ impl Builtin {
             Builtin::Sex => "sex",
             Builtin::Hospital => "hospital",
             Builtin::Censoring => "censoring",
+            Builtin::IndexDrug => "index_drug",
         }
     }
 
@@ -627,6 +633,7 @@ pub fn print(h: &Hir) -> String {
                 Stratum::FiscalYear => "fiscal year".to_string(),
                 Stratum::Period => "period".to_string(),
                 Stratum::Cohort => "cohort".to_string(),
+                Stratum::IndexDrug => "index_drug".to_string(),
                 Stratum::TestingHistory(e) => format!("tested({})", p.expr(e)),
                 Stratum::Condition { name, cond } => format!("{name} = {}", p.expr(cond)),
             })

@@ -96,7 +96,7 @@ impl Summary {
         use cir::Value as V;
         match v {
             V::Cond(_) | V::Bool(_) | V::Date(_) | V::Outcome(_) => Summary::Binary,
-            V::Sex | V::Hospital | V::Text(_) | V::Censoring => Summary::Categorical,
+            V::Sex | V::Hospital | V::Text(_) | V::Censoring | V::IndexDrug => Summary::Categorical,
             V::Age(_)
             | V::Number(_)
             | V::LabValue(_)
@@ -187,6 +187,7 @@ pub fn outputs(p: &cir::Program, plans: &[NamedPlan], docs: Docs) -> Vec<Output>
                             age_band: match s {
                                 Stratum::AgeBand(w) => Some(*w),
                                 Stratum::Sex
+                                | Stratum::IndexDrug
                                 | Stratum::Hospital
                                 | Stratum::Year
                                 | Stratum::Month

@@ -256,6 +256,7 @@ impl ScriptGen {
             _ => "every",
         };
         let entry_events = self.events(false);
+        let drug_entry = entry_events.starts_with("drug ");
         let era = self.r.chance(30);
         let era_drug = self.drug();
         let periods = self.r.chance(35);
@@ -350,6 +351,9 @@ impl ScriptGen {
             if self.r.chance(30) {
                 cols.push("censoring".into());
             }
+            if drug_entry && self.r.chance(30) {
+                cols.push("index_drug".into());
+            }
             if self.r.chance(30) {
                 let item = self.lab_item();
                 let pick = ["first", "last", "nth(2)"][self.r.below(3)];
@@ -438,6 +442,10 @@ impl ScriptGen {
                 let drug = self.drug();
                 let d = self.r.days();
                 rows.push(format!("count of drug {drug} within {d} days before index"));
+            }
+            // The second cohort's index is always a drug.
+            if drug_entry && self.r.chance(30) {
+                rows.push("index_drug".into());
             }
             let cohorts = if second { "c, c2" } else { "c" };
             let _ = writeln!(out, "table1 baseline = {cohorts} with {}", rows.join(", "));

@@ -365,6 +365,12 @@ pub enum CheckError {
         at: At,
         problem: String,
     },
+    /// `index_drug` of a cohort whose index is not a drug (`entry`: the index's events).
+    IndexNotDrug {
+        at: At,
+        cohort: String,
+        entry: At,
+    },
     /// A Table 1 row that is not a characteristic at baseline.
     Table1Row {
         at: At,

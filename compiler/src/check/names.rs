@@ -26,7 +26,9 @@ impl Checker<'_> {
         if let Some(b) = Builtin::ALL.into_iter().find(|b| b.name() == i.name) {
             let ty = match b {
                 Builtin::Death => Type::Date,
-                Builtin::Sex | Builtin::Hospital | Builtin::Censoring => Type::Text,
+                Builtin::Sex | Builtin::Hospital | Builtin::Censoring | Builtin::IndexDrug => {
+                    Type::Text
+                }
                 Builtin::Earliest | Builtin::Latest => {
                     self.error(CheckError::FunctionAsValue {
                         at: (cx.file, e.span),

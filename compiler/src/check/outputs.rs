@@ -23,6 +23,32 @@ impl Checker<'_> {
         }
     }
 
+    /// Whether drug events set the cohort's index (what `index_drug` at `at` needs); E0323
+    /// when they do not. An index in error was reported already.
+    fn index_is_drug(&mut self, cohort: hir::DefId, at: super::errors::At) -> bool {
+        let DefKind::Cohort(c) = &self.hir.def(cohort).kind else {
+            return true;
+        };
+        let Some(entry) = c.stmts.iter().find_map(|s| match &s.kind {
+            hir::StmtKind::Index(e) => Some(e),
+            _ => None,
+        }) else {
+            return true;
+        };
+        if entry.ty == Type::Error
+            || entry.ty.events().and_then(|d| d.single()) == Some(EventDomain::Drug)
+        {
+            return true;
+        }
+        let err = CheckError::IndexNotDrug {
+            at,
+            cohort: self.hir.def(cohort).name.clone(),
+            entry: (entry.file, entry.span),
+        };
+        self.error(err);
+        false
+    }
+
     /// `value of` the one lab result per entry, or `count of` events (export columns).
     fn value_of(
         &mut self,
@@ -127,6 +153,12 @@ impl Checker<'_> {
             }
             A::Name(i) if i.name == "censoring" && self.lookup(ecx.scope, &i.name).is_none() => {
                 self.mk(H::Builtin(hir::Builtin::Censoring), Type::Text, c, ecx)
+            }
+            A::Name(i) if i.name == "index_drug" && self.lookup(ecx.scope, &i.name).is_none() => {
+                if !self.index_is_drug(cohort, (file, c.span)) {
+                    return None;
+                }
+                self.mk(H::Builtin(hir::Builtin::IndexDrug), Type::Text, c, ecx)
             }
             A::ValueOf { func, events } => {
                 let (kind, x) = self.value_of(func, events, ecx)?;
@@ -376,6 +408,13 @@ impl Checker<'_> {
             } else if bare_age {
                 row.name = "age".into();
             }
+            if matches!(row.expr.kind, H::Builtin(hir::Builtin::IndexDrug))
+                && !cohorts[1..]
+                    .iter()
+                    .all(|c| self.index_is_drug(*c, (file, r.span)))
+            {
+                continue;
+            }
             let problem = match (&row.expr.kind, row.expr.ty) {
                 // `value of …`, `count of …`, `days from … to …`: numbers.
                 _ if row.of.is_some() => None,
@@ -537,6 +576,17 @@ impl Checker<'_> {
                     A::Name(i) if i.name == "sex" => hir::Stratum::Sex,
                     A::Name(i) if i.name == "hospital" => hir::Stratum::Hospital,
                     A::Name(i) if i.name == "cohort" => hir::Stratum::Cohort,
+                    A::Name(i)
+                        if i.name == "index_drug" && self.lookup(rcx.scope, &i.name).is_none() =>
+                    {
+                        if !cohorts
+                            .iter()
+                            .all(|c| self.index_is_drug(*c, (file, e.span)))
+                        {
+                            continue;
+                        }
+                        hir::Stratum::IndexDrug
+                    }
                     A::Name(i) if i.name == "period" => {
                         if !has_periods {
                             self.error(CheckError::NeedsPeriods {
@@ -731,6 +781,7 @@ fn stratum_name(s: &hir::Stratum) -> String {
         hir::Stratum::FiscalYear => "fiscal year".into(),
         hir::Stratum::Period => "period".into(),
         hir::Stratum::Cohort => "cohort".into(),
+        hir::Stratum::IndexDrug => "index_drug".into(),
         hir::Stratum::TestingHistory(_) => "tested".into(),
         hir::Stratum::Condition { name, .. } => name.clone(),
     }

@@ -92,6 +92,7 @@ pub fn check_uses(hir: &Hir) -> Vec<CheckError> {
                         hir::Stratum::TestingHistory(e)
                         | hir::Stratum::Condition { cond: e, .. } => u.walk(e),
                         hir::Stratum::Sex
+                        | hir::Stratum::IndexDrug
                         | hir::Stratum::Hospital
                         | hir::Stratum::AgeBand(_)
                         | hir::Stratum::Year

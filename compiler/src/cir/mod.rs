@@ -184,6 +184,8 @@ pub enum Stratum {
         name: String,
         cond: Cond,
     },
+    /// The code sets of the prescriptions that set the index (`Value::IndexDrug`).
+    IndexDrug,
 }
 
 /// A stream of events: rows with a patient, a date (and an end date for stays and supplies),
@@ -232,6 +234,9 @@ pub struct Source {
     /// `visit inpatient`; `None` for any visit.
     pub visit_kind: Option<String>,
     pub lab: Option<LabSpec>,
+    /// The named code sets `codes` is made of, each with its own codes: a class's members
+    /// (what `index_drug` reports). Empty for lab items and visits.
+    pub members: Vec<(String, Codes)>,
     /// The source text, for plan aliases and messages.
     pub text: String,
     /// Where the script asks for these events.
@@ -474,6 +479,9 @@ pub enum Value {
     /// Which term of the cohort's end of follow-up ended it (the first, in the order
     /// written, whose date is the end).
     Censoring,
+    /// Which code sets the entry events on the index day belong to (a class's members), in
+    /// order, joined with ` + `.
+    IndexDrug,
     /// The value of the one lab result per entry the events pick, in its item's unit (the
     /// highest when several results share the picked day).
     LabValue(Box<Events>),

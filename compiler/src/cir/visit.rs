@@ -112,6 +112,7 @@ pub fn walk_stratum<V: Visitor + ?Sized>(v: &mut V, s: &Stratum) {
         Stratum::TestingHistory(e) => v.events(e),
         Stratum::Condition { cond, .. } => v.cond(cond),
         Stratum::Sex
+        | Stratum::IndexDrug
         | Stratum::Hospital
         | Stratum::AgeBand(_)
         | Stratum::Year
@@ -217,6 +218,7 @@ pub fn walk_value<V: Visitor + ?Sized>(v: &mut V, x: &Value) {
         | Value::Sex
         | Value::Hospital
         | Value::Censoring
+        | Value::IndexDrug
         | Value::Outcome(_) => {}
     }
 }

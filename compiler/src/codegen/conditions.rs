@@ -3,7 +3,7 @@
 
 use arrow_schema::DataType;
 use datafusion_common::JoinType;
-use datafusion_expr::{Expr, LogicalPlan, LogicalPlanBuilder, cast, lit, not};
+use datafusion_expr::{Expr, ExprFunctionExt, LogicalPlan, LogicalPlanBuilder, cast, lit, not};
 use datafusion_functions::expr_fn::{date_part, greatest, least};
 use datafusion_functions_aggregate::expr_fn::{count, count_distinct, min};
 
@@ -379,6 +379,38 @@ impl Gen {
                     ctx,
                     datafusion_functions::expr_fn::coalesce(vec![e, lit(0_i64)]),
                 )
+            }
+            Value::IndexDrug => {
+                let entry = self
+                    .entries
+                    .get(&self.cohort)
+                    .cloned()
+                    .ok_or_else(|| internal(format!("no entry of {}", self.cohort)))?;
+                // The entry's own events on the index day: the prescriptions that set it.
+                let on_index = Events::Window {
+                    input: Box::new(entry),
+                    window: Window {
+                        lo: Some(Date::Index),
+                        hi: Some(Date::Index),
+                        calendar: None,
+                        overlap: false,
+                    },
+                };
+                let names = datafusion_functions_aggregate::string_agg::string_agg_udaf()
+                    .call(vec![c("ev_member"), lit(" + ")])
+                    .distinct()
+                    .order_by(vec![c("ev_member").sort(true, false)])
+                    .build()?;
+                self.members = true;
+                let out = self.per_entry(
+                    &on_index,
+                    ctx,
+                    "index_drug".into(),
+                    ("index_drug", "drug"),
+                    names,
+                );
+                self.members = false;
+                out?
             }
             Value::Censoring => {
                 let end = self

@@ -147,7 +147,7 @@ impl Gen {
     }
 
     pub(super) fn empty_events(&self) -> Result<LogicalPlan> {
-        let schema = Arc::new(Schema::new(vec![
+        let mut fields = vec![
             Field::new("hospital_id", DataType::Utf8View, false),
             Field::new("patient_id", DataType::Int64, false),
             Field::new("ev_day", DataType::Int32, true),
@@ -156,7 +156,11 @@ impl Gen {
             Field::new("ev_ref_low", DataType::Float64, true),
             Field::new("ev_ref_high", DataType::Float64, true),
             Field::new("ev_visit", DataType::Int64, true),
-        ]));
+        ];
+        if self.members {
+            fields.push(Field::new(MEMBER, DataType::Utf8, true));
+        }
+        let schema = Arc::new(Schema::new(fields));
         Ok(LogicalPlanBuilder::empty(false)
             .project(
                 schema
@@ -168,6 +172,33 @@ impl Gen {
             .build()?)
     }
 
+    /// `ev_member` when `index_drug` asks for it: the first named code set of the sources
+    /// (a class's members, in the order written) that a drug row's codes belong to.
+    fn member_column(&self, srcs: &[&cir::Source]) -> Result<Option<Expr>> {
+        if !self.members {
+            return Ok(None);
+        }
+        let mut cases: Option<datafusion_expr::conditional_expressions::CaseBuilder> = None;
+        let mut seen: Vec<&str> = Vec::new();
+        for (name, codes) in srcs.iter().flat_map(|s| &s.members) {
+            if seen.contains(&name.as_str()) {
+                continue;
+            }
+            seen.push(name);
+            let (w, t) = (codes_pred(codes), lit(name.clone()));
+            cases = Some(match cases {
+                None => when(w, t),
+                Some(mut b) => b.when(w, t),
+            });
+        }
+        let none = lit(ScalarValue::Utf8(None));
+        let e = match cases {
+            Some(mut b) => b.otherwise(none)?,
+            None => none,
+        };
+        Ok(Some(e.alias(MEMBER)))
+    }
+
     /// Rows of one table matching codes and filters, projected to the event columns.
     pub(super) fn source(&mut self, s: &cir::Source) -> Result<LogicalPlan> {
         let table = s.domain.table();
@@ -176,7 +207,8 @@ impl Gen {
         if let Some(lab) = &s.lab {
             return self.lab_source(lab, preds, &alias);
         }
-        let columns = event_columns(s.domain);
+        let mut columns = event_columns(s.domain);
+        columns.extend(self.member_column(&[s])?);
         let mut b = match &s.codes {
             Some(codes) => self.code_scan(table, codes_pred(codes), &preds, &columns)?,
             None => self.scan_cdm(table)?,
@@ -225,7 +257,8 @@ impl Gen {
             alternatives.push(and_all(source_preds(&pooled)));
         }
         let pred = or_balanced(alternatives);
-        let columns = event_columns(domain);
+        let mut columns = event_columns(domain);
+        columns.extend(self.member_column(srcs)?);
         let text: Vec<&str> = srcs.iter().map(|s| s.text.as_str()).collect();
         let alias = ident(&format!(
             "{} {}",
@@ -292,6 +325,9 @@ impl Gen {
             .map(|f| qc(&ctx.alias, f.name()).alias(f.name()))
             .collect();
         cols.extend(EV_COLUMNS.iter().map(|n| qc(&ev_alias, n).alias(*n)));
+        if right.schema().has_column_with_unqualified_name(MEMBER) {
+            cols.push(qc(&ev_alias, MEMBER).alias(MEMBER));
+        }
         let plan = LogicalPlanBuilder::from(ctx.base.clone())
             .join_on(right, JoinType::Inner, vec![and_all(conds)])?
             .project(cols)?
@@ -446,7 +482,7 @@ impl Gen {
             .schema()
             .fields()
             .iter()
-            .filter(|f| !EV_COLUMNS.contains(&f.name().as_str()))
+            .filter(|f| !EV_COLUMNS.contains(&f.name().as_str()) && f.name() != MEMBER)
             .map(|f| c(f.name()))
             .collect();
         base.push(c("ev_day").alias("it_day"));
@@ -478,7 +514,11 @@ impl Gen {
             keys: keys.clone(),
             alias: alias.clone(),
         };
-        let (it, flag) = self.cond(cond, it)?;
+        // The condition's own events are not what entered anyone: no members there.
+        let members = std::mem::replace(&mut self.members, false);
+        let decided = self.cond(cond, it);
+        self.members = members;
+        let (it, flag) = decided?;
         let passing = LogicalPlanBuilder::from(it.plan.clone())
             .filter(coalesce(vec![flag, lit(false)]))?
             .project(

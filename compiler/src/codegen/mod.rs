@@ -259,6 +259,11 @@ fn plans(g: &mut Gen, p: &cir::Program) -> Result<Vec<NamedPlan>> {
         .iter()
         .map(|c| (c.name.clone(), c.end.clone()))
         .collect();
+    g.entries = p
+        .cohorts
+        .iter()
+        .map(|c| (c.name.clone(), c.entry.events.clone()))
+        .collect();
     for c in &p.cohorts {
         g.begin(&format!("entries_{}", c.name));
         let entries = g.cohort_entries(c)?;
@@ -462,6 +467,10 @@ struct Gen {
     outcome_plans: BTreeMap<(String, String), String>,
     /// Each cohort's end of follow-up (what `censoring` reads).
     ends: BTreeMap<String, cir::Date>,
+    /// Each cohort's entry events (what `index_drug` reads).
+    entries: BTreeMap<String, cir::Events>,
+    /// Drug sources add `ev_member`, the code set each row belongs to (`index_drug`).
+    members: bool,
 }
 
 #[cfg(test)]

@@ -17,6 +17,9 @@ pub const EV_COLUMNS: [&str; 6] = [
     "ev_visit",
 ];
 
+/// The code set a drug row belongs to, added to event rows only for `index_drug`.
+pub const MEMBER: &str = "ev_member";
+
 /// A cohort entry: a patient and an index day.
 pub fn cohort_keys() -> Vec<String> {
     vec![
@@ -125,6 +128,7 @@ pub fn stratum_column(s: &Stratum) -> String {
         Stratum::FiscalYear => "index_fiscal_year".into(),
         Stratum::Period => "period".into(),
         Stratum::Cohort => "cohort".into(),
+        Stratum::IndexDrug => "index_drug".into(),
         Stratum::TestingHistory(_) => "tested_before".into(),
         Stratum::Condition { name, .. } => name.clone(),
     }

@@ -77,6 +77,7 @@ impl Gen {
                 | Value::Sex
                 | Value::Hospital
                 | Value::Censoring
+                | Value::IndexDrug
                 | Value::LabValue(_)
                 | Value::LabMax(_)
                 | Value::LabMin(_)
@@ -373,6 +374,7 @@ impl Gen {
                 (ctx, (age / lit(*w)) * lit(*w))
             }
             cir::Stratum::Period => (ctx, c("period")),
+            cir::Stratum::IndexDrug => self.value(&cir::Value::IndexDrug, ctx)?,
             cir::Stratum::Condition { cond: cnd, .. } => {
                 let (next, flag) = self.cond(cnd, ctx)?;
                 (

@@ -686,6 +686,13 @@ impl CheckError {
                 label(at, "here"),
             )
             .with_help("an export column: `export c with value of last lab alt within 180 days before index`"),
+            CheckError::IndexNotDrug { at, cohort, entry } => Diagnostic::new(
+                Code::IndexNotDrug,
+                format!("`index_drug`: the index of cohort `{cohort}` is not a drug"),
+                label(at, "the drug that entered the patient"),
+            )
+            .with_label(label(entry, "the index is set by these events"))
+            .with_help("`index_drug` names the code sets of the prescriptions that set the index (`index = first drug statins`); for another index, export the events themselves (`drug statins within 30 days before index`)"),
             CheckError::Table1Row { at, problem } => Diagnostic::new(
                 Code::Table1Row,
                 format!("not a Table 1 row: {problem}"),

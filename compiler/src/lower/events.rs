@@ -22,6 +22,7 @@ impl Lower<'_> {
                     filters: vec![],
                     visit_kind: None,
                     lab: None,
+                    members: Vec::new(),
                     text: String::new(),
                     at: (e.file, e.span),
                 };
@@ -33,6 +34,7 @@ impl Lower<'_> {
                     }
                     _ => {
                         src.codes = Some(self.codes(target)?);
+                        src.members = self.members(target)?;
                         src.text = self.describe_target(target);
                     }
                 }
@@ -187,6 +189,75 @@ impl Lower<'_> {
                 "codes expected, found an expression of type {}",
                 e.ty
             ))),
+        }
+    }
+
+    /// The named code sets a code set is made of, innermost first met: a class's members
+    /// (`statins` → `atorvastatin`, …). Codes written in place are their own member; in
+    /// `a except b` only `a`'s members count.
+    fn members(&mut self, e: &Expr) -> Result<Vec<(String, Codes)>> {
+        fn named_inside(hir: &hir::Hir, e: &Expr) -> bool {
+            match &e.kind {
+                H::Inlined { def, body } => {
+                    matches!(hir.def(*def).kind, DefKind::Codes(_)) || named_inside(hir, body)
+                }
+                H::Union(a, b) => named_inside(hir, a) || named_inside(hir, b),
+                H::Difference(a, _) => named_inside(hir, a),
+                H::CodeList(xs) => xs.iter().any(|x| named_inside(hir, x)),
+                _ => false,
+            }
+        }
+        let mut out: Vec<(String, Codes)> = Vec::new();
+        let mut push = |name: String, codes: Codes| {
+            if !out.iter().any(|(n, _)| *n == name) {
+                out.push((name, codes));
+            }
+        };
+        match &e.kind {
+            H::Inlined { def, body } if !named_inside(self.hir, body) => {
+                push(self.hir.def(*def).name.clone(), self.codes(e)?);
+            }
+            H::Inlined { body, .. } => {
+                for m in self.members(body)? {
+                    push(m.0, m.1);
+                }
+            }
+            H::Union(a, b) => {
+                for m in self.members(a)?.into_iter().chain(self.members(b)?) {
+                    push(m.0, m.1);
+                }
+            }
+            H::Difference(a, _) => {
+                for m in self.members(a)? {
+                    push(m.0, m.1);
+                }
+            }
+            H::CodeList(xs) if xs.iter().any(|x| named_inside(self.hir, x)) => {
+                for x in xs {
+                    for m in self.members(x)? {
+                        push(m.0, m.1);
+                    }
+                }
+            }
+            _ => push(self.describe_codes(e), self.codes(e)?),
+        }
+        Ok(out)
+    }
+
+    /// Codes written in place, as text (`yj 2432001`, `yj 2432001, 2432002`).
+    fn describe_codes(&self, e: &Expr) -> String {
+        match &e.kind {
+            H::Code {
+                system, code, to, ..
+            } => match to {
+                Some(to) => format!("{} {code}-{to}", system.name()),
+                None => format!("{} {code}", system.name()),
+            },
+            H::CodeList(xs) => {
+                let parts: Vec<String> = xs.iter().map(|x| self.describe_codes(x)).collect();
+                parts.join(", ")
+            }
+            _ => "codes".into(),
         }
     }
 

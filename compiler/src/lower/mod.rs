@@ -315,6 +315,7 @@ impl Lower<'_> {
             hir::Stratum::FiscalYear => cir::Stratum::FiscalYear,
             hir::Stratum::Period => cir::Stratum::Period,
             hir::Stratum::Cohort => cir::Stratum::Cohort,
+            hir::Stratum::IndexDrug => cir::Stratum::IndexDrug,
             hir::Stratum::TestingHistory(e) => {
                 cir::Stratum::TestingHistory(self.events(&expand(self.hir, e))?)
             }

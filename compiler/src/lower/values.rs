@@ -159,6 +159,7 @@ impl Lower<'_> {
             (H::Builtin(hir::Builtin::Sex), _) => Ok(Value::Sex),
             (H::Builtin(hir::Builtin::Hospital), _) => Ok(Value::Hospital),
             (H::Builtin(hir::Builtin::Censoring), _) => Ok(Value::Censoring),
+            (H::Builtin(hir::Builtin::IndexDrug), _) => Ok(Value::IndexDrug),
             (H::Def(id), Type::Outcome) => Ok(Value::Outcome(self.hir.def(*id).name.clone())),
             (H::Inlined { body, .. }, Type::Number | Type::Text) => self.value(body),
             (_, Type::Number) => {
