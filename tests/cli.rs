@@ -806,7 +806,9 @@ fn every_output_has_a_codebook_of_all_its_columns() {
     // The CSV has the same columns as rows.
     let csv = std::fs::read_to_string(out.join("reports/c_with_low.codebook.csv")).expect("CSV");
     assert!(
-        csv.starts_with("column,type,unit,meaning,source,script,definitions,null_reason,nulls\n"),
+        csv.starts_with(
+            "column,type,unit,meaning,source,script,definitions,null_reason,nulls,nulls_by_reason\n"
+        ),
         "{csv}"
     );
     assert!(csv.contains("low_rate_per_1000py,number,"), "{csv}");
@@ -882,5 +884,153 @@ fn json_fixes_applied_make_the_script_check_clean() {
         Some(0),
         "{fixed}\n{}",
         String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+/// `mid why` on the boundary data with the thiamazole example: who is in, who a step
+/// removed and on which event, who never entered, and a patient that does not exist.
+#[test]
+fn why_explains_one_patient() {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../examples/thiamazole_granulocytopenia/study.mid")
+        .display()
+        .to_string();
+    let data = boundary_data().display().to_string();
+    let why = |patient: &str| {
+        let o = mid(&["why", &script, "--patient", patient, "--data", &data]);
+        (
+            o.status.code(),
+            String::from_utf8_lossy(&o.stdout).into_owned(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        )
+    };
+    // 1: in the cohort; neutrophils 1,200/uL on 2020-08-15 are the outcome.
+    let (code, out, err) = why("H01/1");
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains("site-only"), "{out}");
+    assert!(
+        out.contains("cohort thiamazole_users: in the cohort")
+            && out.contains("index 2020-07-01")
+            && out.contains("outcome granulocytopenia: 2020-08-15 (45 days after index)")
+            && out.contains("1200 /uL")
+            && out.contains("set by index + 140"),
+        "{out}"
+    );
+    // 2: propylthiouracil 180 days before index, inside the washout: removed by step 2.
+    let (code, out, err) = why("H01/2");
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        out.contains("cohort thiamazole_users: not in the cohort — removed by step 2")
+            && out.contains("failed: excluded ← removed here")
+            && out.contains(
+                "because of: propylthiouracil on 2020-01-03, 180 days before index (in its window)"
+            )
+            && out.contains(
+                "propylthiouracil 2020-01-03 to 2020-01-16 (180 days before index) [in the window]"
+            ),
+        "{out}"
+    );
+    // The same patient's propylthiouracil entry misses Graves' disease by 144 days.
+    assert!(
+        out.contains("cohort ptu_users: not in the cohort — removed by step 3")
+            && out.contains(
+                "nearest miss: hyperthyroidism on 2020-06-25, 174 days after index (144 day(s) outside its window)"
+            ),
+        "{out}"
+    );
+    // 12: neutrophils 1,400/uL the day before index: removed by step 5, on that result.
+    let (_, out, _) = why("H01/12");
+    assert!(
+        out.contains("removed by step 5")
+            && out.contains(
+                "because of: lab neutrophil_count on 2020-06-30, 1 day before index (in its window)"
+            ),
+        "{out}"
+    );
+    // 19: the first thiamazole is before the hospital's first record: no entry.
+    let (code, out, _) = why("H01/19");
+    assert_eq!(code, Some(0));
+    assert!(
+        out.contains("cohort thiamazole_users: no entry")
+            && out.contains("no index inside the patient's records"),
+        "{out}"
+    );
+    // No such patient; a patient written wrongly.
+    let (code, _, err) = why("H01/999");
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("no patient H01/999"), "{err}");
+    let (code, _, err) = why("H01");
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("HOSPITAL/ID"), "{err}");
+}
+
+/// A lab value that cannot be computed is empty, and its codebook counts why: no result in
+/// the window, or one in a unit mid cannot convert (boundary patient 20's 500 in an unknown
+/// unit). The helper column the count comes from is not written.
+#[test]
+fn empty_lab_values_are_counted_by_reason() {
+    let dir = tmp();
+    let script = write(
+        &dir,
+        "v.mid",
+        r#"import labs.{neutrophil_count}
+codes thiamazole: drug = yj "2432001"
+cohort c {
+  index = first drug thiamazole
+  end = earliest(index + 140 days, end of observation)
+}
+export c with value of first lab neutrophil_count between index + 1 day and end, max of lab neutrophil_count between index + 1 day and end
+"#,
+    );
+    let out = dir.join("out");
+    let r = run_file(&script, boundary_data(), &out, &["--csv"]);
+    assert_eq!(
+        r.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&r.stderr)
+    );
+    let csv = std::fs::read_to_string(out.join("site-only/exports/c.csv")).expect("the export");
+    let header = csv.lines().next().expect("a header");
+    assert!(!header.contains("__results"), "{header}");
+    assert_eq!(csv.lines().count(), 22, "21 entries: {csv}");
+    let book: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(out.join("site-only/exports/c.codebook.json")).expect("codebook"),
+    )
+    .expect("JSON");
+    let col = |name: &str| {
+        book["columns"]
+            .as_array()
+            .expect("columns")
+            .iter()
+            .find(|c| c["column"] == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("{name} in {book}"))
+    };
+    // Values for 1, 14 and 15; 20's result has no value; the 17 others have no result.
+    let first = col("value_of_first_lab_neutrophil_count_between_index_1_day_and_end");
+    assert_eq!(first["nulls"], 18, "{first}");
+    assert_eq!(
+        first["nulls_by_reason"],
+        serde_json::json!({
+            "no result picked in the window": 17,
+            "the picked result is in a unit mid cannot convert": 1
+        }),
+        "{first}"
+    );
+    let max = col("max_of_lab_neutrophil_count_between_index_1_day_and_end");
+    assert_eq!(
+        max["nulls_by_reason"],
+        serde_json::json!({
+            "no result in the window": 17,
+            "results only in units mid cannot convert": 1
+        }),
+        "{max}"
+    );
+    let csv_book =
+        std::fs::read_to_string(out.join("site-only/exports/c.codebook.csv")).expect("CSV");
+    assert!(
+        csv_book.contains("no result picked in the window: 17; the picked result is in a unit mid cannot convert: 1"),
+        "{csv_book}"
     );
 }

@@ -25,6 +25,20 @@ pub struct ColumnDoc {
     /// Why a value may be empty (none when it never is).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub null_reason: Option<String>,
+    /// An export's lab value: its empty values told apart by a helper column of the plan.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub null_split: Option<NullSplit>,
+}
+
+/// Two reasons for an empty value, told apart by a helper column the export's plan adds (the
+/// number of results behind the value), which the runtime counts by and drops.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct NullSplit {
+    pub helper: String,
+    /// The reason when the helper is 0: nothing found.
+    pub none: String,
+    /// The reason when results were found but give no value.
+    pub some: String,
 }
 
 impl ColumnDoc {
@@ -37,6 +51,7 @@ impl ColumnDoc {
             script: None,
             definitions: Vec::new(),
             null_reason: None,
+            null_split: None,
         }
     }
     pub fn unit(mut self, u: &str) -> ColumnDoc {
@@ -159,7 +174,8 @@ pub fn export_columns(p: &Program, hir: &Hir, sources: &SourceMap) -> Vec<Vec<Co
                 match v {
                     Value::Age(_) => d.unit = Some("years".into()),
                     Value::LabValue(e) | Value::LabMax(e) | Value::LabMin(e) => {
-                        d.unit = cir::lab_unit(e)
+                        d.unit = cir::lab_unit(e);
+                        d.null_split = Some(lab_null_split(name, v));
                     }
                     Value::Count(_) => d.unit = Some("days".into()),
                     Value::Records(_) => d.unit = Some("records".into()),
@@ -267,6 +283,26 @@ pub fn table1_rows(p: &Program, hir: &Hir, sources: &SourceMap) -> Vec<Vec<Colum
                 .collect()
         })
         .collect()
+}
+
+/// The two reasons a lab value column is empty, counted apart in an export's codebook.
+fn lab_null_split(column: &str, v: &Value) -> NullSplit {
+    let picked = matches!(v, Value::LabValue(_));
+    NullSplit {
+        helper: crate::codegen::names::results_helper(column),
+        none: if picked {
+            "no result picked in the window"
+        } else {
+            "no result in the window"
+        }
+        .into(),
+        some: if picked {
+            "the picked result is in a unit mid cannot convert"
+        } else {
+            "results only in units mid cannot convert"
+        }
+        .into(),
+    }
 }
 
 /// Why a value per entry may be empty: a covariate that cannot be computed is null, never 0,

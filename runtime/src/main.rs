@@ -32,6 +32,9 @@ enum Command {
     /// Lay scripts out in the one canonical layout, in place; `--check` lists the files it
     /// would change and exits 1 if there are any.
     Fmt(mid_runtime::commands::fmt::FmtArgs),
+    /// Why one patient is in or out of each cohort of a script: the entry, each step with the
+    /// events it was decided on, the end of follow-up, the outcomes (site-only detail).
+    Why(mid_runtime::commands::why::WhyArgs),
     /// Explain a diagnostic code, e.g. `mid explain E0201`.
     Explain(mid_runtime::commands::explain::ExplainArgs),
     /// Generate a synthetic MID-NET-like hospital network in the CDM layout.
@@ -59,6 +62,7 @@ fn main() -> ExitCode {
         Command::Run(args) => mid_runtime::commands::run::run(&args),
         Command::Diff(args) => mid_runtime::commands::diff::diff(&args),
         Command::Fmt(args) => mid_runtime::commands::fmt::fmt(&args),
+        Command::Why(args) => mid_runtime::commands::why::why(&args),
         Command::Explain(args) => mid_runtime::commands::explain::explain(&args),
         Command::Synth(args) => mid_runtime::commands::synth::run(&args),
         Command::Inspect(args) => mid_runtime::commands::inspect::run(&args),

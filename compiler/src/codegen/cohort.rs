@@ -19,7 +19,7 @@ use crate::cir::{self, Pick, Window};
 /// The column of each step in `steps_<cohort>`: `step_` and a word made of its label
 /// (`step_antithyroid_supply_in_the_180_days_before`), so that adding a step renames no
 /// other; a label with no letters or digits is named by its hash, a repeated one numbered.
-pub(super) fn step_columns(coh: &cir::Cohort) -> Vec<String> {
+pub fn step_columns(coh: &cir::Cohort) -> Vec<String> {
     let mut out: Vec<String> = Vec::with_capacity(coh.steps.len());
     for s in &coh.steps {
         // A quoted label says what the step is; otherwise its text does.

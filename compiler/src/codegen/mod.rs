@@ -19,6 +19,7 @@ pub mod names;
 mod outputs;
 mod shared;
 pub mod text;
+pub mod why;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -353,7 +354,7 @@ fn plans(g: &mut Gen, p: &cir::Program) -> Result<Vec<NamedPlan>> {
             .cohort(&e.cohort)
             .ok_or_else(|| internal(format!("no cohort {}", e.cohort)))?;
         g.begin(&name);
-        let plan = g.export(e, cohort, p)?;
+        let plan = g.export(e, cohort, true)?;
         out.append(&mut g.intermediates);
         out.push(NamedPlan {
             name,
@@ -392,7 +393,7 @@ fn plans(g: &mut Gen, p: &cir::Program) -> Result<Vec<NamedPlan>> {
                 by_period: false,
                 tested: Vec::new(),
             };
-            let plan = g.export(&rows, cohort, p)?;
+            let plan = g.export(&rows, cohort, false)?;
             out.append(&mut g.intermediates);
             out.push(NamedPlan {
                 name,

@@ -20,6 +20,12 @@ pub const EV_COLUMNS: [&str; 6] = [
 /// The code set a drug row belongs to, added to event rows only for `index_drug`.
 pub const MEMBER: &str = "ev_member";
 
+/// The helper column beside an export's lab value column: how many results were behind it
+/// (the runtime tells an empty value's reasons apart by it, then drops it).
+pub fn results_helper(column: &str) -> String {
+    format!("{column}__results")
+}
+
 /// A cohort entry: a patient and an index day.
 pub fn cohort_keys() -> Vec<String> {
     vec![

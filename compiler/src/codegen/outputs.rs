@@ -37,11 +37,13 @@ impl Gen {
         Ok(plan)
     }
 
+    /// An export's rows; with `helpers`, also the results behind each lab value column
+    /// (`<column>__results`), which the runtime counts empty values by and drops.
     pub(super) fn export(
         &mut self,
         e: &cir::Export,
         coh: &cir::Cohort,
-        _p: &cir::Program,
+        helpers: bool,
     ) -> Result<LogicalPlan> {
         self.counter = 0;
         self.cohort = e.cohort.clone();
@@ -54,10 +56,19 @@ impl Gen {
         ];
         // Each column's value per entry (joined once), then, by period, the entry's rows.
         let mut values = Vec::new();
+        let mut results = Vec::new();
         for (name, v) in &e.columns {
             let (next, expr) = self.value(v, ctx)?;
             ctx = next;
             values.push((name, v, expr));
+            if let (true, Value::LabValue(ev) | Value::LabMax(ev) | Value::LabMin(ev)) =
+                (helpers, v)
+            {
+                // An empty value with results behind it: none in a unit mid can convert.
+                let (next, n) = self.value(&Value::Records(ev.clone()), ctx)?;
+                ctx = next;
+                results.push((name.clone(), n));
+            }
         }
         if e.by_period {
             ctx = self.periods_reached(ctx, coh)?;
@@ -87,6 +98,9 @@ impl Gen {
                 | Value::Cond(_) => expr.clone(),
             };
             cols.push(shown.alias(name));
+            if let Some((_, n)) = results.iter().find(|(r, _)| r == name) {
+                cols.push(n.clone().alias(results_helper(name)));
+            }
             if e.by_period && matches!(v, Value::Outcome(_)) {
                 // The person-time definition of reports, per period (docs/language.md).
                 let t = person_time(expr, start.clone(), stop.clone())?;

@@ -15,6 +15,7 @@ pub mod package;
 pub mod run;
 pub mod site;
 pub mod synth;
+pub mod why;
 
 use std::io::IsTerminal;
 use std::path::Path;

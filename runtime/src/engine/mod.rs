@@ -230,6 +230,40 @@ impl Engine {
         Ok(())
     }
 
+    /// Restricts every CDM table to one patient's rows (`mid why`): plans bound after this
+    /// see that patient alone.
+    pub async fn only_patient(&self, hospital: &str, patient: i64) -> Result<()> {
+        use datafusion::prelude::{col, lit};
+        for t in Table::ALL {
+            let cannot = |e: DataFusionError| Error::context(format!("table `{t}`"), e);
+            if !self.ctx.table_exist(t.name()).map_err(cannot)? {
+                continue;
+            }
+            let frame = self.ctx.table(t.name()).await.map_err(cannot)?;
+            let frame = frame
+                .filter(
+                    col("hospital_id")
+                        .eq(lit(hospital))
+                        .and(col("patient_id").eq(lit(patient))),
+                )
+                .map_err(cannot)?;
+            self.ctx.deregister_table(t.name()).map_err(cannot)?;
+            self.ctx
+                .register_table(t.name(), frame.into_view())
+                .map_err(cannot)?;
+        }
+        Ok(())
+    }
+
+    /// Every row of a registered table, as one batch.
+    pub async fn table_rows(&self, name: &str) -> Result<RecordBatch> {
+        let cannot = |e: DataFusionError| Error::context(format!("table `{name}`"), e);
+        let frame = self.ctx.table(name).await.map_err(cannot)?;
+        let schema: SchemaRef = Arc::new(frame.schema().as_arrow().clone());
+        let batches = frame.collect().await.map_err(cannot)?;
+        arrow::compute::concat_batches(&schema, &batches).map_err(|e| Error::context(name, e))
+    }
+
     /// Replaces the schema-only sources of a compiled plan by the registered tables.
     pub async fn bind(&self, plan: LogicalPlan) -> Result<LogicalPlan> {
         let mut names = Vec::new();

@@ -5,13 +5,14 @@
 //! derived while writing (suppression flags, rates, comparisons) are described here, from the
 //! same names `tables` builds them under.
 
+use std::collections::BTreeMap;
 use std::fs;
 use std::path::Path;
 use std::sync::Arc;
 
-use arrow::array::{ArrayRef, RecordBatch, StringArray};
+use arrow::array::{Array, ArrayRef, Int64Array, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Field, Schema};
-use mid_compiler::codebook::ColumnDoc;
+use mid_compiler::codebook::{ColumnDoc, NullSplit};
 use mid_compiler::outputs::DefinitionUse;
 use serde::Serialize;
 
@@ -49,6 +50,9 @@ pub struct Entry {
     /// In an export (site-only): how many rows are empty.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub nulls: Option<usize>,
+    /// In an export, for a value empty for more than one reason: how many rows for each.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nulls_by_reason: Option<BTreeMap<String, usize>>,
 }
 
 impl Entry {
@@ -70,8 +74,53 @@ impl Entry {
             definitions: d.definitions,
             null_reason: d.null_reason,
             nulls: None,
+            nulls_by_reason: None,
         }
     }
+}
+
+/// The helper columns the plan adds to tell empty values' reasons apart.
+fn helpers(docs: &[ColumnDoc]) -> Vec<&str> {
+    docs.iter()
+        .filter_map(|d| d.null_split.as_ref().map(|s| s.helper.as_str()))
+        .collect()
+}
+
+/// An export without the helper columns its codebook counts empty values by.
+pub fn without_helpers(table: &RecordBatch, docs: &[ColumnDoc]) -> Result<RecordBatch> {
+    let helpers = helpers(docs);
+    let keep: Vec<usize> = (0..table.num_columns())
+        .filter(|i| !helpers.contains(&table.schema().field(*i).name().as_str()))
+        .collect();
+    table
+        .project(&keep)
+        .map_err(|e| Error::context("export columns", e))
+}
+
+/// How many of a column's empty values had no results behind them, and how many had some.
+fn nulls_by_reason(
+    values: &ArrayRef,
+    results: &ArrayRef,
+    split: &NullSplit,
+) -> Result<BTreeMap<String, usize>> {
+    let results = arrow::compute::cast(results, &DataType::Int64)
+        .map_err(|e| Error::context("counting empty values", e))?;
+    let results = results
+        .as_any()
+        .downcast_ref::<Int64Array>()
+        .ok_or_else(|| Error::new("internal error: a results count that is not a number"))?;
+    let (mut none, mut some) = (0, 0);
+    for i in (0..values.len()).filter(|i| values.is_null(*i)) {
+        if results.is_valid(i) && results.value(i) > 0 {
+            some += 1;
+        } else {
+            none += 1;
+        }
+    }
+    Ok(BTreeMap::from([
+        (split.none.clone(), none),
+        (split.some.clone(), some),
+    ]))
 }
 
 /// The type of a column as an analyst reads it.
@@ -99,9 +148,13 @@ pub fn codebook(
 ) -> Result<Codebook> {
     let threshold = tables::threshold_of(table);
     let cohorts = tables::cohorts_of(table);
+    let helpers = helpers(docs);
     let mut columns = Vec::new();
     for f in table.schema().fields() {
         let name = f.name().as_str();
+        if helpers.contains(&name) {
+            continue;
+        }
         let ty = type_word(f.data_type()).to_string();
         let doc = match docs.iter().find(|d| d.column == name) {
             Some(d) => d.clone(),
@@ -117,6 +170,14 @@ pub fn codebook(
             && let Some(a) = table.column_by_name(name)
         {
             e.nulls = Some(a.null_count());
+            if let Some(split) = docs
+                .iter()
+                .find(|d| d.column == name)
+                .and_then(|d| d.null_split.as_ref())
+                && let Some(h) = table.column_by_name(&split.helper)
+            {
+                e.nulls_by_reason = Some(nulls_by_reason(a, h, split)?);
+            }
         }
         columns.push(e);
     }
@@ -236,6 +297,7 @@ pub fn write(dir: &Path, file: &str, book: &Codebook) -> Result<()> {
         "definitions",
         "null_reason",
         "nulls",
+        "nulls_by_reason",
     ];
     let cols = vec![
         col(|e| e.column.clone()),
@@ -247,6 +309,14 @@ pub fn write(dir: &Path, file: &str, book: &Codebook) -> Result<()> {
         col(|e| e.definitions.join("; ")),
         col(|e| e.null_reason.clone().unwrap_or_default()),
         col(|e| e.nulls.map(|n| n.to_string()).unwrap_or_default()),
+        col(|e| {
+            e.nulls_by_reason
+                .iter()
+                .flatten()
+                .map(|(r, n)| format!("{r}: {n}"))
+                .collect::<Vec<_>>()
+                .join("; ")
+        }),
     ];
     let schema = Schema::new(
         names

@@ -225,7 +225,8 @@ pub fn write_outputs(
                 let sub = format!("{SITE_ONLY}/exports");
                 fs::create_dir_all(dir.join(&sub))
                     .map_err(|e| Error::context(format!("cannot create {sub}/"), e))?;
-                let b = write::with_contract_text(batch(results, &o.plan)?)?;
+                let full = write::with_contract_text(batch(results, &o.plan)?)?;
+                let b = codebook::without_helpers(&full, columns)?;
                 written.push(write::write_output(
                     dir,
                     &sub,
@@ -238,7 +239,7 @@ pub fn write_outputs(
                     file,
                     "export",
                     format!("one row per entry of cohort `{cohort}`"),
-                    &b,
+                    &full,
                     columns,
                     definitions,
                 )?;
