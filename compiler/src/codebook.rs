@@ -177,6 +177,10 @@ pub fn export_columns(p: &Program, hir: &Hir, sources: &SourceMap) -> Vec<Vec<Co
                         d.unit = cir::lab_unit(e);
                         d.null_split = Some(lab_null_split(name, v));
                     }
+                    Value::LabGrade { .. } => {
+                        d.unit = Some("grade".into());
+                        d.null_split = Some(lab_null_split(name, v));
+                    }
                     Value::Count(_) => d.unit = Some("days".into()),
                     Value::Records(_) => d.unit = Some("records".into()),
                     Value::DaysBetween(..) => d.unit = Some("days".into()),
@@ -287,6 +291,13 @@ pub fn table1_rows(p: &Program, hir: &Hir, sources: &SourceMap) -> Vec<Vec<Colum
 
 /// The two reasons a lab value column is empty, counted apart in an export's codebook.
 fn lab_null_split(column: &str, v: &Value) -> NullSplit {
+    if matches!(v, Value::LabGrade { .. }) {
+        return NullSplit {
+            helper: crate::codegen::names::results_helper(column),
+            none: "no result picked in the window".into(),
+            some: "the picked result's grade cannot be told (no value in a unit mid can convert, or a missing limit)".into(),
+        };
+    }
     let picked = matches!(v, Value::LabValue(_));
     NullSplit {
         helper: crate::codegen::names::results_helper(column),
@@ -311,6 +322,7 @@ fn null_reason(v: &Value) -> Option<String> {
     Some(match v {
         Value::LabValue(_) => "no result picked in the window, or the picked result is in a unit mid cannot convert (site-only/coverage.json lists those units by hospital)".into(),
         Value::LabMax(_) | Value::LabMin(_) => "no result in the window in a unit mid can convert (site-only/coverage.json lists the others by hospital)".into(),
+        Value::LabGrade { .. } => "no result picked in the window, or its grade cannot be told (no value in a unit mid can convert, or a limit the grading needs is missing)".into(),
         Value::Age(_) => "no birth date, or no date to take the age at".into(),
         Value::Date(_) => "no such event".into(),
         Value::Outcome(_) => "no outcome in follow-up".into(),
@@ -336,6 +348,15 @@ fn value_meaning(v: &Value) -> String {
         Value::Age(d) => format!("age in full years at {}", cir::date(d)),
         Value::Sex => "sex: F, M or U (unknown)".into(),
         Value::Hospital => "the hospital".into(),
+        Value::LabGrade { events, grading, rules } => format!(
+            "the {grading} grade ({}) of {}: the highest grade whose rule holds, 0 when none (the highest when several results share that day); empty when it cannot be told",
+            rules
+                .iter()
+                .map(|(g, op, t)| format!("{g} when {} {}", op.symbol(), cir::threshold(t, None)))
+                .collect::<Vec<_>>()
+                .join(", "),
+            cir::events(events)
+        ),
         Value::LabValue(e) => format!(
             "the value of {}, in the item's unit (the highest when several results share that day); empty when there is none",
             cir::events(e)

@@ -217,6 +217,8 @@ pub enum Of {
     Min,
     /// The number of records (rows), not days.
     Records,
+    /// A grading's grade of the one lab result per entry (`expr` is the grading of it).
+    Grade,
     /// Days from the column's `from` date to its date (`expr`).
     DaysFrom,
 }

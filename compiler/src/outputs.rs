@@ -96,7 +96,12 @@ impl Summary {
         use cir::Value as V;
         match v {
             V::Cond(_) | V::Bool(_) | V::Date(_) | V::Outcome(_) => Summary::Binary,
-            V::Sex | V::Hospital | V::Text(_) | V::Censoring | V::IndexDrug => Summary::Categorical,
+            V::Sex
+            | V::Hospital
+            | V::Text(_)
+            | V::Censoring
+            | V::IndexDrug
+            | V::LabGrade { .. } => Summary::Categorical,
             V::Age(_)
             | V::Number(_)
             | V::LabValue(_)

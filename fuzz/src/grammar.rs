@@ -354,6 +354,14 @@ impl ScriptGen {
             if drug_entry && self.r.chance(30) {
                 cols.push("index_drug".into());
             }
+            if self.grades && self.r.chance(30) {
+                self.labs.push("alt");
+                let pick = ["first", "last"][self.r.below(2)];
+                let d = self.r.days();
+                cols.push(format!(
+                    "grade of ctcae_grade({pick} lab alt within {d} days before index)"
+                ));
+            }
             if self.r.chance(30) {
                 let item = self.lab_item();
                 let pick = ["first", "last", "nth(2)"][self.r.below(3)];

@@ -363,6 +363,8 @@ pub enum CheckError {
     /// one lab item (`place` none, `found` what it is), or another word than `value`.
     ValueOf {
         at: At,
+        /// What was written: `value of`, `grade of`, `days from … to`.
+        what: String,
         problem: String,
     },
     /// `index_drug` of a cohort whose index is not a drug (`entry`: the index's events).

@@ -64,8 +64,13 @@ impl Checker<'_> {
             A::AgeAt(a) => self.age_at(a, e, cx),
             A::ValueOf { .. } | A::DaysBetween { .. } => {
                 // An export column only (`check_exports_reports` reads it there).
+                let what = match &e.kind {
+                    A::ValueOf { func, .. } => format!("{} of", func.name.replace(' ', " of ")),
+                    _ => "days from … to".into(),
+                };
                 self.error(CheckError::ValueOf {
                     at: (cx.file, e.span),
+                    what,
                     problem: "a column of an export, not part of a condition or a date".into(),
                 });
                 self.err_expr(e, cx)

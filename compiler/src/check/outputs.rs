@@ -56,17 +56,20 @@ impl Checker<'_> {
         events: &ast::Expr,
         cx: &Cx,
     ) -> Option<(hir::Of, hir::Expr)> {
+        let what = format!("{} of", func.name.replace(' ', " of "));
         let kind = match func.name.as_str() {
             "value" => hir::Of::Value,
             "count" => hir::Of::Count,
             "max" => hir::Of::Max,
             "min" => hir::Of::Min,
             "count records" => hir::Of::Records,
+            "grade" => hir::Of::Grade,
             other => {
                 self.error(CheckError::ValueOf {
                     at: (cx.file, func.span),
+                    what: what.clone(),
                     problem: format!(
-                        "`{} of` is not a column; write `value of`, `max of`, `min of`, `count of` or `count of records of`",
+                        "`{} of` is not a column; write `value of`, `max of`, `min of`, `grade of`, `count of` or `count of records of`",
                         other.replace(' ', " of ")
                     ),
                 });
@@ -78,10 +81,32 @@ impl Checker<'_> {
         if x.ty == Type::Error {
             return None;
         }
+        if kind == hir::Of::Grade {
+            // `grade of ctcae_grade(last lab alt …)`: one result per entry, graded.
+            let problem = match &x.kind {
+                H::Grade { events, .. } if selects_one(&self.hir, events) => None,
+                H::Grade { .. } => Some(
+                    "it takes the grade of one result per entry: `grade of ctcae_grade(last lab alt within 180 days before index)`",
+                ),
+                _ => Some(
+                    "it takes a grading of one lab result: `grade of ctcae_grade(last lab alt within 180 days before index)`",
+                ),
+            };
+            if let Some(p) = problem {
+                self.error(CheckError::ValueOf {
+                    at: (cx.file, events.span),
+                    what: what.clone(),
+                    problem: p.into(),
+                });
+                return None;
+            }
+            return Some((kind, x));
+        }
         if matches!(kind, hir::Of::Count | hir::Of::Records) {
             if x.ty.events().is_none() {
                 self.error(CheckError::ValueOf {
                     at: (cx.file, events.span),
+                    what: what.clone(),
                     problem: "`count of` takes events".into(),
                 });
                 return None;
@@ -104,6 +129,7 @@ impl Checker<'_> {
         if let Some(p) = problem {
             self.error(CheckError::ValueOf {
                 at: (cx.file, events.span),
+                what: what.clone(),
                 problem: p.into(),
             });
             return None;
@@ -174,6 +200,8 @@ impl Checker<'_> {
         match (&x.kind, x.ty) {
             (_, Type::Error) => return None,
             (_, Type::Number | Type::Text | Type::Date | Type::Bool) => {}
+            // `grade of …`: a number per entry.
+            (H::Grade { .. }, Type::Grades) if of == Some(hir::Of::Grade) => {}
             (_, Type::Events(_)) if selects_one(&self.hir, &x) => {}
             (_, Type::Events(_)) => {}
             (H::Def(id), Type::Outcome) => {

@@ -462,6 +462,9 @@ pub enum Calendar {
     SameStay(Date),
 }
 
+/// A grading's rules for one lab item: (grade, comparison, limit), the highest grade last.
+pub type GradeRules = Vec<(u8, Cmp, Threshold)>;
+
 /// A value per context row, for comparisons and export columns.
 #[derive(Debug, Clone)]
 pub enum Value {
@@ -492,6 +495,13 @@ pub enum Value {
     LabMin(Box<Events>),
     /// The number of records (rows) of the events (0 when none).
     Records(Box<Events>),
+    /// A grading's grade of the one lab result per entry the events pick (the highest when
+    /// several share the day; null when none, or when it cannot be told).
+    LabGrade {
+        events: Box<Events>,
+        grading: String,
+        rules: Vec<(u8, Cmp, Threshold)>,
+    },
     /// Days from the first date to the second (negative when it is earlier; null when either
     /// is).
     DaysBetween(Date, Date),

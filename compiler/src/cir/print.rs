@@ -481,6 +481,9 @@ pub fn value(v: &Value) -> String {
         Value::LabMax(e) => format!("highest value of {}", events(e)),
         Value::LabMin(e) => format!("lowest value of {}", events(e)),
         Value::Records(e) => format!("count of records of {}", events(e)),
+        Value::LabGrade {
+            events: e, grading, ..
+        } => format!("{grading} grade of {}", events(e)),
         Value::DaysBetween(a, b) => format!("days from {} to {}", date(a), date(b)),
         Value::Date(d) => date(d),
         Value::Cond(c) => cond(c),

@@ -211,7 +211,8 @@ pub fn walk_value<V: Visitor + ?Sized>(v: &mut V, x: &Value) {
         | Value::Count(e)
         | Value::LabMax(e)
         | Value::LabMin(e)
-        | Value::Records(e) => v.events(e),
+        | Value::Records(e)
+        | Value::LabGrade { events: e, .. } => v.events(e),
         Value::Number(_)
         | Value::Text(_)
         | Value::Bool(_)

@@ -239,6 +239,18 @@ impl Gen {
         let ctx = self.prepare_anchors(ev, ctx)?;
         let rel = self.events(ev, Some(&ctx))?;
         let rel = self.lift(rel, &ctx)?;
+        self.per_entry_rows(rel, ctx, name, (alias, what), agg)
+    }
+
+    /// `agg` over rows already at the context's level, joined in as column `name`.
+    fn per_entry_rows(
+        &mut self,
+        rel: Rel,
+        ctx: Ctx,
+        name: String,
+        (alias, what): (&str, &str),
+        agg: Expr,
+    ) -> Result<(Ctx, Expr)> {
         let alias = self.fresh(alias);
         let the = format!("the_{what}");
         let per = LogicalPlanBuilder::from(rel.plan)
@@ -346,6 +358,27 @@ impl Gen {
                 let name = format!("value_{}", key_ident(&cir::events(ev)));
                 let agg = datafusion_functions_aggregate::expr_fn::max(c("ev_value"));
                 self.per_entry(ev, ctx, name, ("value", "value"), agg)?
+            }
+            Value::LabGrade {
+                events: ev, rules, ..
+            } => {
+                let name = format!("grade_{}", key_ident(&cir::value(v)));
+                if ctx.has(&name) {
+                    return Ok((ctx, c(&name)));
+                }
+                // Each result's grade, unknown kept unknown; the day's highest.
+                let ctx = self.prepare_anchors(ev, ctx)?;
+                let rel = self.events(ev, Some(&ctx))?;
+                let rel = self.lift(rel, &ctx)?;
+                let spec = super::labs::lab_spec(ev).cloned();
+                let (rel, grade) = self.grade_of(rel, rules, spec.as_ref(), Some(&ctx), true)?;
+                self.per_entry_rows(
+                    rel,
+                    ctx,
+                    name,
+                    ("grade", "grade"),
+                    datafusion_functions_aggregate::expr_fn::max(grade),
+                )?
             }
             Value::LabMax(ev) | Value::LabMin(ev) => {
                 let (prefix, agg) = match v {

@@ -15,7 +15,7 @@ use super::labs::*;
 use super::names::*;
 use super::*;
 use crate::cdm::Table;
-use crate::cir::{self, Calendar, Cond, Events, Pick, Window};
+use crate::cir::{self, Calendar, Cmp, Cond, Events, Pick, Window};
 use crate::types::EventDomain;
 
 impl Gen {
@@ -106,26 +106,20 @@ impl Gen {
                 grade,
                 ..
             } => {
-                let mut rel = self.events(input, ctx)?;
+                let rel = self.events(input, ctx)?;
                 let before = column_names(&rel.plan);
                 let spec = lab_spec(input).cloned();
-                let mut cases: Vec<(Expr, i64)> = Vec::new();
-                for (g, rop, t) in rules.iter().rev() {
-                    let (next, te) = self.threshold(rel, t, spec.as_ref(), ctx)?;
-                    rel = next;
-                    cases.push((cmp(c("ev_value"), *rop, te), i64::from(*g)));
-                }
-                let mut b: Option<datafusion_expr::conditional_expressions::CaseBuilder> = None;
-                for (w, g) in cases {
-                    b = Some(match b {
-                        None => when(w, lit(g)),
-                        Some(mut b) => b.when(w, lit(g)),
-                    });
-                }
-                let grade_expr = match b {
-                    Some(mut b) => b.otherwise(lit(0_i64))?,
-                    None => lit(0_i64),
+                // Grade 0 passes `< 1` or `= 0`: there an unknown grade must not read as 0.
+                let zero_passes = match op {
+                    Cmp::Lt => 0.0 < *grade,
+                    Cmp::Le => 0.0 <= *grade,
+                    Cmp::Eq => *grade == 0.0,
+                    Cmp::Ne => *grade != 0.0,
+                    Cmp::Gt => 0.0 > *grade,
+                    Cmp::Ge => 0.0 >= *grade,
                 };
+                let (rel, grade_expr) =
+                    self.grade_of(rel, rules, spec.as_ref(), ctx, zero_passes)?;
                 let plan = LogicalPlanBuilder::from(rel.plan)
                     .filter(cmp(grade_expr, *op, lit(*grade as i64)))?
                     .build()?;
@@ -144,6 +138,44 @@ impl Gen {
                 self.pick(rel, *pick, ctx)
             }
         }
+    }
+
+    /// Each lab row's grade by a grading's rules (the highest whose rule holds, 0 when none).
+    /// With `known`, a grade that cannot be told is null, not 0: no value in the item's unit,
+    /// or a limit (a reference limit, a baseline) missing before a rule that holds.
+    pub(super) fn grade_of(
+        &mut self,
+        mut rel: Rel,
+        rules: &[(u8, Cmp, cir::Threshold)],
+        spec: Option<&cir::LabSpec>,
+        ctx: Option<&Ctx>,
+        known: bool,
+    ) -> Result<(Rel, Expr)> {
+        let none = || lit(ScalarValue::Int64(None));
+        let mut cases: Vec<(Expr, Expr)> = Vec::new();
+        if known {
+            cases.push((c("ev_value").is_null(), none()));
+        }
+        for (g, rop, t) in rules.iter().rev() {
+            let (next, te) = self.threshold(rel, t, spec, ctx)?;
+            rel = next;
+            if known && !matches!(t, cir::Threshold::Value(_)) {
+                cases.push((te.clone().is_null(), none()));
+            }
+            cases.push((cmp(c("ev_value"), *rop, te), lit(i64::from(*g))));
+        }
+        let mut b: Option<datafusion_expr::conditional_expressions::CaseBuilder> = None;
+        for (w, g) in cases {
+            b = Some(match b {
+                None => when(w, g),
+                Some(mut b) => b.when(w, g),
+            });
+        }
+        let grade = match b {
+            Some(mut b) => b.otherwise(lit(0_i64))?,
+            None => lit(0_i64),
+        };
+        Ok((rel, grade))
     }
 
     pub(super) fn empty_events(&self) -> Result<LogicalPlan> {

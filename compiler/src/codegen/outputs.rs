@@ -61,8 +61,13 @@ impl Gen {
             let (next, expr) = self.value(v, ctx)?;
             ctx = next;
             values.push((name, v, expr));
-            if let (true, Value::LabValue(ev) | Value::LabMax(ev) | Value::LabMin(ev)) =
-                (helpers, v)
+            if let (
+                true,
+                Value::LabValue(ev)
+                | Value::LabMax(ev)
+                | Value::LabMin(ev)
+                | Value::LabGrade { events: ev, .. },
+            ) = (helpers, v)
             {
                 // An empty value with results behind it: none in a unit mid can convert.
                 let (next, n) = self.value(&Value::Records(ev.clone()), ctx)?;
@@ -90,6 +95,7 @@ impl Gen {
                 | Value::Censoring
                 | Value::IndexDrug
                 | Value::LabValue(_)
+                | Value::LabGrade { .. }
                 | Value::LabMax(_)
                 | Value::LabMin(_)
                 | Value::Records(_)

@@ -680,9 +680,9 @@ impl CheckError {
             )
             .with_label(label(first, "first here"))
             .with_help("remove one of them"),
-            CheckError::ValueOf { at, problem } => Diagnostic::new(
+            CheckError::ValueOf { at, what, problem } => Diagnostic::new(
                 Code::ValueOf,
-                format!("`value of …`: {problem}"),
+                format!("`{what} …`: {problem}"),
                 label(at, "here"),
             )
             .with_help("an export column: `export c with value of last lab alt within 180 days before index`"),

@@ -51,32 +51,11 @@ impl Lower<'_> {
                     return Err(internal("a grade comparison without a grading"));
                 };
                 let input = self.events(events)?;
-                let item = lab_item_of(self.hir, events)
-                    .ok_or_else(|| internal("a grading of something that is not a lab item"))?;
-                let g = self.hir.def(*grading);
-                let DefKind::Grading(gr) = &g.kind else {
-                    return Err(internal("a grading that is not one"));
-                };
-                let table = gr
-                    .tables
-                    .iter()
-                    .find(|t| t.lab == item)
-                    .ok_or_else(|| internal("a grading without a table for the item"))?;
-                let rules = table
-                    .rules
-                    .iter()
-                    .map(|r| {
-                        Ok((
-                            r.grade,
-                            cmp(r.op),
-                            self.threshold(&expand(self.hir, &r.value), r_item(table))?,
-                        ))
-                    })
-                    .collect::<Result<_>>()?;
+                let (grading, rules) = self.grade_rules(*grading, events)?;
                 let grade = number(rhs).ok_or_else(|| internal("a grade that is not a number"))?;
                 Ok(Events::Grade {
                     input: Box::new(input),
-                    grading: g.name.clone(),
+                    grading,
                     rules,
                     op: cmp(*op),
                     grade,
@@ -151,6 +130,37 @@ impl Lower<'_> {
         {
             self.used.push((d.qualified(), (**v).clone()));
         }
+    }
+
+    /// A grading's name and its rules for the lab item of `events`, highest grade last.
+    pub(super) fn grade_rules(
+        &mut self,
+        grading: DefId,
+        events: &Expr,
+    ) -> Result<(String, cir::GradeRules)> {
+        let item = lab_item_of(self.hir, events)
+            .ok_or_else(|| internal("a grading of something that is not a lab item"))?;
+        let g = self.hir.def(grading);
+        let DefKind::Grading(gr) = &g.kind else {
+            return Err(internal("a grading that is not one"));
+        };
+        let table = gr
+            .tables
+            .iter()
+            .find(|t| t.lab == item)
+            .ok_or_else(|| internal("a grading without a table for the item"))?;
+        let rules = table
+            .rules
+            .iter()
+            .map(|r| {
+                Ok((
+                    r.grade,
+                    cmp(r.op),
+                    self.threshold(&expand(self.hir, &r.value), r_item(table))?,
+                ))
+            })
+            .collect::<Result<_>>()?;
+        Ok((g.name.clone(), rules))
     }
 
     /// A code set of an expanded expression.

@@ -25,6 +25,17 @@ impl Lower<'_> {
                     Some(hir::Of::Max) => Value::LabMax(Box::new(self.events(&x)?)),
                     Some(hir::Of::Min) => Value::LabMin(Box::new(self.events(&x)?)),
                     Some(hir::Of::Records) => Value::Records(Box::new(self.events(&x)?)),
+                    Some(hir::Of::Grade) => {
+                        let H::Grade { grading, events } = &x.kind else {
+                            return Err(internal("`grade of` without a grading"));
+                        };
+                        let (grading, rules) = self.grade_rules(*grading, events)?;
+                        Value::LabGrade {
+                            events: Box::new(self.events(events)?),
+                            grading,
+                            rules,
+                        }
+                    }
                     Some(hir::Of::DaysFrom) => {
                         let from = c
                             .from
