@@ -16,6 +16,7 @@ mod forms;
 mod fuzz;
 mod generated;
 mod inspect;
+mod lsp;
 mod network;
 mod outcomes;
 mod output_safety;

@@ -460,6 +460,7 @@ fn stratum_meaning(s: &Stratum, p: &Program, r: &cir::Report) -> String {
     match s {
         Stratum::Sex => "sex: F, M or U (unknown)".into(),
         Stratum::Hospital => "the hospital".into(),
+        Stratum::Grade { value, .. } => value_meaning(value),
         Stratum::IndexDrug => "the drug that set the index: the code sets (for a class, its members) of the entry's prescriptions on the index day, joined with ` + `".into(),
         Stratum::AgeBand(w) => format!("age at index in {w}-year bands, as `60-69`"),
         Stratum::Year => "the calendar year of index".into(),

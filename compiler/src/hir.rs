@@ -274,6 +274,11 @@ pub enum Stratum {
     },
     /// The drug that set the index (`index_drug`).
     IndexDrug,
+    /// `grade of ctcae_grade(last lab alt before index)`: the grade (`expr` is the grading).
+    Grade {
+        name: String,
+        expr: Expr,
+    },
 }
 
 /// A typed expression.
@@ -636,6 +641,7 @@ pub fn print(h: &Hir) -> String {
                 Stratum::Period => "period".to_string(),
                 Stratum::Cohort => "cohort".to_string(),
                 Stratum::IndexDrug => "index_drug".to_string(),
+                Stratum::Grade { name, expr } => format!("{name} = grade of {}", p.expr(expr)),
                 Stratum::TestingHistory(e) => format!("tested({})", p.expr(e)),
                 Stratum::Condition { name, cond } => format!("{name} = {}", p.expr(cond)),
             })

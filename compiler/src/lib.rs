@@ -16,6 +16,7 @@ pub mod diag;
 pub mod diff;
 pub mod feasibility;
 pub mod hir;
+pub mod ide;
 pub mod lower;
 pub mod outputs;
 pub mod requirements;

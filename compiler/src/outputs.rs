@@ -193,6 +193,7 @@ pub fn outputs(p: &cir::Program, plans: &[NamedPlan], docs: Docs) -> Vec<Output>
                                 Stratum::AgeBand(w) => Some(*w),
                                 Stratum::Sex
                                 | Stratum::IndexDrug
+                                | Stratum::Grade { .. }
                                 | Stratum::Hospital
                                 | Stratum::Year
                                 | Stratum::Month

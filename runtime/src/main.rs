@@ -35,6 +35,9 @@ enum Command {
     /// Why one patient is in or out of each cohort of a script: the entry, each step with the
     /// events it was decided on, the end of follow-up, the outcomes (site-only detail).
     Why(mid_runtime::commands::why::WhyArgs),
+    /// A language server over standard input and output, for editors: diagnostics, hover,
+    /// go to definition, completion, symbols, formatting.
+    Lsp(mid_runtime::commands::lsp::LspArgs),
     /// Explain a diagnostic code, e.g. `mid explain E0201`.
     Explain(mid_runtime::commands::explain::ExplainArgs),
     /// Generate a synthetic MID-NET-like hospital network in the CDM layout.
@@ -62,6 +65,7 @@ fn main() -> ExitCode {
         Command::Run(args) => mid_runtime::commands::run::run(&args),
         Command::Diff(args) => mid_runtime::commands::diff::diff(&args),
         Command::Fmt(args) => mid_runtime::commands::fmt::fmt(&args),
+        Command::Lsp(args) => mid_runtime::commands::lsp::lsp(&args),
         Command::Why(args) => mid_runtime::commands::why::why(&args),
         Command::Explain(args) => mid_runtime::commands::explain::explain(&args),
         Command::Synth(args) => mid_runtime::commands::synth::run(&args),

@@ -604,6 +604,16 @@ impl Checker<'_> {
                     A::Name(i) if i.name == "sex" => hir::Stratum::Sex,
                     A::Name(i) if i.name == "hospital" => hir::Stratum::Hospital,
                     A::Name(i) if i.name == "cohort" => hir::Stratum::Cohort,
+                    // `by grade of ctcae_grade(last lab alt within 180 days before index)`.
+                    A::ValueOf { func, events } if func.name == "grade" => {
+                        match self.value_of(func, events, &rcx) {
+                            Some((_, x)) => hir::Stratum::Grade {
+                                name: column_name(&self.text(file, e.span)),
+                                expr: x,
+                            },
+                            None => continue,
+                        }
+                    }
                     A::Name(i)
                         if i.name == "index_drug" && self.lookup(rcx.scope, &i.name).is_none() =>
                     {
@@ -810,6 +820,7 @@ fn stratum_name(s: &hir::Stratum) -> String {
         hir::Stratum::Period => "period".into(),
         hir::Stratum::Cohort => "cohort".into(),
         hir::Stratum::IndexDrug => "index_drug".into(),
+        hir::Stratum::Grade { name, .. } => name.clone(),
         hir::Stratum::TestingHistory(_) => "tested".into(),
         hir::Stratum::Condition { name, .. } => name.clone(),
     }

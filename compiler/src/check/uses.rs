@@ -90,7 +90,8 @@ pub fn check_uses(hir: &Hir) -> Vec<CheckError> {
                 for s in &r.strata {
                     match s {
                         hir::Stratum::TestingHistory(e)
-                        | hir::Stratum::Condition { cond: e, .. } => u.walk(e),
+                        | hir::Stratum::Condition { cond: e, .. }
+                        | hir::Stratum::Grade { expr: e, .. } => u.walk(e),
                         hir::Stratum::Sex
                         | hir::Stratum::IndexDrug
                         | hir::Stratum::Hospital

@@ -186,6 +186,11 @@ pub enum Stratum {
     },
     /// The code sets of the prescriptions that set the index (`Value::IndexDrug`).
     IndexDrug,
+    /// A grade per entry (`Value::LabGrade`), named after its text.
+    Grade {
+        name: String,
+        value: Value,
+    },
 }
 
 /// A stream of events: rows with a patient, a date (and an end date for stays and supplies),

@@ -197,6 +197,7 @@ fn stratum(s: &Stratum) -> String {
         Stratum::Condition { name, cond: c } => format!("{name} = {}", cond(c)),
         Stratum::Sex => "sex".into(),
         Stratum::IndexDrug => "index_drug".into(),
+        Stratum::Grade { name, value: v } => format!("{name} = {}", value(v)),
         Stratum::Hospital => "hospital_id".into(),
         Stratum::Year => "index_year".into(),
         Stratum::Month => "index_month".into(),

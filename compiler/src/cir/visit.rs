@@ -111,6 +111,7 @@ pub fn walk_stratum<V: Visitor + ?Sized>(v: &mut V, s: &Stratum) {
     match s {
         Stratum::TestingHistory(e) => v.events(e),
         Stratum::Condition { cond, .. } => v.cond(cond),
+        Stratum::Grade { value, .. } => v.value(value),
         Stratum::Sex
         | Stratum::IndexDrug
         | Stratum::Hospital

@@ -135,6 +135,7 @@ pub fn stratum_column(s: &Stratum) -> String {
         Stratum::Period => "period".into(),
         Stratum::Cohort => "cohort".into(),
         Stratum::IndexDrug => "index_drug".into(),
+        Stratum::Grade { name, .. } => name.clone(),
         Stratum::TestingHistory(_) => "tested_before".into(),
         Stratum::Condition { name, .. } => name.clone(),
     }

@@ -395,6 +395,7 @@ impl Gen {
             }
             cir::Stratum::Period => (ctx, c("period")),
             cir::Stratum::IndexDrug => self.value(&cir::Value::IndexDrug, ctx)?,
+            cir::Stratum::Grade { value, .. } => self.value(value, ctx)?,
             cir::Stratum::Condition { cond: cnd, .. } => {
                 let (next, flag) = self.cond(cnd, ctx)?;
                 (

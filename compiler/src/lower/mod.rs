@@ -316,6 +316,10 @@ impl Lower<'_> {
             hir::Stratum::Period => cir::Stratum::Period,
             hir::Stratum::Cohort => cir::Stratum::Cohort,
             hir::Stratum::IndexDrug => cir::Stratum::IndexDrug,
+            hir::Stratum::Grade { name, expr } => cir::Stratum::Grade {
+                name: name.clone(),
+                value: self.grade_value(&expand(self.hir, expr))?,
+            },
             hir::Stratum::TestingHistory(e) => {
                 cir::Stratum::TestingHistory(self.events(&expand(self.hir, e))?)
             }

@@ -25,17 +25,7 @@ impl Lower<'_> {
                     Some(hir::Of::Max) => Value::LabMax(Box::new(self.events(&x)?)),
                     Some(hir::Of::Min) => Value::LabMin(Box::new(self.events(&x)?)),
                     Some(hir::Of::Records) => Value::Records(Box::new(self.events(&x)?)),
-                    Some(hir::Of::Grade) => {
-                        let H::Grade { grading, events } = &x.kind else {
-                            return Err(internal("`grade of` without a grading"));
-                        };
-                        let (grading, rules) = self.grade_rules(*grading, events)?;
-                        Value::LabGrade {
-                            events: Box::new(self.events(events)?),
-                            grading,
-                            rules,
-                        }
-                    }
+                    Some(hir::Of::Grade) => self.grade_value(&x)?,
                     Some(hir::Of::DaysFrom) => {
                         let from = c
                             .from
@@ -49,6 +39,19 @@ impl Lower<'_> {
                 Ok((c.name.clone(), v))
             })
             .collect()
+    }
+
+    /// `grade of G(events)` of an expanded expression: the grade per entry.
+    pub(super) fn grade_value(&mut self, x: &Expr) -> Result<Value> {
+        let H::Grade { grading, events } = &x.kind else {
+            return Err(internal("`grade of` without a grading"));
+        };
+        let (grading, rules) = self.grade_rules(*grading, events)?;
+        Ok(Value::LabGrade {
+            events: Box::new(self.events(events)?),
+            grading,
+            rules,
+        })
     }
 
     /// A date of an expanded expression.

@@ -11,6 +11,7 @@ pub mod explain;
 pub mod feasibility;
 pub mod fmt;
 pub mod inspect;
+pub mod lsp;
 pub mod package;
 pub mod run;
 pub mod site;
