@@ -8,6 +8,7 @@ mod data_checks;
 mod differential;
 mod disclosure;
 mod e2e;
+mod editor;
 mod examples;
 mod feasibility;
 mod fixture;
