@@ -55,6 +55,8 @@ pub enum SyntaxErrorKind {
     NotUtf8,
     /// A date written with slashes (`2019/01/01`).
     SlashDate { text: String },
+    /// A duration with a minus sign (`within -30 days`): durations have no sign.
+    NegativeDuration { text: String },
 }
 
 /// An error from the lexer or a semantic action, carried through lalrpop.
@@ -82,7 +84,8 @@ pub fn decode(bytes: &[u8]) -> Result<&str, SyntaxError> {
 /// Parses one file. Returns the tree it could build and every syntax error, sorted by position.
 pub fn source_to_ast(src: &str) -> Parsed {
     let mut errors = Vec::new();
-    let lexed = lex(src, &mut errors);
+    let mut lexed = lex(src, &mut errors);
+    negative_durations(src, &mut lexed.tokens, &mut errors);
 
     if let Some(span) = lexed.too_deep {
         errors.push(SyntaxError {
@@ -142,6 +145,62 @@ struct Lexed<'src> {
     docs: Vec<(Span, String)>,
     module_docs: Vec<(Span, String)>,
     too_deep: Option<Span>,
+}
+
+/// `-30 days` where a duration stands (not `index - 30 days`): one error here, and the
+/// parser reads `30 days`, so nothing after it cascades.
+fn negative_durations(
+    src: &str,
+    tokens: &mut Vec<(usize, Token<'_>, usize)>,
+    errors: &mut Vec<SyntaxError>,
+) {
+    let unit = |t: &Token<'_>| {
+        matches!(
+            t,
+            Token::Day
+                | Token::Days
+                | Token::Week
+                | Token::Weeks
+                | Token::Month
+                | Token::Months
+                | Token::Year
+                | Token::Years
+        )
+    };
+    // A minus after one of these is a subtraction.
+    let operand = |t: &Token<'_>| {
+        matches!(
+            t,
+            Token::Ident(_)
+                | Token::Number(_)
+                | Token::Date(_)
+                | Token::Str(_)
+                | Token::RParen
+                | Token::RBracket
+                | Token::Index
+                | Token::End
+                | Token::Start
+                | Token::It
+        ) || unit(t)
+    };
+    let mut i = 0;
+    while i + 2 < tokens.len() {
+        let is_negative = matches!(tokens[i].1, Token::Minus)
+            && matches!(tokens[i + 1].1, Token::Number(_))
+            && unit(&tokens[i + 2].1)
+            && (i == 0 || !operand(&tokens[i - 1].1));
+        if is_negative {
+            let (start, end) = (tokens[i].0, tokens[i + 2].2);
+            errors.push(SyntaxError {
+                kind: SyntaxErrorKind::NegativeDuration {
+                    text: src[start..end].to_string(),
+                },
+                span: Span::new(start, end),
+            });
+            tokens.remove(i);
+        }
+        i += 1;
+    }
 }
 
 fn lex<'src>(src: &'src str, errors: &mut Vec<SyntaxError>) -> Lexed<'src> {

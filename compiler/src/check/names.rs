@@ -320,6 +320,11 @@ impl Checker<'_> {
             },
         );
         let Some(m) = self.load_module(&module_name, Some(at)) else {
+            // Reported once: the names it would have brought are known, of no type, so
+            // their uses raise nothing more.
+            for (name, alias) in &names {
+                self.poison(scope, alias.as_ref().unwrap_or(name), &module_name);
+            }
             return;
         };
         if matches!(i.names, ast::ImportNames::All) {
@@ -362,9 +367,30 @@ impl Checker<'_> {
                         name: name.name.clone(),
                         suggestion,
                     });
+                    self.poison(scope, alias.as_ref().unwrap_or(&name), &module_name);
                 }
             }
         }
+    }
+
+    /// A name a failed import would have brought: in scope, already checked, of no type
+    /// (`Type::Error` silences every check of its uses), so one mistake is one error.
+    fn poison(&mut self, scope: usize, name: &ast::Ident, module: &str) {
+        if self.scopes[scope].own.contains_key(&name.name) {
+            return;
+        }
+        let id = DefId(self.hir.defs.len() as u32);
+        self.hir.defs.push(hir::Def {
+            name: name.name.clone(),
+            module: module.to_string(),
+            file: self.scopes[scope].file,
+            span: name.span,
+            doc: Vec::new(),
+            ty: Type::Error,
+            kind: DefKind::Pending,
+        });
+        self.state.push(State::Done);
+        self.scopes[scope].imported.insert(name.name.clone(), id);
     }
 
     /// Every name visible in a scope (for "did you mean").

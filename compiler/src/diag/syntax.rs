@@ -32,6 +32,17 @@ pub fn syntax_diagnostic(e: &SyntaxError, file: FileId) -> Diagnostic {
             .with_help(format!("write it `{fixed}` (year-month-day, with hyphens)"))
             .with_fix(fixed)
         }
+        SyntaxErrorKind::NegativeDuration { text } => {
+            let positive = text.trim_start_matches('-').trim_start().to_string();
+            Diagnostic::new(
+                Code::NegativeDuration,
+                format!("a duration cannot be negative: `{text}`"),
+                label("a duration with a minus sign"),
+            )
+            .with_help(format!(
+                "say the direction in words: `within {positive} before index`, `index - {positive}`"
+            ))
+        }
         SyntaxErrorKind::UnterminatedString => Diagnostic::new(
             Code::UnterminatedText,
             "text without its closing quote",
@@ -64,8 +75,25 @@ pub fn syntax_diagnostic(e: &SyntaxError, file: FileId) -> Diagnostic {
                 .filter(|w| {
                     !w.is_empty() && w.chars().all(|c| c.is_ascii_alphabetic() || c == '_')
                 });
-            // Where a date is wanted a selector is an event's date, not a name.
-            if selector && expected.iter().any(|e| e == "`index`") {
+            // A declaration where a block's `}` could still come: the block above is not
+            // closed (the parser goes on with the declaration, so nothing cascades).
+            let declaration = [
+                "`cohort`",
+                "`outcome`",
+                "`export`",
+                "`report`",
+                "`table1`",
+                "`codes`",
+                "`define`",
+                "`import`",
+                "`grading`",
+            ]
+            .contains(&found.as_str());
+            if declaration && expected.iter().any(|e| e == "`}`") {
+                d.with_help(format!(
+                    "a `}}` is missing before {found}: close the block above"
+                ))
+            } else if selector && expected.iter().any(|e| e == "`index`") {
                 d.with_help("an event's date goes in parentheses here: `before (first drug x after index)`, `age at (first drug x)`")
             } else if let Some(word) = word
                 && expected.iter().any(|e| e == "a name")
