@@ -1034,3 +1034,47 @@ export c with value of first lab neutrophil_count between index + 1 day and end,
         "{csv_book}"
     );
 }
+
+/// `mid why` on the demo network: a member of the thiamazole cohort, taken from the example's
+/// own export, is explained as in the cohort with the export's index date and end.
+#[test]
+fn why_explains_a_patient_of_the_demo_network() {
+    let script_path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../examples/thiamazole_granulocytopenia/study.mid");
+    let script = std::fs::read_to_string(&script_path).expect("the example");
+    let data = mid_runtime::dataset::resolve_data(None).expect("the demo network");
+    let r = crate::e2e::run(&script, &data);
+    let export = &r["export_thiamazole_users"];
+    let h = crate::common::text(export.column_by_name("hospital_id").expect("hospital"));
+    let p = arrow::compute::cast(
+        export.column_by_name("patient_id").expect("patient"),
+        &arrow::datatypes::DataType::Int64,
+    )
+    .expect("ids");
+    let p = p
+        .as_any()
+        .downcast_ref::<arrow::array::Int64Array>()
+        .expect("Int64");
+    let dates = arrow::compute::cast(
+        export.column_by_name("index_date").expect("index"),
+        &arrow::datatypes::DataType::Utf8,
+    )
+    .expect("dates");
+    let dates = crate::common::text(&dates);
+    let patient = format!("{}/{}", h.value(0), p.value(0));
+    let o = mid(&[
+        "why",
+        &script_path.display().to_string(),
+        "--patient",
+        &patient,
+    ]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        out.contains("cohort thiamazole_users: in the cohort")
+            && out.contains(&format!("index {}", dates.value(0)))
+            && out.contains("end of follow-up")
+            && out.contains("outcome granulocytopenia"),
+        "{out}"
+    );
+}

@@ -239,6 +239,47 @@ fn the_language_server_answers_an_editor() {
     assert_ne!(want, messy);
     assert_eq!(edits[0]["newText"], want, "{edits}");
 
+    // An example as it stands: no diagnostics; hover on a stdlib outcome definition shows its
+    // validation metadata; a stdlib lab item's definition opens; names complete.
+    let example = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../examples/thiamazole_granulocytopenia/study.mid"
+    ))
+    .expect("the example");
+    let ex_uri = format!("file://{}", dir.path().join("thiamazole.mid").display());
+    s.notify(
+        "textDocument/didOpen",
+        json!({"textDocument": {"uri": ex_uri, "languageId": "mid", "version": 1, "text": example}}),
+    );
+    assert!(s.diagnostics(&ex_uri).is_empty());
+    let place = |needle: &str, nth: usize| {
+        let at = example.match_indices(needle).nth(nth).expect("in the example").0;
+        let line = example[..at].matches('\n').count() as u32;
+        let col = (at - example[..at].rfind('\n').map_or(0, |i| i + 1)) as u32;
+        (line, col)
+    };
+    let (l, c) = place("neutropenia", 0);
+    let h = s.request("textDocument/hover", at(&ex_uri, l, c + 2));
+    let v = h["contents"]["value"].as_str().expect("markdown");
+    assert!(v.contains("outcomes.neutropenia") && v.contains("status"), "{v}");
+    let (l, c) = place("neutrophil_count", 0);
+    let def = s.request("textDocument/definition", at(&ex_uri, l, c + 1));
+    assert!(def["uri"].as_str().unwrap().ends_with("/labs.mid"), "{def}");
+    let (l, c) = place("thiamazole_users", 1);
+    let def = s.request("textDocument/definition", at(&ex_uri, l, c + 1));
+    assert_eq!(def["uri"], ex_uri);
+    let items = s.request("textDocument/completion", at(&ex_uri, l, c));
+    let labels: Vec<&str> = items
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["label"].as_str().unwrap())
+        .collect();
+    assert!(
+        labels.contains(&"thiamazole_users") && labels.contains(&"granulocytopenia"),
+        "{labels:?}"
+    );
+
     s.request("shutdown", Value::Null);
     s.notify("exit", Value::Null);
     let status = s.child.wait().expect("it exits");
