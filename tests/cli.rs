@@ -1069,7 +1069,12 @@ fn why_explains_a_patient_of_the_demo_network() {
         &patient,
     ]);
     let out = String::from_utf8_lossy(&o.stdout);
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     assert!(
         out.contains("cohort thiamazole_users: in the cohort")
             && out.contains(&format!("index {}", dates.value(0)))

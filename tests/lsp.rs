@@ -253,7 +253,11 @@ fn the_language_server_answers_an_editor() {
     );
     assert!(s.diagnostics(&ex_uri).is_empty());
     let place = |needle: &str, nth: usize| {
-        let at = example.match_indices(needle).nth(nth).expect("in the example").0;
+        let at = example
+            .match_indices(needle)
+            .nth(nth)
+            .expect("in the example")
+            .0;
         let line = example[..at].matches('\n').count() as u32;
         let col = (at - example[..at].rfind('\n').map_or(0, |i| i + 1)) as u32;
         (line, col)
@@ -261,7 +265,10 @@ fn the_language_server_answers_an_editor() {
     let (l, c) = place("neutropenia", 0);
     let h = s.request("textDocument/hover", at(&ex_uri, l, c + 2));
     let v = h["contents"]["value"].as_str().expect("markdown");
-    assert!(v.contains("outcomes.neutropenia") && v.contains("status"), "{v}");
+    assert!(
+        v.contains("outcomes.neutropenia") && v.contains("status"),
+        "{v}"
+    );
     let (l, c) = place("neutrophil_count", 0);
     let def = s.request("textDocument/definition", at(&ex_uri, l, c + 1));
     assert!(def["uri"].as_str().unwrap().ends_with("/labs.mid"), "{def}");

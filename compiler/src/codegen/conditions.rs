@@ -242,6 +242,100 @@ impl Gen {
         self.per_entry_rows(rel, ctx, name, (alias, what), agg)
     }
 
+    /// A lab value per entry (`value of`, `max of`, `min of`, `grade of`) and, with
+    /// `results`, in the same aggregation the number of results behind it (an export's
+    /// codebook tells an empty value's reasons apart by it).
+    pub(super) fn lab_column(
+        &mut self,
+        v: &Value,
+        ctx: Ctx,
+        results: bool,
+    ) -> Result<(Ctx, Expr, Option<Expr>)> {
+        use datafusion_functions_aggregate::expr_fn::{max, min};
+        let (ev, prefix) = match v {
+            Value::LabValue(ev) => (ev, "value"),
+            Value::LabMax(ev) => (ev, "max"),
+            Value::LabMin(ev) => (ev, "min"),
+            Value::LabGrade { events, .. } => (events, "grade"),
+            _ => return Err(internal("a lab column of a value that is none")),
+        };
+        let name = match v {
+            Value::LabGrade { .. } => format!("grade_{}", key_ident(&cir::value(v))),
+            _ => format!("{prefix}_{}", key_ident(&cir::events(ev))),
+        };
+        let count_name = format!("{name}_results");
+        if ctx.has(&name) && (!results || ctx.has(&count_name)) {
+            return Ok((ctx, c(&name), results.then(|| c(&count_name))));
+        }
+        let ctx = self.prepare_anchors(ev, ctx)?;
+        let rel = self.events(ev, Some(&ctx))?;
+        let rel = self.lift(rel, &ctx)?;
+        let (rel, agg) = match v {
+            // Several results on the picked day give their highest value (grade).
+            Value::LabValue(_) | Value::LabMax(_) => (rel, max(c("ev_value"))),
+            Value::LabMin(_) => (rel, min(c("ev_value"))),
+            Value::LabGrade { rules, .. } => {
+                // Each result's grade, unknown kept unknown.
+                let spec = super::labs::lab_spec(ev).cloned();
+                let (rel, grade) = self.grade_of(rel, rules, spec.as_ref(), Some(&ctx), true)?;
+                (rel, max(grade))
+            }
+            _ => return Err(internal("a lab column of a value that is none")),
+        };
+        let mut aggs = vec![(name.clone(), agg)];
+        if results {
+            aggs.push((count_name.clone(), count(lit(1_i64))));
+        }
+        let (ctx, mut cols) = self.per_entry_aggs(rel, ctx, (prefix, "value"), aggs)?;
+        let n = results
+            .then(|| datafusion_functions::expr_fn::coalesce(vec![cols.remove(1), lit(0_i64)]));
+        Ok((ctx, cols.remove(0), n))
+    }
+
+    /// Aggregates over rows already at the context's level, each joined in as its column
+    /// (not into the base: these are values, not dates windows are anchored on). The first
+    /// is `the_<what>` in the subquery, the others `the_<what>_2` ….
+    fn per_entry_aggs(
+        &mut self,
+        rel: Rel,
+        ctx: Ctx,
+        (alias, what): (&str, &str),
+        aggs: Vec<(String, Expr)>,
+    ) -> Result<(Ctx, Vec<Expr>)> {
+        let alias = self.fresh(alias);
+        let inner = |i: usize| match i {
+            0 => format!("the_{what}"),
+            i => format!("the_{what}_{}", i + 1),
+        };
+        let per = LogicalPlanBuilder::from(rel.plan)
+            .aggregate(
+                ctx.keys.iter().map(|k| c(k)).collect::<Vec<_>>(),
+                aggs.iter()
+                    .enumerate()
+                    .map(|(i, (_, a))| a.clone().alias(inner(i)))
+                    .collect::<Vec<_>>(),
+            )?
+            .alias(&alias)?
+            .build()?;
+        let keys_l = keys_of(&ctx.alias, &ctx.keys);
+        let keys_r = keys_of(&alias, &ctx.keys);
+        let plan = LogicalPlanBuilder::from(ctx.plan.clone())
+            .join(per, JoinType::Left, (keys_l, keys_r), None)?
+            .project(Self::keep_all(
+                &ctx.plan,
+                &ctx.alias,
+                aggs.iter()
+                    .enumerate()
+                    .map(|(i, (n, _))| qc(&alias, &inner(i)).alias(n))
+                    .collect(),
+                &[],
+            ))?
+            .alias(&ctx.alias)?
+            .build()?;
+        let cols = aggs.iter().map(|(n, _)| c(n)).collect();
+        Ok((Ctx { plan, ..ctx }, cols))
+    }
+
     /// `agg` over rows already at the context's level, joined in as column `name`.
     fn per_entry_rows(
         &mut self,
@@ -251,6 +345,11 @@ impl Gen {
         (alias, what): (&str, &str),
         agg: Expr,
     ) -> Result<(Ctx, Expr)> {
+        if what != "day" {
+            let (ctx, mut cols) =
+                self.per_entry_aggs(rel, ctx, (alias, what), vec![(name, agg)])?;
+            return Ok((ctx, cols.remove(0)));
+        }
         let alias = self.fresh(alias);
         let the = format!("the_{what}");
         let per = LogicalPlanBuilder::from(rel.plan)
@@ -353,46 +452,9 @@ impl Gen {
             Value::Bool(b) => (ctx, lit(*b)),
             Value::Sex => (ctx, c("sex")),
             Value::Hospital => (ctx, c("hospital_id")),
-            Value::LabValue(ev) => {
-                // Several results on the picked day give their highest value.
-                let name = format!("value_{}", key_ident(&cir::events(ev)));
-                let agg = datafusion_functions_aggregate::expr_fn::max(c("ev_value"));
-                self.per_entry(ev, ctx, name, ("value", "value"), agg)?
-            }
-            Value::LabGrade {
-                events: ev, rules, ..
-            } => {
-                let name = format!("grade_{}", key_ident(&cir::value(v)));
-                if ctx.has(&name) {
-                    return Ok((ctx, c(&name)));
-                }
-                // Each result's grade, unknown kept unknown; the day's highest.
-                let ctx = self.prepare_anchors(ev, ctx)?;
-                let rel = self.events(ev, Some(&ctx))?;
-                let rel = self.lift(rel, &ctx)?;
-                let spec = super::labs::lab_spec(ev).cloned();
-                let (rel, grade) = self.grade_of(rel, rules, spec.as_ref(), Some(&ctx), true)?;
-                self.per_entry_rows(
-                    rel,
-                    ctx,
-                    name,
-                    ("grade", "grade"),
-                    datafusion_functions_aggregate::expr_fn::max(grade),
-                )?
-            }
-            Value::LabMax(ev) | Value::LabMin(ev) => {
-                let (prefix, agg) = match v {
-                    Value::LabMax(_) => (
-                        "max",
-                        datafusion_functions_aggregate::expr_fn::max(c("ev_value")),
-                    ),
-                    _ => (
-                        "min",
-                        datafusion_functions_aggregate::expr_fn::min(c("ev_value")),
-                    ),
-                };
-                let name = format!("{prefix}_{}", key_ident(&cir::events(ev)));
-                self.per_entry(ev, ctx, name, (prefix, "value"), agg)?
+            Value::LabValue(_) | Value::LabGrade { .. } | Value::LabMax(_) | Value::LabMin(_) => {
+                let (ctx, value, _) = self.lab_column(v, ctx, false)?;
+                (ctx, value)
             }
             Value::Count(ev) | Value::Records(ev) => {
                 let (prefix, agg) = match v {

@@ -58,22 +58,24 @@ impl Gen {
         let mut values = Vec::new();
         let mut results = Vec::new();
         for (name, v) in &e.columns {
+            let lab = matches!(
+                v,
+                Value::LabValue(_) | Value::LabMax(_) | Value::LabMin(_) | Value::LabGrade { .. }
+            );
+            if helpers && lab {
+                // With the number of results behind the value, from the same read: an empty
+                // value with results behind it had none in a unit mid can convert.
+                let (next, expr, n) = self.lab_column(v, ctx, true)?;
+                ctx = next;
+                values.push((name, v, expr));
+                if let Some(n) = n {
+                    results.push((name.clone(), n));
+                }
+                continue;
+            }
             let (next, expr) = self.value(v, ctx)?;
             ctx = next;
             values.push((name, v, expr));
-            if let (
-                true,
-                Value::LabValue(ev)
-                | Value::LabMax(ev)
-                | Value::LabMin(ev)
-                | Value::LabGrade { events: ev, .. },
-            ) = (helpers, v)
-            {
-                // An empty value with results behind it: none in a unit mid can convert.
-                let (next, n) = self.value(&Value::Records(ev.clone()), ctx)?;
-                ctx = next;
-                results.push((name.clone(), n));
-            }
         }
         if e.by_period {
             ctx = self.periods_reached(ctx, coh)?;
