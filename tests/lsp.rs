@@ -104,6 +104,15 @@ impl Server {
     }
 }
 
+/// One text field of every item of a list result (completion labels, symbol names).
+fn field<'a>(list: &'a Value, key: &str) -> Vec<&'a str> {
+    list.as_array()
+        .expect("a list")
+        .iter()
+        .map(|x| x[key].as_str().expect("text"))
+        .collect()
+}
+
 fn at(uri: &str, line: u32, character: u32) -> Value {
     json!({"textDocument": {"uri": uri}, "position": {"line": line, "character": character}})
 }
@@ -178,12 +187,7 @@ fn the_language_server_answers_an_editor() {
     // stdlib name that brings its import.
     let (l, ch) = (3, "  index = first drug x where ".len() as u32);
     let items = s.request("textDocument/completion", at(&uri, l, ch));
-    let labels: Vec<&str> = items
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| i["label"].as_str().unwrap())
-        .collect();
+    let labels = field(&items, "label");
     assert!(
         labels.contains(&"setting") && labels.contains(&"days_supply"),
         "{labels:?}"
@@ -217,12 +221,7 @@ fn the_language_server_answers_an_editor() {
         "textDocument/documentSymbol",
         json!({"textDocument": {"uri": uri}}),
     );
-    let names: Vec<&str> = syms
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x["name"].as_str().unwrap())
-        .collect();
+    let names = field(&syms, "name");
     assert_eq!(names, ["x", "c"]);
 
     // Formatting: the layout `mid fmt` gives.
@@ -276,12 +275,7 @@ fn the_language_server_answers_an_editor() {
     let def = s.request("textDocument/definition", at(&ex_uri, l, c + 1));
     assert_eq!(def["uri"], ex_uri);
     let items = s.request("textDocument/completion", at(&ex_uri, l, c));
-    let labels: Vec<&str> = items
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| i["label"].as_str().unwrap())
-        .collect();
+    let labels = field(&items, "label");
     assert!(
         labels.contains(&"thiamazole_users") && labels.contains(&"granulocytopenia"),
         "{labels:?}"

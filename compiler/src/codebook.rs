@@ -291,28 +291,24 @@ pub fn table1_rows(p: &Program, hir: &Hir, sources: &SourceMap) -> Vec<Vec<Colum
 
 /// The two reasons a lab value column is empty, counted apart in an export's codebook.
 fn lab_null_split(column: &str, v: &Value) -> NullSplit {
-    if matches!(v, Value::LabGrade { .. }) {
-        return NullSplit {
-            helper: crate::codegen::names::results_helper(column),
-            none: "no result picked in the window".into(),
-            some: "the picked result's grade cannot be told (no value in a unit mid can convert, or a missing limit)".into(),
-        };
-    }
-    let picked = matches!(v, Value::LabValue(_));
+    let (none, some) = match v {
+        Value::LabGrade { .. } => (
+            "no result picked in the window",
+            "the picked result's grade cannot be told (no value in a unit mid can convert, or a missing limit)",
+        ),
+        Value::LabValue(_) => (
+            "no result picked in the window",
+            "the picked result is in a unit mid cannot convert",
+        ),
+        _ => (
+            "no result in the window",
+            "results only in units mid cannot convert",
+        ),
+    };
     NullSplit {
         helper: crate::codegen::names::results_helper(column),
-        none: if picked {
-            "no result picked in the window"
-        } else {
-            "no result in the window"
-        }
-        .into(),
-        some: if picked {
-            "the picked result is in a unit mid cannot convert"
-        } else {
-            "results only in units mid cannot convert"
-        }
-        .into(),
+        none: none.into(),
+        some: some.into(),
     }
 }
 

@@ -10,7 +10,7 @@ use crate::Checked;
 use crate::cdm::Table;
 use crate::codes::System;
 use crate::hir::{DefId, DefKind, Expr, ExprKind as H};
-use crate::source::stdlib;
+use crate::source::{stdlib, stdlib_declarations};
 
 /// A name in the text: where it is and the module written before it (`labs.alt`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -319,10 +319,10 @@ pub fn completions(c: Option<&Checked>, text: &str, offset: usize) -> Vec<Comple
     // `import labs.{` or `import labs.`: the module's names; `import `: the modules.
     if let Some(rest) = trimmed.strip_prefix("import ") {
         if let Some((module, _)) = rest.split_once('.') {
-            return stdlib_names()
-                .into_iter()
-                .filter(|(m, _, _)| *m == module.trim())
-                .map(|(m, n, kw)| item(&n, "name", format!("{kw} in {m}")))
+            return stdlib_declarations()
+                .iter()
+                .filter(|d| d.module == module.trim())
+                .map(|d| item(&d.name, "name", format!("{} in {}", d.keyword, d.module)))
                 .collect();
         }
         return stdlib()
@@ -411,11 +411,15 @@ pub fn completions(c: Option<&Checked>, text: &str, offset: usize) -> Vec<Comple
         out.push(item(s.name(), "system", "code system".into()));
     }
     // The stdlib's other names, each with the import that brings it.
-    for (m, n, kw) in stdlib_names() {
-        if seen.insert(n.clone()) {
+    for d in stdlib_declarations() {
+        if seen.insert(d.name.clone()) {
             out.push(Completion {
-                import: Some(format!("import {m}.{{{n}}}")),
-                ..item(&n, "name", format!("{kw} in {m} (adds the import)"))
+                import: Some(format!("import {}.{{{}}}", d.module, d.name)),
+                ..item(
+                    &d.name,
+                    "name",
+                    format!("{} in {} (adds the import)", d.keyword, d.module),
+                )
             });
         }
     }
@@ -445,27 +449,6 @@ fn imported(c: &Checked) -> Vec<(String, Option<String>)> {
             }
             ImportNames::All => out.push((path.join("."), None)),
             ImportNames::Single => {}
-        }
-    }
-    out
-}
-
-/// Every stdlib declaration: (module, name, keyword).
-fn stdlib_names() -> Vec<(&'static str, String, &'static str)> {
-    let mut out = Vec::new();
-    for m in stdlib() {
-        for line in m.text.lines() {
-            for kw in ["codes", "define", "lab", "grading", "cohort", "outcome"] {
-                if let Some(rest) = line.strip_prefix(kw).and_then(|r| r.strip_prefix(' ')) {
-                    let name: String = rest
-                        .chars()
-                        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
-                        .collect();
-                    if !name.is_empty() {
-                        out.push((m.name, name, kw));
-                    }
-                }
-            }
         }
     }
     out

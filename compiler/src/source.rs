@@ -90,30 +90,52 @@ pub fn stdlib() -> &'static [StdlibModule] {
     STDLIB
 }
 
-/// The stdlib module that declares `name` (`glucose` → `labs`), for the hint of an unknown
-/// name: its declarations are the lines that start with a declaring keyword.
-pub fn stdlib_home(name: &str) -> Option<&'static str> {
-    use std::collections::HashMap;
+/// A declaration of the stdlib: its module, keyword and name.
+pub struct StdlibDecl {
+    pub module: &'static str,
+    pub keyword: &'static str,
+    pub name: String,
+}
+
+/// Every stdlib declaration, in module and line order: the lines that start with a declaring
+/// keyword (read from the text, so no module has to be checked to know them).
+pub fn stdlib_declarations() -> &'static [StdlibDecl] {
     use std::sync::OnceLock;
-    static HOMES: OnceLock<HashMap<String, &'static str>> = OnceLock::new();
-    let homes = HOMES.get_or_init(|| {
-        let mut m = HashMap::new();
-        for module in STDLIB {
-            for line in module.text.lines() {
-                let mut words = line.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'));
-                let (Some(kw), Some(n)) = (words.next(), words.next()) else {
-                    continue;
-                };
-                if ["codes", "define", "lab", "grading", "cohort", "outcome"].contains(&kw)
-                    && !n.is_empty()
-                {
-                    m.entry(n.to_string()).or_insert(module.name);
+    static DECLS: OnceLock<Vec<StdlibDecl>> = OnceLock::new();
+    DECLS.get_or_init(|| {
+        let mut out = Vec::new();
+        for m in STDLIB {
+            for line in m.text.lines() {
+                for keyword in ["codes", "define", "lab", "grading", "cohort", "outcome"] {
+                    let Some(rest) = line.strip_prefix(keyword).and_then(|r| r.strip_prefix(' '))
+                    else {
+                        continue;
+                    };
+                    let name: String = rest
+                        .chars()
+                        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                        .collect();
+                    if !name.is_empty() {
+                        out.push(StdlibDecl {
+                            module: m.name,
+                            keyword,
+                            name,
+                        });
+                    }
                 }
             }
         }
-        m
-    });
-    homes.get(name).copied()
+        out
+    })
+}
+
+/// The stdlib module that declares `name` (`glucose` → `labs`), for the hint of an unknown
+/// name (the first, in module order).
+pub fn stdlib_home(name: &str) -> Option<&'static str> {
+    stdlib_declarations()
+        .iter()
+        .find(|d| d.name == name)
+        .map(|d| d.module)
 }
 
 /// What people often write for a name the language spells otherwise.

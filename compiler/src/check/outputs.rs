@@ -81,9 +81,18 @@ impl Checker<'_> {
         if x.ty == Type::Error {
             return None;
         }
-        if kind == hir::Of::Grade {
+        let lab = || {
+            if x.ty.events().and_then(|d| d.single()) != Some(EventDomain::Lab) {
+                Some("it takes lab results")
+            } else if self.lab_item_of(&x).is_none() {
+                Some("it takes the results of one lab item")
+            } else {
+                None
+            }
+        };
+        let problem = match kind {
             // `grade of ctcae_grade(last lab alt …)`: one result per entry, graded.
-            let problem = match &x.kind {
+            hir::Of::Grade => match &x.kind {
                 H::Grade { events, .. } if selects_one(&self.hir, events) => None,
                 H::Grade { .. } => Some(
                     "it takes the grade of one result per entry: `grade of ctcae_grade(last lab alt within 180 days before index)`",
@@ -91,45 +100,24 @@ impl Checker<'_> {
                 _ => Some(
                     "it takes a grading of one lab result: `grade of ctcae_grade(last lab alt within 180 days before index)`",
                 ),
-            };
-            if let Some(p) = problem {
-                self.error(CheckError::ValueOf {
-                    at: (cx.file, events.span),
-                    what: what.clone(),
-                    problem: p.into(),
-                });
-                return None;
+            },
+            hir::Of::Count | hir::Of::Records => {
+                x.ty.events().is_none().then_some("`count of` takes events")
             }
-            return Some((kind, x));
-        }
-        if matches!(kind, hir::Of::Count | hir::Of::Records) {
-            if x.ty.events().is_none() {
-                self.error(CheckError::ValueOf {
-                    at: (cx.file, events.span),
-                    what: what.clone(),
-                    problem: "`count of` takes events".into(),
-                });
-                return None;
-            }
-            return Some((kind, x));
-        }
-        let problem = if x.ty.events().and_then(|d| d.single()) != Some(EventDomain::Lab) {
-            Some("it takes lab results")
-        } else if self.lab_item_of(&x).is_none() {
-            Some("it takes the results of one lab item")
-        } else if matches!(kind, hir::Of::Max | hir::Of::Min) {
-            selects_one(&self.hir, &x).then_some(
-                "it takes all the results of a window, not one (`max of lab alt within 180 days before index`)",
-            )
-        } else if !selects_one(&self.hir, &x) {
-            Some("it takes one result per entry: `first`, `last` or `nth(n)`")
-        } else {
-            None
+            hir::Of::Max | hir::Of::Min => lab().or_else(|| {
+                selects_one(&self.hir, &x).then_some(
+                    "it takes all the results of a window, not one (`max of lab alt within 180 days before index`)",
+                )
+            }),
+            hir::Of::Value | hir::Of::DaysFrom => lab().or_else(|| {
+                (!selects_one(&self.hir, &x))
+                    .then_some("it takes one result per entry: `first`, `last` or `nth(n)`")
+            }),
         };
         if let Some(p) = problem {
             self.error(CheckError::ValueOf {
                 at: (cx.file, events.span),
-                what: what.clone(),
+                what,
                 problem: p.into(),
             });
             return None;

@@ -209,7 +209,7 @@ pub enum Events {
     Grade {
         input: Box<Events>,
         grading: String,
-        rules: Vec<(u8, Cmp, Threshold)>,
+        rules: GradeRules,
         op: Cmp,
         grade: f64,
     },
@@ -505,7 +505,7 @@ pub enum Value {
     LabGrade {
         events: Box<Events>,
         grading: String,
-        rules: Vec<(u8, Cmp, Threshold)>,
+        rules: GradeRules,
     },
     /// Days from the first date to the second (negative when it is earlier; null when either
     /// is).

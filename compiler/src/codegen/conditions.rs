@@ -239,7 +239,8 @@ impl Gen {
         let ctx = self.prepare_anchors(ev, ctx)?;
         let rel = self.events(ev, Some(&ctx))?;
         let rel = self.lift(rel, &ctx)?;
-        self.per_entry_rows(rel, ctx, name, (alias, what), agg)
+        let (ctx, mut cols) = self.per_entry_aggs(rel, ctx, (alias, what), vec![(name, agg)])?;
+        Ok((ctx, cols.remove(0)))
     }
 
     /// A lab value per entry (`value of`, `max of`, `min of`, `grade of`) and, with
@@ -292,9 +293,9 @@ impl Gen {
         Ok((ctx, cols.remove(0), n))
     }
 
-    /// Aggregates over rows already at the context's level, each joined in as its column
-    /// (not into the base: these are values, not dates windows are anchored on). The first
-    /// is `the_<what>` in the subquery, the others `the_<what>_2` ….
+    /// Aggregates over rows already at the context's level, each joined in as its column; a
+    /// date (`what` = `day`) into the base too, since windows of later events may be anchored
+    /// on it. The first is `the_<what>` in the subquery, the others `the_<what>_2` ….
     fn per_entry_aggs(
         &mut self,
         rel: Rel,
@@ -319,55 +320,16 @@ impl Gen {
             .build()?;
         let keys_l = keys_of(&ctx.alias, &ctx.keys);
         let keys_r = keys_of(&alias, &ctx.keys);
-        let plan = LogicalPlanBuilder::from(ctx.plan.clone())
-            .join(per, JoinType::Left, (keys_l, keys_r), None)?
-            .project(Self::keep_all(
-                &ctx.plan,
-                &ctx.alias,
-                aggs.iter()
-                    .enumerate()
-                    .map(|(i, (n, _))| qc(&alias, &inner(i)).alias(n))
-                    .collect(),
-                &[],
-            ))?
-            .alias(&ctx.alias)?
-            .build()?;
-        let cols = aggs.iter().map(|(n, _)| c(n)).collect();
-        Ok((Ctx { plan, ..ctx }, cols))
-    }
-
-    /// `agg` over rows already at the context's level, joined in as column `name`.
-    fn per_entry_rows(
-        &mut self,
-        rel: Rel,
-        ctx: Ctx,
-        name: String,
-        (alias, what): (&str, &str),
-        agg: Expr,
-    ) -> Result<(Ctx, Expr)> {
-        if what != "day" {
-            let (ctx, mut cols) =
-                self.per_entry_aggs(rel, ctx, (alias, what), vec![(name, agg)])?;
-            return Ok((ctx, cols.remove(0)));
-        }
-        let alias = self.fresh(alias);
-        let the = format!("the_{what}");
-        let per = LogicalPlanBuilder::from(rel.plan)
-            .aggregate(
-                ctx.keys.iter().map(|k| c(k)).collect::<Vec<_>>(),
-                vec![agg.alias(&the)],
-            )?
-            .alias(&alias)?
-            .build()?;
-        let keys_l = keys_of(&ctx.alias, &ctx.keys);
-        let keys_r = keys_of(&alias, &ctx.keys);
         let add = |on: &LogicalPlan, per: LogicalPlan| -> Result<LogicalPlan> {
             Ok(LogicalPlanBuilder::from(on.clone())
                 .join(per, JoinType::Left, (keys_l.clone(), keys_r.clone()), None)?
                 .project(Self::keep_all(
                     on,
                     &ctx.alias,
-                    vec![qc(&alias, &the).alias(&name)],
+                    aggs.iter()
+                        .enumerate()
+                        .map(|(i, (n, _))| qc(&alias, &inner(i)).alias(n))
+                        .collect(),
                     &[],
                 ))?
                 .alias(&ctx.alias)?
@@ -379,7 +341,8 @@ impl Gen {
         } else {
             ctx.base.clone()
         };
-        Ok((Ctx { plan, base, ..ctx }, c(&name)))
+        let cols = aggs.iter().map(|(n, _)| c(n)).collect();
+        Ok((Ctx { plan, base, ..ctx }, cols))
     }
 
     /// A day number per context row. Event dates are joined in as columns (`date_N`).
@@ -523,21 +486,14 @@ impl Gen {
                 let mut all = Vec::new();
                 terms(&end, &mut all);
                 let mut ctx = ctx;
-                let mut cases: Option<datafusion_expr::conditional_expressions::CaseBuilder> = None;
+                let mut arms = Vec::new();
                 for t in &all {
                     let (next, e) = self.date(t, ctx)?;
                     ctx = next;
-                    let (when_, then_) = (e.eq(c("end_day")), lit(cir::date(t)));
-                    cases = Some(match cases {
-                        None => datafusion_expr::when(when_, then_),
-                        Some(mut b) => b.when(when_, then_),
-                    });
+                    arms.push((e.eq(c("end_day")), lit(cir::date(t))));
                 }
-                let expr = match cases {
-                    Some(mut b) => b.otherwise(lit(datafusion_common::ScalarValue::Utf8(None)))?,
-                    None => lit(datafusion_common::ScalarValue::Utf8(None)),
-                };
-                (ctx, expr)
+                let none = lit(datafusion_common::ScalarValue::Utf8(None));
+                (ctx, case_when(arms, none)?)
             }
             Value::Age(d) => {
                 let (ctx, day_e) = self.date(d, ctx)?;

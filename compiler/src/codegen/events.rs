@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use arrow_schema::{DataType, Field, Schema};
 use datafusion_common::{JoinType, ScalarValue};
-use datafusion_expr::{Expr, ExprFunctionExt, LogicalPlan, LogicalPlanBuilder, cast, lit, when};
+use datafusion_expr::{Expr, ExprFunctionExt, LogicalPlan, LogicalPlanBuilder, cast, lit};
 use datafusion_functions::expr_fn::{coalesce, date_part};
 use datafusion_functions_window::expr_fn::dense_rank;
 
@@ -164,18 +164,7 @@ impl Gen {
             }
             cases.push((cmp(c("ev_value"), *rop, te), lit(i64::from(*g))));
         }
-        let mut b: Option<datafusion_expr::conditional_expressions::CaseBuilder> = None;
-        for (w, g) in cases {
-            b = Some(match b {
-                None => when(w, g),
-                Some(mut b) => b.when(w, g),
-            });
-        }
-        let grade = match b {
-            Some(mut b) => b.otherwise(lit(0_i64))?,
-            None => lit(0_i64),
-        };
-        Ok((rel, grade))
+        Ok((rel, case_when(cases, lit(0_i64))?))
     }
 
     pub(super) fn empty_events(&self) -> Result<LogicalPlan> {
@@ -210,24 +199,15 @@ impl Gen {
         if !self.members {
             return Ok(None);
         }
-        let mut cases: Option<datafusion_expr::conditional_expressions::CaseBuilder> = None;
         let mut seen: Vec<&str> = Vec::new();
+        let mut arms = Vec::new();
         for (name, codes) in srcs.iter().flat_map(|s| &s.members) {
-            if seen.contains(&name.as_str()) {
-                continue;
+            if !seen.contains(&name.as_str()) {
+                seen.push(name);
+                arms.push((codes_pred(codes), lit(name.clone())));
             }
-            seen.push(name);
-            let (w, t) = (codes_pred(codes), lit(name.clone()));
-            cases = Some(match cases {
-                None => when(w, t),
-                Some(mut b) => b.when(w, t),
-            });
         }
-        let none = lit(ScalarValue::Utf8(None));
-        let e = match cases {
-            Some(mut b) => b.otherwise(none)?,
-            None => none,
-        };
+        let e = case_when(arms, lit(ScalarValue::Utf8(None)))?;
         Ok(Some(e.alias(MEMBER)))
     }
 

@@ -57,6 +57,25 @@ pub(super) fn null_i32() -> Expr {
     lit(ScalarValue::Int32(None))
 }
 
+/// `CASE WHEN w1 THEN t1 WHEN w2 THEN t2 … ELSE otherwise END`, the arms in order; no arm
+/// is `otherwise` itself.
+pub(super) fn case_when(
+    arms: impl IntoIterator<Item = (Expr, Expr)>,
+    otherwise: Expr,
+) -> datafusion_common::Result<Expr> {
+    let mut b: Option<datafusion_expr::conditional_expressions::CaseBuilder> = None;
+    for (w, t) in arms {
+        b = Some(match b {
+            None => datafusion_expr::when(w, t),
+            Some(mut b) => b.when(w, t),
+        });
+    }
+    match b {
+        Some(mut b) => b.otherwise(otherwise),
+        None => Ok(otherwise),
+    }
+}
+
 pub(super) fn cmp(a: Expr, op: Cmp, b: Expr) -> Expr {
     match op {
         Cmp::Eq => a.eq(b),

@@ -172,16 +172,10 @@ impl Gen {
         };
         // Each row in its own item's unit: the member its code belongs to.
         let converted = |name: &str, of: &str| -> Result<Expr> {
-            let mut b: Option<datafusion_expr::conditional_expressions::CaseBuilder> = None;
-            for m in &members {
-                let v = converted(c(of), m.lab);
-                b = Some(match b {
-                    None => when(is(column, &m.codes), v),
-                    Some(mut b) => b.when(is(column, &m.codes), v),
-                });
-            }
-            let mut b = b.expect("two or more members");
-            Ok(b.otherwise(null_f64())?.alias(name))
+            let arms = members
+                .iter()
+                .map(|m| (is(column, &m.codes), converted(c(of), m.lab)));
+            Ok(case_when(arms, null_f64())?.alias(name))
         };
         let every: Vec<String> = members.iter().flat_map(|m| m.codes.clone()).collect();
         let scan = self

@@ -55,27 +55,22 @@ impl Gen {
             as_date(c("end_day")).alias("end_date"),
         ];
         // Each column's value per entry (joined once), then, by period, the entry's rows.
+        // A lab value with, from the same read, the number of results behind it: an empty
+        // value with results behind it had none in a unit mid can convert.
         let mut values = Vec::new();
-        let mut results = Vec::new();
         for (name, v) in &e.columns {
             let lab = matches!(
                 v,
                 Value::LabValue(_) | Value::LabMax(_) | Value::LabMin(_) | Value::LabGrade { .. }
             );
-            if helpers && lab {
-                // With the number of results behind the value, from the same read: an empty
-                // value with results behind it had none in a unit mid can convert.
-                let (next, expr, n) = self.lab_column(v, ctx, true)?;
-                ctx = next;
-                values.push((name, v, expr));
-                if let Some(n) = n {
-                    results.push((name.clone(), n));
-                }
-                continue;
-            }
-            let (next, expr) = self.value(v, ctx)?;
+            let (next, expr, results) = if helpers && lab {
+                self.lab_column(v, ctx, true)?
+            } else {
+                let (next, expr) = self.value(v, ctx)?;
+                (next, expr, None)
+            };
             ctx = next;
-            values.push((name, v, expr));
+            values.push((name, v, expr, results));
         }
         if e.by_period {
             ctx = self.periods_reached(ctx, coh)?;
@@ -85,7 +80,7 @@ impl Gen {
         }
         let start = c("period_start_day");
         let stop = least(vec![c("period_end_day"), c("end_day")]);
-        for (name, v, expr) in values {
+        for (name, v, expr, results) in values {
             let shown = match v {
                 Value::Date(_) | Value::Outcome(_) => as_date(expr.clone()),
                 Value::Number(_)
@@ -106,8 +101,8 @@ impl Gen {
                 | Value::Cond(_) => expr.clone(),
             };
             cols.push(shown.alias(name));
-            if let Some((_, n)) = results.iter().find(|(r, _)| r == name) {
-                cols.push(n.clone().alias(results_helper(name)));
+            if let Some(n) = results {
+                cols.push(n.alias(results_helper(name)));
             }
             if e.by_period && matches!(v, Value::Outcome(_)) {
                 // The person-time definition of reports, per period (docs/language.md).

@@ -46,8 +46,7 @@ pub struct Span {
 impl Span {
     /// Whether an event from `day` to `end` (days after index) lies in the window.
     pub fn holds(&self, day: i64, end: i64) -> bool {
-        let last = if self.overlap { end.max(day) } else { day };
-        self.lo.is_none_or(|lo| last >= lo) && self.hi.is_none_or(|hi| day <= hi)
+        self.distance(day, end) == 0
     }
 
     /// How many days an event lies outside the window (0 inside).

@@ -10,8 +10,8 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use arrow::array::{Array, Int64Array, RecordBatch, StringArray};
-use arrow::datatypes::{DataType, SchemaRef};
+use arrow::array::{Array, Int64Array, RecordBatch};
+use arrow::datatypes::DataType;
 use mid_compiler::cir::{self, Value};
 use mid_compiler::codegen::names;
 use mid_compiler::codegen::why::{self, Evidence, Part};
@@ -21,6 +21,7 @@ use super::run::{checked_data, open_checked};
 use super::{Color, compile_script};
 use crate::engine::run_all;
 use crate::error::{Error, Result};
+use crate::output::{Results, batch, text_column};
 
 /// Arguments of `mid why`.
 #[derive(Debug, Clone, clap::Args)]
@@ -40,8 +41,6 @@ pub struct WhyArgs {
     #[arg(long, value_enum, default_value_t = Color::Auto)]
     pub color: Color,
 }
-
-type Results = BTreeMap<String, (SchemaRef, Vec<RecordBatch>)>;
 
 pub fn why(args: &WhyArgs) -> Result<ExitCode> {
     let (hospital, patient) = parse_patient(&args.patient)?;
@@ -128,7 +127,7 @@ fn parse_patient(text: &str) -> Result<(String, i64)> {
 
 fn describe_person(p: &RecordBatch) -> Result<String> {
     let text =
-        |c: &str| -> Result<Option<String>> { Ok(texts(p, c)?.into_iter().next().flatten()) };
+        |c: &str| -> Result<Option<String>> { Ok(text_column(p, c)?.into_iter().next().flatten()) };
     let day = |c: &str| -> Result<String> {
         Ok(days(p, c)?.into_iter().next().flatten().map_or_else(
             || "unknown".into(),
@@ -158,9 +157,9 @@ fn cohort(
     export: Option<&String>,
     rows: usize,
 ) -> Result<()> {
-    let entries = table(results, &names::entries_plan(&c.name))?;
-    let steps = table(results, &names::steps_plan(&c.name))?;
-    let members = table(results, &names::cohort_plan(&c.name))?;
+    let entries = batch(results, &names::entries_plan(&c.name))?;
+    let steps = batch(results, &names::steps_plan(&c.name))?;
+    let members = batch(results, &names::cohort_plan(&c.name))?;
     let index_days = days(&entries, "index_day")?;
     let member_days: Vec<i64> = days(&members, "index_day")?.into_iter().flatten().collect();
     let ev = |part: Part| -> Vec<&Evidence> {
@@ -316,9 +315,9 @@ fn cohort(
             .and_then(|(e, _)| e);
         let term = match export {
             Some(plan) => {
-                let t = table(results, plan)?;
+                let t = batch(results, plan)?;
                 let idx = days(&t, "index_date")?;
-                let cens = texts(&t, "censoring")?;
+                let cens = text_column(&t, "censoring")?;
                 idx.iter()
                     .zip(cens)
                     .find(|(d, _)| **d == Some(index))
@@ -339,7 +338,7 @@ fn cohort(
             list(out, e, results, Some(index), rows)?;
         }
         for o in p.outcomes.iter().filter(|o| o.cohorts.contains(&c.name)) {
-            let t = table(results, &names::outcome_plan(o, &c.name))?;
+            let t = batch(results, &names::outcome_plan(o, &c.name))?;
             let when = days(&t, "index_day")?
                 .into_iter()
                 .zip(days(&t, "outcome_day")?)
@@ -455,12 +454,12 @@ struct Row {
 }
 
 fn evidence_rows(e: &Evidence, results: &Results) -> Result<Vec<Row>> {
-    let t = table(results, &e.plan)?;
+    let t = batch(results, &e.plan)?;
     let day = days(&t, "ev_day")?;
     let end = days(&t, "ev_end_day")?;
     let value = floats(&t, "ev_value")?;
     let member = if t.column_by_name(names::MEMBER).is_some() {
-        texts(&t, names::MEMBER)?
+        text_column(&t, names::MEMBER)?
     } else {
         vec![None; t.num_rows()]
     };
@@ -495,15 +494,6 @@ fn relative(d: i64) -> String {
     }
 }
 
-/// A plan's result as one batch (an empty one when it has no rows).
-fn table(results: &Results, name: &str) -> Result<RecordBatch> {
-    let (schema, batches) = results
-        .get(name)
-        .ok_or_else(|| Error::new(format!("internal error: no result of plan {name}")))?;
-    arrow::compute::concat_batches(schema, batches)
-        .map_err(|e| Error::context(format!("result of {name}"), e))
-}
-
 fn cast(b: &RecordBatch, name: &str, to: &DataType) -> Result<arrow::array::ArrayRef> {
     let col = b
         .column_by_name(name)
@@ -528,15 +518,6 @@ fn days(b: &RecordBatch, name: &str) -> Result<Vec<Option<i64>>> {
         .downcast_ref::<Int64Array>()
         .ok_or_else(|| Error::new(format!("internal error: column {name} is not days")))?;
     Ok(a.iter().collect())
-}
-
-fn texts(b: &RecordBatch, name: &str) -> Result<Vec<Option<String>>> {
-    let col = cast(b, name, &DataType::Utf8)?;
-    let a = col
-        .as_any()
-        .downcast_ref::<StringArray>()
-        .ok_or_else(|| Error::new(format!("internal error: column {name} is not text")))?;
-    Ok(a.iter().map(|s| s.map(str::to_string)).collect())
 }
 
 fn floats(b: &RecordBatch, name: &str) -> Result<Vec<Option<f64>>> {

@@ -44,21 +44,6 @@ pub struct Coverage {
     pub flags: Vec<String>,
 }
 
-fn text_col(b: &RecordBatch, name: &str) -> Result<Vec<Option<String>>> {
-    let col = b
-        .column_by_name(name)
-        .ok_or_else(|| Error::new(format!("coverage: no column {name}")))?;
-    let col = arrow::compute::cast(col, &arrow::datatypes::DataType::Utf8)
-        .map_err(|e| Error::context(name, e))?;
-    let a = col
-        .as_any()
-        .downcast_ref::<arrow::array::StringArray>()
-        .ok_or_else(|| Error::new(format!("coverage: {name} is not text")))?;
-    Ok((0..a.len())
-        .map(|i| (!a.is_null(i)).then(|| a.value(i).to_string()))
-        .collect())
-}
-
 fn int_col(b: &RecordBatch, name: &str) -> Result<Option<Vec<i64>>> {
     let Some(col) = b.column_by_name(name) else {
         return Ok(None);
@@ -81,7 +66,7 @@ pub fn coverage(outputs: &[Output], results: &Results) -> Result<Coverage> {
         match &o.kind {
             OutputKind::Coverage { table, sources } => {
                 let b = batch(results, &o.plan)?;
-                let hosp = text_col(&b, "hospital_id")?;
+                let hosp = super::text_column(&b, "hospital_id")?;
                 let rows = int_col(&b, "rows")?.unwrap_or_default();
                 let unmapped = int_col(&b, "unmapped")?;
                 let mut per = Vec::new();
@@ -115,9 +100,9 @@ pub fn coverage(outputs: &[Output], results: &Results) -> Result<Coverage> {
             }
             OutputKind::LabUnits => {
                 let b = batch(results, &o.plan)?;
-                let hosp = text_col(&b, "hospital_id")?;
-                let item = text_col(&b, "item")?;
-                let unit = text_col(&b, "unit")?;
+                let hosp = super::text_column(&b, "hospital_id")?;
+                let item = super::text_column(&b, "item")?;
+                let unit = super::text_column(&b, "unit")?;
                 let rows = int_col(&b, "rows")?.unwrap_or_default();
                 let mut by_item: BTreeMap<(String, String), BTreeSet<String>> = BTreeMap::new();
                 for i in 0..b.num_rows() {

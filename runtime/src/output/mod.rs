@@ -67,6 +67,20 @@ pub fn batch(results: &Results, name: &str) -> Result<RecordBatch> {
     concat_batches(schema, batches).map_err(|e| Error::context(format!("result `{name}`"), e))
 }
 
+/// A column of a result as text (nulls kept).
+pub(crate) fn text_column(b: &RecordBatch, name: &str) -> Result<Vec<Option<String>>> {
+    let col = b
+        .column_by_name(name)
+        .ok_or_else(|| Error::new(format!("internal error: no column {name}")))?;
+    let col = arrow::compute::cast(col, &arrow::datatypes::DataType::Utf8)
+        .map_err(|e| Error::context(name, e))?;
+    let a = col
+        .as_any()
+        .downcast_ref::<arrow::array::StringArray>()
+        .ok_or_else(|| Error::new(format!("internal error: {name} is not text")))?;
+    Ok(a.iter().map(|s| s.map(str::to_string)).collect())
+}
+
 /// Writes an aggregate table under `reports/` with its description — what the counts are,
 /// and the validation of every outcome definition they use — in the Parquet file itself
 /// (key `mid.about`) and beside it as `<name>.about.json`; the table as written.
