@@ -107,6 +107,18 @@ fn attack_data() -> std::path::PathBuf {
             30,
             Some("243200100000"),
         ));
+        // Five start propylthiouracil the same day: their index drug is both.
+        if id <= 5 {
+            cdm.drugs.push((
+                "H01",
+                id,
+                "prescription",
+                "outpatient",
+                index,
+                30,
+                Some("243200200000"),
+            ));
+        }
         if id % 50 == 7 {
             cdm.diagnoses.push((
                 "H01",
@@ -129,7 +141,9 @@ fn attack_data() -> std::path::PathBuf {
 }
 
 const SCRIPT: &str = r#"
-codes x: drug = yj "2432001"
+codes thiamazole: drug = yj "2432001"
+codes ptu: drug = yj "2432002"
+codes x: drug = thiamazole or ptu
 codes hf: diagnosis = icd10 "I50"
 codes mi: diagnosis = icd10 "I21"
 cohort b {
@@ -153,6 +167,7 @@ report b with mi_b by period
 report b with mi_b
 report a with mi_a
 report b by sex, age band 1 years, month
+report b by index_drug
 "#;
 
 /// Each published table by name: its rows as text, column by column.
@@ -254,6 +269,37 @@ fn report<'a>(
         })
         .unwrap_or_else(|| panic!("a report with columns {cols:?} among {:?}", t.keys()));
     rows
+}
+
+/// `by index_drug` against the total: the five who started both drugs the same day stay
+/// hidden (the levels partition the cohort, like sex).
+#[test]
+fn the_index_drug_levels_hide_a_small_one() {
+    let (t, _, _) = published();
+    let by_drug = report(&t, &["index_drug", "persons"]);
+    let mut a = Attack::default();
+    let (one, both) = (a.var(), a.var());
+    a.know(
+        vec![(one, 1.0)],
+        interval(cell(by_drug, "index_drug", "thiamazole", "persons"), 10.0),
+    );
+    a.know(
+        vec![(both, 1.0)],
+        interval(
+            cell(by_drug, "index_drug", "ptu + thiamazole", "persons"),
+            10.0,
+        ),
+    );
+    a.know(
+        vec![(one, 1.0), (both, 1.0)],
+        interval(remaining(&t["attrition_b"]), 10.0),
+    );
+    let range = a.bounds(&[(both, 1.0)]);
+    assert!(values(range) >= 2, "both drugs pinned to {range:?}");
+    assert!(
+        range.0 <= 5.0 && 5.0 <= range.1,
+        "the attacker's model holds"
+    );
 }
 
 #[test]
