@@ -53,7 +53,8 @@ pub struct FeasibilityArgs {
     /// Colour diagnostics.
     #[arg(long, value_enum, default_value_t = Color::Auto)]
     pub color: Color,
-    /// Hold execution to this much memory (`512M`, `4G`).
+    /// Hold execution to this much memory (`512M`, `4G`); by default three quarters of the
+    /// memory the process may use (as `mid run`).
     #[arg(long, value_parser = crate::engine::parse_size)]
     pub memory_limit: Option<usize>,
     /// Write the request as a package for the network instead of running it: each hospital

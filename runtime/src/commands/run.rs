@@ -47,7 +47,8 @@ pub struct RunArgs {
     pub profile: bool,
     /// Hold execution to this much memory (`512M`, `4G`): sorts, aggregates and joins spill
     /// to disk, and a run that cannot fit stops with a message. Also read from
-    /// DATAFUSION_RUNTIME_MEMORY_LIMIT.
+    /// DATAFUSION_RUNTIME_MEMORY_LIMIT; by default three quarters of the memory the process
+    /// may use (the machine's, or its cgroup's limit).
     #[arg(long, value_parser = crate::engine::parse_size)]
     pub memory_limit: Option<usize>,
     /// The study report: `html` writes `report.html` (one self-contained page: attrition
@@ -271,7 +272,9 @@ pub(crate) fn checked_data(
     })
 }
 
-/// The memory limit of `--memory-limit`, or of DATAFUSION_RUNTIME_MEMORY_LIMIT.
+/// The memory limit of `--memory-limit`, or of DATAFUSION_RUNTIME_MEMORY_LIMIT, or three
+/// quarters of the memory this process may use (the machine's, or its cgroup's when lower):
+/// a run then spills or stops with a message before the kernel kills it.
 pub(crate) fn memory_limit(arg: Option<usize>) -> Result<Option<usize>> {
     Ok(
         match (arg, std::env::var("DATAFUSION_RUNTIME_MEMORY_LIMIT")) {
@@ -280,9 +283,40 @@ pub(crate) fn memory_limit(arg: Option<usize>) -> Result<Option<usize>> {
                 crate::engine::parse_size(&text)
                     .map_err(|e| Error::usage(format!("DATAFUSION_RUNTIME_MEMORY_LIMIT: {e}")))?,
             ),
-            (None, Err(_)) => None,
+            (None, Err(_)) => available_memory().map(|bytes| bytes / 4 * 3),
         },
     )
+}
+
+/// The memory this process may use: the machine's (`MemTotal`), or its cgroup's limit
+/// when that is lower; `None` where neither can be read.
+fn available_memory() -> Option<usize> {
+    let read = |path: &str| std::fs::read_to_string(path).ok();
+    let machine = read("/proc/meminfo").and_then(|text| {
+        let line = text.lines().find(|l| l.starts_with("MemTotal:"))?;
+        let kb: usize = line.split_whitespace().nth(1)?.parse().ok()?;
+        Some(kb * 1024)
+    });
+    let cgroup = cgroup_limit(&read("/proc/self/cgroup").unwrap_or_default(), read);
+    match (machine, cgroup) {
+        (Some(m), Some(c)) => Some(m.min(c)),
+        (m, c) => m.or(c),
+    }
+}
+
+/// The memory limit of the cgroup `/proc/self/cgroup` names: `memory.max` (v2) or
+/// `memory.limit_in_bytes` (v1); `None` where there is none (`max`, or unreadable).
+fn cgroup_limit(groups: &str, read: impl Fn(&str) -> Option<String>) -> Option<usize> {
+    let limit = |file: String| -> Option<usize> { read(&file)?.trim().parse().ok() };
+    groups.lines().find_map(|l| {
+        let mut parts = l.splitn(3, ':');
+        let (_, kind, path) = (parts.next()?, parts.next()?, parts.next()?);
+        match kind {
+            "" => limit(format!("/sys/fs/cgroup{path}/memory.max")),
+            "memory" => limit(format!("/sys/fs/cgroup/memory{path}/memory.limit_in_bytes")),
+            _ => None,
+        }
+    })
 }
 
 /// Opens the data set and checks what its rows say before anything runs: a refusal stops
@@ -348,4 +382,28 @@ pub(crate) fn progress(steps: u64) -> Option<indicatif::ProgressBar> {
     }
     bar.enable_steady_tick(std::time::Duration::from_millis(120));
     Some(bar)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cgroup_limit;
+
+    #[test]
+    fn the_cgroup_limit_is_read_from_v1_and_v2() {
+        let files = |path: &str| -> Option<String> {
+            match path {
+                "/sys/fs/cgroup/jobs/a/memory.max" => Some("2147483648\n".into()),
+                "/sys/fs/cgroup/jobs/b/memory.max" => Some("max\n".into()),
+                "/sys/fs/cgroup/memory/job/memory.limit_in_bytes" => Some("1073741824\n".into()),
+                _ => None,
+            }
+        };
+        assert_eq!(cgroup_limit("0::/jobs/a\n", files), Some(2 << 30));
+        assert_eq!(cgroup_limit("0::/jobs/b\n", files), None);
+        assert_eq!(
+            cgroup_limit("5:devices:/\n4:memory:/job\n0::/jobs/b\n", files),
+            Some(1 << 30)
+        );
+        assert_eq!(cgroup_limit("4:memory:/elsewhere\n", files), None);
+    }
 }
