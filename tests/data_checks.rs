@@ -372,3 +372,30 @@ fn a_file_damaged_inside_its_pages_is_found_by_verify() {
     let r = run(&data, &["--verify"]);
     refused(&r, &["SHA-256"]);
 }
+
+#[test]
+fn an_analyte_that_is_not_its_codes_start_is_set_aside_and_said() {
+    // Plans find JLAC10 codes among their analyte's rows: a neutrophil-count code filed
+    // under the white-cell analyte would be missed without a word.
+    let data = damaged_once("analyte-of-another-code", "lab", |b| {
+        let b = with(
+            &b,
+            "jlac10",
+            text_rows(&b, "jlac10", 5, |_| Some("2A990000000000052".into())),
+        );
+        with(
+            &b,
+            "analyte",
+            text_rows(&b, "analyte", 5, |_| Some("2A010".into())),
+        )
+    });
+    let r = run(&data, &[]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    assert!(
+        r.stderr.contains(
+            "`lab.analyte`: 5 rows with an analyte that is not the first 5 characters of its jlac10; the 5 rows are left out"
+        ),
+        "{}",
+        r.stderr
+    );
+}

@@ -86,6 +86,10 @@ impl Collector {
                     if marker.is_some() {
                         self.col(domain.table(), "code_system");
                     }
+                    // JLAC10 tests are guarded by the analyte (codegen's `codes_pred`).
+                    if col == "jlac10" {
+                        self.col(domain.table(), "analyte");
+                    }
                 }
             }
             Codes::Any(cs) => cs.iter().for_each(|x| self.codes(x)),

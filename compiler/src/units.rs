@@ -140,11 +140,13 @@ pub fn normalise(text: &str) -> String {
             Some(i) => to.chars().nth(i).unwrap_or(ch),
             None => ch,
         })
-        .collect();
+        .collect::<String>()
+        // Case first: the steps are written in lower case (`X10^3/uL` is `x10^3/ul`).
+        .to_lowercase();
     for (from, to) in NORMALISE_STEPS {
         s = s.replace(from, to);
     }
-    s.to_lowercase()
+    s
 }
 
 /// Characters of Unicode's compatibility forms that hospital systems write in units, and the
@@ -268,6 +270,8 @@ mod tests {
         for (text, name) in [
             ("10^4/uL", "10^4/uL"),
             ("x10^4/uL", "10^4/uL"),
+            ("X10^4/uL", "10^4/uL"),
+            ("X10*4/µL", "10^4/uL"),
             ("×10^4/μL", "10^4/uL"),
             ("10*4/uL", "10^4/uL"),
             ("/μL", "/uL"),

@@ -183,7 +183,7 @@ impl Gen {
         let item = item.otherwise(lit(datafusion_common::ScalarValue::Utf8(None)))?;
         Ok(self
             .scan_cdm(Table::Lab)?
-            .filter(of_items.and(c("value").is_not_null()))?
+            .filter(analyte_guarded(of_items).and(c("value").is_not_null()))?
             .project(vec![c("hospital_id"), item.alias("item"), c("unit")])?
             // The unit comes out of the count as an aggregate (`max` of one spelling): the
             // optimiser pushes a test of a grouping column below the count, back onto every

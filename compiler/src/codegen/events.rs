@@ -484,6 +484,25 @@ impl Gen {
             }
             _ => rel,
         };
+        if !rel.ctx_level {
+            // Patient-level events and a condition about them alone: the events that pass
+            // are the same whichever cohort, step or outcome asks, so they are computed once,
+            // as a plan of their own with names of its own (equal requests, equal plans).
+            let outer = std::mem::replace(&mut self.counter, 0);
+            let kept = self.having_rows(rel, cond, ctx);
+            self.counter = outer;
+            let alias = self.fresh("having");
+            let plan = self.intermediate(&alias, kept?.plan)?;
+            return Ok(Rel {
+                plan,
+                ctx_level: false,
+            });
+        }
+        self.having_rows(rel, cond, ctx)
+    }
+
+    /// The events of `rel` for which `cond` holds.
+    fn having_rows(&mut self, rel: Rel, cond: &Cond, ctx: Option<&Ctx>) -> Result<Rel> {
         // The events, once each, as a context whose anchors are `it_day` / `it_end_day`.
         let mut keys: Vec<String> = match (rel.ctx_level, ctx) {
             (true, Some(cx)) => cx.keys.clone(),
@@ -710,64 +729,17 @@ cohort c { index = first drug x where setting = outpatient }"#,
 cohort c { index = first visit inpatient having diagnosis hf during it }"#,
             "entries_c"
         ), @r#"
-        Sort: c.hospital_id ASC NULLS LAST, c.patient_id ASC NULLS LAST, c.index_day ASC NULLS LAST
-          SubqueryAlias: c
-            Filter: index_day BETWEEN obs_start_day AND obs_end_day
-              Projection: entry.hospital_id AS hospital_id, entry.patient_id AS patient_id, CAST(entry.index_day AS Date32) AS index_date, entry.index_day AS index_day, patient.sex AS sex, patient.birth_date AS birth_date, CAST(patient.first_record_date AS Int32) AS obs_start_day, CAST(patient.last_record_date AS Int32) AS obs_end_day, CAST(patient.death_date AS Int32) AS death_day
-                Inner Join: entry.hospital_id = patient.hospital_id, entry.patient_id = patient.patient_id
-                  SubqueryAlias: entry
-                    Projection: hospital_id, patient_id, ev_day AS index_day
-                      Aggregate: groupBy=[[hospital_id, patient_id]], aggr=[[min(ev_day) AS ev_day]]
-                        Projection: rows_5.hospital_id AS hospital_id, rows_5.patient_id AS patient_id, rows_5.ev_day AS ev_day, rows_5.ev_end_day AS ev_end_day, rows_5.ev_value AS ev_value, rows_5.ev_ref_low AS ev_ref_low, rows_5.ev_ref_high AS ev_ref_high, rows_5.ev_visit AS ev_visit
-                          LeftSemi Join:  Filter: rows_5.hospital_id = passing.hospital_id AND rows_5.patient_id = passing.patient_id AND rows_5.ev_day = passing.it_day AND rows_5.ev_end_day = passing.it_end_day AND coalesce(rows_5.ev_visit, Int64(-1)) = passing.it_visit
-                            SubqueryAlias: rows_5
-                              SubqueryAlias: visit
-                                Projection: visit.hospital_id, visit.patient_id, CAST(visit.start_date AS Int32) AS ev_day, CAST(visit.end_date AS Int32) AS ev_end_day, Float64(NULL) AS ev_value, Float64(NULL) AS ev_ref_low, Float64(NULL) AS ev_ref_high, visit.visit_id AS ev_visit
-                                  Filter: visit.kind = Utf8("inpatient")
-                                    TableScan: visit
-                            SubqueryAlias: passing
-                              Projection: it_1.hospital_id AS hospital_id, it_1.patient_id AS patient_id, it_1.it_day AS it_day, it_1.it_end_day AS it_end_day, it_1.it_visit AS it_visit
-                                Filter: coalesce(it_1.cond_4, Boolean(false))
-                                  SubqueryAlias: it_1
-                                    Projection: it_1.hospital_id AS hospital_id, it_1.patient_id AS patient_id, it_1.it_day AS it_day, it_1.it_end_day AS it_end_day, it_1.it_visit AS it_visit, it_1.sex AS sex, it_1.birth_date AS birth_date, it_1.obs_start_day AS obs_start_day, it_1.obs_end_day AS obs_end_day, it_1.death_day AS death_day, cond_4.mark AS cond_4
-                                      LeftMark Join: it_1.hospital_id = cond_4.hospital_id, it_1.patient_id = cond_4.patient_id, it_1.it_day = cond_4.it_day, it_1.it_end_day = cond_4.it_end_day, it_1.it_visit = cond_4.it_visit
-                                        SubqueryAlias: it_1
-                                          Projection: rows_2.hospital_id AS hospital_id, rows_2.patient_id AS patient_id, rows_2.it_day AS it_day, rows_2.it_end_day AS it_end_day, rows_2.it_visit AS it_visit, patient.sex AS sex, patient.birth_date AS birth_date, CAST(patient.first_record_date AS Int32) AS obs_start_day, CAST(patient.last_record_date AS Int32) AS obs_end_day, CAST(patient.death_date AS Int32) AS death_day
-                                            Inner Join: rows_2.hospital_id = patient.hospital_id, rows_2.patient_id = patient.patient_id
-                                              SubqueryAlias: rows_2
-                                                Distinct:
-                                                  Projection: visit.hospital_id, visit.patient_id, visit.ev_day AS it_day, visit.ev_end_day AS it_end_day, coalesce(visit.ev_visit, Int64(-1)) AS it_visit
-                                                    SubqueryAlias: visit
-                                                      Projection: visit.hospital_id, visit.patient_id, CAST(visit.start_date AS Int32) AS ev_day, CAST(visit.end_date AS Int32) AS ev_end_day, Float64(NULL) AS ev_value, Float64(NULL) AS ev_ref_low, Float64(NULL) AS ev_ref_high, visit.visit_id AS ev_visit
-                                                        Filter: visit.kind = Utf8("inpatient")
-                                                          TableScan: visit
-                                              SubqueryAlias: patient
-                                                TableScan: patient
-                                        SubqueryAlias: cond_4
-                                          Distinct:
-                                            Projection: hospital_id, patient_id, it_day, it_end_day, it_visit
-                                              Filter: ev_day >= it_day AND ev_day <= it_end_day
-                                                Projection: it_1.hospital_id AS hospital_id, it_1.patient_id AS patient_id, it_1.it_day AS it_day, it_1.it_end_day AS it_end_day, it_1.it_visit AS it_visit, it_1.sex AS sex, it_1.birth_date AS birth_date, it_1.obs_start_day AS obs_start_day, it_1.obs_end_day AS obs_end_day, it_1.death_day AS death_day, ev_3.ev_day AS ev_day, ev_3.ev_end_day AS ev_end_day, ev_3.ev_value AS ev_value, ev_3.ev_ref_low AS ev_ref_low, ev_3.ev_ref_high AS ev_ref_high, ev_3.ev_visit AS ev_visit
-                                                  Inner Join:  Filter: it_1.hospital_id = ev_3.hospital_id AND it_1.patient_id = ev_3.patient_id
-                                                    SubqueryAlias: it_1
-                                                      Projection: rows_2.hospital_id AS hospital_id, rows_2.patient_id AS patient_id, rows_2.it_day AS it_day, rows_2.it_end_day AS it_end_day, rows_2.it_visit AS it_visit, patient.sex AS sex, patient.birth_date AS birth_date, CAST(patient.first_record_date AS Int32) AS obs_start_day, CAST(patient.last_record_date AS Int32) AS obs_end_day, CAST(patient.death_date AS Int32) AS death_day
-                                                        Inner Join: rows_2.hospital_id = patient.hospital_id, rows_2.patient_id = patient.patient_id
-                                                          SubqueryAlias: rows_2
-                                                            Distinct:
-                                                              Projection: visit.hospital_id, visit.patient_id, visit.ev_day AS it_day, visit.ev_end_day AS it_end_day, coalesce(visit.ev_visit, Int64(-1)) AS it_visit
-                                                                SubqueryAlias: visit
-                                                                  Projection: visit.hospital_id, visit.patient_id, CAST(visit.start_date AS Int32) AS ev_day, CAST(visit.end_date AS Int32) AS ev_end_day, Float64(NULL) AS ev_value, Float64(NULL) AS ev_ref_low, Float64(NULL) AS ev_ref_high, visit.visit_id AS ev_visit
-                                                                    Filter: visit.kind = Utf8("inpatient")
-                                                                      TableScan: visit
-                                                          SubqueryAlias: patient
-                                                            TableScan: patient
-                                                    SubqueryAlias: ev_3
-                                                      SubqueryAlias: diagnosis_hf
-                                                        Projection: diagnosis.hospital_id, diagnosis.patient_id, CAST(diagnosis.date AS Int32) AS ev_day, CAST(diagnosis.date AS Int32) AS ev_end_day, Float64(NULL) AS ev_value, Float64(NULL) AS ev_ref_low, Float64(NULL) AS ev_ref_high, diagnosis.visit_id AS ev_visit
-                                                          Filter: diagnosis.icd10 LIKE Utf8("I50%")
-                                                            TableScan: diagnosis
-                  SubqueryAlias: patient
-                    TableScan: patient
+            Sort: c.hospital_id ASC NULLS LAST, c.patient_id ASC NULLS LAST, c.index_day ASC NULLS LAST
+              SubqueryAlias: c
+                Filter: index_day BETWEEN obs_start_day AND obs_end_day
+                  Projection: entry.hospital_id AS hospital_id, entry.patient_id AS patient_id, CAST(entry.index_day AS Date32) AS index_date, entry.index_day AS index_day, patient.sex AS sex, patient.birth_date AS birth_date, CAST(patient.first_record_date AS Int32) AS obs_start_day, CAST(patient.last_record_date AS Int32) AS obs_end_day, CAST(patient.death_date AS Int32) AS death_day
+                    Inner Join: entry.hospital_id = patient.hospital_id, entry.patient_id = patient.patient_id
+                      SubqueryAlias: entry
+                        Projection: tmp_entries_c_having_1.hospital_id, tmp_entries_c_having_1.patient_id, ev_day AS index_day
+                          Aggregate: groupBy=[[tmp_entries_c_having_1.hospital_id, tmp_entries_c_having_1.patient_id]], aggr=[[min(tmp_entries_c_having_1.ev_day) AS ev_day]]
+                            TableScan: tmp_entries_c_having_1
+                      SubqueryAlias: patient
+                        TableScan: patient
         "#);
     }
 }

@@ -211,8 +211,131 @@ fn pattern_pred(colx: Expr, code: &str) -> Expr {
         .unwrap_or_else(|| lit(true))
 }
 
-/// The predicate of a code set on its table's columns.
+/// The predicate of a code set on its table's columns. JLAC10 codes that name their analyte
+/// (the first 5 characters) are guarded by a test of the `analyte` column, which the Parquet
+/// reader evaluates first and cheaply on every row, so the `jlac10` tests only see the rows
+/// of those analytes (the data checks hold `analyte` to the start of `jlac10`).
 pub(super) fn codes_pred(codes: &Codes) -> Expr {
+    let test = codes_test(codes);
+    if mentions_jlac10(codes) {
+        analyte_guarded(test)
+    } else {
+        test
+    }
+}
+
+/// `analyte IN (…) AND test` when every row `test` takes has one of those analytes, and the
+/// test is not already on the analyte alone.
+pub(super) fn analyte_guarded(test: Expr) -> Expr {
+    match analyte_guard(&test) {
+        Some(set) if !is_analyte_test(&test) => {
+            let list: Vec<Expr> = set.into_iter().map(lit).collect();
+            let guard = if list.len() == 1 {
+                c("analyte").eq(list.into_iter().next().expect("one"))
+            } else {
+                in_list(c("analyte"), list, false)
+            };
+            guard.and(test)
+        }
+        _ => test,
+    }
+}
+
+/// The analytes every row passing `e` has, when `e` says: `analyte = x`, `analyte IN (…)`,
+/// a JLAC10 code (or pattern) whose first five characters are written, either side of an
+/// AND, both sides of an OR.
+fn analyte_guard(e: &Expr) -> Option<std::collections::BTreeSet<String>> {
+    use datafusion_expr::{BinaryExpr, Operator};
+    let text = |e: &Expr| match e {
+        Expr::Literal(ScalarValue::Utf8(Some(s)), _) => Some(s.clone()),
+        _ => None,
+    };
+    let is_col = |e: &Expr, name: &str| matches!(e, Expr::Column(col) if col.name == name);
+    let analyte_of = |code: String| {
+        let prefix: String = code
+            .chars()
+            .take_while(|&ch| ch != '_' && ch != '%')
+            .collect();
+        (prefix.chars().count() >= 5).then(|| prefix.chars().take(5).collect::<String>())
+    };
+    match e {
+        Expr::BinaryExpr(BinaryExpr { left, op, right }) => match op {
+            Operator::And => analyte_guard(left).or_else(|| analyte_guard(right)),
+            Operator::Or => {
+                let mut a = analyte_guard(left)?;
+                a.extend(analyte_guard(right)?);
+                Some(a)
+            }
+            Operator::Eq if is_col(left, "analyte") => text(right)
+                .filter(|v| v.chars().count() == 5)
+                .map(|v| [v].into()),
+            Operator::Eq if is_col(left, "jlac10") => analyte_of(text(right)?).map(|v| [v].into()),
+            _ => None,
+        },
+        Expr::Like(l) if !l.negated && is_col(&l.expr, "jlac10") => {
+            analyte_of(text(&l.pattern)?).map(|v| [v].into())
+        }
+        // left(jlac10, n) IN (…): prefixes of one length.
+        Expr::InList(l)
+            if !l.negated
+                && matches!(l.expr.as_ref(), Expr::ScalarFunction(f)
+                    if f.name() == "left" && is_col(&f.args[0], "jlac10")) =>
+        {
+            let mut out = std::collections::BTreeSet::new();
+            for v in &l.list {
+                out.insert(analyte_of(text(v)?)?);
+            }
+            Some(out)
+        }
+        Expr::InList(l)
+            if !l.negated && (is_col(&l.expr, "analyte") || is_col(&l.expr, "jlac10")) =>
+        {
+            let mut out = std::collections::BTreeSet::new();
+            for v in &l.list {
+                let v = text(v)?;
+                out.insert(if is_col(&l.expr, "analyte") {
+                    (v.chars().count() == 5).then_some(v)?
+                } else {
+                    analyte_of(v)?
+                });
+            }
+            Some(out)
+        }
+        // starts_with(jlac10, '2A990'): the literal start of a pattern.
+        Expr::ScalarFunction(f)
+            if f.name() == "starts_with" && f.args.len() == 2 && is_col(&f.args[0], "jlac10") =>
+        {
+            analyte_of(text(&f.args[1])?).map(|v| [v].into())
+        }
+        _ => None,
+    }
+}
+
+/// Whether a test reads the analyte column only (`analyte = x`, an IN list, ORs of them).
+fn is_analyte_test(e: &Expr) -> bool {
+    use datafusion_expr::{BinaryExpr, Operator};
+    match e {
+        Expr::BinaryExpr(BinaryExpr { left, op, right }) => match op {
+            Operator::Or => is_analyte_test(left) && is_analyte_test(right),
+            Operator::Eq => matches!(left.as_ref(), Expr::Column(col) if col.name == "analyte"),
+            _ => false,
+        },
+        Expr::InList(l) => matches!(l.expr.as_ref(), Expr::Column(col) if col.name == "analyte"),
+        _ => false,
+    }
+}
+
+/// Whether a code set has JLAC10 codes.
+fn mentions_jlac10(codes: &Codes) -> bool {
+    match codes {
+        Codes::Match { system, .. } => *system == System::Jlac10,
+        Codes::Any(cs) => cs.iter().any(mentions_jlac10),
+        Codes::Except(a, b) => mentions_jlac10(a) || mentions_jlac10(b),
+    }
+}
+
+/// The test of a code set, unguarded.
+fn codes_test(codes: &Codes) -> Expr {
     match codes {
         Codes::Match {
             system,
@@ -273,7 +396,7 @@ pub(super) fn codes_pred(codes: &Codes) -> Expr {
                     }
                     continue;
                 }
-                others.push(codes_pred(x));
+                others.push(codes_test(x));
             }
             for ((column, marker, len), list) in prefixes {
                 let p = if list.len() == 1 {
@@ -307,7 +430,7 @@ pub(super) fn codes_pred(codes: &Codes) -> Expr {
                 .reduce(Expr::or)
                 .unwrap_or_else(|| lit(false))
         }
-        Codes::Except(a, b) => codes_pred(a).and(not(coalesce(vec![codes_pred(b), lit(false)]))),
+        Codes::Except(a, b) => codes_test(a).and(not(coalesce(vec![codes_test(b), lit(false)]))),
     }
 }
 
@@ -413,5 +536,32 @@ mod tests {
             pattern_pred(c("jlac10"), "__x").to_string(),
             @r#"ends_with(jlac10, Utf8("x")) AND character_length(jlac10) = Int64(3)"#
         );
+    }
+
+    /// JLAC10 codes that name their analyte are guarded by it; analyte codes and codes too
+    /// short to name one are not.
+    #[test]
+    fn jlac10_codes_are_guarded_by_their_analyte() {
+        use crate::codes::CodeDomain;
+        let m = |system, code: &str| Codes::Match {
+            system,
+            domain: CodeDomain::Lab,
+            code: code.into(),
+            to: None,
+        };
+        let blood = Codes::Any(vec![
+            m(System::Analyte, "2A010"),
+            m(System::Jlac10, "2A990__________52"),
+            m(System::Jlac10, "2A160"),
+        ]);
+        insta::assert_snapshot!(
+            codes_pred(&blood).to_string(),
+            @r#"analyte IN ([Utf8("2A010"), Utf8("2A160"), Utf8("2A990")]) AND (analyte = Utf8("2A010") OR starts_with(jlac10, Utf8("2A990")) AND ends_with(jlac10, Utf8("52")) AND character_length(jlac10) = Int64(17) OR jlac10 LIKE Utf8("2A160%"))"#
+        );
+        insta::assert_snapshot!(
+            codes_pred(&Codes::Any(vec![m(System::Analyte, "2A010"), m(System::Analyte, "2A020")])).to_string(),
+            @r#"analyte IN ([Utf8("2A010"), Utf8("2A020")])"#
+        );
+        insta::assert_snapshot!(codes_pred(&m(System::Jlac10, "2A9")).to_string(), @r#"jlac10 LIKE Utf8("2A9%")"#);
     }
 }

@@ -178,20 +178,22 @@ impl Gen {
             Ok(case_when(arms, null_f64())?.alias(name))
         };
         let every: Vec<String> = members.iter().flat_map(|m| m.codes.clone()).collect();
+        let columns = vec![
+            c("hospital_id"),
+            c("patient_id"),
+            day(c("date")).alias("ev_day"),
+            day(c("date")).alias("ev_end_day"),
+            converted("ev_value", "value")?,
+            converted("ev_ref_low", "ref_low")?,
+            converted("ev_ref_high", "ref_high")?,
+            null_i64().alias("ev_visit"),
+            c(column).alias("lab_code"),
+        ];
+        let test = is(column, &every);
         let scan = self
-            .scan_cdm(Table::Lab)?
-            .filter(is(column, &every))?
-            .project(vec![
-                c("hospital_id"),
-                c("patient_id"),
-                day(c("date")).alias("ev_day"),
-                day(c("date")).alias("ev_end_day"),
-                converted("ev_value", "value")?,
-                converted("ev_ref_low", "ref_low")?,
-                converted("ev_ref_high", "ref_high")?,
-                null_i64().alias("ev_visit"),
-                c(column).alias("lab_code"),
-            ])?
+            .code_scan(Table::Lab, test.clone(), &[], &columns)?
+            .filter(test)?
+            .project(columns)?
             .build()?;
         let mut rel = Rel {
             plan: scan,
@@ -469,11 +471,11 @@ pub(super) fn converted(col: Expr, lab: &cir::LabSpec) -> Expr {
 /// unknown units give no value (null), never a wrong one.
 fn unit_case(lab: &cir::LabSpec, of: impl Fn(&units::Conversion) -> f64) -> Expr {
     let (from, to) = units::NORMALISE_CHARS;
-    let mut u = translate(c("unit"), lit(from), lit(to));
+    let mut u = lower(translate(c("unit"), lit(from), lit(to)));
     for (from, to) in units::NORMALISE_STEPS {
         u = replace(u, lit(*from), lit(*to));
     }
-    let subject = coalesce(vec![lower(u), lit("")]);
+    let subject = coalesce(vec![u, lit("")]);
     let mut b: Option<datafusion_expr::conditional_expressions::CaseBuilder> = None;
     let dimensionless = lab
         .unit
@@ -531,21 +533,21 @@ mod tests {
 cohort c { index = first lab platelets < 100 x10^3/uL }"#,
             "entries_c"
         ), @r##"
-        Sort: c.hospital_id ASC NULLS LAST, c.patient_id ASC NULLS LAST, c.index_day ASC NULLS LAST
-          SubqueryAlias: c
-            Filter: index_day BETWEEN obs_start_day AND obs_end_day
-              Projection: entry.hospital_id AS hospital_id, entry.patient_id AS patient_id, CAST(entry.index_day AS Date32) AS index_date, entry.index_day AS index_day, patient.sex AS sex, patient.birth_date AS birth_date, CAST(patient.first_record_date AS Int32) AS obs_start_day, CAST(patient.last_record_date AS Int32) AS obs_end_day, CAST(patient.death_date AS Int32) AS death_day
-                Inner Join: entry.hospital_id = patient.hospital_id, entry.patient_id = patient.patient_id
-                  SubqueryAlias: entry
-                    Projection: lab_platelets.hospital_id, lab_platelets.patient_id, ev_day AS index_day
-                      Aggregate: groupBy=[[lab_platelets.hospital_id, lab_platelets.patient_id]], aggr=[[min(lab_platelets.ev_day) AS ev_day]]
-                        Filter: lab_platelets.ev_value < Float64(100)
-                          SubqueryAlias: lab_platelets
-                            Projection: lab.hospital_id, lab.patient_id, CAST(lab.date AS Int32) AS ev_day, CAST(lab.date AS Int32) AS ev_end_day, lab.value * CASE coalesce(lower(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(translate(lab.unit, Utf8("！＂＃＄％＆＇（）＊＋，－．／０１２３４５６７８９：；＜＝＞？＠ＡＢＣＤＥＦＧＨＩＪＫＬＭＮＯＰＱＲＳＴＵＶＷＸＹＺ［＼］＾＿｀ａｂｃｄｅｆｇｈｉｊｋｌｍｎｏｐｑｒｓｔｕｖｗｘｙｚ｛｜｝～　"), Utf8("!"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\]^_`abcdefghijklmnopqrstuvwxyz{|}~ ")), Utf8("㎎"), Utf8("mg")), Utf8("㎗"), Utf8("dl")), Utf8("㎖"), Utf8("ml")), Utf8("㎕"), Utf8("ul")), Utf8("㎍"), Utf8("ug")), Utf8("ℓ"), Utf8("l")), Utf8("μ"), Utf8("u")), Utf8("µ"), Utf8("u")), Utf8("×"), Utf8("")), Utf8("x10"), Utf8("10")), Utf8("10*"), Utf8("10^")), Utf8(" "), Utf8(""))), Utf8("")) WHEN Utf8("/ul") THEN Float64(0.001) WHEN Utf8("/mm3") THEN Float64(0.001) WHEN Utf8("10^2/ul") THEN Float64(0.1) WHEN Utf8("10^3/ul") THEN Float64(1) WHEN Utf8("10^4/ul") THEN Float64(10) WHEN Utf8("10^6/ul") THEN Float64(1000) WHEN Utf8("10^9/l") THEN Float64(1) WHEN Utf8("10^12/l") THEN Float64(1000) ELSE Float64(NULL) END AS ev_value, lab.ref_low * CASE coalesce(lower(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(translate(lab.unit, Utf8("！＂＃＄％＆＇（）＊＋，－．／０１２３４５６７８９：；＜＝＞？＠ＡＢＣＤＥＦＧＨＩＪＫＬＭＮＯＰＱＲＳＴＵＶＷＸＹＺ［＼］＾＿｀ａｂｃｄｅｆｇｈｉｊｋｌｍｎｏｐｑｒｓｔｕｖｗｘｙｚ｛｜｝～　"), Utf8("!"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\]^_`abcdefghijklmnopqrstuvwxyz{|}~ ")), Utf8("㎎"), Utf8("mg")), Utf8("㎗"), Utf8("dl")), Utf8("㎖"), Utf8("ml")), Utf8("㎕"), Utf8("ul")), Utf8("㎍"), Utf8("ug")), Utf8("ℓ"), Utf8("l")), Utf8("μ"), Utf8("u")), Utf8("µ"), Utf8("u")), Utf8("×"), Utf8("")), Utf8("x10"), Utf8("10")), Utf8("10*"), Utf8("10^")), Utf8(" "), Utf8(""))), Utf8("")) WHEN Utf8("/ul") THEN Float64(0.001) WHEN Utf8("/mm3") THEN Float64(0.001) WHEN Utf8("10^2/ul") THEN Float64(0.1) WHEN Utf8("10^3/ul") THEN Float64(1) WHEN Utf8("10^4/ul") THEN Float64(10) WHEN Utf8("10^6/ul") THEN Float64(1000) WHEN Utf8("10^9/l") THEN Float64(1) WHEN Utf8("10^12/l") THEN Float64(1000) ELSE Float64(NULL) END AS ev_ref_low, lab.ref_high * CASE coalesce(lower(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(translate(lab.unit, Utf8("！＂＃＄％＆＇（）＊＋，－．／０１２３４５６７８９：；＜＝＞？＠ＡＢＣＤＥＦＧＨＩＪＫＬＭＮＯＰＱＲＳＴＵＶＷＸＹＺ［＼］＾＿｀ａｂｃｄｅｆｇｈｉｊｋｌｍｎｏｐｑｒｓｔｕｖｗｘｙｚ｛｜｝～　"), Utf8("!"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\]^_`abcdefghijklmnopqrstuvwxyz{|}~ ")), Utf8("㎎"), Utf8("mg")), Utf8("㎗"), Utf8("dl")), Utf8("㎖"), Utf8("ml")), Utf8("㎕"), Utf8("ul")), Utf8("㎍"), Utf8("ug")), Utf8("ℓ"), Utf8("l")), Utf8("μ"), Utf8("u")), Utf8("µ"), Utf8("u")), Utf8("×"), Utf8("")), Utf8("x10"), Utf8("10")), Utf8("10*"), Utf8("10^")), Utf8(" "), Utf8(""))), Utf8("")) WHEN Utf8("/ul") THEN Float64(0.001) WHEN Utf8("/mm3") THEN Float64(0.001) WHEN Utf8("10^2/ul") THEN Float64(0.1) WHEN Utf8("10^3/ul") THEN Float64(1) WHEN Utf8("10^4/ul") THEN Float64(10) WHEN Utf8("10^6/ul") THEN Float64(1000) WHEN Utf8("10^9/l") THEN Float64(1) WHEN Utf8("10^12/l") THEN Float64(1000) ELSE Float64(NULL) END AS ev_ref_high, Int64(NULL) AS ev_visit
-                              Filter: lab.analyte = Utf8("2A050") OR starts_with(lab.jlac10, Utf8("2A990")) AND ends_with(lab.jlac10, Utf8("55")) AND character_length(lab.jlac10) = Int64(17)
-                                TableScan: lab
-                  SubqueryAlias: patient
-                    TableScan: patient
+            Sort: c.hospital_id ASC NULLS LAST, c.patient_id ASC NULLS LAST, c.index_day ASC NULLS LAST
+              SubqueryAlias: c
+                Filter: index_day BETWEEN obs_start_day AND obs_end_day
+                  Projection: entry.hospital_id AS hospital_id, entry.patient_id AS patient_id, CAST(entry.index_day AS Date32) AS index_date, entry.index_day AS index_day, patient.sex AS sex, patient.birth_date AS birth_date, CAST(patient.first_record_date AS Int32) AS obs_start_day, CAST(patient.last_record_date AS Int32) AS obs_end_day, CAST(patient.death_date AS Int32) AS death_day
+                    Inner Join: entry.hospital_id = patient.hospital_id, entry.patient_id = patient.patient_id
+                      SubqueryAlias: entry
+                        Projection: lab_platelets.hospital_id, lab_platelets.patient_id, ev_day AS index_day
+                          Aggregate: groupBy=[[lab_platelets.hospital_id, lab_platelets.patient_id]], aggr=[[min(lab_platelets.ev_day) AS ev_day]]
+                            Filter: lab_platelets.ev_value < Float64(100)
+                              SubqueryAlias: lab_platelets
+                                Projection: lab.hospital_id, lab.patient_id, CAST(lab.date AS Int32) AS ev_day, CAST(lab.date AS Int32) AS ev_end_day, lab.value * CASE coalesce(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(lower(translate(lab.unit, Utf8("！＂＃＄％＆＇（）＊＋，－．／０１２３４５６７８９：；＜＝＞？＠ＡＢＣＤＥＦＧＨＩＪＫＬＭＮＯＰＱＲＳＴＵＶＷＸＹＺ［＼］＾＿｀ａｂｃｄｅｆｇｈｉｊｋｌｍｎｏｐｑｒｓｔｕｖｗｘｙｚ｛｜｝～　"), Utf8("!"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\]^_`abcdefghijklmnopqrstuvwxyz{|}~ "))), Utf8("㎎"), Utf8("mg")), Utf8("㎗"), Utf8("dl")), Utf8("㎖"), Utf8("ml")), Utf8("㎕"), Utf8("ul")), Utf8("㎍"), Utf8("ug")), Utf8("ℓ"), Utf8("l")), Utf8("μ"), Utf8("u")), Utf8("µ"), Utf8("u")), Utf8("×"), Utf8("")), Utf8("x10"), Utf8("10")), Utf8("10*"), Utf8("10^")), Utf8(" "), Utf8("")), Utf8("")) WHEN Utf8("/ul") THEN Float64(0.001) WHEN Utf8("/mm3") THEN Float64(0.001) WHEN Utf8("10^2/ul") THEN Float64(0.1) WHEN Utf8("10^3/ul") THEN Float64(1) WHEN Utf8("10^4/ul") THEN Float64(10) WHEN Utf8("10^6/ul") THEN Float64(1000) WHEN Utf8("10^9/l") THEN Float64(1) WHEN Utf8("10^12/l") THEN Float64(1000) ELSE Float64(NULL) END AS ev_value, lab.ref_low * CASE coalesce(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(lower(translate(lab.unit, Utf8("！＂＃＄％＆＇（）＊＋，－．／０１２３４５６７８９：；＜＝＞？＠ＡＢＣＤＥＦＧＨＩＪＫＬＭＮＯＰＱＲＳＴＵＶＷＸＹＺ［＼］＾＿｀ａｂｃｄｅｆｇｈｉｊｋｌｍｎｏｐｑｒｓｔｕｖｗｘｙｚ｛｜｝～　"), Utf8("!"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\]^_`abcdefghijklmnopqrstuvwxyz{|}~ "))), Utf8("㎎"), Utf8("mg")), Utf8("㎗"), Utf8("dl")), Utf8("㎖"), Utf8("ml")), Utf8("㎕"), Utf8("ul")), Utf8("㎍"), Utf8("ug")), Utf8("ℓ"), Utf8("l")), Utf8("μ"), Utf8("u")), Utf8("µ"), Utf8("u")), Utf8("×"), Utf8("")), Utf8("x10"), Utf8("10")), Utf8("10*"), Utf8("10^")), Utf8(" "), Utf8("")), Utf8("")) WHEN Utf8("/ul") THEN Float64(0.001) WHEN Utf8("/mm3") THEN Float64(0.001) WHEN Utf8("10^2/ul") THEN Float64(0.1) WHEN Utf8("10^3/ul") THEN Float64(1) WHEN Utf8("10^4/ul") THEN Float64(10) WHEN Utf8("10^6/ul") THEN Float64(1000) WHEN Utf8("10^9/l") THEN Float64(1) WHEN Utf8("10^12/l") THEN Float64(1000) ELSE Float64(NULL) END AS ev_ref_low, lab.ref_high * CASE coalesce(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(lower(translate(lab.unit, Utf8("！＂＃＄％＆＇（）＊＋，－．／０１２３４５６７８９：；＜＝＞？＠ＡＢＣＤＥＦＧＨＩＪＫＬＭＮＯＰＱＲＳＴＵＶＷＸＹＺ［＼］＾＿｀ａｂｃｄｅｆｇｈｉｊｋｌｍｎｏｐｑｒｓｔｕｖｗｘｙｚ｛｜｝～　"), Utf8("!"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\]^_`abcdefghijklmnopqrstuvwxyz{|}~ "))), Utf8("㎎"), Utf8("mg")), Utf8("㎗"), Utf8("dl")), Utf8("㎖"), Utf8("ml")), Utf8("㎕"), Utf8("ul")), Utf8("㎍"), Utf8("ug")), Utf8("ℓ"), Utf8("l")), Utf8("μ"), Utf8("u")), Utf8("µ"), Utf8("u")), Utf8("×"), Utf8("")), Utf8("x10"), Utf8("10")), Utf8("10*"), Utf8("10^")), Utf8(" "), Utf8("")), Utf8("")) WHEN Utf8("/ul") THEN Float64(0.001) WHEN Utf8("/mm3") THEN Float64(0.001) WHEN Utf8("10^2/ul") THEN Float64(0.1) WHEN Utf8("10^3/ul") THEN Float64(1) WHEN Utf8("10^4/ul") THEN Float64(10) WHEN Utf8("10^6/ul") THEN Float64(1000) WHEN Utf8("10^9/l") THEN Float64(1) WHEN Utf8("10^12/l") THEN Float64(1000) ELSE Float64(NULL) END AS ev_ref_high, Int64(NULL) AS ev_visit
+                                  Filter: lab.analyte IN ([Utf8("2A050"), Utf8("2A990")]) AND (lab.analyte = Utf8("2A050") OR starts_with(lab.jlac10, Utf8("2A990")) AND ends_with(lab.jlac10, Utf8("55")) AND character_length(lab.jlac10) = Int64(17))
+                                    TableScan: lab
+                      SubqueryAlias: patient
+                        TableScan: patient
         "##);
     }
 
@@ -556,28 +558,28 @@ cohort c { index = first lab platelets < 100 x10^3/uL }"#,
 cohort c { index = first lab alt > 3 x ULN }"#,
             "entries_c"
         ), @r##"
-        Sort: c.hospital_id ASC NULLS LAST, c.patient_id ASC NULLS LAST, c.index_day ASC NULLS LAST
-          SubqueryAlias: c
-            Filter: index_day BETWEEN obs_start_day AND obs_end_day
-              Projection: entry.hospital_id AS hospital_id, entry.patient_id AS patient_id, CAST(entry.index_day AS Date32) AS index_date, entry.index_day AS index_day, patient.sex AS sex, patient.birth_date AS birth_date, CAST(patient.first_record_date AS Int32) AS obs_start_day, CAST(patient.last_record_date AS Int32) AS obs_end_day, CAST(patient.death_date AS Int32) AS death_day
-                Inner Join: entry.hospital_id = patient.hospital_id, entry.patient_id = patient.patient_id
-                  SubqueryAlias: entry
-                    Projection: hospital_id, patient_id, ev_day AS index_day
-                      Aggregate: groupBy=[[hospital_id, patient_id]], aggr=[[min(ev_day) AS ev_day]]
-                        Projection: hospital_id, patient_id, ev_day, ev_end_day, ev_value, ev_ref_low, ev_ref_high, ev_visit
-                          Filter: ev_value > Float64(3) * CASE WHEN ev_sex = Utf8("F") THEN Float64(23) WHEN ev_sex = Utf8("M") THEN Float64(42) ELSE Float64(42) END
-                            Projection: rows_1.hospital_id AS hospital_id, rows_1.patient_id AS patient_id, rows_1.ev_day AS ev_day, rows_1.ev_end_day AS ev_end_day, rows_1.ev_value AS ev_value, rows_1.ev_ref_low AS ev_ref_low, rows_1.ev_ref_high AS ev_ref_high, rows_1.ev_visit AS ev_visit, sex_of.sex AS ev_sex
-                              Left Join: rows_1.hospital_id = sex_of.hospital_id, rows_1.patient_id = sex_of.patient_id
-                                SubqueryAlias: rows_1
-                                  SubqueryAlias: lab_alt
-                                    Projection: lab.hospital_id, lab.patient_id, CAST(lab.date AS Int32) AS ev_day, CAST(lab.date AS Int32) AS ev_end_day, lab.value * CASE coalesce(lower(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(translate(lab.unit, Utf8("！＂＃＄％＆＇（）＊＋，－．／０１２３４５６７８９：；＜＝＞？＠ＡＢＣＤＥＦＧＨＩＪＫＬＭＮＯＰＱＲＳＴＵＶＷＸＹＺ［＼］＾＿｀ａｂｃｄｅｆｇｈｉｊｋｌｍｎｏｐｑｒｓｔｕｖｗｘｙｚ｛｜｝～　"), Utf8("!"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\]^_`abcdefghijklmnopqrstuvwxyz{|}~ ")), Utf8("㎎"), Utf8("mg")), Utf8("㎗"), Utf8("dl")), Utf8("㎖"), Utf8("ml")), Utf8("㎕"), Utf8("ul")), Utf8("㎍"), Utf8("ug")), Utf8("ℓ"), Utf8("l")), Utf8("μ"), Utf8("u")), Utf8("µ"), Utf8("u")), Utf8("×"), Utf8("")), Utf8("x10"), Utf8("10")), Utf8("10*"), Utf8("10^")), Utf8(" "), Utf8(""))), Utf8("")) WHEN Utf8("u/l") THEN Float64(1) WHEN Utf8("iu/l") THEN Float64(1) WHEN Utf8("u/ml") THEN Float64(1000) WHEN Utf8("ku/l") THEN Float64(1000) WHEN Utf8("iu/ml") THEN Float64(1000) WHEN Utf8("mu/ml") THEN Float64(1) WHEN Utf8("miu/ml") THEN Float64(1) WHEN Utf8("miu/l") THEN Float64(0.001) WHEN Utf8("uiu/ml") THEN Float64(0.001) WHEN Utf8("uu/ml") THEN Float64(0.001) WHEN Utf8("ukat/l") THEN Float64(60) ELSE Float64(NULL) END AS ev_value, lab.ref_low * CASE coalesce(lower(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(translate(lab.unit, Utf8("！＂＃＄％＆＇（）＊＋，－．／０１２３４５６７８９：；＜＝＞？＠ＡＢＣＤＥＦＧＨＩＪＫＬＭＮＯＰＱＲＳＴＵＶＷＸＹＺ［＼］＾＿｀ａｂｃｄｅｆｇｈｉｊｋｌｍｎｏｐｑｒｓｔｕｖｗｘｙｚ｛｜｝～　"), Utf8("!"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\]^_`abcdefghijklmnopqrstuvwxyz{|}~ ")), Utf8("㎎"), Utf8("mg")), Utf8("㎗"), Utf8("dl")), Utf8("㎖"), Utf8("ml")), Utf8("㎕"), Utf8("ul")), Utf8("㎍"), Utf8("ug")), Utf8("ℓ"), Utf8("l")), Utf8("μ"), Utf8("u")), Utf8("µ"), Utf8("u")), Utf8("×"), Utf8("")), Utf8("x10"), Utf8("10")), Utf8("10*"), Utf8("10^")), Utf8(" "), Utf8(""))), Utf8("")) WHEN Utf8("u/l") THEN Float64(1) WHEN Utf8("iu/l") THEN Float64(1) WHEN Utf8("u/ml") THEN Float64(1000) WHEN Utf8("ku/l") THEN Float64(1000) WHEN Utf8("iu/ml") THEN Float64(1000) WHEN Utf8("mu/ml") THEN Float64(1) WHEN Utf8("miu/ml") THEN Float64(1) WHEN Utf8("miu/l") THEN Float64(0.001) WHEN Utf8("uiu/ml") THEN Float64(0.001) WHEN Utf8("uu/ml") THEN Float64(0.001) WHEN Utf8("ukat/l") THEN Float64(60) ELSE Float64(NULL) END AS ev_ref_low, lab.ref_high * CASE coalesce(lower(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(translate(lab.unit, Utf8("！＂＃＄％＆＇（）＊＋，－．／０１２３４５６７８９：；＜＝＞？＠ＡＢＣＤＥＦＧＨＩＪＫＬＭＮＯＰＱＲＳＴＵＶＷＸＹＺ［＼］＾＿｀ａｂｃｄｅｆｇｈｉｊｋｌｍｎｏｐｑｒｓｔｕｖｗｘｙｚ｛｜｝～　"), Utf8("!"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\]^_`abcdefghijklmnopqrstuvwxyz{|}~ ")), Utf8("㎎"), Utf8("mg")), Utf8("㎗"), Utf8("dl")), Utf8("㎖"), Utf8("ml")), Utf8("㎕"), Utf8("ul")), Utf8("㎍"), Utf8("ug")), Utf8("ℓ"), Utf8("l")), Utf8("μ"), Utf8("u")), Utf8("µ"), Utf8("u")), Utf8("×"), Utf8("")), Utf8("x10"), Utf8("10")), Utf8("10*"), Utf8("10^")), Utf8(" "), Utf8(""))), Utf8("")) WHEN Utf8("u/l") THEN Float64(1) WHEN Utf8("iu/l") THEN Float64(1) WHEN Utf8("u/ml") THEN Float64(1000) WHEN Utf8("ku/l") THEN Float64(1000) WHEN Utf8("iu/ml") THEN Float64(1000) WHEN Utf8("mu/ml") THEN Float64(1) WHEN Utf8("miu/ml") THEN Float64(1) WHEN Utf8("miu/l") THEN Float64(0.001) WHEN Utf8("uiu/ml") THEN Float64(0.001) WHEN Utf8("uu/ml") THEN Float64(0.001) WHEN Utf8("ukat/l") THEN Float64(60) ELSE Float64(NULL) END AS ev_ref_high, Int64(NULL) AS ev_visit
-                                      Filter: lab.analyte = Utf8("3B045")
-                                        TableScan: lab
-                                SubqueryAlias: sex_of
-                                  Projection: patient.hospital_id, patient.patient_id, patient.sex
-                                    TableScan: patient
-                  SubqueryAlias: patient
-                    TableScan: patient
+            Sort: c.hospital_id ASC NULLS LAST, c.patient_id ASC NULLS LAST, c.index_day ASC NULLS LAST
+              SubqueryAlias: c
+                Filter: index_day BETWEEN obs_start_day AND obs_end_day
+                  Projection: entry.hospital_id AS hospital_id, entry.patient_id AS patient_id, CAST(entry.index_day AS Date32) AS index_date, entry.index_day AS index_day, patient.sex AS sex, patient.birth_date AS birth_date, CAST(patient.first_record_date AS Int32) AS obs_start_day, CAST(patient.last_record_date AS Int32) AS obs_end_day, CAST(patient.death_date AS Int32) AS death_day
+                    Inner Join: entry.hospital_id = patient.hospital_id, entry.patient_id = patient.patient_id
+                      SubqueryAlias: entry
+                        Projection: hospital_id, patient_id, ev_day AS index_day
+                          Aggregate: groupBy=[[hospital_id, patient_id]], aggr=[[min(ev_day) AS ev_day]]
+                            Projection: hospital_id, patient_id, ev_day, ev_end_day, ev_value, ev_ref_low, ev_ref_high, ev_visit
+                              Filter: ev_value > Float64(3) * CASE WHEN ev_sex = Utf8("F") THEN Float64(23) WHEN ev_sex = Utf8("M") THEN Float64(42) ELSE Float64(42) END
+                                Projection: rows_1.hospital_id AS hospital_id, rows_1.patient_id AS patient_id, rows_1.ev_day AS ev_day, rows_1.ev_end_day AS ev_end_day, rows_1.ev_value AS ev_value, rows_1.ev_ref_low AS ev_ref_low, rows_1.ev_ref_high AS ev_ref_high, rows_1.ev_visit AS ev_visit, sex_of.sex AS ev_sex
+                                  Left Join: rows_1.hospital_id = sex_of.hospital_id, rows_1.patient_id = sex_of.patient_id
+                                    SubqueryAlias: rows_1
+                                      SubqueryAlias: lab_alt
+                                        Projection: lab.hospital_id, lab.patient_id, CAST(lab.date AS Int32) AS ev_day, CAST(lab.date AS Int32) AS ev_end_day, lab.value * CASE coalesce(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(lower(translate(lab.unit, Utf8("！＂＃＄％＆＇（）＊＋，－．／０１２３４５６７８９：；＜＝＞？＠ＡＢＣＤＥＦＧＨＩＪＫＬＭＮＯＰＱＲＳＴＵＶＷＸＹＺ［＼］＾＿｀ａｂｃｄｅｆｇｈｉｊｋｌｍｎｏｐｑｒｓｔｕｖｗｘｙｚ｛｜｝～　"), Utf8("!"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\]^_`abcdefghijklmnopqrstuvwxyz{|}~ "))), Utf8("㎎"), Utf8("mg")), Utf8("㎗"), Utf8("dl")), Utf8("㎖"), Utf8("ml")), Utf8("㎕"), Utf8("ul")), Utf8("㎍"), Utf8("ug")), Utf8("ℓ"), Utf8("l")), Utf8("μ"), Utf8("u")), Utf8("µ"), Utf8("u")), Utf8("×"), Utf8("")), Utf8("x10"), Utf8("10")), Utf8("10*"), Utf8("10^")), Utf8(" "), Utf8("")), Utf8("")) WHEN Utf8("u/l") THEN Float64(1) WHEN Utf8("iu/l") THEN Float64(1) WHEN Utf8("u/ml") THEN Float64(1000) WHEN Utf8("ku/l") THEN Float64(1000) WHEN Utf8("iu/ml") THEN Float64(1000) WHEN Utf8("mu/ml") THEN Float64(1) WHEN Utf8("miu/ml") THEN Float64(1) WHEN Utf8("miu/l") THEN Float64(0.001) WHEN Utf8("uiu/ml") THEN Float64(0.001) WHEN Utf8("uu/ml") THEN Float64(0.001) WHEN Utf8("ukat/l") THEN Float64(60) ELSE Float64(NULL) END AS ev_value, lab.ref_low * CASE coalesce(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(lower(translate(lab.unit, Utf8("！＂＃＄％＆＇（）＊＋，－．／０１２３４５６７８９：；＜＝＞？＠ＡＢＣＤＥＦＧＨＩＪＫＬＭＮＯＰＱＲＳＴＵＶＷＸＹＺ［＼］＾＿｀ａｂｃｄｅｆｇｈｉｊｋｌｍｎｏｐｑｒｓｔｕｖｗｘｙｚ｛｜｝～　"), Utf8("!"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\]^_`abcdefghijklmnopqrstuvwxyz{|}~ "))), Utf8("㎎"), Utf8("mg")), Utf8("㎗"), Utf8("dl")), Utf8("㎖"), Utf8("ml")), Utf8("㎕"), Utf8("ul")), Utf8("㎍"), Utf8("ug")), Utf8("ℓ"), Utf8("l")), Utf8("μ"), Utf8("u")), Utf8("µ"), Utf8("u")), Utf8("×"), Utf8("")), Utf8("x10"), Utf8("10")), Utf8("10*"), Utf8("10^")), Utf8(" "), Utf8("")), Utf8("")) WHEN Utf8("u/l") THEN Float64(1) WHEN Utf8("iu/l") THEN Float64(1) WHEN Utf8("u/ml") THEN Float64(1000) WHEN Utf8("ku/l") THEN Float64(1000) WHEN Utf8("iu/ml") THEN Float64(1000) WHEN Utf8("mu/ml") THEN Float64(1) WHEN Utf8("miu/ml") THEN Float64(1) WHEN Utf8("miu/l") THEN Float64(0.001) WHEN Utf8("uiu/ml") THEN Float64(0.001) WHEN Utf8("uu/ml") THEN Float64(0.001) WHEN Utf8("ukat/l") THEN Float64(60) ELSE Float64(NULL) END AS ev_ref_low, lab.ref_high * CASE coalesce(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(lower(translate(lab.unit, Utf8("！＂＃＄％＆＇（）＊＋，－．／０１２３４５６７８９：；＜＝＞？＠ＡＢＣＤＥＦＧＨＩＪＫＬＭＮＯＰＱＲＳＴＵＶＷＸＹＺ［＼］＾＿｀ａｂｃｄｅｆｇｈｉｊｋｌｍｎｏｐｑｒｓｔｕｖｗｘｙｚ｛｜｝～　"), Utf8("!"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\]^_`abcdefghijklmnopqrstuvwxyz{|}~ "))), Utf8("㎎"), Utf8("mg")), Utf8("㎗"), Utf8("dl")), Utf8("㎖"), Utf8("ml")), Utf8("㎕"), Utf8("ul")), Utf8("㎍"), Utf8("ug")), Utf8("ℓ"), Utf8("l")), Utf8("μ"), Utf8("u")), Utf8("µ"), Utf8("u")), Utf8("×"), Utf8("")), Utf8("x10"), Utf8("10")), Utf8("10*"), Utf8("10^")), Utf8(" "), Utf8("")), Utf8("")) WHEN Utf8("u/l") THEN Float64(1) WHEN Utf8("iu/l") THEN Float64(1) WHEN Utf8("u/ml") THEN Float64(1000) WHEN Utf8("ku/l") THEN Float64(1000) WHEN Utf8("iu/ml") THEN Float64(1000) WHEN Utf8("mu/ml") THEN Float64(1) WHEN Utf8("miu/ml") THEN Float64(1) WHEN Utf8("miu/l") THEN Float64(0.001) WHEN Utf8("uiu/ml") THEN Float64(0.001) WHEN Utf8("uu/ml") THEN Float64(0.001) WHEN Utf8("ukat/l") THEN Float64(60) ELSE Float64(NULL) END AS ev_ref_high, Int64(NULL) AS ev_visit
+                                          Filter: lab.analyte = Utf8("3B045")
+                                            TableScan: lab
+                                    SubqueryAlias: sex_of
+                                      Projection: patient.hospital_id, patient.patient_id, patient.sex
+                                        TableScan: patient
+                      SubqueryAlias: patient
+                        TableScan: patient
         "##);
     }
 }

@@ -32,7 +32,7 @@ use crate::cdm::Table;
 use crate::cir;
 use crate::diag::Internal;
 use expr::*;
-use shared::{Seen, shares};
+use shared::{Seen, shares, shares_labs};
 
 pub(crate) type Result<T, E = Internal> = std::result::Result<T, E>;
 
@@ -56,8 +56,21 @@ impl Gen {
 
     /// Computes `plan` once as an intermediate of the current plan and returns a scan of it.
     pub(super) fn intermediate(&mut self, alias: &str, plan: LogicalPlan) -> Result<LogicalPlan> {
-        // `tmp_` starts no other plan's name, and aliases are unique within a plan.
-        let name = format!("tmp_{}_{alias}", self.current);
+        // The same relation wanted again (an outcome's events with their conditions, for
+        // each of ten cohorts) is the result already computed: the plans are equal, so are
+        // their rows.
+        if let Some((_, name)) = self.computed.iter().find(|(p, _)| *p == plan) {
+            return Ok(self.scan(&name.clone())?.build()?);
+        }
+        // `tmp_` starts no other plan's name; an alias made in a naming scope of its own
+        // (`having`) may repeat one of the plan's, so the name gets a number.
+        let mut name = format!("tmp_{}_{alias}", self.current);
+        let mut n = 1;
+        while self.tables.contains_key(&name) {
+            n += 1;
+            name = format!("tmp_{}_{alias}_{n}", self.current);
+        }
+        self.computed.push((plan.clone(), name.clone()));
         self.register(&name, plan.schema().inner().clone());
         self.intermediates.push(NamedPlan {
             name: name.clone(),
@@ -87,6 +100,9 @@ impl Gen {
     }
 
     pub(super) fn scan(&self, name: &str) -> Result<LogicalPlanBuilder> {
+        if self.in_entries_plan && !name.starts_with("tmp_") {
+            self.entries_read_results.set(true);
+        }
         let schema = self
             .tables
             .get(name)
@@ -222,9 +238,14 @@ fn program_plans(p: &cir::Program) -> Result<Vec<NamedPlan>> {
     // classes, one drug scan). Only entry scans: they read the whole table anyway, where a
     // step's or outcome's scan is narrowed to the cohort's patients by the join it feeds (a
     // dynamic filter), which sharing would lose (measured: 0.80 s -> 0.95 s, 2x memory).
+    // The lab table is the exception the other way round: its scans outside the entries
+    // (steps, outcomes, reports, exports) are read once, narrowed to the patients of every
+    // cohort's entries, because each read decodes the largest table whole (the thiamazole
+    // example read it 26 times).
     let mut probe = Gen::default();
     let mut first = plans(&mut probe, p)?;
-    if !probe.seen.iter().any(|(t, seen)| shares(*t, seen)) {
+    let share_labs = shares_labs(&probe);
+    if !share_labs && !probe.seen.iter().any(|(t, seen)| shares(*t, seen)) {
         // Nothing to share: the first pass is the program.
         first.append(&mut probe.coverage(p)?);
         return Ok(first);
@@ -247,9 +268,83 @@ fn program_plans(p: &cir::Program) -> Result<Vec<NamedPlan>> {
             plan,
         });
     }
+    if share_labs {
+        g.lab_seen = probe.lab_seen;
+    }
     out.append(&mut plans(&mut g, p)?);
     out.append(&mut g.coverage(p)?);
     Ok(out)
+}
+
+impl Gen {
+    /// A cohort's entries plan (and its intermediates).
+    fn entries_plan(&mut self, c: &cir::Cohort, out: &mut Vec<NamedPlan>) -> Result<()> {
+        self.in_entries_plan = true;
+        self.begin(&format!("entries_{}", c.name));
+        let entries = self.cohort_entries(c)?;
+        out.append(&mut self.intermediates);
+        self.register(
+            &format!("entries_{}", c.name),
+            entries.schema().inner().clone(),
+        );
+        out.push(NamedPlan {
+            name: format!("entries_{}", c.name),
+            kind: PlanKind::Entries {
+                cohort: c.name.clone(),
+            },
+            plan: entries,
+        });
+        self.in_entries_plan = false;
+        Ok(())
+    }
+
+    /// A cohort's steps, attrition and members plans (and their intermediates).
+    fn cohort_plans(&mut self, c: &cir::Cohort, out: &mut Vec<NamedPlan>) -> Result<()> {
+        self.begin(&format!("steps_{}", c.name));
+        let steps = self.cohort_steps(c)?;
+        out.append(&mut self.intermediates);
+        let steps_schema = steps.schema().inner().clone();
+        out.push(NamedPlan {
+            name: format!("steps_{}", c.name),
+            kind: PlanKind::Steps {
+                cohort: c.name.clone(),
+                steps: c.steps.len(),
+            },
+            plan: steps,
+        });
+        self.register(&format!("steps_{}", c.name), steps_schema.clone());
+        self.begin(&format!("attrition_{}", c.name));
+        let attrition = self.attrition(c)?;
+        out.append(&mut self.intermediates);
+        let mut labels = vec![format!(
+            "entry: {}",
+            c.entry.text.trim_start_matches("index = ").trim()
+        )];
+        labels.extend(c.steps.iter().map(|s| s.label.clone()));
+        out.push(NamedPlan {
+            name: format!("attrition_{}", c.name),
+            kind: PlanKind::Attrition {
+                cohort: c.name.clone(),
+                labels,
+            },
+            plan: attrition,
+        });
+        self.begin(&format!("cohort_{}", c.name));
+        let members = self.members(c)?;
+        out.append(&mut self.intermediates);
+        self.register(
+            &format!("cohort_{}", c.name),
+            members.schema().inner().clone(),
+        );
+        out.push(NamedPlan {
+            name: format!("cohort_{}", c.name),
+            kind: PlanKind::Cohort {
+                cohort: c.name.clone(),
+            },
+            plan: members,
+        });
+        Ok(())
+    }
 }
 
 /// Every plan of the script, in the order they run.
@@ -265,64 +360,30 @@ fn plans(g: &mut Gen, p: &cir::Program) -> Result<Vec<NamedPlan>> {
         .iter()
         .map(|c| (c.name.clone(), c.entry.events.clone()))
         .collect();
+    // With a shared lab read, every cohort's entries come first: the read is narrowed to
+    // their patients.
+    let shared_lab = !g.lab_seen.preds.is_empty();
     for c in &p.cohorts {
-        g.begin(&format!("entries_{}", c.name));
-        let entries = g.cohort_entries(c)?;
-        out.append(&mut g.intermediates);
-        g.register(
-            &format!("entries_{}", c.name),
-            entries.schema().inner().clone(),
-        );
+        g.entries_plan(c, &mut out)?;
+        if !shared_lab {
+            g.cohort_plans(c, &mut out)?;
+        }
+    }
+    if shared_lab {
+        let name = "tmp_shared_lab".to_string();
+        let plan = g.shared_lab(p)?;
+        g.register(&name, plan.schema().inner().clone());
+        g.shared_lab = Some(name.clone());
         out.push(NamedPlan {
-            name: format!("entries_{}", c.name),
-            kind: PlanKind::Entries {
-                cohort: c.name.clone(),
+            name,
+            kind: PlanKind::Shared {
+                table: Table::Lab.name().to_string(),
             },
-            plan: entries,
+            plan,
         });
-        g.begin(&format!("steps_{}", c.name));
-        let steps = g.cohort_steps(c)?;
-        out.append(&mut g.intermediates);
-        let steps_schema = steps.schema().inner().clone();
-        out.push(NamedPlan {
-            name: format!("steps_{}", c.name),
-            kind: PlanKind::Steps {
-                cohort: c.name.clone(),
-                steps: c.steps.len(),
-            },
-            plan: steps,
-        });
-        g.register(&format!("steps_{}", c.name), steps_schema.clone());
-        g.begin(&format!("attrition_{}", c.name));
-        let attrition = g.attrition(c)?;
-        out.append(&mut g.intermediates);
-        let mut labels = vec![format!(
-            "entry: {}",
-            c.entry.text.trim_start_matches("index = ").trim()
-        )];
-        labels.extend(c.steps.iter().map(|s| s.label.clone()));
-        out.push(NamedPlan {
-            name: format!("attrition_{}", c.name),
-            kind: PlanKind::Attrition {
-                cohort: c.name.clone(),
-                labels,
-            },
-            plan: attrition,
-        });
-        g.begin(&format!("cohort_{}", c.name));
-        let members = g.members(c)?;
-        out.append(&mut g.intermediates);
-        g.register(
-            &format!("cohort_{}", c.name),
-            members.schema().inner().clone(),
-        );
-        out.push(NamedPlan {
-            name: format!("cohort_{}", c.name),
-            kind: PlanKind::Cohort {
-                cohort: c.name.clone(),
-            },
-            plan: members,
-        });
+        for c in &p.cohorts {
+            g.cohort_plans(c, &mut out)?;
+        }
     }
     for o in &p.outcomes {
         for cohort in &o.cohorts {
@@ -456,6 +517,8 @@ struct Gen {
     current: String,
     /// Intermediate plans the current plan reads, in the order they must run.
     intermediates: Vec<NamedPlan>,
+    /// Every intermediate's plan so far, and its name (an equal one is read, not redone).
+    computed: Vec<(LogicalPlan, String)>,
     /// The code-set scans made of each CDM table (what a shared scan must select).
     seen: BTreeMap<Table, Seen>,
     /// CDM tables read through a shared plan, and its name.
@@ -472,6 +535,16 @@ struct Gen {
     entries: BTreeMap<String, cir::Events>,
     /// Drug sources add `ev_member`, the code set each row belongs to (`index_drug`).
     members: bool,
+    /// The lab scans outside cohort entries (steps, outcomes, exports, reports): what the
+    /// one shared read of the lab table must select.
+    lab_seen: Seen,
+    /// The shared read of the lab table, narrowed to the patients of every cohort's entries.
+    shared_lab: Option<String>,
+    /// Building an `entries_` plan (with its intermediates).
+    in_entries_plan: bool,
+    /// An `entries_` plan read another plan's result (`in cohort x` in an entry's
+    /// condition): entries then cannot all run before the first steps.
+    entries_read_results: std::cell::Cell<bool>,
 }
 
 #[cfg(test)]

@@ -1,6 +1,8 @@
 //! Shared scans (stage: CIR → plans): a CDM table that the entries of several cohorts test
-//! is read once, with the rows any of them selects (a first pass finds them).
+//! is read once, with the rows any of them selects (a first pass finds them); the lab rows
+//! that steps, outcomes and outputs test are read once, for the patients the cohorts entered.
 
+use datafusion_common::JoinType;
 use datafusion_expr::{Expr, LogicalPlan, LogicalPlanBuilder, in_list, lit};
 
 use super::expr::*;
@@ -38,10 +40,12 @@ impl Gen {
             }
         }
         tests.extend(lists.into_iter().map(|(e, l)| in_list(e, l, false)));
-        let any = tests
-            .into_iter()
-            .reduce(Expr::or)
-            .unwrap_or_else(|| lit(false));
+        let any = analyte_guarded(
+            tests
+                .into_iter()
+                .reduce(Expr::or)
+                .unwrap_or_else(|| lit(false)),
+        );
         let keep: Vec<Expr> = table
             .columns()
             .iter()
@@ -60,27 +64,74 @@ impl Gen {
         preds: &[Expr],
         columns: &[Expr],
     ) -> Result<LogicalPlanBuilder> {
-        if !self.in_entry {
+        if !self.in_entry && table != Table::Lab {
             return self.scan_cdm(table);
         }
-        let seen = self.seen.entry(table).or_default();
+        let seen = if self.in_entry {
+            self.seen.entry(table).or_default()
+        } else {
+            &mut self.lab_seen
+        };
         seen.preds.push(codes);
         for e in preds.iter().chain(columns) {
             seen.columns
                 .extend(e.column_refs().into_iter().map(|c| c.name.clone()));
         }
-        match self.shared.get(&table).cloned() {
+        let shared = if self.in_entry {
+            self.shared.get(&table)
+        } else {
+            self.shared_lab.as_ref()
+        };
+        match shared.cloned() {
             Some(name) => self.scan(&name),
             None => self.scan_cdm(table),
         }
     }
+
+    /// The lab rows every scan outside the entries selects, of the patients some cohort
+    /// entered: the steps, outcomes and outputs read these instead of the lab table.
+    pub(super) fn shared_lab(&self, p: &cir::Program) -> Result<LogicalPlan> {
+        let keys = ["hospital_id", "patient_id"];
+        let mut entered: Option<LogicalPlanBuilder> = None;
+        for coh in &p.cohorts {
+            let patients = self
+                .scan(&format!("entries_{}", coh.name))?
+                .project(keys.map(c).to_vec())?
+                .build()?;
+            entered = Some(match entered {
+                None => LogicalPlanBuilder::from(patients),
+                Some(b) => b.union(patients)?,
+            });
+        }
+        let entered = entered
+            .ok_or_else(|| internal("a shared lab read without cohorts"))?
+            .distinct()?
+            .alias("entered")?
+            .build()?;
+        let rows = self.shared_scan(Table::Lab, &self.lab_seen)?;
+        Ok(LogicalPlanBuilder::from(rows)
+            .alias("lab")?
+            .join(
+                entered,
+                JoinType::LeftSemi,
+                (keys_of("lab", &keys), keys_of("entered", &keys)),
+                None,
+            )?
+            .build()?)
+    }
+}
+
+/// Whether the lab scans outside the entries are read once, shared: two or more, and every
+/// cohort's entries can run before the first steps.
+pub(super) fn shares_labs(probe: &Gen) -> bool {
+    probe.lab_seen.preds.len() >= 2 && !probe.entries_read_results.get()
 }
 
 /// The code-set scans of one CDM table: their code tests (one per scan) and every column
 /// the scans read.
 #[derive(Default)]
 pub(super) struct Seen {
-    preds: Vec<Expr>,
+    pub(super) preds: Vec<Expr>,
     columns: std::collections::BTreeSet<String>,
 }
 
@@ -108,5 +159,43 @@ cohort b { index = first drug y }"#,
           Filter: drug.yj_code LIKE Utf8("2432001%") OR drug.yj_code LIKE Utf8("2432002%")
             TableScan: drug
         "#);
+    }
+
+    #[test]
+    fn labs_outside_the_entries_are_read_once_for_the_entered_patients() {
+        let src = r#"import labs.{alt, ast}
+codes x: drug = yj "2432001"
+codes y: drug = yj "2432002"
+cohort a {
+  index = first drug x
+  exclude lab alt > 100 U/L within 30 days before index
+}
+cohort b {
+  index = first drug y
+  exclude lab ast > 100 U/L within 30 days before index
+}
+outcome hurt in a, b = first lab alt > 300 U/L within 90 days after index"#;
+        insta::assert_snapshot!(plan(src, "tmp_shared_lab"), @r#"
+    LeftSemi Join: lab.hospital_id = entered.hospital_id, lab.patient_id = entered.patient_id
+      SubqueryAlias: lab
+        Projection: lab.hospital_id, lab.patient_id, lab.date, lab.analyte, lab.value, lab.unit, lab.ref_low, lab.ref_high
+          Filter: lab.analyte = Utf8("3B045") OR lab.analyte = Utf8("3B035")
+            TableScan: lab
+      SubqueryAlias: entered
+        Distinct:
+          Union
+            Projection: entries_a.hospital_id, entries_a.patient_id
+              TableScan: entries_a
+            Projection: entries_b.hospital_id, entries_b.patient_id
+              TableScan: entries_b
+"#);
+        // Every cohort's entries run before it, and no later plan reads the lab table.
+        let all = crate::testing::plans(src);
+        let shared_at = all.find("-- tmp_shared_lab").expect("a shared lab read");
+        assert!(all[..shared_at].contains("-- entries_b"));
+        // (The coverage plans after them count every lab row by hospital.)
+        let after = shared_at + all[shared_at..].find("\n-- ").expect("plans after it");
+        let coverage = all.find("-- coverage_").unwrap_or(all.len());
+        assert!(!all[after..coverage].contains("TableScan: lab"), "{all}");
     }
 }

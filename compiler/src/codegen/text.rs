@@ -104,6 +104,9 @@ pub fn kind_word(k: &PlanKind) -> &'static str {
             "Table 1 rows of one cohort, summarised (aggregate) by the runtime"
         }
         PlanKind::Intermediate { .. } => "intermediate, computed once for the plan after it",
+        PlanKind::Shared { table } if table == "lab" => {
+            "shared scan of the lab rows every later plan tests, for the patients the cohorts entered"
+        }
         PlanKind::Shared { .. } => "shared scan, read once for every plan that tests these codes",
         PlanKind::Coverage { .. } => "data coverage by hospital, site-only",
         PlanKind::LabUnits => "lab units that cannot be converted, by hospital, site-only",

@@ -223,6 +223,19 @@ async fn check_table(
             });
         }
     }
+    if table == Table::Lab && cols.contains(&"jlac10") && cols.contains(&"analyte") {
+        // Plans find JLAC10 codes among the rows of their analyte (a cheap first test):
+        // a row whose analyte is not its code's start would be missed, so it is set aside
+        // and said.
+        tests.push(Test {
+            alias: "analyte_of_jlac10".into(),
+            column: Some("analyte".into()),
+            problem: "with an analyte that is not the first 5 characters of its jlac10".into(),
+            sql: "jlac10 IS NOT NULL AND analyte IS DISTINCT FROM left(jlac10, 5)".into(),
+            policy: Policy::SetAside,
+            values_of: None,
+        });
+    }
     for (t, start, end) in ORDER {
         if *t == table && cols.contains(start) && cols.contains(end) {
             tests.push(Test {
