@@ -17,10 +17,24 @@ DuckDB's exact count published by the rule (0, 1-9 hidden, otherwise rounded to 
 (complementary suppression); a count that does not apply (new users of a non-drug, persons
 with a value of a non-lab) must be null on both sides.
 
+The five example studies (`EXAMPLES`: examples/<name>/study.mid) against bench/sql/<name>.sql,
+an oracle written by hand from the script and the stdlib. Both run as whole processes:
+`mid run examples/<name>/study.mid --data DIR --out OUT`, and the same Python process as the
+feasibility benchmark. The SQL gives one row per exact count (output, stratum, count, n): the
+attrition of every cohort, the counts of the reports it covers, and `run-site` rows, the exact
+row counts mid keeps in site-only/run-site.json (entries, members and outcomes of each cohort).
+Every count mid publishes in those reports must be DuckDB's exact count published by the rule
+(person-days rounded to the nearest 100, hidden with the row's persons); a count mid hides must
+be 1-9; a null mid does not flag (another cohort's outcome) must have no DuckDB row; every
+stratum must be on both sides; a report mid withheld must be too fine by DuckDB's counts; and
+every `run-site` count must equal mid's exact one. Reports the SQL leaves out (Table 1) are
+listed, not compared.
+
 Usage (see docs/performance.md):
     python3 bench/bench.py --data bench/data/net-1m --mid target/release/mid [--runs 3]
     python3 bench/bench.py --data DIR --mid target/release/mid --only feasibility_standard
     python3 bench/bench.py --data DIR --only feasibility_standard --duckdb-only --runs 1
+    python3 bench/bench.py --data DIR --mid target/debug/mid --only thiamazole_granulocytopenia --runs 1
 """
 
 import argparse
@@ -38,7 +52,10 @@ import duckdb
 ROOT = Path(__file__).resolve().parent
 QUERIES = ["q1_new_users_lab", "q2_inpatient_outcome", "q3_counts"]
 FEASIBILITY = ["feasibility_standard"]
-BENCHMARKS = QUERIES + FEASIBILITY
+# The example studies, each examples/<name>/study.mid against bench/sql/<name>.sql.
+EXAMPLES = ["antidepressants_platelets", "pah_liver_injury", "statins_liver", "thiamazole_granulocytopenia",
+            "vegf_dissection"]
+BENCHMARKS = QUERIES + FEASIBILITY + EXAMPLES
 # The strata of a feasibility row and its counts (compiler/src/codegen/feasibility.rs).
 FEASIBILITY_KEYS = ["item", "hospital", "quarter", "age_band", "sex"]
 FEASIBILITY_COUNTS = ["persons", "records", "new_users", "persons_with_value"]
@@ -278,18 +295,194 @@ def feasibility_row(args, data: Path, tmp: Path, q: str, results: list):
     r = feasibility_benchmark(args, data, tmp, q)
     if r["detail"] is None:
         best_duck = min(r["duck_times"])
-        print(f"{q:<24}{'-':>10}{best_duck:>12.2f}{'-':>12}  - (DuckDB only)")
+        print(f"{q:<28}{'-':>10}{best_duck:>12.2f}{'-':>12}  - (DuckDB only)")
         results.append({"benchmark": q, "duckdb_s": round(best_duck, 3), "duckdb_runs": r["duck_times"],
                         "duckdb_whole_process": True})
         return
     best_mid, best_duck = min(r["mid_times"]), min(r["duck_times"])
     ratio = best_mid / best_duck
-    print(f"{q:<24}{best_mid:>10.2f}{best_duck:>12.2f}{ratio:>12.2f}  {'yes' if r['same'] else 'NO'}")
+    print(f"{q:<28}{best_mid:>10.2f}{best_duck:>12.2f}{ratio:>12.2f}  {'yes' if r['same'] else 'NO'}")
     print_feasibility_detail(r["detail"])
     detail = {k: v for k, v in r["detail"].items() if k != "examples"}
     results.append({"benchmark": q, "mid_s": round(best_mid, 3), "duckdb_s": round(best_duck, 3),
                     "ratio": round(ratio, 2), "same_counts": r["same"], "mid_runs": r["mid_times"],
                     "duckdb_runs": r["duck_times"], "duckdb_whole_process": True, "agreement": detail})
+
+
+def run_mid_example(mid: str, ex: str, data: Path, out: Path) -> float:
+    """`mid run examples/<ex>/study.mid`, as a whole process, its outputs in Parquet."""
+    if out.exists():
+        shutil.rmtree(out)
+    start = time.perf_counter()
+    r = subprocess.run([mid, "run", str(ROOT.parent / "examples" / ex / "study.mid"), "--data", str(data),
+                        "--out", str(out), "--color", "never"], capture_output=True, text=True)
+    elapsed = time.perf_counter() - start
+    if r.returncode != 0:
+        sys.exit(f"mid failed on examples/{ex}/study.mid:\n{r.stderr}")
+    return elapsed
+
+
+def published_days(days, persons_hidden: bool):
+    """Person-days as the rule publishes them: hidden with their row's persons, else 0 or
+    rounded to the nearest 100 (halves up)."""
+    if persons_hidden:
+        return None
+    return 0 if days == 0 else (days + 50) // 100 * 100
+
+
+def mid_threshold(path: Path) -> int:
+    """The threshold a table hides below (`mid.threshold` in its Parquet metadata), 10 when
+    it cannot be read."""
+    try:
+        import pyarrow.parquet as pq
+        return int(pq.read_schema(path).metadata[b"mid.threshold"])
+    except Exception:
+        return 10
+
+
+def too_fine(persons: list, threshold: int) -> bool:
+    """mid's rule for withholding a report (runtime/src/disclosure.rs): more than half of its
+    non-empty cells below the threshold."""
+    non_empty = [n for n in persons if n > 0]
+    return len(non_empty) > 1 and 2 * sum(1 for n in non_empty if n < threshold) > len(non_empty)
+
+
+def compare_example(out: Path, duck_file: Path) -> dict:
+    """Compares mid's published tables (and its exact site-only row counts) with DuckDB's exact
+    counts, count by count."""
+    con = duckdb.connect()
+    duck = {}
+    for output, stratum, count, n in con.execute(
+            "SELECT output, stratum, count, n FROM read_parquet(?)", [str(duck_file)]).fetchall():
+        duck.setdefault(output, {}).setdefault(stratum, {})[count] = n
+    run = json.loads((out / "run.json").read_text())
+    withheld = {w["report"] for w in run.get("withheld", [])}
+    st = {
+        "tables": 0, "rows": 0,
+        "shown_agree": 0, "shown_differ": 0, "hidden_small": 0, "hidden_bad": 0,
+        "not_applying_agree": 0, "not_applying_differ": 0,
+        "only_mid": 0, "only_duckdb": 0, "withheld_agree": 0, "withheld_differ": 0,
+        "exact_agree": 0, "exact_differ": 0, "not_compared": [],
+        "examples": [],
+    }
+
+    def bad(what, table, key, count, m, d):
+        if len(st["examples"]) < 12:
+            st["examples"].append(f"{what}: {table} [{key}] {count}: mid {m}, DuckDB {d}")
+
+    for output in sorted(o for o in duck if o != "run-site"):
+        path = out / "reports" / f"{output}.parquet"
+        if not path.exists():
+            rows = duck[output]
+            persons = [r.get("persons", 0) for r in rows.values()]
+            if output in withheld and too_fine(persons, 10):
+                st["withheld_agree"] += 1
+            else:
+                st["withheld_differ"] += 1
+                bad("missing", output, "", "file", "withheld" if output in withheld else "absent", f"{len(rows)} rows")
+            continue
+        st["tables"] += 1
+        threshold = mid_threshold(path)
+        cur = con.execute("SELECT * FROM read_parquet(?)", [str(path)])
+        cols = [c[0] for c in cur.description]
+        rows = cur.fetchall()
+        attrition = output.startswith("attrition_")
+        keys = ["step"] if attrition else cols[:cols.index("persons")]
+        counts = [c for c in cols if f"{c}_suppressed" in cols]
+        seen = set()
+        for row in rows:
+            r = dict(zip(cols, row))
+            key = "|".join("" if r[k] is None else str(r[k]) for k in keys)
+            seen.add(key)
+            d = duck[output].get(key)
+            st["rows"] += 1
+            if d is None:
+                st["only_mid"] += 1
+                bad("only in mid", output, key, "row", {c: r[c] for c in counts}, None)
+                continue
+            for c in counts:
+                mv, hidden, dv = r[c], r[f"{c}_suppressed"], d.get(c)
+                if mv is None and not hidden:  # does not apply
+                    if dv is None:
+                        st["not_applying_agree"] += 1
+                    else:
+                        st["not_applying_differ"] += 1
+                        bad("not applying", output, key, c, None, dv)
+                    continue
+                if dv is None:
+                    st["shown_differ"] += 1
+                    bad("no DuckDB count", output, key, c, "hidden" if hidden else mv, None)
+                    continue
+                if c.endswith("_person_days"):
+                    want = published_days(dv, bool(r.get("persons_suppressed")))
+                    ok = (want is None) == bool(hidden) and (hidden or mv == want)
+                    if ok and hidden:
+                        st["hidden_small"] += 1
+                    elif ok:
+                        st["shown_agree"] += 1
+                    else:
+                        st["shown_differ"] += 1
+                        bad("person-days", output, key, c, "hidden" if hidden else mv, dv)
+                elif hidden:
+                    if 1 <= dv < threshold:
+                        st["hidden_small"] += 1
+                    else:
+                        st["hidden_bad"] += 1
+                        bad("hidden", output, key, c, "hidden", dv)
+                elif published(dv) == mv and (dv == 0 or dv >= threshold):
+                    st["shown_agree"] += 1
+                else:
+                    st["shown_differ"] += 1
+                    bad("shown", output, key, c, mv, dv)
+            extra = set(d) - set(counts)
+            if extra:
+                st["shown_differ"] += len(extra)
+                bad("count not in mid", output, key, ",".join(sorted(extra)), None, [d[c] for c in sorted(extra)])
+        for key in sorted(set(duck[output]) - seen):
+            st["only_duckdb"] += 1
+            bad("only in DuckDB", output, key, "row", None, duck[output][key])
+    for path in sorted((out / "reports").glob("*.parquet")):
+        if path.stem not in duck:
+            st["not_compared"].append(path.stem)
+    # The exact counts mid keeps at the site: rows of its entries, cohort and outcome plans.
+    site = json.loads((out / "site-only" / "run-site.json").read_text())["tables"]
+    for count, n in sorted(duck.get("run-site", {}).get("", {}).items()):
+        if site.get(count) == n:
+            st["exact_agree"] += 1
+        else:
+            st["exact_differ"] += 1
+            bad("exact", "run-site", "", count, site.get(count), n)
+    st["same"] = all(st[x] == 0 for x in ("shown_differ", "hidden_bad", "not_applying_differ", "only_mid",
+                                          "only_duckdb", "withheld_differ", "exact_differ"))
+    return st
+
+
+def example_row(args, data: Path, tmp: Path, ex: str, results: list):
+    sql_file = ROOT / "sql" / f"{ex}.sql"
+    out = tmp / ex
+    duck_out = tmp / f"{ex}.duckdb.parquet"
+    mid_times, duck_times = [], []
+    for _ in range(args.runs):
+        mid_times.append(run_mid_example(args.mid, ex, data, out))
+        duck_times.append(run_duckdb_process(sql_file, data, args.threads, duck_out))
+    st = compare_example(out, duck_out)
+    best_mid, best_duck = min(mid_times), min(duck_times)
+    ratio = best_mid / best_duck
+    print(f"{ex:<28}{best_mid:>10.2f}{best_duck:>12.2f}{ratio:>12.2f}  {'yes' if st['same'] else 'NO'}")
+    print(f"  {st['tables']} tables, {st['rows']} rows; counts shown by mid: {st['shown_agree']} agree, "
+          f"{st['shown_differ']} differ; hidden by mid: {st['hidden_small']} are 1-9 (or go with hidden persons), "
+          f"{st['hidden_bad']} are not; not applying: {st['not_applying_agree']} agree, {st['not_applying_differ']} differ")
+    print(f"  rows only in mid {st['only_mid']}, only in DuckDB {st['only_duckdb']}; withheld reports "
+          f"{st['withheld_agree']} agree, {st['withheld_differ']} differ; exact counts (site-only run-site.json) "
+          f"{st['exact_agree']} agree, {st['exact_differ']} differ")
+    if st["not_compared"]:
+        print(f"  not compared (not in the SQL): {', '.join(st['not_compared'])}")
+    for e in st["examples"]:
+        print(f"  {e}")
+    detail = {k: v for k, v in st.items() if k != "examples"}
+    results.append({"benchmark": ex, "mid_s": round(best_mid, 3), "duckdb_s": round(best_duck, 3),
+                    "ratio": round(ratio, 2), "same_counts": st["same"], "mid_runs": mid_times,
+                    "duckdb_runs": duck_times, "duckdb_whole_process": True, "agreement": detail})
 
 
 def mid_counts(out: Path, q: str):
@@ -332,10 +525,13 @@ def main():
     tmp = Path(tempfile.mkdtemp(prefix="mid-bench-"))
     results = []
     print(f"data: {data}  threads: {args.threads}  runs: {args.runs} (best of)")
-    print(f"{'benchmark':<24}{'mid (s)':>10}{'DuckDB (s)':>12}{'mid/DuckDB':>12}  same counts")
+    print(f"{'benchmark':<28}{'mid (s)':>10}{'DuckDB (s)':>12}{'mid/DuckDB':>12}  same counts")
     for q in chosen:
         if q in FEASIBILITY:
             feasibility_row(args, data, tmp, q, results)
+            continue
+        if q in EXAMPLES:
+            example_row(args, data, tmp, q, results)
             continue
         script = ROOT / "scripts" / f"{q}.mid"
         sql = (ROOT / "sql" / f"{q}.sql").read_text().replace("{data}", str(data))
@@ -347,7 +543,7 @@ def main():
         m = mid_counts(out, q)
         if m is None:
             best_mid, best_duck = min(mid_times), min(duck_times)
-            print(f"{q:<24}{best_mid:>10.2f}{best_duck:>12.2f}{best_mid / best_duck:>12.2f}  - (mid withheld the report)")
+            print(f"{q:<28}{best_mid:>10.2f}{best_duck:>12.2f}{best_mid / best_duck:>12.2f}  - (mid withheld the report)")
             results.append({"benchmark": q, "mid_s": round(best_mid, 3), "duckdb_s": round(best_duck, 3),
                             "ratio": round(best_mid / best_duck, 2), "same_counts": None,
                             "mid_runs": mid_times, "duckdb_runs": duck_times})
@@ -367,7 +563,7 @@ def main():
         same = len(mid_persons) == len(duck_persons) and all(agrees(a, b) for a, b in zip(mid_persons, duck_persons))
         best_mid, best_duck = min(mid_times), min(duck_times)
         ratio = best_mid / best_duck
-        print(f"{q:<24}{best_mid:>10.2f}{best_duck:>12.2f}{ratio:>12.2f}  {'yes' if same else 'NO'}")
+        print(f"{q:<28}{best_mid:>10.2f}{best_duck:>12.2f}{ratio:>12.2f}  {'yes' if same else 'NO'}")
         results.append({"benchmark": q, "mid_s": round(best_mid, 3), "duckdb_s": round(best_duck, 3),
                         "ratio": round(ratio, 2), "same_counts": same, "mid_runs": mid_times, "duckdb_runs": duck_times})
         if not same:
