@@ -32,7 +32,7 @@ use crate::cdm::Table;
 use crate::cir;
 use crate::diag::Internal;
 use expr::*;
-use shared::{Seen, shares, shares_labs};
+use shared::{Seen, shared_later, shares};
 
 pub(crate) type Result<T, E = Internal> = std::result::Result<T, E>;
 
@@ -161,8 +161,13 @@ pub enum PlanKind {
     /// once and kept for it: the engine does not share common subplans by itself.
     Intermediate { of: String },
     /// The rows of a CDM table that the script's code sets select (and only the columns its
-    /// tests read), read from the data once for every plan that tests them.
-    Shared { table: String },
+    /// tests read), read from the data once for every plan that tests them; `entered`: the
+    /// rows later plans test, of the patients the cohorts entered.
+    Shared {
+        table: String,
+        #[serde(default)]
+        entered: bool,
+    },
     /// One cohort's rows of a Table 1 (a value per entry and row); the runtime summarises
     /// them per cohort (patient-level, never written).
     Table1 { table: String, cohort: String },
@@ -238,14 +243,14 @@ fn program_plans(p: &cir::Program) -> Result<Vec<NamedPlan>> {
     // classes, one drug scan). Only entry scans: they read the whole table anyway, where a
     // step's or outcome's scan is narrowed to the cohort's patients by the join it feeds (a
     // dynamic filter), which sharing would lose (measured: 0.80 s -> 0.95 s, 2x memory).
-    // The lab table is the exception the other way round: its scans outside the entries
-    // (steps, outcomes, reports, exports) are read once, narrowed to the patients of every
-    // cohort's entries, because each read decodes the largest table whole (the thiamazole
-    // example read it 26 times).
+    // The scans outside the entries (steps, outcomes, reports, exports) of a table read
+    // more than once are read once, narrowed to the patients of every cohort's entries:
+    // each read decodes the whole table (the thiamazole example read the lab table 26
+    // times, the antidepressant example the diagnosis table once per cohort).
     let mut probe = Gen::default();
     let mut first = plans(&mut probe, p)?;
-    let share_labs = shares_labs(&probe);
-    if !share_labs && !probe.seen.iter().any(|(t, seen)| shares(*t, seen)) {
+    let later = shared_later(&probe);
+    if later.is_empty() && !probe.seen.iter().any(|(t, seen)| shares(*t, seen)) {
         // Nothing to share: the first pass is the program.
         first.append(&mut probe.coverage(p)?);
         return Ok(first);
@@ -264,12 +269,15 @@ fn program_plans(p: &cir::Program) -> Result<Vec<NamedPlan>> {
             name,
             kind: PlanKind::Shared {
                 table: table.name().to_string(),
+                entered: false,
             },
             plan,
         });
     }
-    if share_labs {
-        g.lab_seen = probe.lab_seen;
+    for table in later {
+        if let Some(seen) = probe.later_seen.remove(&table) {
+            g.later_seen.insert(table, seen);
+        }
     }
     out.append(&mut plans(&mut g, p)?);
     out.append(&mut g.coverage(p)?);
@@ -360,27 +368,30 @@ fn plans(g: &mut Gen, p: &cir::Program) -> Result<Vec<NamedPlan>> {
         .iter()
         .map(|c| (c.name.clone(), c.entry.events.clone()))
         .collect();
-    // With a shared lab read, every cohort's entries come first: the read is narrowed to
-    // their patients.
-    let shared_lab = !g.lab_seen.preds.is_empty();
+    // With shared reads after the entries, every cohort's entries come first: the reads
+    // are narrowed to their patients.
+    let later: Vec<Table> = g.later_seen.keys().copied().collect();
     for c in &p.cohorts {
         g.entries_plan(c, &mut out)?;
-        if !shared_lab {
+        if later.is_empty() {
             g.cohort_plans(c, &mut out)?;
         }
     }
-    if shared_lab {
-        let name = "tmp_shared_lab".to_string();
-        let plan = g.shared_lab(p)?;
-        g.register(&name, plan.schema().inner().clone());
-        g.shared_lab = Some(name.clone());
-        out.push(NamedPlan {
-            name,
-            kind: PlanKind::Shared {
-                table: Table::Lab.name().to_string(),
-            },
-            plan,
-        });
+    if !later.is_empty() {
+        for table in later {
+            let name = format!("tmp_entered_{table}");
+            let plan = g.entered_scan(table, p)?;
+            g.register(&name, plan.schema().inner().clone());
+            g.later_shared.insert(table, name.clone());
+            out.push(NamedPlan {
+                name,
+                kind: PlanKind::Shared {
+                    table: table.name().to_string(),
+                    entered: true,
+                },
+                plan,
+            });
+        }
         for c in &p.cohorts {
             g.cohort_plans(c, &mut out)?;
         }
@@ -535,11 +546,12 @@ struct Gen {
     entries: BTreeMap<String, cir::Events>,
     /// Drug sources add `ev_member`, the code set each row belongs to (`index_drug`).
     members: bool,
-    /// The lab scans outside cohort entries (steps, outcomes, exports, reports): what the
-    /// one shared read of the lab table must select.
-    lab_seen: Seen,
-    /// The shared read of the lab table, narrowed to the patients of every cohort's entries.
-    shared_lab: Option<String>,
+    /// The code-set scans outside cohort entries (steps, outcomes, exports, reports) of
+    /// each CDM table: what a shared read after the entries must select.
+    later_seen: BTreeMap<Table, Seen>,
+    /// CDM tables read after the entries through a shared plan narrowed to the patients of
+    /// every cohort's entries, and its name.
+    later_shared: BTreeMap<Table, String>,
     /// Building an `entries_` plan (with its intermediates).
     in_entries_plan: bool,
     /// An `entries_` plan read another plan's result (`in cohort x` in an entry's

@@ -1,6 +1,7 @@
 //! Shared scans (stage: CIR → plans): a CDM table that the entries of several cohorts test
-//! is read once, with the rows any of them selects (a first pass finds them); the lab rows
-//! that steps, outcomes and outputs test are read once, for the patients the cohorts entered.
+//! is read once, with the rows any of them selects (a first pass finds them); the rows that
+//! steps, outcomes and outputs test are read once per table, for the patients the cohorts
+//! entered.
 
 use datafusion_common::JoinType;
 use datafusion_expr::{Expr, LogicalPlan, LogicalPlanBuilder, in_list, lit};
@@ -64,13 +65,10 @@ impl Gen {
         preds: &[Expr],
         columns: &[Expr],
     ) -> Result<LogicalPlanBuilder> {
-        if !self.in_entry && table != Table::Lab {
-            return self.scan_cdm(table);
-        }
         let seen = if self.in_entry {
             self.seen.entry(table).or_default()
         } else {
-            &mut self.lab_seen
+            self.later_seen.entry(table).or_default()
         };
         seen.preds.push(codes);
         for e in preds.iter().chain(columns) {
@@ -80,7 +78,7 @@ impl Gen {
         let shared = if self.in_entry {
             self.shared.get(&table)
         } else {
-            self.shared_lab.as_ref()
+            self.later_shared.get(&table)
         };
         match shared.cloned() {
             Some(name) => self.scan(&name),
@@ -88,9 +86,9 @@ impl Gen {
         }
     }
 
-    /// The lab rows every scan outside the entries selects, of the patients some cohort
-    /// entered: the steps, outcomes and outputs read these instead of the lab table.
-    pub(super) fn shared_lab(&self, p: &cir::Program) -> Result<LogicalPlan> {
+    /// The rows of `table` every scan outside the entries selects, of the patients some
+    /// cohort entered: the steps, outcomes and outputs read these instead of the table.
+    pub(super) fn entered_scan(&self, table: Table, p: &cir::Program) -> Result<LogicalPlan> {
         let keys = ["hospital_id", "patient_id"];
         let mut entered: Option<LogicalPlanBuilder> = None;
         for coh in &p.cohorts {
@@ -104,27 +102,39 @@ impl Gen {
             });
         }
         let entered = entered
-            .ok_or_else(|| internal("a shared lab read without cohorts"))?
+            .ok_or_else(|| internal("a shared read without cohorts"))?
             .distinct()?
             .alias("entered")?
             .build()?;
-        let rows = self.shared_scan(Table::Lab, &self.lab_seen)?;
+        let seen = self
+            .later_seen
+            .get(&table)
+            .ok_or_else(|| internal(format!("no scans of {table} to share")))?;
+        let rows = self.shared_scan(table, seen)?;
         Ok(LogicalPlanBuilder::from(rows)
-            .alias("lab")?
+            .alias(table.name())?
             .join(
                 entered,
                 JoinType::LeftSemi,
-                (keys_of("lab", &keys), keys_of("entered", &keys)),
+                (keys_of(table.name(), &keys), keys_of("entered", &keys)),
                 None,
             )?
             .build()?)
     }
 }
 
-/// Whether the lab scans outside the entries are read once, shared: two or more, and every
-/// cohort's entries can run before the first steps.
-pub(super) fn shares_labs(probe: &Gen) -> bool {
-    probe.lab_seen.preds.len() >= 2 && !probe.entries_read_results.get()
+/// The tables whose scans outside the entries are read once, shared: those scanned so two
+/// or more times, when every cohort's entries can run before the first steps.
+pub(super) fn shared_later(probe: &Gen) -> Vec<Table> {
+    if probe.entries_read_results.get() {
+        return Vec::new();
+    }
+    probe
+        .later_seen
+        .iter()
+        .filter(|(_, seen)| seen.preds.len() >= 2)
+        .map(|(t, _)| *t)
+        .collect()
 }
 
 /// The code-set scans of one CDM table: their code tests (one per scan) and every column
@@ -175,7 +185,7 @@ cohort b {
   exclude lab ast > 100 U/L within 30 days before index
 }
 outcome hurt in a, b = first lab alt > 300 U/L within 90 days after index"#;
-        insta::assert_snapshot!(plan(src, "tmp_shared_lab"), @r#"
+        insta::assert_snapshot!(plan(src, "tmp_entered_lab"), @r#"
     LeftSemi Join: lab.hospital_id = entered.hospital_id, lab.patient_id = entered.patient_id
       SubqueryAlias: lab
         Projection: lab.hospital_id, lab.patient_id, lab.date, lab.analyte, lab.value, lab.unit, lab.ref_low, lab.ref_high
@@ -191,7 +201,7 @@ outcome hurt in a, b = first lab alt > 300 U/L within 90 days after index"#;
 "#);
         // Every cohort's entries run before it, and no later plan reads the lab table.
         let all = crate::testing::plans(src);
-        let shared_at = all.find("-- tmp_shared_lab").expect("a shared lab read");
+        let shared_at = all.find("-- tmp_entered_lab").expect("a shared lab read");
         assert!(all[..shared_at].contains("-- entries_b"));
         // (The coverage plans after them count every lab row by hospital.)
         let after = shared_at + all[shared_at..].find("\n-- ").expect("plans after it");

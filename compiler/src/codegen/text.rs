@@ -104,8 +104,8 @@ pub fn kind_word(k: &PlanKind) -> &'static str {
             "Table 1 rows of one cohort, summarised (aggregate) by the runtime"
         }
         PlanKind::Intermediate { .. } => "intermediate, computed once for the plan after it",
-        PlanKind::Shared { table } if table == "lab" => {
-            "shared scan of the lab rows every later plan tests, for the patients the cohorts entered"
+        PlanKind::Shared { entered: true, .. } => {
+            "shared scan of the rows later plans test, for the patients the cohorts entered"
         }
         PlanKind::Shared { .. } => "shared scan, read once for every plan that tests these codes",
         PlanKind::Coverage { .. } => "data coverage by hospital, site-only",
