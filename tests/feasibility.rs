@@ -784,3 +784,22 @@ fn attack_table(b: &RecordBatch, period: &str) -> usize {
     }
     tried
 }
+
+/// The benchmark's hand-written SQL carries the standard request's items and codes as data;
+/// when the stdlib changes, the comparison with DuckDB would count different items (it went
+/// stale once, unnoticed, when a definition gained a code).
+#[test]
+fn the_benchmarks_feasibility_sql_has_the_stdlibs_items() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let out = std::process::Command::new("python3")
+        .arg(root.join("bench/feasibility_items.py"))
+        .args(["--check", "--mid", env!("CARGO_BIN_EXE_mid")])
+        .output()
+        .expect("python3");
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
