@@ -1,7 +1,7 @@
 //! Expression helpers (stage: CIR → plans): columns, casts, comparisons, identifiers, and
 //! the predicates of code sets and column filters.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use arrow_schema::DataType;
@@ -216,112 +216,99 @@ fn pattern_pred(colx: Expr, code: &str) -> Expr {
 /// reader evaluates first and cheaply on every row, so the `jlac10` tests only see the rows
 /// of those analytes (the data checks hold `analyte` to the start of `jlac10`).
 pub(super) fn codes_pred(codes: &Codes) -> Expr {
-    let test = codes_test(codes);
-    if mentions_jlac10(codes) {
-        analyte_guarded(test)
+    guarded(codes, codes_test(codes))
+}
+
+/// `test` (of the rows of `codes`) behind the analyte guard of `codes`, when it has JLAC10
+/// codes and each of its codes names its analyte.
+pub(super) fn guarded(codes: &Codes, test: Expr) -> Expr {
+    let mut set = BTreeSet::new();
+    if mentions_jlac10(codes) && analytes(codes, &mut set) {
+        analyte_in(set).and(test)
     } else {
         test
     }
 }
 
-/// `analyte IN (…) AND test` when every row `test` takes has one of those analytes, and the
-/// test is not already on the analyte alone.
-pub(super) fn analyte_guarded(test: Expr) -> Expr {
-    match analyte_guard(&test) {
-        Some(set) if !is_analyte_test(&test) => {
-            let list: Vec<Expr> = set.into_iter().map(lit).collect();
-            let guard = if list.len() == 1 {
-                c("analyte").eq(list.into_iter().next().expect("one"))
-            } else {
-                in_list(c("analyte"), list, false)
-            };
-            guard.and(test)
+/// Adds to `out` the analyte of every code of `codes`; false when one names none (a JLAC10
+/// code whose first five characters are not all written, a range, another system).
+fn analytes(codes: &Codes, out: &mut BTreeSet<String>) -> bool {
+    match codes {
+        Codes::Match {
+            system: System::Analyte,
+            code,
+            to: None,
+            ..
+        } if code.chars().count() == 5 && !code.contains('_') => {
+            out.insert(code.clone());
+            true
         }
+        Codes::Match {
+            system: System::Jlac10,
+            code,
+            to: None,
+            ..
+        } => {
+            let analyte: String = code.chars().take_while(|&ch| ch != '_').take(5).collect();
+            let named = analyte.chars().count() == 5;
+            if named {
+                out.insert(analyte);
+            }
+            named
+        }
+        Codes::Any(cs) => cs.iter().all(|x| analytes(x, out)),
+        Codes::Except(a, _) => analytes(a, out),
+        Codes::Match { .. } => false,
+    }
+}
+
+/// `analyte = x`, or `analyte IN (…)` for several.
+fn analyte_in(set: BTreeSet<String>) -> Expr {
+    let mut list: Vec<Expr> = set.into_iter().map(lit).collect();
+    if list.len() == 1 {
+        c("analyte").eq(list.remove(0))
+    } else {
+        in_list(c("analyte"), list, false)
+    }
+}
+
+/// An `or` of code tests (a shared scan's, the lab items' of the unit coverage) behind one
+/// analyte guard: the union of its members' guards, when every member is guarded or a test
+/// of the analyte alone, and one is not the latter.
+pub(super) fn analyte_guarded(test: Expr) -> Expr {
+    match guard_of(&test) {
+        Some((set, false)) => analyte_in(set).and(test),
         _ => test,
     }
 }
 
-/// The analytes every row passing `e` has, when `e` says: `analyte = x`, `analyte IN (…)`,
-/// a JLAC10 code (or pattern) whose first five characters are written, either side of an
-/// AND, both sides of an OR.
-fn analyte_guard(e: &Expr) -> Option<std::collections::BTreeSet<String>> {
+/// The analytes every row passing `e` has and whether `e` tests the analyte alone:
+/// `analyte = x` and `analyte IN (…)` (alone), a test behind one of them (`… AND …`), an OR
+/// of such.
+fn guard_of(e: &Expr) -> Option<(BTreeSet<String>, bool)> {
     use datafusion_expr::{BinaryExpr, Operator};
+    let analyte = |e: &Expr| matches!(e, Expr::Column(col) if col.name == "analyte");
     let text = |e: &Expr| match e {
-        Expr::Literal(ScalarValue::Utf8(Some(s)), _) => Some(s.clone()),
+        Expr::Literal(ScalarValue::Utf8(Some(s)), _) if s.chars().count() == 5 => Some(s.clone()),
         _ => None,
-    };
-    let is_col = |e: &Expr, name: &str| matches!(e, Expr::Column(col) if col.name == name);
-    let analyte_of = |code: String| {
-        let prefix: String = code
-            .chars()
-            .take_while(|&ch| ch != '_' && ch != '%')
-            .collect();
-        (prefix.chars().count() >= 5).then(|| prefix.chars().take(5).collect::<String>())
     };
     match e {
         Expr::BinaryExpr(BinaryExpr { left, op, right }) => match op {
-            Operator::And => analyte_guard(left).or_else(|| analyte_guard(right)),
+            Operator::Eq if analyte(left) => Some(([text(right)?].into(), true)),
+            Operator::And => Some((guard_of(left).filter(|(_, alone)| *alone)?.0, false)),
             Operator::Or => {
-                let mut a = analyte_guard(left)?;
-                a.extend(analyte_guard(right)?);
-                Some(a)
+                let (mut set, a) = guard_of(left)?;
+                let (more, b) = guard_of(right)?;
+                set.extend(more);
+                Some((set, a && b))
             }
-            Operator::Eq if is_col(left, "analyte") => text(right)
-                .filter(|v| v.chars().count() == 5)
-                .map(|v| [v].into()),
-            Operator::Eq if is_col(left, "jlac10") => analyte_of(text(right)?).map(|v| [v].into()),
             _ => None,
         },
-        Expr::Like(l) if !l.negated && is_col(&l.expr, "jlac10") => {
-            analyte_of(text(&l.pattern)?).map(|v| [v].into())
-        }
-        // left(jlac10, n) IN (…): prefixes of one length.
-        Expr::InList(l)
-            if !l.negated
-                && matches!(l.expr.as_ref(), Expr::ScalarFunction(f)
-                    if f.name() == "left" && is_col(&f.args[0], "jlac10")) =>
-        {
-            let mut out = std::collections::BTreeSet::new();
-            for v in &l.list {
-                out.insert(analyte_of(text(v)?)?);
-            }
-            Some(out)
-        }
-        Expr::InList(l)
-            if !l.negated && (is_col(&l.expr, "analyte") || is_col(&l.expr, "jlac10")) =>
-        {
-            let mut out = std::collections::BTreeSet::new();
-            for v in &l.list {
-                let v = text(v)?;
-                out.insert(if is_col(&l.expr, "analyte") {
-                    (v.chars().count() == 5).then_some(v)?
-                } else {
-                    analyte_of(v)?
-                });
-            }
-            Some(out)
-        }
-        // starts_with(jlac10, '2A990'): the literal start of a pattern.
-        Expr::ScalarFunction(f)
-            if f.name() == "starts_with" && f.args.len() == 2 && is_col(&f.args[0], "jlac10") =>
-        {
-            analyte_of(text(&f.args[1])?).map(|v| [v].into())
-        }
+        Expr::InList(l) if !l.negated && analyte(&l.expr) => Some((
+            l.list.iter().map(text).collect::<Option<BTreeSet<_>>>()?,
+            true,
+        )),
         _ => None,
-    }
-}
-
-/// Whether a test reads the analyte column only (`analyte = x`, an IN list, ORs of them).
-fn is_analyte_test(e: &Expr) -> bool {
-    use datafusion_expr::{BinaryExpr, Operator};
-    match e {
-        Expr::BinaryExpr(BinaryExpr { left, op, right }) => match op {
-            Operator::Or => is_analyte_test(left) && is_analyte_test(right),
-            Operator::Eq => matches!(left.as_ref(), Expr::Column(col) if col.name == "analyte"),
-            _ => false,
-        },
-        Expr::InList(l) => matches!(l.expr.as_ref(), Expr::Column(col) if col.name == "analyte"),
-        _ => false,
     }
 }
 

@@ -190,8 +190,10 @@ impl Gen {
             c(column).alias("lab_code"),
         ];
         let test = is(column, &every);
+        // A shared read selects these rows behind their analytes' guard, as `codes_pred` would.
+        let codes = cir::Codes::Any(members.iter().filter_map(|m| m.lab.codes.clone()).collect());
         let scan = self
-            .code_scan(Table::Lab, test.clone(), &[], &columns)?
+            .code_scan(Table::Lab, guarded(&codes, test.clone()), &[], &columns)?
             .filter(test)?
             .project(columns)?
             .build()?;

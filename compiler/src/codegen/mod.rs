@@ -100,9 +100,6 @@ impl Gen {
     }
 
     pub(super) fn scan(&self, name: &str) -> Result<LogicalPlanBuilder> {
-        if self.in_entries_plan && !name.starts_with("tmp_") {
-            self.entries_read_results.set(true);
-        }
         let schema = self
             .tables
             .get(name)
@@ -249,7 +246,7 @@ fn program_plans(p: &cir::Program) -> Result<Vec<NamedPlan>> {
     // times, the antidepressant example the diagnosis table once per cohort).
     let mut probe = Gen::default();
     let mut first = plans(&mut probe, p)?;
-    let later = shared_later(&probe);
+    let later = shared_later(&probe, &first);
     if later.is_empty() && !probe.seen.iter().any(|(t, seen)| shares(*t, seen)) {
         // Nothing to share: the first pass is the program.
         first.append(&mut probe.coverage(p)?);
@@ -287,7 +284,6 @@ fn program_plans(p: &cir::Program) -> Result<Vec<NamedPlan>> {
 impl Gen {
     /// A cohort's entries plan (and its intermediates).
     fn entries_plan(&mut self, c: &cir::Cohort, out: &mut Vec<NamedPlan>) -> Result<()> {
-        self.in_entries_plan = true;
         self.begin(&format!("entries_{}", c.name));
         let entries = self.cohort_entries(c)?;
         out.append(&mut self.intermediates);
@@ -302,7 +298,6 @@ impl Gen {
             },
             plan: entries,
         });
-        self.in_entries_plan = false;
         Ok(())
     }
 
@@ -378,9 +373,10 @@ fn plans(g: &mut Gen, p: &cir::Program) -> Result<Vec<NamedPlan>> {
         }
     }
     if !later.is_empty() {
+        let entered = g.entered(p)?;
         for table in later {
             let name = format!("tmp_entered_{table}");
-            let plan = g.entered_scan(table, p)?;
+            let plan = g.entered_scan(table, entered.clone())?;
             g.register(&name, plan.schema().inner().clone());
             g.later_shared.insert(table, name.clone());
             out.push(NamedPlan {
@@ -552,11 +548,6 @@ struct Gen {
     /// CDM tables read after the entries through a shared plan narrowed to the patients of
     /// every cohort's entries, and its name.
     later_shared: BTreeMap<Table, String>,
-    /// Building an `entries_` plan (with its intermediates).
-    in_entries_plan: bool,
-    /// An `entries_` plan read another plan's result (`in cohort x` in an entry's
-    /// condition): entries then cannot all run before the first steps.
-    entries_read_results: std::cell::Cell<bool>,
 }
 
 #[cfg(test)]

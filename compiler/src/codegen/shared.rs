@@ -86,26 +86,29 @@ impl Gen {
         }
     }
 
-    /// The rows of `table` every scan outside the entries selects, of the patients some
-    /// cohort entered: the steps, outcomes and outputs read these instead of the table.
-    pub(super) fn entered_scan(&self, table: Table, p: &cir::Program) -> Result<LogicalPlan> {
-        let keys = ["hospital_id", "patient_id"];
+    /// The patients some cohort entered, once each.
+    pub(super) fn entered(&self, p: &cir::Program) -> Result<LogicalPlan> {
         let mut entered: Option<LogicalPlanBuilder> = None;
         for coh in &p.cohorts {
             let patients = self
                 .scan(&format!("entries_{}", coh.name))?
-                .project(keys.map(c).to_vec())?
+                .project(KEYS.map(c).to_vec())?
                 .build()?;
             entered = Some(match entered {
                 None => LogicalPlanBuilder::from(patients),
                 Some(b) => b.union(patients)?,
             });
         }
-        let entered = entered
+        Ok(entered
             .ok_or_else(|| internal("a shared read without cohorts"))?
             .distinct()?
             .alias("entered")?
-            .build()?;
+            .build()?)
+    }
+
+    /// The rows of `table` every scan outside the entries selects, of the `entered`
+    /// patients: the steps, outcomes and outputs read these instead of the table.
+    pub(super) fn entered_scan(&self, table: Table, entered: LogicalPlan) -> Result<LogicalPlan> {
         let seen = self
             .later_seen
             .get(&table)
@@ -116,17 +119,29 @@ impl Gen {
             .join(
                 entered,
                 JoinType::LeftSemi,
-                (keys_of(table.name(), &keys), keys_of("entered", &keys)),
+                (keys_of(table.name(), &KEYS), keys_of("entered", &KEYS)),
                 None,
             )?
             .build()?)
     }
 }
 
+const KEYS: [&str; 2] = ["hospital_id", "patient_id"];
+
 /// The tables whose scans outside the entries are read once, shared: those scanned so two
-/// or more times, when every cohort's entries can run before the first steps.
-pub(super) fn shared_later(probe: &Gen) -> Vec<Table> {
-    if probe.entries_read_results.get() {
+/// or more times, when every cohort's entries can run before the first steps (none reads
+/// another plan's result, as `in cohort x` in an entry's condition does). `plans` are the
+/// first pass's.
+pub(super) fn shared_later(probe: &Gen, plans: &[NamedPlan]) -> Vec<Table> {
+    let reads_results = plans.iter().any(|np| {
+        let of_entries = match &np.kind {
+            PlanKind::Entries { .. } => true,
+            PlanKind::Intermediate { of } => of.starts_with("entries_"),
+            _ => false,
+        };
+        of_entries && reads_a_result(&np.plan)
+    });
+    if reads_results {
         return Vec::new();
     }
     probe
@@ -135,6 +150,23 @@ pub(super) fn shared_later(probe: &Gen) -> Vec<Table> {
         .filter(|(_, seen)| seen.preds.len() >= 2)
         .map(|(t, _)| *t)
         .collect()
+}
+
+/// Whether a plan scans another plan's result (not a CDM table, not an intermediate).
+fn reads_a_result(plan: &LogicalPlan) -> bool {
+    use datafusion_common::tree_node::TreeNodeRecursion;
+    let mut found = false;
+    let _ = plan.apply_with_subqueries(|node| {
+        if let LogicalPlan::TableScan(scan) = node {
+            let name = scan.table_name.table();
+            if !name.starts_with("tmp_") && Table::from_name(name).is_none() {
+                found = true;
+                return Ok(TreeNodeRecursion::Stop);
+            }
+        }
+        Ok(TreeNodeRecursion::Continue)
+    });
+    found
 }
 
 /// The code-set scans of one CDM table: their code tests (one per scan) and every column
@@ -207,5 +239,26 @@ outcome hurt in a, b = first lab alt > 300 U/L within 90 days after index"#;
         let after = shared_at + all[shared_at..].find("\n-- ").expect("plans after it");
         let coverage = all.find("-- coverage_").unwrap_or(all.len());
         assert!(!all[after..coverage].contains("TableScan: lab"), "{all}");
+    }
+
+    /// An entry whose condition reads another cohort cannot run before that cohort's steps:
+    /// such a script keeps the cohort-by-cohort order and reads unshared.
+    #[test]
+    fn entries_that_read_a_cohort_keep_their_order() {
+        let src = r#"import labs.{alt, ast}
+codes x: drug = yj "2432001"
+codes y: drug = yj "2432002"
+cohort a {
+  index = first drug x
+  exclude lab alt > 100 U/L within 30 days before index
+}
+cohort b {
+  index = first drug y having in cohort a
+  exclude lab ast > 100 U/L within 30 days before index
+}
+outcome hurt in a, b = first lab alt > 300 U/L within 90 days after index"#;
+        let all = crate::testing::plans(src);
+        assert!(!all.contains("tmp_entered_lab"), "{all}");
+        assert!(all.find("-- cohort_a").expect("a") < all.find("-- entries_b").expect("b"));
     }
 }
