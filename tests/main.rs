@@ -3,6 +3,8 @@
 
 mod cases;
 mod cli;
+#[cfg(feature = "ballista")]
+mod cluster;
 mod common;
 mod data_checks;
 mod differential;

@@ -55,6 +55,9 @@ enum Command {
     /// Aggregate counts for judging a study's feasibility (集計情報): persons and records per
     /// drug, condition and lab item by quarter, age band and sex, per hospital and network.
     Feasibility(mid_runtime::commands::feasibility::FeasibilityArgs),
+    /// The processes of a Ballista cluster for `mid run --engine ballista`: a scheduler and
+    /// executors (a build with the `ballista` feature).
+    Cluster(mid_runtime::commands::cluster::ClusterArgs),
 }
 
 fn main() -> ExitCode {
@@ -75,6 +78,7 @@ fn main() -> ExitCode {
         Command::Center(args) => mid_runtime::commands::center::center(&args),
         Command::Audit(args) => mid_runtime::commands::audit::audit(&args),
         Command::Feasibility(args) => mid_runtime::commands::feasibility::feasibility(&args),
+        Command::Cluster(args) => mid_runtime::commands::cluster::cluster(&args),
     };
     match result {
         Ok(code) => code,

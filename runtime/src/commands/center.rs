@@ -231,6 +231,9 @@ fn run(a: &CenterRunArgs) -> Result<ExitCode> {
         profile: false,
         memory_limit: None,
         report: None,
+        engine: super::run::EngineKind::Local,
+        scheduler: None,
+        shared_dir: None,
     };
     let code = super::run::run(&args)?;
     let script = std::fs::read(&a.file)

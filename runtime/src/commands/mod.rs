@@ -5,6 +5,7 @@
 pub mod audit;
 pub mod center;
 pub mod check;
+pub mod cluster;
 pub mod compile;
 pub mod diff;
 pub mod explain;

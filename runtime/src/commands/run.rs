@@ -56,6 +56,48 @@ pub struct RunArgs {
     /// script); `none` does not. By default `html` when the script has a report or a Table 1.
     #[arg(long, value_enum)]
     pub report: Option<ReportFormat>,
+    /// Where the plans run: `local`, in this process; `ballista`, on the Ballista cluster of
+    /// `--scheduler` (a build with the `ballista` feature; docs/scale.md). The results are
+    /// the same.
+    #[arg(long, value_enum, default_value_t = EngineKind::Local)]
+    pub engine: EngineKind,
+    /// The Ballista scheduler, HOST:PORT (`--engine ballista`).
+    #[arg(long, required_if_eq("engine", "ballista"))]
+    pub scheduler: Option<String>,
+    /// With `--engine ballista`: a directory for each plan's result that the executors read
+    /// at the same path (on a cluster of several machines, a shared filesystem); a temporary
+    /// directory by default, enough when the executors run on this machine.
+    #[arg(long)]
+    pub shared_dir: Option<PathBuf>,
+}
+
+/// What `--engine` chooses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum EngineKind {
+    Local,
+    Ballista,
+}
+
+impl RunArgs {
+    /// Where the plans run; a usage error for settings that do not fit the engine.
+    fn place(&self) -> Result<engine::Place> {
+        match (self.engine, &self.scheduler) {
+            (EngineKind::Local, None) if self.shared_dir.is_none() => Ok(engine::Place::InProcess),
+            (EngineKind::Local, _) => Err(Error::usage(
+                "--scheduler and --shared-dir are for `--engine ballista`",
+            )),
+            (EngineKind::Ballista, _) if self.memory_limit.is_some() => Err(Error::usage(
+                "--memory-limit holds this process's engine; on a cluster each executor has its own (`mid cluster executor --memory-limit`)",
+            )),
+            (EngineKind::Ballista, Some(s)) => Ok(engine::Place::Cluster {
+                scheduler: s.clone(),
+                shared: self.shared_dir.clone(),
+            }),
+            (EngineKind::Ballista, None) => Err(Error::usage(
+                "--engine ballista needs --scheduler HOST:PORT",
+            )),
+        }
+    }
 }
 
 /// What `--report` writes.
@@ -80,6 +122,7 @@ fn problems_error(what: String, n: usize, then: &str) -> Error {
 pub fn run(args: &RunArgs) -> Result<ExitCode> {
     let started = SystemTime::now();
     let clock = Instant::now();
+    let at = args.place()?;
     let compiled = compile_script(&args.file, args.color, &CompileOptions::default())?;
     let data = crate::dataset::resolve_data(args.data.as_deref())?;
     let out = match &args.out {
@@ -103,10 +146,13 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
         args.color,
         args.verify,
     )?;
-    let memory_limit = memory_limit(args.memory_limit)?;
-    let rt = crate::runtime()?;
+    let memory_limit = match at {
+        engine::Place::InProcess => memory_limit(args.memory_limit)?,
+        engine::Place::Cluster { .. } => None,
+    };
+    let rt = engine::runtime_for(&at)?;
     let (content, results) = rt.block_on(async {
-        let (engine, content) = open_checked(&data, memory_limit, &needs).await?;
+        let (engine, content) = open_checked_at(&data, memory_limit, &at, &needs).await?;
         let r = run_with_progress(&engine, &compiled.plans, args.profile).await;
         r.map(|r| (content, r))
     })?;
@@ -326,7 +372,17 @@ pub(crate) async fn open_checked(
     memory_limit: Option<usize>,
     needs: &[mid_compiler::requirements::Requirement],
 ) -> Result<(Engine, content::Content)> {
-    let engine = Engine::open_with(data, memory_limit).await?;
+    open_checked_at(data, memory_limit, &engine::Place::InProcess, needs).await
+}
+
+/// As `open_checked`, with the plans run where `at` says.
+pub(crate) async fn open_checked_at(
+    data: &std::path::Path,
+    memory_limit: Option<usize>,
+    at: &engine::Place,
+    needs: &[mid_compiler::requirements::Requirement],
+) -> Result<(Engine, content::Content)> {
+    let engine = Engine::open_at(data, memory_limit, at).await?;
     let content = content::check(&engine.ctx, content::columns_of(needs)).await?;
     for f in content
         .findings

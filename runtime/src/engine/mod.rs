@@ -1,6 +1,10 @@
 //! Executing compiled plans (runtime): a DataFusion session over one data set's CDM tables,
 //! configured once for every use (running, profiling, `--emit plan-optimized`); the named
-//! plans run in order, each result registered under its name for the plans after it.
+//! plans run in order, each result registered under its name for the plans after it. The
+//! same plans run in process or on a Ballista cluster (`cluster`).
+
+#[cfg(feature = "ballista")]
+pub mod cluster;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -28,6 +32,22 @@ use crate::error::{Error, Result};
 /// A session over one data set.
 pub struct Engine {
     pub ctx: SessionContext,
+    /// On a cluster: where each plan's result is written (as Parquet) for the plans after it
+    /// to read, a directory the executors see at the same path. In process: `None`, results
+    /// stay in memory.
+    exchange: Option<tempfile::TempDir>,
+}
+
+/// Which engine runs the plans: DataFusion in this process, or a Ballista cluster.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Place {
+    InProcess,
+    /// A Ballista scheduler (`HOST:PORT`), and the directory for results shared with its
+    /// executors (a temporary directory by default: enough when they run on this machine).
+    Cluster {
+        scheduler: String,
+        shared: Option<std::path::PathBuf>,
+    },
 }
 
 impl Engine {
@@ -62,6 +82,7 @@ impl Engine {
     pub fn without_data() -> Result<Engine> {
         Ok(Engine {
             ctx: SessionContext::new_with_config(Self::config()?),
+            exchange: None,
         })
     }
 
@@ -94,43 +115,48 @@ impl Engine {
                 SessionContext::new_with_config_rt(Self::config()?, rt)
             }
         };
-        for t in Table::ALL {
-            let tdir = dir.join(t.name());
-            if !parquet_files(&tdir).map(|f| !f.is_empty()).unwrap_or(false) {
-                continue;
-            }
-            let schema = t.scan_schema();
-            // The data checks read every column as nullable, so that an empty key is
-            // counted and named (`dataset::content`), not a decoding error.
-            let nullable = Schema::new(
-                schema
-                    .fields()
-                    .iter()
-                    .map(|f| f.as_ref().clone().with_nullable(true))
-                    .collect::<Vec<_>>(),
-            );
-            let path = match part {
-                None => format!("{}/", tdir.display()),
-                Some(p) => {
-                    let file = tdir.join(format!("{p}.parquet"));
-                    if !file.is_file() {
-                        continue;
-                    }
-                    file.display().to_string()
-                }
-            };
-            for (name, schema) in [
-                (t.name().to_string(), schema.as_ref()),
-                (crate::dataset::content::checked_name(t), &nullable),
-            ] {
-                ctx.register_parquet(&name, &path, ParquetReadOptions::default().schema(schema))
-                    .await
-                    .map_err(|e| {
-                        Error::context(format!("cannot open table `{t}` in {}", tdir.display()), e)
-                    })?;
+        register_cdm(&ctx, dir, part).await?;
+        Ok(Engine {
+            ctx,
+            exchange: None,
+        })
+    }
+
+    /// A session whose plans run where `place` says: in process (held to `memory_limit`), or
+    /// on a Ballista cluster, which reads the same files (at the same path) and whose
+    /// executors hold their own limits.
+    pub async fn open_at(dir: &Path, memory_limit: Option<usize>, place: &Place) -> Result<Engine> {
+        match place {
+            Place::InProcess => Self::open_with(dir, memory_limit).await,
+            Place::Cluster { scheduler, shared } => {
+                Self::open_cluster(dir, scheduler, shared.as_deref()).await
             }
         }
-        Ok(Engine { ctx })
+    }
+
+    #[cfg(feature = "ballista")]
+    async fn open_cluster(dir: &Path, scheduler: &str, shared: Option<&Path>) -> Result<Engine> {
+        let ctx = cluster::connect(scheduler, Self::config()?).await?;
+        // Absolute paths: the executors resolve them, not this process.
+        let dir = std::path::absolute(dir)
+            .map_err(|e| Error::context(format!("cannot resolve {}", dir.display()), e))?;
+        register_cdm(&ctx, &dir, None).await?;
+        let exchange = match shared {
+            Some(d) => tempfile::Builder::new().prefix("mid-run-").tempdir_in(d),
+            None => tempfile::Builder::new().prefix("mid-run-").tempdir(),
+        }
+        .map_err(|e| Error::context("cannot make the directory results are shared in", e))?;
+        Ok(Engine {
+            ctx,
+            exchange: Some(exchange),
+        })
+    }
+
+    #[cfg(not(feature = "ballista"))]
+    async fn open_cluster(_: &Path, _: &str, _: Option<&Path>) -> Result<Engine> {
+        Err(Error::usage(
+            "this mid was built without the Ballista engine; build it with `cargo build --release --features ballista` (docs/scale.md)",
+        ))
     }
 
     /// Reads the tables as the data checks decided: without the rows set aside, and with lab
@@ -344,8 +370,31 @@ impl Engine {
         Ok((batches, metrics))
     }
 
-    /// Registers a result for the plans after it.
-    pub fn register(&self, name: &str, schema: SchemaRef, batches: Vec<RecordBatch>) -> Result<()> {
+    /// Registers a result for the plans after it: in memory, or on a cluster as a Parquet
+    /// file in the shared directory (a cluster's plans cannot carry a table in memory).
+    pub async fn register(
+        &self,
+        name: &str,
+        schema: SchemaRef,
+        batches: Vec<RecordBatch>,
+    ) -> Result<()> {
+        if let Some(dir) = &self.exchange {
+            let n = std::fs::read_dir(dir.path())
+                .map(|d| d.count())
+                .unwrap_or(0);
+            let path = dir.path().join(format!("{n:05}.parquet"));
+            write_exchange(&path, &schema, &batches)
+                .map_err(|e| Error::context(format!("cannot keep `{name}`"), e))?;
+            self.ctx
+                .register_parquet(
+                    name,
+                    path.display().to_string(),
+                    ParquetReadOptions::default().schema(&schema),
+                )
+                .await
+                .map_err(|e| Error::context(format!("cannot register `{name}`"), e))?;
+            return Ok(());
+        }
         let table = MemTable::try_new(schema, vec![batches])
             .map_err(|e| Error::context(format!("cannot keep `{name}`"), e))?;
         self.ctx
@@ -353,6 +402,49 @@ impl Engine {
             .map_err(|e| Error::context(format!("cannot register `{name}`"), e))?;
         Ok(())
     }
+}
+
+/// Registers every CDM table `dir` has, with the contract's schema (and each table again,
+/// every column nullable, for the data checks); with `part`, each table is only its file
+/// `<table>/<part>.parquet`.
+async fn register_cdm(ctx: &SessionContext, dir: &Path, part: Option<&str>) -> Result<()> {
+    for t in Table::ALL {
+        let tdir = dir.join(t.name());
+        if !parquet_files(&tdir).map(|f| !f.is_empty()).unwrap_or(false) {
+            continue;
+        }
+        let schema = t.scan_schema();
+        // The data checks read every column as nullable, so that an empty key is
+        // counted and named (`dataset::content`), not a decoding error.
+        let nullable = Schema::new(
+            schema
+                .fields()
+                .iter()
+                .map(|f| f.as_ref().clone().with_nullable(true))
+                .collect::<Vec<_>>(),
+        );
+        let path = match part {
+            None => format!("{}/", tdir.display()),
+            Some(p) => {
+                let file = tdir.join(format!("{p}.parquet"));
+                if !file.is_file() {
+                    continue;
+                }
+                file.display().to_string()
+            }
+        };
+        for (name, schema) in [
+            (t.name().to_string(), schema.as_ref()),
+            (crate::dataset::content::checked_name(t), &nullable),
+        ] {
+            ctx.register_parquet(&name, &path, ParquetReadOptions::default().schema(schema))
+                .await
+                .map_err(|e| {
+                    Error::context(format!("cannot open table `{t}` in {}", tdir.display()), e)
+                })?;
+        }
+    }
+    Ok(())
 }
 
 /// A size as people write it: `512M`, `2G`, `1.5G`, `800000000` (bytes).
@@ -379,6 +471,31 @@ pub fn parse_size(text: &str) -> std::result::Result<usize, String> {
         Ok(n) if n.is_finite() && n > 0.0 && n * mult < 1e18 => Ok((n * mult) as usize),
         _ => Err(format!("`{text}` is not a size such as 512M or 2G")),
     }
+}
+
+/// The async runtime for plans run where `place` says: on a cluster, its threads have the
+/// stacks that encoding our plans for the scheduler needs.
+pub fn runtime_for(place: &Place) -> Result<tokio::runtime::Runtime> {
+    match place {
+        #[cfg(feature = "ballista")]
+        Place::Cluster { .. } => cluster::runtime(),
+        _ => crate::runtime(),
+    }
+}
+
+/// Writes a result for a cluster's executors to read.
+fn write_exchange(
+    path: &Path,
+    schema: &SchemaRef,
+    batches: &[RecordBatch],
+) -> std::result::Result<(), parquet::errors::ParquetError> {
+    let file = std::fs::File::create(path)?;
+    let mut writer = parquet::arrow::ArrowWriter::try_new(file, schema.clone(), None)?;
+    for b in batches {
+        writer.write(b)?;
+    }
+    writer.close()?;
+    Ok(())
 }
 
 /// The plan with its partitions merged into one. DataFusion may parallelise the work above
@@ -418,7 +535,9 @@ pub async fn run_all(
         }
         let schema: SchemaRef = Arc::new(p.plan.schema().as_arrow().clone());
         let schema = batches.first().map(|b| b.schema()).unwrap_or(schema);
-        engine.register(&p.name, schema.clone(), batches.clone())?;
+        engine
+            .register(&p.name, schema.clone(), batches.clone())
+            .await?;
         out.insert(p.name.clone(), (schema, batches));
     }
     Ok(out)

@@ -365,7 +365,9 @@ pub async fn extract(
     // The analysis data set: exports and the request's patients' CDM rows, pseudonymised.
     let mut pseudo = Pseudonymiser::new(key);
     let who = persons(&plans, &results)?;
-    engine.register("__mid_persons", who.schema(), vec![who])?;
+    engine
+        .register("__mid_persons", who.schema(), vec![who])
+        .await?;
     if package.returns.iter().any(|r| r.level == Level::Patient) {
         std::fs::create_dir_all(dir.join("analysis"))
             .map_err(|e| Error::context("cannot create analysis/", e))?;
