@@ -119,10 +119,22 @@ impl Gen {
             cols.push(coalesce(vec![tested, lit(false)]).alias(name));
             cols.push(history.alias(format!("{name}_before")));
         }
-        let keys: Vec<Sort> = ctx.keys.iter().map(|k| c(k).sort(true, false)).collect();
+        // Sorted last, by the columns written: a sort below the projection only orders the
+        // rows as far as the projection keeps its keys as they are (`index_day` becomes a
+        // date), and an engine that parallelises the projection merges by what is left, so
+        // a patient's periods came out in an order that depended on batch boundaries.
+        let keys: Vec<Sort> = ctx
+            .keys
+            .iter()
+            .map(|k| match k.as_str() {
+                "index_day" => c("index_date"),
+                _ => c(k),
+            })
+            .map(|k| k.sort(true, false))
+            .collect();
         Ok(LogicalPlanBuilder::from(ctx.plan)
-            .sort(keys)?
             .project(cols)?
+            .sort(keys)?
             .build()?)
     }
 

@@ -503,6 +503,7 @@ fn write_exchange(
 /// concatenates partitions in turn: rows would come out in a different order from run to
 /// run. Merging by the plan's own ordering keeps every result in its written order.
 fn one_partition(plan: Arc<dyn ExecutionPlan>) -> Arc<dyn ExecutionPlan> {
+    let plan = serial_above_sort(plan.clone()).unwrap_or(plan);
     if plan.output_partitioning().partition_count() <= 1 {
         return plan;
     }
@@ -510,6 +511,42 @@ fn one_partition(plan: Arc<dyn ExecutionPlan>) -> Arc<dyn ExecutionPlan> {
         Some(order) => Arc::new(SortPreservingMergeExec::new(order, plan)),
         None => Arc::new(CoalescePartitionsExec::new(plan)),
     }
+}
+
+/// The plan without the round-robin repartitions between its root and its last sort. A
+/// plan's rows are in its sort's order only as far as the operators above the sort keep the
+/// sort's keys (a projection that turns a key into a date or text does not): DataFusion may
+/// split the work above the sort into partitions and merge them by what is left of the
+/// order, and rows equal on it then come out in an order that depends on batch boundaries,
+/// and so on the data's size and the machine's cores. Above the sort there is only cheap
+/// work (projections), so it runs on one partition. `None` when the plan has no sort on its
+/// path of single inputs, or cannot be rebuilt.
+fn serial_above_sort(plan: Arc<dyn ExecutionPlan>) -> Option<Arc<dyn ExecutionPlan>> {
+    use datafusion::physical_plan::Partitioning;
+    use datafusion::physical_plan::execution_plan::{
+        ChildrenPropertiesMode, ReplaceChildrenOptions,
+    };
+    use datafusion::physical_plan::repartition::RepartitionExec;
+    use datafusion::physical_plan::sorts::sort::SortExec;
+    if plan.is::<SortExec>() {
+        return Some(plan);
+    }
+    if let Some(r) = plan.downcast_ref::<RepartitionExec>()
+        && matches!(r.partitioning(), Partitioning::RoundRobinBatch(_))
+        && r.input().output_partitioning().partition_count() == 1
+    {
+        return serial_above_sort(r.input().clone());
+    }
+    let children = plan.children();
+    if children.len() != 1 {
+        return None;
+    }
+    let child = serial_above_sort(children[0].clone())?;
+    plan.replace_children(
+        vec![child],
+        ReplaceChildrenOptions::new(ChildrenPropertiesMode::Recompute),
+    )
+    .ok()
 }
 
 /// Runs every plan of a compiled script in order; returns each result by plan name. With
