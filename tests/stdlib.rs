@@ -89,3 +89,62 @@ fn every_doc_example_compiles_and_runs() {
     }
     assert!(n >= 6, "every stdlib module has an example ({n} found)");
 }
+
+/// The drug classes common designs need find their patients on the demo network: a new
+/// user's first SGLT2-inhibitor, DOAC or fluoroquinolone study is not empty, and each cohort
+/// is exactly the patients with a prescription whose YJ code is of the class (counted from
+/// the Parquet files, not by mid).
+#[test]
+fn the_common_classes_find_their_patients_on_the_demo_network() {
+    let classes: [(&str, &[&str]); 3] = [
+        (
+            "sglt2_inhibitors",
+            &["3969023", "3969019", "3969022", "3969018", "3969020"],
+        ),
+        ("doacs", &["3339004", "3339003", "3339002", "3339001"]),
+        ("fluoroquinolones", &["6241013", "6241008"]),
+    ];
+    let mut script = format!("import drugs.{{{}}}\n", classes.map(|(c, _)| c).join(", "));
+    for (c, _) in &classes {
+        script += &format!("cohort {c}_users {{ index = first drug {c} }}\n");
+    }
+    script += &format!(
+        "report {} by cohort\n",
+        classes.map(|(c, _)| format!("{c}_users")).join(", ")
+    );
+    let dir = tempfile::tempdir().expect("tmp").keep();
+    let file = dir.join("classes.mid");
+    std::fs::write(&file, script).expect("script");
+    let out = dir.join("out");
+    crate::common::ok(&crate::common::mid_run(
+        &file,
+        crate::common::network(),
+        &out,
+        &[],
+    ));
+    let site: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(out.join("site-only/run-site.json")).expect("run-site.json"),
+    )
+    .expect("JSON");
+    let net = crate::common::loaded();
+    let codes = net.drug.str("yj_code");
+    for (class, prefixes) in classes {
+        let expected: std::collections::BTreeSet<_> = net
+            .drug
+            .keys()
+            .into_iter()
+            .zip(&codes)
+            .filter(|(_, c)| {
+                c.as_deref()
+                    .is_some_and(|c| prefixes.iter().any(|p| c.starts_with(p)))
+            })
+            .map(|(k, _)| k)
+            .collect();
+        assert!(expected.len() >= 50, "{class}: {} users", expected.len());
+        assert_eq!(
+            site["tables"][format!("cohort_{class}_users")],
+            expected.len(),
+            "{class}"
+        );
+    }
+}

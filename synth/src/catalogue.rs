@@ -651,7 +651,13 @@ pub mod drug {
     pub const LANSOPRAZOLE: usize = 51;
     pub const LOXOPROFEN: usize = 52;
     pub const FILGRASTIM: usize = 53;
-    pub const COUNT: usize = 54;
+    // Prescribed from the second random stream (`Gen::extra`), so that adding them left
+    // every earlier row as it was.
+    pub const EMPAGLIFLOZIN: usize = 54;
+    pub const DAPAGLIFLOZIN: usize = 55;
+    pub const LUSEOGLIFLOZIN: usize = 56;
+    pub const LEVOFLOXACIN: usize = 57;
+    pub const COUNT: usize = 58;
 }
 
 /// Every drug product, indexed by [`drug`]. Amlodipine, metformin, lansoprazole and
@@ -986,6 +992,10 @@ pub static DRUGS: [Drug; drug::COUNT] = [
         75.0,
         "ug"
     ),
+    drug!("empagliflozin", ["3969023F1023"], false, 10.0, "mg"),
+    drug!("dapagliflozin", ["3969019F1027"], false, 5.0, "mg"),
+    drug!("luseogliflozin", ["3969020F1020"], false, 2.5, "mg"),
+    drug!("levofloxacin", ["6241013F2250"], false, 500.0, "mg"),
 ];
 
 /// A procedure as the hospital records it: the fee-schedule code and a 9-digit receipt code.

@@ -49,6 +49,9 @@ pub struct Stay {
 pub struct Gen<'a> {
     pub h: &'a Hospital,
     pub r: Rand,
+    /// A second stream, for what was added to the generator later (SGLT2 inhibitors,
+    /// levofloxacin): drawing it leaves the first stream, and so every earlier row, as it was.
+    pub extra: Rand,
     pub out: &'a mut ChunkRows,
     pub pid: i64,
     pub sex: &'static str,
@@ -320,6 +323,13 @@ impl<'a> Gen<'a> {
         x.dose_unit.append_value(product.dose_unit);
         x.visit_id.append_option(visit);
         self.touch(day);
+    }
+
+    /// As `prescribe`, every draw from the second stream.
+    fn prescribe_extra(&mut self, d: usize, day: i32, days_supply: i32, visit: i64) {
+        std::mem::swap(&mut self.r, &mut self.extra);
+        self.prescribe(d, day, days_supply, visit, false);
+        std::mem::swap(&mut self.r, &mut self.extra);
     }
 
     /// An outpatient prescription (order) with its days' supply.
@@ -637,6 +647,9 @@ fn medis_number(code: &str) -> u64 {
     h % 100_000_000
 }
 
+/// What tells the second stream's seed from the first's.
+const EXTRA_STREAM: u64 = 0x5347_4C54_325F_4651;
+
 /// Generates patient number `index` (0-based) of hospital `h`.
 pub fn generate(seed: u64, h: &Hospital, index: u64, period: (i32, i32), out: &mut ChunkRows) {
     let mut r = Rand::for_patient(seed, h.index, index);
@@ -687,6 +700,7 @@ pub fn generate(seed: u64, h: &Hospital, index: u64, period: (i32, i32), out: &m
     let mut g = Gen {
         h,
         r,
+        extra: Rand::for_patient(seed ^ EXTRA_STREAM, h.index, index),
         out,
         pid: 1_000_001 + index as i64,
         sex,
@@ -784,6 +798,20 @@ fn background(g: &mut Gen, plan: &Plan, conditions: &[usize]) {
     }
     let mut last_claim_month = 0;
     let reason = *g.r.pick(cat::ACUTE_OUTPATIENT);
+    // A third of diabetics add an SGLT2 inhibitor to metformin from a later visit on, so
+    // each has a year or more of history before the first prescription.
+    let sglt2 = (g.diabetic && days.len() > 3 && g.extra.chance(1.0 / 3.0)).then(|| {
+        let from = g.extra.range(2, days.len() as i64 - 1) as usize;
+        let d = *g.extra.pick(&[
+            drug::EMPAGLIFLOZIN,
+            drug::DAPAGLIFLOZIN,
+            drug::LUSEOGLIFLOZIN,
+        ]);
+        (from, d)
+    });
+    // A week of levofloxacin for some bronchitis and urinary infections.
+    let levofloxacin =
+        conditions.is_empty() && matches!(reason.0, "J209" | "N390") && g.extra.chance(0.3);
     for (k, &d) in days.iter().enumerate() {
         let next = days.get(k + 1).copied().unwrap_or(d + 28);
         let v = if conditions.is_empty() {
@@ -819,6 +847,13 @@ fn background(g: &mut Gen, plan: &Plan, conditions: &[usize]) {
                 let supply = (next - d).clamp(14, 90);
                 g.prescribe(dr, d, supply, v, false);
             }
+        }
+        match sglt2 {
+            Some((from, dr)) if k >= from => g.prescribe_extra(dr, d, (next - d).clamp(14, 90), v),
+            _ => {}
+        }
+        if levofloxacin && k == 0 {
+            g.prescribe_extra(drug::LEVOFLOXACIN, d, 7, v);
         }
         if g.r.chance(lab_p) {
             g.lab_day(d, Setting::Outpatient);
