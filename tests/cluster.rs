@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::common::{fails, mid_run, network, ok};
+use crate::common::{fails, files_under, mid_run, network, ok};
 
 fn tmp() -> PathBuf {
     tempfile::tempdir().expect("a temporary directory").keep()
@@ -124,24 +124,6 @@ fn start_cluster() -> Cluster {
     cluster
 }
 
-/// Every file under `dir`, relative to it, sorted.
-fn files(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut todo = vec![dir.to_path_buf()];
-    while let Some(d) = todo.pop() {
-        for e in std::fs::read_dir(&d).expect("readable").flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                todo.push(p);
-            } else {
-                out.push(p.strip_prefix(dir).expect("under dir").to_path_buf());
-            }
-        }
-    }
-    out.sort();
-    out
-}
-
 /// run.json without the run's start and end times.
 fn without_times(text: &str) -> serde_json::Value {
     let mut v: serde_json::Value = serde_json::from_str(text).expect("run.json is JSON");
@@ -197,7 +179,7 @@ fn an_example_runs_on_a_ballista_cluster_with_the_same_outputs() {
     );
     assert_eq!(std::fs::read_dir(&shared).expect("shared").count(), 0);
 
-    let (a, b) = (files(&here), files(&there));
+    let (a, b) = (files_under(&here), files_under(&there));
     assert_eq!(a, b, "the two runs wrote different files");
     assert!(a.iter().any(|f| f.starts_with("reports")), "{a:?}");
     for f in &a {

@@ -73,6 +73,24 @@ pub fn mid(args: &[&str]) -> Output {
         .expect("the mid binary runs")
 }
 
+/// Every file under `dir`, relative to it, sorted.
+pub fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for e in std::fs::read_dir(&d).expect("readable").flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                todo.push(p);
+            } else {
+                out.push(p.strip_prefix(dir).expect("under dir").to_path_buf());
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
 /// `mid run SCRIPT --data DATA --out OUT` with more arguments.
 pub fn mid_run(script: &Path, data: &Path, out: &Path, extra: &[&str]) -> Output {
     let (script, data, out) = (

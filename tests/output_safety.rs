@@ -42,20 +42,14 @@ fn run_with(script: &Path, data: &Path, out: &Path, fault: Option<&str>) -> std:
 
 /// Every file under `dir` with its bytes (what must survive intact).
 fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).expect("dir").flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                out.push((p.clone(), std::fs::read(&p).expect("read")));
-            }
-        }
-    }
-    out.sort();
-    out
+    crate::common::files_under(dir)
+        .into_iter()
+        .map(|f| {
+            let p = dir.join(f);
+            let bytes = std::fs::read(&p).expect("read");
+            (p, bytes)
+        })
+        .collect()
 }
 
 /// What runs leave beside `--out` besides it: temporary, set-aside and lock files.

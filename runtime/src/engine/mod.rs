@@ -35,7 +35,13 @@ pub struct Engine {
     /// On a cluster: where each plan's result is written (as Parquet) for the plans after it
     /// to read, a directory the executors see at the same path. In process: `None`, results
     /// stay in memory.
-    exchange: Option<tempfile::TempDir>,
+    exchange: Option<Exchange>,
+}
+
+/// The directory a cluster's results are shared in, and how many it holds.
+struct Exchange {
+    dir: tempfile::TempDir,
+    written: std::sync::atomic::AtomicUsize,
 }
 
 /// Which engine runs the plans: DataFusion in this process, or a Ballista cluster.
@@ -148,7 +154,10 @@ impl Engine {
         .map_err(|e| Error::context("cannot make the directory results are shared in", e))?;
         Ok(Engine {
             ctx,
-            exchange: Some(exchange),
+            exchange: Some(Exchange {
+                dir: exchange,
+                written: Default::default(),
+            }),
         })
     }
 
@@ -378,12 +387,10 @@ impl Engine {
         schema: SchemaRef,
         batches: Vec<RecordBatch>,
     ) -> Result<()> {
-        if let Some(dir) = &self.exchange {
-            let n = std::fs::read_dir(dir.path())
-                .map(|d| d.count())
-                .unwrap_or(0);
-            let path = dir.path().join(format!("{n:05}.parquet"));
-            write_exchange(&path, &schema, &batches)
+        if let Some(x) = &self.exchange {
+            let n = x.written.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let path = x.dir.path().join(format!("{n:05}.parquet"));
+            crate::output::write_batches(&path, schema.clone(), &batches, false)
                 .map_err(|e| Error::context(format!("cannot keep `{name}`"), e))?;
             self.ctx
                 .register_parquet(
@@ -481,21 +488,6 @@ pub fn runtime_for(place: &Place) -> Result<tokio::runtime::Runtime> {
         Place::Cluster { .. } => cluster::runtime(),
         _ => crate::runtime(),
     }
-}
-
-/// Writes a result for a cluster's executors to read.
-fn write_exchange(
-    path: &Path,
-    schema: &SchemaRef,
-    batches: &[RecordBatch],
-) -> std::result::Result<(), parquet::errors::ParquetError> {
-    let file = std::fs::File::create(path)?;
-    let mut writer = parquet::arrow::ArrowWriter::try_new(file, schema.clone(), None)?;
-    for b in batches {
-        writer.write(b)?;
-    }
-    writer.close()?;
-    Ok(())
 }
 
 /// The plan with its partitions merged into one. DataFusion may parallelise the work above

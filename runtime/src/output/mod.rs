@@ -30,7 +30,7 @@ use serde::Serialize;
 pub use coverage::{Coverage, coverage};
 pub use record::{RunFacts, RunRecord, SiteRecord};
 pub use summary::print_summary;
-pub(crate) use write::{with_contract_text, write_table};
+pub(crate) use write::{with_contract_text, write_batches, write_table};
 
 use crate::error::{Error, Result};
 

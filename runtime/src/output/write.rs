@@ -61,25 +61,37 @@ fn rel(dir: &Path, p: &Path) -> String {
 }
 
 pub fn write_table(path: &Path, b: &RecordBatch, csv: bool) -> Result<()> {
+    write_batches(path, b.schema(), std::slice::from_ref(b), csv)
+}
+
+/// As `write_table`, for a result in several batches (no copy into one).
+pub fn write_batches(
+    path: &Path,
+    schema: arrow::datatypes::SchemaRef,
+    batches: &[RecordBatch],
+    csv: bool,
+) -> Result<()> {
+    let cannot =
+        |e: &dyn std::fmt::Display| Error::context(format!("cannot write {}", path.display()), e);
     let file = fs::File::create(path)
         .map_err(|e| Error::context(format!("cannot create {}", path.display()), e))?;
     if csv {
         let mut w = arrow::csv::WriterBuilder::new()
             .with_header(true)
             .build(file);
-        w.write(b)
-            .map_err(|e| Error::context(format!("cannot write {}", path.display()), e))?;
+        for b in batches {
+            w.write(b).map_err(|e| cannot(&e))?;
+        }
         return Ok(());
     }
     // Fixed writer properties: the same results give the same bytes.
     let props = WriterProperties::builder()
         .set_created_by("mid".to_string())
         .build();
-    let mut w = ArrowWriter::try_new(file, b.schema(), Some(props))
-        .map_err(|e| Error::context(format!("cannot write {}", path.display()), e))?;
-    w.write(b)
-        .map_err(|e| Error::context(format!("cannot write {}", path.display()), e))?;
-    w.close()
-        .map_err(|e| Error::context(format!("cannot write {}", path.display()), e))?;
+    let mut w = ArrowWriter::try_new(file, schema, Some(props)).map_err(|e| cannot(&e))?;
+    for b in batches {
+        w.write(b).map_err(|e| cannot(&e))?;
+    }
+    w.close().map_err(|e| cannot(&e))?;
     Ok(())
 }
