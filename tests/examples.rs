@@ -312,18 +312,58 @@ fn statins_liver() {
     assert!(alt.0 >= 1 && alt.0 <= brand.0, "{alt:?} against {brand:?}");
     assert_index_between(&r, "brand_users", "2014-01-01", "2022-03-31");
     assert_index_between(&r, "generic_users", "2014-01-01", "2022-03-31");
-    // Each cohort entered with its own kind of product, and every statin is among them.
+    // Each cohort entered with its own kind of product (the data's category, checked by SQL
+    // on the same rows), and the index ingredients are statins.
+    let data = mid_runtime::dataset::resolve_data(None).expect("the demo network");
     for kind in ["brand", "generic"] {
-        let drugs = text_column(&r[&format!("export_{kind}_users")], "index_drug");
-        assert_eq!(drugs.len(), r[&format!("export_{kind}_users")].num_rows());
+        let export = &r[&format!("export_{kind}_users")];
+        let drugs = text_column(export, "index_drug");
+        assert_eq!(drugs.len(), export.num_rows());
         let distinct: std::collections::BTreeSet<_> = drugs.iter().collect();
+        let statins = [
+            "atorvastatin",
+            "rosuvastatin",
+            "pitavastatin",
+            "pravastatin",
+            "simvastatin",
+            "fluvastatin",
+        ];
         assert!(
             distinct.len() >= 4
                 && distinct
                     .iter()
-                    .all(|d| d.split(" + ").all(|m| m.ends_with(&format!("_{kind}")))),
+                    .all(|d| d.split(" + ").all(|m| statins.contains(&m))),
             "{kind}: {distinct:?}"
         );
+        let days = crate::e2e::days(&r[&format!("cohort_{kind}_users")], "index_day");
+        let of_kind = crate::differential::sql(
+            &data,
+            &format!(
+                "SELECT hospital_id, patient_id, CAST(date AS INT) FROM drug \
+                 WHERE left(yj_code, 4) = '2189' AND product_kind = '{kind}'"
+            ),
+        );
+        let h = crate::common::text(of_kind.column(0));
+        let p = of_kind
+            .column(1)
+            .as_any()
+            .downcast_ref::<arrow::array::Int64Array>()
+            .expect("patient");
+        let d = of_kind
+            .column(2)
+            .as_any()
+            .downcast_ref::<arrow::array::Int32Array>()
+            .expect("day");
+        let rows: std::collections::BTreeSet<((String, i64), i32)> = (0..of_kind.num_rows())
+            .map(|i| ((h.value(i).to_string(), p.value(i)), d.value(i)))
+            .collect();
+        assert!(days.len() > 100, "{kind}: {}", days.len());
+        for (k, day) in &days {
+            assert!(
+                rows.contains(&(k.clone(), *day)),
+                "{kind}: {k:?} entered on day {day} without a {kind} statin"
+            );
+        }
     }
 }
 

@@ -199,9 +199,13 @@ impl Cdm {
                 s(r.iter().map(|x| x.6.map(str::to_string)).collect()),
                 s(r.iter().map(|_| None).collect()),
                 s(r.iter().map(|_| None).collect()),
+                s(r.iter()
+                    .map(|x| Some(format!("RX{}", x.6.unwrap_or("X"))))
+                    .collect()),
                 Arc::new(BooleanArray::from(
                     r.iter().map(|_| false).collect::<Vec<_>>(),
                 )),
+                s(r.iter().map(|_| None).collect()),
                 Arc::new(Float64Array::from(
                     r.iter().map(|_| None).collect::<Vec<Option<f64>>>(),
                 )),

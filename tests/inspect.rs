@@ -94,6 +94,41 @@ fn a_valid_data_set_passes_with_a_summary() {
     assert_eq!(v["valid"], true);
     assert_eq!(v["top_codes"]["icd10"].as_array().map(Vec::len), Some(3));
     assert_eq!(v["tables"]["patient"]["rows"], 1_500);
+    // Each hospital's most frequent unmapped drug codes, with their rows as SQL counts them.
+    let top = v["top_unmapped_drug_codes"]["H01"].as_array().expect("H01");
+    assert_eq!(top.len(), 3);
+    for t in top {
+        let code = t["code"].as_str().expect("code");
+        let b = crate::differential::sql(
+            small_network(),
+            &format!(
+                "SELECT count(*) FROM drug WHERE hospital_id = 'H01' AND local_code = '{code}' \
+                 AND yj_code IS NULL AND NOT generic_name_only"
+            ),
+        );
+        let n = b
+            .column(0)
+            .as_any()
+            .downcast_ref::<arrow::array::Int64Array>()
+            .expect("count")
+            .value(0);
+        assert_eq!(t["rows"], n, "{code}");
+    }
+    let kinds = &v["drug_rows_by_product_kind"];
+    let sum: u64 = ["brand", "generic", "none"]
+        .iter()
+        .map(|k| {
+            kinds[k]
+                .as_u64()
+                .unwrap_or_else(|| panic!("{k} in {kinds}"))
+        })
+        .sum();
+    assert_eq!(Some(sum), v["tables"]["drug"]["rows"].as_u64());
+    assert!(text.contains("most frequent unmapped drug codes"), "{text}");
+    assert!(
+        text.contains("drug rows by product category: brand"),
+        "{text}"
+    );
 }
 
 #[test]

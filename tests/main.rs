@@ -19,6 +19,7 @@ mod forms;
 mod fuzz;
 mod generated;
 mod inspect;
+mod local_codes;
 mod lsp;
 mod network;
 mod outcomes;

@@ -17,30 +17,16 @@ patient AS (
          last_record_date AS obs_end, death_date
   FROM read_parquet('{data}/patient/*.parquet')
 ),
--- drugs.statins_brand and drugs.statins_generic: product codes (12 characters, matched
--- exactly), each under the member code set index_drug names.
-products(kind, member, yj) AS (
-  VALUES ('brand', 'atorvastatin_brand', '2189015F1023'), ('brand', 'atorvastatin_brand', '2189015F2020'),
-         ('brand', 'rosuvastatin_brand', '2189017F1022'), ('brand', 'rosuvastatin_brand', '2189017F2029'),
-         ('brand', 'rosuvastatin_brand', '2189017F3025'),
-         ('brand', 'pitavastatin_brand', '2189016F1028'), ('brand', 'pitavastatin_brand', '2189016F2024'),
-         ('brand', 'pitavastatin_brand', '2189016F3020'),
-         ('brand', 'pravastatin_brand', '2189010F1039'), ('brand', 'pravastatin_brand', '2189010F2027'),
-         ('generic', 'atorvastatin_generic', '2189015F1058'), ('generic', 'atorvastatin_generic', '2189015F1082'),
-         ('generic', 'atorvastatin_generic', '2189015F2054'), ('generic', 'atorvastatin_generic', '2189015F2089'),
-         ('generic', 'rosuvastatin_generic', '2189017F1081'), ('generic', 'rosuvastatin_generic', '2189017F1030'),
-         ('generic', 'rosuvastatin_generic', '2189017F2037'), ('generic', 'rosuvastatin_generic', '2189017F1154'),
-         ('generic', 'pitavastatin_generic', '2189016F1044'), ('generic', 'pitavastatin_generic', '2189016F2040'),
-         ('generic', 'pitavastatin_generic', '2189016F1060'),
-         ('generic', 'pravastatin_generic', '2189010F2353'), ('generic', 'pravastatin_generic', '2189010F1330'),
-         ('generic', 'pravastatin_generic', '2189010F2450')
-),
 -- The template new_users(kind, other) and its two cohorts (study.mid:29, 40-41).
 cohorts(cohort, kind, other) AS (VALUES ('brand_users', 'brand', 'generic'), ('generic_users', 'generic', 'brand')),
--- drugs.statins: every product of the six ingredients (YJ prefixes).
+-- drugs.statins: every product of the six ingredients (YJ prefixes), under the member code
+-- set index_drug names; brand or generic by the product's category (drug.product_kind).
 statins AS (
-  SELECT d.hospital_id, d.patient_id, d.date, d.end_date, p.kind, p.member
-  FROM read_parquet('{data}/drug/*.parquet') d LEFT JOIN products p ON p.yj = d.yj_code
+  SELECT d.hospital_id, d.patient_id, d.date, d.end_date, d.product_kind AS kind,
+         CASE left(d.yj_code, 7) WHEN '2189015' THEN 'atorvastatin' WHEN '2189017' THEN 'rosuvastatin'
+           WHEN '2189016' THEN 'pitavastatin' WHEN '2189010' THEN 'pravastatin'
+           WHEN '2189011' THEN 'simvastatin' WHEN '2189012' THEN 'fluvastatin' END AS member
+  FROM read_parquet('{data}/drug/*.parquet') d
   WHERE left(d.yj_code, 7) IN ('2189015', '2189017', '2189016', '2189010', '2189011', '2189012')
 ),
 -- drugs.all_anticancer (anticancer agents and VEGF inhibitors) and drugs.hepatitis_antivirals.
@@ -50,7 +36,7 @@ excluded_drugs AS (
                              '4224403', '4240404', '4211401', '4235402', '4222400', '4291427', '4291435', '4291406',
                              '4291407', '4291045', '4291011', '4291003',
                              '4291413', '4291429', '4291436', '4291018', '4291017', '4291039', '4291027', '4291028',
-                             '4291029', '4291064',
+                             '4291029', '4291064', '4291449', '4291450', '4291461', '4291463',
                              '6250041', '6250107', '6250113', '6250116', '6250029', '6250024', '6250045', '6250020')
 ),
 -- procedures.radiotherapy: external beam or management fee, by K-code or receipt code.

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 
 /// Version of the data contract written into every data set's `manifest.json`.
-pub const CDM_VERSION: &str = "1.0";
+pub const CDM_VERSION: &str = "1.1";
 
 /// One of the six CDM tables.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -202,6 +202,10 @@ pub const DPC_CATEGORY_VALUES: &[&str] = &[
 ];
 pub const DRUG_KIND_VALUES: &[&str] = &["prescription", "injection"];
 pub const DRUG_RECORD_VALUES: &[&str] = &["order", "administration"];
+/// A product's category in the MHLW list of generic drugs (後発医薬品): an originator
+/// (先発医薬品, quasi-originators 準先発品 included), a generic (後発医薬品), or neither (e.g.
+/// products listed before the categories existed, Kampo).
+pub const PRODUCT_KIND_VALUES: &[&str] = &["brand", "generic", "other"];
 pub const SETTING_VALUES: &[&str] = &["outpatient", "inpatient"];
 pub const LAB_FLAG_VALUES: &[&str] = &["H", "L"];
 pub const PROCEDURE_SOURCE_VALUES: &[&str] = &["ehr", "claim", "dpc"];
@@ -335,10 +339,22 @@ const DRUG: &[Column] = &[
     col("hot9", Text, true, "HOT9 product code"),
     col("receipt_code", Text, true, "9-digit receipt drug code"),
     col(
+        "local_code",
+        Text,
+        false,
+        "the hospital's own drug code (its order system's product master)",
+    ),
+    col(
         "generic_name_only",
         Bool,
         false,
         "ordered by generic name only, no product code known",
+    ),
+    coded(
+        "product_kind",
+        true,
+        PRODUCT_KIND_VALUES,
+        "brand, generic or other (MHLW list); null when no product is known",
     ),
     col("dose", Float64, true, "amount per day"),
     col("dose_unit", Text, true, "mg, tablet, mL, unit, ..."),
@@ -432,7 +448,7 @@ mod tests {
         patient: hospital_id Utf8, patient_id Int64, sex Utf8, birth_date Date32, first_record_date Date32, last_record_date Date32, death_date Date32?
         visit: hospital_id Utf8, patient_id Int64, visit_id Int64, kind Utf8, department Utf8, start_date Date32, end_date Date32, discharge_status Utf8?
         diagnosis: hospital_id Utf8, patient_id Int64, source Utf8, date Date32, icd10 Utf8?, medis_code Utf8?, local_code Utf8?, suspected Boolean, main Boolean, dpc_category Utf8?, visit_id Int64?, claim_month Int32?
-        drug: hospital_id Utf8, patient_id Int64, kind Utf8, record Utf8, setting Utf8, date Date32, days_supply Int32, end_date Date32, yj_code Utf8?, hot9 Utf8?, receipt_code Utf8?, generic_name_only Boolean, dose Float64?, dose_unit Utf8?, visit_id Int64?
+        drug: hospital_id Utf8, patient_id Int64, kind Utf8, record Utf8, setting Utf8, date Date32, days_supply Int32, end_date Date32, yj_code Utf8?, hot9 Utf8?, receipt_code Utf8?, local_code Utf8, generic_name_only Boolean, product_kind Utf8?, dose Float64?, dose_unit Utf8?, visit_id Int64?
         lab: hospital_id Utf8, patient_id Int64, date Date32, jlac10 Utf8?, analyte Utf8?, local_code Utf8, value Float64?, value_text Utf8?, unit Utf8?, ref_low Float64?, ref_high Float64?, flag Utf8?, setting Utf8
         procedure: hospital_id Utf8, patient_id Int64, source Utf8, category Utf8, code_system Utf8, code Utf8, date Date32, visit_id Int64?
         ");

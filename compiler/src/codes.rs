@@ -103,7 +103,7 @@ impl System {
             System::Receipt => &[Drug, Procedure],
             System::Jlac10 | System::Analyte => &[Lab],
             System::Kcode => &[Procedure],
-            System::Local => &[Diagnosis, Lab, Procedure],
+            System::Local => &[Diagnosis, Drug, Lab, Procedure],
         }
     }
 
@@ -118,6 +118,7 @@ impl System {
             (System::Yj, Drug) => Some(("yj_code", None)),
             (System::Hot9, Drug) => Some(("hot9", None)),
             (System::Receipt, Drug) => Some(("receipt_code", None)),
+            (System::Local, Drug) => Some(("local_code", None)),
             (System::Jlac10, Lab) => Some(("jlac10", None)),
             (System::Analyte, Lab) => Some(("analyte", None)),
             (System::Local, Lab) => Some(("local_code", None)),
@@ -147,7 +148,9 @@ impl System {
             System::Kcode => {
                 "a fee-schedule letter and 3 digits, optionally `-` and a number (`K546`, `K178-4`)"
             }
-            System::Local => "any non-empty text",
+            System::Local => {
+                "the hospital's id, `:` and the hospital's own code (`H03:Y10123`): a local code means something only at its hospital"
+            }
         }
     }
 
@@ -235,9 +238,20 @@ impl System {
                     && parts.all(|t| !t.is_empty() && alnum(t));
                 if ok { Ok(upper) } else { Err(CodeError::Shape) }
             }
-            System::Local => Ok(c.to_string()),
+            System::Local => match split_local(c) {
+                Some((h, code)) => Ok(format!("{h}:{code}")),
+                None => Err(CodeError::Shape),
+            },
         }
     }
+}
+
+/// A local code's hospital and the hospital's own code (`H03:Y10123`), trimmed; none when
+/// either is missing or the hospital id has a space.
+pub fn split_local(code: &str) -> Option<(&str, &str)> {
+    let (h, c) = code.split_once(':')?;
+    let (h, c) = (h.trim(), c.trim());
+    (!h.is_empty() && !c.is_empty() && !h.contains(char::is_whitespace)).then_some((h, c))
 }
 
 fn analyte_shape(s: &str) -> bool {
@@ -303,6 +317,21 @@ mod tests {
         assert_eq!(System::Icd10.normalise("I6.39"), Err(CodeError::Shape));
         assert_eq!(System::Icd10.normalise("163"), Err(CodeError::Shape));
         assert_eq!(System::Icd10.normalise(""), Err(CodeError::Empty));
+    }
+
+    #[test]
+    fn a_local_code_names_its_hospital() {
+        assert_eq!(
+            System::Local.normalise(" H03 : Y910019 "),
+            Ok("H03:Y910019".into())
+        );
+        // Only the first `:` separates: the hospital's own code may have one.
+        assert_eq!(System::Local.normalise("H03:A:1"), Ok("H03:A:1".into()));
+        assert_eq!(System::Local.normalise("Y910019"), Err(CodeError::Shape));
+        assert_eq!(System::Local.normalise(":Y910019"), Err(CodeError::Shape));
+        assert_eq!(System::Local.normalise("H03:"), Err(CodeError::Shape));
+        assert_eq!(System::Local.normalise("H 03:Y1"), Err(CodeError::Shape));
+        assert_eq!(split_local("H03:A:1"), Some(("H03", "A:1")));
     }
 
     #[test]

@@ -590,6 +590,18 @@ pub struct Drug {
     pub dose_unit: &'static str,
 }
 
+impl Drug {
+    /// The products' category in the MHLW generic-drug list: the `*_generic` entries list
+    /// generic products, every other entry the originator's.
+    pub fn kind(&self) -> &'static str {
+        if self.key.ends_with("_generic") {
+            "generic"
+        } else {
+            "brand"
+        }
+    }
+}
+
 macro_rules! drug {
     ($key:expr, [$($y:expr),+], $inj:expr, $dose:expr, $unit:expr) => {
         Drug { key: $key, yj: &[$($y),+], injection: $inj, dose: $dose, dose_unit: $unit }

@@ -57,12 +57,26 @@ pub struct Hospital {
     pub labs: Vec<LabReporting>,
     /// Prefix of local diagnosis codes.
     pub local_dx_prefix: &'static str,
+    /// Prefix and first number of the hospital's own drug codes.
+    pub local_drug_prefix: &'static str,
+    pub local_drug_base: i64,
 }
 
 const LOCAL_LAB_PREFIXES: &[&str] = &["L", "K", "T", "LAB", "E", "S", "X", "M"];
 const LOCAL_DX_PREFIXES: &[&str] = &["D", "B", "ICD", "SB", "N", "Z"];
+const LOCAL_DRUG_PREFIXES: &[&str] = &["Y", "DR", "P", "MED", "R", "F"];
 
 impl Hospital {
+    /// The hospital's own code of a drug product: `product` is the drug's index in the
+    /// catalogue and `code` the index of its YJ code, or `None` for the hospital's
+    /// generic-name order of the drug. A product the hospital left unmapped has a code of
+    /// its own (`9` after the prefix), as a new or in-house product would.
+    pub fn local_drug_code(&self, product: usize, code: Option<usize>, unmapped: bool) -> String {
+        let n = self.local_drug_base + 10 * product as i64 + code.map_or(9, |k| k as i64);
+        let legacy = if unmapped { "9" } else { "" };
+        format!("{}{legacy}{n}", self.local_drug_prefix)
+    }
+
     /// The profile of hospital `index` (1-based) with `patients` patients.
     pub fn new(seed: u64, index: u32, patients: u64) -> Hospital {
         let mut r = Rand::for_patient(seed, index, u64::MAX);
@@ -136,6 +150,9 @@ impl Hospital {
                 local_code_unmapped: format!("{lab_prefix}9{:04}", code_base * 7 + i as i64),
             });
         }
+        // Drawn after every earlier draw, so the rest of the profile is as it was.
+        let local_drug_prefix = *r.pick(LOCAL_DRUG_PREFIXES);
+        let local_drug_base = r.range(10, 89) * 1000;
         Hospital {
             index,
             id: format!("H{index:02}"),
@@ -148,6 +165,8 @@ impl Hospital {
             crp_censored,
             labs,
             local_dx_prefix,
+            local_drug_prefix,
+            local_drug_base,
         }
     }
 

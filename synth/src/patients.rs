@@ -279,7 +279,8 @@ impl<'a> Gen<'a> {
         evidence: bool,
     ) {
         let product = &cat::DRUGS[d];
-        let code = *self.r.pick(product.yj);
+        let k = self.r.range(0, product.yj.len() as i64 - 1) as usize;
+        let code = product.yj[k];
         let unmapped = !evidence && self.r.chance(self.h.unmapped_drug);
         let generic = !unmapped
             && !product.injection
@@ -318,7 +319,12 @@ impl<'a> Gen<'a> {
             let _ = write!(x.receipt_code, "6{:08}", (n * 13) % 100_000_000);
             x.receipt_code.append_value("");
         }
+        x.local_code
+            .append_value(self.h.local_drug_code(d, (!generic).then_some(k), unmapped));
         x.generic_name_only.append_value(generic);
+        // The product's category comes with its standard code: none without one.
+        x.product_kind
+            .append_option((!unmapped && !generic).then_some(product.kind()));
         x.dose.append_value(product.dose * dose_factor);
         x.dose_unit.append_value(product.dose_unit);
         x.visit_id.append_option(visit);

@@ -28,7 +28,11 @@ impl Checker<'_> {
         let to_n = match to {
             Some(t) => match self.code_text(sys, t, cx) {
                 Some(t_n) => {
-                    if t_n.len() != code_n.len() || t_n < code_n {
+                    // A range of local codes stays within one hospital's codes.
+                    let one_hospital = sys != System::Local
+                        || crate::codes::split_local(&t_n).map(|x| x.0)
+                            == crate::codes::split_local(&code_n).map(|x| x.0);
+                    if t_n.len() != code_n.len() || t_n < code_n || !one_hospital {
                         self.error(CheckError::BadCodeRange {
                             at: (cx.file, e.span),
                             from: code_n.clone(),
@@ -288,7 +292,7 @@ codes c: diagnosis = icd10("E101", "E111")"#
     fn a_range_written_backwards() {
         insta::assert_snapshot!(errors(
             r#"codes x: diagnosis = icd10 "C97".."C00""#
-        ), @r#"E0212 1:22 a code range runs from a lower to a higher code of the same length ("C97".."C00") help: write it low to high, e.g. icd10 "C00".."C97""#);
+        ), @r#"E0212 1:22 a code range runs from a lower to a higher code of the same length ("C97".."C00") help: write it low to high, e.g. icd10 "C00".."C97"; a range of local codes is one hospital's: local "H03:Y100".."H03:Y199""#);
     }
 
     #[test]

@@ -321,6 +321,16 @@ fn mentions_jlac10(codes: &Codes) -> bool {
     }
 }
 
+/// Every code whose first `len` characters lie between the bounds (of one length).
+fn code_range(colx: Expr, from: &str, to: &str) -> Expr {
+    let mut upper = to.to_string();
+    let last = upper.pop().expect("codes are not empty");
+    upper.push(char::from_u32(last as u32 + 1).unwrap_or(last));
+    colx.clone()
+        .gt_eq(lit(from.to_string()))
+        .and(colx.lt(lit(upper)))
+}
+
 /// The test of a code set, unguarded.
 fn codes_test(codes: &Codes) -> Expr {
     match codes {
@@ -333,17 +343,25 @@ fn codes_test(codes: &Codes) -> Expr {
             let Some((column, marker)) = system.column(*domain) else {
                 return lit(false);
             };
+            // A local code is its hospital's: `H03:Y10123` is Y10123 at H03, matched
+            // exactly (local codes have no known structure to take prefixes of).
+            if *system == System::Local
+                && let Some((hospital, own)) = crate::codes::split_local(code)
+            {
+                let colx = c(column);
+                let pred = match to.as_deref().and_then(crate::codes::split_local) {
+                    Some((_, to)) => code_range(colx, own, to),
+                    None => colx.eq(lit(own.to_string())),
+                };
+                let pred = c("hospital_id").eq(lit(hospital.to_string())).and(pred);
+                return match marker {
+                    Some(m) => c("code_system").eq(lit(m)).and(pred),
+                    None => pred,
+                };
+            }
             let colx = c(column);
             let pred = match to {
-                Some(to) => {
-                    // Every code whose first `len` characters lie between the bounds.
-                    let mut upper = to.clone();
-                    let last = upper.pop().expect("codes are not empty");
-                    upper.push(char::from_u32(last as u32 + 1).unwrap_or(last));
-                    colx.clone()
-                        .gt_eq(lit(code.clone()))
-                        .and(colx.lt(lit(upper)))
-                }
+                Some(to) => code_range(colx, code, to),
                 None if code.contains('_') => pattern_pred(colx.clone(), code),
                 None if is_complete(*system, code) => colx.eq(lit(code.clone())),
                 None => colx.like(lit(format!("{code}%"))),
@@ -369,6 +387,7 @@ fn codes_test(codes: &Codes) -> Expr {
                     code,
                     to: None,
                 } = x
+                    && *system != System::Local
                     && !code.contains('_')
                     && let Some(key) = system.column(*domain)
                 {
@@ -550,5 +569,26 @@ mod tests {
             @r#"analyte IN ([Utf8("2A010"), Utf8("2A020")])"#
         );
         insta::assert_snapshot!(codes_pred(&m(System::Jlac10, "2A9")).to_string(), @r#"jlac10 LIKE Utf8("2A9%")"#);
+    }
+
+    /// A local code is its hospital's, matched exactly, never grouped with another
+    /// hospital's into one list.
+    #[test]
+    fn local_codes_test_their_hospital() {
+        use crate::codes::CodeDomain;
+        let m = |code: &str, to: Option<&str>| Codes::Match {
+            system: System::Local,
+            domain: CodeDomain::Drug,
+            code: code.into(),
+            to: to.map(Into::into),
+        };
+        insta::assert_snapshot!(
+            codes_pred(&Codes::Any(vec![m("H01:Y9", None), m("H02:Y9", None)])).to_string(),
+            @r#"hospital_id = Utf8("H01") AND local_code = Utf8("Y9") OR hospital_id = Utf8("H02") AND local_code = Utf8("Y9")"#
+        );
+        insta::assert_snapshot!(
+            codes_pred(&m("H01:Y100", Some("H01:Y199"))).to_string(),
+            @r#"hospital_id = Utf8("H01") AND local_code >= Utf8("Y100") AND local_code < Utf8("Y19:")"#
+        );
     }
 }

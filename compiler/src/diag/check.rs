@@ -173,7 +173,7 @@ impl CheckError {
                     label(at, "not a code system"),
                 )
                 .with_note(
-                    "code systems: icd10, medis, local (diagnosis); yj, hot9, receipt (drug); jlac10, analyte, local (lab); receipt, kcode, local (procedure)",
+                    "code systems: icd10, medis, local (diagnosis); yj, hot9, receipt, local (drug); jlac10, analyte, local (lab); receipt, kcode, local (procedure)",
                 ),
                 suggestion,
             ),
@@ -329,7 +329,7 @@ impl CheckError {
                 "a code range runs from a lower to a higher code of the same length",
                 label(at, &format!("\"{from}\"..\"{to}\"")),
             )
-            .with_help("write it low to high, e.g. icd10 \"C00\"..\"C97\""),
+            .with_help("write it low to high, e.g. icd10 \"C00\"..\"C97\"; a range of local codes is one hospital's: local \"H03:Y100\"..\"H03:Y199\""),
             CheckError::CodeListItem { at, system } => Diagnostic::new(
                 Code::CodeListItem,
                 format!("`{system}(…)` lists codes in quotes"),

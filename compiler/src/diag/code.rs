@@ -89,9 +89,9 @@ codes! {
     WrongDomain = "E0202", "code set of the wrong domain",
         "Code sets are typed by domain: a `Codes<drug>` cannot stand for diagnoses.\n\n    codes statins: drug = yj \"2189\"\n    require diagnosis statins          // E0202: needs Codes<diagnosis>";
     BadCode = "E0203", "a code that cannot exist",
-        "Each code system has a shape, checked when compiling:\n\n    icd10  letter, 2 digits, up to 2 more (I63, I639; I63.9 is read as I639)\n    yj     up to 12 characters: 7 digits, a form letter, 4 more\n    jlac10 exactly 17 characters (`_` matches any character); analyte: exactly 5\n    kcode  letter + 3 digits, optional -n (K546, K178-4)\n    medis  up to 8 digits; hot9 and receipt: up to 9 digits\n\nA shorter code is a prefix: `yj \"2432001\"` is every thiamazole product.";
+        "Each code system has a shape, checked when compiling:\n\n    icd10  letter, 2 digits, up to 2 more (I63, I639; I63.9 is read as I639)\n    yj     up to 12 characters: 7 digits, a form letter, 4 more\n    jlac10 exactly 17 characters (`_` matches any character); analyte: exactly 5\n    kcode  letter + 3 digits, optional -n (K546, K178-4)\n    medis  up to 8 digits; hot9 and receipt: up to 9 digits\n    local  the hospital's id, `:` and its own code (H03:Y910123), matched exactly\n\nA shorter code is a prefix: `yj \"2432001\"` is every thiamazole product.";
     UnknownSystem = "E0204", "unknown code system, or one of another domain",
-        "Code systems by domain: diagnosis: icd10, medis, local; drug: yj, hot9, receipt;\nlab: jlac10, analyte, local; procedure: receipt, kcode, local.";
+        "Code systems by domain: diagnosis: icd10, medis, local; drug: yj, hot9, receipt, local;\nlab: jlac10, analyte, local; procedure: receipt, kcode, local.";
     Units = "E0205", "incompatible units",
         "A lab value is compared with a quantity of another dimension, e.g. a count per volume\nwith a mass per volume:\n\n    lab platelets < 100 mg/dL          // E0205: platelets are counted per volume\n    lab platelets < 100 x10^3/uL       // fine; hospitals' 10^4/uL is converted\n\nWithin one dimension mid converts: /uL, 10^3/uL, 10^4/uL, 10^9/L; mg/dL, g/dL, g/L,\nmg/L, ng/mL, pg/mL; mmol/L, umol/L, mEq/L; U/L, IU/L, U/mL, uIU/mL; %. A lab item may\ndeclare conversions across dimensions (`convert mmol/L = 18.016 mg/dL` for glucose).";
     UnknownUnit = "E0206", "unknown unit",
@@ -106,7 +106,7 @@ codes! {
         "Dates are written YYYY-MM-DD and must be real calendar days:\n\n    require index between 2014-01-01 and 2022-02-30    // E0210: February has no 30th\n    require index between 2014-01-01 and 2022-02-28";
     MixedFilter = "E0211", "a `where` filter over several kinds of event",
         "A filter names columns of one CDM table, so it applies to events of one domain. Filter\neach kind on its own and combine the results:\n\n    (diagnosis hf or drug loop_diuretics) where main              // E0211\n    diagnosis hf where main or drug loop_diuretics";
-    BadCodeRange = "E0212", "a code range written high to low or with bounds of different lengths",
+    BadCodeRange = "E0212", "a code range written high to low, with bounds of different lengths, or of local codes of two hospitals",
         "A range `\"A\"..\"B\"` matches every code whose first characters lie between the bounds, so\nboth bounds have the same length and the first is not above the second:\n\n    icd10 \"C97\"..\"C00\"        // E0212\n    icd10 \"C00\"..\"C97\"";
     CodeListItem = "E0213", "a list of codes with something other than codes",
         "`system(…)` lists codes of that system, each in quotes:\n\n    icd10(E101, \"E111\")          // E0213: E101 is not in quotes\n    icd10(\"E101\", \"E111\")";

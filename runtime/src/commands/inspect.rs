@@ -57,6 +57,11 @@ struct Report {
     /// The catalogue's convertible units by analyte (normalised spellings).
     units_by_analyte: BTreeMap<String, BTreeSet<String>>,
     unmapped_drug: BTreeMap<String, (u64, u64)>,
+    /// hospital → the hospital's own code of drug rows with no YJ code → rows: what a study
+    /// adds as `local "H01:…"` codes.
+    unmapped_drug_codes: BTreeMap<String, HashMap<String, u64>>,
+    /// Drug rows by product category (`none`: no product known).
+    product_kinds: BTreeMap<String, u64>,
 }
 
 pub fn run(args: &InspectArgs) -> Result<ExitCode> {
@@ -364,7 +369,25 @@ fn summarise(t: Table, b: &RecordBatch, usable: &[bool], report: &mut Report) {
                     let named = generic.is_some_and(|g| g.is_valid(i) && g.value(i));
                     if yj.is_null(i) && !named {
                         e.1 += 1;
+                        if let Some(l) = strings(b, "local_code").filter(|_| ok("local_code"))
+                            && l.is_valid(i)
+                        {
+                            *report
+                                .unmapped_drug_codes
+                                .entry(h.value(i).to_string())
+                                .or_default()
+                                .entry(l.value(i).to_string())
+                                .or_default() += 1;
+                        }
                     }
+                }
+            }
+            if let Some(k) = strings(b, "product_kind").filter(|_| ok("product_kind")) {
+                for v in k.iter() {
+                    *report
+                        .product_kinds
+                        .entry(v.unwrap_or("none").to_string())
+                        .or_default() += 1;
                 }
             }
         }
@@ -544,6 +567,32 @@ fn print_text(dir: &Path, m: Option<&Manifest>, r: &Report, n: usize) {
             group_thousands(*p)
         );
     }
+    let products: u64 = r.product_kinds.values().sum();
+    if products > 0 {
+        let list: Vec<String> = ["brand", "generic", "other", "none"]
+            .iter()
+            .map(|k| {
+                let n = r.product_kinds.get(*k).copied().unwrap_or(0);
+                format!("{k} {:.1} %", 100.0 * n as f64 / products as f64)
+            })
+            .collect();
+        crate::outln!(
+            "drug rows by product category: {} (none: generic-name orders and unmapped rows)",
+            list.join(", ")
+        );
+    }
+    if !r.unmapped_drug_codes.is_empty() {
+        crate::outln!(
+            "most frequent unmapped drug codes (the hospital's own; a study adds them as local \"H:code\"):"
+        );
+        for (h, m) in &r.unmapped_drug_codes {
+            let list: Vec<String> = top(m, n)
+                .into_iter()
+                .map(|(c, k)| format!("{c} ({})", group_thousands(k)))
+                .collect();
+            crate::outln!("  {h}: {}", list.join(", "));
+        }
+    }
     crate::outln!("most frequent codes:");
     for d in DOMAINS {
         if let Some(m) = r.codes.get(d) {
@@ -620,6 +669,8 @@ fn print_json(dir: &Path, m: Option<&Manifest>, r: &Report, n: usize) {
         "tables": tables,
         "hospitals": hospitals,
         "top_codes": codes,
+        "drug_rows_by_product_kind": r.product_kinds,
+        "top_unmapped_drug_codes": r.unmapped_drug_codes.iter().map(|(h, m)| (h.clone(), top(m, n).into_iter().map(|(c, k)| json!({"code": c, "rows": k})).collect::<Vec<_>>())).collect::<BTreeMap<_, _>>(),
         "unconvertible_lab_units": r.unconvertible.iter().map(|((a, u, h), n)| json!({"analyte": a, "unit": u, "hospital": h, "rows": n})).collect::<Vec<_>>(),
         "valid": r.problems.is_empty(),
         "problems": r.problems,
