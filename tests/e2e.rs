@@ -624,3 +624,54 @@ fn first_and_last_entries_are_the_earliest_and_latest_event_inside_observation()
             .any(|(k, d)| lasts.get(k).is_some_and(|l| l != d))
     );
 }
+
+/// ALP changed from the JSCC to the IFCC method in 2020–21 (values about 0.35 times): each
+/// result is graded against its own method's limit, told by the hospital's reported upper
+/// limit, or by the date when none was reported.
+#[test]
+fn alp_is_graded_against_the_limit_of_the_method_that_measured_it() {
+    const ALP: &str = "3B070000002327501";
+    let mut c = Cdm::default();
+    // (patient, date, value U/L, reported upper limit)
+    let rows: [(i64, &str, f64, Option<f64>); 6] = [
+        // 1: JSCC 2019, 400 against 322 (1.2x): not above 2.5x ULN (against IFCC it would be 3.5x).
+        (1, "2019-06-01", 400.0, Some(322.0)),
+        // 2: IFCC 2022, 300 against 113 (2.65x): above.
+        (2, "2022-06-01", 300.0, Some(113.0)),
+        // 3: no range, 2019: JSCC by the date; 400 is 1.2x.
+        (3, "2019-06-01", 400.0, None),
+        // 4: no range, after 2020-03-31: IFCC; 300 is 2.65x.
+        (4, "2020-06-01", 300.0, None),
+        // 5: 2020-06 with a JSCC range (a hospital that changed late): the range wins; 400 is 1.2x.
+        (5, "2020-06-01", 400.0, Some(330.0)),
+        // 6: JSCC 2019, 900 against 322 (2.8x): above.
+        (6, "2019-06-01", 900.0, Some(322.0)),
+    ];
+    for (id, date, value, high) in rows {
+        c.patient("H01", id, "F", "1950-01-01", "2018-01-01", "2023-12-31");
+        c.labs.push((
+            "H01",
+            id,
+            d(date),
+            Some(ALP),
+            Some(value),
+            Some("U/L"),
+            high,
+        ));
+    }
+    let data = c.write();
+    let src = r#"
+import labs.{alp}
+import grades.{ctcae_grade}
+cohort high { index = first lab alp > 2.5 x ULN }
+cohort g2 { index = first ctcae_grade(lab alp) >= 2 }
+cohort site_high { index = first lab alp > 2.5 x site_ULN }
+"#;
+    let r = run(src, &data);
+    let want: BTreeSet<(String, i64)> = [key("H01", 2), key("H01", 4), key("H01", 6)].into();
+    assert_eq!(persons(&r["cohort_high"]), want);
+    // CTCAE v5.0 ALP grade 2 is > 2.5-5.0 x ULN: the same results.
+    assert_eq!(persons(&r["cohort_g2"]), want);
+    // The hospital's own limit where reported, else the standard limit of the result's method.
+    assert_eq!(persons(&r["cohort_site_high"]), want);
+}

@@ -600,3 +600,54 @@ fn hospitals_differ_as_their_profiles_say() {
         assert!(analytes.contains(a), "analyte {a} appears");
     }
 }
+
+/// ALP by the JSCC method (values and ranges about three times the IFCC ones) before each
+/// hospital's change, which falls between 2020-04-01 and 2021-03-31; the same hospital
+/// reports IFCC ranges after it.
+#[test]
+fn alp_changes_from_the_jscc_to_the_ifcc_method_once_per_hospital() {
+    let n = loaded();
+    let (analyte, date, high, hospital) = (
+        n.lab.str("analyte"),
+        n.lab.date("date"),
+        n.lab.f64("ref_high"),
+        n.lab.str("hospital_id"),
+    );
+    // hospital -> (last JSCC day, first IFCC day)
+    let mut seen: BTreeMap<String, (i32, i32)> = BTreeMap::new();
+    let mut rows = 0;
+    for i in 0..analyte.len() {
+        if analyte[i].as_deref() != Some("3B070") {
+            continue;
+        }
+        let (Some(d), Some(h)) = (date[i], high[i]) else {
+            continue;
+        };
+        rows += 1;
+        let e = seen
+            .entry(hospital[i].clone().expect("hospital"))
+            .or_insert((i32::MIN, i32::MAX));
+        if h > 250.0 {
+            assert!(h < 400.0, "a JSCC upper limit: {h}");
+            e.0 = e.0.max(d);
+        } else {
+            assert!((90.0..140.0).contains(&h), "an IFCC upper limit: {h}");
+            e.1 = e.1.min(d);
+        }
+    }
+    assert!(rows > 1000, "ALP rows: {rows}");
+    let (from, to) = (
+        calendar::parse("2020-04-01").expect("date"),
+        calendar::parse("2021-03-31").expect("date"),
+    );
+    assert_eq!(seen.len(), common::HOSPITALS as usize);
+    for (h, (last_jscc, first_ifcc)) in seen {
+        assert!(last_jscc < first_ifcc, "{h}: one change");
+        assert!(
+            first_ifcc >= from && last_jscc <= to,
+            "{h}: JSCC until {}, IFCC from {}",
+            calendar::format(last_jscc),
+            calendar::format(first_ifcc)
+        );
+    }
+}

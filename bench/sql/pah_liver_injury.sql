@@ -68,7 +68,15 @@ units(unit, dimension, factor) AS (
 ),
 liver AS (
   SELECT l.hospital_id, l.patient_id, l.date, i.item, l.value * (u.factor / i.item_factor) AS v,
-         CASE p.sex WHEN 'M' THEN i.uln_m WHEN 'F' THEN i.uln_f ELSE greatest(i.uln_m, i.uln_f) END AS uln
+         -- labs.alp: the JSCC method's limit (322) for a result whose reported upper limit is
+         -- nearer 322 than 113 by ratio (above their geometric mean), or without one, dated
+         -- up to 2020-03-31; else the IFCC method's (113).
+         CASE WHEN i.item = 'alp' THEN
+                CASE WHEN l.ref_high * (u.factor / i.item_factor) IS NULL
+                       THEN CASE WHEN l.date <= DATE '2020-03-31' THEN 322.0 ELSE 113.0 END
+                     WHEN l.ref_high * (u.factor / i.item_factor) < sqrt(113.0 * 322.0) THEN 113.0 ELSE 322.0 END
+              ELSE CASE p.sex WHEN 'M' THEN i.uln_m WHEN 'F' THEN i.uln_f ELSE greatest(i.uln_m, i.uln_f) END
+         END AS uln
   FROM read_parquet('{data}/lab/*.parquet') l
   JOIN items i ON i.analyte = l.analyte
   JOIN patient p USING (hospital_id, patient_id)

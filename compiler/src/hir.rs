@@ -113,6 +113,8 @@ pub struct LabItem {
 pub struct Reference {
     pub male: Option<(f64, f64)>,
     pub female: Option<(f64, f64)>,
+    /// Intervals of earlier measurement methods (`reference jscc = …`, `last_day jscc = …`).
+    pub methods: Vec<crate::units::MethodInterval>,
 }
 
 #[derive(Debug, Clone)]
@@ -585,6 +587,16 @@ pub fn print(h: &Hir) -> String {
                     if let Some((lo, hi)) = r {
                         let _ = writeln!(out, "  reference {sex} = {lo} .. {hi}");
                     }
+                }
+                for m in &l.reference.methods {
+                    let _ = writeln!(
+                        out,
+                        "  reference {} = {} .. {} last_day {}",
+                        m.method,
+                        m.range.0,
+                        m.range.1,
+                        crate::dates::format(m.until)
+                    );
                 }
                 if let Some(d) = &l.derived {
                     let fs: Vec<String> = d.factors.iter().map(|f| h.def(*f).qualified()).collect();

@@ -109,6 +109,15 @@ pub fn hover(c: &Checked, id: DefId) -> String {
                     }
                 }
             }
+            for m in &r.methods {
+                out.push_str(&format!(
+                    "\n\nreference interval by the {} method {}–{} (results up to {})",
+                    m.method,
+                    m.range.0,
+                    m.range.1,
+                    crate::dates::format(m.until)
+                ));
+            }
             if let Some(dv) = &item.derived {
                 let f: Vec<&str> = dv
                     .factors

@@ -186,6 +186,19 @@ pub struct Conversion {
     pub offset: f64,
 }
 
+/// The reference interval of an earlier measurement method of an item (ALP by the JSCC
+/// method before the change to IFCC in 2020–21), in the item's unit. A result is graded
+/// against the interval of the method that measured it: the method whose upper limit is
+/// nearest (by ratio) the upper limit the hospital reported with the result, or, for a
+/// result reported without one, this method when it is dated on or before `last_day`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MethodInterval {
+    pub method: String,
+    pub range: (f64, f64),
+    /// Day number of the last day every hospital measured by this method.
+    pub until: i32,
+}
+
 impl Conversion {
     /// A value in the reported unit, in the item's unit.
     pub fn apply(&self, v: f64) -> f64 {

@@ -60,6 +60,9 @@ pub struct Hospital {
     /// Prefix and first number of the hospital's own drug codes.
     pub local_drug_prefix: &'static str,
     pub local_drug_base: i64,
+    /// The first day ALP is measured by the IFCC method (JSCC before): a day from
+    /// 2020-04-01 to 2021-03-31, when Japanese laboratories changed.
+    pub alp_ifcc_from: i32,
 }
 
 const LOCAL_LAB_PREFIXES: &[&str] = &["L", "K", "T", "LAB", "E", "S", "X", "M"];
@@ -153,6 +156,7 @@ impl Hospital {
         // Drawn after every earlier draw, so the rest of the profile is as it was.
         let local_drug_prefix = *r.pick(LOCAL_DRUG_PREFIXES);
         let local_drug_base = r.range(10, 89) * 1000;
+        let alp_ifcc_from = crate::calendar::days_from_civil(2020, 4, 1) + r.range(0, 364) as i32;
         Hospital {
             index,
             id: format!("H{index:02}"),
@@ -167,6 +171,7 @@ impl Hospital {
             local_dx_prefix,
             local_drug_prefix,
             local_drug_base,
+            alp_ifcc_from,
         }
     }
 

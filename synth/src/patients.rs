@@ -428,11 +428,24 @@ impl<'a> Gen<'a> {
     /// hospital's unit, rounded, flagged against the hospital's range.
     pub fn lab(&mut self, i: usize, day: i32, canonical: f64, setting: Setting, evidence: bool) {
         let rep = &self.h.labs[i];
+        // ALP by the JSCC method before the hospital's change to IFCC: about 1/0.35 of the
+        // IFCC value (JSCC's conversion), against the hospital's JSCC range (JCCLS 106–322
+        // U/L, shifted as its IFCC range is from 38–113).
+        let jscc = i == item::ALP && day < self.h.alp_ifcc_from;
+        let canonical = if jscc { canonical / 0.35 } else { canonical };
         let value = round_to(canonical * rep.factor, rep.decimals);
         let (lo, hi) = if self.male {
             (rep.reference.0, rep.reference.1)
         } else {
             (rep.reference.2, rep.reference.3)
+        };
+        let (lo, hi) = if jscc {
+            (
+                round_to(lo * 106.0 / 38.0, rep.decimals),
+                round_to(hi * 322.0 / 113.0, rep.decimals),
+            )
+        } else {
+            (lo, hi)
         };
         let flag = if value > hi {
             Some("H")

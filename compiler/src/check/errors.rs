@@ -463,4 +463,8 @@ pub enum LabProperty {
     Convert,
     Derived,
     Reference,
+    /// `last_day jscc = 2020-03-31` that is not a date, or names no method's interval.
+    Until,
+    /// `reference jscc = …` with no `last_day jscc = …`.
+    MethodWithoutUntil,
 }

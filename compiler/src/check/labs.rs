@@ -19,6 +19,7 @@ impl Checker<'_> {
         let mut derived_ast: Option<&ast::Expr> = None;
         let mut source = None;
         let mut ref_props = Vec::new();
+        let mut until_props = Vec::new();
         for p in &l.props {
             match p.key.name.as_str() {
                 "codes" => {
@@ -86,6 +87,7 @@ impl Checker<'_> {
                     }
                 }
                 "reference" => ref_props.push(p),
+                "last_day" => until_props.push(p),
                 "derived" => match &p.value {
                     ast::PropValue::Expr(e) => derived_ast = Some(e),
                     _ => self.error(CheckError::LabPropertyForm {
@@ -97,7 +99,16 @@ impl Checker<'_> {
                 other => {
                     let suggestion = suggest(
                         other,
-                        ["codes", "unit", "convert", "reference", "derived", "source"].into_iter(),
+                        [
+                            "codes",
+                            "unit",
+                            "convert",
+                            "reference",
+                            "last_day",
+                            "derived",
+                            "source",
+                        ]
+                        .into_iter(),
                     );
                     self.error(CheckError::UnknownName {
                         at: (cx.file, p.key.span),
@@ -109,7 +120,7 @@ impl Checker<'_> {
         }
         let Some(unit) = unit else {
             // A qualitative item: results are text (`(+)`), nothing to convert.
-            for p in ref_props.iter().copied() {
+            for p in ref_props.iter().chain(&until_props).copied() {
                 self.error(CheckError::ReferenceWithoutUnit {
                     at: (cx.file, p.span),
                 });
@@ -132,7 +143,7 @@ impl Checker<'_> {
             };
             return (DefKind::Lab(Box::new(item)), Type::LabItem);
         };
-        for p in ref_props {
+        for p in ref_props.iter().copied() {
             let ast::PropValue::Range {
                 low,
                 high,
@@ -175,15 +186,49 @@ impl Checker<'_> {
                 Some("male") => reference.male = Some(range),
                 Some("female") => reference.female = Some(range),
                 Some(other) => {
+                    // A measurement method's interval, with its last day (`last_day`); a near
+                    // miss of `male`/`female` is a typo, not a method.
+                    let until = until_props
+                        .iter()
+                        .find(|u| u.qualifier.as_ref().is_some_and(|q| q.name == other));
                     let suggestion = suggest(other, ["male", "female"].into_iter());
-                    self.error(CheckError::UnknownName {
-                        at: (cx.file, p.span),
-                        name: other.to_string(),
-                        suggestion,
-                    });
+                    match until.map(|u| self.until_day(u, &cx)) {
+                        Some(Some(day)) => reference.methods.push(units::MethodInterval {
+                            method: other.to_string(),
+                            range,
+                            until: day,
+                        }),
+                        Some(None) => {}
+                        None if suggestion.is_some() => self.error(CheckError::UnknownName {
+                            at: (cx.file, p.span),
+                            name: other.to_string(),
+                            suggestion,
+                        }),
+                        None => self.error(CheckError::LabPropertyForm {
+                            at: (cx.file, p.span),
+                            property: LabProperty::MethodWithoutUntil,
+                        }),
+                    }
                 }
             }
         }
+        // A `last_day` of no method's interval.
+        for u in &until_props {
+            let named = u.qualifier.as_ref().is_some_and(|q| {
+                ref_props.iter().any(|r| {
+                    r.qualifier.as_ref().is_some_and(|x| {
+                        x.name == q.name && !["male", "female"].contains(&x.name.as_str())
+                    })
+                })
+            });
+            if !named {
+                self.error(CheckError::LabPropertyForm {
+                    at: (cx.file, u.span),
+                    property: LabProperty::Until,
+                });
+            }
+        }
+        reference.methods.sort_by(|a, b| a.method.cmp(&b.method));
         // Units of the item's dimension convert by their factors; declared conversions add units of
         // other dimensions (mmol/L for glucose).
         let mut unit_list: Vec<units::Conversion> = units::of_dimension(unit.dimension)
@@ -233,6 +278,23 @@ impl Checker<'_> {
             source,
         };
         (DefKind::Lab(Box::new(item)), Type::LabItem)
+    }
+
+    /// The day of `last_day <method> = <date>`, or an error.
+    fn until_day(&mut self, p: &ast::Prop, cx: &Cx) -> Option<i32> {
+        let day = match &p.value {
+            ast::PropValue::Expr(ast::Expr {
+                kind: A::Date(d), ..
+            }) => crate::dates::parse(d),
+            _ => None,
+        };
+        if day.is_none() {
+            self.error(CheckError::LabPropertyForm {
+                at: (cx.file, p.span),
+                property: LabProperty::Until,
+            });
+        }
+        day
     }
 
     /// `derived = wbc * neutrophil_pct`: one item of this dimension times percentages.
@@ -425,7 +487,7 @@ impl Checker<'_> {
 
 #[cfg(test)]
 mod tests {
-    use crate::testing::check;
+    use crate::testing::{check, errors};
 
     #[test]
     fn a_lab_item_with_units_and_sex_specific_reference() {
@@ -444,6 +506,36 @@ lab alt_x "ALT" {
           reference male = 10 .. 42
           reference female = 7 .. 23
         "#);
+    }
+
+    #[test]
+    fn an_earlier_methods_interval_and_its_last_day() {
+        insta::assert_snapshot!(check(
+            r#"module m
+lab alp_x "ALP" {
+  codes = analyte "3B070"
+  unit = U/L
+  reference = 38 .. 113 U/L
+  reference jscc = 106 .. 322 U/L
+  last_day jscc = 2020-03-31
+}"#
+        ), @r#"
+        alp_x : Lab
+          codes = analyte "3B070":Codes<lab>
+          unit = U/L (from U/L x1, IU/L x1, U/mL x1000, kU/L x1000, IU/mL x1000, mU/mL x1, mIU/mL x1, mIU/L x0.001, uIU/mL x0.001, uU/mL x0.001, ukat/L x60)
+          reference male = 38 .. 113
+          reference female = 38 .. 113
+          reference jscc = 106 .. 322 last_day 2020-03-31
+        "#);
+        let item = |props: &str| {
+            errors(&format!(
+                "module m\nlab a \"A\" {{\n  codes = analyte \"3B070\"\n  unit = U/L\n  reference = 38 .. 113 U/L\n{props}\n}}"
+            ))
+        };
+        insta::assert_snapshot!(item("  reference jscc = 106 .. 322 U/L"), @r#"E0407 6:3 a measurement method's reference interval needs the method's last day (no `last_day` for this method) help: add e.g. `last_day jscc = 2020-03-31`; `reference male = …` and `reference female = …` are by sex"#);
+        insta::assert_snapshot!(item("  reference femal = 106 .. 322 U/L"), @r#"E0101 6:3 unknown name `femal` (not defined or imported) help: did you mean `female`?"#);
+        insta::assert_snapshot!(item("  last_day jscc = 2020-03-31"), @r#"E0407 6:3 `last_day` gives the last day of a measurement method that has its own reference interval (not `last_day <method> = <date>` of a method with `reference <method> = …`) help: e.g. `reference jscc = 106 .. 322 U/L` and `last_day jscc = 2020-03-31`"#);
+        insta::assert_snapshot!(item("  reference jscc = 106 .. 322 U/L\n  last_day jscc = 2020"), @r#"E0407 7:3 `last_day` gives the last day of a measurement method that has its own reference interval (not `last_day <method> = <date>` of a method with `reference <method> = …`) help: e.g. `reference jscc = 106 .. 322 U/L` and `last_day jscc = 2020-03-31`"#);
     }
 
     #[test]

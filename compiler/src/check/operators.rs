@@ -578,6 +578,7 @@ impl Checker<'_> {
         let bounds: Vec<(f64, f64)> = [lab.reference.male, lab.reference.female]
             .into_iter()
             .flatten()
+            .chain(lab.reference.methods.iter().map(|m| m.range))
             .collect();
         let (Some(lo), Some(hi)) = (
             bounds.iter().map(|b| b.0).reduce(f64::min),

@@ -323,6 +323,8 @@ impl Cmp {
 pub struct Reference {
     pub male: Option<(f64, f64)>,
     pub female: Option<(f64, f64)>,
+    /// Intervals of earlier measurement methods (`reference jscc = …`, `until jscc = …`).
+    pub methods: Vec<crate::units::MethodInterval>,
 }
 
 /// What the runtime needs to read one lab item.

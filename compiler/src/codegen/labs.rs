@@ -268,23 +268,7 @@ impl Gen {
             Threshold::Value(v) => Ok((rel, lit(*v))),
             Threshold::Times(r, k) => {
                 let reference = spec.map(|s| s.reference.clone()).unwrap_or_default();
-                let std_limit = |upper: bool| -> Option<Expr> {
-                    let pick =
-                        |x: Option<(f64, f64)>| x.map(|(lo, hi)| if upper { hi } else { lo });
-                    let (m, f) = (pick(reference.male), pick(reference.female));
-                    match (m, f) {
-                        (Some(m), Some(f)) if m == f => Some(lit(m)),
-                        // Sex `U`: the larger limit of the two.
-                        (Some(m), Some(f)) => Some(
-                            when(c("ev_sex").eq(lit("F")), lit(f))
-                                .when(c("ev_sex").eq(lit("M")), lit(m))
-                                .otherwise(lit(m.max(f)))
-                                .ok()?,
-                        ),
-                        (Some(x), None) | (None, Some(x)) => Some(lit(x)),
-                        (None, None) => None,
-                    }
-                };
+                let std_limit = |upper: bool| standard_limit(&reference, upper);
                 let needs_sex = reference.male.is_some()
                     && reference.female.is_some()
                     && reference.male != reference.female;
@@ -509,6 +493,65 @@ fn unit_case(lab: &cir::LabSpec, of: impl Fn(&units::Conversion) -> f64) -> Expr
         Some(mut b) => b.otherwise(null_f64()).unwrap_or_else(|_| null_f64()),
         None => null_f64(),
     }
+}
+
+/// The standard limit (upper or lower) a lab row is compared with: the item's interval, by
+/// sex where it differs (the larger limit for sex `U`); for an item measured by several
+/// methods over time (ALP: JSCC, then IFCC), the interval of the method that measured the
+/// row: the one whose upper limit is nearest, by ratio, the hospital's reported upper limit
+/// (`ev_ref_high`, in the item's unit), or for a row reported without one, an earlier
+/// method up to its last day (`last_day`), else the current one.
+fn standard_limit(reference: &cir::Reference, upper: bool) -> Option<Expr> {
+    let pick = |x: Option<(f64, f64)>| x.map(|(lo, hi)| if upper { hi } else { lo });
+    let (m, f) = (pick(reference.male), pick(reference.female));
+    let current = match (m, f) {
+        (Some(m), Some(f)) if m == f => lit(m),
+        (Some(m), Some(f)) => when(c("ev_sex").eq(lit("F")), lit(f))
+            .when(c("ev_sex").eq(lit("M")), lit(m))
+            .otherwise(lit(m.max(f)))
+            .ok()?,
+        (Some(x), None) | (None, Some(x)) => lit(x),
+        (None, None) => return None,
+    };
+    if reference.methods.is_empty() {
+        return Some(current);
+    }
+    let current_high = [reference.male, reference.female]
+        .into_iter()
+        .flatten()
+        .map(|r| r.1)
+        .fold(f64::MIN, f64::max);
+    let mut by_until: Vec<&crate::units::MethodInterval> = reference.methods.iter().collect();
+    by_until.sort_by_key(|m| m.until);
+    let limit = |m: &crate::units::MethodInterval| lit(if upper { m.range.1 } else { m.range.0 });
+    let no_range = c("ev_ref_high").is_null();
+    let mut case = when(
+        no_range
+            .clone()
+            .and(c("ev_day").lt_eq(lit(by_until[0].until))),
+        limit(by_until[0]),
+    );
+    for m in &by_until[1..] {
+        case = case.when(
+            no_range.clone().and(c("ev_day").lt_eq(lit(m.until))),
+            limit(m),
+        );
+    }
+    case = case.when(no_range, current.clone());
+    // Nearest upper limit by ratio: the boundaries are the geometric means of neighbours.
+    let mut by_high: Vec<(f64, Expr)> = reference
+        .methods
+        .iter()
+        .map(|m| (m.range.1, limit(m)))
+        .chain([(current_high, current)])
+        .collect();
+    by_high.sort_by(|a, b| a.0.total_cmp(&b.0));
+    for w in by_high.windows(2) {
+        let boundary = (w[0].0 * w[1].0).sqrt();
+        case = case.when(c("ev_ref_high").lt(lit(boundary)), w[0].1.clone());
+    }
+    let last = by_high.last().map(|x| x.1.clone())?;
+    case.otherwise(last).ok()
 }
 
 /// A threshold compared within a lab row: a value, or a multiple of a limit that needs

@@ -205,7 +205,7 @@ codes! {
     NotText = "E0406", "a property that needs text in quotes",
         "`source`, `citation`, `doi`, `adapted`, `population`, `sites` and `note` are text in\nquotes: `citation = \"Tanigawa M, et al. Pharmacoepidemiol Drug Saf 2022\"`.";
     LabPropertyForm = "E0407", "a lab item property written in the wrong form",
-        "Each property of a lab item has its form:\n\n    unit = U/L\n    convert mmol/L = 18.016 mg/dL\n    reference = 10 .. 42 U/L            (or `reference male = …`, `reference female = …`)\n    derived = wbc * neutrophil_pct";
+        "Each property of a lab item has its form:\n\n    unit = U/L\n    convert mmol/L = 18.016 mg/dL\n    reference = 10 .. 42 U/L            (or `reference male = …`, `reference female = …`)\n    reference jscc = 106 .. 322 U/L     (an earlier method's interval, with its last day:)\n    last_day jscc = 2020-03-31\n    derived = wbc * neutrophil_pct";
     ReferenceWithoutUnit = "E0408", "a reference interval on an item without a unit",
         "A qualitative item (no `unit`) has no values, so it has no reference interval. Declare the\nitem's unit, or remove the interval.";
     LabMatchesNothing = "E0409", "a lab item that matches no records",

@@ -314,6 +314,7 @@ impl Lower<'_> {
             reference: cir::Reference {
                 male: item.reference.male,
                 female: item.reference.female,
+                methods: item.reference.methods.clone(),
             },
             derived,
         })
