@@ -105,6 +105,12 @@ def lab_codes(name: str):
     parts = [p.strip() for p in c.group(1).split(" or ")]
     out = []
     for p in parts:
+        # A list of one system's codes: `jlac10("3C015____022_____", "3C015____023_____")`.
+        lst = re.fullmatch(r'(\w+)\((.*)\)', p)
+        if lst:
+            for code in re.findall(r'"([^"]+)"', lst.group(2)):
+                out.append(match("lab", lst.group(1), code, None))
+            continue
         m2 = CODE.fullmatch(p)
         if not m2:
             sys.exit(f"lab {name}: cannot read the code {p!r}")

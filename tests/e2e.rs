@@ -675,3 +675,31 @@ cohort site_high { index = first lab alp > 2.5 x site_ULN }
     // The hospital's own limit where reported, else the standard limit of the result's method.
     assert_eq!(persons(&r["cohort_site_high"]), want);
 }
+
+/// Blood items match blood specimens only (JLAC10 characters 10-12): a urine creatinine of
+/// 100 mg/dL shares the analyte code 3C015 with serum creatinine but is not a serum value.
+#[test]
+fn a_urine_result_is_not_a_blood_result_of_the_same_analyte() {
+    let mut c = Cdm::default();
+    let x = d("2021-03-01");
+    // (patient, JLAC10 code, value mg/dL)
+    let rows = [
+        (1, "3C015000000127101", 100.0), // spot urine
+        (2, "3C015000000427101", 80.0),  // 24-hour urine
+        (3, "3C015000002327101", 3.0),   // serum
+        (4, "3C015000002227101", 2.5),   // plasma
+        (5, "3C015000004127101", 5.0),   // cerebrospinal fluid
+    ];
+    for (id, code, value) in rows {
+        c.patient("H01", id, "M", "1950-01-01", "2019-01-01", "2022-12-31");
+        c.labs
+            .push(("H01", id, x, Some(code), Some(value), Some("mg/dL"), None));
+    }
+    let data = c.write();
+    let r = run(
+        "import labs.{creatinine}\ncohort high { index = first lab creatinine > 2 mg/dL }\n",
+        &data,
+    );
+    let want: BTreeSet<(String, i64)> = [key("H01", 3), key("H01", 4)].into();
+    assert_eq!(persons(&r["cohort_high"]), want);
+}

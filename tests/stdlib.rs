@@ -96,12 +96,16 @@ fn every_doc_example_compiles_and_runs() {
 /// the Parquet files, not by mid).
 #[test]
 fn the_common_classes_find_their_patients_on_the_demo_network() {
-    let classes: [(&str, &[&str]); 3] = [
+    let classes: [(&str, &[&str]); 4] = [
         (
             "sglt2_inhibitors",
             &["3969023", "3969019", "3969022", "3969018", "3969020"],
         ),
         ("doacs", &["3339004", "3339003", "3339002", "3339001"]),
+        (
+            "oral_anticoagulants",
+            &["3339004", "3339003", "3339002", "3339001", "3332001"],
+        ),
         ("fluoroquinolones", &["6241013", "6241008"]),
     ];
     let mut script = format!("import drugs.{{{}}}\n", classes.map(|(c, _)| c).join(", "));
@@ -146,5 +150,23 @@ fn the_common_classes_find_their_patients_on_the_demo_network() {
             expected.len(),
             "{class}"
         );
+    }
+    // Every oral anticoagulant has its own users (a warfarin or dabigatran study finds some).
+    for (drug, prefix) in [
+        ("warfarin", "3332001"),
+        ("apixaban", "3339004"),
+        ("rivaroxaban", "3339003"),
+        ("edoxaban", "3339002"),
+        ("dabigatran", "3339001"),
+    ] {
+        let users: std::collections::BTreeSet<_> = net
+            .drug
+            .keys()
+            .into_iter()
+            .zip(&codes)
+            .filter(|(_, c)| c.as_deref().is_some_and(|c| c.starts_with(prefix)))
+            .map(|(k, _)| k)
+            .collect();
+        assert!(users.len() >= 5, "{drug}: {} users", users.len());
     }
 }

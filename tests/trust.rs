@@ -17,7 +17,7 @@ use crate::fixture::{Cdm, d};
 const X: &str = "243200100000";
 const ANC: &str = "9Z001000000000000";
 const HBA1C: &str = "3D046000000000000";
-const GLUCOSE: &str = "3D010000000000000";
+const GLUCOSE: &str = "3D010000002227101";
 
 /// Twelve patients at two hospitals, first prescribed x on 2020-07-01 (index); some have a
 /// stay around index, labs in units spelled as hospitals write them, and second prescriptions.

@@ -669,7 +669,9 @@ pub mod drug {
     pub const DAPAGLIFLOZIN: usize = 55;
     pub const LUSEOGLIFLOZIN: usize = 56;
     pub const LEVOFLOXACIN: usize = 57;
-    pub const COUNT: usize = 58;
+    pub const RIVAROXABAN: usize = 58;
+    pub const DABIGATRAN: usize = 59;
+    pub const COUNT: usize = 60;
 }
 
 /// Every drug product, indexed by [`drug`]. Amlodipine, metformin, lansoprazole and
@@ -1008,6 +1010,20 @@ pub static DRUGS: [Drug; drug::COUNT] = [
     drug!("dapagliflozin", ["3969019F1027"], false, 5.0, "mg"),
     drug!("luseogliflozin", ["3969020F1020"], false, 2.5, "mg"),
     drug!("levofloxacin", ["6241013F2250"], false, 500.0, "mg"),
+    drug!(
+        "rivaroxaban",
+        ["3339003F2020", "3339003F1024"],
+        false,
+        15.0,
+        "mg"
+    ),
+    drug!(
+        "dabigatran",
+        ["3339001M2020", "3339001M1024"],
+        false,
+        300.0,
+        "mg"
+    ),
 ];
 
 /// A procedure as the hospital records it: the fee-schedule code and a 9-digit receipt code.

@@ -831,6 +831,19 @@ fn background(g: &mut Gen, plan: &Plan, conditions: &[usize]) {
     // A week of levofloxacin for some bronchitis and urinary infections.
     let levofloxacin =
         conditions.is_empty() && matches!(reason.0, "J209" | "N390") && g.extra.chance(0.3);
+    // The anticoagulant of a patient with atrial fibrillation (drawn from the second stream,
+    // so every other row is as it was): roughly the Japanese shares of the 2020s.
+    let anticoagulant = if conditions.iter().any(|&c| cat::CHRONIC[c].icd10 == "I48") {
+        [
+            drug::EDOXABAN,
+            drug::APIXABAN,
+            drug::RIVAROXABAN,
+            drug::WARFARIN,
+            drug::DABIGATRAN,
+        ][g.extra.weighted(&[0.35, 0.3, 0.2, 0.1, 0.05])]
+    } else {
+        drug::APIXABAN
+    };
     for (k, &d) in days.iter().enumerate() {
         let next = days.get(k + 1).copied().unwrap_or(d + 28);
         let v = if conditions.is_empty() {
@@ -863,6 +876,11 @@ fn background(g: &mut Gen, plan: &Plan, conditions: &[usize]) {
         }
         for &c in conditions {
             for &dr in cat::CHRONIC[c].drugs {
+                let dr = if dr == drug::APIXABAN {
+                    anticoagulant
+                } else {
+                    dr
+                };
                 let supply = (next - d).clamp(14, 90);
                 g.prescribe(dr, d, supply, v, false);
             }

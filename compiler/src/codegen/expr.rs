@@ -211,6 +211,108 @@ fn pattern_pred(colx: Expr, code: &str) -> Expr {
         .unwrap_or_else(|| lit(true))
 }
 
+/// The literal runs of a pattern: (start, text), in order.
+fn runs(code: &str) -> Vec<(usize, String)> {
+    let chars: Vec<char> = code.chars().collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        if chars[i] == '_' {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < chars.len() && chars[i] != '_' {
+            i += 1;
+        }
+        out.push((start, chars[start..i].iter().collect()));
+    }
+    out
+}
+
+/// Tests of patterns of one column, in their order: patterns of one shape (length and run
+/// positions) that differ in one run only become one test with that run as an IN list;
+/// the others their own `pattern_pred`.
+fn grouped_patterns(colx: Expr, codes: &[&str]) -> Vec<Expr> {
+    // Shape: length and (start, length) of each run.
+    let shape = |code: &str| {
+        (
+            code.chars().count(),
+            runs(code)
+                .iter()
+                .map(|(s, t)| (*s, t.chars().count()))
+                .collect::<Vec<_>>(),
+        )
+    };
+    let mut groups: Vec<(Vec<&str>, usize)> = Vec::new();
+    'next: for code in codes {
+        for (members, differing) in groups.iter_mut() {
+            if shape(members[0]) != shape(code) {
+                continue;
+            }
+            let (a, b) = (runs(members[0]), runs(code));
+            let diff: Vec<usize> = (0..a.len()).filter(|&k| a[k].1 != b[k].1).collect();
+            // Joins a group whose members differ in the same one run, or a lone pattern.
+            let ok = match diff.as_slice() {
+                [k] => members.len() == 1 || *differing == *k,
+                [] => true,
+                _ => false,
+            };
+            if ok {
+                if let [k] = diff.as_slice() {
+                    *differing = *k;
+                }
+                if !members.contains(code) {
+                    members.push(code);
+                }
+                continue 'next;
+            }
+        }
+        groups.push((vec![code], usize::MAX));
+    }
+    groups
+        .into_iter()
+        .map(|(members, differing)| {
+            if members.len() == 1 {
+                return pattern_pred(colx.clone(), members[0]);
+            }
+            let first = runs(members[0]);
+            let (start, len) = (first[differing].0, first[differing].1.chars().count());
+            let mut tests = Vec::new();
+            for (k, (s, text)) in first.iter().enumerate() {
+                if k == differing {
+                    let mut list: Vec<String> =
+                        members.iter().map(|m| runs(m)[k].1.clone()).collect();
+                    list.sort();
+                    tests.push(in_list(
+                        substring(colx.clone(), lit(start as i64 + 1), lit(len as i64)),
+                        list.into_iter().map(lit).collect(),
+                        false,
+                    ));
+                } else if *s == 0 {
+                    tests.push(starts_with(colx.clone(), lit(text.clone())));
+                } else if s + text.chars().count() == members[0].chars().count() {
+                    tests.push(ends_with(colx.clone(), lit(text.clone())));
+                } else {
+                    tests.push(
+                        substring(
+                            colx.clone(),
+                            lit(*s as i64 + 1),
+                            lit(text.chars().count() as i64),
+                        )
+                        .eq(lit(text.clone())),
+                    );
+                }
+            }
+            tests.push(character_length(colx.clone()).eq(lit(members[0].chars().count() as i64)));
+            tests
+                .into_iter()
+                .reduce(Expr::and)
+                .unwrap_or_else(|| lit(true))
+        })
+        .collect()
+}
+
 /// The predicate of a code set on its table's columns. JLAC10 codes that name their analyte
 /// (the first 5 characters) are guarded by a test of the `analyte` column, which the Parquet
 /// reader evaluates first and cheaply on every row, so the `jlac10` tests only see the rows
@@ -380,7 +482,25 @@ fn codes_test(codes: &Codes) -> Expr {
             let mut prefixes: BTreeMap<(&'static str, Option<&'static str>, usize), Vec<Expr>> =
                 BTreeMap::new();
             let mut others = Vec::new();
+            // Patterns (`_` = any character) of one column that differ in one run only
+            // (the specimen of `3C015____023_____` and `3C015____022_____`): one
+            // `substring(col, at, n) IN (…)` test beside the runs they share.
+            let mut patterns: BTreeMap<(&'static str, Option<&'static str>), Vec<&str>> =
+                BTreeMap::new();
             for x in cs {
+                if let Codes::Match {
+                    system,
+                    domain,
+                    code,
+                    to: None,
+                } = x
+                    && *system != System::Local
+                    && code.contains('_')
+                    && let Some(key) = system.column(*domain)
+                {
+                    patterns.entry(key).or_default().push(code);
+                    continue;
+                }
                 if let Codes::Match {
                     system,
                     domain,
@@ -403,6 +523,14 @@ fn codes_test(codes: &Codes) -> Expr {
                     continue;
                 }
                 others.push(codes_test(x));
+            }
+            for ((column, marker), codes) in patterns {
+                for p in grouped_patterns(c(column), &codes) {
+                    others.push(match marker {
+                        Some(m) => c("code_system").eq(lit(m)).and(p),
+                        None => p,
+                    });
+                }
             }
             for ((column, marker, len), list) in prefixes {
                 let p = if list.len() == 1 {
@@ -569,6 +697,28 @@ mod tests {
             @r#"analyte IN ([Utf8("2A010"), Utf8("2A020")])"#
         );
         insta::assert_snapshot!(codes_pred(&m(System::Jlac10, "2A9")).to_string(), @r#"jlac10 LIKE Utf8("2A9%")"#);
+    }
+
+    /// Patterns that differ in one run (the specimen) are one IN test on that run; others
+    /// keep their own tests.
+    #[test]
+    fn patterns_differing_in_one_run_are_one_test() {
+        use crate::codes::CodeDomain;
+        let m = |code: &str| Codes::Match {
+            system: System::Jlac10,
+            domain: CodeDomain::Lab,
+            code: code.into(),
+            to: None,
+        };
+        insta::assert_snapshot!(
+            codes_pred(&Codes::Any(vec![
+                m("3C015____023_____"),
+                m("3C015____022_____"),
+                m("2A990__________55"),
+            ]))
+            .to_string(),
+            @r#"analyte IN ([Utf8("2A990"), Utf8("3C015")]) AND (starts_with(jlac10, Utf8("3C015")) AND substr(jlac10, Int64(10), Int64(3)) IN ([Utf8("022"), Utf8("023")]) AND character_length(jlac10) = Int64(17) OR starts_with(jlac10, Utf8("2A990")) AND ends_with(jlac10, Utf8("55")) AND character_length(jlac10) = Int64(17))"#
+        );
     }
 
     /// A local code is its hospital's, matched exactly, never grouped with another
