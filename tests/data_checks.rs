@@ -399,3 +399,35 @@ fn an_analyte_that_is_not_its_codes_start_is_set_aside_and_said() {
         r.stderr
     );
 }
+
+#[test]
+fn a_specimen_that_is_not_its_codes_is_set_aside_and_said() {
+    // Blood items are found by the specimen column: a serum code filed as urine would be
+    // missed, a urine code filed as serum read as a serum value, each without a word.
+    let data = damaged_once("specimen-of-another-code", "lab", |b| {
+        let b = with(
+            &b,
+            "jlac10",
+            text_rows(&b, "jlac10", 5, |_| Some("3C015000002327101".into())),
+        );
+        let b = with(
+            &b,
+            "analyte",
+            text_rows(&b, "analyte", 5, |_| Some("3C015".into())),
+        );
+        with(
+            &b,
+            "specimen",
+            text_rows(&b, "specimen", 5, |_| Some("001".into())),
+        )
+    });
+    let r = run(&data, &[]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    assert!(
+        r.stderr.contains(
+            "`lab.specimen`: 5 rows with a specimen that is not characters 10-12 of its jlac10; the 5 rows are left out"
+        ),
+        "{}",
+        r.stderr
+    );
+}

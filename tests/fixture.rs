@@ -225,6 +225,9 @@ impl Cdm {
                 s(l.iter().map(|x| x.3.map(str::to_string)).collect()),
                 s(l.iter().map(|x| x.3.map(|j| j[..5].to_string())).collect()),
                 s(l.iter()
+                    .map(|x| x.3.map(|j| j[9..12].to_string()))
+                    .collect()),
+                s(l.iter()
                     .map(|x| Some(format!("LOC{}", x.3.map(|j| &j[..5]).unwrap_or("X"))))
                     .collect()),
                 Arc::new(Float64Array::from(

@@ -79,8 +79,8 @@ liver AS (
          END AS uln
   FROM read_parquet('{data}/lab/*.parquet') l
   JOIN items i ON i.analyte = l.analyte
-    -- blood specimens only (JLAC10 characters 10-12), as the catalogue's items
-    AND substr(l.jlac10, 10, 3) IN ('019', '020', '022', '023')
+    -- blood specimens only (lab.specimen, JLAC10 characters 10-12), as the catalogue's items
+    AND l.specimen IN ('019', '020', '022', '023')
   JOIN patient p USING (hospital_id, patient_id)
   LEFT JOIN units u ON u.dimension = i.dimension
     AND u.unit = replace(replace(replace(replace(replace(replace(lower(trim(l.unit)), 'μ', 'u'), 'µ', 'u'), '×', ''),

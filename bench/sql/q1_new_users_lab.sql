@@ -8,8 +8,8 @@ alt AS (
   SELECT hospital_id, patient_id, date,
          value * CASE lower(unit) WHEN 'u/l' THEN 1.0 WHEN 'iu/l' THEN 1.0 END AS v
   FROM read_parquet('{data}/lab/*.parquet') WHERE analyte = '3B045'
-    -- labs.alt is measured on blood specimens only (JLAC10 characters 10-12)
-    AND substr(jlac10, 10, 3) IN ('019', '020', '022', '023')
+    -- labs.alt is measured on blood specimens only (lab.specimen, JLAC10 characters 10-12)
+    AND specimen IN ('019', '020', '022', '023')
 ),
 base AS (
   SELECT e.*, p.sex, p.birth_date, p.first_record_date, least(p.last_record_date, coalesce(p.death_date, p.last_record_date)) AS last_day,

@@ -17,8 +17,8 @@ tx AS (
 np AS (
   SELECT hospital_id, patient_id, date FROM read_parquet('{data}/lab/*.parquet')
   WHERE (analyte = '4Z271' AND value >= 100 OR analyte = '4Z272' AND value >= 400)
-    -- labs.bnp and labs.nt_probnp: blood specimens only (JLAC10 characters 10-12)
-    AND substr(jlac10, 10, 3) IN ('019', '020', '022', '023')
+    -- labs.bnp and labs.nt_probnp: blood specimens only (lab.specimen, JLAC10 characters 10-12)
+    AND specimen IN ('019', '020', '022', '023')
     AND lower(unit) IN ('pg/ml', 'ng/l')
 ),
 surgery AS (

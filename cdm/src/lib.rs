@@ -372,6 +372,12 @@ const LAB: &[Column] = &[
         "17-character JLAC10 code; null where unmapped",
     ),
     col("analyte", Text, true, "first 5 characters of jlac10"),
+    col(
+        "specimen",
+        Text,
+        true,
+        "characters 10-12 of jlac10, the specimen (023 serum, 022 plasma, 019 whole blood, 001 urine)",
+    ),
     col("local_code", Text, false, "the hospital's own test code"),
     col("value", Float64, true, "numeric result"),
     col("value_text", Text, true, "non-numeric result"),
@@ -449,7 +455,7 @@ mod tests {
         visit: hospital_id Utf8, patient_id Int64, visit_id Int64, kind Utf8, department Utf8, start_date Date32, end_date Date32, discharge_status Utf8?
         diagnosis: hospital_id Utf8, patient_id Int64, source Utf8, date Date32, icd10 Utf8?, medis_code Utf8?, local_code Utf8?, suspected Boolean, main Boolean, dpc_category Utf8?, visit_id Int64?, claim_month Int32?
         drug: hospital_id Utf8, patient_id Int64, kind Utf8, record Utf8, setting Utf8, date Date32, days_supply Int32, end_date Date32, yj_code Utf8?, hot9 Utf8?, receipt_code Utf8?, local_code Utf8, generic_name_only Boolean, product_kind Utf8?, dose Float64?, dose_unit Utf8?, visit_id Int64?
-        lab: hospital_id Utf8, patient_id Int64, date Date32, jlac10 Utf8?, analyte Utf8?, local_code Utf8, value Float64?, value_text Utf8?, unit Utf8?, ref_low Float64?, ref_high Float64?, flag Utf8?, setting Utf8
+        lab: hospital_id Utf8, patient_id Int64, date Date32, jlac10 Utf8?, analyte Utf8?, specimen Utf8?, local_code Utf8, value Float64?, value_text Utf8?, unit Utf8?, ref_low Float64?, ref_high Float64?, flag Utf8?, setting Utf8
         procedure: hospital_id Utf8, patient_id Int64, source Utf8, category Utf8, code_system Utf8, code Utf8, date Date32, visit_id Int64?
         ");
     }

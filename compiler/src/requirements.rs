@@ -89,6 +89,7 @@ impl Collector {
                     // JLAC10 tests are guarded by the analyte (codegen's `codes_pred`).
                     if col == "jlac10" {
                         self.col(domain.table(), "analyte");
+                        self.col(domain.table(), "specimen");
                     }
                 }
             }

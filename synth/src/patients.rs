@@ -494,10 +494,12 @@ impl<'a> Gen<'a> {
         if unmapped {
             l.jlac10.append_null();
             l.analyte.append_null();
+            l.specimen.append_null();
             l.local_code.append_value(&rep.local_code_unmapped);
         } else {
             l.jlac10.append_value(rep.jlac10);
             l.analyte.append_value(&rep.jlac10[..5]);
+            l.specimen.append_value(&rep.jlac10[9..12]);
             l.local_code.append_value(&rep.local_code);
         }
         l.value.append_option(value);

@@ -211,6 +211,19 @@ fn pattern_pred(colx: Expr, code: &str) -> Expr {
         .unwrap_or_else(|| lit(true))
 }
 
+/// A JLAC10 pattern that names an analyte and a specimen only (`3C015____023_____`): the
+/// analyte and the specimen (characters 10–12), which the `analyte` and `specimen` columns
+/// hold (the data checks hold them to the code).
+fn specimen_pattern(code: &str) -> Option<(String, String)> {
+    let r = runs(code);
+    match r.as_slice() {
+        [(0, a), (9, s)] if code.chars().count() == 17 && a.len() == 5 && s.len() == 3 => {
+            Some((a.clone(), s.clone()))
+        }
+        _ => None,
+    }
+}
+
 /// The literal runs of a pattern: (start, text), in order.
 fn runs(code: &str) -> Vec<(usize, String)> {
     let chars: Vec<char> = code.chars().collect();
@@ -464,6 +477,12 @@ fn codes_test(codes: &Codes) -> Expr {
             let colx = c(column);
             let pred = match to {
                 Some(to) => code_range(colx, code, to),
+                None if column == "jlac10" && specimen_pattern(code).is_some() => {
+                    let (analyte, specimen) = specimen_pattern(code).expect("checked");
+                    c("analyte")
+                        .eq(lit(analyte))
+                        .and(c("specimen").eq(lit(specimen)))
+                }
                 None if code.contains('_') => pattern_pred(colx.clone(), code),
                 None if is_complete(*system, code) => colx.eq(lit(code.clone())),
                 None => colx.like(lit(format!("{code}%"))),
@@ -524,8 +543,36 @@ fn codes_test(codes: &Codes) -> Expr {
                 }
                 others.push(codes_test(x));
             }
-            for ((column, marker), codes) in patterns {
-                for p in grouped_patterns(c(column), &codes) {
+            for ((column, marker), mut codes) in patterns {
+                let mut tests = Vec::new();
+                if column == "jlac10" {
+                    // An analyte on some specimens: the `analyte` and `specimen` columns, never
+                    // the 17-character code (reading it doubled a lab scan's time).
+                    let mut by_analyte: BTreeMap<String, Vec<String>> = BTreeMap::new();
+                    codes.retain(|code| match specimen_pattern(code) {
+                        Some((a, s)) => {
+                            by_analyte.entry(a).or_default().push(s);
+                            false
+                        }
+                        None => true,
+                    });
+                    for (analyte, mut specimens) in by_analyte {
+                        specimens.sort();
+                        specimens.dedup();
+                        let s = if specimens.len() == 1 {
+                            c("specimen").eq(lit(specimens.remove(0)))
+                        } else {
+                            in_list(
+                                c("specimen"),
+                                specimens.into_iter().map(lit).collect(),
+                                false,
+                            )
+                        };
+                        tests.push(c("analyte").eq(lit(analyte)).and(s));
+                    }
+                }
+                tests.extend(grouped_patterns(c(column), &codes));
+                for p in tests {
                     others.push(match marker {
                         Some(m) => c("code_system").eq(lit(m)).and(p),
                         None => p,
@@ -699,8 +746,9 @@ mod tests {
         insta::assert_snapshot!(codes_pred(&m(System::Jlac10, "2A9")).to_string(), @r#"jlac10 LIKE Utf8("2A9%")"#);
     }
 
-    /// Patterns that differ in one run (the specimen) are one IN test on that run; others
-    /// keep their own tests.
+    /// An analyte on some specimens reads the `analyte` and `specimen` columns; other
+    /// patterns that differ in one run are one IN test on that run; others keep their own
+    /// tests.
     #[test]
     fn patterns_differing_in_one_run_are_one_test() {
         use crate::codes::CodeDomain;
@@ -717,7 +765,12 @@ mod tests {
                 m("2A990__________55"),
             ]))
             .to_string(),
-            @r#"analyte IN ([Utf8("2A990"), Utf8("3C015")]) AND (starts_with(jlac10, Utf8("3C015")) AND substr(jlac10, Int64(10), Int64(3)) IN ([Utf8("022"), Utf8("023")]) AND character_length(jlac10) = Int64(17) OR starts_with(jlac10, Utf8("2A990")) AND ends_with(jlac10, Utf8("55")) AND character_length(jlac10) = Int64(17))"#
+            @r#"analyte IN ([Utf8("2A990"), Utf8("3C015")]) AND (analyte = Utf8("3C015") AND specimen IN ([Utf8("022"), Utf8("023")]) OR starts_with(jlac10, Utf8("2A990")) AND ends_with(jlac10, Utf8("55")) AND character_length(jlac10) = Int64(17))"#
+        );
+        insta::assert_snapshot!(
+            codes_pred(&Codes::Any(vec![m("5F0161410023_____"), m("5F0161410022_____")]))
+                .to_string(),
+            @r#"analyte = Utf8("5F016") AND substr(jlac10, Int64(1), Int64(12)) IN ([Utf8("5F0161410022"), Utf8("5F0161410023")]) AND character_length(jlac10) = Int64(17)"#
         );
     }
 

@@ -220,8 +220,8 @@ outcome hurt in a, b = first lab alt > 300 U/L within 90 days after index"#;
         insta::assert_snapshot!(plan(src, "tmp_entered_lab"), @r#"
             LeftSemi Join: lab.hospital_id = entered.hospital_id, lab.patient_id = entered.patient_id
               SubqueryAlias: lab
-                Projection: lab.hospital_id, lab.patient_id, lab.date, lab.jlac10, lab.analyte, lab.value, lab.unit, lab.ref_low, lab.ref_high
-                  Filter: lab.analyte IN ([Utf8("3B035"), Utf8("3B045")]) AND (lab.analyte = Utf8("3B045") AND starts_with(lab.jlac10, Utf8("3B045")) AND substr(lab.jlac10, Int64(10), Int64(3)) IN ([Utf8("019"), Utf8("020"), Utf8("022"), Utf8("023")]) AND character_length(lab.jlac10) = Int64(17) OR lab.analyte = Utf8("3B035") AND starts_with(lab.jlac10, Utf8("3B035")) AND substr(lab.jlac10, Int64(10), Int64(3)) IN ([Utf8("019"), Utf8("020"), Utf8("022"), Utf8("023")]) AND character_length(lab.jlac10) = Int64(17))
+                Projection: lab.hospital_id, lab.patient_id, lab.date, lab.analyte, lab.specimen, lab.value, lab.unit, lab.ref_low, lab.ref_high
+                  Filter: lab.analyte IN ([Utf8("3B035"), Utf8("3B045")]) AND (lab.analyte = Utf8("3B045") AND lab.analyte = Utf8("3B045") AND lab.specimen IN ([Utf8("019"), Utf8("020"), Utf8("022"), Utf8("023")]) OR lab.analyte = Utf8("3B035") AND lab.analyte = Utf8("3B035") AND lab.specimen IN ([Utf8("019"), Utf8("020"), Utf8("022"), Utf8("023")]))
                     TableScan: lab
               SubqueryAlias: entered
                 Distinct:
