@@ -431,3 +431,26 @@ fn a_specimen_that_is_not_its_codes_is_set_aside_and_said() {
         r.stderr
     );
 }
+
+#[test]
+fn an_analyte_without_a_code_is_set_aside_and_said() {
+    // Coverage counts a row without an analyte as unmapped: a row with an analyte but no
+    // code would be counted as mapped and matched by analyte-level items, so it is left out.
+    let data = damaged_once("analyte-without-code", "lab", |b| {
+        let b = with(&b, "jlac10", text_rows(&b, "jlac10", 5, |_| None));
+        with(
+            &b,
+            "analyte",
+            text_rows(&b, "analyte", 5, |_| Some("3B045".into())),
+        )
+    });
+    let r = run(&data, &[]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    assert!(
+        r.stderr.contains(
+            "`lab.analyte`: 5 rows with an analyte that is not the first 5 characters of its jlac10; the 5 rows are left out"
+        ),
+        "{}",
+        r.stderr
+    );
+}

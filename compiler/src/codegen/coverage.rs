@@ -83,7 +83,9 @@ fn standard_code(table: Table) -> Option<Expr> {
     match table {
         Table::Diagnosis => Some(c("icd10").is_null()),
         Table::Drug => Some(c("yj_code").is_null()),
-        Table::Lab => Some(c("jlac10").is_null()),
+        // `analyte` is null exactly when `jlac10` is (the data checks set other rows aside),
+        // and reading it does not decode the 17-character code over the whole table.
+        Table::Lab => Some(c("analyte").is_null()),
         Table::Procedure => Some(c("code_system").eq(lit("local"))),
         Table::Patient | Table::Visit => None,
     }

@@ -231,7 +231,9 @@ async fn check_table(
             alias: "analyte_of_jlac10".into(),
             column: Some("analyte".into()),
             problem: "with an analyte that is not the first 5 characters of its jlac10".into(),
-            sql: "jlac10 IS NOT NULL AND analyte IS DISTINCT FROM left(jlac10, 5)".into(),
+            // Without a code there is no analyte either: coverage counts a row without an
+            // analyte as unmapped, never decoding the 17-character code.
+            sql: "analyte IS DISTINCT FROM left(jlac10, 5)".into(),
             policy: Policy::SetAside,
             values_of: None,
         });
@@ -243,7 +245,7 @@ async fn check_table(
             alias: "specimen_of_jlac10".into(),
             column: Some("specimen".into()),
             problem: "with a specimen that is not characters 10-12 of its jlac10".into(),
-            sql: "jlac10 IS NOT NULL AND specimen IS DISTINCT FROM substr(jlac10, 10, 3)".into(),
+            sql: "specimen IS DISTINCT FROM substr(jlac10, 10, 3)".into(),
             policy: Policy::SetAside,
             values_of: None,
         });
