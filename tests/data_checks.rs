@@ -373,30 +373,33 @@ fn a_file_damaged_inside_its_pages_is_found_by_verify() {
     refused(&r, &["SHA-256"]);
 }
 
+/// The first 5 lab rows of one file given these values: the run goes on without them and
+/// says so.
+fn five_lab_rows_are_set_aside(name: &str, values: &[(&str, Option<&str>)], said: &str) {
+    let data = damaged_once(name, "lab", |b| {
+        values.iter().fold(b, |b, (column, value)| {
+            let col = text_rows(&b, column, 5, |_| value.map(str::to_string));
+            with(&b, column, col)
+        })
+    });
+    let r = run(&data, &[]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    assert!(r.stderr.contains(said), "{}", r.stderr);
+}
+
+const ANALYTE_SET_ASIDE: &str = "`lab.analyte`: 5 rows with an analyte that is not the first 5 characters of its jlac10; the 5 rows are left out";
+
 #[test]
 fn an_analyte_that_is_not_its_codes_start_is_set_aside_and_said() {
     // Plans find JLAC10 codes among their analyte's rows: a neutrophil-count code filed
     // under the white-cell analyte would be missed without a word.
-    let data = damaged_once("analyte-of-another-code", "lab", |b| {
-        let b = with(
-            &b,
-            "jlac10",
-            text_rows(&b, "jlac10", 5, |_| Some("2A990000000000052".into())),
-        );
-        with(
-            &b,
-            "analyte",
-            text_rows(&b, "analyte", 5, |_| Some("2A010".into())),
-        )
-    });
-    let r = run(&data, &[]);
-    assert_eq!(r.code, Some(0), "{}", r.stderr);
-    assert!(
-        r.stderr.contains(
-            "`lab.analyte`: 5 rows with an analyte that is not the first 5 characters of its jlac10; the 5 rows are left out"
-        ),
-        "{}",
-        r.stderr
+    five_lab_rows_are_set_aside(
+        "analyte-of-another-code",
+        &[
+            ("jlac10", Some("2A990000000000052")),
+            ("analyte", Some("2A010")),
+        ],
+        ANALYTE_SET_ASIDE,
     );
 }
 
@@ -404,31 +407,14 @@ fn an_analyte_that_is_not_its_codes_start_is_set_aside_and_said() {
 fn a_specimen_that_is_not_its_codes_is_set_aside_and_said() {
     // Blood items are found by the specimen column: a serum code filed as urine would be
     // missed, a urine code filed as serum read as a serum value, each without a word.
-    let data = damaged_once("specimen-of-another-code", "lab", |b| {
-        let b = with(
-            &b,
-            "jlac10",
-            text_rows(&b, "jlac10", 5, |_| Some("3C015000002327101".into())),
-        );
-        let b = with(
-            &b,
-            "analyte",
-            text_rows(&b, "analyte", 5, |_| Some("3C015".into())),
-        );
-        with(
-            &b,
-            "specimen",
-            text_rows(&b, "specimen", 5, |_| Some("001".into())),
-        )
-    });
-    let r = run(&data, &[]);
-    assert_eq!(r.code, Some(0), "{}", r.stderr);
-    assert!(
-        r.stderr.contains(
-            "`lab.specimen`: 5 rows with a specimen that is not characters 10-12 of its jlac10; the 5 rows are left out"
-        ),
-        "{}",
-        r.stderr
+    five_lab_rows_are_set_aside(
+        "specimen-of-another-code",
+        &[
+            ("jlac10", Some("3C015000002327101")),
+            ("analyte", Some("3C015")),
+            ("specimen", Some("001")),
+        ],
+        "`lab.specimen`: 5 rows with a specimen that is not characters 10-12 of its jlac10; the 5 rows are left out",
     );
 }
 
@@ -436,21 +422,9 @@ fn a_specimen_that_is_not_its_codes_is_set_aside_and_said() {
 fn an_analyte_without_a_code_is_set_aside_and_said() {
     // Coverage counts a row without an analyte as unmapped: a row with an analyte but no
     // code would be counted as mapped and matched by analyte-level items, so it is left out.
-    let data = damaged_once("analyte-without-code", "lab", |b| {
-        let b = with(&b, "jlac10", text_rows(&b, "jlac10", 5, |_| None));
-        with(
-            &b,
-            "analyte",
-            text_rows(&b, "analyte", 5, |_| Some("3B045".into())),
-        )
-    });
-    let r = run(&data, &[]);
-    assert_eq!(r.code, Some(0), "{}", r.stderr);
-    assert!(
-        r.stderr.contains(
-            "`lab.analyte`: 5 rows with an analyte that is not the first 5 characters of its jlac10; the 5 rows are left out"
-        ),
-        "{}",
-        r.stderr
+    five_lab_rows_are_set_aside(
+        "analyte-without-code",
+        &[("jlac10", None), ("analyte", Some("3B045"))],
+        ANALYTE_SET_ASIDE,
     );
 }

@@ -26,7 +26,8 @@ pub fn sql(data: &std::path::Path, query: &str) -> RecordBatch {
     })
 }
 
-fn rows3(b: &RecordBatch) -> BTreeSet<(String, i64, i32)> {
+/// (hospital, patient, day) of a result's first three columns.
+pub fn rows3(b: &RecordBatch) -> BTreeSet<(String, i64, i32)> {
     let h = crate::common::text(b.column(0));
     let p = b
         .column(1)

@@ -336,31 +336,17 @@ fn statins_liver() {
             "{kind}: {distinct:?}"
         );
         let days = crate::e2e::days(&r[&format!("cohort_{kind}_users")], "index_day");
-        let of_kind = crate::differential::sql(
+        let rows = crate::differential::rows3(&crate::differential::sql(
             &data,
             &format!(
                 "SELECT hospital_id, patient_id, CAST(date AS INT) FROM drug \
                  WHERE left(yj_code, 4) = '2189' AND product_kind = '{kind}'"
             ),
-        );
-        let h = crate::common::text(of_kind.column(0));
-        let p = of_kind
-            .column(1)
-            .as_any()
-            .downcast_ref::<arrow::array::Int64Array>()
-            .expect("patient");
-        let d = of_kind
-            .column(2)
-            .as_any()
-            .downcast_ref::<arrow::array::Int32Array>()
-            .expect("day");
-        let rows: std::collections::BTreeSet<((String, i64), i32)> = (0..of_kind.num_rows())
-            .map(|i| ((h.value(i).to_string(), p.value(i)), d.value(i)))
-            .collect();
+        ));
         assert!(days.len() > 100, "{kind}: {}", days.len());
         for (k, day) in &days {
             assert!(
-                rows.contains(&(k.clone(), *day)),
+                rows.contains(&(k.0.clone(), k.1, *day)),
                 "{kind}: {k:?} entered on day {day} without a {kind} statin"
             );
         }

@@ -5,9 +5,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use arrow::array::{Array, Int32Array, Int64Array};
+use arrow::array::{Array, Int64Array, RecordBatch};
 
-use crate::differential::sql;
+use crate::differential::{rows3, sql};
 use crate::e2e::{days, persons, run};
 use crate::fixture::{Cdm, d};
 
@@ -46,9 +46,14 @@ fn two_hospitals() -> Cdm {
     c
 }
 
-fn members(codes: &str, data: &std::path::Path) -> BTreeSet<(String, i64)> {
+/// The cohort of the first prescription of a drug code set.
+fn first_of(codes: &str, data: &std::path::Path) -> RecordBatch {
     let src = format!("codes x: drug = {codes}\ncohort c {{ index = first drug x }}\n");
-    persons(&run(&src, data)["cohort_c"])
+    run(&src, data).remove("cohort_c").expect("the cohort")
+}
+
+fn members(codes: &str, data: &std::path::Path) -> BTreeSet<(String, i64)> {
+    persons(&first_of(codes, data))
 }
 
 fn key(h: &str, p: i64) -> (String, i64) {
@@ -99,20 +104,6 @@ fn a_local_code_without_its_hospital_is_refused() {
     );
     assert!(text.contains("E0212"), "{text}");
     assert!(text.contains("one hospital's"), "{text}");
-}
-
-/// Persons (hospital, patient) of a query's first two columns.
-fn sql_persons(data: &std::path::Path, query: &str) -> BTreeSet<(String, i64)> {
-    let b = sql(data, query);
-    let h = crate::common::text(b.column(0));
-    let p = b
-        .column(1)
-        .as_any()
-        .downcast_ref::<Int64Array>()
-        .expect("patient");
-    (0..b.num_rows())
-        .map(|i| (h.value(i).to_string(), p.value(i)))
-        .collect()
 }
 
 #[test]
@@ -172,10 +163,7 @@ fn unmapped_prescriptions_are_found_through_their_local_codes() {
 
     // The first prescription of each user, by mid and by SQL, with and without the local
     // codes: a user whose first prescription was left unmapped starts earlier with them.
-    let first = |codes: &str| {
-        let src = format!("codes x: drug = {codes}\ncohort c {{ index = first drug x }}\n");
-        days(&run(&src, data)["cohort_c"], "index_day")
-    };
+    let first = |codes: &str| days(&first_of(codes, data), "index_day");
     let sql_first = |pred: &str| {
         let b = sql(
             data,
@@ -186,19 +174,9 @@ fn unmapped_prescriptions_are_found_through_their_local_codes() {
                  GROUP BY 1, 2"
             ),
         );
-        let h = crate::common::text(b.column(0));
-        let p = b
-            .column(1)
-            .as_any()
-            .downcast_ref::<Int64Array>()
-            .expect("patient");
-        let d = b
-            .column(2)
-            .as_any()
-            .downcast_ref::<Int32Array>()
-            .expect("day");
-        (0..b.num_rows())
-            .map(|i| ((h.value(i).to_string(), p.value(i)), d.value(i)))
+        rows3(&b)
+            .into_iter()
+            .map(|(h, p, d)| ((h, p), d))
             .collect::<BTreeMap<_, _>>()
     };
     let standard = first(r#"yj "3969023""#);
@@ -228,7 +206,7 @@ cohort generic { index = first drug statins where product_kind = generic }
 "#;
     let r = run(src, data);
     for (cohort, kind) in [("brand", "brand"), ("generic", "generic")] {
-        let want = sql_persons(
+        let want = persons(&sql(
             data,
             &format!(
                 "SELECT DISTINCT d.hospital_id, d.patient_id FROM drug d JOIN patient p \
@@ -236,7 +214,7 @@ cohort generic { index = first drug statins where product_kind = generic }
                  WHERE d.yj_code LIKE '2189%' AND d.product_kind = '{kind}' \
                  AND d.date BETWEEN p.first_record_date AND p.last_record_date"
             ),
-        );
+        ));
         let got = persons(&r[&format!("cohort_{cohort}")]);
         assert!(got.len() > 50, "{cohort}: {}", got.len());
         assert_eq!(got, want, "{cohort}");

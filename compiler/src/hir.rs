@@ -595,7 +595,7 @@ pub fn print(h: &Hir) -> String {
                         m.method,
                         m.range.0,
                         m.range.1,
-                        crate::dates::format(m.until)
+                        crate::dates::format(m.last_day)
                     );
                 }
                 if let Some(d) = &l.derived {

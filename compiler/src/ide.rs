@@ -115,7 +115,7 @@ pub fn hover(c: &Checked, id: DefId) -> String {
                     m.method,
                     m.range.0,
                     m.range.1,
-                    crate::dates::format(m.until)
+                    crate::dates::format(m.last_day)
                 ));
             }
             if let Some(dv) = &item.derived {

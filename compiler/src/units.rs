@@ -196,7 +196,7 @@ pub struct MethodInterval {
     pub method: String,
     pub range: (f64, f64),
     /// Day number of the last day every hospital measured by this method.
-    pub until: i32,
+    pub last_day: i32,
 }
 
 impl Conversion {

@@ -464,7 +464,7 @@ pub enum LabProperty {
     Derived,
     Reference,
     /// `last_day jscc = 2020-03-31` that is not a date, or names no method's interval.
-    Until,
+    LastDay,
     /// `reference jscc = …` with no `last_day jscc = …`.
-    MethodWithoutUntil,
+    MethodWithoutLastDay,
 }

@@ -19,7 +19,7 @@ impl Checker<'_> {
         let mut derived_ast: Option<&ast::Expr> = None;
         let mut source = None;
         let mut ref_props = Vec::new();
-        let mut until_props = Vec::new();
+        let mut last_day_props = Vec::new();
         for p in &l.props {
             match p.key.name.as_str() {
                 "codes" => {
@@ -87,7 +87,7 @@ impl Checker<'_> {
                     }
                 }
                 "reference" => ref_props.push(p),
-                "last_day" => until_props.push(p),
+                "last_day" => last_day_props.push(p),
                 "derived" => match &p.value {
                     ast::PropValue::Expr(e) => derived_ast = Some(e),
                     _ => self.error(CheckError::LabPropertyForm {
@@ -120,7 +120,7 @@ impl Checker<'_> {
         }
         let Some(unit) = unit else {
             // A qualitative item: results are text (`(+)`), nothing to convert.
-            for p in ref_props.iter().chain(&until_props).copied() {
+            for p in ref_props.iter().chain(&last_day_props).copied() {
                 self.error(CheckError::ReferenceWithoutUnit {
                     at: (cx.file, p.span),
                 });
@@ -143,6 +143,8 @@ impl Checker<'_> {
             };
             return (DefKind::Lab(Box::new(item)), Type::LabItem);
         };
+        // The names of earlier methods' intervals (`reference jscc = …`).
+        let mut methods: Vec<&str> = Vec::new();
         for p in ref_props.iter().copied() {
             let ast::PropValue::Range {
                 low,
@@ -186,17 +188,18 @@ impl Checker<'_> {
                 Some("male") => reference.male = Some(range),
                 Some("female") => reference.female = Some(range),
                 Some(other) => {
+                    methods.push(other);
                     // A measurement method's interval, with its last day (`last_day`); a near
                     // miss of `male`/`female` is a typo, not a method.
-                    let until = until_props
+                    let last_day = last_day_props
                         .iter()
                         .find(|u| u.qualifier.as_ref().is_some_and(|q| q.name == other));
                     let suggestion = suggest(other, ["male", "female"].into_iter());
-                    match until.map(|u| self.until_day(u, &cx)) {
+                    match last_day.map(|u| self.last_day_of(u, &cx)) {
                         Some(Some(day)) => reference.methods.push(units::MethodInterval {
                             method: other.to_string(),
                             range,
-                            until: day,
+                            last_day: day,
                         }),
                         Some(None) => {}
                         None if suggestion.is_some() => self.error(CheckError::UnknownName {
@@ -206,25 +209,22 @@ impl Checker<'_> {
                         }),
                         None => self.error(CheckError::LabPropertyForm {
                             at: (cx.file, p.span),
-                            property: LabProperty::MethodWithoutUntil,
+                            property: LabProperty::MethodWithoutLastDay,
                         }),
                     }
                 }
             }
         }
         // A `last_day` of no method's interval.
-        for u in &until_props {
-            let named = u.qualifier.as_ref().is_some_and(|q| {
-                ref_props.iter().any(|r| {
-                    r.qualifier.as_ref().is_some_and(|x| {
-                        x.name == q.name && !["male", "female"].contains(&x.name.as_str())
-                    })
-                })
-            });
-            if !named {
+        for u in &last_day_props {
+            if !u
+                .qualifier
+                .as_ref()
+                .is_some_and(|q| methods.contains(&q.name.as_str()))
+            {
                 self.error(CheckError::LabPropertyForm {
                     at: (cx.file, u.span),
-                    property: LabProperty::Until,
+                    property: LabProperty::LastDay,
                 });
             }
         }
@@ -281,7 +281,7 @@ impl Checker<'_> {
     }
 
     /// The day of `last_day <method> = <date>`, or an error.
-    fn until_day(&mut self, p: &ast::Prop, cx: &Cx) -> Option<i32> {
+    fn last_day_of(&mut self, p: &ast::Prop, cx: &Cx) -> Option<i32> {
         let day = match &p.value {
             ast::PropValue::Expr(ast::Expr {
                 kind: A::Date(d), ..
@@ -291,7 +291,7 @@ impl Checker<'_> {
         if day.is_none() {
             self.error(CheckError::LabPropertyForm {
                 at: (cx.file, p.span),
-                property: LabProperty::Until,
+                property: LabProperty::LastDay,
             });
         }
         day

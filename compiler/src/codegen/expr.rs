@@ -182,33 +182,29 @@ impl Requalify for Expr {
 /// per-row regular expression: the literal start, the literal end, any literal run between,
 /// and the length (a LIKE with `_` took 1.7 s per read of the 59 M-row lab table).
 fn pattern_pred(colx: Expr, code: &str) -> Expr {
-    let chars: Vec<char> = code.chars().collect();
-    let n = chars.len();
-    let mut tests = Vec::new();
-    let mut i = 0;
-    while i < n {
-        if chars[i] == '_' {
-            i += 1;
-            continue;
-        }
-        let start = i;
-        while i < n && chars[i] != '_' {
-            i += 1;
-        }
-        let run: String = chars[start..i].iter().collect();
-        tests.push(if start == 0 {
-            starts_with(colx.clone(), lit(run))
-        } else if i == n {
-            ends_with(colx.clone(), lit(run))
-        } else {
-            substring(colx.clone(), lit(start as i64 + 1), lit((i - start) as i64)).eq(lit(run))
-        });
-    }
+    let n = code.chars().count();
+    let mut tests: Vec<Expr> = runs(code)
+        .into_iter()
+        .map(|(start, run)| run_test(&colx, start, run, n))
+        .collect();
     tests.push(character_length(colx).eq(lit(n as i64)));
     tests
         .into_iter()
         .reduce(Expr::and)
         .unwrap_or_else(|| lit(true))
+}
+
+/// The test of one literal run of a pattern of `n` characters: its start, its end, or the
+/// slice between.
+fn run_test(colx: &Expr, start: usize, run: String, n: usize) -> Expr {
+    let len = run.chars().count();
+    if start == 0 {
+        starts_with(colx.clone(), lit(run))
+    } else if start + len == n {
+        ends_with(colx.clone(), lit(run))
+    } else {
+        substring(colx.clone(), lit(start as i64 + 1), lit(len as i64)).eq(lit(run))
+    }
 }
 
 /// A JLAC10 pattern that names an analyte and a specimen only (`3C015____023_____`): the
@@ -241,6 +237,37 @@ fn runs(code: &str) -> Vec<(usize, String)> {
         out.push((start, chars[start..i].iter().collect()));
     }
     out
+}
+
+/// Tests of patterns (`_` = any character) of one column. A JLAC10 analyte on some
+/// specimens tests the `analyte` and `specimen` columns, never the 17-character code
+/// (reading it doubled a lab scan's time); the others are grouped (`grouped_patterns`).
+fn patterns_test(column: &str, codes: &[&str]) -> Vec<Expr> {
+    let mut tests = Vec::new();
+    let mut rest = Vec::new();
+    let mut by_analyte: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for code in codes {
+        match specimen_pattern(code).filter(|_| column == "jlac10") {
+            Some((a, s)) => by_analyte.entry(a).or_default().push(s),
+            None => rest.push(*code),
+        }
+    }
+    for (analyte, mut specimens) in by_analyte {
+        specimens.sort();
+        specimens.dedup();
+        let s = if specimens.len() == 1 {
+            c("specimen").eq(lit(specimens.remove(0)))
+        } else {
+            in_list(
+                c("specimen"),
+                specimens.into_iter().map(lit).collect(),
+                false,
+            )
+        };
+        tests.push(c("analyte").eq(lit(analyte)).and(s));
+    }
+    tests.extend(grouped_patterns(c(column), &rest));
+    tests
 }
 
 /// Tests of patterns of one column, in their order: patterns of one shape (length and run
@@ -292,7 +319,8 @@ fn grouped_patterns(colx: Expr, codes: &[&str]) -> Vec<Expr> {
             let first = runs(members[0]);
             let (start, len) = (first[differing].0, first[differing].1.chars().count());
             let mut tests = Vec::new();
-            for (k, (s, text)) in first.iter().enumerate() {
+            let n = members[0].chars().count();
+            for (k, (s, text)) in first.into_iter().enumerate() {
                 if k == differing {
                     let mut list: Vec<String> =
                         members.iter().map(|m| runs(m)[k].1.clone()).collect();
@@ -302,22 +330,11 @@ fn grouped_patterns(colx: Expr, codes: &[&str]) -> Vec<Expr> {
                         list.into_iter().map(lit).collect(),
                         false,
                     ));
-                } else if *s == 0 {
-                    tests.push(starts_with(colx.clone(), lit(text.clone())));
-                } else if s + text.chars().count() == members[0].chars().count() {
-                    tests.push(ends_with(colx.clone(), lit(text.clone())));
                 } else {
-                    tests.push(
-                        substring(
-                            colx.clone(),
-                            lit(*s as i64 + 1),
-                            lit(text.chars().count() as i64),
-                        )
-                        .eq(lit(text.clone())),
-                    );
+                    tests.push(run_test(&colx, s, text, n));
                 }
             }
-            tests.push(character_length(colx.clone()).eq(lit(members[0].chars().count() as i64)));
+            tests.push(character_length(colx.clone()).eq(lit(n as i64)));
             tests
                 .into_iter()
                 .reduce(Expr::and)
@@ -477,13 +494,10 @@ fn codes_test(codes: &Codes) -> Expr {
             let colx = c(column);
             let pred = match to {
                 Some(to) => code_range(colx, code, to),
-                None if column == "jlac10" && specimen_pattern(code).is_some() => {
-                    let (analyte, specimen) = specimen_pattern(code).expect("checked");
-                    c("analyte")
-                        .eq(lit(analyte))
-                        .and(c("specimen").eq(lit(specimen)))
-                }
-                None if code.contains('_') => pattern_pred(colx.clone(), code),
+                None if code.contains('_') => patterns_test(column, &[code])
+                    .into_iter()
+                    .reduce(Expr::or)
+                    .unwrap_or_else(|| lit(false)),
                 None if is_complete(*system, code) => colx.eq(lit(code.clone())),
                 None => colx.like(lit(format!("{code}%"))),
             };
@@ -501,9 +515,8 @@ fn codes_test(codes: &Codes) -> Expr {
             let mut prefixes: BTreeMap<(&'static str, Option<&'static str>, usize), Vec<Expr>> =
                 BTreeMap::new();
             let mut others = Vec::new();
-            // Patterns (`_` = any character) of one column that differ in one run only
-            // (the specimen of `3C015____023_____` and `3C015____022_____`): one
-            // `substring(col, at, n) IN (…)` test beside the runs they share.
+            // Patterns (`_` = any character) of one column, tested together
+            // (`patterns_test`).
             let mut patterns: BTreeMap<(&'static str, Option<&'static str>), Vec<&str>> =
                 BTreeMap::new();
             for x in cs {
@@ -514,23 +527,11 @@ fn codes_test(codes: &Codes) -> Expr {
                     to: None,
                 } = x
                     && *system != System::Local
-                    && code.contains('_')
                     && let Some(key) = system.column(*domain)
                 {
-                    patterns.entry(key).or_default().push(code);
-                    continue;
-                }
-                if let Codes::Match {
-                    system,
-                    domain,
-                    code,
-                    to: None,
-                } = x
-                    && *system != System::Local
-                    && !code.contains('_')
-                    && let Some(key) = system.column(*domain)
-                {
-                    if is_complete(*system, code) {
+                    if code.contains('_') {
+                        patterns.entry(key).or_default().push(code);
+                    } else if is_complete(*system, code) {
                         exact.entry(key).or_default().push(lit(code.clone()));
                     } else {
                         let len = code.chars().count();
@@ -543,36 +544,8 @@ fn codes_test(codes: &Codes) -> Expr {
                 }
                 others.push(codes_test(x));
             }
-            for ((column, marker), mut codes) in patterns {
-                let mut tests = Vec::new();
-                if column == "jlac10" {
-                    // An analyte on some specimens: the `analyte` and `specimen` columns, never
-                    // the 17-character code (reading it doubled a lab scan's time).
-                    let mut by_analyte: BTreeMap<String, Vec<String>> = BTreeMap::new();
-                    codes.retain(|code| match specimen_pattern(code) {
-                        Some((a, s)) => {
-                            by_analyte.entry(a).or_default().push(s);
-                            false
-                        }
-                        None => true,
-                    });
-                    for (analyte, mut specimens) in by_analyte {
-                        specimens.sort();
-                        specimens.dedup();
-                        let s = if specimens.len() == 1 {
-                            c("specimen").eq(lit(specimens.remove(0)))
-                        } else {
-                            in_list(
-                                c("specimen"),
-                                specimens.into_iter().map(lit).collect(),
-                                false,
-                            )
-                        };
-                        tests.push(c("analyte").eq(lit(analyte)).and(s));
-                    }
-                }
-                tests.extend(grouped_patterns(c(column), &codes));
-                for p in tests {
+            for ((column, marker), codes) in patterns {
+                for p in patterns_test(column, &codes) {
                     others.push(match marker {
                         Some(m) => c("code_system").eq(lit(m)).and(p),
                         None => p,

@@ -521,23 +521,19 @@ fn standard_limit(reference: &cir::Reference, upper: bool) -> Option<Expr> {
         .flatten()
         .map(|r| r.1)
         .fold(f64::MIN, f64::max);
-    let mut by_until: Vec<&crate::units::MethodInterval> = reference.methods.iter().collect();
-    by_until.sort_by_key(|m| m.until);
+    let mut by_last_day: Vec<&crate::units::MethodInterval> = reference.methods.iter().collect();
+    by_last_day.sort_by_key(|m| m.last_day);
     let limit = |m: &crate::units::MethodInterval| lit(if upper { m.range.1 } else { m.range.0 });
+    // Without a reported range: an earlier method up to its last day, then the current one.
     let no_range = c("ev_ref_high").is_null();
-    let mut case = when(
-        no_range
-            .clone()
-            .and(c("ev_day").lt_eq(lit(by_until[0].until))),
-        limit(by_until[0]),
-    );
-    for m in &by_until[1..] {
-        case = case.when(
-            no_range.clone().and(c("ev_day").lt_eq(lit(m.until))),
-            limit(m),
-        );
-    }
-    case = case.when(no_range, current.clone());
+    let mut arms: Vec<(Expr, Expr)> = by_last_day
+        .iter()
+        .map(|m| {
+            let day = c("ev_day").lt_eq(lit(m.last_day));
+            (no_range.clone().and(day), limit(m))
+        })
+        .collect();
+    arms.push((no_range, current.clone()));
     // Nearest upper limit by ratio: the boundaries are the geometric means of neighbours.
     let mut by_high: Vec<(f64, Expr)> = reference
         .methods
@@ -548,7 +544,13 @@ fn standard_limit(reference: &cir::Reference, upper: bool) -> Option<Expr> {
     by_high.sort_by(|a, b| a.0.total_cmp(&b.0));
     for w in by_high.windows(2) {
         let boundary = (w[0].0 * w[1].0).sqrt();
-        case = case.when(c("ev_ref_high").lt(lit(boundary)), w[0].1.clone());
+        arms.push((c("ev_ref_high").lt(lit(boundary)), w[0].1.clone()));
+    }
+    let mut arms = arms.into_iter();
+    let (cond, value) = arms.next()?;
+    let mut case = when(cond, value);
+    for (cond, value) in arms {
+        case = case.when(cond, value);
     }
     let last = by_high.last().map(|x| x.1.clone())?;
     case.otherwise(last).ok()

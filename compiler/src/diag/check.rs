@@ -613,12 +613,12 @@ impl CheckError {
                         "not an interval",
                         None,
                     ),
-                    LabProperty::Until => (
+                    LabProperty::LastDay => (
                         "`last_day` gives the last day of a measurement method that has its own reference interval",
                         "not `last_day <method> = <date>` of a method with `reference <method> = …`",
                         Some("e.g. `reference jscc = 106 .. 322 U/L` and `last_day jscc = 2020-03-31`"),
                     ),
-                    LabProperty::MethodWithoutUntil => (
+                    LabProperty::MethodWithoutLastDay => (
                         "a measurement method's reference interval needs the method's last day",
                         "no `last_day` for this method",
                         Some("add e.g. `last_day jscc = 2020-03-31`; `reference male = …` and `reference female = …` are by sex"),

@@ -360,6 +360,7 @@ fn summarise(t: Table, b: &RecordBatch, usable: &[bool], report: &mut Report) {
                 let generic = b
                     .column_by_name("generic_name_only")
                     .and_then(|c| c.as_any().downcast_ref::<BooleanArray>());
+                let local = strings(b, "local_code").filter(|_| ok("local_code"));
                 for i in 0..h.len() {
                     let e = report
                         .unmapped_drug
@@ -369,7 +370,7 @@ fn summarise(t: Table, b: &RecordBatch, usable: &[bool], report: &mut Report) {
                     let named = generic.is_some_and(|g| g.is_valid(i) && g.value(i));
                     if yj.is_null(i) && !named {
                         e.1 += 1;
-                        if let Some(l) = strings(b, "local_code").filter(|_| ok("local_code"))
+                        if let Some(l) = local
                             && l.is_valid(i)
                         {
                             *report

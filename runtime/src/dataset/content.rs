@@ -223,32 +223,32 @@ async fn check_table(
             });
         }
     }
-    if table == Table::Lab && cols.contains(&"jlac10") && cols.contains(&"analyte") {
-        // Plans find JLAC10 codes among the rows of their analyte (a cheap first test):
-        // a row whose analyte is not its code's start would be missed, so it is set aside
-        // and said.
-        tests.push(Test {
-            alias: "analyte_of_jlac10".into(),
-            column: Some("analyte".into()),
-            problem: "with an analyte that is not the first 5 characters of its jlac10".into(),
-            // Without a code there is no analyte either: coverage counts a row without an
-            // analyte as unmapped, never decoding the 17-character code.
-            sql: "analyte IS DISTINCT FROM left(jlac10, 5)".into(),
-            policy: Policy::SetAside,
-            values_of: None,
-        });
-    }
-    if table == Table::Lab && cols.contains(&"jlac10") && cols.contains(&"specimen") {
-        // Plans test the specimen column for a blood item's specimen: a row whose specimen
-        // is not its code's would be matched or missed wrongly, so it is set aside and said.
-        tests.push(Test {
-            alias: "specimen_of_jlac10".into(),
-            column: Some("specimen".into()),
-            problem: "with a specimen that is not characters 10-12 of its jlac10".into(),
-            sql: "specimen IS DISTINCT FROM substr(jlac10, 10, 3)".into(),
-            policy: Policy::SetAside,
-            values_of: None,
-        });
+    // Plans find JLAC10 codes by the `analyte` and `specimen` columns (cheap to read): a
+    // row whose column is not its code's (a code-less row with one included) would be
+    // matched or missed wrongly, so it is set aside and said. Coverage counts a row without
+    // an analyte as unmapped.
+    for (column, of_code, problem) in [
+        (
+            "analyte",
+            "left(jlac10, 5)",
+            "with an analyte that is not the first 5 characters of its jlac10",
+        ),
+        (
+            "specimen",
+            "substr(jlac10, 10, 3)",
+            "with a specimen that is not characters 10-12 of its jlac10",
+        ),
+    ] {
+        if table == Table::Lab && cols.contains(&"jlac10") && cols.contains(&column) {
+            tests.push(Test {
+                alias: format!("{column}_of_jlac10"),
+                column: Some(column.into()),
+                problem: problem.into(),
+                sql: format!("{column} IS DISTINCT FROM {of_code}"),
+                policy: Policy::SetAside,
+                values_of: None,
+            });
+        }
     }
     for (t, start, end) in ORDER {
         if *t == table && cols.contains(start) && cols.contains(end) {
