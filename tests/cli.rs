@@ -119,6 +119,49 @@ fn compile_emits_every_stage_deterministically() {
     assert_eq!(mid(&["compile", &bad]).status.code(), Some(1));
 }
 
+#[test]
+fn a_lab_read_tests_the_analyte_before_the_specimen() {
+    // DataFusion's optimiser puts `specimen IN (…)` before `analyte = …` (not a column
+    // compared with a literal first); mid's own rule restores the analyte test, so the
+    // Parquet reader evaluates the cheap, selective test first on every lab read.
+    let dir = tmp();
+    let script = write(
+        &dir,
+        "bnp.mid",
+        "study s\nimport labs.{bnp}\ncohort c { index = first lab bnp >= 100 pg/mL }\nreport c by sex\n",
+    );
+    let r = run_file(
+        &script,
+        boundary_data(),
+        &dir.join("out"),
+        &["--profile", "--color", "never"],
+    );
+    assert_eq!(
+        r.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&r.stderr)
+    );
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&r.stdout),
+        String::from_utf8_lossy(&r.stderr)
+    );
+    let predicates: Vec<&str> = text
+        .split("predicate=")
+        .skip(1)
+        .filter(|p| p.starts_with("analyte@") || p.starts_with("specimen@"))
+        .collect();
+    assert!(!predicates.is_empty(), "no lab row filter in:\n{text}");
+    for p in predicates {
+        assert!(
+            p.starts_with("analyte@"),
+            "the specimen is tested first: {}",
+            &p[..80.min(p.len())]
+        );
+    }
+}
+
 /// Copies the boundary data set so a test can break it.
 fn copy_data() -> PathBuf {
     let to = tmp().join("data");

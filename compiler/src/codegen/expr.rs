@@ -355,7 +355,7 @@ pub(super) fn codes_pred(codes: &Codes) -> Expr {
 /// codes and each of its codes names its analyte.
 pub(super) fn guarded(codes: &Codes, test: Expr) -> Expr {
     let mut set = BTreeSet::new();
-    if mentions_jlac10(codes) && analytes(codes, &mut set) {
+    if mentions_jlac10(codes) && analytes(codes, &mut set) && !leads_with_guard(&test) {
         analyte_in(set).and(test)
     } else {
         test
@@ -409,9 +409,19 @@ fn analyte_in(set: BTreeSet<String>) -> Expr {
 /// of the analyte alone, and one is not the latter.
 pub(super) fn analyte_guarded(test: Expr) -> Expr {
     match guard_of(&test) {
-        Some((set, false)) => analyte_in(set).and(test),
+        Some((set, false)) if !leads_with_guard(&test) => analyte_in(set).and(test),
         _ => test,
     }
+}
+
+/// Whether `e` is an analyte test and more (`analyte = x AND …`): a guard of its own. A
+/// second guard before it would be dropped by DataFusion's simplifier as a duplicate in a
+/// way that puts the analyte test last in the Parquet row filter, so the specimen column
+/// was decoded for every lab row.
+fn leads_with_guard(e: &Expr) -> bool {
+    use datafusion_expr::{BinaryExpr, Operator};
+    matches!(e, Expr::BinaryExpr(BinaryExpr { left, op: Operator::And, .. })
+        if matches!(guard_of(left), Some((_, true))))
 }
 
 /// The analytes every row passing `e` has and whether `e` tests the analyte alone:

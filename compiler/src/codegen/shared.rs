@@ -221,7 +221,7 @@ outcome hurt in a, b = first lab alt > 300 U/L within 90 days after index"#;
             LeftSemi Join: lab.hospital_id = entered.hospital_id, lab.patient_id = entered.patient_id
               SubqueryAlias: lab
                 Projection: lab.hospital_id, lab.patient_id, lab.date, lab.analyte, lab.specimen, lab.value, lab.unit, lab.ref_low, lab.ref_high
-                  Filter: lab.analyte IN ([Utf8("3B035"), Utf8("3B045")]) AND (lab.analyte = Utf8("3B045") AND lab.analyte = Utf8("3B045") AND lab.specimen IN ([Utf8("019"), Utf8("020"), Utf8("022"), Utf8("023")]) OR lab.analyte = Utf8("3B035") AND lab.analyte = Utf8("3B035") AND lab.specimen IN ([Utf8("019"), Utf8("020"), Utf8("022"), Utf8("023")]))
+                  Filter: lab.analyte IN ([Utf8("3B035"), Utf8("3B045")]) AND (lab.analyte = Utf8("3B045") AND lab.specimen IN ([Utf8("019"), Utf8("020"), Utf8("022"), Utf8("023")]) OR lab.analyte = Utf8("3B035") AND lab.specimen IN ([Utf8("019"), Utf8("020"), Utf8("022"), Utf8("023")]))
                     TableScan: lab
               SubqueryAlias: entered
                 Distinct:

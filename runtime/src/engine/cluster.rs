@@ -77,6 +77,7 @@ pub async fn connect(scheduler: &str, config: SessionConfig) -> Result<SessionCo
     let state = SessionStateBuilder::new()
         .with_config(config)
         .with_default_features()
+        .with_optimizer_rule(Arc::new(super::analyte_first::AnalyteFirst))
         .build();
     SessionContext::remote_with_state(&format!("df://{scheduler}"), state)
         .await
@@ -93,12 +94,22 @@ pub async fn connect(scheduler: &str, config: SessionConfig) -> Result<SessionCo
 pub async fn serve_scheduler(bind: SocketAddr, external: Option<String>) -> Result<()> {
     use ballista_scheduler::cluster::BallistaCluster;
     use ballista_scheduler::config::SchedulerConfig;
-    let config = SchedulerConfig {
-        bind_host: bind.ip().to_string(),
-        bind_port: bind.port(),
-        external_host: external.unwrap_or_else(|| bind.ip().to_string()),
-        ..SchedulerConfig::default()
-    };
+    let config =
+        SchedulerConfig {
+            bind_host: bind.ip().to_string(),
+            bind_port: bind.port(),
+            external_host: external.unwrap_or_else(|| bind.ip().to_string()),
+            ..SchedulerConfig::default()
+        }
+        // The scheduler plans the jobs: with mid's own optimiser rules after DataFusion's (and
+        // Ballista's), as in process.
+        .with_override_session_builder(Arc::new(|config| {
+            Ok(SessionStateBuilder::new_from_existing(
+                ballista_core::utils::default_session_builder(config)?,
+            )
+            .with_optimizer_rule(Arc::new(super::analyte_first::AnalyteFirst))
+            .build())
+        }));
     let cluster = BallistaCluster::new_from_config(&config)
         .await
         .map_err(|e| Error::context("cannot start the scheduler", e))?;

@@ -3,6 +3,7 @@
 //! plans run in order, each result registered under its name for the plans after it. The
 //! same plans run in process or on a Ballista cluster (`cluster`).
 
+mod analyte_first;
 #[cfg(feature = "ballista")]
 pub mod cluster;
 
@@ -28,6 +29,12 @@ use mid_compiler::cdm::Table;
 
 use crate::dataset::files::parquet_files;
 use crate::error::{Error, Result};
+
+/// `ctx` with mid's own optimiser rules after DataFusion's.
+fn with_rules(ctx: SessionContext) -> SessionContext {
+    ctx.add_optimizer_rule(Arc::new(analyte_first::AnalyteFirst));
+    ctx
+}
 
 /// A session over one data set.
 pub struct Engine {
@@ -87,7 +94,7 @@ impl Engine {
     /// A session with no data: what plans become under the run's optimiser settings.
     pub fn without_data() -> Result<Engine> {
         Ok(Engine {
-            ctx: SessionContext::new_with_config(Self::config()?),
+            ctx: with_rules(SessionContext::new_with_config(Self::config()?)),
             exchange: None,
         })
     }
@@ -111,7 +118,7 @@ impl Engine {
         memory_limit: Option<usize>,
         part: Option<&str>,
     ) -> Result<Engine> {
-        let ctx = match memory_limit {
+        let ctx = with_rules(match memory_limit {
             None => SessionContext::new_with_config(Self::config()?),
             Some(bytes) => {
                 let rt = RuntimeEnvBuilder::new()
@@ -120,7 +127,7 @@ impl Engine {
                     .map_err(|e| Error::context("cannot set the memory limit", e))?;
                 SessionContext::new_with_config_rt(Self::config()?, rt)
             }
-        };
+        });
         register_cdm(&ctx, dir, part).await?;
         Ok(Engine {
             ctx,
