@@ -428,3 +428,87 @@ fn an_analyte_without_a_code_is_set_aside_and_said() {
         ANALYTE_SET_ASIDE,
     );
 }
+
+#[test]
+fn the_checks_counts_are_reused_only_while_the_files_are_unchanged() {
+    // A hospital runs many scripts on one load of its data: the checks' counts are kept
+    // and reused, and any rewrite of a file (here: five rows given another analyte, the
+    // same number of rows) has the table checked again.
+    let data = tempfile::tempdir().expect("tmp").keep().join("reused");
+    copy_dir(small_network(), &data);
+    std::fs::remove_file(data.join("manifest.json")).expect("remove the manifest");
+    let cache = tempfile::tempdir().expect("cache");
+    let run_profiled = |name: &str| {
+        let dir = tempfile::tempdir().expect("tmp").keep();
+        let script = dir.join("s.mid");
+        std::fs::write(&script, SCRIPT).expect("script");
+        let r = std::process::Command::new(env!("CARGO_BIN_EXE_mid"))
+            .args(["run", &script.display().to_string(), "--data"])
+            .arg(&data)
+            .arg("--out")
+            .arg(dir.join(name))
+            .args(["--profile", "--color", "never"])
+            .env("MID_CACHE_DIR", cache.path())
+            .output()
+            .expect("mid runs");
+        assert_eq!(
+            r.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&r.stderr)
+        );
+        String::from_utf8_lossy(&r.stderr).into_owned()
+    };
+    let checked = |stderr: &str, table: &str| -> bool {
+        let line = stderr
+            .lines()
+            .find(|l| l.starts_with(&format!("-- data checks of `{table}`")))
+            .unwrap_or_else(|| panic!("no checks of {table} in\n{stderr}"));
+        !line.contains("counts reused")
+    };
+    // `mid inspect` (what a data officer runs after loading) checks every column: a script
+    // then reuses its counts.
+    let inspect = std::process::Command::new(env!("CARGO_BIN_EXE_mid"))
+        .args(["inspect", "--data"])
+        .arg(&data)
+        .env("MID_CACHE_DIR", cache.path())
+        .output()
+        .expect("mid inspect runs");
+    let said = String::from_utf8_lossy(&inspect.stdout);
+    assert!(
+        said.contains("validation: 1 problem") && said.contains("manifest.json is missing"),
+        "only the manifest (removed above) is missing: {said}"
+    );
+    let first = run_profiled("first");
+    assert!(
+        !checked(&first, "lab") && !checked(&first, "patient"),
+        "{first}"
+    );
+    assert!(!first.contains(ANALYTE_SET_ASIDE));
+
+    let mut files: Vec<PathBuf> = std::fs::read_dir(data.join("lab"))
+        .expect("lab")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    files.sort();
+    let batches = read_batches(&files[0]);
+    let all = arrow::compute::concat_batches(&batches[0].schema(), &batches).expect("concat");
+    let jlac10 = text_rows(&all, "jlac10", 5, |_| Some("2A990000000000052".into()));
+    let analyte = text_rows(&all, "analyte", 5, |_| Some("2A010".into()));
+    write_parquet(
+        &files[0],
+        &with(&with(&all, "jlac10", jlac10), "analyte", analyte),
+    );
+
+    let second = run_profiled("second");
+    assert!(checked(&second, "lab"), "{second}");
+    assert!(
+        !checked(&second, "patient"),
+        "the patients did not change: {second}"
+    );
+    assert!(second.contains(ANALYTE_SET_ASIDE), "{second}");
+    // The script's own counts were kept: reused, they say the same.
+    let third = run_profiled("third");
+    assert!(!checked(&third, "lab"), "{third}");
+    assert!(third.contains(ANALYTE_SET_ASIDE), "{third}");
+}

@@ -293,14 +293,26 @@ fn demo_network_is_generated_once_even_when_two_processes_race() {
         })
         .count();
     assert!(said >= 1);
-    let entries: Vec<String> = std::fs::read_dir(cache.path())
-        .expect("list")
-        .map(|e| e.expect("e").file_name().to_string_lossy().into_owned())
+    let list = |dir: &std::path::Path| -> Vec<String> {
+        std::fs::read_dir(dir)
+            .expect("list")
+            .map(|e| e.expect("e").file_name().to_string_lossy().into_owned())
+            .collect()
+    };
+    // Beside the network, the data checks' counts (`checks/`), each entry whole.
+    let entries: Vec<String> = list(cache.path())
+        .into_iter()
+        .filter(|e| e != "checks")
         .collect();
     assert_eq!(
         entries.len(),
         1,
         "one demo network and no temporary leftovers: {entries:?}"
+    );
+    let checks = list(&cache.path().join("checks"));
+    assert!(
+        !checks.is_empty() && checks.iter().all(|e| e.ends_with(".json")),
+        "{checks:?}"
     );
     // The demo network carries enough planted truth for every outcome definition.
     let demo = cache.path().join(&entries[0]);

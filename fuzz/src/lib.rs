@@ -155,6 +155,7 @@ fn execute(c: &Compiled, data: &Path) -> Result<(), String> {
         let engine = mid_runtime::engine::Engine::open(data).await?;
         let content = mid_runtime::dataset::content::check(
             &engine.ctx,
+            &engine.sources,
             mid_runtime::dataset::content::columns_of(&needs),
         )
         .await?;

@@ -112,7 +112,7 @@ pub fn run(args: &InspectArgs) -> Result<ExitCode> {
     let rt = crate::runtime()?;
     let content = rt.block_on(async {
         let engine = crate::engine::Engine::open(&dir).await?;
-        content::check(&engine.ctx, columns).await
+        content::check(&engine.ctx, &engine.sources, columns).await
     })?;
     for f in &content.findings {
         let line = f.describe();

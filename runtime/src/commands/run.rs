@@ -153,6 +153,16 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
     let rt = engine::runtime_for(&at)?;
     let (content, results) = rt.block_on(async {
         let (engine, content) = open_checked_at(&data, memory_limit, &at, &needs).await?;
+        if args.profile {
+            for (table, seconds, reused) in &content.timings {
+                let how = if *reused {
+                    ", counts reused: its files are unchanged since they were checked"
+                } else {
+                    ""
+                };
+                crate::errln!("-- data checks of `{table}` ({seconds:.3} s{how})");
+            }
+        }
         let r = run_with_progress(&engine, &compiled.plans, args.profile).await;
         r.map(|r| (content, r))
     })?;
@@ -383,7 +393,7 @@ pub(crate) async fn open_checked_at(
     needs: &[mid_compiler::requirements::Requirement],
 ) -> Result<(Engine, content::Content)> {
     let engine = Engine::open_at(data, memory_limit, at).await?;
-    let content = content::check(&engine.ctx, content::columns_of(needs)).await?;
+    let content = content::check(&engine.ctx, &engine.sources, content::columns_of(needs)).await?;
     for f in content
         .findings
         .iter()

@@ -6,6 +6,7 @@
 //! reads the table without them) and the run says how many, in the site-only record.
 
 use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 
 use arrow::array::Array as _;
 use datafusion::prelude::SessionContext;
@@ -13,6 +14,7 @@ use mid_cdm::{ColumnType, Table};
 use mid_compiler::requirements::Requirement;
 use serde::Serialize;
 
+use super::check_cache;
 use crate::error::{Error, Result};
 
 /// The earliest and latest plausible date of any CDM date column.
@@ -89,6 +91,10 @@ pub struct Content {
     /// Lab value columns whose non-numbers are read as missing.
     #[serde(skip)]
     pub no_value: bool,
+    /// How long each table's checks took, and whether their counts were reused
+    /// (`check_cache`): what `mid run --profile` prints.
+    #[serde(skip)]
+    pub timings: Vec<(Table, f64, bool)>,
 }
 
 impl Content {
@@ -119,6 +125,8 @@ struct Test {
     policy: Policy,
     /// The values at fault, for closed sets.
     values_of: Option<&'static str>,
+    /// The columns it reads: it counts for a script that reads them all.
+    reads: Vec<&'static str>,
 }
 
 /// The columns a script reads, by table (`patient` always: it holds the denominator).
@@ -139,10 +147,12 @@ pub fn all_columns() -> BTreeMap<Table, Vec<&'static str>> {
         .collect()
 }
 
-/// Checks the rows of the given tables, reading only the given columns (with the keys, and
-/// every patient column). `ctx` has the tables registered under their names.
+/// Checks the rows of the given tables; finds the problems of the given columns (with the
+/// keys, and every patient column). `ctx` has the tables registered under their names, whose
+/// rows are at `sources` (for reusing the counts while the files are unchanged).
 pub async fn check(
     ctx: &SessionContext,
+    sources: &BTreeMap<Table, PathBuf>,
     columns: BTreeMap<Table, Vec<&'static str>>,
 ) -> Result<Content> {
     let mut content = Content::default();
@@ -154,33 +164,70 @@ pub async fn check(
         cols.extend(["hospital_id", "patient_id"]);
         cols.sort();
         cols.dedup();
-        check_table(ctx, table, &cols, &mut content).await?;
+        let clock = std::time::Instant::now();
+        let q = Queries {
+            ctx,
+            source: sources.get(&table).map(PathBuf::as_path),
+            table,
+            reused: std::cell::Cell::new(false),
+        };
+        check_table(&q, &cols, &mut content).await?;
+        content
+            .timings
+            .push((table, clock.elapsed().as_secs_f64(), q.reused.get()));
     }
     Ok(content)
 }
 
-async fn check_table(
-    ctx: &SessionContext,
+/// The check queries of one table: run, or their counts reused while the table's files
+/// are unchanged (`check_cache`).
+struct Queries<'a> {
+    ctx: &'a SessionContext,
+    /// Where the table's rows are; `None`: not known, the queries always run.
+    source: Option<&'a Path>,
     table: Table,
-    cols: &[&'static str],
-    content: &mut Content,
-) -> Result<()> {
-    let source = checked_name(table);
-    if !ctx.table_exist(source.as_str()).unwrap_or(false) {
-        return Ok(());
+    /// Whether a query's counts were reused.
+    reused: std::cell::Cell<bool>,
+}
+
+impl Queries<'_> {
+    /// The kept counts of `sql`, if any.
+    fn kept(&self, sql: &str) -> Option<Vec<u64>> {
+        let key = check_cache::key(self.source?, self.table.name(), sql)?;
+        let counts = check_cache::load(&key)?;
+        self.reused.set(true);
+        Some(counts)
     }
-    let patient = table == Table::Patient;
+
+    /// The counts of `sql`: kept ones, or the query's, then kept.
+    async fn counts(&self, sql: &str) -> Result<Vec<u64>> {
+        let key = self
+            .source
+            .and_then(|s| check_cache::key(s, self.table.name(), sql));
+        if let Some(counts) = key.as_deref().and_then(check_cache::load) {
+            self.reused.set(true);
+            return Ok(counts);
+        }
+        let counts = query_counts(self.ctx, sql, self.table).await?;
+        if let Some(k) = key {
+            check_cache::store(&k, &counts);
+        }
+        Ok(counts)
+    }
+}
+
+/// The tests of a table's rows that read only `cols`.
+fn tests_of(table: Table, cols: &[&'static str]) -> Vec<Test> {
     // A patient's dates define who is observed when: wrong ones cannot be left out.
-    let dates_policy = if patient {
+    let dates_policy = if table == Table::Patient {
         Policy::Refused
     } else {
         Policy::SetAside
     };
     let mut tests = Vec::new();
-    for name in cols {
-        let Some(c) = table.column(name) else {
-            continue;
-        };
+    // In the contract's column order: the same columns give the same query (and key).
+    for c in table.columns().iter().filter(|c| cols.contains(&c.name)) {
+        let name = &c.name;
         if !c.nullable {
             tests.push(Test {
                 alias: format!("null_{name}"),
@@ -189,6 +236,7 @@ async fn check_table(
                 sql: format!("{name} IS NULL"),
                 policy: Policy::Refused,
                 values_of: None,
+                reads: vec![name],
             });
         }
         if let Some(values) = c.values {
@@ -200,6 +248,7 @@ async fn check_table(
                 sql: format!("{name} IS NOT NULL AND {name} NOT IN ({})", list.join(", ")),
                 policy: Policy::Refused,
                 values_of: Some(c.name),
+                reads: vec![name],
             });
         }
         if c.ty == ColumnType::Date {
@@ -210,6 +259,7 @@ async fn check_table(
                 sql: format!("{name} < DATE '{EARLIEST}' OR {name} > DATE '{LATEST}'"),
                 policy: dates_policy,
                 values_of: None,
+                reads: vec![name],
             });
         }
         if table == Table::Lab && *name == "value" {
@@ -220,6 +270,7 @@ async fn check_table(
                 sql: "value IS NOT NULL AND NOT (value >= -1.7976931348623157e308 AND value <= 1.7976931348623157e308)".into(),
                 policy: Policy::NoValue,
                 values_of: None,
+                reads: vec!["value"],
             });
         }
     }
@@ -247,6 +298,7 @@ async fn check_table(
                 sql: format!("{column} IS DISTINCT FROM {of_code}"),
                 policy: Policy::SetAside,
                 values_of: None,
+                reads: vec!["jlac10", column],
             });
         }
     }
@@ -259,18 +311,43 @@ async fn check_table(
                 sql: format!("{end} < {start}"),
                 policy: dates_policy,
                 values_of: None,
+                reads: vec![start, end],
             });
         }
     }
-    let mut select = vec!["count(*) AS total_rows".to_string()];
-    for t in &tests {
-        select.push(format!(
-            "sum(CASE WHEN {} THEN 1 ELSE 0 END) AS {}",
-            t.sql, t.alias
-        ));
+    tests
+}
+
+async fn check_table(q: &Queries<'_>, cols: &[&'static str], content: &mut Content) -> Result<()> {
+    let (ctx, table) = (q.ctx, q.table);
+    let source = checked_name(table);
+    if !ctx.table_exist(source.as_str()).unwrap_or(false) {
+        return Ok(());
     }
-    let sql = format!("SELECT {} FROM {source}", select.join(", "));
-    let counts = query_counts(ctx, &sql, table).await?;
+    let patient = table == Table::Patient;
+    // The counts of every column's tests when they are kept (`mid inspect`, or a script
+    // that read every column, checked these files): none of the script's own tests is
+    // then missing. Otherwise the tests of the columns the script reads.
+    let select = |tests: &[Test]| {
+        let mut select = vec!["count(*) AS total_rows".to_string()];
+        for t in tests {
+            select.push(format!(
+                "sum(CASE WHEN {} THEN 1 ELSE 0 END) AS {}",
+                t.sql, t.alias
+            ));
+        }
+        format!("SELECT {} FROM {source}", select.join(", "))
+    };
+    let all: Vec<&'static str> = table.columns().iter().map(|c| c.name).collect();
+    let every = tests_of(table, &all);
+    let (tests, counts) = match q.kept(&select(&every)) {
+        Some(counts) => (every, counts),
+        None => {
+            let tests = tests_of(table, cols);
+            let counts = q.counts(&select(&tests)).await?;
+            (tests, counts)
+        }
+    };
     let total = counts.first().copied().unwrap_or(0);
     if total == 0 {
         content.findings.push(Finding {
@@ -284,7 +361,7 @@ async fn check_table(
         return Ok(());
     }
     for (t, &n) in tests.iter().zip(&counts[1..]) {
-        if n == 0 {
+        if n == 0 || !t.reads.iter().all(|r| cols.contains(r)) {
             continue;
         }
         let examples = match t.values_of {
@@ -316,7 +393,7 @@ async fn check_table(
              WHERE hospital_id IS NOT NULL AND patient_id IS NOT NULL \
              GROUP BY hospital_id, patient_id HAVING count(*) > 1)"
         );
-        let twice = query_counts(ctx, &sql, table).await?;
+        let twice = q.counts(&sql).await?;
         if let Some(&n) = twice.first()
             && n > 0
         {

@@ -1,8 +1,10 @@
 //! CDM data sets on disk (runtime): finding a table's files (`files`), the one validator of
 //! the data contract that `run` and `inspect` share (`contract` for schemas, `content` for
-//! rows), the manifest check (`verify`), fingerprints of a data set (`fingerprint`), and the
-//! built-in demo network generated on first use (`demo`).
+//! rows, whose counts are reused while the files are unchanged: `check_cache`), the manifest
+//! check (`verify`), fingerprints of a data set (`fingerprint`), and the built-in demo
+//! network generated on first use (`demo`).
 
+pub mod check_cache;
 pub mod content;
 pub mod contract;
 pub mod demo;

@@ -43,6 +43,8 @@ pub struct Engine {
     /// to read, a directory the executors see at the same path. In process: `None`, results
     /// stay in memory.
     exchange: Option<Exchange>,
+    /// Where each registered CDM table's rows are: its directory, or one file of it.
+    pub sources: BTreeMap<Table, std::path::PathBuf>,
 }
 
 /// The directory a cluster's results are shared in, and how many it holds.
@@ -96,6 +98,7 @@ impl Engine {
         Ok(Engine {
             ctx: with_rules(SessionContext::new_with_config(Self::config()?)),
             exchange: None,
+            sources: BTreeMap::new(),
         })
     }
 
@@ -128,10 +131,11 @@ impl Engine {
                 SessionContext::new_with_config_rt(Self::config()?, rt)
             }
         });
-        register_cdm(&ctx, dir, part).await?;
+        let sources = register_cdm(&ctx, dir, part).await?;
         Ok(Engine {
             ctx,
             exchange: None,
+            sources,
         })
     }
 
@@ -153,7 +157,7 @@ impl Engine {
         // Absolute paths: the executors resolve them, not this process.
         let dir = std::path::absolute(dir)
             .map_err(|e| Error::context(format!("cannot resolve {}", dir.display()), e))?;
-        register_cdm(&ctx, &dir, None).await?;
+        let sources = register_cdm(&ctx, &dir, None).await?;
         let exchange = match shared {
             Some(d) => tempfile::Builder::new().prefix("mid-run-").tempdir_in(d),
             None => tempfile::Builder::new().prefix("mid-run-").tempdir(),
@@ -165,6 +169,7 @@ impl Engine {
                 dir: exchange,
                 written: Default::default(),
             }),
+            sources,
         })
     }
 
@@ -421,7 +426,14 @@ impl Engine {
 /// Registers every CDM table `dir` has, with the contract's schema (and each table again,
 /// every column nullable, for the data checks); with `part`, each table is only its file
 /// `<table>/<part>.parquet`.
-async fn register_cdm(ctx: &SessionContext, dir: &Path, part: Option<&str>) -> Result<()> {
+/// Registers the data set's tables (each also as the data checks read it); returns where
+/// each table's rows are.
+async fn register_cdm(
+    ctx: &SessionContext,
+    dir: &Path,
+    part: Option<&str>,
+) -> Result<BTreeMap<Table, std::path::PathBuf>> {
+    let mut sources = BTreeMap::new();
     for t in Table::ALL {
         let tdir = dir.join(t.name());
         if !parquet_files(&tdir).map(|f| !f.is_empty()).unwrap_or(false) {
@@ -437,16 +449,17 @@ async fn register_cdm(ctx: &SessionContext, dir: &Path, part: Option<&str>) -> R
                 .map(|f| f.as_ref().clone().with_nullable(true))
                 .collect::<Vec<_>>(),
         );
-        let path = match part {
-            None => format!("{}/", tdir.display()),
+        let (path, source) = match part {
+            None => (format!("{}/", tdir.display()), tdir.clone()),
             Some(p) => {
                 let file = tdir.join(format!("{p}.parquet"));
                 if !file.is_file() {
                     continue;
                 }
-                file.display().to_string()
+                (file.display().to_string(), file)
             }
         };
+        sources.insert(t, source);
         for (name, schema) in [
             (t.name().to_string(), schema.as_ref()),
             (crate::dataset::content::checked_name(t), &nullable),
@@ -458,7 +471,7 @@ async fn register_cdm(ctx: &SessionContext, dir: &Path, part: Option<&str>) -> R
                 })?;
         }
     }
-    Ok(())
+    Ok(sources)
 }
 
 /// A size as people write it: `512M`, `2G`, `1.5G`, `800000000` (bytes).

@@ -230,7 +230,7 @@ pub async fn extract(
     }
     let engine = Engine::open(data).await?;
     let plans = package.plans(&engine.ctx.task_ctx())?;
-    let content = content::check(&engine.ctx, check_columns(package)).await?;
+    let content = content::check(&engine.ctx, &engine.sources, check_columns(package)).await?;
     let refused: Vec<String> = content.refused().map(|f| f.describe()).collect();
     if !refused.is_empty() {
         for r in &refused {
