@@ -12,7 +12,7 @@ use datafusion_expr::{Expr, ExprFunctionExt, LogicalPlan, lit, when};
 use datafusion_functions_aggregate::expr_fn::{count, max};
 
 use super::expr::*;
-use super::labs::unit_factor;
+use super::labs::{unit_factor, unit_key};
 use super::*;
 use crate::cir::visit::{self, Visitor};
 use crate::cir::{Events, LabSpec, Source};
@@ -172,7 +172,7 @@ impl Gen {
             unconvertible.push(
                 c("item")
                     .eq(lit(name.clone()))
-                    .and(unit_factor(lab).is_null()),
+                    .and(unit_factor(lab, unit_key()).is_null()),
             );
         }
         let (Some(mut item), Some(of_items), Some(unconvertible)) = (

@@ -192,9 +192,23 @@ impl Gen {
         let test = is(column, &every);
         // A shared read selects these rows behind their analytes' guard, as `codes_pred` would.
         let codes = cir::Codes::Any(members.iter().filter_map(|m| m.lab.codes.clone()).collect());
+        let raw = with_unit_key(
+            [
+                "hospital_id",
+                "patient_id",
+                "date",
+                "value",
+                "ref_low",
+                "ref_high",
+                column,
+            ]
+            .map(c)
+            .to_vec(),
+        );
         let scan = self
-            .code_scan(Table::Lab, guarded(&codes, test.clone()), &[], &columns)?
+            .code_scan(Table::Lab, guarded(&codes, test.clone()), &[], &raw)?
             .filter(test)?
+            .project(raw)?
             .project(columns)?
             .build()?;
         let mut rel = Rel {
@@ -239,6 +253,18 @@ impl Gen {
             Some(codes) => preds.push(codes_pred(codes)),
             None => preds.push(lit(false)),
         }
+        let raw = with_unit_key(
+            [
+                "hospital_id",
+                "patient_id",
+                "date",
+                "value",
+                "ref_low",
+                "ref_high",
+            ]
+            .map(c)
+            .to_vec(),
+        );
         let columns = vec![
             c("hospital_id"),
             c("patient_id"),
@@ -250,10 +276,14 @@ impl Gen {
             null_i64().alias("ev_visit"),
         ];
         let scan = match &lab.codes {
-            Some(codes) => self.code_scan(Table::Lab, codes_pred(codes), &preds, &columns)?,
+            Some(codes) => self.code_scan(Table::Lab, codes_pred(codes), &preds, &raw)?,
             None => self.scan_cdm(Table::Lab)?,
         };
-        Ok(scan.filter(and_all(preds))?.project(columns)?.build()?)
+        Ok(scan
+            .filter(and_all(preds))?
+            .project(raw)?
+            .project(columns)?
+            .build()?)
     }
 
     /// The expression of a lab threshold, and the rows with what it needs (sex, baseline).
@@ -436,32 +466,45 @@ pub(super) fn lab_spec(e: &Events) -> Option<&cir::LabSpec> {
     }
 }
 
-/// The factor from each reported unit to the item's unit, by the reported unit's normalised
-/// spelling; unknown units give no value (null), never a wrong one.
-pub(super) fn unit_factor(lab: &cir::LabSpec) -> Expr {
-    unit_case(lab, |c| c.factor)
-}
-
-/// A value (or limit) column in the item's unit: `col × factor`, plus the offset of units that
-/// have one (HbA1c in mmol/mol).
-pub(super) fn converted(col: Expr, lab: &cir::LabSpec) -> Expr {
-    let scaled = col * unit_factor(lab);
-    if lab.units.iter().all(|c| c.offset == 0.0) {
-        scaled
-    } else {
-        scaled + unit_case(lab, |c| c.offset)
-    }
-}
-
-/// A `CASE` over the reported unit's normalised spelling giving one number per known unit;
-/// unknown units give no value (null), never a wrong one.
-fn unit_case(lab: &cir::LabSpec, of: impl Fn(&units::Conversion) -> f64) -> Expr {
+/// The reported unit's normalised spelling (`''` for none), which the unit `CASE`s test.
+pub(super) fn unit_key() -> Expr {
     let (from, to) = units::NORMALISE_CHARS;
     let mut u = lower(translate(c("unit"), lit(from), lit(to)));
     for (from, to) in units::NORMALISE_STEPS {
         u = replace(u, lit(*from), lit(*to));
     }
-    let subject = coalesce(vec![u, lit("")]);
+    coalesce(vec![u, lit("")])
+}
+
+/// The raw lab columns a conversion reads, with the unit's normalised spelling as `unit_key`
+/// computed once: the value and both limits test it, and writing the dozen string functions
+/// into each of the three made every lab read's plan three times their size (most of `mid
+/// compile`'s time went to DataFusion checking those trees).
+pub(super) fn with_unit_key(mut columns: Vec<Expr>) -> Vec<Expr> {
+    columns.push(unit_key().alias("unit_key"));
+    columns
+}
+
+/// The factor from each reported unit to the item's unit, by the normalised spelling in
+/// `subject`; unknown units give no value (null), never a wrong one.
+pub(super) fn unit_factor(lab: &cir::LabSpec, subject: Expr) -> Expr {
+    unit_case(lab, subject, |c| c.factor)
+}
+
+/// A value (or limit) column in the item's unit: `col × factor`, plus the offset of units that
+/// have one (HbA1c in mmol/mol). The rows carry `unit_key` (`with_unit_key`).
+pub(super) fn converted(col: Expr, lab: &cir::LabSpec) -> Expr {
+    let scaled = col * unit_factor(lab, c("unit_key"));
+    if lab.units.iter().all(|c| c.offset == 0.0) {
+        scaled
+    } else {
+        scaled + unit_case(lab, c("unit_key"), |c| c.offset)
+    }
+}
+
+/// A `CASE` over the reported unit's normalised spelling (`subject`) giving one number per
+/// known unit; unknown units give no value (null), never a wrong one.
+fn unit_case(lab: &cir::LabSpec, subject: Expr, of: impl Fn(&units::Conversion) -> f64) -> Expr {
     let mut b: Option<datafusion_expr::conditional_expressions::CaseBuilder> = None;
     let dimensionless = lab
         .unit
@@ -590,9 +633,10 @@ cohort c { index = first lab platelets < 100 x10^3/uL }"#,
                           Aggregate: groupBy=[[lab_platelets.hospital_id, lab_platelets.patient_id]], aggr=[[min(lab_platelets.ev_day) AS ev_day]]
                             Filter: lab_platelets.ev_value < Float64(100)
                               SubqueryAlias: lab_platelets
-                                Projection: lab.hospital_id, lab.patient_id, CAST(lab.date AS Int32) AS ev_day, CAST(lab.date AS Int32) AS ev_end_day, lab.value * CASE coalesce(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(lower(translate(lab.unit, Utf8("！＂＃＄％＆＇（）＊＋，－．／０１２３４５６７８９：；＜＝＞？＠ＡＢＣＤＥＦＧＨＩＪＫＬＭＮＯＰＱＲＳＴＵＶＷＸＹＺ［＼］＾＿｀ａｂｃｄｅｆｇｈｉｊｋｌｍｎｏｐｑｒｓｔｕｖｗｘｙｚ｛｜｝～　"), Utf8("!"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\]^_`abcdefghijklmnopqrstuvwxyz{|}~ "))), Utf8("㎎"), Utf8("mg")), Utf8("㎗"), Utf8("dl")), Utf8("㎖"), Utf8("ml")), Utf8("㎕"), Utf8("ul")), Utf8("㎍"), Utf8("ug")), Utf8("ℓ"), Utf8("l")), Utf8("μ"), Utf8("u")), Utf8("µ"), Utf8("u")), Utf8("×"), Utf8("")), Utf8("x10"), Utf8("10")), Utf8("10*"), Utf8("10^")), Utf8(" "), Utf8("")), Utf8("")) WHEN Utf8("/ul") THEN Float64(0.001) WHEN Utf8("/mm3") THEN Float64(0.001) WHEN Utf8("10^2/ul") THEN Float64(0.1) WHEN Utf8("10^3/ul") THEN Float64(1) WHEN Utf8("10^4/ul") THEN Float64(10) WHEN Utf8("10^6/ul") THEN Float64(1000) WHEN Utf8("10^9/l") THEN Float64(1) WHEN Utf8("10^12/l") THEN Float64(1000) ELSE Float64(NULL) END AS ev_value, lab.ref_low * CASE coalesce(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(lower(translate(lab.unit, Utf8("！＂＃＄％＆＇（）＊＋，－．／０１２３４５６７８９：；＜＝＞？＠ＡＢＣＤＥＦＧＨＩＪＫＬＭＮＯＰＱＲＳＴＵＶＷＸＹＺ［＼］＾＿｀ａｂｃｄｅｆｇｈｉｊｋｌｍｎｏｐｑｒｓｔｕｖｗｘｙｚ｛｜｝～　"), Utf8("!"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\]^_`abcdefghijklmnopqrstuvwxyz{|}~ "))), Utf8("㎎"), Utf8("mg")), Utf8("㎗"), Utf8("dl")), Utf8("㎖"), Utf8("ml")), Utf8("㎕"), Utf8("ul")), Utf8("㎍"), Utf8("ug")), Utf8("ℓ"), Utf8("l")), Utf8("μ"), Utf8("u")), Utf8("µ"), Utf8("u")), Utf8("×"), Utf8("")), Utf8("x10"), Utf8("10")), Utf8("10*"), Utf8("10^")), Utf8(" "), Utf8("")), Utf8("")) WHEN Utf8("/ul") THEN Float64(0.001) WHEN Utf8("/mm3") THEN Float64(0.001) WHEN Utf8("10^2/ul") THEN Float64(0.1) WHEN Utf8("10^3/ul") THEN Float64(1) WHEN Utf8("10^4/ul") THEN Float64(10) WHEN Utf8("10^6/ul") THEN Float64(1000) WHEN Utf8("10^9/l") THEN Float64(1) WHEN Utf8("10^12/l") THEN Float64(1000) ELSE Float64(NULL) END AS ev_ref_low, lab.ref_high * CASE coalesce(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(lower(translate(lab.unit, Utf8("！＂＃＄％＆＇（）＊＋，－．／０１２３４５６７８９：；＜＝＞？＠ＡＢＣＤＥＦＧＨＩＪＫＬＭＮＯＰＱＲＳＴＵＶＷＸＹＺ［＼］＾＿｀ａｂｃｄｅｆｇｈｉｊｋｌｍｎｏｐｑｒｓｔｕｖｗｘｙｚ｛｜｝～　"), Utf8("!"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\]^_`abcdefghijklmnopqrstuvwxyz{|}~ "))), Utf8("㎎"), Utf8("mg")), Utf8("㎗"), Utf8("dl")), Utf8("㎖"), Utf8("ml")), Utf8("㎕"), Utf8("ul")), Utf8("㎍"), Utf8("ug")), Utf8("ℓ"), Utf8("l")), Utf8("μ"), Utf8("u")), Utf8("µ"), Utf8("u")), Utf8("×"), Utf8("")), Utf8("x10"), Utf8("10")), Utf8("10*"), Utf8("10^")), Utf8(" "), Utf8("")), Utf8("")) WHEN Utf8("/ul") THEN Float64(0.001) WHEN Utf8("/mm3") THEN Float64(0.001) WHEN Utf8("10^2/ul") THEN Float64(0.1) WHEN Utf8("10^3/ul") THEN Float64(1) WHEN Utf8("10^4/ul") THEN Float64(10) WHEN Utf8("10^6/ul") THEN Float64(1000) WHEN Utf8("10^9/l") THEN Float64(1) WHEN Utf8("10^12/l") THEN Float64(1000) ELSE Float64(NULL) END AS ev_ref_high, Int64(NULL) AS ev_visit
-                                  Filter: lab.analyte IN ([Utf8("2A050"), Utf8("2A990")]) AND (lab.analyte = Utf8("2A050") OR starts_with(lab.jlac10, Utf8("2A990")) AND ends_with(lab.jlac10, Utf8("55")) AND character_length(lab.jlac10) = Int64(17))
-                                    TableScan: lab
+                                Projection: lab.hospital_id, lab.patient_id, CAST(lab.date AS Int32) AS ev_day, CAST(lab.date AS Int32) AS ev_end_day, lab.value * CASE unit_key WHEN Utf8("/ul") THEN Float64(0.001) WHEN Utf8("/mm3") THEN Float64(0.001) WHEN Utf8("10^2/ul") THEN Float64(0.1) WHEN Utf8("10^3/ul") THEN Float64(1) WHEN Utf8("10^4/ul") THEN Float64(10) WHEN Utf8("10^6/ul") THEN Float64(1000) WHEN Utf8("10^9/l") THEN Float64(1) WHEN Utf8("10^12/l") THEN Float64(1000) ELSE Float64(NULL) END AS ev_value, lab.ref_low * CASE unit_key WHEN Utf8("/ul") THEN Float64(0.001) WHEN Utf8("/mm3") THEN Float64(0.001) WHEN Utf8("10^2/ul") THEN Float64(0.1) WHEN Utf8("10^3/ul") THEN Float64(1) WHEN Utf8("10^4/ul") THEN Float64(10) WHEN Utf8("10^6/ul") THEN Float64(1000) WHEN Utf8("10^9/l") THEN Float64(1) WHEN Utf8("10^12/l") THEN Float64(1000) ELSE Float64(NULL) END AS ev_ref_low, lab.ref_high * CASE unit_key WHEN Utf8("/ul") THEN Float64(0.001) WHEN Utf8("/mm3") THEN Float64(0.001) WHEN Utf8("10^2/ul") THEN Float64(0.1) WHEN Utf8("10^3/ul") THEN Float64(1) WHEN Utf8("10^4/ul") THEN Float64(10) WHEN Utf8("10^6/ul") THEN Float64(1000) WHEN Utf8("10^9/l") THEN Float64(1) WHEN Utf8("10^12/l") THEN Float64(1000) ELSE Float64(NULL) END AS ev_ref_high, Int64(NULL) AS ev_visit
+                                  Projection: lab.hospital_id, lab.patient_id, lab.date, lab.value, lab.ref_low, lab.ref_high, coalesce(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(lower(translate(lab.unit, Utf8("！＂＃＄％＆＇（）＊＋，－．／０１２３４５６７８９：；＜＝＞？＠ＡＢＣＤＥＦＧＨＩＪＫＬＭＮＯＰＱＲＳＴＵＶＷＸＹＺ［＼］＾＿｀ａｂｃｄｅｆｇｈｉｊｋｌｍｎｏｐｑｒｓｔｕｖｗｘｙｚ｛｜｝～　"), Utf8("!"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\]^_`abcdefghijklmnopqrstuvwxyz{|}~ "))), Utf8("㎎"), Utf8("mg")), Utf8("㎗"), Utf8("dl")), Utf8("㎖"), Utf8("ml")), Utf8("㎕"), Utf8("ul")), Utf8("㎍"), Utf8("ug")), Utf8("ℓ"), Utf8("l")), Utf8("μ"), Utf8("u")), Utf8("µ"), Utf8("u")), Utf8("×"), Utf8("")), Utf8("x10"), Utf8("10")), Utf8("10*"), Utf8("10^")), Utf8(" "), Utf8("")), Utf8("")) AS unit_key
+                                    Filter: lab.analyte IN ([Utf8("2A050"), Utf8("2A990")]) AND (lab.analyte = Utf8("2A050") OR starts_with(lab.jlac10, Utf8("2A990")) AND ends_with(lab.jlac10, Utf8("55")) AND character_length(lab.jlac10) = Int64(17))
+                                      TableScan: lab
                       SubqueryAlias: patient
                         TableScan: patient
         "##);
@@ -619,9 +663,10 @@ cohort c { index = first lab alt > 3 x ULN }"#,
                                   Left Join: rows_1.hospital_id = sex_of.hospital_id, rows_1.patient_id = sex_of.patient_id
                                     SubqueryAlias: rows_1
                                       SubqueryAlias: lab_alt
-                                        Projection: lab.hospital_id, lab.patient_id, CAST(lab.date AS Int32) AS ev_day, CAST(lab.date AS Int32) AS ev_end_day, lab.value * CASE coalesce(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(lower(translate(lab.unit, Utf8("！＂＃＄％＆＇（）＊＋，－．／０１２３４５６７８９：；＜＝＞？＠ＡＢＣＤＥＦＧＨＩＪＫＬＭＮＯＰＱＲＳＴＵＶＷＸＹＺ［＼］＾＿｀ａｂｃｄｅｆｇｈｉｊｋｌｍｎｏｐｑｒｓｔｕｖｗｘｙｚ｛｜｝～　"), Utf8("!"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\]^_`abcdefghijklmnopqrstuvwxyz{|}~ "))), Utf8("㎎"), Utf8("mg")), Utf8("㎗"), Utf8("dl")), Utf8("㎖"), Utf8("ml")), Utf8("㎕"), Utf8("ul")), Utf8("㎍"), Utf8("ug")), Utf8("ℓ"), Utf8("l")), Utf8("μ"), Utf8("u")), Utf8("µ"), Utf8("u")), Utf8("×"), Utf8("")), Utf8("x10"), Utf8("10")), Utf8("10*"), Utf8("10^")), Utf8(" "), Utf8("")), Utf8("")) WHEN Utf8("u/l") THEN Float64(1) WHEN Utf8("iu/l") THEN Float64(1) WHEN Utf8("u/ml") THEN Float64(1000) WHEN Utf8("ku/l") THEN Float64(1000) WHEN Utf8("iu/ml") THEN Float64(1000) WHEN Utf8("mu/ml") THEN Float64(1) WHEN Utf8("miu/ml") THEN Float64(1) WHEN Utf8("miu/l") THEN Float64(0.001) WHEN Utf8("uiu/ml") THEN Float64(0.001) WHEN Utf8("uu/ml") THEN Float64(0.001) WHEN Utf8("ukat/l") THEN Float64(60) ELSE Float64(NULL) END AS ev_value, lab.ref_low * CASE coalesce(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(lower(translate(lab.unit, Utf8("！＂＃＄％＆＇（）＊＋，－．／０１２３４５６７８９：；＜＝＞？＠ＡＢＣＤＥＦＧＨＩＪＫＬＭＮＯＰＱＲＳＴＵＶＷＸＹＺ［＼］＾＿｀ａｂｃｄｅｆｇｈｉｊｋｌｍｎｏｐｑｒｓｔｕｖｗｘｙｚ｛｜｝～　"), Utf8("!"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\]^_`abcdefghijklmnopqrstuvwxyz{|}~ "))), Utf8("㎎"), Utf8("mg")), Utf8("㎗"), Utf8("dl")), Utf8("㎖"), Utf8("ml")), Utf8("㎕"), Utf8("ul")), Utf8("㎍"), Utf8("ug")), Utf8("ℓ"), Utf8("l")), Utf8("μ"), Utf8("u")), Utf8("µ"), Utf8("u")), Utf8("×"), Utf8("")), Utf8("x10"), Utf8("10")), Utf8("10*"), Utf8("10^")), Utf8(" "), Utf8("")), Utf8("")) WHEN Utf8("u/l") THEN Float64(1) WHEN Utf8("iu/l") THEN Float64(1) WHEN Utf8("u/ml") THEN Float64(1000) WHEN Utf8("ku/l") THEN Float64(1000) WHEN Utf8("iu/ml") THEN Float64(1000) WHEN Utf8("mu/ml") THEN Float64(1) WHEN Utf8("miu/ml") THEN Float64(1) WHEN Utf8("miu/l") THEN Float64(0.001) WHEN Utf8("uiu/ml") THEN Float64(0.001) WHEN Utf8("uu/ml") THEN Float64(0.001) WHEN Utf8("ukat/l") THEN Float64(60) ELSE Float64(NULL) END AS ev_ref_low, lab.ref_high * CASE coalesce(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(lower(translate(lab.unit, Utf8("！＂＃＄％＆＇（）＊＋，－．／０１２３４５６７８９：；＜＝＞？＠ＡＢＣＤＥＦＧＨＩＪＫＬＭＮＯＰＱＲＳＴＵＶＷＸＹＺ［＼］＾＿｀ａｂｃｄｅｆｇｈｉｊｋｌｍｎｏｐｑｒｓｔｕｖｗｘｙｚ｛｜｝～　"), Utf8("!"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\]^_`abcdefghijklmnopqrstuvwxyz{|}~ "))), Utf8("㎎"), Utf8("mg")), Utf8("㎗"), Utf8("dl")), Utf8("㎖"), Utf8("ml")), Utf8("㎕"), Utf8("ul")), Utf8("㎍"), Utf8("ug")), Utf8("ℓ"), Utf8("l")), Utf8("μ"), Utf8("u")), Utf8("µ"), Utf8("u")), Utf8("×"), Utf8("")), Utf8("x10"), Utf8("10")), Utf8("10*"), Utf8("10^")), Utf8(" "), Utf8("")), Utf8("")) WHEN Utf8("u/l") THEN Float64(1) WHEN Utf8("iu/l") THEN Float64(1) WHEN Utf8("u/ml") THEN Float64(1000) WHEN Utf8("ku/l") THEN Float64(1000) WHEN Utf8("iu/ml") THEN Float64(1000) WHEN Utf8("mu/ml") THEN Float64(1) WHEN Utf8("miu/ml") THEN Float64(1) WHEN Utf8("miu/l") THEN Float64(0.001) WHEN Utf8("uiu/ml") THEN Float64(0.001) WHEN Utf8("uu/ml") THEN Float64(0.001) WHEN Utf8("ukat/l") THEN Float64(60) ELSE Float64(NULL) END AS ev_ref_high, Int64(NULL) AS ev_visit
-                                          Filter: lab.analyte = Utf8("3B045") AND lab.specimen IN ([Utf8("019"), Utf8("020"), Utf8("022"), Utf8("023")])
-                                            TableScan: lab
+                                        Projection: lab.hospital_id, lab.patient_id, CAST(lab.date AS Int32) AS ev_day, CAST(lab.date AS Int32) AS ev_end_day, lab.value * CASE unit_key WHEN Utf8("u/l") THEN Float64(1) WHEN Utf8("iu/l") THEN Float64(1) WHEN Utf8("u/ml") THEN Float64(1000) WHEN Utf8("ku/l") THEN Float64(1000) WHEN Utf8("iu/ml") THEN Float64(1000) WHEN Utf8("mu/ml") THEN Float64(1) WHEN Utf8("miu/ml") THEN Float64(1) WHEN Utf8("miu/l") THEN Float64(0.001) WHEN Utf8("uiu/ml") THEN Float64(0.001) WHEN Utf8("uu/ml") THEN Float64(0.001) WHEN Utf8("ukat/l") THEN Float64(60) ELSE Float64(NULL) END AS ev_value, lab.ref_low * CASE unit_key WHEN Utf8("u/l") THEN Float64(1) WHEN Utf8("iu/l") THEN Float64(1) WHEN Utf8("u/ml") THEN Float64(1000) WHEN Utf8("ku/l") THEN Float64(1000) WHEN Utf8("iu/ml") THEN Float64(1000) WHEN Utf8("mu/ml") THEN Float64(1) WHEN Utf8("miu/ml") THEN Float64(1) WHEN Utf8("miu/l") THEN Float64(0.001) WHEN Utf8("uiu/ml") THEN Float64(0.001) WHEN Utf8("uu/ml") THEN Float64(0.001) WHEN Utf8("ukat/l") THEN Float64(60) ELSE Float64(NULL) END AS ev_ref_low, lab.ref_high * CASE unit_key WHEN Utf8("u/l") THEN Float64(1) WHEN Utf8("iu/l") THEN Float64(1) WHEN Utf8("u/ml") THEN Float64(1000) WHEN Utf8("ku/l") THEN Float64(1000) WHEN Utf8("iu/ml") THEN Float64(1000) WHEN Utf8("mu/ml") THEN Float64(1) WHEN Utf8("miu/ml") THEN Float64(1) WHEN Utf8("miu/l") THEN Float64(0.001) WHEN Utf8("uiu/ml") THEN Float64(0.001) WHEN Utf8("uu/ml") THEN Float64(0.001) WHEN Utf8("ukat/l") THEN Float64(60) ELSE Float64(NULL) END AS ev_ref_high, Int64(NULL) AS ev_visit
+                                          Projection: lab.hospital_id, lab.patient_id, lab.date, lab.value, lab.ref_low, lab.ref_high, coalesce(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(lower(translate(lab.unit, Utf8("！＂＃＄％＆＇（）＊＋，－．／０１２３４５６７８９：；＜＝＞？＠ＡＢＣＤＥＦＧＨＩＪＫＬＭＮＯＰＱＲＳＴＵＶＷＸＹＺ［＼］＾＿｀ａｂｃｄｅｆｇｈｉｊｋｌｍｎｏｐｑｒｓｔｕｖｗｘｙｚ｛｜｝～　"), Utf8("!"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\]^_`abcdefghijklmnopqrstuvwxyz{|}~ "))), Utf8("㎎"), Utf8("mg")), Utf8("㎗"), Utf8("dl")), Utf8("㎖"), Utf8("ml")), Utf8("㎕"), Utf8("ul")), Utf8("㎍"), Utf8("ug")), Utf8("ℓ"), Utf8("l")), Utf8("μ"), Utf8("u")), Utf8("µ"), Utf8("u")), Utf8("×"), Utf8("")), Utf8("x10"), Utf8("10")), Utf8("10*"), Utf8("10^")), Utf8(" "), Utf8("")), Utf8("")) AS unit_key
+                                            Filter: lab.analyte = Utf8("3B045") AND lab.specimen IN ([Utf8("019"), Utf8("020"), Utf8("022"), Utf8("023")])
+                                              TableScan: lab
                                     SubqueryAlias: sex_of
                                       Projection: patient.hospital_id, patient.patient_id, patient.sex
                                         TableScan: patient
