@@ -192,19 +192,7 @@ impl Gen {
         let test = is(column, &every);
         // A shared read selects these rows behind their analytes' guard, as `codes_pred` would.
         let codes = cir::Codes::Any(members.iter().filter_map(|m| m.lab.codes.clone()).collect());
-        let raw = with_unit_key(
-            [
-                "hospital_id",
-                "patient_id",
-                "date",
-                "value",
-                "ref_low",
-                "ref_high",
-                column,
-            ]
-            .map(c)
-            .to_vec(),
-        );
+        let raw = raw_lab_columns(&[column]);
         let scan = self
             .code_scan(Table::Lab, guarded(&codes, test.clone()), &[], &raw)?
             .filter(test)?
@@ -253,18 +241,7 @@ impl Gen {
             Some(codes) => preds.push(codes_pred(codes)),
             None => preds.push(lit(false)),
         }
-        let raw = with_unit_key(
-            [
-                "hospital_id",
-                "patient_id",
-                "date",
-                "value",
-                "ref_low",
-                "ref_high",
-            ]
-            .map(c)
-            .to_vec(),
-        );
+        let raw = raw_lab_columns(&[]);
         let columns = vec![
             c("hospital_id"),
             c("patient_id"),
@@ -480,9 +457,20 @@ pub(super) fn unit_key() -> Expr {
 /// computed once: the value and both limits test it, and writing the dozen string functions
 /// into each of the three made every lab read's plan three times their size (most of `mid
 /// compile`'s time went to DataFusion checking those trees).
-pub(super) fn with_unit_key(mut columns: Vec<Expr>) -> Vec<Expr> {
-    columns.push(unit_key().alias("unit_key"));
-    columns
+pub(super) fn raw_lab_columns(extra: &[&str]) -> Vec<Expr> {
+    [
+        "hospital_id",
+        "patient_id",
+        "date",
+        "value",
+        "ref_low",
+        "ref_high",
+    ]
+    .iter()
+    .chain(extra)
+    .map(|name| c(name))
+    .chain([unit_key().alias("unit_key")])
+    .collect()
 }
 
 /// The factor from each reported unit to the item's unit, by the normalised spelling in
@@ -492,7 +480,7 @@ pub(super) fn unit_factor(lab: &cir::LabSpec, subject: Expr) -> Expr {
 }
 
 /// A value (or limit) column in the item's unit: `col × factor`, plus the offset of units that
-/// have one (HbA1c in mmol/mol). The rows carry `unit_key` (`with_unit_key`).
+/// have one (HbA1c in mmol/mol). The rows carry `unit_key` (`raw_lab_columns`).
 pub(super) fn converted(col: Expr, lab: &cir::LabSpec) -> Expr {
     let scaled = col * unit_factor(lab, c("unit_key"));
     if lab.units.iter().all(|c| c.offset == 0.0) {

@@ -64,29 +64,38 @@ fn identify(path: &Path, h: &mut Sha256) -> std::io::Result<()> {
     Ok(())
 }
 
-/// The key of a check query on the table whose rows are at `source`; `None` when reuse is
-/// off or a file cannot be read (the query then runs).
-pub fn key(source: &Path, table: &str, sql: &str) -> Option<String> {
+/// The state of the files of the table whose rows are at `source`, read once per table and
+/// shared by its queries' keys; `None` when reuse is off or a file cannot be read (the
+/// queries then run).
+pub fn files_state(source: &Path) -> Option<Vec<u8>> {
     if !enabled() {
         return None;
     }
-    let mut h = Sha256::new();
-    h.update(b"mid data checks v1\0");
-    h.update(env!("CARGO_PKG_VERSION").as_bytes());
-    h.update(b"\0");
-    h.update(datafusion::DATAFUSION_VERSION.as_bytes());
-    h.update(b"\0");
-    h.update(table.as_bytes());
-    h.update(b"\0");
-    h.update(sql.as_bytes());
-    h.update(b"\0");
     let source = std::path::absolute(source).ok()?;
     let files = files(&source).ok()?;
+    let mut h = Sha256::new();
     h.update((files.len() as u64).to_le_bytes());
     for f in &files {
         identify(f, &mut h).ok()?;
     }
-    Some(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
+    Some(h.finalize().to_vec())
+}
+
+/// The key of a check query on a table whose files are in `state` (`files_state`).
+pub fn key(state: &[u8], table: &str, sql: &str) -> String {
+    let mut h = Sha256::new();
+    h.update(b"mid data checks v1\0");
+    for part in [
+        env!("CARGO_PKG_VERSION"),
+        datafusion::DATAFUSION_VERSION,
+        table,
+        sql,
+    ] {
+        h.update(part.as_bytes());
+        h.update(b"\0");
+    }
+    h.update(state);
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The directory the counts are kept in.
@@ -139,18 +148,19 @@ mod tests {
         std::fs::create_dir_all(table.join("sub")).expect("mkdir");
         std::fs::write(table.join("H01.parquet"), b"abc").expect("write");
         std::fs::write(table.join("sub").join("H02.parquet"), b"def").expect("write");
-        let k = key(&table, "lab", "SELECT 1").expect("key");
-        assert_eq!(key(&table, "lab", "SELECT 1").as_deref(), Some(k.as_str()));
-        assert_ne!(key(&table, "lab", "SELECT 2").as_deref(), Some(k.as_str()));
-        assert_ne!(key(&table, "drug", "SELECT 1").as_deref(), Some(k.as_str()));
+        let key_of = |sql: &str, name: &str| key(&files_state(&table).expect("state"), name, sql);
+        let k = key_of("SELECT 1", "lab");
+        assert_eq!(key_of("SELECT 1", "lab"), k);
+        assert_ne!(key_of("SELECT 2", "lab"), k);
+        assert_ne!(key_of("SELECT 1", "drug"), k);
         // The same bytes written again (same size, same content): the change time moves.
         std::thread::sleep(std::time::Duration::from_millis(20));
         std::fs::write(table.join("sub").join("H02.parquet"), b"def").expect("write");
-        let k2 = key(&table, "lab", "SELECT 1").expect("key");
+        let k2 = key_of("SELECT 1", "lab");
         assert_ne!(k2, k);
         // A new file in the table.
         std::fs::write(table.join("H03.parquet"), b"").expect("write");
-        assert_ne!(key(&table, "lab", "SELECT 1").as_deref(), Some(k2.as_str()));
+        assert_ne!(key_of("SELECT 1", "lab"), k2);
     }
 
     #[test]

@@ -6,7 +6,7 @@
 //! reads the table without them) and the run says how many, in the site-only record.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use arrow::array::Array as _;
 use datafusion::prelude::SessionContext;
@@ -167,7 +167,9 @@ pub async fn check(
         let clock = std::time::Instant::now();
         let q = Queries {
             ctx,
-            source: sources.get(&table).map(PathBuf::as_path),
+            files: sources
+                .get(&table)
+                .and_then(|s| check_cache::files_state(s)),
             table,
             reused: std::cell::Cell::new(false),
         };
@@ -183,33 +185,34 @@ pub async fn check(
 /// are unchanged (`check_cache`).
 struct Queries<'a> {
     ctx: &'a SessionContext,
-    /// Where the table's rows are; `None`: not known, the queries always run.
-    source: Option<&'a Path>,
+    /// The state of the table's files (`check_cache::files_state`), read once for all its
+    /// queries; `None`: unknown or reuse off, the queries always run.
+    files: Option<Vec<u8>>,
     table: Table,
     /// Whether a query's counts were reused.
     reused: std::cell::Cell<bool>,
 }
 
 impl Queries<'_> {
+    fn key(&self, sql: &str) -> Option<String> {
+        let files = self.files.as_deref()?;
+        Some(check_cache::key(files, self.table.name(), sql))
+    }
+
     /// The kept counts of `sql`, if any.
     fn kept(&self, sql: &str) -> Option<Vec<u64>> {
-        let key = check_cache::key(self.source?, self.table.name(), sql)?;
-        let counts = check_cache::load(&key)?;
+        let counts = check_cache::load(&self.key(sql)?)?;
         self.reused.set(true);
         Some(counts)
     }
 
     /// The counts of `sql`: kept ones, or the query's, then kept.
     async fn counts(&self, sql: &str) -> Result<Vec<u64>> {
-        let key = self
-            .source
-            .and_then(|s| check_cache::key(s, self.table.name(), sql));
-        if let Some(counts) = key.as_deref().and_then(check_cache::load) {
-            self.reused.set(true);
+        if let Some(counts) = self.kept(sql) {
             return Ok(counts);
         }
         let counts = query_counts(self.ctx, sql, self.table).await?;
-        if let Some(k) = key {
+        if let Some(k) = self.key(sql) {
             check_cache::store(&k, &counts);
         }
         Ok(counts)
