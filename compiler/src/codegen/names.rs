@@ -66,6 +66,12 @@ pub fn coverage_plan(what: &str) -> String {
     format!("coverage_{what}")
 }
 
+/// Whether `plan` is a coverage plan: no other plan's name starts so (`entries_`,
+/// `steps_`, `report_`, …).
+pub fn is_coverage_plan(plan: &str) -> bool {
+    plan.starts_with("coverage_")
+}
+
 /// The plan (and file) name of each export: `export_<name>` for a named one, else
 /// `export_<cohort>`, numbered (`export_<cohort>_<n>`, n its place among all exports) when
 /// a cohort has several without a name. Each export is `(its name, its cohort)`.

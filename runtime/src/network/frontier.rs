@@ -38,7 +38,13 @@ pub struct Returned {
 
 /// Whether a plan's result is kept at the hospital (what a source matched there).
 pub fn site_only(kind: &PlanKind) -> bool {
-    matches!(kind, PlanKind::Coverage { .. } | PlanKind::LabUnits)
+    match kind {
+        PlanKind::Coverage { .. } | PlanKind::LabUnits => true,
+        // What the coverage plans read (the lab rows of the items by code and unit) runs
+        // with them.
+        PlanKind::Intermediate { of } => mid_compiler::codegen::names::is_coverage_plan(of),
+        _ => false,
+    }
 }
 
 /// The columns of CDM tables that optimised plans read: each scan's projected columns and
