@@ -151,6 +151,7 @@ enum Msg {
 fn spawn_writer(
     root: PathBuf,
     schema: arrow::datatypes::SchemaRef,
+    cluster: Option<&'static str>,
     rx: Receiver<Msg>,
 ) -> JoinHandle<Result<Vec<WrittenFile>>> {
     std::thread::spawn(move || {
@@ -162,7 +163,12 @@ fn spawn_writer(
                     if let Some(f) = current.take() {
                         done.push(f.finish()?);
                     }
-                    current = Some(ParquetFile::create(&root, &relative, schema.clone())?);
+                    current = Some(ParquetFile::create(
+                        &root,
+                        &relative,
+                        schema.clone(),
+                        cluster,
+                    )?);
                 }
                 Msg::Batch(b) => match current.as_mut() {
                     Some(f) => f.write(&b)?,
@@ -195,15 +201,20 @@ fn write_hospital(
     let mut senders: Vec<SyncSender<Msg>> = Vec::new();
     let mut handles = Vec::new();
     let truth_part = format!("truth/part-{}.parquet", h.id);
-    let schemas = Table::ALL
-        .iter()
-        .map(|t| (t.schema(), format!("{}/{}.parquet", t.name(), h.id)));
-    for (schema, relative) in schemas.chain(std::iter::once((
+    let schemas = Table::ALL.iter().map(|t| {
+        (
+            t.schema(),
+            format!("{}/{}.parquet", t.name(), h.id),
+            writer::cluster_column(*t),
+        )
+    });
+    for (schema, relative, cluster) in schemas.chain(std::iter::once((
         writer::truth_schema(),
         truth_part.clone(),
+        None,
     ))) {
         let (tx, rx) = sync_channel(4);
-        let handle = spawn_writer(root.to_path_buf(), schema, rx);
+        let handle = spawn_writer(root.to_path_buf(), schema, cluster, rx);
         let _ = tx.send(Msg::Open(relative));
         senders.push(tx);
         handles.push(handle);
@@ -259,7 +270,7 @@ fn write_hospital(
 
 /// Streams the per-hospital truth parts, in hospital order, into `truth/truth.parquet`.
 fn merge_truth(root: &Path, parts: &[String]) -> Result<WrittenFile> {
-    let mut out = ParquetFile::create(root, "truth/truth.parquet", writer::truth_schema())?;
+    let mut out = ParquetFile::create(root, "truth/truth.parquet", writer::truth_schema(), None)?;
     for part in parts {
         let path = root.join(part);
         let file = std::fs::File::open(&path)

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use arrow::array::{
-    ArrayRef, BooleanBuilder, Date32Builder, Float64Builder, Int32Builder, Int64Builder,
+    Array, ArrayRef, BooleanBuilder, Date32Builder, Float64Builder, Int32Builder, Int64Builder,
     RecordBatch, StringBuilder,
 };
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
@@ -34,9 +34,29 @@ pub fn truth_schema() -> SchemaRef {
     ]))
 }
 
-/// Writer properties fixed explicitly so the same rows give the same bytes everywhere.
-pub fn writer_properties() -> WriterProperties {
-    WriterProperties::builder()
+/// Rows per data page of a clustered table (the Arrow C++ writer's default): small enough
+/// that a code's rows fill few pages of each column, so a reader skips the others.
+pub const PAGE_ROWS: usize = 20_000;
+
+/// The column a table's rows are clustered by within each row group, when it has one: the
+/// code the scripts select rows by. A read of one lab item (or drug, or diagnosis) then
+/// finds its rows in a few pages of each row group, which the page index lets the Parquet
+/// reader skip to; in patient order they were spread over every page (q1 on the 1 M
+/// network: 3.5 s → 1.5 s). The row groups themselves keep their patients, so their
+/// statistics still narrow a read to the patients it needs.
+pub fn cluster_column(table: Table) -> Option<&'static str> {
+    match table {
+        Table::Lab => Some("analyte"),
+        Table::Drug => Some("yj_code"),
+        Table::Diagnosis => Some("icd10"),
+        Table::Patient | Table::Visit | Table::Procedure => None,
+    }
+}
+
+/// Writer properties fixed explicitly so the same rows give the same bytes everywhere; a
+/// clustered table also gets page statistics (the page index) and bounded pages.
+pub fn writer_properties(clustered: bool) -> WriterProperties {
+    let b = WriterProperties::builder()
         .set_writer_version(WriterVersion::PARQUET_1_0)
         .set_compression(Compression::SNAPPY)
         .set_dictionary_enabled(true)
@@ -45,8 +65,31 @@ pub fn writer_properties() -> WriterProperties {
         .set_max_row_group_bytes(None)
         .set_data_page_size_limit(1024 * 1024)
         .set_write_batch_size(1024)
-        .set_created_by(format!("mid synth {}", env!("CARGO_PKG_VERSION")))
-        .build()
+        .set_created_by(format!("mid synth {}", env!("CARGO_PKG_VERSION")));
+    let b = if clustered {
+        b.set_statistics_enabled(EnabledStatistics::Page)
+            .set_data_page_row_count_limit(PAGE_ROWS)
+    } else {
+        b
+    };
+    b.build()
+}
+
+/// The rows of `batch` ordered by `column` (nulls last), a stable sort: rows of one code
+/// keep their patient order, and the same rows give the same order everywhere.
+pub fn clustered(batch: &RecordBatch, column: &str) -> Result<RecordBatch> {
+    let codes = batch
+        .column_by_name(column)
+        .and_then(|a| a.as_any().downcast_ref::<arrow::array::StringArray>())
+        .ok_or_else(|| Error::new(format!("internal: no text column `{column}` to cluster by")))?;
+    let key = |i: u32| {
+        let i = i as usize;
+        (codes.is_null(i), codes.is_valid(i).then(|| codes.value(i)))
+    };
+    let mut order: Vec<u32> = (0..batch.num_rows() as u32).collect();
+    order.sort_by(|a, b| key(*a).cmp(&key(*b)));
+    arrow::compute::take_record_batch(batch, &arrow::array::UInt32Array::from(order))
+        .map_err(|e| Error::new(format!("internal: cannot order rows by `{column}`: {e}")))
 }
 
 /// A `Write` that forwards to a file and feeds every byte to a file digest and a
@@ -94,10 +137,20 @@ pub struct ParquetFile {
     relative: String,
     path: PathBuf,
     rows: u64,
+    /// The column rows are clustered by within a row group, and the rows of the row group
+    /// not yet written.
+    cluster: Option<(&'static str, Vec<RecordBatch>, usize)>,
 }
 
 impl ParquetFile {
-    pub fn create(root: &Path, relative: &str, schema: SchemaRef) -> Result<ParquetFile> {
+    /// A file of `schema` at `root/relative`, its rows clustered by `cluster` within each
+    /// row group when given.
+    pub fn create(
+        root: &Path,
+        relative: &str,
+        schema: SchemaRef,
+        cluster: Option<&'static str>,
+    ) -> Result<ParquetFile> {
         let path = root.join(relative);
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent)
@@ -110,24 +163,63 @@ impl ParquetFile {
             file_hash: Sha256::new(),
             bytes: 0,
         };
-        let writer = ArrowWriter::try_new(sink, schema, Some(writer_properties()))
+        let props = writer_properties(cluster.is_some());
+        let writer = ArrowWriter::try_new(sink, schema, Some(props))
             .map_err(|e| Error::context(format!("cannot write {}", path.display()), e))?;
         Ok(ParquetFile {
             writer,
             relative: relative.to_string(),
             path,
             rows: 0,
+            cluster: cluster.map(|c| (c, Vec::new(), 0)),
         })
     }
 
     pub fn write(&mut self, batch: &RecordBatch) -> Result<()> {
         self.rows += batch.num_rows() as u64;
+        let Some((column, pending, rows)) = self.cluster.as_mut() else {
+            return self.put(batch);
+        };
+        pending.push(batch.clone());
+        *rows += batch.num_rows();
+        if *rows < ROW_GROUP_ROWS {
+            return Ok(());
+        }
+        // Whole row groups: each one's rows ordered by the column and written as exactly
+        // one group (the writer closes a group at ROW_GROUP_ROWS rows); the rest waits.
+        let column = *column;
+        let mut all = arrow::compute::concat_batches(&batch.schema(), pending.iter())
+            .map_err(|e| Error::new(format!("internal: cannot gather a row group: {e}")))?;
+        let mut groups = Vec::new();
+        while all.num_rows() >= ROW_GROUP_ROWS {
+            groups.push(clustered(&all.slice(0, ROW_GROUP_ROWS), column)?);
+            all = all.slice(ROW_GROUP_ROWS, all.num_rows() - ROW_GROUP_ROWS);
+        }
+        *rows = all.num_rows();
+        pending.clear();
+        if all.num_rows() > 0 {
+            pending.push(all);
+        }
+        for g in &groups {
+            self.put(g)?;
+        }
+        Ok(())
+    }
+
+    fn put(&mut self, batch: &RecordBatch) -> Result<()> {
         self.writer
             .write(batch)
             .map_err(|e| Error::context(format!("cannot write {}", self.path.display()), e))
     }
 
-    pub fn finish(self) -> Result<WrittenFile> {
+    pub fn finish(mut self) -> Result<WrittenFile> {
+        if let Some((column, pending, _)) = self.cluster.take()
+            && let Some(first) = pending.first()
+        {
+            let all = arrow::compute::concat_batches(&first.schema(), pending.iter())
+                .map_err(|e| Error::new(format!("internal: cannot gather a row group: {e}")))?;
+            self.put(&clustered(&all, column)?)?;
+        }
         let path = self.path;
         let sink = self
             .writer
@@ -402,5 +494,117 @@ impl ChunkRows {
             truth,
             patients,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::array::{Int64Array, StringArray};
+    use parquet::arrow::arrow_reader::{ArrowReaderOptions, ParquetRecordBatchReaderBuilder};
+
+    /// Rows of (code, patient): codes cycling through `c`, `a`, null, `b`, patients rising.
+    fn batch(from: i64, n: i64) -> RecordBatch {
+        let codes = ["c", "a", "", "b"];
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("analyte", DataType::Utf8, true),
+            Field::new("patient_id", DataType::Int64, false),
+        ]));
+        let code: StringArray = (from..from + n)
+            .map(|i| Some(codes[(i % 4) as usize]).filter(|c| !c.is_empty()))
+            .collect();
+        let patient = Int64Array::from_iter_values(from..from + n);
+        RecordBatch::try_new(schema, vec![Arc::new(code), Arc::new(patient)]).unwrap()
+    }
+
+    #[test]
+    fn a_clustered_file_orders_each_row_group_by_its_code_with_a_page_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let total = ROW_GROUP_ROWS as i64 + 1000;
+        let mut f = ParquetFile::create(
+            dir.path(),
+            "lab/H01.parquet",
+            batch(0, 1).schema(),
+            Some("analyte"),
+        )
+        .unwrap();
+        // Batches that do not line up with the row groups.
+        let mut at = 0;
+        while at < total {
+            let n = 70_001.min(total - at);
+            f.write(&batch(at, n)).unwrap();
+            at += n;
+        }
+        let written = f.finish().unwrap();
+        assert_eq!(written.rows, total as u64);
+
+        let file = File::open(dir.path().join("lab/H01.parquet")).unwrap();
+        let options = ArrowReaderOptions::new()
+            .with_page_index_policy(parquet::file::metadata::PageIndexPolicy::Required);
+        let reader = ParquetRecordBatchReaderBuilder::try_new_with_options(file, options).unwrap();
+        let meta = reader.metadata().clone();
+        assert!(meta.column_index().is_some(), "page statistics are written");
+        let sizes: Vec<i64> = meta.row_groups().iter().map(|g| g.num_rows()).collect();
+        assert_eq!(sizes, vec![ROW_GROUP_ROWS as i64, 1000]);
+        let mut patients = Vec::new();
+        let mut start = 0usize;
+        let rows: Vec<(Option<String>, i64)> = reader
+            .build()
+            .unwrap()
+            .flat_map(|b| {
+                let b = b.unwrap();
+                let code = b
+                    .column(0)
+                    .as_any()
+                    .downcast_ref::<StringArray>()
+                    .unwrap()
+                    .clone();
+                let p = b
+                    .column(1)
+                    .as_any()
+                    .downcast_ref::<Int64Array>()
+                    .unwrap()
+                    .clone();
+                (0..b.num_rows())
+                    .map(|i| {
+                        (
+                            code.is_valid(i).then(|| code.value(i).to_string()),
+                            p.value(i),
+                        )
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        for size in sizes {
+            let group = &rows[start..start + size as usize];
+            // Codes in order, nulls last; within a code, the patients in their order.
+            let key = |r: &(Option<String>, i64)| (r.0.is_none(), r.0.clone(), r.1);
+            assert!(group.windows(2).all(|w| key(&w[0]) < key(&w[1])));
+            // Each group holds the rows it was given, no others.
+            let mut ps: Vec<i64> = group.iter().map(|r| r.1).collect();
+            ps.sort();
+            assert_eq!(ps, (start as i64..start as i64 + size).collect::<Vec<_>>());
+            patients.extend(ps);
+            start += size as usize;
+        }
+        assert_eq!(patients.len() as i64, total);
+    }
+
+    #[test]
+    fn an_unclustered_file_keeps_the_rows_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut f =
+            ParquetFile::create(dir.path(), "t.parquet", batch(0, 1).schema(), None).unwrap();
+        f.write(&batch(0, 10)).unwrap();
+        f.finish().unwrap();
+        let file = File::open(dir.path().join("t.parquet")).unwrap();
+        let b = ParquetRecordBatchReaderBuilder::try_new(file)
+            .unwrap()
+            .build()
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap();
+        assert_eq!(b, batch(0, 10));
     }
 }
