@@ -193,12 +193,9 @@ impl Gen {
         // A shared read selects these rows behind their analytes' guard, as `codes_pred` would.
         let codes = cir::Codes::Any(members.iter().filter_map(|m| m.lab.codes.clone()).collect());
         let raw = raw_lab_columns(&[column]);
-        let scan = self
-            .code_scan(Table::Lab, guarded(&codes, test.clone()), &[], &raw)?
-            .filter(test)?
-            .project(raw)?
-            .project(columns)?
-            .build()?;
+        let scan = self.code_scan(Table::Lab, guarded(&codes, test.clone()), &[], &raw)?;
+        let raw = read_unit_key(&scan, raw);
+        let scan = scan.filter(test)?.project(raw)?.project(columns)?.build()?;
         let mut rel = Rel {
             plan: scan,
             ctx_level: false,
@@ -256,6 +253,7 @@ impl Gen {
             Some(codes) => self.code_scan(Table::Lab, codes_pred(codes), &preds, &raw)?,
             None => self.scan_cdm(Table::Lab)?,
         };
+        let raw = read_unit_key(&scan, raw);
         Ok(scan
             .filter(and_all(preds))?
             .project(raw)?
@@ -471,6 +469,16 @@ pub(super) fn raw_lab_columns(extra: &[&str]) -> Vec<Expr> {
     .map(|name| c(name))
     .chain([unit_key().alias("unit_key")])
     .collect()
+}
+
+/// `raw` (`raw_lab_columns`, whose last column computes `unit_key`) reading `unit_key` from
+/// `scan` instead when it has one (the shared lab rows compute it once).
+fn read_unit_key(scan: &LogicalPlanBuilder, mut raw: Vec<Expr>) -> Vec<Expr> {
+    if scan.schema().has_column_with_unqualified_name("unit_key") {
+        raw.pop();
+        raw.push(c("unit_key"));
+    }
+    raw
 }
 
 /// The factor from each reported unit to the item's unit, by the normalised spelling in
