@@ -75,20 +75,33 @@ pub fn writer_properties(clustered: bool) -> WriterProperties {
     b.build()
 }
 
-/// The rows of `batch` ordered by `column` (nulls last), a stable sort: rows of one code
-/// keep their patient order, and the same rows give the same order everywhere.
-pub fn clustered(batch: &RecordBatch, column: &str) -> Result<RecordBatch> {
-    let codes = batch
-        .column_by_name(column)
-        .and_then(|a| a.as_any().downcast_ref::<arrow::array::StringArray>())
-        .ok_or_else(|| Error::new(format!("internal: no text column `{column}` to cluster by")))?;
-    let key = |i: u32| {
-        let i = i as usize;
-        (codes.is_null(i), codes.is_valid(i).then(|| codes.value(i)))
+/// The first `n` rows of `batches` (in order) ordered by `column` (nulls last), built
+/// straight from them: a stable sort, so rows of one code keep their patient order and the
+/// same rows give the same order everywhere.
+pub fn clustered(batches: &[RecordBatch], n: usize, column: &str) -> Result<RecordBatch> {
+    let codes = batches
+        .iter()
+        .map(|b| {
+            b.column_by_name(column)
+                .and_then(|a| a.as_any().downcast_ref::<arrow::array::StringArray>())
+                .ok_or_else(|| {
+                    Error::new(format!("internal: no text column `{column}` to cluster by"))
+                })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let mut order: Vec<(usize, usize)> = batches
+        .iter()
+        .enumerate()
+        .flat_map(|(b, batch)| (0..batch.num_rows()).map(move |r| (b, r)))
+        .take(n)
+        .collect();
+    let key = |&(b, r): &(usize, usize)| {
+        let codes = codes[b];
+        (codes.is_null(r), codes.is_valid(r).then(|| codes.value(r)))
     };
-    let mut order: Vec<u32> = (0..batch.num_rows() as u32).collect();
-    order.sort_by(|a, b| key(*a).cmp(&key(*b)));
-    arrow::compute::take_record_batch(batch, &arrow::array::UInt32Array::from(order))
+    order.sort_by(|x, y| key(x).cmp(&key(y)));
+    let refs: Vec<&RecordBatch> = batches.iter().collect();
+    arrow::compute::interleave_record_batch(&refs, &order)
         .map_err(|e| Error::new(format!("internal: cannot order rows by `{column}`: {e}")))
 }
 
@@ -182,23 +195,25 @@ impl ParquetFile {
         };
         pending.push(batch.clone());
         *rows += batch.num_rows();
-        if *rows < ROW_GROUP_ROWS {
-            return Ok(());
-        }
         // Whole row groups: each one's rows ordered by the column and written as exactly
-        // one group (the writer closes a group at ROW_GROUP_ROWS rows); the rest waits.
+        // one group (the writer closes a group at ROW_GROUP_ROWS rows); the rest waits, as
+        // slices of the batches it came in.
         let column = *column;
-        let mut all = arrow::compute::concat_batches(&batch.schema(), pending.iter())
-            .map_err(|e| Error::new(format!("internal: cannot gather a row group: {e}")))?;
         let mut groups = Vec::new();
-        while all.num_rows() >= ROW_GROUP_ROWS {
-            groups.push(clustered(&all.slice(0, ROW_GROUP_ROWS), column)?);
-            all = all.slice(ROW_GROUP_ROWS, all.num_rows() - ROW_GROUP_ROWS);
-        }
-        *rows = all.num_rows();
-        pending.clear();
-        if all.num_rows() > 0 {
-            pending.push(all);
+        while *rows >= ROW_GROUP_ROWS {
+            groups.push(clustered(pending, ROW_GROUP_ROWS, column)?);
+            let mut skip = ROW_GROUP_ROWS;
+            let mut rest = Vec::new();
+            for b in pending.drain(..) {
+                if skip >= b.num_rows() {
+                    skip -= b.num_rows();
+                } else {
+                    rest.push(b.slice(skip, b.num_rows() - skip));
+                    skip = 0;
+                }
+            }
+            *pending = rest;
+            *rows -= ROW_GROUP_ROWS;
         }
         for g in &groups {
             self.put(g)?;
@@ -213,12 +228,10 @@ impl ParquetFile {
     }
 
     pub fn finish(mut self) -> Result<WrittenFile> {
-        if let Some((column, pending, _)) = self.cluster.take()
-            && let Some(first) = pending.first()
+        if let Some((column, pending, rows)) = self.cluster.take()
+            && rows > 0
         {
-            let all = arrow::compute::concat_batches(&first.schema(), pending.iter())
-                .map_err(|e| Error::new(format!("internal: cannot gather a row group: {e}")))?;
-            self.put(&clustered(&all, column)?)?;
+            self.put(&clustered(&pending, rows, column)?)?;
         }
         let path = self.path;
         let sink = self
