@@ -211,13 +211,17 @@ fn assert_index_between(
 fn antidepressants_platelets() {
     let r = example("antidepressants_platelets");
     // Planted: platelets 40,000–95,000/uL within 90 days for 2 % of new users.
-    let main = share(&r, "new_users_all", "thrombocytopenia");
+    let main = share(&r, "new_users_all", "thrombocytopenia_in_new_users_all");
     assert_between("platelets < 100,000", main, 0.005, 0.06);
-    let strict = share(&r, "new_users_all", "thrombocytopenia_50");
+    let strict = share(&r, "new_users_all", "thrombocytopenia_50_in_new_users_all");
     assert!(strict.0 <= main.0, "a stricter threshold finds no more");
-    let capped = share(&r, "new_users_all", "thrombocytopenia_14d");
+    let capped = share(&r, "new_users_all", "thrombocytopenia_14d_in_new_users_all");
     assert!(capped.0 <= main.0, "a shorter follow-up finds no more");
-    let or_dx = share(&r, "new_users_all", "thrombocytopenia_or_dx");
+    let or_dx = share(
+        &r,
+        "new_users_all",
+        "thrombocytopenia_or_dx_in_new_users_all",
+    );
     assert!(or_dx.0 >= main.0, "a diagnosis as well finds no fewer");
     // A longer gap and grace follows longer: the 90-day era's outcomes are no fewer.
     let longer = share(&r, "new_users_90d", "thrombocytopenia_90d");
@@ -236,7 +240,7 @@ fn antidepressants_platelets() {
         share(
             &r,
             &format!("{d}_users"),
-            &format!("thrombocytopenia_{}", &d[..3]),
+            &format!("thrombocytopenia_in_{d}_users"),
         )
         .1
     })
@@ -246,6 +250,28 @@ fn antidepressants_platelets() {
         "{per_drug} per-drug new users against {} in all",
         main.1
     );
+    // Per-drug exports for the Cox model: one row per member, each saying which term of its
+    // end (the era's end, a switch, end of observation, death) ended follow-up.
+    let c = crate::e2e::compile(&source("antidepressants_platelets"));
+    for d in ["paroxetine", "sertraline", "duloxetine"] {
+        let cohort = format!("{d}_users");
+        let exported = &r[&format!("export_{cohort}")];
+        assert_eq!(
+            exported.num_rows(),
+            r[&format!("cohort_{cohort}")].num_rows(),
+            "{cohort}"
+        );
+        let end = mid_compiler::cir::date(&c.cir.cohort(&cohort).expect("cohort").end);
+        let reasons = crate::common::text(exported.column_by_name("censoring").expect("censoring"));
+        assert!(reasons.len() > 0, "{cohort} has members");
+        for i in 0..reasons.len() {
+            assert!(
+                !reasons.is_null(i) && end.contains(reasons.value(i)),
+                "{cohort} row {i}: {:?} is no term of {end}",
+                reasons.is_valid(i).then(|| reasons.value(i))
+            );
+        }
+    }
     assert_index_between(&r, "new_users_all", "2009-01-01", "2021-03-31");
     // `index_drug`: an entry of all study drugs that started one drug alone is a new user of
     // that drug too (its washout and steps are implied), on the same day.
@@ -297,19 +323,48 @@ fn text_column(b: &RecordBatch, name: &str) -> Vec<String> {
 fn statins_liver() {
     let r = example("statins_liver");
     // Planted: ALT 3.2–8.2 × ULN within 6 months for 3 % of statin starters.
-    let brand = share(&r, "brand_users", "liver_g2_brand");
-    let generic = share(&r, "generic_users", "liver_g2_generic");
+    let brand = share(&r, "brand_users", "liver_g2_in_brand_users");
+    let generic = share(&r, "generic_users", "liver_g2_in_generic_users");
     assert_between(
         "brand and generic, grade ≥ 2",
         (brand.0 + generic.0, brand.1 + generic.1),
         0.01,
         0.08,
     );
-    let g3 = share(&r, "brand_users", "liver_g3_brand");
+    let g3 = share(&r, "brand_users", "liver_g3_in_brand_users");
     assert!(g3.0 <= brand.0);
     // The planted rise is in ALT: each test's outcome is no more than the composite.
-    let alt = share(&r, "brand_users", "alt_g2_brand");
+    let alt = share(&r, "brand_users", "alt_g2_in_brand_users");
     assert!(alt.0 >= 1 && alt.0 <= brand.0, "{alt:?} against {brand:?}");
+    // The export's peak ALT in follow-up: where ALT reached grade 2 (above 3 x ULN, at
+    // least 3 x 23 U/L), the peak is at least that, and a test was counted after index.
+    let export = &r["export_brand_users"];
+    let dates = export.column_by_name("alt_g2").expect("alt_g2");
+    let peak = arrow::compute::cast(
+        export
+            .column_by_name("max_of_lab_alt_between_index_1_day_and_end")
+            .expect("peak ALT"),
+        &arrow::datatypes::DataType::Float64,
+    )
+    .expect("a number");
+    let peak = peak
+        .as_any()
+        .downcast_ref::<arrow::array::Float64Array>()
+        .expect("f64");
+    let after = int_column(export, "count_of_lab_alt_between_index_1_day_and_end");
+    assert_eq!(after.len(), export.num_rows(), "a count on every row");
+    let mut graded = 0;
+    for (i, tests) in after.iter().enumerate() {
+        if dates.is_valid(i) {
+            graded += 1;
+            assert!(
+                peak.is_valid(i) && peak.value(i) >= 69.0 && *tests >= 1,
+                "row {i}: peak {:?}, {tests} tests after",
+                peak.is_valid(i).then(|| peak.value(i)),
+            );
+        }
+    }
+    assert_eq!(graded, alt.0, "the export's ALT outcomes");
     assert_index_between(&r, "brand_users", "2014-01-01", "2022-03-31");
     assert_index_between(&r, "generic_users", "2014-01-01", "2022-03-31");
     // Each cohort entered with its own kind of product (the data's category, checked by SQL
@@ -381,18 +436,23 @@ fn pah_liver_injury() {
 fn vegf_dissection() {
     let r = example("vegf_dissection");
     // Planted: a dissection stay during exposure for 8 % of VEGF-inhibitor courses.
-    let bev = share(&r, "bevacizumab_users", "dissection_bev");
-    let ram = share(&r, "ramucirumab_users", "dissection_ram");
+    // One outcome of all ten cohorts: a plan per cohort.
+    let bev = share(&r, "bevacizumab_users", "dissection_in_bevacizumab_users");
+    let ram = share(&r, "ramucirumab_users", "dissection_in_ramucirumab_users");
     assert_between(
         "VEGF inhibitors",
         (bev.0 + ram.0, bev.1 + ram.1),
         0.02,
         0.16,
     );
-    // The study period, and the sensitivity analysis is a subset of the main cohort.
+    // The study period, and a sensitivity cohort is a subset of its main cohort.
     assert_index_between(&r, "bevacizumab_users", "2012-04-01", "2020-03-31");
     assert_index_between(&r, "ramucirumab_users", "2012-04-01", "2020-03-31");
-    let no_htn = share(&r, "bevacizumab_no_hypertension", "dissection_bev_no_htn");
+    let no_htn = share(
+        &r,
+        "bevacizumab_no_htn",
+        "dissection_no_htn_in_bevacizumab_no_htn",
+    );
     assert!(
         no_htn.1 < bev.1 && no_htn.0 <= bev.0,
         "{no_htn:?} against {bev:?}"

@@ -8,9 +8,9 @@
 -- by '|', the step for attrition tables), `count` (mid's column, or the plan's name) and `n`,
 -- the exact count. bench/bench.py publishes `n` by mid's rule and compares. A count that does
 -- not apply (another cohort's outcome) has no row. The outcomes in no report
--- (thrombocytopenia_or_dx, _14d, _90d, _any) are compared through their exact counts only.
+-- (thrombocytopenia_90d, _any) are compared through their exact counts only.
 --
--- Left out: the export of new_users_all (site-only, patient-level).
+-- Left out: the nine exports (site-only, patient-level).
 WITH
 patient AS (
   SELECT hospital_id, patient_id, sex, birth_date, first_record_date AS obs_start,
@@ -145,24 +145,17 @@ members AS (
                p.obs_end, p.death_date) AS end_day
   FROM passed p WHERE p.passed = 5
 ),
--- The outcomes (study.mid:52-69): platelets below a threshold (10^3/uL), with a diagnosis
+-- The outcomes (study.mid:52-72): platelets below a threshold (10^3/uL), with a diagnosis
 -- D69.5/D69.6 not suspected as well (or_dx), in index + 1 .. end (or index + 14 if earlier).
-outcomes(outcome, cohort, below, with_dx, cap) AS (
-  VALUES ('thrombocytopenia_par', 'paroxetine_users', 100, false, NULL),
-         ('thrombocytopenia_ser', 'sertraline_users', 100, false, NULL),
-         ('thrombocytopenia_flu', 'fluvoxamine_users', 100, false, NULL),
-         ('thrombocytopenia_esc', 'escitalopram_users', 100, false, NULL),
-         ('thrombocytopenia_dul', 'duloxetine_users', 100, false, NULL),
-         ('thrombocytopenia_mil', 'milnacipran_users', 100, false, NULL),
-         ('thrombocytopenia_ven', 'venlafaxine_users', 100, false, NULL),
-         ('thrombocytopenia_vor', 'vortioxetine_users', 100, false, NULL),
-         ('thrombocytopenia', 'new_users_all', 100, false, NULL),
-         ('thrombocytopenia_or_dx', 'new_users_all', 100, true, NULL),
-         ('thrombocytopenia_75', 'new_users_all', 75, false, NULL),
-         ('thrombocytopenia_50', 'new_users_all', 50, false, NULL),
-         ('thrombocytopenia_14d', 'new_users_all', 100, false, 14),
-         ('thrombocytopenia_90d', 'new_users_90d', 100, false, NULL),
-         ('thrombocytopenia_any', 'any_indication', 100, false, NULL)
+outcomes(outcome, below, with_dx, cap, cohort) AS (
+  -- Five outcomes of the pooled cohort and the eight per-drug ones (plans outcome_<o>_in_<cohort>).
+  SELECT o.*, c.cohort FROM (VALUES ('thrombocytopenia', 100, false, NULL), ('thrombocytopenia_or_dx', 100, true, NULL),
+                                    ('thrombocytopenia_75', 75, false, NULL), ('thrombocytopenia_50', 50, false, NULL),
+                                    ('thrombocytopenia_14d', 100, false, 14)) o(outcome, below, with_dx, cap)
+  CROSS JOIN (VALUES ('new_users_all'), ('paroxetine_users'), ('sertraline_users'), ('fluvoxamine_users'), ('escitalopram_users'), ('duloxetine_users'), ('milnacipran_users'), ('venlafaxine_users'), ('vortioxetine_users')) c(cohort)
+  UNION ALL
+  SELECT * FROM (VALUES ('thrombocytopenia_90d', 100, false, NULL, 'new_users_90d'),
+                        ('thrombocytopenia_any', 100, false, NULL, 'any_indication'))
 ),
 followed AS (
   SELECT o.outcome, m.*,
@@ -180,7 +173,7 @@ risk AS (
          (age // 20) * 20 AS band
   FROM followed
 ),
--- Report 1 (study.mid:74-78): the eight per-drug cohorts by cohort, each with its own outcome.
+-- Report 1 (study.mid, `by_drug`): the eight per-drug cohorts by cohort, with the five outcomes.
 report_1 AS (
   SELECT cohort AS stratum, 'persons' AS count, count(DISTINCT hospital_id || '/' || patient_id) AS n
   FROM members WHERE cohort NOT IN ('new_users_all', 'new_users_90d', 'any_indication') GROUP BY ALL
@@ -190,48 +183,50 @@ report_1 AS (
   UNION ALL
   SELECT cohort, outcome || '_person_days', sum(days) FROM risk WHERE cohort NOT IN ('new_users_all', 'new_users_90d', 'any_indication') GROUP BY ALL
 ),
--- Report 2 (study.mid:79): new_users_all by sex and 20-year age band.
+-- Report 2 (study.mid:98): new_users_all by sex and 20-year age band.
 report_2 AS (
   SELECT concat_ws('|', sex, band || '-' || (band + 19)) AS stratum, 'persons' AS count,
          count(DISTINCT hospital_id || '/' || patient_id) AS n
-  FROM risk WHERE outcome = 'thrombocytopenia' GROUP BY ALL
+  FROM risk WHERE cohort = 'new_users_all' AND outcome = 'thrombocytopenia' GROUP BY ALL
   UNION ALL
   SELECT concat_ws('|', sex, band || '-' || (band + 19)), outcome || '_persons',
          count(DISTINCT hospital_id || '/' || patient_id) FILTER (WHERE outcome_day IS NOT NULL)
-  FROM risk WHERE outcome IN ('thrombocytopenia', 'thrombocytopenia_75', 'thrombocytopenia_50') GROUP BY ALL
+  FROM risk WHERE cohort = 'new_users_all' AND outcome IN ('thrombocytopenia', 'thrombocytopenia_75', 'thrombocytopenia_50') GROUP BY ALL
   UNION ALL
   SELECT concat_ws('|', sex, band || '-' || (band + 19)), outcome || '_person_days', sum(days)
-  FROM risk WHERE outcome IN ('thrombocytopenia', 'thrombocytopenia_75', 'thrombocytopenia_50') GROUP BY ALL
+  FROM risk WHERE cohort = 'new_users_all' AND outcome IN ('thrombocytopenia', 'thrombocytopenia_75', 'thrombocytopenia_50') GROUP BY ALL
 ),
--- Report 3 (study.mid:80): new_users_all by calendar year of index.
+-- Report 3 (study.mid:99): new_users_all by calendar year of index.
 report_3 AS (
   SELECT CAST(year(idx) AS VARCHAR) AS stratum, 'persons' AS count, count(DISTINCT hospital_id || '/' || patient_id) AS n
-  FROM risk WHERE outcome = 'thrombocytopenia' GROUP BY ALL
+  FROM risk WHERE cohort = 'new_users_all' AND outcome = 'thrombocytopenia' GROUP BY ALL
   UNION ALL
   SELECT CAST(year(idx) AS VARCHAR), 'thrombocytopenia_persons',
          count(DISTINCT hospital_id || '/' || patient_id) FILTER (WHERE outcome_day IS NOT NULL)
-  FROM risk WHERE outcome = 'thrombocytopenia' GROUP BY ALL
+  FROM risk WHERE cohort = 'new_users_all' AND outcome = 'thrombocytopenia' GROUP BY ALL
   UNION ALL
   SELECT CAST(year(idx) AS VARCHAR), 'thrombocytopenia_person_days', sum(days)
-  FROM risk WHERE outcome = 'thrombocytopenia' GROUP BY ALL
+  FROM risk WHERE cohort = 'new_users_all' AND outcome = 'thrombocytopenia' GROUP BY ALL
 ),
 counts AS (
   SELECT 'attrition_' || cohort AS output, CAST(step AS VARCHAR) AS stratum, count, n
   FROM (UNPIVOT attrition ON persons_before, removed, remaining INTO NAME count VALUE n)
   UNION ALL
-  SELECT 'paroxetine_users_and_7_more_with_thrombocytopenia_par_and_7_more', stratum, count, n FROM report_1
+  SELECT 'by_drug', stratum, count, n FROM report_1
   UNION ALL
   SELECT 'new_users_all_with_thrombocytopenia_thrombocytopenia_75_thrombocytopenia_50', stratum, count, n FROM report_2
   UNION ALL
   SELECT 'new_users_all_with_thrombocytopenia_2', stratum, count, n FROM report_3
   -- The exact row counts of mid's plans: entries, members, entries with each outcome (an
-  -- outcome of one cohort is the plan outcome_<o>).
+  -- outcome of one cohort is the plan outcome_<o>, of several outcome_<o>_in_<cohort>).
   UNION ALL
   SELECT 'run-site', '', 'entries_' || c.cohort, count(e.idx) FROM cohorts c LEFT JOIN entries e USING (cohort) GROUP BY ALL
   UNION ALL
   SELECT 'run-site', '', 'cohort_' || c.cohort, count(m.idx) FROM cohorts c LEFT JOIN members m USING (cohort) GROUP BY ALL
   UNION ALL
-  SELECT 'run-site', '', 'outcome_' || o.outcome, count(r.outcome_day)
-  FROM outcomes o LEFT JOIN risk r USING (outcome) GROUP BY ALL
+  SELECT 'run-site', '',
+         'outcome_' || o.outcome || CASE WHEN o.outcome IN ('thrombocytopenia_90d', 'thrombocytopenia_any') THEN '' ELSE '_in_' || o.cohort END,
+         count(r.outcome_day)
+  FROM outcomes o LEFT JOIN risk r USING (outcome, cohort) GROUP BY ALL
 )
 SELECT output, stratum, count, CAST(n AS BIGINT) AS n FROM counts ORDER BY ALL

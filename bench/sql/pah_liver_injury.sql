@@ -90,9 +90,9 @@ liver AS (
 graded AS (
   SELECT *,
     CASE WHEN v IS NULL THEN NULL
-         WHEN item IN ('alt', 'ast') THEN CASE WHEN v >= 12 * uln THEN 3 WHEN v >= 2.5 * uln THEN 2 WHEN v >= 1.25 * uln THEN 1 ELSE 0 END
+         WHEN item IN ('alt', 'ast') THEN CASE WHEN v >= 500 THEN 3 WHEN v >= 100 THEN 2 WHEN v >= 50 THEN 1 ELSE 0 END
          WHEN item = 'total_bilirubin' THEN CASE WHEN v >= 10 THEN 3 WHEN v >= 3.0 THEN 2 WHEN v >= 1.6 THEN 1 ELSE 0 END
-         WHEN item = 'alp' THEN CASE WHEN v >= 2.5 * uln THEN 2 WHEN v >= 1.25 * uln THEN 1 ELSE 0 END
+         WHEN item = 'alp' THEN CASE WHEN v >= 5 * uln THEN 3 WHEN v >= 2.5 * uln THEN 2 WHEN v >= 1.25 * uln THEN 1 ELSE 0 END
          WHEN item = 'ggt' THEN CASE WHEN v >= 1.5 * uln THEN 1 ELSE 0 END
     END AS mhlw
   FROM liver

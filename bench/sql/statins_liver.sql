@@ -159,14 +159,14 @@ members AS (
           WHERE s.hospital_id = p.hospital_id AND s.patient_id = p.patient_id AND s.kind = p.kind AND s.date = p.idx) AS index_drug
   FROM passed p WHERE p.passed = 6
 ),
--- The outcomes (study.mid:43-57), each the first result in index + 1 .. end of CTCAE grade
+-- The outcomes (study.mid:46-59), each the first result in index + 1 .. end of CTCAE grade
 -- >= g of any of the five tests, or of one.
 outcomes(outcome, cohort, grade, item) AS (
-  SELECT 'liver_g' || g || '_' || k, k || '_users', g, NULL FROM (VALUES (2), (3)) a(g), (VALUES ('brand'), ('generic')) b(k)
+  SELECT 'liver_g' || g, k || '_users', g, NULL FROM (VALUES (2), (3)) a(g), (VALUES ('brand'), ('generic')) b(k)
   UNION ALL
-  SELECT t || '_g2_' || k, k || '_users', 2, item
+  SELECT t || '_g' || g, k || '_users', g, item
   FROM (VALUES ('alt', 'alt'), ('ast', 'ast'), ('alp', 'alp'), ('ggt', 'ggt'), ('tbil', 'total_bilirubin')) a(t, item),
-       (VALUES ('brand'), ('generic')) b(k)
+       (VALUES (2), (3)) c(g), (VALUES ('brand'), ('generic')) b(k)
 ),
 followed AS (
   SELECT o.outcome, m.*,
@@ -178,14 +178,15 @@ followed AS (
 risk AS (
   SELECT *, greatest(least(end_day, coalesce(outcome_day, end_day)) - idx, 0) AS days FROM followed
 ),
--- The two reports (study.mid:64-68): by cohort and sex, by cohort and index_drug.
+-- The three reports (study.mid: by_sex, each_test, by_product).
 report_rows AS (
-  SELECT 'brand_users_generic_users_with_liver_g2_brand_liver_g2_generic_liver_g3_brand_liver_g3_generic' AS output,
-         concat_ws('|', cohort, sex) AS stratum, *
-  FROM risk WHERE outcome IN ('liver_g2_brand', 'liver_g2_generic', 'liver_g3_brand', 'liver_g3_generic')
+  SELECT 'by_sex' AS output, concat_ws('|', cohort, sex) AS stratum, *
+  FROM risk WHERE outcome IN ('liver_g2', 'liver_g3')
+  UNION ALL
+  SELECT 'each_test', cohort, * FROM risk WHERE outcome NOT IN ('liver_g2', 'liver_g3')
   UNION ALL
   SELECT 'by_product', concat_ws('|', cohort, index_drug), *
-  FROM risk WHERE outcome IN ('liver_g2_brand', 'liver_g2_generic')
+  FROM risk WHERE outcome = 'liver_g2'
 ),
 counts AS (
   SELECT 'attrition_' || cohort AS output, CAST(step AS VARCHAR) AS stratum, count, n
@@ -204,6 +205,7 @@ counts AS (
   UNION ALL
   SELECT 'run-site', '', 'cohort_' || c.cohort, count(m.idx) FROM cohorts c LEFT JOIN members m USING (cohort) GROUP BY ALL
   UNION ALL
-  SELECT 'run-site', '', 'outcome_' || o.outcome, count(r.outcome_day) FROM outcomes o LEFT JOIN risk r USING (outcome) GROUP BY ALL
+  SELECT 'run-site', '', 'outcome_' || o.outcome || '_in_' || o.cohort, count(r.outcome_day)
+  FROM outcomes o LEFT JOIN risk r USING (outcome, cohort) GROUP BY ALL
 )
 SELECT output, stratum, count, CAST(n AS BIGINT) AS n FROM counts ORDER BY ALL

@@ -85,9 +85,9 @@ steps AS (
               AND NOT g.suspected AND g.date BETWEEN e.idx - 30 AND e.idx + 30) AS s3,
     -- study.mid:22, age at index >= 15 (undecidable without a birth date: not admitted)
     coalesce(e.age >= 15, false) AS s4,
-    -- study.mid:23, no neutrophil count <= 1500 /uL in idx-180 .. idx-1
+    -- study.mid:23, no neutrophil count <= 1500 /uL in idx-180 .. idx (day 0 included)
     NOT EXISTS (SELECT 1 FROM neutrophils n WHERE n.hospital_id = e.hospital_id AND n.patient_id = e.patient_id
-                AND n.date BETWEEN e.idx - 180 AND e.idx - 1 AND n.v <= 1500) AS s5
+                AND n.date BETWEEN e.idx - 180 AND e.idx AND n.v <= 1500) AS s5
   FROM entries e
 ),
 -- How many steps in a row each entry passed (5: a member).
