@@ -7,10 +7,9 @@
 -- counts mid keeps in site-only/run-site.json), `stratum` (the report's stratum values joined
 -- by '|', the step for attrition tables), `count` (mid's column, or the plan's name) and `n`,
 -- the exact count. bench/bench.py publishes `n` by mid's rule and compares. A count that does
--- not apply (another cohort's outcome) has no row. The outcomes in no report
--- (thrombocytopenia_90d, _any) are compared through their exact counts only.
+-- not apply (another cohort's outcome) has no row.
 --
--- Left out: the nine exports (site-only, patient-level).
+-- Left out: the eleven exports (site-only, patient-level).
 WITH
 patient AS (
   SELECT hospital_id, patient_id, sex, birth_date, first_record_date AS obs_start,
@@ -145,7 +144,7 @@ members AS (
                p.obs_end, p.death_date) AS end_day
   FROM passed p WHERE p.passed = 5
 ),
--- The outcomes (study.mid:52-72): platelets below a threshold (10^3/uL), with a diagnosis
+-- The outcomes (study.mid:52-70): platelets below a threshold (10^3/uL), with a diagnosis
 -- D69.5/D69.6 not suspected as well (or_dx), in index + 1 .. end (or index + 14 if earlier).
 outcomes(outcome, below, with_dx, cap, cohort) AS (
   -- Five outcomes of the pooled cohort and the eight per-drug ones (plans outcome_<o>_in_<cohort>).
@@ -183,7 +182,7 @@ report_1 AS (
   UNION ALL
   SELECT cohort, outcome || '_person_days', sum(days) FROM risk WHERE cohort NOT IN ('new_users_all', 'new_users_90d', 'any_indication') GROUP BY ALL
 ),
--- Report 2 (study.mid:98): new_users_all by sex and 20-year age band.
+-- Report 2 (study.mid:101): new_users_all by sex and 20-year age band.
 report_2 AS (
   SELECT concat_ws('|', sex, band || '-' || (band + 19)) AS stratum, 'persons' AS count,
          count(DISTINCT hospital_id || '/' || patient_id) AS n
@@ -196,7 +195,7 @@ report_2 AS (
   SELECT concat_ws('|', sex, band || '-' || (band + 19)), outcome || '_person_days', sum(days)
   FROM risk WHERE cohort = 'new_users_all' AND outcome IN ('thrombocytopenia', 'thrombocytopenia_75', 'thrombocytopenia_50') GROUP BY ALL
 ),
--- Report 3 (study.mid:99): new_users_all by calendar year of index.
+-- Report 3 (study.mid:102): new_users_all by calendar year of index.
 report_3 AS (
   SELECT CAST(year(idx) AS VARCHAR) AS stratum, 'persons' AS count, count(DISTINCT hospital_id || '/' || patient_id) AS n
   FROM risk WHERE cohort = 'new_users_all' AND outcome = 'thrombocytopenia' GROUP BY ALL
@@ -208,6 +207,17 @@ report_3 AS (
   SELECT CAST(year(idx) AS VARCHAR), 'thrombocytopenia_person_days', sum(days)
   FROM risk WHERE cohort = 'new_users_all' AND outcome = 'thrombocytopenia' GROUP BY ALL
 ),
+-- Report 4 (study.mid, `sensitivity_and_secondary`): the 90-day and any-indication cohorts
+-- by cohort, each with its own outcome.
+report_4 AS (
+  SELECT cohort AS stratum, 'persons' AS count, count(DISTINCT hospital_id || '/' || patient_id) AS n
+  FROM members WHERE cohort IN ('new_users_90d', 'any_indication') GROUP BY ALL
+  UNION ALL
+  SELECT cohort, outcome || '_persons', count(DISTINCT hospital_id || '/' || patient_id) FILTER (WHERE outcome_day IS NOT NULL)
+  FROM risk WHERE cohort IN ('new_users_90d', 'any_indication') GROUP BY ALL
+  UNION ALL
+  SELECT cohort, outcome || '_person_days', sum(days) FROM risk WHERE cohort IN ('new_users_90d', 'any_indication') GROUP BY ALL
+),
 counts AS (
   SELECT 'attrition_' || cohort AS output, CAST(step AS VARCHAR) AS stratum, count, n
   FROM (UNPIVOT attrition ON persons_before, removed, remaining INTO NAME count VALUE n)
@@ -217,6 +227,8 @@ counts AS (
   SELECT 'new_users_all_with_thrombocytopenia_thrombocytopenia_75_thrombocytopenia_50', stratum, count, n FROM report_2
   UNION ALL
   SELECT 'new_users_all_with_thrombocytopenia_2', stratum, count, n FROM report_3
+  UNION ALL
+  SELECT 'sensitivity_and_secondary', stratum, count, n FROM report_4
   -- The exact row counts of mid's plans: entries, members, entries with each outcome (an
   -- outcome of one cohort is the plan outcome_<o>, of several outcome_<o>_in_<cohort>).
   UNION ALL

@@ -180,7 +180,7 @@ members AS (
          least((SELECT max_by(x.era_end, x.era_start) FROM eras x WHERE x.cohort = p.cohort AND x.hospital_id = p.hospital_id
                   AND x.patient_id = p.patient_id AND x.era_start <= p.idx AND p.idx <= x.era_end),
                p.idx + 365, p.obs_end, p.death_date) AS end_day,
-         -- report strata (study.mid:51-52): an ERA, or bosentan, prescribed on index
+         -- report strata (study.mid:55-56): an ERA, or bosentan, prescribed on index
          CASE WHEN EXISTS (SELECT 1 FROM cohort_rx r WHERE r.cohort = 'era_users' AND r.hospital_id = p.hospital_id
                            AND r.patient_id = p.patient_id AND r.date = p.idx) THEN 'yes' ELSE 'no' END AS era_on_index,
          CASE WHEN EXISTS (SELECT 1 FROM cohort_rx r WHERE r.cohort = 'era_users' AND r.yj7 = '2190026'
@@ -207,7 +207,7 @@ followed AS (
 risk AS (
   SELECT *, greatest(least(end_day, coalesce(outcome_day, end_day)) - idx, 0) AS days FROM followed
 ),
--- The three reports (study.mid:50-52), each a stratum column and its outcomes.
+-- The three reports (study.mid:54-56), each a stratum column and its outcomes.
 report_defs(output, outcome, stratum_of) AS (
   VALUES ('pah_users_with_liver_grade1_liver_grade2_hys_law_case', 'liver_grade1', 'sex'),
          ('pah_users_with_liver_grade1_liver_grade2_hys_law_case', 'liver_grade2', 'sex'),

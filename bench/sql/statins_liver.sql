@@ -1,14 +1,14 @@
 -- examples/statins_liver/study.mid by hand: new users of brand and of generic statin products
 -- (2014-01-01 to 2022-03-31), the attrition of both cohorts, CTCAE-graded liver tests (all
--- five together, grade 2 and 3, and each test at grade 2), by cohort and sex and by the
+-- five together and each test, grade 2 and 3), by cohort and sex, by cohort, and by the
 -- product each new user started.
 --
 -- One row per count: `output` (mid's file under reports/, or `run-site` for the exact row
 -- counts mid keeps in site-only/run-site.json), `stratum` (the report's stratum values joined
 -- by '|', the step for attrition tables), `count` (mid's column, or the plan's name) and `n`,
 -- the exact count. bench/bench.py publishes `n` by mid's rule and compares. A count that does
--- not apply (another cohort's outcome) has no row. The outcomes of each test alone are in no
--- report and are compared through their exact counts only.
+-- not apply (another cohort's outcome) has no row. The outcomes of each test alone are in the
+-- report each_test (by cohort).
 --
 -- Left out: the exports of brand_users and generic_users (site-only, patient-level).
 WITH
@@ -17,7 +17,7 @@ patient AS (
          last_record_date AS obs_end, death_date
   FROM read_parquet('{data}/patient/*.parquet')
 ),
--- The template new_users(kind, other) and its two cohorts (study.mid:29, 40-41).
+-- The template new_users(kind, other) and its two cohorts (study.mid:29, 41-44).
 cohorts(cohort, kind, other) AS (VALUES ('brand_users', 'brand', 'generic'), ('generic_users', 'generic', 'brand')),
 -- drugs.statins: every product of the six ingredients (YJ prefixes), under the member code
 -- set index_drug names; brand or generic by the product's category (drug.product_kind).

@@ -96,7 +96,7 @@ attrition AS (
          lag(remaining) OVER (PARTITION BY cohort ORDER BY step) - remaining AS removed
   FROM remaining
 ),
--- End of follow-up (study.mid:20): the last prescription of d on or after index + 30 days,
+-- End of follow-up (study.mid:20): (the last prescription of d on or after index) + 30 days,
 -- end of observation, death.
 members AS (
   SELECT p.*,
