@@ -513,7 +513,8 @@ impl ChunkRows {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use arrow::array::{Int64Array, StringArray};
+    use arrow::array::{AsArray, Int64Array, StringArray};
+    use arrow::datatypes::Int64Type;
     use parquet::arrow::arrow_reader::{ArrowReaderOptions, ParquetRecordBatchReaderBuilder};
 
     /// Rows of (code, patient): codes cycling through `c`, `a`, null, `b`, patients rising.
@@ -559,25 +560,14 @@ mod tests {
         assert!(meta.column_index().is_some(), "page statistics are written");
         let sizes: Vec<i64> = meta.row_groups().iter().map(|g| g.num_rows()).collect();
         assert_eq!(sizes, vec![ROW_GROUP_ROWS as i64, 1000]);
-        let mut patients = Vec::new();
         let mut start = 0usize;
         let rows: Vec<(Option<String>, i64)> = reader
             .build()
             .unwrap()
             .flat_map(|b| {
                 let b = b.unwrap();
-                let code = b
-                    .column(0)
-                    .as_any()
-                    .downcast_ref::<StringArray>()
-                    .unwrap()
-                    .clone();
-                let p = b
-                    .column(1)
-                    .as_any()
-                    .downcast_ref::<Int64Array>()
-                    .unwrap()
-                    .clone();
+                let code = b.column(0).as_string::<i32>().clone();
+                let p = b.column(1).as_primitive::<Int64Type>().clone();
                 (0..b.num_rows())
                     .map(|i| {
                         (
@@ -597,10 +587,9 @@ mod tests {
             let mut ps: Vec<i64> = group.iter().map(|r| r.1).collect();
             ps.sort();
             assert_eq!(ps, (start as i64..start as i64 + size).collect::<Vec<_>>());
-            patients.extend(ps);
             start += size as usize;
         }
-        assert_eq!(patients.len() as i64, total);
+        assert_eq!(start as i64, total);
     }
 
     #[test]

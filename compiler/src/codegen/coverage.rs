@@ -100,6 +100,8 @@ impl Gen {
         let mut sources = Sources::default();
         visit::walk_program(&mut sources, p);
         let mut out = Vec::new();
+        // The lab rows of the items, made once (with `coverage_lab`) for both lab plans.
+        let mut lab_items = None;
         for (table, counted) in &sources.by_table {
             let counted: Vec<Counted> = counted
                 .iter()
@@ -111,7 +113,10 @@ impl Gen {
             let name = names::coverage_plan(table.name());
             self.begin(&name);
             let plan = if *table == Table::Lab {
-                self.coverage_lab(&counted)?
+                let preds: Vec<Expr> = counted.iter().map(|s| s.pred.clone()).collect();
+                let items = self.lab_item_rows(&preds)?;
+                lab_items = Some(items.clone());
+                self.coverage_lab(&counted, items)?
             } else {
                 self.coverage_table(*table, &counted)?
             };
@@ -128,8 +133,7 @@ impl Gen {
         if !sources.labs.is_empty() {
             let name = names::coverage_plan("lab_units");
             self.begin(&name);
-            let preds: Vec<Expr> = sources.by_table[&Table::Lab].values().cloned().collect();
-            let plan = self.lab_units(&sources.labs, &preds)?;
+            let plan = self.lab_units(&sources.labs, lab_items)?;
             out.append(&mut self.intermediates);
             out.push(NamedPlan {
                 name,
@@ -163,7 +167,7 @@ impl Gen {
 
     /// The lab rows of the script's items counted by hospital, by the columns their tests
     /// read (`analyte`, `jlac10`, …), by unit as written and by whether they have a value:
-    /// a few thousand rows that both lab coverage plans read (computed once), so the items
+    /// a few thousand rows that both lab coverage plans read (an intermediate), so the items
     /// are tested per group, not per row, and the lab table is read once for both (their two
     /// passes over 59 M rows took 2.1 s and 1.3 s, the totals and this one 0.6 s and 1.0 s).
     fn lab_item_rows(&mut self, preds: &[Expr]) -> Result<LogicalPlan> {
@@ -194,9 +198,7 @@ impl Gen {
 
     /// The lab table's coverage: its rows and rows without a standard code by hospital (one
     /// pass over two columns), and the rows each item matches, summed over the item rows.
-    fn coverage_lab(&mut self, counted: &[Counted]) -> Result<LogicalPlan> {
-        let preds: Vec<Expr> = counted.iter().map(|s| s.pred.clone()).collect();
-        let items = self.lab_item_rows(&preds)?;
+    fn coverage_lab(&mut self, counted: &[Counted], items: LogicalPlan) -> Result<LogicalPlan> {
         let unmapped = standard_code(Table::Lab).ok_or_else(|| internal("lab without codes"))?;
         let totals = self
             .scan_cdm(Table::Lab)?
@@ -247,13 +249,14 @@ impl Gen {
     }
 
     /// Rows of each lab item with a value in a unit mid cannot convert, by hospital, item
-    /// and the unit as the hospital wrote it, from the item rows: the unit normalisation (a
+    /// and the unit as the hospital wrote it, from the item rows (`lab_item_rows`; none when
+    /// no item has codes): the unit normalisation (a
     /// dozen string functions) runs once per group, not once per row. A row whose codes two
     /// items share is counted under the first item, by name.
     fn lab_units(
         &mut self,
         labs: &BTreeMap<String, LabSpec>,
-        preds: &[Expr],
+        items: Option<LogicalPlan>,
     ) -> Result<LogicalPlan> {
         let mut item = None::<datafusion_expr::conditional_expressions::CaseBuilder>;
         let mut unconvertible = Vec::new();
@@ -272,13 +275,12 @@ impl Gen {
                     .and(unit_factor(lab, c("unit_key")).is_null()),
             );
         }
-        let (Some(mut item), Some(unconvertible)) =
-            (item, unconvertible.into_iter().reduce(Expr::or))
+        let (Some(mut item), Some(unconvertible), Some(items)) =
+            (item, unconvertible.into_iter().reduce(Expr::or), items)
         else {
             return Ok(self.scan_cdm(Table::Lab)?.filter(lit(false))?.build()?);
         };
         let item = item.otherwise(lit(datafusion_common::ScalarValue::Utf8(None)))?;
-        let items = self.lab_item_rows(preds)?;
         Ok(LogicalPlanBuilder::from(items)
             .filter(c("has_value"))?
             .project(vec![
