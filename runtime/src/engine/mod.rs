@@ -15,6 +15,8 @@ use arrow::array::RecordBatch;
 use arrow::datatypes::{Schema, SchemaRef};
 use datafusion::catalog::MemTable;
 use datafusion::common::tree_node::{Transformed, TreeNode};
+use datafusion::datasource::file_format::options::ReadOptions;
+use datafusion::datasource::listing::{ListingTable, ListingTableConfig, ListingTableUrl};
 use datafusion::datasource::provider_as_source;
 use datafusion::error::DataFusionError;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
@@ -111,15 +113,14 @@ impl Engine {
     /// (sorts, aggregates, joins) spill to the system's temporary directory, and a plan that
     /// cannot fit fails with a message saying so (not the kernel's kill).
     pub async fn open_with(dir: &Path, memory_limit: Option<usize>) -> Result<Engine> {
-        Self::open_part(dir, memory_limit, None).await
+        Self::open_part(dir, memory_limit, Files::All).await
     }
 
-    /// As `open_with`; with `part`, each table is only its file `<table>/<part>.parquet` (a
-    /// pooled data set's hospital at the data center).
+    /// As `open_with`, reading only the files `files` names of each table.
     pub async fn open_part(
         dir: &Path,
         memory_limit: Option<usize>,
-        part: Option<&str>,
+        files: Files<'_>,
     ) -> Result<Engine> {
         let ctx = with_rules(match memory_limit {
             None => SessionContext::new_with_config(Self::config()?),
@@ -131,7 +132,7 @@ impl Engine {
                 SessionContext::new_with_config_rt(Self::config()?, rt)
             }
         });
-        let sources = register_cdm(&ctx, dir, part).await?;
+        let sources = register_cdm(&ctx, dir, files).await?;
         Ok(Engine {
             ctx,
             exchange: None,
@@ -157,7 +158,7 @@ impl Engine {
         // Absolute paths: the executors resolve them, not this process.
         let dir = std::path::absolute(dir)
             .map_err(|e| Error::context(format!("cannot resolve {}", dir.display()), e))?;
-        let sources = register_cdm(&ctx, &dir, None).await?;
+        let sources = register_cdm(&ctx, &dir, Files::All).await?;
         let exchange = match shared {
             Some(d) => tempfile::Builder::new().prefix("mid-run-").tempdir_in(d),
             None => tempfile::Builder::new().prefix("mid-run-").tempdir(),
@@ -239,37 +240,23 @@ impl Engine {
         }
     }
 
-    /// Restricts every CDM table to one hospital's rows (a view over the whole table, kept
-    /// as `__all_<table>`), as that hospital would see its own data. Plans bound after this
-    /// read only that hospital, and the Parquet reader skips the row groups of the others by
-    /// their statistics.
+    /// Restricts every CDM table to one hospital's rows, as that hospital would see its own
+    /// data: plans bound after this read only that hospital, and the Parquet reader skips the
+    /// row groups of the others by their statistics. Patients included: with the hospital a
+    /// constant of every table, the joined rows group as before (the per-patient groupings
+    /// read materialised intermediates, which carry no such knowledge).
     pub async fn only_hospital(&self, hospital: &str) -> Result<()> {
         use datafusion::prelude::{col, lit};
         for t in Table::ALL {
-            let all = format!("__all_{t}");
             let cannot = |e: DataFusionError| Error::context(format!("table `{t}`"), e);
-            let whole = self.ctx.deregister_table(t.name()).map_err(cannot)?;
-            if !self.ctx.table_exist(all.as_str()).map_err(cannot)? {
-                match whole {
-                    Some(p) => {
-                        self.ctx.register_table(all.as_str(), p).map_err(cannot)?;
-                    }
-                    None => continue,
-                }
+            if !self.ctx.table_exist(t.name()).map_err(cannot)? {
+                continue;
             }
-            let frame = self.ctx.table(all.as_str()).await.map_err(cannot)?;
-            let frame = match t {
-                // The patients are not narrowed: every plan joins them with the rows of a
-                // table that is, and a patient table narrowed to one hospital makes the
-                // engine take the hospital for a constant through the join and group by it
-                // in its ordered mode, which emits groups in slices at quadratic cost
-                // (DataFusion 55; measured: the standard feasibility request at 30
-                // hospitals spent most of its time there).
-                Table::Patient => frame,
-                _ => frame
-                    .filter(col("hospital_id").eq(lit(hospital)))
-                    .map_err(cannot)?,
-            };
+            let frame = self.ctx.table(t.name()).await.map_err(cannot)?;
+            let frame = frame
+                .filter(col("hospital_id").eq(lit(hospital)))
+                .map_err(cannot)?;
+            self.ctx.deregister_table(t.name()).map_err(cannot)?;
             self.ctx
                 .register_table(t.name(), frame.into_view())
                 .map_err(cannot)?;
@@ -428,10 +415,23 @@ impl Engine {
 /// `<table>/<part>.parquet`.
 /// Registers the data set's tables (each also as the data checks read it); returns where
 /// each table's rows are.
+/// Which files of each table a session reads.
+#[derive(Debug, Clone, Copy)]
+pub enum Files<'a> {
+    /// Every Parquet file of the table's directory.
+    All,
+    /// Only `<table>/<part>.parquet` (a pooled data set's hospital at the data center); a
+    /// table without that file is not opened.
+    Part(&'a str),
+    /// The files listed for each table (`dataset::files::HospitalFiles::of`); a table
+    /// without a list, or with an empty one, is read whole.
+    Listed(&'a BTreeMap<Table, Vec<std::path::PathBuf>>),
+}
+
 async fn register_cdm(
     ctx: &SessionContext,
     dir: &Path,
-    part: Option<&str>,
+    files: Files<'_>,
 ) -> Result<BTreeMap<Table, std::path::PathBuf>> {
     let mut sources = BTreeMap::new();
     for t in Table::ALL {
@@ -449,26 +449,46 @@ async fn register_cdm(
                 .map(|f| f.as_ref().clone().with_nullable(true))
                 .collect::<Vec<_>>(),
         );
-        let (path, source) = match part {
-            None => (format!("{}/", tdir.display()), tdir.clone()),
-            Some(p) => {
+        let cannot = |e: DataFusionError| {
+            Error::context(format!("cannot open table `{t}` in {}", tdir.display()), e)
+        };
+        let paths: Vec<String> = match files {
+            Files::Part(p) => {
                 let file = tdir.join(format!("{p}.parquet"));
                 if !file.is_file() {
                     continue;
                 }
-                (file.display().to_string(), file)
+                sources.insert(t, file.clone());
+                vec![file.display().to_string()]
+            }
+            Files::Listed(lists) if lists.get(&t).is_some_and(|l| !l.is_empty()) => {
+                sources.insert(t, tdir.clone());
+                lists[&t].iter().map(|f| f.display().to_string()).collect()
+            }
+            Files::All | Files::Listed(_) => {
+                sources.insert(t, tdir.clone());
+                vec![format!("{}/", tdir.display())]
             }
         };
-        sources.insert(t, source);
         for (name, schema) in [
             (t.name().to_string(), schema.as_ref()),
             (crate::dataset::content::checked_name(t), &nullable),
         ] {
-            ctx.register_parquet(&name, &path, ParquetReadOptions::default().schema(schema))
-                .await
-                .map_err(|e| {
-                    Error::context(format!("cannot open table `{t}` in {}", tdir.display()), e)
-                })?;
+            let options = ParquetReadOptions::default()
+                .schema(schema)
+                .to_listing_options(&ctx.copied_config(), ctx.copied_table_options());
+            let urls = paths
+                .iter()
+                .map(|p| ListingTableUrl::parse(p).map_err(cannot))
+                .collect::<Result<Vec<_>>>()?;
+            let config = ListingTableConfig::new_with_multi_paths(urls)
+                .with_listing_options(options)
+                .with_schema(Arc::new(schema.clone()));
+            let table = ListingTable::try_new(config)
+                .map_err(cannot)?
+                .with_cache(ctx.runtime_env().cache_manager.get_file_statistic_cache());
+            ctx.register_table(name.as_str(), Arc::new(table))
+                .map_err(cannot)?;
         }
     }
     Ok(sources)

@@ -248,7 +248,8 @@ async fn recompute(
     part: Option<&str>,
     out: &Path,
 ) -> Result<()> {
-    let engine = Engine::open_part(data, None, part).await?;
+    let files = part.map_or(crate::engine::Files::All, crate::engine::Files::Part);
+    let engine = Engine::open_part(data, None, files).await?;
     let plans: Vec<NamedPlan> = plans
         .iter()
         .filter(|p| !frontier::site_only(&p.kind))
