@@ -394,8 +394,13 @@ fn analytes(codes: &Codes, out: &mut BTreeSet<String>) -> bool {
     }
 }
 
+/// The analytes every row passing `e` has, when `e` is guarded by its analytes.
+pub(super) fn analytes_passing(e: &Expr) -> Option<BTreeSet<String>> {
+    guard_of(e).map(|(set, _)| set)
+}
+
 /// `analyte = x`, or `analyte IN (…)` for several.
-fn analyte_in(set: BTreeSet<String>) -> Expr {
+pub(super) fn analyte_in(set: BTreeSet<String>) -> Expr {
     let mut list: Vec<Expr> = set.into_iter().map(lit).collect();
     if list.len() == 1 {
         c("analyte").eq(list.remove(0))
