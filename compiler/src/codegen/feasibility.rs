@@ -10,7 +10,9 @@ use std::collections::BTreeSet;
 
 use arrow_schema::DataType;
 use datafusion_common::JoinType;
-use datafusion_expr::{Expr, ExprFunctionExt, LogicalPlan, LogicalPlanBuilder, cast, lit, when};
+use datafusion_expr::{
+    Expr, ExprFunctionExt, LogicalPlan, LogicalPlanBuilder, cast, in_list, lit, when,
+};
 use datafusion_functions::expr_fn::date_part;
 use datafusion_functions_aggregate::expr_fn::{count, max, min, sum};
 
@@ -245,7 +247,7 @@ impl Gen {
             .flatten();
         let rows = match guards {
             Some(set) if !set.is_empty() => analyte_in(set),
-            _ => or_balanced(items.iter().map(|(_, _, p)| p.clone()).collect()),
+            _ => merged_or(items.iter().map(|(_, _, p)| p.clone()).collect()),
         };
         let matched = self.scan_cdm(table)?.filter(rows)?.project(cols)?.build()?;
         let matched = self.intermediate(table.name(), matched)?;
@@ -498,6 +500,74 @@ impl Gen {
     }
 }
 
+/// The `or` of a table's item tests as one row filter: the tests every item makes taken out
+/// once (`NOT suspected`), and the `IN` lists of one expression made one list, so that
+/// `left(yj_code, 7)` is cut once a row and looked up once, not once per drug class (the
+/// Parquet row filter evaluates each term as written).
+fn merged_or(preds: Vec<Expr>) -> Expr {
+    use datafusion_expr::utils::split_conjunction_owned;
+    let conjuncts: Vec<Vec<Expr>> = preds.into_iter().map(split_conjunction_owned).collect();
+    let common: Vec<Expr> = conjuncts
+        .first()
+        .map(|first| {
+            first
+                .iter()
+                .filter(|x| conjuncts.iter().all(|cs| cs.contains(x)))
+                .cloned()
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut lists: Vec<(Expr, Vec<Expr>)> = Vec::new();
+    let mut others: Vec<Expr> = Vec::new();
+    let mut always = false;
+    for cs in conjuncts {
+        let Some(rest) = cs
+            .into_iter()
+            .filter(|x| !common.contains(x))
+            .reduce(Expr::and)
+        else {
+            // This item tests only what all of them test.
+            always = true;
+            continue;
+        };
+        for d in disjuncts(&rest) {
+            match d {
+                Expr::InList(l) if !l.negated => {
+                    let at = match lists.iter().position(|(e, _)| *e == *l.expr) {
+                        Some(at) => at,
+                        None => {
+                            lists.push((l.expr.as_ref().clone(), Vec::new()));
+                            lists.len() - 1
+                        }
+                    };
+                    for v in &l.list {
+                        if !lists[at].1.contains(v) {
+                            lists[at].1.push(v.clone());
+                        }
+                    }
+                }
+                other if !others.contains(other) => others.push(other.clone()),
+                _ => {}
+            }
+        }
+    }
+    let any = if always {
+        None
+    } else {
+        let mut terms: Vec<Expr> = lists
+            .into_iter()
+            .map(|(e, list)| in_list(e, list, false))
+            .collect();
+        terms.extend(others);
+        Some(or_balanced(terms))
+    };
+    common
+        .into_iter()
+        .chain(any)
+        .reduce(Expr::and)
+        .unwrap_or_else(|| lit(true))
+}
+
 /// A date's calendar quarter as a number, `year * 10 + quarter` (20141 for 2014Q1): grouped
 /// by as a number, named only in the cube.
 fn quarter_number(d: Expr) -> Expr {
@@ -556,4 +626,35 @@ fn without_sex(by_sex: &LogicalPlan) -> Result<LogicalPlan> {
     Ok(LogicalPlanBuilder::from(by_sex.clone())
         .union(summed)?
         .build()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datafusion_expr::not;
+    use datafusion_functions::expr_fn::left;
+
+    /// What every item tests is taken out once, and one expression's lists become one.
+    #[test]
+    fn item_tests_merge_into_one_filter() {
+        let s = || not(c("suspected"));
+        let l4 = || left(c("icd10"), lit(4_i64));
+        let merged = merged_or(vec![
+            c("icd10").like(lit("I50%")).and(s()),
+            in_list(l4(), vec![lit("K251"), lit("K252")], false).and(s()),
+            (c("icd10")
+                .like(lit("J84%"))
+                .or(in_list(l4(), vec![lit("J702"), lit("K251")], false)))
+            .and(s()),
+        ]);
+        insta::assert_snapshot!(
+            merged.to_string(),
+            @r#"NOT suspected AND (left(icd10, Int64(4)) IN ([Utf8("K251"), Utf8("K252"), Utf8("J702")]) OR icd10 LIKE Utf8("I50%") OR icd10 LIKE Utf8("J84%"))"#
+        );
+        // An item that tests only the shared part lets every row of it through.
+        assert_eq!(
+            merged_or(vec![s(), c("icd10").like(lit("I50%")).and(s())]).to_string(),
+            s().to_string()
+        );
+    }
 }
