@@ -18,7 +18,7 @@ use datafusion_functions_aggregate::expr_fn::{count, max, min, sum};
 
 use super::coverage::Sources;
 use super::expr::*;
-use super::outputs::{fiscal_year_of, quarter_in_year};
+use super::outputs::{age_from_parts, birth_parts, fiscal_year_of, quarter_in_year};
 use super::*;
 use crate::cir::visit;
 
@@ -279,7 +279,8 @@ impl Gen {
                 c("hospital_id"),
                 c("patient_id"),
                 c("sex"),
-                c("birth_date"),
+                birth_parts(c("birth_date")).0.alias("birth_year"),
+                birth_parts(c("birth_date")).1.alias("birth_md"),
                 c("first_record_date"),
             ])?
             .alias("p")?
@@ -290,7 +291,9 @@ impl Gen {
             Calendar::FiscalYear => fiscal_year_of(date)?,
         };
         let w = request.age_band;
-        let age_lo = (self.age(qc("p", "birth_date"), qc("r", "day")) / lit(w)) * lit(w);
+        // Each patient's birth date taken apart once, not on each of their records.
+        let age = age_from_parts(qc("p", "birth_year"), qc("p", "birth_md"), qc("r", "day"));
+        let age_lo = (age / lit(w)) * lit(w);
         let records = long
             .alias("r")?
             .join(

@@ -514,14 +514,34 @@ impl Gen {
     /// Full years between a birth date (Date) and a day number: the difference of the years,
     /// less one before the birthday.
     pub(super) fn age(&self, birth: Expr, at_day: Expr) -> Expr {
-        let at = as_date(at_day);
-        let part = |p: &str, d: Expr| cast(date_part(lit(p.to_string()), d), DataType::Int64);
-        let md = |d: Expr| part("month", d.clone()) * lit(100_i64) + part("day", d);
-        let before_birthday = when(md(at.clone()).lt(md(birth.clone())), lit(1_i64))
-            .otherwise(lit(0_i64))
-            .unwrap_or_else(|_| lit(0_i64));
-        part("year", at) - part("year", birth) - before_birthday
+        let (year, md) = birth_parts(birth);
+        age_from_parts(year, md, at_day)
     }
+}
+
+/// A date's parts: a year, and month and day as one number that orders within a year.
+fn date_parts(d: Expr) -> (Expr, Expr) {
+    let part = |p: &str, d: Expr| cast(date_part(lit(p.to_string()), d), DataType::Int64);
+    (
+        part("year", d.clone()),
+        part("month", d.clone()) * lit(100_i64) + part("day", d),
+    )
+}
+
+/// A birth date's year and month-and-day (`birth_parts`), for `age_from_parts`: worked out
+/// once per patient where a patient has many rows to age.
+pub(super) fn birth_parts(birth: Expr) -> (Expr, Expr) {
+    date_parts(birth)
+}
+
+/// Age in whole years on `at_day` of a person born in `birth_year` on `birth_md`
+/// (`birth_parts`): the years between, one fewer before the birthday.
+pub(super) fn age_from_parts(birth_year: Expr, birth_md: Expr, at_day: Expr) -> Expr {
+    let (year, md) = date_parts(as_date(at_day));
+    let before_birthday = when(md.lt(birth_md), lit(1_i64))
+        .otherwise(lit(0_i64))
+        .unwrap_or_else(|_| lit(0_i64));
+    year - birth_year - before_birthday
 }
 
 /// The calendar quarter of a date as text that sorts in time and reads as written: `2019Q1`.
