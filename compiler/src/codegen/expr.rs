@@ -632,6 +632,40 @@ pub(super) fn complete_codes(codes: &Codes) -> Option<(&'static str, Vec<String>
     }
 }
 
+/// The distinct terms of an `or`, with the `IN` lists over one expression made one list:
+/// (the merged lists, in the order their expressions first come; the other terms, in order).
+pub(super) fn merged_terms<'a>(
+    terms: impl IntoIterator<Item = &'a Expr>,
+) -> (Vec<Expr>, Vec<Expr>) {
+    let mut lists: Vec<(Expr, Vec<Expr>)> = Vec::new();
+    let mut others: Vec<Expr> = Vec::new();
+    for t in terms {
+        match t {
+            Expr::InList(l) if !l.negated => {
+                let at = match lists.iter().position(|(e, _)| e == l.expr.as_ref()) {
+                    Some(at) => at,
+                    None => {
+                        lists.push((l.expr.as_ref().clone(), Vec::new()));
+                        lists.len() - 1
+                    }
+                };
+                for v in &l.list {
+                    if !lists[at].1.contains(v) {
+                        lists[at].1.push(v.clone());
+                    }
+                }
+            }
+            other if !others.contains(other) => others.push(other.clone()),
+            _ => {}
+        }
+    }
+    let lists = lists
+        .into_iter()
+        .map(|(e, list)| in_list(e, list, false))
+        .collect();
+    (lists, others)
+}
+
 /// The terms of an OR chain.
 pub(super) fn disjuncts(e: &Expr) -> Vec<&Expr> {
     match e {

@@ -10,15 +10,13 @@ use std::collections::BTreeSet;
 
 use arrow_schema::DataType;
 use datafusion_common::JoinType;
-use datafusion_expr::{
-    Expr, ExprFunctionExt, LogicalPlan, LogicalPlanBuilder, cast, in_list, lit, when,
-};
+use datafusion_expr::{Expr, ExprFunctionExt, LogicalPlan, LogicalPlanBuilder, cast, lit, when};
 use datafusion_functions::expr_fn::date_part;
 use datafusion_functions_aggregate::expr_fn::{count, max, min, sum};
 
 use super::coverage::Sources;
 use super::expr::*;
-use super::outputs::{age_from_parts, birth_parts, fiscal_year_of, quarter_in_year};
+use super::outputs::{age_from_parts, date_parts, fiscal_year_of, quarter_in_year};
 use super::*;
 use crate::cir::visit;
 
@@ -273,14 +271,16 @@ impl Gen {
             });
         }
         let long = long.ok_or_else(|| internal("a table without items"))?;
+        // Each patient's birth date taken apart once, not on each of their records.
+        let (birth_year, birth_md) = date_parts(c("birth_date"));
         let patient = self
             .scan_cdm(Table::Patient)?
             .project(vec![
                 c("hospital_id"),
                 c("patient_id"),
                 c("sex"),
-                birth_parts(c("birth_date")).0.alias("birth_year"),
-                birth_parts(c("birth_date")).1.alias("birth_md"),
+                birth_year.alias("birth_year"),
+                birth_md.alias("birth_md"),
                 c("first_record_date"),
             ])?
             .alias("p")?
@@ -291,7 +291,6 @@ impl Gen {
             Calendar::FiscalYear => fiscal_year_of(date)?,
         };
         let w = request.age_band;
-        // Each patient's birth date taken apart once, not on each of their records.
         let age = age_from_parts(qc("p", "birth_year"), qc("p", "birth_md"), qc("r", "day"));
         let age_lo = (age / lit(w)) * lit(w);
         let records = long
@@ -520,50 +519,24 @@ fn merged_or(preds: Vec<Expr>) -> Expr {
                 .collect()
         })
         .unwrap_or_default();
-    let mut lists: Vec<(Expr, Vec<Expr>)> = Vec::new();
-    let mut others: Vec<Expr> = Vec::new();
+    let mut rests: Vec<Expr> = Vec::new();
     let mut always = false;
     for cs in conjuncts {
-        let Some(rest) = cs
+        match cs
             .into_iter()
             .filter(|x| !common.contains(x))
             .reduce(Expr::and)
-        else {
+        {
+            Some(rest) => rests.push(rest),
             // This item tests only what all of them test.
-            always = true;
-            continue;
-        };
-        for d in disjuncts(&rest) {
-            match d {
-                Expr::InList(l) if !l.negated => {
-                    let at = match lists.iter().position(|(e, _)| *e == *l.expr) {
-                        Some(at) => at,
-                        None => {
-                            lists.push((l.expr.as_ref().clone(), Vec::new()));
-                            lists.len() - 1
-                        }
-                    };
-                    for v in &l.list {
-                        if !lists[at].1.contains(v) {
-                            lists[at].1.push(v.clone());
-                        }
-                    }
-                }
-                other if !others.contains(other) => others.push(other.clone()),
-                _ => {}
-            }
+            None => always = true,
         }
     }
-    let any = if always {
-        None
-    } else {
-        let mut terms: Vec<Expr> = lists
-            .into_iter()
-            .map(|(e, list)| in_list(e, list, false))
-            .collect();
+    let any = (!always).then(|| {
+        let (mut terms, others) = merged_terms(rests.iter().flat_map(disjuncts));
         terms.extend(others);
-        Some(or_balanced(terms))
-    };
+        or_balanced(terms)
+    });
     common
         .into_iter()
         .chain(any)
@@ -634,7 +607,7 @@ fn without_sex(by_sex: &LogicalPlan) -> Result<LogicalPlan> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use datafusion_expr::not;
+    use datafusion_expr::{in_list, not};
     use datafusion_functions::expr_fn::left;
 
     /// What every item tests is taken out once, and one expression's lists become one.

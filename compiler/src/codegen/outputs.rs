@@ -514,13 +514,15 @@ impl Gen {
     /// Full years between a birth date (Date) and a day number: the difference of the years,
     /// less one before the birthday.
     pub(super) fn age(&self, birth: Expr, at_day: Expr) -> Expr {
-        let (year, md) = birth_parts(birth);
+        let (year, md) = date_parts(birth);
         age_from_parts(year, md, at_day)
     }
 }
 
-/// A date's parts: a year, and month and day as one number that orders within a year.
-fn date_parts(d: Expr) -> (Expr, Expr) {
+/// A date's parts: its year, and its month and day as one number that orders within a year
+/// (`age_from_parts` takes a birth date's, worked out once per patient where a patient has
+/// many rows to age).
+pub(super) fn date_parts(d: Expr) -> (Expr, Expr) {
     let part = |p: &str, d: Expr| cast(date_part(lit(p.to_string()), d), DataType::Int64);
     (
         part("year", d.clone()),
@@ -528,14 +530,8 @@ fn date_parts(d: Expr) -> (Expr, Expr) {
     )
 }
 
-/// A birth date's year and month-and-day (`birth_parts`), for `age_from_parts`: worked out
-/// once per patient where a patient has many rows to age.
-pub(super) fn birth_parts(birth: Expr) -> (Expr, Expr) {
-    date_parts(birth)
-}
-
 /// Age in whole years on `at_day` of a person born in `birth_year` on `birth_md`
-/// (`birth_parts`): the years between, one fewer before the birthday.
+/// (`date_parts`): the years between, one fewer before the birthday.
 pub(super) fn age_from_parts(birth_year: Expr, birth_md: Expr, at_day: Expr) -> Expr {
     let (year, md) = date_parts(as_date(at_day));
     let before_birthday = when(md.lt(birth_md), lit(1_i64))

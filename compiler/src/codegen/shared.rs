@@ -20,13 +20,12 @@ impl Gen {
         // them): a code set with exceptions reads as its codes, and a prefix of the length
         // of a list joins the list, so that `drug X` and `antidepressants except X` for eight
         // drugs cut `left(yj_code, 7)` once a row, not sixteen times.
-        let mut tests: Vec<Expr> = Vec::new();
-        let mut lists: Vec<(Expr, Vec<Expr>)> = Vec::new();
         let relaxed: Vec<Expr> = seen
             .preds
             .iter()
             .flat_map(|p| disjuncts(p).into_iter().map(without_exceptions))
-            .flat_map(|t| disjuncts(t).into_iter().cloned().collect::<Vec<_>>())
+            .flat_map(disjuncts)
+            .cloned()
             .collect();
         let prefix_lists: Vec<Expr> = relaxed
             .iter()
@@ -39,27 +38,8 @@ impl Gen {
             .into_iter()
             .map(|t| as_listed_prefix(t, &prefix_lists))
             .collect();
-        for t in &relaxed {
-            match t {
-                Expr::InList(l) if !l.negated => {
-                    let at = match lists.iter().position(|(e, _)| e == l.expr.as_ref()) {
-                        Some(at) => at,
-                        None => {
-                            lists.push((l.expr.as_ref().clone(), Vec::new()));
-                            lists.len() - 1
-                        }
-                    };
-                    for v in &l.list {
-                        if !lists[at].1.contains(v) {
-                            lists[at].1.push(v.clone());
-                        }
-                    }
-                }
-                other if !tests.iter().any(|x| x == other) => tests.push(other.clone()),
-                _ => {}
-            }
-        }
-        tests.extend(lists.into_iter().map(|(e, l)| in_list(e, l, false)));
+        let (lists, mut tests) = merged_terms(&relaxed);
+        tests.extend(lists);
         let any = analyte_guarded(
             tests
                 .into_iter()

@@ -293,7 +293,7 @@ async fn count_hospitals(
                 // file of every table for each hospital cost a tenth of the request.
                 let files = index.of(&h);
                 let engine =
-                    engine::Engine::open_part(&data, share, engine::Files::Listed(&files)).await?;
+                    engine::Engine::open_files(&data, share, engine::Files::Listed(&files)).await?;
                 engine.apply(&content).await?;
                 if workers > 1 {
                     engine.one_partition();

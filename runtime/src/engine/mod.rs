@@ -113,11 +113,11 @@ impl Engine {
     /// (sorts, aggregates, joins) spill to the system's temporary directory, and a plan that
     /// cannot fit fails with a message saying so (not the kernel's kill).
     pub async fn open_with(dir: &Path, memory_limit: Option<usize>) -> Result<Engine> {
-        Self::open_part(dir, memory_limit, Files::All).await
+        Self::open_files(dir, memory_limit, Files::All).await
     }
 
     /// As `open_with`, reading only the files `files` names of each table.
-    pub async fn open_part(
+    pub async fn open_files(
         dir: &Path,
         memory_limit: Option<usize>,
         files: Files<'_>,
@@ -240,11 +240,11 @@ impl Engine {
         }
     }
 
-    /// Restricts every CDM table to one hospital's rows, as that hospital would see its own
-    /// data: plans bound after this read only that hospital, and the Parquet reader skips the
-    /// row groups of the others by their statistics. Patients included: with the hospital a
-    /// constant of every table, the joined rows group as before (the per-patient groupings
-    /// read materialised intermediates, which carry no such knowledge).
+    /// Restricts every CDM table, patients included, to one hospital's rows, as that
+    /// hospital would see its own data: plans bound after this read only that hospital, and
+    /// the Parquet reader skips the row groups of the others by their statistics. (The
+    /// feasibility plans group per patient over materialised intermediates, so the engine
+    /// does not take the hospital for a constant there and group in its slow ordered mode.)
     pub async fn only_hospital(&self, hospital: &str) -> Result<()> {
         use datafusion::prelude::{col, lit};
         for t in Table::ALL {
@@ -410,11 +410,6 @@ impl Engine {
     }
 }
 
-/// Registers every CDM table `dir` has, with the contract's schema (and each table again,
-/// every column nullable, for the data checks); with `part`, each table is only its file
-/// `<table>/<part>.parquet`.
-/// Registers the data set's tables (each also as the data checks read it); returns where
-/// each table's rows are.
 /// Which files of each table a session reads.
 #[derive(Debug, Clone, Copy)]
 pub enum Files<'a> {
@@ -428,6 +423,9 @@ pub enum Files<'a> {
     Listed(&'a BTreeMap<Table, Vec<std::path::PathBuf>>),
 }
 
+/// Registers every CDM table `dir` has, with the contract's schema (and each table again,
+/// every column nullable, for the data checks), reading the files `files` names; returns
+/// where each table's rows are.
 async fn register_cdm(
     ctx: &SessionContext,
     dir: &Path,
@@ -470,6 +468,10 @@ async fn register_cdm(
                 vec![format!("{}/", tdir.display())]
             }
         };
+        let urls = paths
+            .iter()
+            .map(|p| ListingTableUrl::parse(p).map_err(cannot))
+            .collect::<Result<Vec<_>>>()?;
         for (name, schema) in [
             (t.name().to_string(), schema.as_ref()),
             (crate::dataset::content::checked_name(t), &nullable),
@@ -477,11 +479,7 @@ async fn register_cdm(
             let options = ParquetReadOptions::default()
                 .schema(schema)
                 .to_listing_options(&ctx.copied_config(), ctx.copied_table_options());
-            let urls = paths
-                .iter()
-                .map(|p| ListingTableUrl::parse(p).map_err(cannot))
-                .collect::<Result<Vec<_>>>()?;
-            let config = ListingTableConfig::new_with_multi_paths(urls)
+            let config = ListingTableConfig::new_with_multi_paths(urls.clone())
                 .with_listing_options(options)
                 .with_schema(Arc::new(schema.clone()));
             let table = ListingTable::try_new(config)

@@ -249,7 +249,7 @@ async fn recompute(
     out: &Path,
 ) -> Result<()> {
     let files = part.map_or(crate::engine::Files::All, crate::engine::Files::Part);
-    let engine = Engine::open_part(data, None, files).await?;
+    let engine = Engine::open_files(data, None, files).await?;
     let plans: Vec<NamedPlan> = plans
         .iter()
         .filter(|p| !frontier::site_only(&p.kind))
