@@ -79,7 +79,7 @@ impl Gen {
             }
         };
         let entries = grouped
-            .project(vec![
+            .projected(vec![
                 c("hospital_id"),
                 c("patient_id"),
                 c("ev_day").alias("index_day"),
@@ -94,7 +94,7 @@ impl Gen {
                 (keys_of("entry", &PERSON), keys_of("patient", &PERSON)),
                 None,
             )?
-            .project(vec![
+            .projected(vec![
                 qc("entry", "hospital_id").alias("hospital_id"),
                 qc("entry", "patient_id").alias("patient_id"),
                 as_date(qc("entry", "index_day")).alias("index_date"),
@@ -107,7 +107,7 @@ impl Gen {
             ])?
             // Index must fall inside what this hospital observed.
             // Index must fall where the CIR says (inside what this hospital observed).
-            .filter(self.index_within(&coh.entry.index_within)?)?
+            .filtered(self.index_within(&coh.entry.index_within)?)?
             .alias(&coh.name)?
             .build()?;
         let mut ctx = Ctx {
@@ -142,7 +142,7 @@ impl Gen {
         let (next, end) = self.date(&coh.end, ctx)?;
         ctx = next;
         let plan = LogicalPlanBuilder::from(ctx.plan.clone())
-            .project(Self::keep_all(
+            .projected(Self::keep_all(
                 &ctx.plan,
                 &ctx.alias,
                 vec![end.alias("end_day")],
@@ -180,13 +180,13 @@ impl Gen {
             // table the engine keeps, which a `coalesce` would not be.
             let keys = || ctx.keys.iter().map(|k| c(k));
             let plan = LogicalPlanBuilder::from(next.plan)
-                .project(keys().chain([when(flag, lit(true)).end()?.alias("passed")]))?
+                .projected(keys().chain([when(flag, lit(true)).end()?.alias("passed")]))?
                 .build()?;
             self.current = plan_name.clone();
             let table = self.intermediate(name, plan)?;
             parts.push(
                 LogicalPlanBuilder::from(table)
-                    .project(keys().chain([lit(name.as_str()).alias("step"), c("passed")]))?
+                    .projected(keys().chain([lit(name.as_str()).alias("step"), c("passed")]))?
                     .build()?,
             );
         }
@@ -232,7 +232,7 @@ impl Gen {
                     (keys_of(&ctx.alias, &ctx.keys), keys_of("steps", &ctx.keys)),
                     None,
                 )?
-                .project(cols)?
+                .projected(cols)?
                 .alias(&coh.name)?
                 .build()?;
         }
@@ -275,7 +275,7 @@ impl Gen {
             .map(|f| c(f.name()))
             .collect();
         let plan = LogicalPlanBuilder::from(ctx.plan)
-            .project(keep)?
+            .projected(keep)?
             .alias(alias)?
             .build()?;
         Ok(Ctx {
@@ -303,7 +303,7 @@ impl Gen {
             let i = i + 1;
             passed.push(c(name));
             let all = and_all(passed.clone());
-            // `distinct()` on the builder: `count_distinct(..).filter(..).build()` drops
+            // `distinct()` on the builder: `count_distinct(..).filtered(..).build()` drops
             // the DISTINCT and would count entries as persons.
             aggs.push(
                 count(person.clone())
@@ -337,7 +337,7 @@ impl Gen {
             .filter(|f| !steps.contains(f.name()))
             .map(|f| c(f.name()))
             .collect();
-        Ok(self.scan(&table)?.filter(all)?.project(keep)?.build()?)
+        Ok(self.scan(&table)?.filtered(all)?.projected(keep)?.build()?)
     }
 
     /// Adds `<era>_start_day` / `<era>_end_day`: the exposure era containing index.
@@ -379,7 +379,7 @@ impl Gen {
         let eras_alias = format!("era_{}", ident(&era.name));
         let eras = LogicalPlanBuilder::from(rows.plan)
             .window(vec![w_prev])?
-            .project(vec![
+            .projected(vec![
                 c("hospital_id"),
                 c("patient_id"),
                 c("ev_day"),

@@ -129,7 +129,7 @@ impl Gen {
         let (matched, negate) = match count_ {
             Count::Any | Count::None => {
                 let m = LogicalPlanBuilder::from(rel.plan)
-                    .project(keys.iter().map(|k| c(k)).collect::<Vec<_>>())?
+                    .projected(keys.iter().map(|k| c(k)).collect::<Vec<_>>())?
                     .distinct()?
                     .build()?;
                 (m, count_ == Count::None)
@@ -142,7 +142,7 @@ impl Gen {
                 };
                 if matches!(count_, Count::Exactly(0, _)) {
                     let m = LogicalPlanBuilder::from(rel.plan)
-                        .project(keys.iter().map(|k| c(k)).collect::<Vec<_>>())?
+                        .projected(keys.iter().map(|k| c(k)).collect::<Vec<_>>())?
                         .distinct()?
                         .build()?;
                     (m, true)
@@ -152,8 +152,8 @@ impl Gen {
                             keys.iter().map(|k| c(k)).collect::<Vec<_>>(),
                             vec![counted(u).alias("n")],
                         )?
-                        .filter(cmp(c("n"), threshold_op, lit(i64::from(n))))?
-                        .project(keys.iter().map(|k| c(k)).collect::<Vec<_>>())?
+                        .filtered(cmp(c("n"), threshold_op, lit(i64::from(n))))?
+                        .projected(keys.iter().map(|k| c(k)).collect::<Vec<_>>())?
                         .build()?;
                     (m, negate)
                 }
@@ -166,7 +166,7 @@ impl Gen {
         let keys_r = keys_of(&matched_alias, &keys);
         let plan = LogicalPlanBuilder::from(ctx.plan.clone())
             .join(matched, JoinType::LeftMark, (keys_l, keys_r), None)?
-            .project(Self::keep_all(
+            .projected(Self::keep_all(
                 &ctx.plan,
                 &ctx.alias,
                 vec![c("mark").alias(&flag_name)],
@@ -188,7 +188,7 @@ impl Gen {
         let keys = ["hospital_id", "patient_id"];
         let members = self
             .scan(&format!("cohort_{cohort}"))?
-            .project(keys.iter().map(|k| c(k)).collect::<Vec<_>>())?
+            .projected(keys.iter().map(|k| c(k)).collect::<Vec<_>>())?
             .distinct()?
             .alias(&alias)?
             .build()?;
@@ -199,7 +199,7 @@ impl Gen {
                 (keys_of(&ctx.alias, &keys), keys_of(&alias, &keys)),
                 None,
             )?
-            .project(Self::keep_all(
+            .projected(Self::keep_all(
                 &ctx.plan,
                 &ctx.alias,
                 vec![c("mark").alias(&alias)],
@@ -323,7 +323,7 @@ impl Gen {
         let add = |on: &LogicalPlan, per: LogicalPlan| -> Result<LogicalPlan> {
             Ok(LogicalPlanBuilder::from(on.clone())
                 .join(per, JoinType::Left, (keys_l.clone(), keys_r.clone()), None)?
-                .project(Self::keep_all(
+                .projected(Self::keep_all(
                     on,
                     &ctx.alias,
                     aggs.iter()

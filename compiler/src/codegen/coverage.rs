@@ -190,7 +190,7 @@ impl Gen {
             .unwrap_or_else(|| lit(false));
         let plan = self
             .scan_cdm(Table::Lab)?
-            .filter(analyte_guarded(of_items))?
+            .filtered(analyte_guarded(of_items))?
             .aggregate(keys, vec![count(lit(1)).alias("rows")])?
             .build()?;
         self.intermediate("item_rows", plan)
@@ -243,7 +243,7 @@ impl Gen {
                 ),
                 None,
             )?
-            .project(cols)?
+            .projected(cols)?
             .sort(vec![c("hospital_id").sort(true, false)])?
             .build()?)
     }
@@ -278,12 +278,12 @@ impl Gen {
         let (Some(mut item), Some(unconvertible), Some(items)) =
             (item, unconvertible.into_iter().reduce(Expr::or), items)
         else {
-            return Ok(self.scan_cdm(Table::Lab)?.filter(lit(false))?.build()?);
+            return Ok(self.scan_cdm(Table::Lab)?.filtered(lit(false))?.build()?);
         };
         let item = item.otherwise(lit(datafusion_common::ScalarValue::Utf8(None)))?;
         Ok(LogicalPlanBuilder::from(items)
-            .filter(c("has_value"))?
-            .project(vec![
+            .filtered(c("has_value"))?
+            .projected(vec![
                 c("hospital_id"),
                 item.alias("item"),
                 c("unit"),
@@ -294,15 +294,15 @@ impl Gen {
                 vec![sum(c("rows")).alias("rows")],
             )?
             // The unit's normalised spelling once, for every item's test of it.
-            .project(vec![
+            .projected(vec![
                 c("hospital_id"),
                 c("item"),
                 c("unit"),
                 c("rows"),
                 unit_key().alias("unit_key"),
             ])?
-            .filter(unconvertible)?
-            .project(vec![c("hospital_id"), c("item"), c("unit"), c("rows")])?
+            .filtered(unconvertible)?
+            .projected(vec![c("hospital_id"), c("item"), c("unit"), c("rows")])?
             .sort(vec![
                 c("hospital_id").sort(true, false),
                 c("item").sort(true, false),

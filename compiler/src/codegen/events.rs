@@ -76,7 +76,7 @@ impl Gen {
                 let mut b = LogicalPlanBuilder::from(plans.remove(0));
                 for p in plans {
                     let p = LogicalPlanBuilder::from(p)
-                        .project(order.iter().map(|n| c(n)).collect::<Vec<_>>())?
+                        .projected(order.iter().map(|n| c(n)).collect::<Vec<_>>())?
                         .build()?;
                     b = b.union(p)?;
                 }
@@ -95,7 +95,7 @@ impl Gen {
                 let before = column_names(&rel.plan);
                 let (rel, t) = self.threshold(rel, threshold, spec.as_ref(), ctx)?;
                 let plan = LogicalPlanBuilder::from(rel.plan)
-                    .filter(cmp(c("ev_value"), *op, t))?
+                    .filtered(cmp(c("ev_value"), *op, t))?
                     .build()?;
                 self.drop_helpers(Rel { plan, ..rel }, &before)
             }
@@ -121,7 +121,7 @@ impl Gen {
                 let (rel, grade_expr) =
                     self.grade_of(rel, rules, spec.as_ref(), ctx, zero_passes)?;
                 let plan = LogicalPlanBuilder::from(rel.plan)
-                    .filter(cmp(grade_expr, *op, lit(*grade as i64)))?
+                    .filtered(cmp(grade_expr, *op, lit(*grade as i64)))?
                     .build()?;
                 self.drop_helpers(Rel { plan, ..rel }, &before)
             }
@@ -183,7 +183,7 @@ impl Gen {
         }
         let schema = Arc::new(Schema::new(fields));
         Ok(LogicalPlanBuilder::empty(false)
-            .project(
+            .projected(
                 schema
                     .fields()
                     .iter()
@@ -213,6 +213,44 @@ impl Gen {
 
     /// Rows of one table matching codes and filters, projected to the event columns.
     pub(super) fn source(&mut self, s: &cir::Source) -> Result<LogicalPlan> {
+        // The same rows asked for again (each of thirty cohorts' outcome, the same lab item
+        // in a step and an outcome) are the plan already built, and note the same scans.
+        let table = s.domain.table();
+        let shared = match self.in_entry {
+            true => self.shared.get(&table),
+            false => self.later_shared.get(&table),
+        };
+        let key = format!(
+            "{} {:?} {:?} {:?} {:?} {:?} {:?} {} {:?}",
+            self.in_entry,
+            s.domain,
+            s.codes,
+            s.filters,
+            s.visit_kind,
+            s.lab,
+            s.members,
+            self.members,
+            shared,
+        ) + &s.text;
+        if let Some((plan, notes)) = self.sources.get(&key) {
+            let (plan, notes) = (plan.clone(), notes.clone());
+            for note in notes {
+                self.note_scan(note);
+            }
+            return Ok(plan);
+        }
+        let outer = self.noting.replace(Vec::new());
+        let plan = self.source_rows(s);
+        let notes = std::mem::replace(&mut self.noting, outer).unwrap_or_default();
+        if let Some(outer) = &mut self.noting {
+            outer.extend(notes.iter().cloned());
+        }
+        let plan = plan?;
+        self.sources.insert(key, (plan.clone(), notes));
+        Ok(plan)
+    }
+
+    fn source_rows(&mut self, s: &cir::Source) -> Result<LogicalPlan> {
         let table = s.domain.table();
         let alias = ident(&format!("{} {}", s.domain.name(), s.text));
         let preds = source_preds(s);
@@ -226,9 +264,9 @@ impl Gen {
             None => self.scan_cdm(table)?,
         };
         if !preds.is_empty() {
-            b = b.filter(and_all(preds))?;
+            b = b.filtered(and_all(preds))?;
         }
-        Ok(b.project(columns)?.alias(&alias)?.build()?)
+        Ok(b.projected(columns)?.alias(&alias)?.build()?)
     }
 
     /// Plain sources of one table (no lab values) as one scan: the rows any of them takes.
@@ -279,8 +317,8 @@ impl Gen {
         ));
         Ok(self
             .code_scan(table, pred.clone(), std::slice::from_ref(&pred), &columns)?
-            .filter(pred)?
-            .project(columns)?
+            .filtered(pred)?
+            .projected(columns)?
             .alias(&alias)?
             .build()?)
     }
@@ -304,7 +342,9 @@ impl Gen {
             .filter(|f| !helper(f.name()))
             .map(|f| c(f.name()))
             .collect();
-        let plan = LogicalPlanBuilder::from(rel.plan).project(keep)?.build()?;
+        let plan = LogicalPlanBuilder::from(rel.plan)
+            .projected(keep)?
+            .build()?;
         Ok(Rel { plan, ..rel })
     }
 
@@ -342,7 +382,7 @@ impl Gen {
         }
         let plan = LogicalPlanBuilder::from(ctx.base.clone())
             .join_on(right, JoinType::Inner, vec![and_all(conds)])?
-            .project(cols)?
+            .projected(cols)?
             .build()?;
         Ok(Rel {
             plan,
@@ -380,8 +420,8 @@ impl Gen {
             .collect();
         let plan = LogicalPlanBuilder::from(rel.plan)
             .window(vec![rank])?
-            .filter(c("day_rank").eq(lit(n as u64)))?
-            .project(cols)?
+            .filtered(c("day_rank").eq(lit(n as u64)))?
+            .projected(cols)?
             .build()?;
         Ok(Rel { plan, ..rel })
     }
@@ -411,7 +451,7 @@ impl Gen {
             preds.push(c("ev_day").lt_eq(self.date_expr(hi)?));
         }
         let mut plan = LogicalPlanBuilder::from(rel.plan)
-            .filter(and_all(preds))?
+            .filtered(and_all(preds))?
             .build()?;
         match &w.calendar {
             None => {}
@@ -427,15 +467,15 @@ impl Gen {
                     }
                 };
                 plan = LogicalPlanBuilder::from(plan)
-                    .filter(key(c("ev_day")).eq(key(a)))?
+                    .filtered(key(c("ev_day")).eq(key(a)))?
                     .build()?;
             }
             Some(Calendar::SameStay(d)) => {
                 let a = self.date_expr(d)?;
                 let stays = self
                     .scan_cdm(Table::Visit)?
-                    .filter(c("kind").eq(lit("inpatient")))?
-                    .project(vec![
+                    .filtered(c("kind").eq(lit("inpatient")))?
+                    .projected(vec![
                         c("hospital_id"),
                         c("patient_id"),
                         day(c("start_date")).alias("stay_start_day"),
@@ -461,7 +501,7 @@ impl Gen {
                     .collect();
                 plan = LogicalPlanBuilder::from(left)
                     .join_on(stays, JoinType::LeftSemi, vec![on])?
-                    .project(cols)?
+                    .projected(cols)?
                     .build()?;
             }
         }
@@ -527,7 +567,7 @@ impl Gen {
         ]);
         let alias = self.fresh("it");
         let mut it_plan = LogicalPlanBuilder::from(rel.plan.clone())
-            .project(base)?
+            .projected(base)?
             .distinct()?
             .build()?;
         if !rel.ctx_level {
@@ -551,8 +591,8 @@ impl Gen {
         self.members = members;
         let (it, flag) = decided?;
         let passing = LogicalPlanBuilder::from(it.plan.clone())
-            .filter(coalesce(vec![flag, lit(false)]))?
-            .project(
+            .filtered(coalesce(vec![flag, lit(false)]))?
+            .projected(
                 keys.iter()
                     .map(|k| qc(&it.alias, k).alias(k))
                     .collect::<Vec<_>>(),
@@ -592,7 +632,7 @@ impl Gen {
             .collect();
         let plan = LogicalPlanBuilder::from(left)
             .join_on(passing, JoinType::LeftSemi, vec![and_all(on)])?
-            .project(cols)?
+            .projected(cols)?
             .build()?;
         Ok(Rel {
             plan,
@@ -627,7 +667,7 @@ impl Gen {
         let keys_r = keys_of("patient", &PERSON);
         Ok(LogicalPlanBuilder::from(left)
             .join(pat, JoinType::Inner, (keys_l, keys_r), None)?
-            .project(cols)?
+            .projected(cols)?
             .build()?)
     }
 }

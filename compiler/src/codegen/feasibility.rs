@@ -247,7 +247,11 @@ impl Gen {
             Some(set) if !set.is_empty() => analyte_in(set),
             _ => merged_or(items.iter().map(|(_, _, p)| p.clone()).collect()),
         };
-        let matched = self.scan_cdm(table)?.filter(rows)?.project(cols)?.build()?;
+        let matched = self
+            .scan_cdm(table)?
+            .filtered(rows)?
+            .projected(cols)?
+            .build()?;
         let matched = self.intermediate(table.name(), matched)?;
         // Each item's rows, by their own yes/no column (a row of two items is in each).
         let mut long: Option<LogicalPlanBuilder> = None;
@@ -255,8 +259,8 @@ impl Gen {
             // Items are numbered by their place in the request until the cube names them:
             // numbers are cheaper to group by than names.
             let one = LogicalPlanBuilder::from(matched.clone())
-                .filter(c(m))?
-                .project(vec![
+                .filtered(c(m))?
+                .projected(vec![
                     lit(*id as i64).alias("item"),
                     c("hospital_id"),
                     c("patient_id"),
@@ -275,7 +279,7 @@ impl Gen {
         let (birth_year, birth_md) = date_parts(c("birth_date"));
         let patient = self
             .scan_cdm(Table::Patient)?
-            .project(vec![
+            .projected(vec![
                 c("hospital_id"),
                 c("patient_id"),
                 c("sex"),
@@ -304,7 +308,7 @@ impl Gen {
                 ),
                 None,
             )?
-            .project(vec![
+            .projected(vec![
                 qc("r", "item").alias("item"),
                 qc("r", "hospital_id").alias("hospital_id"),
                 qc("r", "patient_id").alias("patient_id"),
@@ -357,7 +361,7 @@ impl Gen {
                 rows
             };
             Ok(rows
-                .project(vec![
+                .projected(vec![
                     c("item"),
                     c("hospital_id"),
                     c("patient_id"),
@@ -396,7 +400,7 @@ impl Gen {
                         sum(flag(c("valued"))).alias("persons_with_value"),
                     ],
                 )?
-                .project(vec![
+                .projected(vec![
                     c("item"),
                     c("hospital_id").alias("hospital"),
                     stratum_or_null("period", stratum),
@@ -463,7 +467,7 @@ impl Gen {
         };
         Ok(LogicalPlanBuilder::from(hospitals.clone())
             .union(network)?
-            .project(vec![
+            .projected(vec![
                 by_item(&|i| i.name.clone())?.alias("item"),
                 by_item(&|i| i.kind.name().to_string())?.alias("kind"),
                 c("hospital"),
@@ -482,7 +486,7 @@ impl Gen {
                 c("age_lo").sort(true, false),
                 c("sex").sort(true, false),
             ])?
-            .project(vec![
+            .projected(vec![
                 c("item"),
                 c("kind"),
                 c("hospital"),
@@ -587,7 +591,7 @@ fn summed_over(rows: &LogicalPlan, over: &str, total: Expr) -> Result<LogicalPla
                 .map(|n| cast(sum(c(n)), DataType::Int64).alias(*n))
                 .collect::<Vec<_>>(),
         )?
-        .project(columns)?
+        .projected(columns)?
         .build()?)
 }
 

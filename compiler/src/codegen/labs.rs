@@ -57,7 +57,7 @@ impl Gen {
             .expect("two or more factors")
             * lit(*scale);
         let derived = b
-            .project(vec![
+            .projected(vec![
                 qc(&first, "hospital_id").alias("hospital_id"),
                 qc(&first, "patient_id").alias("patient_id"),
                 qc(&first, "ev_day").alias("ev_day"),
@@ -83,7 +83,7 @@ impl Gen {
             )?
             .build()?;
         let derived_only = LogicalPlanBuilder::from(derived_only)
-            .project(
+            .projected(
                 std::iter::once("hospital_id")
                     .chain(["patient_id"])
                     .chain(EV_COLUMNS)
@@ -195,7 +195,11 @@ impl Gen {
         let raw = raw_lab_columns(&[column]);
         let scan = self.code_scan(Table::Lab, guarded(&codes, test.clone()), &[], &raw)?;
         let raw = read_unit_key(&scan, raw);
-        let scan = scan.filter(test)?.project(raw)?.project(columns)?.build()?;
+        let scan = scan
+            .filtered(test)?
+            .projected(raw)?
+            .projected(columns)?
+            .build()?;
         let mut rel = Rel {
             plan: scan,
             ctx_level: false,
@@ -220,7 +224,7 @@ impl Gen {
                     .reduce(Expr::or)
                     .expect("two or more members"),
             )?
-            .project(
+            .projected(
                 ["hospital_id", "patient_id"]
                     .into_iter()
                     .chain(EV_COLUMNS)
@@ -255,9 +259,9 @@ impl Gen {
         };
         let raw = read_unit_key(&scan, raw);
         Ok(scan
-            .filter(and_all(preds))?
-            .project(raw)?
-            .project(columns)?
+            .filtered(and_all(preds))?
+            .projected(raw)?
+            .projected(columns)?
             .build()?)
     }
 
@@ -338,7 +342,9 @@ impl Gen {
                 .map(|f| c(f.name()))
                 .collect();
             cols.push(c("sex").alias("ev_sex"));
-            let plan = LogicalPlanBuilder::from(rel.plan).project(cols)?.build()?;
+            let plan = LogicalPlanBuilder::from(rel.plan)
+                .projected(cols)?
+                .build()?;
             return Ok(Rel { plan, ..rel });
         }
         let rows_alias = self.fresh("rows");
@@ -347,7 +353,7 @@ impl Gen {
             .build()?;
         let pat = self
             .scan_cdm(Table::Patient)?
-            .project(vec![c("hospital_id"), c("patient_id"), c("sex")])?
+            .projected(vec![c("hospital_id"), c("patient_id"), c("sex")])?
             .alias("sex_of")?
             .build()?;
         let mut cols: Vec<Expr> = left
@@ -361,7 +367,7 @@ impl Gen {
         let keys_r = keys_of("sex_of", &PERSON);
         let plan = LogicalPlanBuilder::from(left)
             .join(pat, JoinType::Left, (keys_l, keys_r), None)?
-            .project(cols)?
+            .projected(cols)?
             .build()?;
         Ok(Rel { plan, ..rel })
     }
@@ -388,7 +394,7 @@ impl Gen {
         // no value and is no baseline.
         let rows = Rel {
             plan: LogicalPlanBuilder::from(rows.plan)
-                .filter(c("ev_value").is_not_null())?
+                .filtered(c("ev_value").is_not_null())?
                 .build()?,
             ..rows
         };
@@ -417,7 +423,7 @@ impl Gen {
         cols.push(qc(&b_alias, "baseline_value").alias(&name));
         let plan = LogicalPlanBuilder::from(left)
             .join(per_ctx, JoinType::Left, (keys_l, keys_r), None)?
-            .project(cols)?
+            .projected(cols)?
             .build()?;
         Ok((
             Rel {

@@ -8,6 +8,7 @@
 //! they generate: cohorts, events, labs, conditions and dates, outputs, shared scans, small
 //! expression helpers, the names the runtime also reads, and the plan text.
 
+mod build;
 mod cohort;
 mod conditions;
 mod coverage;
@@ -31,6 +32,7 @@ use datafusion_expr::{Expr, LogicalPlan, LogicalPlanBuilder, TableSource};
 use crate::cdm::Table;
 use crate::cir;
 use crate::diag::Internal;
+use build::Build;
 use expr::*;
 use shared::{Seen, shared_later, shares};
 
@@ -548,6 +550,11 @@ struct Gen {
     /// CDM tables read after the entries through a shared plan narrowed to the patients of
     /// every cohort's entries, and its name.
     later_shared: BTreeMap<Table, String>,
+    /// Each source's rows built so far, and the scans building them noted (replayed when the
+    /// same source is read again).
+    sources: BTreeMap<String, (LogicalPlan, Vec<shared::Note>)>,
+    /// The scans noted while a source is built.
+    noting: Option<Vec<shared::Note>>,
 }
 
 #[cfg(test)]

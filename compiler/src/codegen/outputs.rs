@@ -22,7 +22,7 @@ impl Gen {
         let rel = self.lift(rel, &ctx)?;
         // Follow-up ends at `end`: later events are not outcomes.
         let plan = LogicalPlanBuilder::from(rel.plan)
-            .filter(c("ev_day").lt_eq(c("end_day")))?
+            .filtered(c("ev_day").lt_eq(c("end_day")))?
             .aggregate(
                 ctx.keys.iter().map(|k| c(k)).collect::<Vec<_>>(),
                 vec![min(c("ev_day")).alias("outcome_day")],
@@ -133,7 +133,7 @@ impl Gen {
             .map(|k| k.sort(true, false))
             .collect();
         Ok(LogicalPlanBuilder::from(ctx.plan)
-            .project(cols)?
+            .projected(cols)?
             .sort(keys)?
             .build()?)
     }
@@ -207,7 +207,7 @@ impl Gen {
                     pre.push(lit(ScalarValue::Int64(None)).alias(format!("{o}_days")));
                 }
             }
-            let plan = LogicalPlanBuilder::from(ctx.plan).project(pre)?.build()?;
+            let plan = LogicalPlanBuilder::from(ctx.plan).projected(pre)?.build()?;
             parts.push(plan);
             strata_cols = names;
         }
@@ -273,7 +273,7 @@ impl Gen {
                 );
             }
         }
-        b = b.project(cols)?;
+        b = b.projected(cols)?;
         if !sort.is_empty() {
             b = b.sort(sort)?;
         }
@@ -293,7 +293,7 @@ impl Gen {
         let extra = vec![qc(&alias, "outcome_day").alias(format!("{outcome}_day"))];
         let plan = LogicalPlanBuilder::from(ctx.plan.clone())
             .join(right, JoinType::Left, (keys_l, keys_r), None)?
-            .project(Self::keep_all(&ctx.plan, &ctx.alias, extra, &[]))?
+            .projected(Self::keep_all(&ctx.plan, &ctx.alias, extra, &[]))?
             .alias(&ctx.alias)?
             .build()?;
         Ok(Ctx { plan, ..ctx })
@@ -305,7 +305,7 @@ impl Gen {
         let periods = coh.periods.as_ref().ok_or_else(|| internal("periods"))?;
         let ctx = self.periods(ctx, periods)?;
         let plan = LogicalPlanBuilder::from(ctx.plan.clone())
-            .filter(c("period_start_day").lt_eq(c("end_day")))?
+            .filtered(c("period_start_day").lt_eq(c("end_day")))?
             .alias(&ctx.alias)?
             .build()?;
         Ok(Ctx {
@@ -338,7 +338,7 @@ impl Gen {
             last_until = Some(until);
         }
         let values = LogicalPlanBuilder::values(rows)?
-            .project(vec![
+            .projected(vec![
                 c("column1").alias("period"),
                 c("column2").alias("start_offset"),
                 c("column3").alias("end_offset"),
@@ -357,7 +357,7 @@ impl Gen {
         ];
         let plan = LogicalPlanBuilder::from(ctx.plan.clone())
             .cross_join(values)?
-            .project(Self::keep_all(&ctx.plan, &ctx.alias, extra, &[]))?
+            .projected(Self::keep_all(&ctx.plan, &ctx.alias, extra, &[]))?
             .alias(&ctx.alias)?
             .build()?;
         let mut keys = ctx.keys.clone();
@@ -432,7 +432,7 @@ impl Gen {
         let rel = self.events(ev, None)?;
         let tested_alias = self.fresh("tested");
         let periods = LogicalPlanBuilder::from(ctx.plan.clone())
-            .project(vec![
+            .projected(vec![
                 c("hospital_id"),
                 c("patient_id"),
                 c("index_day"),
@@ -450,7 +450,7 @@ impl Gen {
         ]);
         let tested = LogicalPlanBuilder::from(periods)
             .join_on(tests, JoinType::LeftMark, vec![on])?
-            .project(vec![
+            .projected(vec![
                 c("hospital_id"),
                 c("patient_id"),
                 c("index_day"),
@@ -491,7 +491,7 @@ impl Gen {
         }
         let history = LogicalPlanBuilder::from(tested)
             .window(vec![before])?
-            .project(cols)?
+            .projected(cols)?
             .alias(&tested_alias)?
             .build()?;
         let keys = ["hospital_id", "patient_id", "index_day", "period"];
@@ -505,7 +505,7 @@ impl Gen {
         }
         let plan = LogicalPlanBuilder::from(ctx.plan.clone())
             .join(history, JoinType::Left, (keys_l, keys_r), None)?
-            .project(Self::keep_all(&ctx.plan, &alias, extra, &[]))?
+            .projected(Self::keep_all(&ctx.plan, &alias, extra, &[]))?
             .alias(&alias)?
             .build()?;
         Ok((Ctx { plan, ..ctx }, c(&name), tested.map(|t| c(&t))))

@@ -52,7 +52,11 @@ impl Gen {
             .filter(|col| seen.columns.contains(col.name))
             .map(|col| c(col.name))
             .collect();
-        Ok(self.scan_cdm(table)?.filter(any)?.project(keep)?.build()?)
+        Ok(self
+            .scan_cdm(table)?
+            .filtered(any)?
+            .projected(keep)?
+            .build()?)
     }
 
     /// A scan of `table` for a code-set test. For a cohort's entry events: records what it
@@ -64,16 +68,17 @@ impl Gen {
         preds: &[Expr],
         columns: &[Expr],
     ) -> Result<LogicalPlanBuilder> {
-        let seen = if self.in_entry {
-            self.seen.entry(table).or_default()
-        } else {
-            self.later_seen.entry(table).or_default()
-        };
-        seen.preds.push(codes);
-        for e in preds.iter().chain(columns) {
-            seen.columns
-                .extend(e.column_refs().into_iter().map(|c| c.name.clone()));
-        }
+        let columns = preds
+            .iter()
+            .chain(columns)
+            .flat_map(|e| e.column_refs().into_iter().map(|c| c.name.clone()))
+            .collect();
+        self.note_scan(Note {
+            in_entry: self.in_entry,
+            table,
+            codes,
+            columns,
+        });
         let shared = if self.in_entry {
             self.shared.get(&table)
         } else {
@@ -85,13 +90,26 @@ impl Gen {
         }
     }
 
+    /// Records a code-set scan in what the shared reads must select.
+    pub(super) fn note_scan(&mut self, note: Note) {
+        if let Some(notes) = &mut self.noting {
+            notes.push(note.clone());
+        }
+        let seen = match note.in_entry {
+            true => self.seen.entry(note.table).or_default(),
+            false => self.later_seen.entry(note.table).or_default(),
+        };
+        seen.preds.push(note.codes);
+        seen.columns.extend(note.columns);
+    }
+
     /// The patients some cohort entered, once each.
     pub(super) fn entered(&self, p: &cir::Program) -> Result<LogicalPlan> {
         let mut entered: Option<LogicalPlanBuilder> = None;
         for coh in &p.cohorts {
             let patients = self
                 .scan(&format!("entries_{}", coh.name))?
-                .project(KEYS.map(c).to_vec())?
+                .projected(KEYS.map(c).to_vec())?
                 .build()?;
             entered = Some(match entered {
                 None => LogicalPlanBuilder::from(patients),
@@ -131,7 +149,7 @@ impl Gen {
         // conversion (statins: 0.66 s per outcome on 0.4 M rows).
         let mut cols: Vec<Expr> = rows.schema().fields().iter().map(|f| c(f.name())).collect();
         cols.push(super::labs::unit_key().alias("unit_key"));
-        Ok(LogicalPlanBuilder::from(rows).project(cols)?.build()?)
+        Ok(LogicalPlanBuilder::from(rows).projected(cols)?.build()?)
     }
 }
 
@@ -226,6 +244,16 @@ fn reads_a_result(plan: &LogicalPlan) -> bool {
         Ok(TreeNodeRecursion::Continue)
     });
     found
+}
+
+/// One code-set scan: whether of a cohort's entries, its table, its code test and the columns
+/// it reads.
+#[derive(Debug, Clone)]
+pub(super) struct Note {
+    in_entry: bool,
+    table: Table,
+    codes: Expr,
+    columns: Vec<String>,
 }
 
 /// The code-set scans of one CDM table: their code tests (one per scan) and every column
