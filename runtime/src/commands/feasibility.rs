@@ -180,7 +180,7 @@ pub fn feasibility(args: &FeasibilityArgs) -> Result<ExitCode> {
         .await?;
         Ok::<_, Error>((parts, hospitals))
     })?;
-    let cube = Cube::protect_rows(calendar, pool(&parts)?)?;
+    let cube = Cube::protect_rows(calendar, pool(parts)?)?;
     // Items that matched nothing, where.
     let mut matched_nothing: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let found: std::collections::BTreeSet<(&str, &str)> = cube
@@ -387,18 +387,31 @@ async fn hospitals_of(engine: &engine::Engine) -> Result<Vec<String>> {
 /// script; returns the files written.
 pub(crate) fn write(dir: &Path, cube: &Cube, items: &str, script: &str) -> Result<Vec<String>> {
     let table = cube.table()?;
-    crate::output::write_table(&dir.join("feasibility.parquet"), &table, false)?;
-    crate::output::write_table(&dir.join("feasibility.csv"), &table, true)?;
     let put = |name: &str, text: &str| {
         fs::write(dir.join(name), text)
             .map_err(|e| Error::context(format!("cannot write {name}"), e))
     };
-    put(
-        "feasibility.html",
-        &cube.html(
-            "Feasibility counts (集計情報): persons per item, by period and sex, for the network",
-        ),
-    )?;
+    // The three renderings of the cube at once, on the machine's cores.
+    let (parquet, csv, html) = std::thread::scope(|s| {
+        let parquet =
+            s.spawn(|| crate::output::write_table(&dir.join("feasibility.parquet"), &table, false));
+        let csv =
+            s.spawn(|| crate::output::write_table(&dir.join("feasibility.csv"), &table, true));
+        let html = put(
+            "feasibility.html",
+            &cube.html(
+                "Feasibility counts (集計情報): persons per item, by period and sex, for the network",
+            ),
+        );
+        let joined = |h: std::thread::ScopedJoinHandle<'_, Result<()>>| {
+            h.join()
+                .unwrap_or_else(|_| Err(Error::new("internal error: writing the cube failed")))
+        };
+        (joined(parquet), joined(csv), html)
+    });
+    parquet?;
+    csv?;
+    html?;
     put("items.txt", items)?;
     put("request.mid", script)?;
     Ok([

@@ -308,7 +308,7 @@ fn pool_counts(
             .map_err(|e| Error::new(format!("{}: the counts of {h}: {e}", x.dir.display())))?;
         parts.push((h.clone(), cube::exact_rows(calendar, &[b])?));
     }
-    let rows = cube::pool(&parts)?;
+    let rows = cube::pool(parts)?;
     std::fs::create_dir_all(dir.join("feasibility"))
         .map_err(|e| Error::context("cannot create feasibility/", e))?;
     output::write_table(

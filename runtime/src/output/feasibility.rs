@@ -199,10 +199,9 @@ fn order(r: &Row) -> Order<'_> {
 /// The network's exact rows from the hospitals' (each from its own extraction): every
 /// hospital row kept, the network's rows their sums. A hospital's part may hold only its own
 /// rows and its network rows (which, at one hospital, are its own again).
-pub fn pool(parts: &[(String, Vec<Row>)]) -> Result<Vec<Row>> {
-    let mut rows = Vec::new();
-    let mut network: BTreeMap<[String; 5], Row> = BTreeMap::new();
-    for (hospital, part) in parts {
+pub fn pool(parts: Vec<(String, Vec<Row>)>) -> Result<Vec<Row>> {
+    let mut network: BTreeMap<[&str; 5], Row> = BTreeMap::new();
+    for (hospital, part) in &parts {
         for r in part {
             if r.hospital == "network" {
                 continue;
@@ -214,11 +213,11 @@ pub fn pool(parts: &[(String, Vec<Row>)]) -> Result<Vec<Row>> {
                 )));
             }
             let key = [
-                r.item.clone(),
-                r.period.clone(),
-                r.age_band.clone(),
-                r.sex.clone(),
-                r.kind.clone(),
+                r.item.as_str(),
+                r.period.as_str(),
+                r.age_band.as_str(),
+                r.sex.as_str(),
+                r.kind.as_str(),
             ];
             let n = network.entry(key).or_insert_with(|| Row {
                 hospital: "network".into(),
@@ -231,13 +230,22 @@ pub fn pool(parts: &[(String, Vec<Row>)]) -> Result<Vec<Row>> {
                     (a, b) => a.or(b),
                 };
             }
-            rows.push(r.clone());
         }
     }
-    rows.extend(network.into_values().map(|mut r| {
-        r.shown = r.exact.map(shown);
-        r
-    }));
+    let network: Vec<Row> = network
+        .into_values()
+        .map(|mut r| {
+            r.shown = r.exact.map(shown);
+            r
+        })
+        .collect();
+    // The hospitals' rows are moved, not copied: a network's cube is half a million rows.
+    let mut rows =
+        Vec::with_capacity(parts.iter().map(|(_, p)| p.len()).sum::<usize>() + network.len());
+    for (_, part) in parts {
+        rows.extend(part.into_iter().filter(|r| r.hospital != "network"));
+    }
+    rows.extend(network);
     rows.sort_by(|a, b| order(a).cmp(&order(b)));
     Ok(rows)
 }
@@ -272,7 +280,11 @@ impl Cube {
     /// No sum and no relation joins two items, so each item is protected on its own, on as
     /// many threads as the machine has; the result does not depend on which thread took it.
     pub fn protect_rows(calendar: Calendar, mut rows: Vec<Row>) -> Result<Cube> {
-        rows.sort_by(|a, b| order(a).cmp(&order(b)));
+        // Pooled rows come sorted; sorting would still take a scratch copy of them all.
+        if !rows.is_sorted_by(|a, b| order(a) <= order(b)) {
+            rows.sort_by(|a, b| order(a).cmp(&order(b)));
+        }
+        let total = rows.len();
         let mut items: Vec<Vec<Row>> = Vec::new();
         for r in rows {
             match items.last_mut() {
@@ -286,18 +298,20 @@ impl Cube {
         let threads = std::thread::available_parallelism()
             .map_or(1, |n| n.get())
             .min(items.len().max(1));
+        // Each item's rows are taken by the thread that protects them, not copied.
+        let items: Vec<std::sync::Mutex<Vec<Row>>> =
+            items.into_iter().map(std::sync::Mutex::new).collect();
         std::thread::scope(|s| {
             for _ in 0..threads {
                 s.spawn(|| {
                     loop {
                         let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                         let Some(rows) = items.get(k) else { break };
-                        let mut cube = Cube {
-                            calendar,
-                            rows: rows.clone(),
+                        let Ok(mut rows) = rows.lock().map(|mut r| std::mem::take(&mut *r)) else {
+                            break;
                         };
-                        let result = witness::protect(&mut cube.rows)
-                            .map(|_| cube.rows)
+                        let result = witness::protect(&mut rows)
+                            .map(|_| rows)
                             .map_err(Error::new);
                         if let Ok(mut slot) = done[k].lock() {
                             *slot = Some(result);
@@ -306,7 +320,7 @@ impl Cube {
                 });
             }
         });
-        let mut rows = Vec::new();
+        let mut rows = Vec::with_capacity(total);
         for slot in done {
             let result = slot.into_inner().ok().flatten().ok_or_else(|| {
                 Error::new("internal error: an item's disclosure control did not finish")
@@ -1223,8 +1237,11 @@ mod tests {
         ]);
         let part =
             |h: &str| -> Vec<Row> { rows.iter().filter(|r| r.hospital == h).cloned().collect() };
-        let pooled =
-            pool(&[("H01".into(), part("H01")), ("H02".into(), part("H02"))]).expect("pools");
+        let pooled = pool(vec![
+            ("H01".into(), part("H01")),
+            ("H02".into(), part("H02")),
+        ])
+        .expect("pools");
         let mut direct = rows.clone();
         direct.sort_by(|a, b| order(a).cmp(&order(b)));
         let key = |r: &Row| (r.hospital.clone(), r.period.clone(), r.sex.clone(), r.exact);
@@ -1232,7 +1249,7 @@ mod tests {
             pooled.iter().map(key).collect::<Vec<_>>(),
             direct.iter().map(key).collect::<Vec<_>>()
         );
-        let e = pool(&[("H01".into(), part("H02"))]).expect_err("refused");
+        let e = pool(vec![("H01".into(), part("H02"))]).expect_err("refused");
         assert!(
             e.to_string()
                 .contains("a hospital returns only its own counts"),

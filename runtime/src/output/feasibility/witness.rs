@@ -268,20 +268,6 @@ pub(super) struct Witness {
     pub corners: Corners,
 }
 
-/// The rows of a move of one step per stratum, each gaining its amount in the measures `ms`.
-fn in_measures(corners: Vec<(usize, i64)>, ms: &[usize]) -> Corners {
-    corners
-        .into_iter()
-        .map(|(j, a)| {
-            let mut g = [0; 4];
-            for &m in ms {
-                g[m] = a;
-            }
-            (j, g)
-        })
-        .collect()
-}
-
 /// Two moves made one: `b` times `sign` added to `a`; rows left unchanged are dropped.
 fn merge(mut a: Corners, b: Corners, sign: i64) -> Corners {
     for (j, g) in b {
@@ -399,8 +385,7 @@ fn products(
         let mut pick = [0usize; DIMS];
         'combos: loop {
             let chosen = [0, 1, 2].map(|d| steps[d][pick[d]]);
-            let c =
-                product(grid, &chosen, delta).and_then(|k| check(rows, grid, in_measures(k, &ms)));
+            let c = product(grid, &chosen, delta, &ms).and_then(|k| check(rows, grid, k));
             if keep_cheaper(&mut best, c)
                 && best.as_ref().is_some_and(|b| b.cost == Cost::default())
             {
@@ -494,15 +479,14 @@ fn split(
     for h in &hospital {
         for s in &sex {
             for a in &time_not {
-                let Some(first) = product(grid, &[*h, *a, *s], delta) else {
+                let Some(first) = product(grid, &[*h, *a, *s], delta, &not) else {
                     continue;
                 };
-                let first = in_measures(first, &not);
                 for b in &time_adding {
-                    let Some(second) = product(grid, &[*h, *b, *s], delta) else {
+                    let Some(second) = product(grid, &[*h, *b, *s], delta, &adding) else {
                         continue;
                     };
-                    let corners = merge(first.clone(), in_measures(second, &adding), 1);
+                    let corners = merge(first.clone(), second, 1);
                     keep_cheaper(&mut best, check(rows, grid, corners));
                 }
             }
@@ -771,19 +755,25 @@ fn spread(
     out
 }
 
-/// The rows a move of one step per stratum changes, with what each gains; `None` where one
-/// of them does not exist, or where two steps spread (their product would split a person).
-fn product(grid: &Grid, steps: &[Step; DIMS], delta: i64) -> Option<Vec<(usize, i64)>> {
+/// The rows a move of one step per stratum changes, each gaining its amount in the measures
+/// `ms`; `None` where one of them does not exist, or where two steps spread (their product
+/// would split a person).
+fn product(grid: &Grid, steps: &[Step; DIMS], delta: i64, ms: &[usize]) -> Option<Corners> {
     let scale = match steps.iter().filter(|s| s.spread).count() {
         0 => delta,
         1 => 1,
         _ => return None,
     };
-    let mut corners: Vec<(usize, i64)> = Vec::with_capacity(12);
+    let mut corners: Corners = Vec::with_capacity(12);
     for a in &steps[0].levels[..steps[0].len] {
         for b in &steps[1].levels[..steps[1].len] {
             for c in &steps[2].levels[..steps[2].len] {
-                corners.push((grid.row(&[a.0, b.0, c.0])?, scale * a.1 * b.1 * c.1));
+                let amount = scale * a.1 * b.1 * c.1;
+                let mut gains = [0; 4];
+                for &m in ms {
+                    gains[m] = amount;
+                }
+                corners.push((grid.row(&[a.0, b.0, c.0])?, gains));
             }
         }
     }
@@ -856,13 +846,14 @@ fn difference(
                 else {
                     continue;
                 };
-                let (Some(plus), Some(minus)) =
-                    (product(grid, &plus, delta), product(grid, &minus, delta))
-                else {
+                let (Some(plus), Some(minus)) = (
+                    product(grid, &plus, delta, ms),
+                    product(grid, &minus, delta, ms),
+                ) else {
                     continue;
                 };
                 // Rows in both cancel: the shared totals.
-                let corners = merge(in_measures(plus, ms), in_measures(minus, ms), -1);
+                let corners = merge(plus, minus, -1);
                 keep_cheaper(&mut best, check(rows, grid, corners));
             }
         }
