@@ -1,4 +1,4 @@
-//! Projections and filters onto a builder without its walk of the whole input plan per
+//! Projections, filters and aggregates onto a builder without its walk of the whole input plan per
 //! unqualified column (`LogicalPlanBuilder::normalize` looks for `USING` joins each time):
 //! with the dozens of columns of each step over plans hundreds of nodes deep, that walk was
 //! most of `mid compile`.
@@ -7,17 +7,20 @@ use std::sync::Arc;
 
 use datafusion_common::tree_node::{Transformed, TransformedResult, TreeNode};
 use datafusion_expr::utils::columnize_expr;
-use datafusion_expr::{Expr, Filter, LogicalPlan, LogicalPlanBuilder, Projection};
+use datafusion_expr::{Aggregate, Expr, Filter, LogicalPlan, LogicalPlanBuilder, Projection};
 
 use super::Result;
 
-/// What `LogicalPlanBuilder::project` and `filter` do, for plans without `USING` joins (code
-/// generation makes none): each column resolved against the input's schemas once.
+/// What `LogicalPlanBuilder::project`, `filter` and `aggregate` do, for plans without `USING`
+/// joins (code generation makes none) and builders without implicit groupings (the default):
+/// each column resolved against the input's schemas once.
 pub(super) trait Build: Sized {
     /// The builder's `project`.
     fn projected(self, exprs: impl IntoIterator<Item = Expr>) -> Result<LogicalPlanBuilder>;
     /// The builder's `filter`.
     fn filtered(self, pred: Expr) -> Result<LogicalPlanBuilder>;
+    /// The builder's `aggregate`.
+    fn aggregated(self, group: Vec<Expr>, aggr: Vec<Expr>) -> Result<LogicalPlanBuilder>;
 }
 
 impl Build for LogicalPlanBuilder {
@@ -37,6 +40,16 @@ impl Build for LogicalPlanBuilder {
         let input = self.build()?;
         let filter = Filter::try_new(resolved(pred, &input)?, Arc::new(input))?;
         Ok(LogicalPlanBuilder::from(LogicalPlan::Filter(filter)))
+    }
+
+    fn aggregated(self, group: Vec<Expr>, aggr: Vec<Expr>) -> Result<LogicalPlanBuilder> {
+        let input = self.build()?;
+        let resolve = |es: Vec<Expr>| -> Result<Vec<Expr>> {
+            es.into_iter().map(|e| resolved(e, &input)).collect()
+        };
+        let (group, aggr) = (resolve(group)?, resolve(aggr)?);
+        let aggregate = Aggregate::try_new(Arc::new(input), group, aggr)?;
+        Ok(LogicalPlanBuilder::from(LogicalPlan::Aggregate(aggregate)))
     }
 }
 

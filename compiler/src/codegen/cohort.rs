@@ -65,14 +65,14 @@ impl Gen {
                 } else {
                     max(c("ev_day"))
                 };
-                LogicalPlanBuilder::from(entry.plan).aggregate(
+                LogicalPlanBuilder::from(entry.plan).aggregated(
                     vec![c("hospital_id"), c("patient_id")],
                     vec![pick.alias("ev_day")],
                 )?
             }
             Pick::Nth(_) | Pick::Every => {
                 let picked = self.pick(entry, coh.entry.pick, None)?;
-                LogicalPlanBuilder::from(picked.plan).aggregate(
+                LogicalPlanBuilder::from(picked.plan).aggregated(
                     vec![c("hospital_id"), c("patient_id"), c("ev_day")],
                     Vec::<Expr>::new(),
                 )?
@@ -211,7 +211,7 @@ impl Gen {
                 })
                 .collect::<Result<_>>()?;
             let steps = union
-                .aggregate(ctx.keys.iter().map(|k| c(k)).collect::<Vec<_>>(), flags)?
+                .aggregated(ctx.keys.iter().map(|k| c(k)).collect::<Vec<_>>(), flags)?
                 .alias("steps")?
                 .build()?;
             let mut cols: Vec<Expr> = ctx
@@ -321,7 +321,7 @@ impl Gen {
         }
         Ok(self
             .scan(&format!("steps_{}", coh.name))?
-            .aggregate(Vec::<Expr>::new(), aggs)?
+            .aggregated(Vec::<Expr>::new(), aggs)?
             .build()?)
     }
 
@@ -387,7 +387,7 @@ impl Gen {
                 new_era.alias("new_era"),
             ])?
             .window(vec![era_no])?
-            .aggregate(
+            .aggregated(
                 vec![c("hospital_id"), c("patient_id"), c("era_no")],
                 vec![
                     min(c("ev_day")).alias("era_start_day"),
@@ -415,7 +415,7 @@ impl Gen {
         let plan = LogicalPlanBuilder::from(ctx.plan.clone())
             .join_on(eras, JoinType::Left, vec![on])?
             // Overlapping eras (grace longer than gap) both contain index: take the latest.
-            .aggregate(
+            .aggregated(
                 group,
                 vec![
                     max(qc(&eras_alias, "era_start_day")).alias(&start),

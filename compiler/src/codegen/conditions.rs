@@ -148,7 +148,7 @@ impl Gen {
                     (m, true)
                 } else {
                     let m = LogicalPlanBuilder::from(rel.plan)
-                        .aggregate(
+                        .aggregated(
                             keys.iter().map(|k| c(k)).collect::<Vec<_>>(),
                             vec![counted(u).alias("n")],
                         )?
@@ -309,7 +309,7 @@ impl Gen {
             i => format!("the_{what}_{}", i + 1),
         };
         let per = LogicalPlanBuilder::from(rel.plan)
-            .aggregate(
+            .aggregated(
                 ctx.keys.iter().map(|k| c(k)).collect::<Vec<_>>(),
                 aggs.iter()
                     .enumerate()

@@ -160,7 +160,7 @@ impl Gen {
         }
         Ok(self
             .scan_cdm(table)?
-            .aggregate(vec![c("hospital_id")], aggs)?
+            .aggregated(vec![c("hospital_id")], aggs)?
             .sort(vec![c("hospital_id").sort(true, false)])?
             .build()?)
     }
@@ -191,7 +191,7 @@ impl Gen {
         let plan = self
             .scan_cdm(Table::Lab)?
             .filtered(analyte_guarded(of_items))?
-            .aggregate(keys, vec![count(lit(1)).alias("rows")])?
+            .aggregated(keys, vec![count(lit(1)).alias("rows")])?
             .build()?;
         self.intermediate("item_rows", plan)
     }
@@ -202,7 +202,7 @@ impl Gen {
         let unmapped = standard_code(Table::Lab).ok_or_else(|| internal("lab without codes"))?;
         let totals = self
             .scan_cdm(Table::Lab)?
-            .aggregate(
+            .aggregated(
                 vec![c("hospital_id")],
                 vec![
                     count(lit(1)).alias("rows"),
@@ -220,7 +220,7 @@ impl Gen {
             );
         }
         let matched = LogicalPlanBuilder::from(items)
-            .aggregate(vec![c("hospital_id")], aggs)?
+            .aggregated(vec![c("hospital_id")], aggs)?
             .alias("matched")?
             .build()?;
         let mut cols = vec![
@@ -289,7 +289,7 @@ impl Gen {
                 c("unit"),
                 c("rows"),
             ])?
-            .aggregate(
+            .aggregated(
                 vec![c("hospital_id"), c("item"), c("unit")],
                 vec![sum(c("rows")).alias("rows")],
             )?

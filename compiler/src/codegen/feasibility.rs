@@ -324,7 +324,7 @@ impl Gen {
         let records = self.intermediate(&format!("{}_records", table.name()), records)?;
         let drug = kind == ItemKind::Drug;
         let per_patient = |stratum: &str| -> Result<LogicalPlan> {
-            let rows = LogicalPlanBuilder::from(records.clone()).aggregate(
+            let rows = LogicalPlanBuilder::from(records.clone()).aggregated(
                 vec![
                     c("item"),
                     c("hospital_id"),
@@ -391,7 +391,7 @@ impl Gen {
             keys.extend(stratum.map(c));
             keys.push(c("sex"));
             Ok(rows
-                .aggregate(
+                .aggregated(
                     keys,
                     vec![
                         count(lit(1)).alias("persons"),
@@ -416,7 +416,7 @@ impl Gen {
         let period = counted(LogicalPlanBuilder::from(by_period.clone()), Some("period"))?;
         let age = counted(LogicalPlanBuilder::from(by_age.clone()), Some("age_lo"))?;
         // A patient has rows in several age bands: one row per patient first.
-        let patients = LogicalPlanBuilder::from(by_age.clone()).aggregate(
+        let patients = LogicalPlanBuilder::from(by_age.clone()).aggregated(
             vec![c("item"), c("hospital_id"), c("patient_id"), c("sex")],
             vec![
                 sum(c("records")).alias("records"),
@@ -580,7 +580,7 @@ fn summed_over(rows: &LogicalPlan, over: &str, total: Expr) -> Result<LogicalPla
         .collect();
     columns.extend(COUNTS.iter().map(|n| c(n)));
     Ok(LogicalPlanBuilder::from(rows.clone())
-        .aggregate(
+        .aggregated(
             STRATA
                 .iter()
                 .filter(|k| **k != over)

@@ -401,7 +401,7 @@ impl Gen {
         let rows = self.pick(rows, Pick::Last, Some(ctx))?;
         let b_alias = self.fresh("baseline");
         let per_ctx = LogicalPlanBuilder::from(rows.plan)
-            .aggregate(
+            .aggregated(
                 ctx.keys.iter().map(|k| c(k)).collect::<Vec<_>>(),
                 vec![max(c("ev_value")).alias("baseline_value")],
             )?

@@ -23,7 +23,7 @@ impl Gen {
         // Follow-up ends at `end`: later events are not outcomes.
         let plan = LogicalPlanBuilder::from(rel.plan)
             .filtered(c("ev_day").lt_eq(c("end_day")))?
-            .aggregate(
+            .aggregated(
                 ctx.keys.iter().map(|k| c(k)).collect::<Vec<_>>(),
                 vec![min(c("ev_day")).alias("outcome_day")],
             )?
@@ -251,7 +251,7 @@ impl Gen {
         let stratum = |i: usize| c(&format!("stratum_{}", i + 1));
         let group: Vec<Expr> = (0..strata_cols.len()).map(stratum).collect();
         let sort: Vec<Sort> = strata_cols.iter().map(|s| c(s).sort(true, true)).collect();
-        let mut b = union.aggregate(group, aggs)?;
+        let mut b = union.aggregated(group, aggs)?;
         // Counts of an outcome defined in another cohort of the report do not apply: null.
         let mut cols: Vec<Expr> = strata_cols
             .iter()
