@@ -215,11 +215,7 @@ impl Gen {
     pub(super) fn source(&mut self, s: &cir::Source) -> Result<LogicalPlan> {
         // The same rows asked for again (each of thirty cohorts' outcome, the same lab item
         // in a step and an outcome) are the plan already built, and note the same scans.
-        let table = s.domain.table();
-        let shared = match self.in_entry {
-            true => self.shared.get(&table),
-            false => self.later_shared.get(&table),
-        };
+        let shared = self.shared_read(s.domain.table());
         let key = format!(
             "{} {:?} {:?} {:?} {:?} {:?} {:?} {} {:?}",
             self.in_entry,

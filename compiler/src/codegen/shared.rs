@@ -79,14 +79,18 @@ impl Gen {
             codes,
             columns,
         });
-        let shared = if self.in_entry {
-            self.shared.get(&table)
-        } else {
-            self.later_shared.get(&table)
-        };
-        match shared.cloned() {
+        match self.shared_read(table).cloned() {
             Some(name) => self.scan(&name),
             None => self.scan_cdm(table),
+        }
+    }
+
+    /// The shared read a code-set scan of `table` reads here (in a cohort's entries or
+    /// after them), if there is one.
+    pub(super) fn shared_read(&self, table: Table) -> Option<&String> {
+        match self.in_entry {
+            true => self.shared.get(&table),
+            false => self.later_shared.get(&table),
         }
     }
 

@@ -240,15 +240,19 @@ pub fn pool(parts: Vec<(String, Vec<Row>)>) -> Result<Vec<Row>> {
         })
         .collect();
     // The hospitals' rows are moved, not copied: a network's cube is half a million rows.
-    // They are sorted item by item (the item comes first in the order): a sort of one
-    // item's rows stays in the processor's cache.
-    let total = parts.iter().map(|(_, p)| p.len()).sum::<usize>() + network.len();
-    let mut items: BTreeMap<String, Vec<Row>> = BTreeMap::new();
     let rows = parts
         .into_iter()
         .flat_map(|(_, part)| part)
         .filter(|r| r.hospital != "network")
         .chain(network);
+    Ok(by_item(rows).into_iter().flatten().collect())
+}
+
+/// Rows grouped by item, in cube order within each: the item comes first in the order, so
+/// each item's rows are sorted on their own (a sort that stays in the processor's cache,
+/// where one of half a million rows did not).
+fn by_item(rows: impl IntoIterator<Item = Row>) -> Vec<Vec<Row>> {
+    let mut items: BTreeMap<String, Vec<Row>> = BTreeMap::new();
     for r in rows {
         match items.get_mut(&r.item) {
             Some(item) => item.push(r),
@@ -257,12 +261,13 @@ pub fn pool(parts: Vec<(String, Vec<Row>)>) -> Result<Vec<Row>> {
             }
         }
     }
-    let mut rows = Vec::with_capacity(total);
-    for (_, mut item) in items {
-        item.sort_by(|a, b| order(a).cmp(&order(b)));
-        rows.append(&mut item);
-    }
-    Ok(rows)
+    items
+        .into_values()
+        .map(|mut item| {
+            item.sort_by(|a, b| order(a).cmp(&order(b)));
+            item
+        })
+        .collect()
 }
 
 /// The exact counts as a table (the data center's pooled counts, never released).
@@ -294,19 +299,9 @@ impl Cube {
     ///
     /// No sum and no relation joins two items, so each item is protected on its own, on as
     /// many threads as the machine has; the result does not depend on which thread took it.
-    pub fn protect_rows(calendar: Calendar, mut rows: Vec<Row>) -> Result<Cube> {
-        // Pooled rows come sorted; sorting would still take a scratch copy of them all.
-        if !rows.is_sorted_by(|a, b| order(a) <= order(b)) {
-            rows.sort_by(|a, b| order(a).cmp(&order(b)));
-        }
+    pub fn protect_rows(calendar: Calendar, rows: Vec<Row>) -> Result<Cube> {
         let total = rows.len();
-        let mut items: Vec<Vec<Row>> = Vec::new();
-        for r in rows {
-            match items.last_mut() {
-                Some(last) if last[0].item == r.item => last.push(r),
-                _ => items.push(vec![r]),
-            }
-        }
+        let items = by_item(rows);
         let next = std::sync::atomic::AtomicUsize::new(0);
         let done: Vec<std::sync::Mutex<Option<Result<Vec<Row>>>>> =
             items.iter().map(|_| std::sync::Mutex::new(None)).collect();
