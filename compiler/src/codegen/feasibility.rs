@@ -2,7 +2,8 @@
 //! set, a condition, a lab item, each the entry of one generated cohort — the persons and
 //! records by calendar period, age band and sex, per hospital and for the network; for drugs
 //! also new users, for lab items also persons with a numeric result. Each CDM table an item
-//! is in is read once: its matching rows carry one yes/no column per item, and each item's
+//! is in is read once: its matching rows carry one yes/no column per item (or, for lab items
+//! that are one analyte each, one item number looked up from the analyte), and each item's
 //! rows are taken from that (`tmp_feasibility_<table>`). Counts are exact here; the runtime
 //! applies disclosure control to the whole cube before anything is written.
 
@@ -226,8 +227,36 @@ impl Gen {
             day(c("date")).alias("day"),
             valued.alias("valued"),
         ];
-        for ((_, _, pred), m) in items.iter().zip(&marks) {
-            cols.push(pred.clone().alias(m));
+        // Lab items that are one analyte and the same further test (the blood specimens) are
+        // told apart by one lookup of the analyte, not one comparison per item, and their
+        // rows taken in one pass: a row is in at most one of them.
+        let classes = if table == Table::Lab {
+            analyte_classes(items)
+        } else {
+            Vec::new()
+        };
+        let in_class: BTreeSet<usize> = classes
+            .iter()
+            .flat_map(|k| k.members.iter().map(|(_, at)| *at))
+            .collect();
+        for (k, class) in classes.iter().enumerate() {
+            let mut lookup = datafusion_expr::case(c("analyte"));
+            for (analyte, at) in &class.members {
+                lookup = lookup.when(lit(analyte.clone()), lit(items[*at].0 as i64));
+            }
+            cols.push(
+                lookup
+                    .otherwise(null_i64())?
+                    .alias(format!("class_{}", k + 1)),
+            );
+            if let Some(rest) = &class.rest {
+                cols.push(rest.clone().alias(format!("class_{}_test", k + 1)));
+            }
+        }
+        for (at, ((_, _, pred), m)) in items.iter().zip(&marks).enumerate() {
+            if !in_class.contains(&at) {
+                cols.push(pred.clone().alias(m));
+            }
         }
         // Lab items guarded by their analytes read the rows of those analytes, a test the
         // Parquet reader makes cheaply and skips pages by; their yes/no columns then sort the
@@ -253,15 +282,33 @@ impl Gen {
             .projected(cols)?
             .build()?;
         let matched = self.intermediate(table.name(), matched)?;
-        // Each item's rows, by their own yes/no column (a row of two items is in each).
+        // Each item's rows, by their own yes/no column (a row of two items is in each), and
+        // each class's rows by their item's number.
         let mut long: Option<LogicalPlanBuilder> = None;
-        for ((id, _, _), m) in items.iter().zip(&marks) {
-            // Items are numbered by their place in the request until the cube names them:
-            // numbers are cheaper to group by than names.
+        let mut branches: Vec<(Expr, Expr)> = Vec::new();
+        for (k, class) in classes.iter().enumerate() {
+            let item = c(&format!("class_{}", k + 1));
+            let rows = match class.rest {
+                Some(_) => item
+                    .clone()
+                    .is_not_null()
+                    .and(c(&format!("class_{}_test", k + 1))),
+                None => item.clone().is_not_null(),
+            };
+            branches.push((rows, item));
+        }
+        for (at, ((id, _, _), m)) in items.iter().zip(&marks).enumerate() {
+            if !in_class.contains(&at) {
+                // Items are numbered by their place in the request until the cube names
+                // them: numbers are cheaper to group by than names.
+                branches.push((c(m), lit(*id as i64)));
+            }
+        }
+        for (rows, item) in branches {
             let one = LogicalPlanBuilder::from(matched.clone())
-                .filtered(c(m))?
+                .filtered(rows)?
                 .projected(vec![
-                    lit(*id as i64).alias("item"),
+                    item.alias("item"),
                     c("hospital_id"),
                     c("patient_id"),
                     c("day"),
@@ -506,6 +553,61 @@ impl Gen {
     }
 }
 
+/// Lab items whose tests are one analyte and the same further test (or none), at most one
+/// item per analyte: a row is in at most one item of a class.
+struct AnalyteClass {
+    rest: Option<Expr>,
+    /// The analyte and the item's place among the table's items.
+    members: Vec<(String, usize)>,
+}
+
+/// The classes of two or more of `items` (see [`AnalyteClass`]); an item of an analyte its
+/// class already has, and every other item, keeps a yes/no column of its own.
+fn analyte_classes(items: &[(usize, &Item, Expr)]) -> Vec<AnalyteClass> {
+    use datafusion_expr::{BinaryExpr, Operator};
+    let analyte_is = |e: &Expr| match e {
+        Expr::BinaryExpr(BinaryExpr {
+            left,
+            op: Operator::Eq,
+            right,
+        }) => match (left.as_ref(), right.as_ref()) {
+            (
+                Expr::Column(col),
+                Expr::Literal(datafusion_common::ScalarValue::Utf8(Some(x)), _),
+            ) if col.name == "analyte" => Some(x.clone()),
+            _ => None,
+        },
+        _ => None,
+    };
+    let mut classes: Vec<AnalyteClass> = Vec::new();
+    for (at, (_, _, pred)) in items.iter().enumerate() {
+        let (analyte, rest) = match pred {
+            Expr::BinaryExpr(BinaryExpr {
+                left,
+                op: Operator::And,
+                right,
+            }) => match analyte_is(left) {
+                Some(a) => (a, Some(right.as_ref().clone())),
+                None => continue,
+            },
+            e => match analyte_is(e) {
+                Some(a) => (a, None),
+                None => continue,
+            },
+        };
+        match classes.iter_mut().find(|k| k.rest == rest) {
+            Some(k) if k.members.iter().any(|(a, _)| *a == analyte) => {}
+            Some(k) => k.members.push((analyte, at)),
+            None => classes.push(AnalyteClass {
+                rest,
+                members: vec![(analyte, at)],
+            }),
+        }
+    }
+    classes.retain(|k| k.members.len() > 1);
+    classes
+}
+
 /// The `or` of a table's item tests as one row filter: the tests every item makes taken out
 /// once (`NOT suspected`), and the `IN` lists of one expression made one list, so that
 /// `left(yj_code, 7)` is cut once a row and looked up once, not once per drug class (the
@@ -635,6 +737,44 @@ mod tests {
         assert_eq!(
             merged_or(vec![s(), c("icd10").like(lit("I50%")).and(s())]).to_string(),
             s().to_string()
+        );
+    }
+
+    /// One analyte and the same further test make a class; a second item of an analyte the
+    /// class has, an item alone in its class and any other test keep their own columns.
+    #[test]
+    fn lab_items_of_one_analyte_each_share_a_lookup() {
+        let blood = || in_list(c("specimen"), vec![lit("019"), lit("022")], false);
+        let is = |a: &str| c("analyte").eq(lit(a.to_string()));
+        let tests = [
+            is("3B035").and(blood()),
+            is("3B045").and(blood()),
+            is("3B035").and(blood()),
+            is("3D046"),
+            is("2A990").and(c("jlac10").like(lit("2A990%"))),
+            is("2A010").or(is("2A990")),
+            is("3C015").and(blood()),
+        ];
+        let item = Item {
+            name: "x".into(),
+            kind: ItemKind::Lab,
+            cohort: "x".into(),
+        };
+        let items: Vec<(usize, &Item, Expr)> = tests
+            .into_iter()
+            .enumerate()
+            .map(|(i, t)| (i + 10, &item, t))
+            .collect();
+        let classes = analyte_classes(&items);
+        assert_eq!(classes.len(), 1);
+        assert_eq!(classes[0].rest, Some(blood()));
+        assert_eq!(
+            classes[0].members,
+            vec![
+                ("3B035".to_string(), 0),
+                ("3B045".to_string(), 1),
+                ("3C015".to_string(), 6)
+            ]
         );
     }
 }
