@@ -358,8 +358,9 @@ fn best_move(rows: &[Row], grid: &Grid, i: usize, m: usize, delta: i64) -> Optio
     // measures go their own ways through time (their steps may spread). Spreads in every
     // search spared no more totals on the 1 M-patient network and took 2 s more.
     if best.as_ref().is_some_and(|b| b.cost.0[0] > 0) {
+        let partners = difference_partners(rows, grid, (i, m), delta);
         for ms in measure_sets(&rows[i], m) {
-            keep_cheaper(&mut best, difference(rows, grid, (i, m), delta, &ms));
+            keep_cheaper(&mut best, difference(rows, grid, i, delta, &ms, &partners));
             keep_cheaper(&mut best, split(rows, grid, (i, m), delta, &ms));
         }
     }
@@ -431,8 +432,9 @@ pub(super) fn candidates(rows: &[Row], i: usize, m: usize) -> Vec<(&'static str,
         (KINDS[0], products(rows, &grid, (i, m), delta, LIKELIEST)),
         (KINDS[1], products(rows, &grid, (i, m), delta, EVERY)),
     ];
+    let partners = difference_partners(rows, &grid, (i, m), delta);
     for ms in measure_sets(&rows[i], m) {
-        found.push((KINDS[2], difference(rows, &grid, (i, m), delta, &ms)));
+        found.push((KINDS[2], difference(rows, &grid, i, delta, &ms, &partners)));
         found.push((KINDS[3], split(rows, &grid, (i, m), delta, &ms)));
     }
     found.push((KINDS[4], products(rows, &grid, (i, m), delta, SPREADS)));
@@ -478,15 +480,17 @@ fn split(
     let mut best: Option<Checked> = None;
     for h in &hospital {
         for s in &sex {
+            // The second step's moves once, not once per first step.
+            let seconds: Vec<Corners> = time_adding
+                .iter()
+                .filter_map(|b| product(grid, &[*h, *b, *s], delta, &adding))
+                .collect();
             for a in &time_not {
                 let Some(first) = product(grid, &[*h, *a, *s], delta, &not) else {
                     continue;
                 };
-                for b in &time_adding {
-                    let Some(second) = product(grid, &[*h, *b, *s], delta, &adding) else {
-                        continue;
-                    };
-                    let corners = merge(first.clone(), second, 1);
+                for second in &seconds {
+                    let corners = merge(first.clone(), second.clone(), 1);
                     keep_cheaper(&mut best, check(rows, grid, corners));
                 }
             }
@@ -808,13 +812,58 @@ fn up(grid: &Grid, x: [usize; DIMS], k: Option<usize>) -> Option<[Step; DIMS]> {
 fn difference(
     rows: &[Row],
     grid: &Grid,
-    (i, m): (usize, usize),
+    i: usize,
     delta: i64,
     ms: &[usize],
+    partners: &[usize],
 ) -> Option<Checked> {
     let x = grid.coords[i];
     let b = grid.branch(x[TIME])?;
     let other: Vec<usize> = grid.branch_levels(1 - b).collect();
+    let ks: Vec<Option<usize>> = if other.is_empty() {
+        vec![None]
+    } else {
+        other.into_iter().map(Some).collect()
+    };
+    // Each side's move through each stratum of the other kind, made once (not once per
+    // pairing with the other side's).
+    let through = |at: [usize; DIMS]| -> Vec<Option<Corners>> {
+        ks.iter()
+            .map(|&k| up(grid, at, k).and_then(|steps| product(grid, &steps, delta, ms)))
+            .collect()
+    };
+    let plus = through(x);
+    let mut best: Option<Checked> = None;
+    // Each through its own stratum of the other kind: the count's sex may be in one age band
+    // only, the other's too small there to lose δ.
+    for &j in partners {
+        let minus = through(grid.coords[j]);
+        for p in &plus {
+            for q in &minus {
+                let (Some(p), Some(q)) = (p, q) else {
+                    continue;
+                };
+                // Rows in both cancel: the shared totals.
+                let corners = merge(p.clone(), q.clone(), -1);
+                keep_cheaper(&mut best, check(rows, grid, corners));
+            }
+        }
+    }
+    best
+}
+
+/// The partners a [`difference`] for count (i, m) tries: counts of the same hospital and of
+/// another sex, in the count's branch of time or age, that can lose δ, largest first.
+fn difference_partners(
+    rows: &[Row],
+    grid: &Grid,
+    (i, m): (usize, usize),
+    delta: i64,
+) -> Vec<usize> {
+    let x = grid.coords[i];
+    let Some(b) = grid.branch(x[TIME]) else {
+        return Vec::new();
+    };
     let mut partners: Vec<(i64, usize)> = rows
         .iter()
         .enumerate()
@@ -831,34 +880,11 @@ fn difference(
         })
         .collect();
     partners.sort_unstable();
-    let ks: Vec<Option<usize>> = if other.is_empty() {
-        vec![None]
-    } else {
-        other.into_iter().map(Some).collect()
-    };
-    let mut best: Option<Checked> = None;
-    // Each through its own stratum of the other kind: the count's sex may be in one age band
-    // only, the other's too small there to lose δ.
-    for &(_, j) in partners.iter().take(PARTNERS * 2) {
-        for &kp in &ks {
-            for &km in &ks {
-                let (Some(plus), Some(minus)) = (up(grid, x, kp), up(grid, grid.coords[j], km))
-                else {
-                    continue;
-                };
-                let (Some(plus), Some(minus)) = (
-                    product(grid, &plus, delta, ms),
-                    product(grid, &minus, delta, ms),
-                ) else {
-                    continue;
-                };
-                // Rows in both cancel: the shared totals.
-                let corners = merge(plus, minus, -1);
-                keep_cheaper(&mut best, check(rows, grid, corners));
-            }
-        }
-    }
-    best
+    partners
+        .into_iter()
+        .take(PARTNERS * 2)
+        .map(|(_, j)| j)
+        .collect()
 }
 
 /// The move that changes `corners` (rows and what each gains), checked against every bound
