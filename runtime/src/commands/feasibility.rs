@@ -245,6 +245,9 @@ pub fn feasibility(args: &FeasibilityArgs) -> Result<ExitCode> {
         &args.out,
         clock,
     );
+    // The process ends here: freeing half a million rows one by one first took a quarter
+    // of a second on the 1 M-patient network.
+    std::mem::forget(cube);
     Ok(ExitCode::SUCCESS)
 }
 
@@ -434,17 +437,13 @@ fn summary(
     out: &Path,
     clock: Instant,
 ) {
-    let periods: Vec<&str> = {
-        let mut p: Vec<&str> = cube
-            .rows
-            .iter()
-            .map(|r| r.period.as_str())
-            .filter(|p| *p != ALL)
-            .collect();
-        p.sort();
-        p.dedup();
-        p
-    };
+    // A set, not a sort of half a million rows' periods.
+    let periods: std::collections::BTreeSet<&str> = cube
+        .rows
+        .iter()
+        .map(|r| r.period.as_str())
+        .filter(|p| *p != ALL)
+        .collect();
     let span = match (periods.first(), periods.last()) {
         (Some(a), Some(b)) => format!(" ({a} to {b})"),
         _ => String::new(),
