@@ -20,7 +20,7 @@ use super::run::{checked_data, memory_limit, open_checked, progress};
 use super::{Color, print_diagnostics, read_script};
 use crate::engine;
 use crate::error::{Error, Result};
-use crate::output::feasibility::{Cell, Cube, exact_rows, pool};
+use crate::output::feasibility::{Cell, Cube, exact_rows, pool_items};
 use crate::output::place::Place;
 
 /// Arguments of `mid feasibility`.
@@ -180,7 +180,7 @@ pub fn feasibility(args: &FeasibilityArgs) -> Result<ExitCode> {
         .await?;
         Ok::<_, Error>((parts, hospitals))
     })?;
-    let cube = Cube::protect_rows(calendar, pool(parts)?)?;
+    let cube = Cube::protect_items(calendar, pool_items(parts)?)?;
     // Items that matched nothing, where.
     let mut matched_nothing: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let found: std::collections::BTreeSet<(&str, &str)> = cube

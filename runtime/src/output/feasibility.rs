@@ -200,6 +200,12 @@ fn order(r: &Row) -> Order<'_> {
 /// hospital row kept, the network's rows their sums. A hospital's part may hold only its own
 /// rows and its network rows (which, at one hospital, are its own again).
 pub fn pool(parts: Vec<(String, Vec<Row>)>) -> Result<Vec<Row>> {
+    Ok(pool_items(parts)?.into_iter().flatten().collect())
+}
+
+/// [`pool`]'s rows grouped by item, as [`Cube::protect_items`] takes them (not made one
+/// table only to be grouped again: each pass moves half a million rows).
+pub fn pool_items(parts: Vec<(String, Vec<Row>)>) -> Result<Vec<Vec<Row>>> {
     let mut network: BTreeMap<[&str; 5], Row> = BTreeMap::new();
     for (hospital, part) in &parts {
         for r in part {
@@ -245,7 +251,7 @@ pub fn pool(parts: Vec<(String, Vec<Row>)>) -> Result<Vec<Row>> {
         .flat_map(|(_, part)| part)
         .filter(|r| r.hospital != "network")
         .chain(network);
-    Ok(by_item(rows).into_iter().flatten().collect())
+    Ok(by_item(rows))
 }
 
 /// Rows grouped by item, in cube order within each: the item comes first in the order, so
@@ -300,8 +306,12 @@ impl Cube {
     /// No sum and no relation joins two items, so each item is protected on its own, on as
     /// many threads as the machine has; the result does not depend on which thread took it.
     pub fn protect_rows(calendar: Calendar, rows: Vec<Row>) -> Result<Cube> {
-        let total = rows.len();
-        let items = by_item(rows);
+        Self::protect_items(calendar, by_item(rows))
+    }
+
+    /// [`Cube::protect_rows`] of rows already grouped by item, in cube order ([`pool_items`]).
+    pub fn protect_items(calendar: Calendar, items: Vec<Vec<Row>>) -> Result<Cube> {
+        let total = items.iter().map(Vec::len).sum();
         let next = std::sync::atomic::AtomicUsize::new(0);
         let done: Vec<std::sync::Mutex<Option<Result<Vec<Row>>>>> =
             items.iter().map(|_| std::sync::Mutex::new(None)).collect();
