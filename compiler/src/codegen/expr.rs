@@ -399,6 +399,14 @@ pub(super) fn analytes_passing(e: &Expr) -> Option<BTreeSet<String>> {
     guard_of(e).map(|(set, _)| set)
 }
 
+/// The analyte `e` tests for and nothing else (`analyte = x`), if it is such a test.
+pub(super) fn analyte_alone(e: &Expr) -> Option<String> {
+    match guard_of(e) {
+        Some((set, true)) if set.len() == 1 => set.into_iter().next(),
+        _ => None,
+    }
+}
+
 /// `analyte = x`, or `analyte IN (…)` for several.
 pub(super) fn analyte_in(set: BTreeSet<String>) -> Expr {
     let mut list: Vec<Expr> = set.into_iter().map(lit).collect();

@@ -239,23 +239,30 @@ impl Gen {
             .iter()
             .flat_map(|k| k.members.iter().map(|(_, at)| *at))
             .collect();
+        // The columns the read computes, and each branch's rows and item number over them:
+        // each class's rows by their item's number, each other item's by its own yes/no
+        // column (a row of two items is in each).
+        let mut branches: Vec<(Expr, Expr)> = Vec::new();
         for (k, class) in classes.iter().enumerate() {
+            let (name, test) = (format!("class_{}", k + 1), format!("class_{}_test", k + 1));
             let mut lookup = datafusion_expr::case(c("analyte"));
             for (analyte, at) in &class.members {
                 lookup = lookup.when(lit(analyte.clone()), lit(items[*at].0 as i64));
             }
-            cols.push(
-                lookup
-                    .otherwise(null_i64())?
-                    .alias(format!("class_{}", k + 1)),
-            );
+            cols.push(lookup.otherwise(null_i64())?.alias(&name));
+            let mut rows = c(&name).is_not_null();
             if let Some(rest) = &class.rest {
-                cols.push(rest.clone().alias(format!("class_{}_test", k + 1)));
+                cols.push(rest.clone().alias(&test));
+                rows = rows.and(c(&test));
             }
+            branches.push((rows, c(&name)));
         }
-        for (at, ((_, _, pred), m)) in items.iter().zip(&marks).enumerate() {
+        for (at, ((id, _, pred), m)) in items.iter().zip(&marks).enumerate() {
             if !in_class.contains(&at) {
                 cols.push(pred.clone().alias(m));
+                // Items are numbered by their place in the request until the cube names
+                // them: numbers are cheaper to group by than names.
+                branches.push((c(m), lit(*id as i64)));
             }
         }
         // Lab items guarded by their analytes read the rows of those analytes, a test the
@@ -282,28 +289,7 @@ impl Gen {
             .projected(cols)?
             .build()?;
         let matched = self.intermediate(table.name(), matched)?;
-        // Each item's rows, by their own yes/no column (a row of two items is in each), and
-        // each class's rows by their item's number.
         let mut long: Option<LogicalPlanBuilder> = None;
-        let mut branches: Vec<(Expr, Expr)> = Vec::new();
-        for (k, class) in classes.iter().enumerate() {
-            let item = c(&format!("class_{}", k + 1));
-            let rows = match class.rest {
-                Some(_) => item
-                    .clone()
-                    .is_not_null()
-                    .and(c(&format!("class_{}_test", k + 1))),
-                None => item.clone().is_not_null(),
-            };
-            branches.push((rows, item));
-        }
-        for (at, ((id, _, _), m)) in items.iter().zip(&marks).enumerate() {
-            if !in_class.contains(&at) {
-                // Items are numbered by their place in the request until the cube names
-                // them: numbers are cheaper to group by than names.
-                branches.push((c(m), lit(*id as i64)));
-            }
-        }
         for (rows, item) in branches {
             let one = LogicalPlanBuilder::from(matched.clone())
                 .filtered(rows)?
@@ -565,20 +551,6 @@ struct AnalyteClass {
 /// class already has, and every other item, keeps a yes/no column of its own.
 fn analyte_classes(items: &[(usize, &Item, Expr)]) -> Vec<AnalyteClass> {
     use datafusion_expr::{BinaryExpr, Operator};
-    let analyte_is = |e: &Expr| match e {
-        Expr::BinaryExpr(BinaryExpr {
-            left,
-            op: Operator::Eq,
-            right,
-        }) => match (left.as_ref(), right.as_ref()) {
-            (
-                Expr::Column(col),
-                Expr::Literal(datafusion_common::ScalarValue::Utf8(Some(x)), _),
-            ) if col.name == "analyte" => Some(x.clone()),
-            _ => None,
-        },
-        _ => None,
-    };
     let mut classes: Vec<AnalyteClass> = Vec::new();
     for (at, (_, _, pred)) in items.iter().enumerate() {
         let (analyte, rest) = match pred {
@@ -586,11 +558,11 @@ fn analyte_classes(items: &[(usize, &Item, Expr)]) -> Vec<AnalyteClass> {
                 left,
                 op: Operator::And,
                 right,
-            }) => match analyte_is(left) {
+            }) => match analyte_alone(left) {
                 Some(a) => (a, Some(right.as_ref().clone())),
                 None => continue,
             },
-            e => match analyte_is(e) {
+            e => match analyte_alone(e) {
                 Some(a) => (a, None),
                 None => continue,
             },
