@@ -194,6 +194,26 @@ impl Grid {
     }
 }
 
+/// A row's counts without the names of its strata: the search reads only these, and an
+/// item's counts side by side stay in the processor's cache where its whole rows (about 270
+/// bytes each, most of them the strata's text) did not.
+#[derive(Clone, Copy)]
+pub(super) struct Counts {
+    exact: [Option<u64>; 4],
+    shown: [Cell; 4],
+}
+
+impl Counts {
+    fn of(rows: &[Row]) -> Vec<Counts> {
+        rows.iter()
+            .map(|r| Counts {
+                exact: r.exact,
+                shown: r.shown,
+            })
+            .collect()
+    }
+}
+
 /// The measures of a row bounded by another: (at most, bound).
 const ROW_ORDER: [(usize, usize); 3] = [
     (PERSONS, RECORDS),
@@ -287,8 +307,9 @@ fn merge(mut a: Corners, b: Corners, sign: i64) -> Corners {
 /// Protects one item's rows (small counts already marked `Small`): hides counts until each
 /// small count has a witness, and returns the witnesses (the tests check each against the
 /// attacker's relations).
-pub(super) fn protect(rows: &mut [Row]) -> Result<Vec<Witness>, String> {
-    let grid = Grid::of(rows)?;
+pub(super) fn protect(named: &mut [Row]) -> Result<Vec<Witness>, String> {
+    let grid = Grid::of(named)?;
+    let mut rows = Counts::of(named);
     let mut covered = vec![[false; 4]; rows.len()];
     let mut witnesses = Vec::new();
     for i in 0..rows.len() {
@@ -298,15 +319,16 @@ pub(super) fn protect(rows: &mut [Row]) -> Result<Vec<Witness>, String> {
             }
             let n = rows[i].exact[m].unwrap_or(0) as i64;
             let delta = i64::from(THRESHOLD) - n;
-            let best = best_move(rows, &grid, i, m, delta).ok_or_else(|| {
+            let best = best_move(&rows, &grid, i, m, delta).ok_or_else(|| {
+                let r = &named[i];
                 format!(
                     "internal error: no witness for {} {} at {} {} {} {}",
-                    rows[i].item,
+                    r.item,
                     super::COUNTS[m],
-                    rows[i].hospital,
-                    rows[i].period,
-                    rows[i].age_band,
-                    rows[i].sex
+                    r.hospital,
+                    r.period,
+                    r.age_band,
+                    r.sex
                 )
             })?;
             for &(j, m2) in &best.hide {
@@ -328,12 +350,15 @@ pub(super) fn protect(rows: &mut [Row]) -> Result<Vec<Witness>, String> {
             });
         }
     }
+    for (r, c) in named.iter_mut().zip(&rows) {
+        r.shown = c.shown;
+    }
     Ok(witnesses)
 }
 
 /// The measure sets tried for a count of measure `m`: itself, then with the measures that
 /// bound it from above, then every measure of the row.
-fn measure_sets(row: &Row, m: usize) -> Vec<Vec<usize>> {
+fn measure_sets(row: &Counts, m: usize) -> Vec<Vec<usize>> {
     let applies = |m2: &usize| row.exact[*m2].is_some();
     let up: Vec<usize> = match m {
         PERSONS => vec![PERSONS, RECORDS],
@@ -348,7 +373,7 @@ fn measure_sets(row: &Row, m: usize) -> Vec<Vec<usize>> {
 }
 
 /// The cheapest move that puts count (i, m) at 10 or more, of those tried.
-fn best_move(rows: &[Row], grid: &Grid, i: usize, m: usize, delta: i64) -> Option<Checked> {
+fn best_move(rows: &[Counts], grid: &Grid, i: usize, m: usize, delta: i64) -> Option<Checked> {
     // The likeliest partners first; where none of their moves exists (a row they need is
     // not in the cube: no person of the count's sex in that age band), every partner.
     let mut best = products(rows, grid, (i, m), delta, LIKELIEST)
@@ -369,7 +394,7 @@ fn best_move(rows: &[Row], grid: &Grid, i: usize, m: usize, delta: i64) -> Optio
 
 /// The cheapest move of one step per stratum, searched as `search` says.
 fn products(
-    rows: &[Row],
+    rows: &[Counts],
     grid: &Grid,
     (i, m): (usize, usize),
     delta: i64,
@@ -384,9 +409,13 @@ fn products(
             continue;
         }
         let mut pick = [0usize; DIMS];
+        // Each combination's rows are made in one vector, copied only into a move kept.
+        let mut corners: Corners = Vec::with_capacity(12);
         'combos: loop {
-            let chosen = [0, 1, 2].map(|d| steps[d][pick[d]]);
-            let c = product(grid, &chosen, delta, &ms).and_then(|k| check(rows, grid, k));
+            let chosen = [0, 1, 2].map(|d| &steps[d][pick[d]]);
+            let c = product_into(grid, chosen, delta, &ms, &mut corners)
+                .then(|| check(rows, grid, &corners, bound(&best)))
+                .flatten();
             if keep_cheaper(&mut best, c)
                 && best.as_ref().is_some_and(|b| b.cost == Cost::default())
             {
@@ -425,8 +454,13 @@ pub(super) const KINDS: [&str; 5] = [
 /// that spread, which split moves take, also in moves of their own: the random cubes are
 /// too small for a split to need them often).
 #[cfg(test)]
-pub(super) fn candidates(rows: &[Row], i: usize, m: usize) -> Vec<(&'static str, Witness, Hidden)> {
-    let grid = Grid::of(rows).expect("a grid");
+pub(super) fn candidates(
+    named: &[Row],
+    i: usize,
+    m: usize,
+) -> Vec<(&'static str, Witness, Hidden)> {
+    let grid = Grid::of(named).expect("a grid");
+    let rows = &Counts::of(named)[..];
     let delta = i64::from(THRESHOLD) - rows[i].exact[m].unwrap_or(0) as i64;
     let mut found = vec![
         (KINDS[0], products(rows, &grid, (i, m), delta, LIKELIEST)),
@@ -455,7 +489,7 @@ pub(super) fn candidates(rows: &[Row], i: usize, m: usize) -> Vec<(&'static str,
 /// it and those that do not (persons, persons with a value) another, the same steps along
 /// hospital and sex: persons may stay while their records pair with another period's.
 fn split(
-    rows: &[Row],
+    rows: &[Counts],
     grid: &Grid,
     (i, m): (usize, usize),
     delta: i64,
@@ -483,20 +517,26 @@ fn split(
             // The second step's moves once, not once per first step.
             let seconds: Vec<Corners> = time_adding
                 .iter()
-                .filter_map(|b| product(grid, &[*h, *b, *s], delta, &adding))
+                .filter_map(|b| product(grid, [h, b, s], delta, &adding))
                 .collect();
             for a in &time_not {
-                let Some(first) = product(grid, &[*h, *a, *s], delta, &not) else {
+                let Some(first) = product(grid, [h, a, s], delta, &not) else {
                     continue;
                 };
                 for second in &seconds {
                     let corners = merge(first.clone(), second.clone(), 1);
-                    keep_cheaper(&mut best, check(rows, grid, corners));
+                    let c = check(rows, grid, &corners, bound(&best));
+                    keep_cheaper(&mut best, c);
                 }
             }
         }
     }
     best
+}
+
+/// The cost a move must be under to be kept over `best` (none before the first).
+fn bound(best: &Option<Checked>) -> Option<Cost> {
+    best.as_ref().map(|b| b.cost)
 }
 
 /// Keeps `candidate` if it costs less than the best so far; whether it did.
@@ -514,7 +554,7 @@ fn keep_cheaper(best: &mut Option<Checked>, candidate: Option<Checked>) -> bool 
 /// need no hiding after gaining (`sign` 1) or losing (-1) δ first, then the largest (to
 /// lose) or smallest (to gain, cheaper to hide).
 fn partners(
-    rows: &[Row],
+    rows: &[Counts],
     grid: &Grid,
     (i, m, d): (usize, usize, usize),
     levels: std::ops::Range<usize>,
@@ -552,7 +592,7 @@ fn partners(
 /// likeliest partners (as many as `search` says), a stay where the stratum's relation is an
 /// inequality for every measure moved, and spreads if `search` says so.
 fn steps(
-    rows: &[Row],
+    rows: &[Counts],
     grid: &Grid,
     (i, m, d): (usize, usize, usize),
     delta: i64,
@@ -674,7 +714,7 @@ fn steps(
 /// A hidden row may lose down to what the attacker knows it is. Steps that one level alone
 /// could take (a plain pair, up or lift) are left out.
 fn spread(
-    rows: &[Row],
+    rows: &[Counts],
     grid: &Grid,
     (i, d): (usize, usize),
     delta: i64,
@@ -762,13 +802,25 @@ fn spread(
 /// The rows a move of one step per stratum changes, each gaining its amount in the measures
 /// `ms`; `None` where one of them does not exist, or where two steps spread (their product
 /// would split a person).
-fn product(grid: &Grid, steps: &[Step; DIMS], delta: i64, ms: &[usize]) -> Option<Corners> {
+fn product(grid: &Grid, steps: [&Step; DIMS], delta: i64, ms: &[usize]) -> Option<Corners> {
+    let mut corners: Corners = Vec::with_capacity(12);
+    product_into(grid, steps, delta, ms, &mut corners).then_some(corners)
+}
+
+/// [`product`] into `corners` (cleared first); whether the move exists.
+fn product_into(
+    grid: &Grid,
+    steps: [&Step; DIMS],
+    delta: i64,
+    ms: &[usize],
+    corners: &mut Corners,
+) -> bool {
+    corners.clear();
     let scale = match steps.iter().filter(|s| s.spread).count() {
         0 => delta,
         1 => 1,
-        _ => return None,
+        _ => return false,
     };
-    let mut corners: Corners = Vec::with_capacity(12);
     for a in &steps[0].levels[..steps[0].len] {
         for b in &steps[1].levels[..steps[1].len] {
             for c in &steps[2].levels[..steps[2].len] {
@@ -777,11 +829,14 @@ fn product(grid: &Grid, steps: &[Step; DIMS], delta: i64, ms: &[usize]) -> Optio
                 for &m in ms {
                     gains[m] = amount;
                 }
-                corners.push((grid.row(&[a.0, b.0, c.0])?, gains));
+                let Some(j) = grid.row(&[a.0, b.0, c.0]) else {
+                    return false;
+                };
+                corners.push((j, gains));
             }
         }
     }
-    Some(corners)
+    true
 }
 
 /// A count and everything it adds up into (its hospital's and the network's totals, by
@@ -810,7 +865,7 @@ fn up(grid: &Grid, x: [usize; DIMS], k: Option<usize>) -> Option<[Step; DIMS]> {
 /// hospital's, the network's) stay as they are. Tried when every single move would hide a
 /// total of the whole item.
 fn difference(
-    rows: &[Row],
+    rows: &[Counts],
     grid: &Grid,
     i: usize,
     delta: i64,
@@ -829,7 +884,7 @@ fn difference(
     // pairing with the other side's).
     let through = |at: [usize; DIMS]| -> Vec<Option<Corners>> {
         ks.iter()
-            .map(|&k| up(grid, at, k).and_then(|steps| product(grid, &steps, delta, ms)))
+            .map(|&k| up(grid, at, k).and_then(|steps| product(grid, steps.each_ref(), delta, ms)))
             .collect()
     };
     let plus = through(x);
@@ -845,7 +900,8 @@ fn difference(
                 };
                 // Rows in both cancel: the shared totals.
                 let corners = merge(p.clone(), q.clone(), -1);
-                keep_cheaper(&mut best, check(rows, grid, corners));
+                let c = check(rows, grid, &corners, bound(&best));
+                keep_cheaper(&mut best, c);
             }
         }
     }
@@ -855,7 +911,7 @@ fn difference(
 /// The partners a [`difference`] for count (i, m) tries: counts of the same hospital and of
 /// another sex, in the count's branch of time or age, that can lose δ, largest first.
 fn difference_partners(
-    rows: &[Row],
+    rows: &[Counts],
     grid: &Grid,
     (i, m): (usize, usize),
     delta: i64,
@@ -888,15 +944,21 @@ fn difference_partners(
 }
 
 /// The move that changes `corners` (rows and what each gains), checked against every bound
-/// and relation it touches; `None` where it breaks one that hiding cannot mend.
-fn check(rows: &[Row], grid: &Grid, corners: Corners) -> Option<Checked> {
+/// and relation it touches; `None` where it breaks one that hiding cannot mend, or costs at
+/// least `bound` (the best move so far's cost: it would not be taken).
+fn check(
+    rows: &[Counts],
+    grid: &Grid,
+    corners: &[(usize, Gains)],
+    bound: Option<Cost>,
+) -> Option<Checked> {
     let moved = |m: usize| corners.iter().any(|(_, g)| g[m] != 0);
     let value = |j: usize, m: usize, gain: &Gains| -> i64 {
         rows[j].exact[m].unwrap_or(0) as i64 + gain[m]
     };
     let mut cost = Cost::default();
     let mut hide = Vec::new();
-    for (j, gain) in &corners {
+    for (j, gain) in corners {
         let j = *j;
         for m in (0..4).filter(|&m| gain[m] != 0) {
             let x = value(j, m, gain);
@@ -920,6 +982,11 @@ fn check(rows: &[Row], grid: &Grid, corners: Corners) -> Option<Checked> {
                         cost.0[DIMS - level] += 1;
                         cost.1 += rows[j].exact[m].unwrap_or(0);
                         cost.2 += 1;
+                        // Costs only grow: a move that already costs what the best one
+                        // does would not be taken, so the rest of it is not checked.
+                        if bound.is_some_and(|b| cost >= b) {
+                            return None;
+                        }
                         hide.push((j, m));
                     }
                 }
@@ -943,6 +1010,13 @@ fn check(rows: &[Row], grid: &Grid, corners: Corners) -> Option<Checked> {
             .find(|(c, _)| *c == j)
             .map_or([0; 4], |(_, g)| *g)
     };
+    if !moved(PERSONS) && !moved(WITH_VALUE) {
+        return Some(Checked {
+            cost,
+            corners: corners.to_vec(),
+            hide,
+        });
+    }
     let mut totals: Vec<usize> = corners
         .iter()
         .filter_map(|&(j, _)| grid.row(&grid.total_of(grid.coords[j])))
@@ -963,7 +1037,7 @@ fn check(rows: &[Row], grid: &Grid, corners: Corners) -> Option<Checked> {
                 }
                 let (sum, largest) = grid.lines[p][b][k];
                 let mut parts = sum as i64;
-                for (j, g) in &corners {
+                for (j, g) in corners {
                     let cj = grid.coords[*j];
                     if levels.contains(&cj[TIME]) && cj[0] == cp[0] && cj[2] == cp[2] {
                         parts += g[m];
@@ -993,7 +1067,7 @@ fn check(rows: &[Row], grid: &Grid, corners: Corners) -> Option<Checked> {
     }
     Some(Checked {
         cost,
-        corners,
+        corners: corners.to_vec(),
         hide,
     })
 }
