@@ -20,7 +20,7 @@ use super::run::{checked_data, memory_limit, open_checked, progress};
 use super::{Color, print_diagnostics, read_script};
 use crate::engine;
 use crate::error::{Error, Result};
-use crate::output::feasibility::{Cell, Cube, exact_rows, pool_items};
+use crate::output::feasibility::{Cell, Cube, hospital_runs};
 use crate::output::place::Place;
 
 /// Arguments of `mid feasibility`.
@@ -180,7 +180,7 @@ pub fn feasibility(args: &FeasibilityArgs) -> Result<ExitCode> {
         .await?;
         Ok::<_, Error>((parts, hospitals))
     })?;
-    let cube = Cube::protect_items(calendar, pool_items(parts)?)?;
+    let cube = Cube::protect_pooled(calendar, parts)?;
     // Items that matched nothing, where.
     let mut matched_nothing: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let found: std::collections::BTreeSet<(&str, &str)> = cube
@@ -251,11 +251,11 @@ pub fn feasibility(args: &FeasibilityArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Counts each hospital on its own and returns each hospital's exact rows, in the hospitals'
-/// order. Hospitals run side by side, one per core, each plan on one partition: one
-/// hospital's plan spread over two cores ran hardly faster than on one (51.6 s against
-/// 53.4 s for the standard request at 30 hospitals), two hospitals at once use both. The
-/// memory limit is shared among them. With `profile`, one at a time, so that each
+/// Counts each hospital on its own and returns each hospital's exact rows (its own, in runs
+/// of one item), in the hospitals' order. Hospitals run side by side, one per core, each
+/// plan on one partition: one hospital's plan spread over two cores ran hardly faster than
+/// on one (51.6 s against 53.4 s for the standard request at 30 hospitals), two hospitals
+/// at once use both. The memory limit is shared among them. With `profile`, one at a time, so that each
 /// hospital's profile prints whole.
 async fn count_hospitals(
     data: &Path,
@@ -265,7 +265,7 @@ async fn count_hospitals(
     plans: &[mid_compiler::NamedPlan],
     calendar: Calendar,
     profile: bool,
-) -> Result<Vec<(String, Vec<crate::output::feasibility::Row>)>> {
+) -> Result<Vec<(String, Vec<Vec<crate::output::feasibility::Row>>)>> {
     use std::sync::{Arc, Mutex};
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let workers = if profile {
@@ -340,7 +340,7 @@ async fn count_hospitals(
                 let (_, batches) = results
                     .get("feasibility")
                     .ok_or_else(|| Error::new("the request produced no counts"))?;
-                done.push((k, h, exact_rows(calendar, batches)?));
+                done.push((k, h, hospital_runs(calendar, batches)?));
             }
             Ok::<_, Error>(done)
         }));
