@@ -1378,6 +1378,32 @@ mod tests {
                 .contains("a hospital returns only its own counts"),
             "{e}"
         );
+        // `mid feasibility`'s route, each item pooled on the thread that protects it, gives
+        // the data center's cube; a run of another hospital is refused there too.
+        let shown = |c: &Cube| -> Vec<_> {
+            c.rows
+                .iter()
+                .map(|r| (key(r), r.item.clone(), r.shown))
+                .collect()
+        };
+        let local = Cube::protect_pooled(
+            Calendar::Quarter,
+            vec![
+                ("H01".into(), vec![part("H01")]),
+                ("H02".into(), vec![part("H02")]),
+            ],
+        )
+        .expect("protects");
+        let center = Cube::protect_rows(Calendar::Quarter, pooled).expect("protects");
+        assert_eq!(shown(&local), shown(&center));
+        assert!(local.hidden().0 > 0, "the cube has small counts to protect");
+        let e = Cube::protect_pooled(Calendar::Quarter, vec![("H01".into(), vec![part("H02")])])
+            .expect_err("refused");
+        assert!(
+            e.to_string()
+                .contains("a hospital returns only its own counts"),
+            "{e}"
+        );
     }
 
     #[test]
