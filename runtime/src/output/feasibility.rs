@@ -239,16 +239,10 @@ fn order(r: &Row) -> Order<'_> {
 /// hospital row kept, the network's rows their sums. A hospital's part may hold only its own
 /// rows and its network rows (which, at one hospital, are its own again).
 pub fn pool(parts: Vec<(String, Vec<Row>)>) -> Result<Vec<Row>> {
-    Ok(pool_items(parts)?.into_iter().flatten().collect())
-}
-
-/// [`pool`]'s rows grouped by item, as [`Cube::protect_items`] takes them (not made one
-/// table only to be grouped again: each pass moves half a million rows).
-pub fn pool_items(parts: Vec<(String, Vec<Row>)>) -> Result<Vec<Vec<Row>>> {
     let parts = parts.into_iter().map(|(h, rows)| (h, vec![rows])).collect();
     Ok(hospital_rows_by_item(parts)?
         .into_iter()
-        .map(pool_item)
+        .flat_map(pool_item)
         .collect())
 }
 
@@ -330,13 +324,18 @@ fn pool_item(runs: Vec<Vec<Row>>) -> Vec<Row> {
         item.extend(run);
     }
     item.extend(network);
+    in_cube_order(item)
+}
+
+/// One item's rows in cube order: the item comes first in the order, so each item's rows
+/// are sorted on their own (a sort that stays in the processor's cache, where one of half a
+/// million rows did not).
+fn in_cube_order(mut item: Vec<Row>) -> Vec<Row> {
     item.sort_by(|a, b| order(a).cmp(&order(b)));
     item
 }
 
-/// Rows grouped by item, in cube order within each: the item comes first in the order, so
-/// each item's rows are sorted on their own (a sort that stays in the processor's cache,
-/// where one of half a million rows did not).
+/// Rows grouped by item, in the items' order.
 fn by_item(rows: impl IntoIterator<Item = Row>) -> Vec<Vec<Row>> {
     let mut items: BTreeMap<String, Vec<Row>> = BTreeMap::new();
     for r in rows {
@@ -347,13 +346,7 @@ fn by_item(rows: impl IntoIterator<Item = Row>) -> Vec<Vec<Row>> {
             }
         }
     }
-    items
-        .into_values()
-        .map(|mut item| {
-            item.sort_by(|a, b| order(a).cmp(&order(b)));
-            item
-        })
-        .collect()
+    items.into_values().collect()
 }
 
 /// The exact counts as a table (the data center's pooled counts, never released).
@@ -386,12 +379,7 @@ impl Cube {
     /// No sum and no relation joins two items, so each item is protected on its own, on as
     /// many threads as the machine has; the result does not depend on which thread took it.
     pub fn protect_rows(calendar: Calendar, rows: Vec<Row>) -> Result<Cube> {
-        Self::protect_items(calendar, by_item(rows))
-    }
-
-    /// [`Cube::protect_rows`] of rows already grouped by item, in cube order ([`pool_items`]).
-    pub fn protect_items(calendar: Calendar, items: Vec<Vec<Row>>) -> Result<Cube> {
-        Self::protect_each(calendar, items, |rows| rows)
+        Self::protect_each(calendar, by_item(rows), in_cube_order)
     }
 
     /// The hospitals' exact rows pooled ([`pool`]) and protected, each item pooled on the
@@ -401,8 +389,8 @@ impl Cube {
         Self::protect_each(calendar, hospital_rows_by_item(parts)?, pool_item)
     }
 
-    /// Each item's rows made by `make` from its part of `items` (in the items' order) and
-    /// protected.
+    /// Each item's rows made by `make` (in cube order) from its part of `items` (in the
+    /// items' order) and protected, on the thread that protects them.
     fn protect_each<T: Send>(
         calendar: Calendar,
         items: Vec<T>,
