@@ -440,13 +440,14 @@ fn the_checks_counts_are_reused_only_while_the_files_are_unchanged() {
     let cache = tempfile::tempdir().expect("cache");
     let run_profiled = |name: &str| {
         let dir = tempfile::tempdir().expect("tmp").keep();
+        let out = dir.join(name);
         let script = dir.join("s.mid");
         std::fs::write(&script, SCRIPT).expect("script");
         let r = std::process::Command::new(env!("CARGO_BIN_EXE_mid"))
             .args(["run", &script.display().to_string(), "--data"])
             .arg(&data)
             .arg("--out")
-            .arg(dir.join(name))
+            .arg(&out)
             .args(["--profile", "--color", "never"])
             .env("MID_CACHE_DIR", cache.path())
             .output()
@@ -457,7 +458,33 @@ fn the_checks_counts_are_reused_only_while_the_files_are_unchanged() {
             "{}",
             String::from_utf8_lossy(&r.stderr)
         );
-        String::from_utf8_lossy(&r.stderr).into_owned()
+        (String::from_utf8_lossy(&r.stderr).into_owned(), out)
+    };
+    // The lab table's rows by hospital (its totals, kept like the checks' counts), as the
+    // site-only coverage says them.
+    let lab_rows = |out: &Path| -> Vec<(String, u64)> {
+        let text =
+            std::fs::read_to_string(out.join("site-only").join("coverage.json")).expect("coverage");
+        let json: serde_json::Value = serde_json::from_str(&text).expect("json");
+        json["tables"]["lab"]
+            .as_array()
+            .expect("lab coverage")
+            .iter()
+            .map(|h| {
+                (
+                    h["hospital"].as_str().expect("hospital").to_string(),
+                    h["rows"].as_u64().expect("rows"),
+                )
+            })
+            .collect()
+    };
+    let totals_reused = |stderr: &str| -> bool {
+        let at = stderr
+            .find("-- tmp_totals_lab (")
+            .unwrap_or_else(|| panic!("no lab totals in\n{stderr}"));
+        let rest = &stderr[at..];
+        let next = rest.find("\n").map_or("", |i| &rest[i + 1..]);
+        next.starts_with("(reused: the files of `lab` are unchanged")
     };
     let checked = |stderr: &str, table: &str| -> bool {
         let line = stderr
@@ -479,12 +506,14 @@ fn the_checks_counts_are_reused_only_while_the_files_are_unchanged() {
         said.contains("validation: 1 problem") && said.contains("manifest.json is missing"),
         "only the manifest (removed above) is missing: {said}"
     );
-    let first = run_profiled("first");
+    let (first, first_out) = run_profiled("first");
     assert!(
         !checked(&first, "lab") && !checked(&first, "patient"),
         "{first}"
     );
     assert!(!first.contains(ANALYTE_SET_ASIDE));
+    assert!(!totals_reused(&first), "{first}");
+    let rows_first = lab_rows(&first_out);
 
     let mut files: Vec<PathBuf> = std::fs::read_dir(data.join("lab"))
         .expect("lab")
@@ -500,15 +529,33 @@ fn the_checks_counts_are_reused_only_while_the_files_are_unchanged() {
         &with(&with(&all, "jlac10", jlac10), "analyte", analyte),
     );
 
-    let second = run_profiled("second");
+    let (second, second_out) = run_profiled("second");
     assert!(checked(&second, "lab"), "{second}");
     assert!(
         !checked(&second, "patient"),
         "the patients did not change: {second}"
     );
     assert!(second.contains(ANALYTE_SET_ASIDE), "{second}");
+    // The table's totals are counted again, without the five rows set aside.
+    assert!(!totals_reused(&second), "{second}");
+    let rows_second = lab_rows(&second_out);
+    let less: Vec<u64> = rows_first
+        .iter()
+        .zip(&rows_second)
+        .map(|((h1, n1), (h2, n2))| {
+            assert_eq!(h1, h2);
+            n1 - n2
+        })
+        .collect();
+    assert_eq!(
+        less.iter().sum::<u64>(),
+        5,
+        "{rows_first:?} {rows_second:?}"
+    );
     // The script's own counts were kept: reused, they say the same.
-    let third = run_profiled("third");
+    let (third, third_out) = run_profiled("third");
     assert!(!checked(&third, "lab"), "{third}");
     assert!(third.contains(ANALYTE_SET_ASIDE), "{third}");
+    assert!(totals_reused(&third), "{third}");
+    assert_eq!(lab_rows(&third_out), rows_second);
 }

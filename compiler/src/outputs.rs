@@ -282,6 +282,7 @@ pub fn outputs(p: &cir::Program, plans: &[NamedPlan], docs: Docs) -> Vec<Output>
             | PlanKind::Cohort { .. }
             | PlanKind::Outcome { .. }
             | PlanKind::Intermediate { .. }
+            | PlanKind::Totals { .. }
             | PlanKind::Shared { .. } => continue,
         };
         out.push(Output {

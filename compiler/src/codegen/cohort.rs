@@ -105,20 +105,22 @@ impl Gen {
                 day(qc("patient", "last_record_date")).alias("obs_end_day"),
                 day(qc("patient", "death_date")).alias("death_day"),
             ])?
-            // Index must fall inside what this hospital observed.
             // Index must fall where the CIR says (inside what this hospital observed).
             .filtered(self.index_within(&coh.entry.index_within)?)?
             .alias(&coh.name)?
             .build()?;
-        let mut ctx = Ctx {
+        let ctx = Ctx {
             plan: base.clone(),
             base,
             keys: cohort_keys(),
             alias: coh.name.clone(),
         };
-        for era in &coh.eras {
-            ctx = self.era(ctx, era)?;
-        }
+        // The eras are part of the entries: their prescriptions are read with the entry
+        // events' (the shared read of the entries), not each from the table.
+        self.in_entry = true;
+        let with_eras = coh.eras.iter().try_fold(ctx, |ctx, era| self.era(ctx, era));
+        self.in_entry = false;
+        let ctx = with_eras?;
         let keys: Vec<Sort> = ctx.keys.iter().map(|k| c(k).sort(true, false)).collect();
         Ok(LogicalPlanBuilder::from(ctx.plan).sort(keys)?.build()?)
     }
@@ -394,8 +396,11 @@ impl Gen {
                     (max(c("ev_end_day")) + lit(era.grace as i32)).alias("era_end_day"),
                 ],
             )?
-            .alias(&eras_alias)?
             .build()?;
+        // Computed once for every cohort whose era is the same (the same prescriptions, gap
+        // and grace): each cohort of one drug class and its variants.
+        let eras = self.intermediate(&eras_alias, eras)?;
+        let eras = LogicalPlanBuilder::from(eras).alias(&eras_alias)?.build()?;
         let start = format!("{}_start_day", era.name);
         let end = format!("{}_end_day", era.name);
         let on = and_all(vec![

@@ -8,10 +8,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use datafusion_expr::{
-    Expr, ExprFunctionExt, JoinType, LogicalPlan, LogicalPlanBuilder, lit, when,
-};
-use datafusion_functions::expr_fn::coalesce;
+use datafusion_expr::{Expr, ExprFunctionExt, LogicalPlan, LogicalPlanBuilder, lit, when};
 use datafusion_functions_aggregate::expr_fn::{count, sum};
 
 use super::expr::*;
@@ -144,12 +141,13 @@ impl Gen {
         Ok(out)
     }
 
-    /// Rows, rows without a standard code, and rows each source matches, by hospital.
+    /// Rows, rows without a standard code, and rows each source matches, by hospital: the
+    /// table's totals (`totals`), and each source's rows counted among the rows some source
+    /// selects, so each source's test runs on those rows, not on every row of the table.
     fn coverage_table(&mut self, table: Table, counted: &[Counted]) -> Result<LogicalPlan> {
-        let mut aggs = vec![count(lit(1)).alias("rows")];
-        if let Some(unmapped) = standard_code(table) {
-            aggs.push(count(lit(1)).filter(unmapped).build()?.alias("unmapped"));
-        }
+        let totals = self.totals(table)?;
+        let preds: Vec<Expr> = counted.iter().map(|s| s.pred.clone()).collect();
+        let mut aggs = Vec::new();
         for (i, s) in counted.iter().enumerate() {
             aggs.push(
                 count(lit(1))
@@ -158,11 +156,36 @@ impl Gen {
                     .alias(format!("source_{}", i + 1)),
             );
         }
-        Ok(self
+        let matched = self
+            .scan_cdm(table)?
+            .filtered(super::shared::selecting_any(&preds))?
+            .aggregated(vec![c("hospital_id")], aggs)?
+            .build()?;
+        by_hospital(table, totals, matched, counted.len())
+    }
+
+    /// A table's rows by hospital, and its rows without a standard code: an intermediate of
+    /// its own kind (`PlanKind::Totals`), the same in every script, which the runtime reuses
+    /// while the table's files are unchanged.
+    fn totals(&mut self, table: Table) -> Result<LogicalPlan> {
+        let mut aggs = vec![count(lit(1)).alias("rows")];
+        if let Some(unmapped) = standard_code(table) {
+            aggs.push(count(lit(1)).filter(unmapped).build()?.alias("unmapped"));
+        }
+        let plan = self
             .scan_cdm(table)?
             .aggregated(vec![c("hospital_id")], aggs)?
-            .sort(vec![c("hospital_id").sort(true, false)])?
-            .build()?)
+            .build()?;
+        let name = names::totals_plan(table.name());
+        self.register(&name, plan.schema().inner().clone());
+        self.intermediates.push(NamedPlan {
+            name: name.clone(),
+            kind: PlanKind::Totals {
+                table: table.name().to_string(),
+            },
+            plan,
+        });
+        Ok(self.scan(&name)?.build()?)
     }
 
     /// The lab rows of the script's items counted by hospital, by the columns their tests
@@ -196,20 +219,10 @@ impl Gen {
         self.intermediate("item_rows", plan)
     }
 
-    /// The lab table's coverage: its rows and rows without a standard code by hospital (one
-    /// pass over two columns), and the rows each item matches, summed over the item rows.
+    /// The lab table's coverage: its totals (`totals`), and the rows each item matches,
+    /// summed over the item rows.
     fn coverage_lab(&mut self, counted: &[Counted], items: LogicalPlan) -> Result<LogicalPlan> {
-        let unmapped = standard_code(Table::Lab).ok_or_else(|| internal("lab without codes"))?;
-        let totals = self
-            .scan_cdm(Table::Lab)?
-            .aggregated(
-                vec![c("hospital_id")],
-                vec![
-                    count(lit(1)).alias("rows"),
-                    count(lit(1)).filter(unmapped).build()?.alias("unmapped"),
-                ],
-            )?
-            .alias("totals")?;
+        let totals = self.totals(Table::Lab)?;
         let mut aggs = Vec::new();
         for (i, s) in counted.iter().enumerate() {
             aggs.push(
@@ -221,31 +234,8 @@ impl Gen {
         }
         let matched = LogicalPlanBuilder::from(items)
             .aggregated(vec![c("hospital_id")], aggs)?
-            .alias("matched")?
             .build()?;
-        let mut cols = vec![
-            qc("totals", "hospital_id").alias("hospital_id"),
-            qc("totals", "rows").alias("rows"),
-            qc("totals", "unmapped").alias("unmapped"),
-        ];
-        for i in 0..counted.len() {
-            let name = format!("source_{}", i + 1);
-            // A hospital with no row of any item has no row in `matched`.
-            cols.push(coalesce(vec![qc("matched", &name), lit(0i64)]).alias(name));
-        }
-        Ok(totals
-            .join(
-                matched,
-                JoinType::Left,
-                (
-                    keys_of("totals", &["hospital_id"]),
-                    keys_of("matched", &["hospital_id"]),
-                ),
-                None,
-            )?
-            .projected(cols)?
-            .sort(vec![c("hospital_id").sort(true, false)])?
-            .build()?)
+        by_hospital(Table::Lab, totals, matched, counted.len())
     }
 
     /// Rows of each lab item with a value in a unit mid cannot convert, by hospital, item
@@ -310,4 +300,42 @@ impl Gen {
             ])?
             .build()?)
     }
+}
+
+/// A table's totals by hospital beside the rows each source matched there (`source_1` …),
+/// 0 where a source matched nothing (a hospital without a matching row has no row in
+/// `matched`), in hospital order. The two are stacked and summed by hospital, not joined: a
+/// join would send the hospitals of the totals into the scan under `matched` as a filter
+/// tested on every row (DataFusion's dynamic filters), which prunes nothing here.
+fn by_hospital(
+    table: Table,
+    totals: LogicalPlan,
+    matched: LogicalPlan,
+    sources: usize,
+) -> Result<LogicalPlan> {
+    let zero = || lit(0i64);
+    let mut totals_cols = vec![c("hospital_id"), c("rows")];
+    let mut matched_cols = vec![c("hospital_id"), zero().alias("rows")];
+    let mut sums = vec![sum(c("rows")).alias("rows")];
+    if standard_code(table).is_some() {
+        totals_cols.push(c("unmapped"));
+        matched_cols.push(zero().alias("unmapped"));
+        sums.push(sum(c("unmapped")).alias("unmapped"));
+    }
+    for i in 0..sources {
+        let name = format!("source_{}", i + 1);
+        totals_cols.push(zero().alias(&name));
+        matched_cols.push(c(&name));
+        sums.push(sum(c(&name)).alias(name));
+    }
+    Ok(LogicalPlanBuilder::from(totals)
+        .projected(totals_cols)?
+        .union(
+            LogicalPlanBuilder::from(matched)
+                .projected(matched_cols)?
+                .build()?,
+        )?
+        .aggregated(vec![c("hospital_id")], sums)?
+        .sort(vec![c("hospital_id").sort(true, false)])?
+        .build()?)
 }

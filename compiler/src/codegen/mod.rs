@@ -181,6 +181,11 @@ pub enum PlanKind {
     Coverage { table: String, sources: Vec<String> },
     /// Lab rows in units mid cannot convert, by hospital, item and unit. Site-only.
     LabUnits,
+    /// A CDM table's rows by hospital, and its rows without a standard code: what the data
+    /// hold whatever the script, so the runtime reuses the counts while the table's files
+    /// are unchanged, as it does the data checks' (a pass over every row: 0.3–0.5 s for the
+    /// 59 M lab rows of the 1 M-patient network). Site-only; the coverage plan reads it.
+    Totals { table: String },
     /// A feasibility request's counts (exact; the runtime applies disclosure control).
     Feasibility,
 }
@@ -761,16 +766,33 @@ cohort c {
               Filter: steps_c.step_exclude_drug_x_within_180_days_before_index
                 TableScan: steps_c
 
+            -- tmp_totals_drug (a table's rows by hospital, the same for every script: reused while its files are unchanged, site-only)
+            Aggregate:
+                groupBy=[[drug.hospital_id]],
+                aggr=[[
+                    count(Int32(1)) AS rows,
+                    count(Int32(1)) FILTER (WHERE drug.yj_code IS NULL) AS unmapped
+                ]]
+              TableScan: drug
+
             -- coverage_drug (data coverage by hospital, site-only)
-            Sort: drug.hospital_id ASC NULLS LAST
+            Sort: hospital_id ASC NULLS LAST
               Aggregate:
-                  groupBy=[[drug.hospital_id]],
-                  aggr=[[
-                      count(Int32(1)) AS rows,
-                      count(Int32(1)) FILTER (WHERE drug.yj_code IS NULL) AS unmapped,
-                      count(Int32(1)) FILTER (WHERE drug.yj_code LIKE Utf8("2432001%")) AS source_1
-                  ]]
-                TableScan: drug
-            "#);
+                  groupBy=[[hospital_id]],
+                  aggr=[[sum(rows) AS rows, sum(unmapped) AS unmapped, sum(source_1) AS source_1]]
+                Union
+                  Projection:
+                      tmp_totals_drug.hospital_id,
+                      tmp_totals_drug.rows,
+                      tmp_totals_drug.unmapped,
+                      Int64(0) AS source_1
+                    TableScan: tmp_totals_drug
+                  Projection: drug.hospital_id, Int64(0) AS rows, Int64(0) AS unmapped, source_1
+                    Aggregate:
+                        groupBy=[[drug.hospital_id]],
+                        aggr=[[count(Int32(1)) FILTER (WHERE drug.yj_code LIKE Utf8("2432001%")) AS source_1]]
+                      Filter: drug.yj_code LIKE Utf8("2432001%")
+                        TableScan: drug
+        "#);
     }
 }

@@ -61,6 +61,11 @@ pub fn outcome_plan(outcome: &crate::cir::Outcome, cohort: &str) -> String {
     }
 }
 
+/// The totals of a table that its coverage plan reads (`tmp_totals_drug`).
+pub fn totals_plan(table: &str) -> String {
+    format!("tmp_totals_{table}")
+}
+
 /// A coverage plan of a table (`coverage_drug`) or of lab units (`coverage_lab_units`).
 pub fn coverage_plan(what: &str) -> String {
     format!("coverage_{what}")

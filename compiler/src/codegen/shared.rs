@@ -14,38 +14,7 @@ impl Gen {
     /// The rows of `table` that any of the script's code-set scans selects, with the
     /// columns those scans read (in contract order).
     pub(super) fn shared_scan(&self, table: Table, seen: &Seen) -> Result<LogicalPlan> {
-        // Each scan's code test, split at its ORs; IN lists over the same expression (the
-        // same prefix length of one code column) merge into one list. The shared rows need
-        // only hold every row a scan selects (each scan tests its own codes again on
-        // them): a code set with exceptions reads as its codes, and a prefix of the length
-        // of a list joins the list, so that `drug X` and `antidepressants except X` for eight
-        // drugs cut `left(yj_code, 7)` once a row, not sixteen times.
-        let relaxed: Vec<Expr> = seen
-            .preds
-            .iter()
-            .flat_map(|p| disjuncts(p).into_iter().map(without_exceptions))
-            .flat_map(disjuncts)
-            .cloned()
-            .collect();
-        let prefix_lists: Vec<Expr> = relaxed
-            .iter()
-            .filter_map(|t| match t {
-                Expr::InList(l) if !l.negated => Some(l.expr.as_ref().clone()),
-                _ => None,
-            })
-            .collect();
-        let relaxed: Vec<Expr> = relaxed
-            .into_iter()
-            .map(|t| as_listed_prefix(t, &prefix_lists))
-            .collect();
-        let (lists, mut tests) = merged_terms(&relaxed);
-        tests.extend(lists);
-        let any = analyte_guarded(
-            tests
-                .into_iter()
-                .reduce(Expr::or)
-                .unwrap_or_else(|| lit(false)),
-        );
+        let any = selecting_any(&seen.preds);
         let keep: Vec<Expr> = table
             .columns()
             .iter()
@@ -155,6 +124,41 @@ impl Gen {
         cols.push(super::labs::unit_key().alias("unit_key"));
         Ok(LogicalPlanBuilder::from(rows).projected(cols)?.build()?)
     }
+}
+
+/// A test of every row some of `preds` selects, cheap to run on every row of a table: each
+/// test split at its ORs, IN lists over the same expression (the same prefix length of one
+/// code column) merged into one list. It need only hold every row a test selects (each
+/// reader tests its own codes again on the rows): a code set with exceptions reads as its
+/// codes, and a prefix of the length of a list joins the list, so that `drug X` and
+/// `antidepressants except X` for eight drugs cut `left(yj_code, 7)` once a row, not
+/// sixteen times.
+pub(super) fn selecting_any(preds: &[Expr]) -> Expr {
+    let relaxed: Vec<Expr> = preds
+        .iter()
+        .flat_map(|p| disjuncts(p).into_iter().map(without_exceptions))
+        .flat_map(disjuncts)
+        .cloned()
+        .collect();
+    let prefix_lists: Vec<Expr> = relaxed
+        .iter()
+        .filter_map(|t| match t {
+            Expr::InList(l) if !l.negated => Some(l.expr.as_ref().clone()),
+            _ => None,
+        })
+        .collect();
+    let relaxed: Vec<Expr> = relaxed
+        .into_iter()
+        .map(|t| as_listed_prefix(t, &prefix_lists))
+        .collect();
+    let (lists, mut tests) = merged_terms(&relaxed);
+    tests.extend(lists);
+    analyte_guarded(
+        tests
+            .into_iter()
+            .reduce(Expr::or)
+            .unwrap_or_else(|| lit(false)),
+    )
 }
 
 const KEYS: [&str; 2] = ["hospital_id", "patient_id"];

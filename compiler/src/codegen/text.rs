@@ -110,6 +110,9 @@ pub fn kind_word(k: &PlanKind) -> &'static str {
         PlanKind::Shared { .. } => "shared scan, read once for every plan that tests these codes",
         PlanKind::Coverage { .. } => "data coverage by hospital, site-only",
         PlanKind::LabUnits => "lab units that cannot be converted, by hospital, site-only",
+        PlanKind::Totals { .. } => {
+            "a table's rows by hospital, the same for every script: reused while its files are unchanged, site-only"
+        }
         PlanKind::Feasibility => {
             "feasibility counts, exact: disclosure control applies to the whole cube"
         }

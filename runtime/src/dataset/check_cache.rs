@@ -6,7 +6,10 @@
 //! path, size, modification and change times (nanoseconds), inode and device, and a SHA-256
 //! of its last 64 KiB (a Parquet file's footer: row counts, column sizes and statistics). Any
 //! rewrite of a file changes its change time, which no tool can set back, so a changed table
-//! is checked again. `MID_CHECK_CACHE=off` turns the reuse off.
+//! is checked again. A table's totals by hospital (rows, rows without a standard code: the
+//! same for every script, `PlanKind::Totals`) are kept the same way, under a key that also
+//! holds how the run reads the table (the rows the checks set aside). `MID_CHECK_CACHE=off`
+//! turns the reuse off.
 
 use std::io::{Read, Seek, SeekFrom};
 use std::os::unix::fs::MetadataExt;
@@ -111,23 +114,42 @@ pub fn load(key: &str) -> Option<Vec<u64>> {
 /// Keeps `counts` under `key`; a failure only costs the reuse.
 pub fn store(key: &str, counts: &[u64]) {
     if let Some(dir) = cache() {
-        store_in(&dir, key, counts);
+        store_in(&dir, key, &counts);
     }
 }
 
-fn load_in(dir: &Path, key: &str) -> Option<Vec<u64>> {
+/// The rows of a table's totals (`PlanKind::Totals`) kept under `key`, if any.
+pub fn load_totals(key: &str) -> Option<Totals> {
+    load_in(&cache()?, key)
+}
+
+/// Keeps a table's totals under `key`; a failure only costs the reuse.
+pub fn store_totals(key: &str, totals: &Totals) {
+    if let Some(dir) = cache() {
+        store_in(&dir, key, totals);
+    }
+}
+
+/// A table's totals by hospital as kept: each hospital and its counts, in the plan's
+/// column order.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Totals {
+    pub rows: Vec<(String, Vec<i64>)>,
+}
+
+fn load_in<T: serde::de::DeserializeOwned>(dir: &Path, key: &str) -> Option<T> {
     let text = std::fs::read_to_string(dir.join(format!("{key}.json"))).ok()?;
     serde_json::from_str(&text).ok()
 }
 
 /// Writes the entry whole or not at all (a temporary file renamed into place), so a
 /// process that stops midway or runs alongside never leaves half an entry.
-fn store_in(dir: &Path, key: &str, counts: &[u64]) {
+fn store_in<T: serde::Serialize + ?Sized>(dir: &Path, key: &str, value: &T) {
     use std::io::Write;
     if std::fs::create_dir_all(dir).is_err() {
         return;
     }
-    let Ok(text) = serde_json::to_string(counts) else {
+    let Ok(text) = serde_json::to_string(value) else {
         return;
     };
     if let Ok(mut tmp) = tempfile::NamedTempFile::new_in(dir)
@@ -167,10 +189,15 @@ mod tests {
     fn counts_are_kept_and_read_back() {
         let dir = tempfile::tempdir().expect("tmp");
         let checks = dir.path().join("checks");
-        store_in(&checks, "k1", &[3, 0, 7]);
-        assert_eq!(load_in(&checks, "k1"), Some(vec![3, 0, 7]));
-        assert_eq!(load_in(&checks, "k2"), None);
+        store_in(&checks, "k1", &[3u64, 0, 7]);
+        assert_eq!(load_in::<Vec<u64>>(&checks, "k1"), Some(vec![3, 0, 7]));
+        assert_eq!(load_in::<Vec<u64>>(&checks, "k2"), None);
         std::fs::write(checks.join("k3.json"), "[1,").expect("write");
-        assert_eq!(load_in(&checks, "k3"), None);
+        assert_eq!(load_in::<Vec<u64>>(&checks, "k3"), None);
+        let totals = Totals {
+            rows: vec![("H01".into(), vec![12, 0]), ("H02".into(), vec![30, 4])],
+        };
+        store_in(&checks, "t1", &totals);
+        assert_eq!(load_in::<Totals>(&checks, "t1"), Some(totals));
     }
 }

@@ -28,7 +28,9 @@ use datafusion::physical_plan::{ExecutionPlan, ExecutionPlanProperties, collect}
 use datafusion::prelude::{ParquetReadOptions, SessionConfig, SessionContext};
 use mid_compiler::NamedPlan;
 use mid_compiler::cdm::Table;
+use mid_compiler::codegen::PlanKind;
 
+use crate::dataset::check_cache;
 use crate::dataset::files::parquet_files;
 use crate::error::{Error, Result};
 
@@ -45,8 +47,13 @@ pub struct Engine {
     /// to read, a directory the executors see at the same path. In process: `None`, results
     /// stay in memory.
     exchange: Option<Exchange>,
-    /// Where each registered CDM table's rows are: its directory, or one file of it.
+    /// Where each registered CDM table's rows are: its directory, or one file of it (not
+    /// for a table read from a list of its files).
     pub sources: BTreeMap<Table, std::path::PathBuf>,
+    /// How each table of `sources` is read when that is all its files' rows, or those less
+    /// the rows the data checks set aside (`apply`): what a table's totals depend on besides
+    /// its files. A table restricted to a hospital or a patient has none (no reuse).
+    reads: std::sync::Mutex<BTreeMap<Table, String>>,
 }
 
 /// The directory a cluster's results are shared in, and how many it holds.
@@ -101,6 +108,7 @@ impl Engine {
             ctx: with_rules(SessionContext::new_with_config(Self::config()?)),
             exchange: None,
             sources: BTreeMap::new(),
+            reads: Default::default(),
         })
     }
 
@@ -136,6 +144,7 @@ impl Engine {
         Ok(Engine {
             ctx,
             exchange: None,
+            reads: std::sync::Mutex::new(whole(&sources)),
             sources,
         })
     }
@@ -170,6 +179,7 @@ impl Engine {
                 dir: exchange,
                 written: Default::default(),
             }),
+            reads: std::sync::Mutex::new(whole(&sources)),
             sources,
         })
     }
@@ -226,6 +236,11 @@ impl Engine {
             self.ctx
                 .register_table(t.name(), view)
                 .map_err(|e| Error::context(format!("table `{t}`"), e))?;
+            if let Ok(mut reads) = self.reads.lock()
+                && let Some(how) = reads.get_mut(&t)
+            {
+                *how = format!("{how}; {sql}");
+            }
         }
         Ok(())
     }
@@ -247,6 +262,9 @@ impl Engine {
     /// does not take the hospital for a constant there and group in its slow ordered mode.)
     pub async fn only_hospital(&self, hospital: &str) -> Result<()> {
         use datafusion::prelude::{col, lit};
+        if let Ok(mut reads) = self.reads.lock() {
+            reads.clear();
+        }
         for t in Table::ALL {
             let cannot = |e: DataFusionError| Error::context(format!("table `{t}`"), e);
             if !self.ctx.table_exist(t.name()).map_err(cannot)? {
@@ -268,6 +286,9 @@ impl Engine {
     /// see that patient alone.
     pub async fn only_patient(&self, hospital: &str, patient: i64) -> Result<()> {
         use datafusion::prelude::{col, lit};
+        if let Ok(mut reads) = self.reads.lock() {
+            reads.clear();
+        }
         for t in Table::ALL {
             let cannot = |e: DataFusionError| Error::context(format!("table `{t}`"), e);
             if !self.ctx.table_exist(t.name()).map_err(cannot)? {
@@ -342,7 +363,42 @@ impl Engine {
 
     /// Runs one plan and returns its rows; with `profile`, also the physical plan annotated
     /// with what each operator did (rows, time), for finding where a script spends its time.
+    /// A table's totals (`PlanKind::Totals`) are reused while its files are unchanged.
     pub async fn execute(
+        &self,
+        plan: &NamedPlan,
+        profile: bool,
+    ) -> Result<(Vec<RecordBatch>, Option<String>)> {
+        let PlanKind::Totals { table } = &plan.kind else {
+            return self.execute_plan(plan, profile).await;
+        };
+        let key = self.totals_key(table, plan);
+        if let Some(kept) = key.as_deref().and_then(check_cache::load_totals)
+            && let Some(batch) = totals_batch(plan, &kept)
+        {
+            let note = profile.then(|| {
+                format!("(reused: the files of `{table}` are unchanged since it was counted)\n")
+            });
+            return Ok((vec![batch], note));
+        }
+        let (batches, metrics) = self.execute_plan(plan, profile).await?;
+        if let (Some(key), Some(totals)) = (key, kept_totals(&batches)) {
+            check_cache::store_totals(&key, &totals);
+        }
+        Ok((batches, metrics))
+    }
+
+    /// The key a table's totals are kept under: the state of its files, how the run reads
+    /// them, and the plan; `None` when they are not to be reused.
+    fn totals_key(&self, table: &str, plan: &NamedPlan) -> Option<String> {
+        let t = Table::from_name(table)?;
+        let how = self.reads.lock().ok()?.get(&t)?.clone();
+        let state = check_cache::files_state(self.sources.get(&t)?)?;
+        let text = format!("totals v1\n{how}\n{}", plan.plan.display_indent());
+        Some(check_cache::key(&state, t.name(), &text))
+    }
+
+    async fn execute_plan(
         &self,
         plan: &NamedPlan,
         profile: bool,
@@ -459,8 +515,9 @@ async fn register_cdm(
                 sources.insert(t, file.clone());
                 vec![file.display().to_string()]
             }
+            // Some of the directory's files: their rows are not the directory's (no reuse
+            // of what was counted over it).
             Files::Listed(lists) if lists.get(&t).is_some_and(|l| !l.is_empty()) => {
-                sources.insert(t, tdir.clone());
                 lists[&t].iter().map(|f| f.display().to_string()).collect()
             }
             Files::All | Files::Listed(_) => {
@@ -577,6 +634,55 @@ fn serial_above_sort(plan: Arc<dyn ExecutionPlan>) -> Option<Arc<dyn ExecutionPl
         ReplaceChildrenOptions::new(ChildrenPropertiesMode::Recompute),
     )
     .ok()
+}
+
+/// Every table of `sources` as read from all its files.
+fn whole(sources: &BTreeMap<Table, std::path::PathBuf>) -> BTreeMap<Table, String> {
+    sources.keys().map(|t| (*t, "files".to_string())).collect()
+}
+
+/// A table's totals as kept: the hospital (first column) and the counts of each row;
+/// `None` when the rows are not of that shape (then they are not kept).
+fn kept_totals(batches: &[RecordBatch]) -> Option<check_cache::Totals> {
+    use arrow::array::{Array, AsArray};
+    use arrow::datatypes::Int64Type;
+    let mut rows = Vec::new();
+    for b in batches {
+        let hospitals =
+            arrow::compute::cast(b.column(0), &arrow::datatypes::DataType::Utf8).ok()?;
+        let hospitals = hospitals.as_string_opt::<i32>()?;
+        let counts: Vec<_> = b.columns()[1..]
+            .iter()
+            .map(|c| c.as_primitive_opt::<Int64Type>())
+            .collect::<Option<_>>()?;
+        for i in 0..b.num_rows() {
+            if hospitals.is_null(i) || counts.iter().any(|c| c.is_null(i)) {
+                return None;
+            }
+            let n = counts.iter().map(|c| c.value(i)).collect();
+            rows.push((hospitals.value(i).to_string(), n));
+        }
+    }
+    Some(check_cache::Totals { rows })
+}
+
+/// The kept totals as the plan's rows; `None` when they do not fit its columns (then the
+/// plan runs).
+fn totals_batch(plan: &NamedPlan, kept: &check_cache::Totals) -> Option<RecordBatch> {
+    use arrow::array::{ArrayRef, Int64Array, StringArray};
+    let schema: SchemaRef = Arc::new(plan.plan.schema().as_arrow().clone());
+    let width = schema.fields().len();
+    if width < 1 || kept.rows.iter().any(|(_, n)| n.len() + 1 != width) {
+        return None;
+    }
+    let hospitals = StringArray::from_iter_values(kept.rows.iter().map(|(h, _)| h.as_str()));
+    let mut columns: Vec<ArrayRef> =
+        vec![arrow::compute::cast(&hospitals, schema.field(0).data_type()).ok()?];
+    for j in 0..width - 1 {
+        let n = Int64Array::from_iter_values(kept.rows.iter().map(|(_, n)| n[j]));
+        columns.push(arrow::compute::cast(&n, schema.field(j + 1).data_type()).ok()?);
+    }
+    RecordBatch::try_new(schema, columns).ok()
 }
 
 /// Runs every plan of a compiled script in order; returns each result by plan name. With

@@ -39,7 +39,7 @@ pub struct Returned {
 /// Whether a plan's result is kept at the hospital (what a source matched there).
 pub fn site_only(kind: &PlanKind) -> bool {
     match kind {
-        PlanKind::Coverage { .. } | PlanKind::LabUnits => true,
+        PlanKind::Coverage { .. } | PlanKind::LabUnits | PlanKind::Totals { .. } => true,
         // What the coverage plans read (the lab rows of the items by code and unit) runs
         // with them.
         PlanKind::Intermediate { of } => mid_compiler::codegen::names::is_coverage_plan(of),
