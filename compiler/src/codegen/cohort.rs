@@ -13,7 +13,6 @@ use datafusion_functions_aggregate::expr_fn::{count, count_distinct, max, min};
 use super::expr::*;
 use super::names::*;
 use super::*;
-use crate::cdm::Table;
 use crate::cir::{self, Pick, Window};
 
 /// The column of each step in `steps_<cohort>`: `step_` and a word made of its label
@@ -86,7 +85,7 @@ impl Gen {
             ])?
             .alias("entry")?
             .build()?;
-        let patient = self.scan_cdm(Table::Patient)?.alias("patient")?.build()?;
+        let patient = self.scan_patient()?.alias("patient")?.build()?;
         let base = LogicalPlanBuilder::from(entries)
             .join(
                 patient,

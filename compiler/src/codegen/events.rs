@@ -640,7 +640,7 @@ impl Gen {
     pub(super) fn with_patient(&mut self, plan: LogicalPlan) -> Result<LogicalPlan> {
         let rows_alias = self.fresh("rows");
         let left = LogicalPlanBuilder::from(plan).alias(&rows_alias)?.build()?;
-        let pat = self.scan_cdm(Table::Patient)?.alias("patient")?.build()?;
+        let pat = self.scan_patient()?.alias("patient")?.build()?;
         let have: Vec<String> = left
             .schema()
             .fields()

@@ -352,7 +352,7 @@ impl Gen {
             .alias(&rows_alias)?
             .build()?;
         let pat = self
-            .scan_cdm(Table::Patient)?
+            .scan_patient()?
             .projected(vec![c("hospital_id"), c("patient_id"), c("sex")])?
             .alias("sex_of")?
             .build()?;

@@ -96,6 +96,36 @@ impl Gen {
             .build()?)
     }
 
+    /// The patients of the entries' shared reads (of `tables`), with their attributes: the
+    /// only patients who can enter a cohort when every entry reads its events from those.
+    pub(super) fn candidate_patients(&self, tables: &[Table]) -> Result<LogicalPlan> {
+        let mut candidates: Option<LogicalPlanBuilder> = None;
+        for t in tables {
+            let keys = self
+                .scan(&format!("tmp_shared_{t}"))?
+                .projected(KEYS.map(c).to_vec())?
+                .build()?;
+            candidates = Some(match candidates {
+                None => LogicalPlanBuilder::from(keys),
+                Some(b) => b.union(keys)?,
+            });
+        }
+        let candidates = candidates
+            .ok_or_else(|| internal("candidate patients without a shared read"))?
+            .alias("candidates")?
+            .build()?;
+        Ok(self
+            .scan_cdm(Table::Patient)?
+            .alias("patient")?
+            .join(
+                candidates,
+                JoinType::LeftSemi,
+                (keys_of("patient", &KEYS), keys_of("candidates", &KEYS)),
+                None,
+            )?
+            .build()?)
+    }
+
     /// The rows of `table` every scan outside the entries selects, of the `entered`
     /// patients: the steps, outcomes and outputs read these instead of the table.
     pub(super) fn entered_scan(&self, table: Table, entered: LogicalPlan) -> Result<LogicalPlan> {
@@ -266,7 +296,7 @@ pub(super) struct Note {
 
 /// The code-set scans of one CDM table: their code tests (one per scan) and every column
 /// the scans read.
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub(super) struct Seen {
     pub(super) preds: Vec<Expr>,
     columns: std::collections::BTreeSet<String>,
@@ -338,6 +368,31 @@ outcome hurt in a, b = first lab alt > 300 U/L within 90 days after index"#;
         // The shared rows carry the unit's normalised spelling: the plans that read them test
         // `unit_key`, not the string functions (which the optimiser would put in their filters).
         assert!(!all[after..coverage].contains("translate("), "{all}");
+    }
+
+    /// The patient table is read once, for the patients of the entries' shared reads, only
+    /// when every entry reads its events from those: a cohort entered from the lab table
+    /// (never shared) could hold any patient, so each join then reads the table.
+    #[test]
+    fn the_patients_are_read_once_only_for_entries_of_shared_reads() {
+        let shared = r#"codes x: drug = yj "2432001"
+codes y: drug = yj "2432002"
+cohort a { index = first drug x }
+cohort b { index = first drug y }"#;
+        let all = crate::testing::plans(shared);
+        assert!(all.contains("-- tmp_shared_patient"), "{all}");
+        let entries = &all[all.find("-- entries_a").expect("entries")..];
+        assert!(!entries.contains("TableScan: patient\n"), "{all}");
+        let with_lab = r#"import labs.{alt}
+codes x: drug = yj "2432001"
+codes y: drug = yj "2432002"
+cohort a { index = first drug x }
+cohort b { index = first drug y }
+cohort c { index = first lab alt > 100 U/L }"#;
+        let all = crate::testing::plans(with_lab);
+        assert!(all.contains("-- tmp_shared_drug"), "{all}");
+        assert!(!all.contains("tmp_shared_patient"), "{all}");
+        assert_eq!(all.matches("TableScan: patient\n").count(), 3, "{all}");
     }
 
     /// An entry whose condition reads another cohort cannot run before that cohort's steps:

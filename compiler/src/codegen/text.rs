@@ -107,6 +107,9 @@ pub fn kind_word(k: &PlanKind) -> &'static str {
         PlanKind::Shared { entered: true, .. } => {
             "shared scan of the rows later plans test, for the patients the cohorts entered"
         }
+        PlanKind::Shared { table, .. } if table == "patient" => {
+            "shared scan of the patients, read once for every plan that joins them"
+        }
         PlanKind::Shared { .. } => "shared scan, read once for every plan that tests these codes",
         PlanKind::Coverage { .. } => "data coverage by hospital, site-only",
         PlanKind::LabUnits => "lab units that cannot be converted, by hospital, site-only",
