@@ -281,7 +281,19 @@ fn program_plans(p: &cir::Program) -> Result<Vec<NamedPlan>> {
     // reads, so no patient outside them can enter a cohort and every later plan's rows
     // meet the entries; otherwise each join reads the table (a whole copy of the table in
     // memory would be 0.5 GB on the 8.3 M-patient network).
-    if probe.patient_reads >= 2 && !shared.is_empty() {
+    // The first pass's entries read the tables themselves: those the second reads shared
+    // are known from them, so a script that cannot share the patients costs no third pass
+    // (the check after the second pass stays, for any read not shared).
+    let entries_tables = first
+        .iter()
+        .filter(|np| of_entries(np))
+        .flat_map(|np| cdm_tables(&np.plan))
+        .filter(|t| *t != Table::Patient)
+        .collect::<std::collections::BTreeSet<Table>>();
+    if probe.patient_reads >= 2
+        && !shared.is_empty()
+        && entries_tables.iter().all(|t| shared.contains(t))
+    {
         let out = second_pass(&probe, p, &shared, &later, true)?;
         if !out.iter().any(|np| of_entries(np) && reads_cdm(&np.plan)) {
             return Ok(out);
@@ -351,14 +363,18 @@ fn of_entries(np: &NamedPlan) -> bool {
 
 /// Whether a plan reads a CDM table itself (not a shared read of it).
 fn reads_cdm(plan: &LogicalPlan) -> bool {
+    !cdm_tables(plan).is_empty()
+}
+
+/// The CDM tables a plan reads itself.
+fn cdm_tables(plan: &LogicalPlan) -> Vec<Table> {
     use datafusion_common::tree_node::TreeNodeRecursion;
-    let mut found = false;
+    let mut found = Vec::new();
     let _ = plan.apply_with_subqueries(|node| {
         if let LogicalPlan::TableScan(scan) = node
-            && Table::from_name(scan.table_name.table()).is_some()
+            && let Some(t) = Table::from_name(scan.table_name.table())
         {
-            found = true;
-            return Ok(TreeNodeRecursion::Stop);
+            found.push(t);
         }
         Ok(TreeNodeRecursion::Continue)
     });
