@@ -4,7 +4,7 @@
 //! entered.
 
 use datafusion_common::JoinType;
-use datafusion_expr::{Expr, LogicalPlan, LogicalPlanBuilder, in_list, lit};
+use datafusion_expr::{Expr, LogicalPlan, LogicalPlanBuilder, lit};
 
 use super::expr::*;
 use super::*;
@@ -157,12 +157,12 @@ impl Gen {
 }
 
 /// A test of every row some of `preds` selects, cheap to run on every row of a table: each
-/// test split at its ORs, IN lists over the same expression (the same prefix length of one
-/// code column) merged into one list. It need only hold every row a test selects (each
-/// reader tests its own codes again on the rows): a code set with exceptions reads as its
-/// codes, and a prefix of the length of a list joins the list, so that `drug X` and
-/// `antidepressants except X` for eight drugs cut `left(yj_code, 7)` once a row, not
-/// sixteen times.
+/// test split at its ORs, IN lists over the same expression merged into one list, and the
+/// prefixes of one length of one code column tested together (`prefix_test`: a LIKE each
+/// for a few, one `left … IN` list for more). It need only hold every row a test selects
+/// (each reader tests its own codes again on the rows): a code set with exceptions reads as
+/// its codes, so that `drug X` and `antidepressants except X` for eight drugs test each
+/// prefix once a row, not sixteen times.
 pub(super) fn selecting_any(preds: &[Expr]) -> Expr {
     let relaxed: Vec<Expr> = preds
         .iter()
@@ -170,19 +170,8 @@ pub(super) fn selecting_any(preds: &[Expr]) -> Expr {
         .flat_map(disjuncts)
         .cloned()
         .collect();
-    let prefix_lists: Vec<Expr> = relaxed
-        .iter()
-        .filter_map(|t| match t {
-            Expr::InList(l) if !l.negated => Some(l.expr.as_ref().clone()),
-            _ => None,
-        })
-        .collect();
-    let relaxed: Vec<Expr> = relaxed
-        .into_iter()
-        .map(|t| as_listed_prefix(t, &prefix_lists))
-        .collect();
-    let (lists, mut tests) = merged_terms(&relaxed);
-    tests.extend(lists);
+    let (merged, mut tests) = grouped_terms(&relaxed);
+    tests.extend(merged);
     analyte_guarded(
         tests
             .into_iter()
@@ -208,38 +197,6 @@ fn without_exceptions(e: &Expr) -> &Expr {
             without_exceptions(left)
         }
         other => other,
-    }
-}
-
-/// `col LIKE 'p%'` (a plain prefix) as `left(col, len(p)) IN ('p')` when `lists` has a list
-/// over that `left`, so that it joins the list; any other test as it is.
-fn as_listed_prefix(t: Expr, lists: &[Expr]) -> Expr {
-    use datafusion_expr::Like;
-    use datafusion_functions::expr_fn::left;
-    let Expr::Like(Like {
-        negated: false,
-        expr,
-        pattern,
-        escape_char: None,
-        case_insensitive: false,
-    }) = &t
-    else {
-        return t;
-    };
-    let Expr::Literal(datafusion_common::ScalarValue::Utf8(Some(p)), _) = pattern.as_ref() else {
-        return t;
-    };
-    let Some(prefix) = p.strip_suffix('%') else {
-        return t;
-    };
-    if prefix.is_empty() || prefix.contains(['%', '_', '\\']) {
-        return t;
-    }
-    let cut = left(expr.as_ref().clone(), lit(prefix.chars().count() as i64));
-    if lists.contains(&cut) {
-        in_list(cut, vec![lit(prefix.to_string())], false)
-    } else {
-        t
     }
 }
 
