@@ -177,14 +177,11 @@ impl Gen {
             .aggregated(vec![c("hospital_id")], aggs)?
             .build()?;
         let name = names::totals_plan(table.name());
-        self.register(&name, plan.schema().inner().clone());
-        self.intermediates.push(NamedPlan {
-            name: name.clone(),
-            kind: PlanKind::Totals {
-                table: table.name().to_string(),
-            },
-            plan,
-        });
+        let kind = PlanKind::Totals {
+            table: table.name().to_string(),
+        };
+        let kept = self.kept(name.clone(), kind, plan);
+        self.intermediates.push(kept);
         Ok(self.scan(&name)?.build()?)
     }
 

@@ -73,15 +73,16 @@ impl Gen {
             name = format!("tmp_{}_{alias}_{n}", self.current);
         }
         self.computed.push((plan.clone(), name.clone()));
-        self.register(&name, plan.schema().inner().clone());
-        self.intermediates.push(NamedPlan {
-            name: name.clone(),
-            kind: PlanKind::Intermediate {
-                of: self.current.clone(),
-            },
-            plan,
-        });
+        let of = self.current.clone();
+        let kept = self.kept(name.clone(), PlanKind::Intermediate { of }, plan);
+        self.intermediates.push(kept);
         Ok(self.scan(&name)?.build()?)
+    }
+
+    /// `plan` as a plan of its own named `name`, registered for the plans after it to read.
+    pub(super) fn kept(&mut self, name: String, kind: PlanKind, plan: LogicalPlan) -> NamedPlan {
+        self.register(&name, plan.schema().inner().clone());
+        NamedPlan { name, kind, plan }
     }
 
     pub(super) fn register(&mut self, name: &str, schema: SchemaRef) {
@@ -281,9 +282,10 @@ fn program_plans(p: &cir::Program) -> Result<Vec<NamedPlan>> {
     // reads, so no patient outside them can enter a cohort and every later plan's rows
     // meet the entries; otherwise each join reads the table (a whole copy of the table in
     // memory would be 0.5 GB on the 8.3 M-patient network).
-    // The first pass's entries read the tables themselves: those the second reads shared
-    // are known from them, so a script that cannot share the patients costs no third pass
-    // (the check after the second pass stays, for any read not shared).
+    //
+    // The first pass's entries read the tables themselves, so whether the second's would
+    // all be shared is seen from them: a script that cannot share the patients costs no
+    // third pass. The check after the second pass stays, for any read left unshared.
     let entries_tables = first
         .iter()
         .filter(|np| of_entries(np))
@@ -314,33 +316,21 @@ fn second_pass(
 ) -> Result<Vec<NamedPlan>> {
     let mut g = Gen::default();
     let mut out = Vec::new();
+    let shared_read = |table: Table| PlanKind::Shared {
+        table: table.name().to_string(),
+        entered: false,
+    };
     for table in shared {
         let name = format!("tmp_shared_{table}");
         let plan = g.shared_scan(*table, &probe.seen[table])?;
-        g.register(&name, plan.schema().inner().clone());
         g.shared.insert(*table, name.clone());
-        out.push(NamedPlan {
-            name,
-            kind: PlanKind::Shared {
-                table: table.name().to_string(),
-                entered: false,
-            },
-            plan,
-        });
+        out.push(g.kept(name, shared_read(*table), plan));
     }
     if patients {
         let name = format!("tmp_shared_{}", Table::Patient);
         let plan = g.candidate_patients(shared)?;
-        g.register(&name, plan.schema().inner().clone());
         g.shared_patient = Some(name.clone());
-        out.push(NamedPlan {
-            name,
-            kind: PlanKind::Shared {
-                table: Table::Patient.name().to_string(),
-                entered: false,
-            },
-            plan,
-        });
+        out.push(g.kept(name, shared_read(Table::Patient), plan));
     }
     for table in later {
         if let Some(seen) = probe.later_seen.get(table) {
@@ -353,7 +343,7 @@ fn second_pass(
 }
 
 /// Whether a plan is a cohort's entries or computed for them.
-fn of_entries(np: &NamedPlan) -> bool {
+pub(super) fn of_entries(np: &NamedPlan) -> bool {
     match &np.kind {
         PlanKind::Entries { .. } => true,
         PlanKind::Intermediate { of } => of.starts_with("entries_"),
@@ -368,13 +358,19 @@ fn reads_cdm(plan: &LogicalPlan) -> bool {
 
 /// The CDM tables a plan reads itself.
 fn cdm_tables(plan: &LogicalPlan) -> Vec<Table> {
+    scanned(plan)
+        .iter()
+        .filter_map(|name| Table::from_name(name))
+        .collect()
+}
+
+/// The name of every table a plan scans (CDM tables, other plans' results), in plan order.
+pub(super) fn scanned(plan: &LogicalPlan) -> Vec<String> {
     use datafusion_common::tree_node::TreeNodeRecursion;
     let mut found = Vec::new();
     let _ = plan.apply_with_subqueries(|node| {
-        if let LogicalPlan::TableScan(scan) = node
-            && let Some(t) = Table::from_name(scan.table_name.table())
-        {
-            found.push(t);
+        if let LogicalPlan::TableScan(scan) = node {
+            found.push(scan.table_name.table().to_string());
         }
         Ok(TreeNodeRecursion::Continue)
     });

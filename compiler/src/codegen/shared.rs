@@ -205,14 +205,9 @@ fn without_exceptions(e: &Expr) -> &Expr {
 /// another plan's result, as `in cohort x` in an entry's condition does). `plans` are the
 /// first pass's.
 pub(super) fn shared_later(probe: &Gen, plans: &[NamedPlan]) -> Vec<Table> {
-    let reads_results = plans.iter().any(|np| {
-        let of_entries = match &np.kind {
-            PlanKind::Entries { .. } => true,
-            PlanKind::Intermediate { of } => of.starts_with("entries_"),
-            _ => false,
-        };
-        of_entries && reads_a_result(&np.plan)
-    });
+    let reads_results = plans
+        .iter()
+        .any(|np| super::of_entries(np) && reads_a_result(&np.plan));
     if reads_results {
         return Vec::new();
     }
@@ -226,19 +221,9 @@ pub(super) fn shared_later(probe: &Gen, plans: &[NamedPlan]) -> Vec<Table> {
 
 /// Whether a plan scans another plan's result (not a CDM table, not an intermediate).
 fn reads_a_result(plan: &LogicalPlan) -> bool {
-    use datafusion_common::tree_node::TreeNodeRecursion;
-    let mut found = false;
-    let _ = plan.apply_with_subqueries(|node| {
-        if let LogicalPlan::TableScan(scan) = node {
-            let name = scan.table_name.table();
-            if !name.starts_with("tmp_") && Table::from_name(name).is_none() {
-                found = true;
-                return Ok(TreeNodeRecursion::Stop);
-            }
-        }
-        Ok(TreeNodeRecursion::Continue)
-    });
-    found
+    super::scanned(plan)
+        .iter()
+        .any(|name| !name.starts_with("tmp_") && Table::from_name(name).is_none())
 }
 
 /// One code-set scan: whether of a cohort's entries, its table, its code test and the columns
