@@ -17,16 +17,19 @@ use super::*;
 use crate::cir::visit::{self, Visitor};
 use crate::cir::{Events, LabSpec, Source};
 
-/// What one coverage column counts: a source's label and its test on the table's rows.
+/// What one coverage column counts: a source's label, its test on the table's rows, and
+/// that test's code part (`codes_pred`).
 struct Counted {
     label: String,
     pred: Expr,
+    codes: Expr,
 }
 
-/// The sources of a program, by table, each once (by label).
+/// The sources of a program, by table, each once (by label): each source's whole test
+/// and its code part.
 #[derive(Default)]
 pub(super) struct Sources {
-    pub(super) by_table: BTreeMap<Table, BTreeMap<String, Expr>>,
+    pub(super) by_table: BTreeMap<Table, BTreeMap<String, (Expr, Expr)>>,
     labs: BTreeMap<String, LabSpec>,
 }
 
@@ -44,7 +47,8 @@ impl Visitor for Sources {
         let Some(codes) = &s.codes else {
             return;
         };
-        let mut pred = codes_pred(codes);
+        let code = codes_pred(codes);
+        let mut pred = code.clone();
         for f in &s.filters {
             pred = pred.and(filter_pred(f));
         }
@@ -53,7 +57,7 @@ impl Visitor for Sources {
             .entry(table)
             .or_default()
             .entry(label)
-            .or_insert(pred);
+            .or_insert((pred, code));
     }
 }
 
@@ -64,7 +68,7 @@ impl Sources {
                 .entry(Table::Lab)
                 .or_default()
                 .entry(format!("lab {}", lab.item))
-                .or_insert_with(|| codes_pred(codes));
+                .or_insert_with(|| (codes_pred(codes), codes_pred(codes)));
             self.labs
                 .entry(lab.item.clone())
                 .or_insert_with(|| lab.clone());
@@ -102,9 +106,10 @@ impl Gen {
         for (table, counted) in &sources.by_table {
             let counted: Vec<Counted> = counted
                 .iter()
-                .map(|(label, pred)| Counted {
+                .map(|(label, (pred, codes))| Counted {
                     label: label.clone(),
                     pred: pred.clone(),
+                    codes: codes.clone(),
                 })
                 .collect();
             let name = names::coverage_plan(table.name());
@@ -144,6 +149,9 @@ impl Gen {
     /// Rows, rows without a standard code, and rows each source matches, by hospital: the
     /// table's totals (`totals`), and each source's rows counted among the rows some source
     /// selects, so each source's test runs on those rows, not on every row of the table.
+    /// Those rows come from the entries' shared read of the table when it holds every row
+    /// each source can select (each source's code test is one of its scans', and it keeps
+    /// the columns the sources test): the table is then not read again (q3: 0.10 s).
     fn coverage_table(&mut self, table: Table, counted: &[Counted]) -> Result<LogicalPlan> {
         let totals = self.totals(table)?;
         let preds: Vec<Expr> = counted.iter().map(|s| s.pred.clone()).collect();
@@ -156,12 +164,26 @@ impl Gen {
                     .alias(format!("source_{}", i + 1)),
             );
         }
-        let matched = self
-            .scan_cdm(table)?
+        let rows = match self.shared_holding(table, counted) {
+            Some(name) => self.scan(&name)?,
+            None => self.scan_cdm(table)?,
+        };
+        let matched = rows
             .filtered(super::shared::selecting_any(&preds))?
             .aggregated(vec![c("hospital_id")], aggs)?
             .build()?;
         by_hospital(table, totals, matched, counted.len())
+    }
+
+    /// The entries' shared read of `table`, when it holds every row of `table` that the
+    /// sources `counted` select, with the columns their tests read.
+    fn shared_holding(&self, table: Table, counted: &[Counted]) -> Option<String> {
+        let name = self.shared.get(&table)?;
+        let seen = self.shared_seen.get(&table)?;
+        counted
+            .iter()
+            .all(|s| seen.holds(&s.codes, &s.pred))
+            .then(|| name.clone())
     }
 
     /// A table's rows by hospital, and its rows without a standard code: an intermediate of
@@ -335,4 +357,38 @@ fn by_hospital(
         .aggregated(vec![c("hospital_id")], sums)?
         .sort(vec![c("hospital_id").sort(true, false)])?
         .build()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::testing::plan;
+
+    /// The scans of the table `coverage_drug` reads (CDM tables and other plans).
+    fn reads(src: &str) -> Vec<String> {
+        plan(src, "coverage_drug")
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix("TableScan: "))
+            .map(str::to_string)
+            .collect()
+    }
+
+    #[test]
+    fn the_coverage_counts_the_entries_shared_read_when_it_holds_every_source() {
+        let src = r#"codes x: drug = yj "2432001"
+codes y: drug = yj "2432002"
+cohort a { index = first drug x where setting = outpatient }
+cohort b { index = first drug y }"#;
+        assert_eq!(reads(src), ["tmp_totals_drug", "tmp_shared_drug"]);
+    }
+
+    #[test]
+    fn a_source_outside_the_entries_sends_the_coverage_to_the_table() {
+        let src = r#"codes x: drug = yj "2432001"
+codes y: drug = yj "2432002"
+codes z: drug = yj "2432003"
+cohort a { index = first drug x
+  exclude drug z within 30 days before index }
+cohort b { index = first drug y }"#;
+        assert_eq!(reads(src), ["tmp_totals_drug", "drug"]);
+    }
 }

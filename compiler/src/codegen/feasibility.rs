@@ -129,7 +129,7 @@ pub fn feasibility_plans(
         let found: Vec<(Table, Expr)> = sources
             .by_table
             .into_iter()
-            .flat_map(|(t, m)| m.into_values().map(move |e| (t, e)))
+            .flat_map(|(t, m)| m.into_values().map(move |(e, _)| (t, e)))
             .collect();
         match found.as_slice() {
             [(t, pred)] if table_kind(*t) == Some(item.kind) => {

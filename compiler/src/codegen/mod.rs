@@ -324,6 +324,7 @@ fn second_pass(
         let name = format!("tmp_shared_{table}");
         let plan = g.shared_scan(*table, &probe.seen[table])?;
         g.shared.insert(*table, name.clone());
+        g.shared_seen.insert(*table, probe.seen[table].clone());
         out.push(g.kept(name, shared_read(*table), plan));
     }
     if patients {
@@ -626,6 +627,8 @@ struct Gen {
     seen: BTreeMap<Table, Seen>,
     /// CDM tables read through a shared plan, and its name.
     shared: BTreeMap<Table, String>,
+    /// The scans each shared plan was made for (what its rows hold).
+    shared_seen: BTreeMap<Table, Seen>,
     /// Building a cohort's entry events (the scans that may be shared).
     in_entry: bool,
     /// The cohort whose entries an export or report is reading (its outcomes' plans).

@@ -244,6 +244,18 @@ pub(super) struct Seen {
     columns: std::collections::BTreeSet<String>,
 }
 
+impl Seen {
+    /// Whether a read of these scans' rows holds every row a test `pred` selects, whose code
+    /// part `codes` is one of the scans' code tests, and every column it reads.
+    pub(super) fn holds(&self, codes: &Expr, pred: &Expr) -> bool {
+        self.preds.contains(codes)
+            && pred
+                .column_refs()
+                .iter()
+                .all(|col| self.columns.contains(&col.name))
+    }
+}
+
 /// Whether the entry scans of `table` are read once, shared: two or more, and not the lab
 /// table (one item's results are millions of rows: sharing the ALT scans of the lab
 /// benchmark took it from 1.7 s to 3.1 s).
