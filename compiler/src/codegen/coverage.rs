@@ -68,7 +68,10 @@ impl Sources {
                 .entry(Table::Lab)
                 .or_default()
                 .entry(format!("lab {}", lab.item))
-                .or_insert_with(|| (codes_pred(codes), codes_pred(codes)));
+                .or_insert_with(|| {
+                    let test = codes_pred(codes);
+                    (test.clone(), test)
+                });
             self.labs
                 .entry(lab.item.clone())
                 .or_insert_with(|| lab.clone());
@@ -178,8 +181,7 @@ impl Gen {
     /// The entries' shared read of `table`, when it holds every row of `table` that the
     /// sources `counted` select, with the columns their tests read.
     fn shared_holding(&self, table: Table, counted: &[Counted]) -> Option<String> {
-        let name = self.shared.get(&table)?;
-        let seen = self.shared_seen.get(&table)?;
+        let (name, seen) = self.shared.get(&table)?;
         counted
             .iter()
             .all(|s| seen.holds(&s.codes, &s.pred))

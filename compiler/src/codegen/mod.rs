@@ -323,8 +323,8 @@ fn second_pass(
     for table in shared {
         let name = format!("tmp_shared_{table}");
         let plan = g.shared_scan(*table, &probe.seen[table])?;
-        g.shared.insert(*table, name.clone());
-        g.shared_seen.insert(*table, probe.seen[table].clone());
+        g.shared
+            .insert(*table, (name.clone(), probe.seen[table].clone()));
         out.push(g.kept(name, shared_read(*table), plan));
     }
     if patients {
@@ -366,7 +366,7 @@ fn cdm_tables(plan: &LogicalPlan) -> Vec<Table> {
 }
 
 /// The name of every table a plan scans (CDM tables, other plans' results), in plan order.
-pub(super) fn scanned(plan: &LogicalPlan) -> Vec<String> {
+pub fn scanned(plan: &LogicalPlan) -> Vec<String> {
     use datafusion_common::tree_node::TreeNodeRecursion;
     let mut found = Vec::new();
     let _ = plan.apply_with_subqueries(|node| {
@@ -625,10 +625,9 @@ struct Gen {
     computed: Vec<(LogicalPlan, String)>,
     /// The code-set scans made of each CDM table (what a shared scan must select).
     seen: BTreeMap<Table, Seen>,
-    /// CDM tables read through a shared plan, and its name.
-    shared: BTreeMap<Table, String>,
-    /// The scans each shared plan was made for (what its rows hold).
-    shared_seen: BTreeMap<Table, Seen>,
+    /// CDM tables read through a shared plan: its name, and the scans it was made for
+    /// (what its rows hold).
+    shared: BTreeMap<Table, (String, Seen)>,
     /// Building a cohort's entry events (the scans that may be shared).
     in_entry: bool,
     /// The cohort whose entries an export or report is reading (its outcomes' plans).

@@ -58,7 +58,7 @@ impl Gen {
     /// after them), if there is one.
     pub(super) fn shared_read(&self, table: Table) -> Option<&String> {
         match self.in_entry {
-            true => self.shared.get(&table),
+            true => self.shared.get(&table).map(|(name, _)| name),
             false => self.later_shared.get(&table),
         }
     }

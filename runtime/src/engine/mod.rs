@@ -713,7 +713,7 @@ pub async fn run_all(
     let needs: Vec<(Vec<usize>, bool)> = plans
         .iter()
         .map(|p| {
-            let read = scanned(&p.plan);
+            let read = mid_compiler::codegen::scanned(&p.plan);
             let after = read
                 .iter()
                 .filter_map(|n| names.get(n.as_str()).copied())
@@ -793,18 +793,6 @@ pub async fn run_all(
         return Err(e);
     }
     Ok(out)
-}
-
-/// The name of every table a plan scans (CDM tables, other plans' results).
-fn scanned(plan: &LogicalPlan) -> Vec<String> {
-    let mut found = Vec::new();
-    let _ = plan.apply_with_subqueries(|node| {
-        if let LogicalPlan::TableScan(scan) = node {
-            found.push(scan.table_name.table().to_string());
-        }
-        Ok(datafusion::common::tree_node::TreeNodeRecursion::Continue)
-    });
-    found
 }
 
 #[cfg(test)]
