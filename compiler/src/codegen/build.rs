@@ -1,13 +1,22 @@
 //! Projections, filters and aggregates onto a builder without its walk of the whole input plan per
 //! unqualified column (`LogicalPlanBuilder::normalize` looks for `USING` joins each time):
 //! with the dozens of columns of each step over plans hundreds of nodes deep, that walk was
-//! most of `mid compile`.
+//! most of `mid compile`. A projection's schema is derived without naming every
+//! subexpression (see [`projection_schema`]).
 
 use std::sync::Arc;
 
+use arrow_schema::{DataType, Field, FieldRef};
+use datafusion_common::datatype::FieldExt;
 use datafusion_common::tree_node::{Transformed, TransformedResult, TreeNode};
+use datafusion_common::{DFSchema, DFSchemaRef, ExprSchema};
+use datafusion_expr::expr::{Alias, Cast, ScalarFunction};
+use datafusion_expr::type_coercion::functions::fields_with_udf;
 use datafusion_expr::utils::columnize_expr;
-use datafusion_expr::{Aggregate, Expr, Filter, LogicalPlan, LogicalPlanBuilder, Projection};
+use datafusion_expr::{
+    Aggregate, BinaryExpr, Expr, ExprSchemable, Filter, LogicalPlan, LogicalPlanBuilder,
+    Projection, ReturnFieldArgs, binary::BinaryTypeCoercer,
+};
 
 use super::Result;
 
@@ -30,7 +39,13 @@ impl Build for LogicalPlanBuilder {
             .into_iter()
             .map(|e| Ok(columnize_expr(resolved(e, &input)?, &input)?))
             .collect::<Result<Vec<_>>>()?;
-        let projection = Projection::try_new(exprs, Arc::new(input))?;
+        let schema = projection_schema(&exprs, &input)?;
+        debug_assert_eq!(
+            schema,
+            datafusion_expr::logical_plan::projection_schema(&input, &exprs)?,
+            "the projection's schema differs from DataFusion's"
+        );
+        let projection = Projection::try_new_with_schema(exprs, Arc::new(input), schema)?;
         Ok(LogicalPlanBuilder::from(LogicalPlan::Projection(
             projection,
         )))
@@ -65,4 +80,108 @@ fn resolved(e: Expr, input: &LogicalPlan) -> Result<Expr> {
         other => Ok(Transformed::no(other)),
     })
     .data()?)
+}
+
+/// The schema DataFusion's `projection_schema` gives a projection of `exprs` over `input`,
+/// without its cost: `Expr::to_field` names every subexpression on the way down (formatting
+/// it whole, then dropping the name), and the functional dependencies are looked for by
+/// formatting every expression, so a deep expression was formatted once per level. That was
+/// a fifth of `mid compile`. The types come from the same rules; anything but the common
+/// cases is left to `to_field` itself. Debug builds (the tests) check every projection
+/// against DataFusion's own schema.
+fn projection_schema(exprs: &[Expr], input: &LogicalPlan) -> Result<DFSchemaRef> {
+    let schema = input.schema();
+    let fields = exprs
+        .iter()
+        .map(|e| {
+            let (relation, name) = e.qualified_name();
+            Ok((relation, field_of(e, schema.as_ref())?.renamed(&name)))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let mut out = DFSchema::new_with_metadata(fields, DFSchema::metadata(schema).clone())?;
+    let deps = schema.functional_dependencies();
+    if !deps.is_empty() {
+        // As DataFusion finds them: each output that is an input column by its flat name.
+        let names = schema.field_names();
+        let at = |name: String| names.iter().position(|n| *n == name).unwrap_or(usize::MAX);
+        let indices: Vec<usize> = exprs
+            .iter()
+            .map(|e| match e {
+                Expr::Alias(a) => at(format!("{}", a.expr)),
+                other => at(format!("{other}")),
+            })
+            .collect();
+        out = out.with_functional_dependencies(
+            deps.project_functional_dependencies(&indices, exprs.len()),
+        )?;
+    }
+    Ok(Arc::new(out))
+}
+
+/// An expression's field as `Expr::to_field` makes it, less its name (the caller names
+/// the projection's outputs; the names of inner fields are never read).
+fn field_of(e: &Expr, schema: &dyn ExprSchema) -> Result<FieldRef> {
+    let exact = || -> Result<FieldRef> { Ok(e.to_field(schema)?.1) };
+    let unnamed = |data_type: DataType, nullable: bool| -> FieldRef {
+        Arc::new(Field::new("", data_type, nullable))
+    };
+    Ok(match e {
+        Expr::Column(c) => Arc::clone(schema.field_from_column(c)?),
+        Expr::Alias(Alias {
+            expr,
+            metadata: None,
+            ..
+        }) => {
+            let inner = field_of(expr, schema)?;
+            if !inner.metadata().is_empty() {
+                return exact();
+            }
+            inner
+        }
+        Expr::Literal(value, None) => unnamed(value.data_type(), value.is_null()),
+        Expr::IsNull(_) | Expr::IsNotNull(_) => unnamed(DataType::Boolean, false),
+        Expr::Cast(Cast { expr, field }) => {
+            let source = field_of(expr, schema)?;
+            let type_only =
+                field.name().is_empty() && field.is_nullable() && field.metadata().is_empty();
+            if !type_only || !source.metadata().is_empty() {
+                return exact();
+            }
+            Arc::new(
+                source
+                    .as_ref()
+                    .clone()
+                    .with_data_type(field.data_type().clone()),
+            )
+        }
+        Expr::BinaryExpr(BinaryExpr { left, op, right }) => {
+            let (l, r) = (field_of(left, schema)?, field_of(right, schema)?);
+            match BinaryTypeCoercer::new(l.data_type(), op, r.data_type()).get_result_type() {
+                Ok(t) => unnamed(t, l.is_nullable() || r.is_nullable()),
+                // The error as DataFusion words it.
+                Err(_) => return exact(),
+            }
+        }
+        Expr::ScalarFunction(ScalarFunction { func, args }) => {
+            let fields = args
+                .iter()
+                .map(|a| field_of(a, schema))
+                .collect::<Result<Vec<_>>>()?;
+            let Ok(fields) = fields_with_udf(&fields, func.as_ref()) else {
+                return exact();
+            };
+            let scalars: Vec<_> = args
+                .iter()
+                .map(|a| match a {
+                    Expr::Literal(v, _) => Some(v),
+                    _ => None,
+                })
+                .collect();
+            func.return_field_from_args(ReturnFieldArgs {
+                arg_fields: &fields,
+                scalar_arguments: &scalars,
+            })?
+        }
+        _ => exact()?,
+    })
 }
