@@ -1,21 +1,27 @@
 //! Projections, filters and aggregates onto a builder without its walk of the whole input plan per
 //! unqualified column (`LogicalPlanBuilder::normalize` looks for `USING` joins each time):
 //! with the dozens of columns of each step over plans hundreds of nodes deep, that walk was
-//! most of `mid compile`. A projection's schema is derived without naming every
-//! subexpression (see [`projection_schema`]).
+//! most of `mid compile`. A projection's and an aggregate's schema are derived without
+//! naming every subexpression (see [`projection_schema`]), and a join's keys are placed
+//! without DataFusion's failed lookups (see [`Build::joined`]).
 
 use std::sync::Arc;
 
 use arrow_schema::{DataType, Field, FieldRef};
 use datafusion_common::datatype::FieldExt;
 use datafusion_common::tree_node::{Transformed, TransformedResult, TreeNode};
-use datafusion_common::{DFSchema, DFSchemaRef, ExprSchema};
-use datafusion_expr::expr::{Alias, Cast, ScalarFunction};
+use datafusion_common::{
+    Column, DFSchema, DFSchemaRef, ExprSchema, JoinType, NullEquality, TableReference,
+};
+use datafusion_expr::expr::{
+    AggregateFunction, AggregateFunctionParams, Alias, Cast, ScalarFunction,
+};
+use datafusion_expr::expr_rewriter::normalize_col_with_schemas_and_ambiguity_check;
 use datafusion_expr::type_coercion::functions::fields_with_udf;
 use datafusion_expr::utils::columnize_expr;
 use datafusion_expr::{
-    Aggregate, BinaryExpr, Expr, ExprSchemable, Filter, LogicalPlan, LogicalPlanBuilder,
-    Projection, ReturnFieldArgs, binary::BinaryTypeCoercer,
+    Aggregate, BinaryExpr, Expr, ExprSchemable, Filter, Join, JoinConstraint, LogicalPlan,
+    LogicalPlanBuilder, Projection, ReturnFieldArgs, binary::BinaryTypeCoercer,
 };
 
 use super::Result;
@@ -30,6 +36,14 @@ pub(super) trait Build: Sized {
     fn filtered(self, pred: Expr) -> Result<LogicalPlanBuilder>;
     /// The builder's `aggregate`.
     fn aggregated(self, group: Vec<Expr>, aggr: Vec<Expr>) -> Result<LogicalPlanBuilder>;
+    /// The builder's `join`, for keys qualified by their inputs' names.
+    fn joined(
+        self,
+        right: LogicalPlan,
+        join_type: JoinType,
+        keys: (Vec<Column>, Vec<Column>),
+        filter: Option<Expr>,
+    ) -> Result<LogicalPlanBuilder>;
 }
 
 impl Build for LogicalPlanBuilder {
@@ -63,9 +77,103 @@ impl Build for LogicalPlanBuilder {
             es.into_iter().map(|e| resolved(e, &input)).collect()
         };
         let (group, aggr) = (resolve(group)?, resolve(aggr)?);
-        let aggregate = Aggregate::try_new(Arc::new(input), group, aggr)?;
+        // Grouping sets (never generated) add a column: DataFusion's own schema for them.
+        if group.iter().any(|e| matches!(e, Expr::GroupingSet(_))) {
+            let aggregate = Aggregate::try_new(Arc::new(input), group, aggr)?;
+            return Ok(LogicalPlanBuilder::from(LogicalPlan::Aggregate(aggregate)));
+        }
+        let schema = input.schema();
+        let fields = named_fields(group.iter().chain(&aggr), schema.as_ref())?;
+        let schema = DFSchema::new_with_metadata(fields, DFSchema::metadata(schema).clone())?;
+        let aggregate =
+            Aggregate::try_new_with_schema(Arc::new(input), group, aggr, Arc::new(schema))?;
+        debug_assert_eq!(
+            aggregate,
+            Aggregate::try_new(
+                Arc::clone(&aggregate.input),
+                aggregate.group_expr.clone(),
+                aggregate.aggr_expr.clone()
+            )?,
+            "the aggregate's schema differs from DataFusion's"
+        );
         Ok(LogicalPlanBuilder::from(LogicalPlan::Aggregate(aggregate)))
     }
+
+    /// DataFusion's `join` looks each qualified key up in both inputs to see which side it
+    /// names, building a not-found error (with every column of the schema) for the two
+    /// lookups that fail. Here a key is looked for where it is written first; anything
+    /// unexpected is left to DataFusion's `join`, for its errors.
+    fn joined(
+        self,
+        right: LogicalPlan,
+        join_type: JoinType,
+        keys: (Vec<Column>, Vec<Column>),
+        filter: Option<Expr>,
+    ) -> Result<LogicalPlanBuilder> {
+        let left = self.build()?;
+        let has = |plan: &LogicalPlan, c: &Column| match &c.relation {
+            Some(q) => plan.schema().has_column_with_qualified_name(q, &c.name),
+            None => false,
+        };
+        let mut on = Vec::with_capacity(keys.0.len());
+        for (l, r) in keys.0.iter().zip(&keys.1) {
+            // In DataFusion's order: a pair written right to left is swapped first.
+            let pair = if has(&right, l) && has(&left, r) {
+                (r, l)
+            } else if has(&left, l) && has(&right, r) {
+                (l, r)
+            } else {
+                return fallback_join(left, right, join_type, keys, filter);
+            };
+            on.push((Expr::Column(pair.0.clone()), Expr::Column(pair.1.clone())));
+        }
+        if keys.0.len() != keys.1.len() || (join_type != JoinType::Inner && on.is_empty()) {
+            return fallback_join(left, right, join_type, keys, filter);
+        }
+        let filter = filter
+            .map(|f| {
+                normalize_col_with_schemas_and_ambiguity_check(
+                    f,
+                    &[&[left.schema(), right.schema()]],
+                    &[],
+                )
+            })
+            .transpose()?;
+        let join = Join::try_new(
+            Arc::new(left),
+            Arc::new(right),
+            on,
+            filter,
+            join_type,
+            JoinConstraint::On,
+            NullEquality::NullEqualsNothing,
+            false,
+        )?;
+        debug_assert_eq!(
+            LogicalPlan::Join(join.clone()),
+            fallback_join(
+                join.left.as_ref().clone(),
+                join.right.as_ref().clone(),
+                join_type,
+                keys,
+                join.filter.clone()
+            )?
+            .build()?,
+            "the join differs from DataFusion's"
+        );
+        Ok(LogicalPlanBuilder::from(LogicalPlan::Join(join)))
+    }
+}
+
+/// DataFusion's own `join`.
+fn fallback_join(
+    left: LogicalPlan,
+    right: LogicalPlan,
+    join_type: JoinType,
+    keys: (Vec<Column>, Vec<Column>),
+    filter: Option<Expr>,
+) -> Result<LogicalPlanBuilder> {
+    Ok(LogicalPlanBuilder::from(left).join(right, join_type, keys, filter)?)
 }
 
 /// `e` with each unqualified column qualified as the builder's `normalize_col` would, with no
@@ -91,13 +199,7 @@ fn resolved(e: Expr, input: &LogicalPlan) -> Result<Expr> {
 /// against DataFusion's own schema.
 fn projection_schema(exprs: &[Expr], input: &LogicalPlan) -> Result<DFSchemaRef> {
     let schema = input.schema();
-    let fields = exprs
-        .iter()
-        .map(|e| {
-            let (relation, name) = e.qualified_name();
-            Ok((relation, field_of(e, schema.as_ref())?.renamed(&name)))
-        })
-        .collect::<Result<Vec<_>>>()?;
+    let fields = named_fields(exprs, schema.as_ref())?;
     let mut out = DFSchema::new_with_metadata(fields, DFSchema::metadata(schema).clone())?;
     let deps = schema.functional_dependencies();
     if !deps.is_empty() {
@@ -116,6 +218,20 @@ fn projection_schema(exprs: &[Expr], input: &LogicalPlan) -> Result<DFSchemaRef>
         )?;
     }
     Ok(Arc::new(out))
+}
+
+/// Each expression's qualifier and field, as `Expr::to_field` gives them.
+fn named_fields<'a>(
+    exprs: impl IntoIterator<Item = &'a Expr>,
+    schema: &dyn ExprSchema,
+) -> Result<Vec<(Option<TableReference>, FieldRef)>> {
+    exprs
+        .into_iter()
+        .map(|e| {
+            let (relation, name) = e.qualified_name();
+            Ok((relation, field_of(e, schema)?.renamed(&name)))
+        })
+        .collect()
 }
 
 /// An expression's field as `Expr::to_field` makes it, less its name (the caller names
@@ -181,6 +297,19 @@ fn field_of(e: &Expr, schema: &dyn ExprSchema) -> Result<FieldRef> {
                 arg_fields: &fields,
                 scalar_arguments: &scalars,
             })?
+        }
+        Expr::AggregateFunction(AggregateFunction {
+            func,
+            params: AggregateFunctionParams { args, .. },
+        }) => {
+            let fields = args
+                .iter()
+                .map(|a| field_of(a, schema))
+                .collect::<Result<Vec<_>>>()?;
+            let Ok(fields) = fields_with_udf(&fields, func.as_ref()) else {
+                return exact();
+            };
+            func.return_field(&fields)?
         }
         _ => exact()?,
     })

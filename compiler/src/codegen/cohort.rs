@@ -87,7 +87,7 @@ impl Gen {
             .build()?;
         let patient = self.scan_patient()?.alias("patient")?.build()?;
         let base = LogicalPlanBuilder::from(entries)
-            .join(
+            .joined(
                 patient,
                 JoinType::Inner,
                 (keys_of("entry", &PERSON), keys_of("patient", &PERSON)),
@@ -227,7 +227,7 @@ impl Gen {
                 cir::Undecided::NotAdmitted => coalesce(vec![qc("steps", n), lit(false)]).alias(n),
             }));
             plan = LogicalPlanBuilder::from(plan)
-                .join(
+                .joined(
                     steps,
                     JoinType::Left,
                     (keys_of(&ctx.alias, &ctx.keys), keys_of("steps", &ctx.keys)),

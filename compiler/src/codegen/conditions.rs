@@ -165,7 +165,7 @@ impl Gen {
         let keys_l = keys_of(&ctx.alias, &keys);
         let keys_r = keys_of(&matched_alias, &keys);
         let plan = LogicalPlanBuilder::from(ctx.plan.clone())
-            .join(matched, JoinType::LeftMark, (keys_l, keys_r), None)?
+            .joined(matched, JoinType::LeftMark, (keys_l, keys_r), None)?
             .projected(Self::keep_all(
                 &ctx.plan,
                 &ctx.alias,
@@ -193,7 +193,7 @@ impl Gen {
             .alias(&alias)?
             .build()?;
         let plan = LogicalPlanBuilder::from(ctx.plan.clone())
-            .join(
+            .joined(
                 members,
                 JoinType::LeftMark,
                 (keys_of(&ctx.alias, &keys), keys_of(&alias, &keys)),
@@ -322,7 +322,7 @@ impl Gen {
         let keys_r = keys_of(&alias, &ctx.keys);
         let add = |on: &LogicalPlan, per: LogicalPlan| -> Result<LogicalPlan> {
             Ok(LogicalPlanBuilder::from(on.clone())
-                .join(per, JoinType::Left, (keys_l.clone(), keys_r.clone()), None)?
+                .joined(per, JoinType::Left, (keys_l.clone(), keys_r.clone()), None)?
                 .projected(Self::keep_all(
                     on,
                     &ctx.alias,

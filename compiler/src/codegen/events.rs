@@ -689,7 +689,7 @@ impl Gen {
         let keys_l = keys_of(&rows_alias, &PERSON);
         let keys_r = keys_of("patient", &PERSON);
         Ok(LogicalPlanBuilder::from(left)
-            .join(pat, JoinType::Inner, (keys_l, keys_r), None)?
+            .joined(pat, JoinType::Inner, (keys_l, keys_r), None)?
             .projected(cols)?
             .build()?)
     }

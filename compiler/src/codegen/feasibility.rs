@@ -332,7 +332,7 @@ impl Gen {
         let age_lo = (age / lit(w)) * lit(w);
         let records = long
             .alias("r")?
-            .join(
+            .joined(
                 patient,
                 JoinType::Inner,
                 (

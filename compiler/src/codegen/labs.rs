@@ -42,7 +42,7 @@ impl Gen {
                     let keys_r = keys_of(&fa, &day_keys);
                     names.push(fa);
                     (
-                        b.join(rows, JoinType::Inner, (keys_l, keys_r), None)?,
+                        b.joined(rows, JoinType::Inner, (keys_l, keys_r), None)?,
                         names,
                     )
                 }
@@ -75,7 +75,7 @@ impl Gen {
             .build()?;
         let keys = ["hospital_id", "patient_id", "ev_day"];
         let derived_only = LogicalPlanBuilder::from(derived)
-            .join(
+            .joined(
                 reported,
                 JoinType::LeftAnti,
                 (keys_of("derived", &keys), keys_of("reported", &keys)),
@@ -366,7 +366,7 @@ impl Gen {
         let keys_l = keys_of(&rows_alias, &PERSON);
         let keys_r = keys_of("sex_of", &PERSON);
         let plan = LogicalPlanBuilder::from(left)
-            .join(pat, JoinType::Left, (keys_l, keys_r), None)?
+            .joined(pat, JoinType::Left, (keys_l, keys_r), None)?
             .projected(cols)?
             .build()?;
         Ok(Rel { plan, ..rel })
@@ -422,7 +422,7 @@ impl Gen {
             .collect();
         cols.push(qc(&b_alias, "baseline_value").alias(&name));
         let plan = LogicalPlanBuilder::from(left)
-            .join(per_ctx, JoinType::Left, (keys_l, keys_r), None)?
+            .joined(per_ctx, JoinType::Left, (keys_l, keys_r), None)?
             .projected(cols)?
             .build()?;
         Ok((

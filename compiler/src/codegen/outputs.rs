@@ -292,7 +292,7 @@ impl Gen {
         let keys_r = keys_of(&alias, &ctx.keys);
         let extra = vec![qc(&alias, "outcome_day").alias(format!("{outcome}_day"))];
         let plan = LogicalPlanBuilder::from(ctx.plan.clone())
-            .join(right, JoinType::Left, (keys_l, keys_r), None)?
+            .joined(right, JoinType::Left, (keys_l, keys_r), None)?
             .projected(Self::keep_all(&ctx.plan, &ctx.alias, extra, &[]))?
             .alias(&ctx.alias)?
             .build()?;
@@ -504,7 +504,7 @@ impl Gen {
             extra.push(qc(&tested_alias, "tested").alias(t));
         }
         let plan = LogicalPlanBuilder::from(ctx.plan.clone())
-            .join(history, JoinType::Left, (keys_l, keys_r), None)?
+            .joined(history, JoinType::Left, (keys_l, keys_r), None)?
             .projected(Self::keep_all(&ctx.plan, &alias, extra, &[]))?
             .alias(&alias)?
             .build()?;

@@ -117,7 +117,7 @@ impl Gen {
         Ok(self
             .scan_cdm(Table::Patient)?
             .alias("patient")?
-            .join(
+            .joined(
                 candidates,
                 JoinType::LeftSemi,
                 (keys_of("patient", &KEYS), keys_of("candidates", &KEYS)),
@@ -136,7 +136,7 @@ impl Gen {
         let rows = self.shared_scan(table, seen)?;
         let rows = LogicalPlanBuilder::from(rows)
             .alias(table.name())?
-            .join(
+            .joined(
                 entered,
                 JoinType::LeftSemi,
                 (keys_of(table.name(), &KEYS), keys_of("entered", &KEYS)),
