@@ -559,8 +559,9 @@ impl Gen {
         let rel = match stays {
             true => {
                 let alias = self.fresh("stays");
+                let rows = self.entered_only(rel.plan, rel.ctx_level)?;
                 Rel {
-                    plan: self.intermediate(&alias, rel.plan)?,
+                    plan: self.intermediate(&alias, rows)?,
                     ..rel
                 }
             }
@@ -661,6 +662,32 @@ impl Gen {
             plan,
             ctx_level: rel.ctx_level,
         })
+    }
+
+    /// Patient-level rows read outside the entries, narrowed to the patients some cohort
+    /// entered when those are known (every later plan is about them): the stays of a
+    /// `having` were every stay of the network, decoded from the whole visit table (VEGF:
+    /// 210 K stays, 0.32 s, for 4 K patients), where the join's key filter lets the scan
+    /// skip the pages of other patients.
+    fn entered_only(&self, rows: LogicalPlan, ctx_level: bool) -> Result<LogicalPlan> {
+        let Some(entered) = self
+            .entered
+            .clone()
+            .filter(|_| !self.in_entry && !ctx_level)
+        else {
+            return Ok(rows);
+        };
+        // One name whoever asks: equal requests stay equal plans, computed once.
+        let alias = "rows";
+        Ok(LogicalPlanBuilder::from(rows)
+            .alias(alias)?
+            .joined(
+                entered,
+                JoinType::LeftSemi,
+                (keys_of(alias, &PERSON), keys_of("entered", &PERSON)),
+                None,
+            )?
+            .build()?)
     }
 
     /// Adds the patient's attributes (as a cohort context has them) to rows keyed by patient.
@@ -801,6 +828,41 @@ codes x: drug = yj "2432001"
 cohort c { index = first diagnosis hf having drug x within 30 days before it }"#;
         // Each use reads them: the `it`, its condition's join, the rows that pass.
         assert_eq!(scans(diagnoses, "diagnosis"), 3);
+    }
+
+    /// Outside the entries, once every cohort's entries run first, a `having`'s stays are
+    /// those of the patients some cohort entered; in an entry they are every stay.
+    #[test]
+    fn stays_read_after_the_entries_are_the_entered_patients() {
+        let src = r#"codes hf: diagnosis = icd10 "I50"
+codes x: drug = yj "2432001"
+codes y: drug = yj "2432002"
+define hf_stay: Events<visit> = visit inpatient having diagnosis hf during it
+cohort a {
+  index = first drug x
+  exclude hf_stay before index
+}
+cohort b {
+  index = first hf_stay
+  exclude drug y within 30 days before index
+}
+outcome again in a, b = first hf_stay after index"#;
+        let all = plans(src);
+        let stays: Vec<&str> = all
+            .split("\n-- ")
+            .filter(|p| p.lines().next().is_some_and(|l| l.contains("_stays_")))
+            .collect();
+        let (entry, later): (Vec<&str>, Vec<&str>) =
+            stays.iter().partition(|p| p.starts_with("tmp_entries_"));
+        assert_eq!(entry.len(), 1, "{all}");
+        assert!(!entry[0].contains("entered"), "{all}");
+        assert!(!later.is_empty(), "{all}");
+        // Computed once for the step and both outcomes.
+        assert_eq!(later.len(), 1, "{all}");
+        for p in later {
+            assert!(p.contains("LeftSemi Join:"), "{p}");
+            assert!(p.contains("SubqueryAlias: entered"), "{p}");
+        }
     }
 
     #[test]

@@ -471,6 +471,7 @@ fn plans(g: &mut Gen, p: &cir::Program) -> Result<Vec<NamedPlan>> {
     }
     if !later.is_empty() {
         let entered = g.entered(p)?;
+        g.entered = Some(entered.clone());
         for table in later {
             let name = format!("tmp_entered_{table}");
             let plan = g.entered_scan(table, entered.clone())?;
@@ -646,6 +647,9 @@ struct Gen {
     /// CDM tables read after the entries through a shared plan narrowed to the patients of
     /// every cohort's entries, and its name.
     later_shared: BTreeMap<Table, String>,
+    /// The patients some cohort entered, when every cohort's entries run first (with the
+    /// shared reads after them): what a stay read outside the entries is narrowed to.
+    entered: Option<LogicalPlan>,
     /// Each source's rows built so far, and the scans building them noted (replayed when the
     /// same source is read again).
     sources: BTreeMap<String, (LogicalPlan, Vec<shared::Note>)>,
