@@ -101,8 +101,8 @@ impl Build for LogicalPlanBuilder {
 
     /// DataFusion's `join` looks each qualified key up in both inputs to see which side it
     /// names, building a not-found error (with every column of the schema) for the two
-    /// lookups that fail. Here a key is looked for where it is written first; anything
-    /// unexpected is left to DataFusion's `join`, for its errors.
+    /// lookups that fail. Here the same choice is made by lookups that build no error;
+    /// anything unexpected is left to DataFusion's `join`, for its errors.
     fn joined(
         self,
         right: LogicalPlan,
