@@ -470,11 +470,10 @@ fn plans(g: &mut Gen, p: &cir::Program) -> Result<Vec<NamedPlan>> {
         }
     }
     if !later.is_empty() {
-        let entered = g.entered(p)?;
-        g.entered = Some(entered.clone());
+        g.entered_patients = Some(g.entered(p)?);
         for table in later {
             let name = format!("tmp_entered_{table}");
-            let plan = g.entered_scan(table, entered.clone())?;
+            let plan = g.entered_scan(table)?;
             g.register(&name, plan.schema().inner().clone());
             g.later_shared.insert(table, name.clone());
             out.push(NamedPlan {
@@ -648,8 +647,8 @@ struct Gen {
     /// every cohort's entries, and its name.
     later_shared: BTreeMap<Table, String>,
     /// The patients some cohort entered, when every cohort's entries run first (with the
-    /// shared reads after them): what a stay read outside the entries is narrowed to.
-    entered: Option<LogicalPlan>,
+    /// shared reads after them): what the reads after the entries are narrowed to.
+    entered_patients: Option<LogicalPlan>,
     /// Each source's rows built so far, and the scans building them noted (replayed when the
     /// same source is read again).
     sources: BTreeMap<String, (LogicalPlan, Vec<shared::Note>)>,

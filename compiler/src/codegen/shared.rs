@@ -126,23 +126,32 @@ impl Gen {
             .build()?)
     }
 
-    /// The rows of `table` every scan outside the entries selects, of the `entered`
+    /// `rows` (named `alias`) of the patients some cohort entered: a semi-join with every
+    /// cohort's entries, which run first.
+    pub(super) fn of_entered(&self, rows: LogicalPlan, alias: &str) -> Result<LogicalPlan> {
+        let entered = self
+            .entered_patients
+            .clone()
+            .ok_or_else(|| internal("a read of the entered patients before the entries"))?;
+        Ok(LogicalPlanBuilder::from(rows)
+            .alias(alias)?
+            .joined(
+                entered,
+                JoinType::LeftSemi,
+                (keys_of(alias, &KEYS), keys_of("entered", &KEYS)),
+                None,
+            )?
+            .build()?)
+    }
+
+    /// The rows of `table` every scan outside the entries selects, of the entered
     /// patients: the steps, outcomes and outputs read these instead of the table.
-    pub(super) fn entered_scan(&self, table: Table, entered: LogicalPlan) -> Result<LogicalPlan> {
+    pub(super) fn entered_scan(&self, table: Table) -> Result<LogicalPlan> {
         let seen = self
             .later_seen
             .get(&table)
             .ok_or_else(|| internal(format!("no scans of {table} to share")))?;
-        let rows = self.shared_scan(table, seen)?;
-        let rows = LogicalPlanBuilder::from(rows)
-            .alias(table.name())?
-            .joined(
-                entered,
-                JoinType::LeftSemi,
-                (keys_of(table.name(), &KEYS), keys_of("entered", &KEYS)),
-                None,
-            )?
-            .build()?;
+        let rows = self.of_entered(self.shared_scan(table, seen)?, table.name())?;
         if table != Table::Lab || !rows.schema().has_column_with_unqualified_name("unit") {
             return Ok(rows);
         }
