@@ -1,6 +1,8 @@
 //! Code systems (used by the type checker and code generation): which systems each domain
 //! has, which CDM column holds them, and the shape a code of each system must have.
 
+use std::sync::OnceLock;
+
 use crate::cdm::Table;
 
 /// The domain of a code set: what kind of record its codes identify.
@@ -279,28 +281,51 @@ const KCODES: &str = include_str!("../../stdlib/reference/kcodes.txt");
 /// Whether a code (or range) of `system` matches any code the reference lists know; `None`
 /// when the system has no reference list (or this code lies outside what it covers).
 pub fn in_reference(system: System, code: &str, to: Option<&str>) -> Option<bool> {
-    let list = match system {
-        System::Icd10 => ICD10_CATEGORIES,
-        System::Yj => YJ_CLASSES,
+    let known = match system {
+        System::Icd10 => reference(&ICD10, ICD10_CATEGORIES),
+        System::Yj => reference(&YJ, YJ_CLASSES),
         // The list covers surgery (K); other fee-schedule letters are not in it.
-        System::Kcode if code.starts_with('K') => KCODES,
+        System::Kcode if code.starts_with('K') => reference(&KCODE, KCODES),
         _ => return None,
     };
-    let hi = to.unwrap_or(code);
-    Some(
-        list.lines()
+    // Compared at the shorter length: `I5` covers I50…I59, `I500` lies in I50.
+    let within = |known: &str, lo: &str, hi: &str| {
+        let m = known.len().min(lo.len());
+        let cut = |s: &str| s.get(..m.min(s.len())).unwrap_or(s).to_string();
+        let k = cut(known);
+        cut(lo) <= k && k <= cut(hi)
+    };
+    Some(match to {
+        // One code: a known code is a prefix of it or it is a prefix of a known code, found
+        // by binary search (a linear pass per code was most of checking a large script).
+        None => {
+            let prefix = (1..=code.len())
+                .filter(|n| code.is_char_boundary(*n))
+                .any(|n| known.binary_search(&&code[..n]).is_ok());
+            let after = known.partition_point(|k| *k < code);
+            prefix || known.get(after).is_some_and(|k| k.starts_with(code))
+        }
+        Some(hi) => known.iter().any(|k| within(k, code, hi)),
+    })
+}
+
+static ICD10: OnceLock<Vec<&'static str>> = OnceLock::new();
+static YJ: OnceLock<Vec<&'static str>> = OnceLock::new();
+static KCODE: OnceLock<Vec<&'static str>> = OnceLock::new();
+
+/// A reference list's codes, sorted, read once per process.
+fn reference(
+    cell: &'static OnceLock<Vec<&'static str>>,
+    text: &'static str,
+) -> &'static [&'static str] {
+    cell.get_or_init(|| {
+        let mut codes: Vec<&str> = text
+            .lines()
             .filter(|l| !l.is_empty() && !l.starts_with('#'))
-            .any(|known| {
-                // Compare at the shorter length: `I5` covers I50…I59, `I500` lies in I50.
-                let m = known.len().min(code.len());
-                let (k, lo, hi) = (
-                    &known[..m],
-                    &code[..m.min(code.len())],
-                    &hi[..m.min(hi.len())],
-                );
-                lo <= k && k <= hi
-            }),
-    )
+            .collect();
+        codes.sort_unstable();
+        codes
+    })
 }
 
 #[cfg(test)]
@@ -356,6 +381,52 @@ mod tests {
         assert_eq!(System::Yj.normalise("2189017F10811"), Err(CodeError::Shape));
         assert_eq!(System::Yj.normalise("21890A7"), Err(CodeError::Shape));
         assert_eq!(System::Yj.normalise("2189017f"), Err(CodeError::Shape));
+    }
+
+    #[test]
+    fn the_sorted_lookup_agrees_with_a_pass_over_the_list() {
+        // The definition: some listed code equals the code at the shorter length.
+        let naive = |text: &str, code: &str| {
+            text.lines()
+                .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                .any(|k| {
+                    let m = k.len().min(code.len());
+                    k.get(..m) == code.get(..m)
+                })
+        };
+        let lists = [
+            (System::Icd10, ICD10_CATEGORIES, "ABCDEIKMXZ"),
+            (System::Yj, YJ_CLASSES, "0123456789"),
+            (System::Kcode, KCODES, "0123456789-K"),
+        ];
+        let mut tried = 0;
+        for (system, text, alphabet) in lists {
+            for known in text
+                .lines()
+                .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            {
+                for n in 1..=known.len() {
+                    for c in alphabet.chars() {
+                        // Every prefix of a listed code, with one more character or one
+                        // changed: inside, beside and outside the list.
+                        let longer = format!("{}{c}", &known[..n]);
+                        let changed = format!("{}{c}", &known[..n - 1]);
+                        for code in [&known[..n], longer.as_str(), changed.as_str()] {
+                            if system == System::Kcode && !code.starts_with('K') {
+                                continue;
+                            }
+                            assert_eq!(
+                                in_reference(system, code, None),
+                                Some(naive(text, code)),
+                                "{system:?} {code}"
+                            );
+                            tried += 1;
+                        }
+                    }
+                }
+            }
+        }
+        assert!(tried > 10_000, "{tried}");
     }
 
     #[test]

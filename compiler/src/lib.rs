@@ -95,7 +95,7 @@ impl Default for CompileOptions {
 
 /// The stack compilation runs on: the stages recurse over expression trees up to
 /// `mid_grammar::parse::MAX_DEPTH` deep, more than a default thread's stack allows.
-const STACK: usize = 256 * 1024 * 1024;
+pub(crate) const STACK: usize = 256 * 1024 * 1024;
 
 /// Runs `f` on a thread with a large stack (only the pages used are committed).
 fn on_big_stack<T: Send>(f: impl FnOnce() -> T + Send) -> T {

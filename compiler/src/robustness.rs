@@ -102,8 +102,8 @@ mod tests {
             src.push_str(&format!("/// code set {i}\ncodes set_{i}: diagnosis = icd10 \"I50\" or icd10 \"I{:02}\" // 注釈\n", i % 100));
             i += 1;
         }
-        assert!(compile_bytes(src.as_bytes()).is_empty());
-        // One mistake at the end of 10 MB is found and placed.
+        // One mistake at the end of 10 MB is found and placed, and it is the only diagnostic:
+        // the 10 MB before it checked clean (one compile: each is most of this crate's tests).
         src.push_str("codes broken: diagnosis = icd10 \"Z9Q\"\n");
         assert_eq!(compile_bytes(src.as_bytes()), vec!["E0203"]);
     }

@@ -179,6 +179,14 @@ fn fallback_join(
 /// `e` with each unqualified column qualified as the builder's `normalize_col` would, with no
 /// `USING` columns to consider.
 fn resolved(e: Expr, input: &LogicalPlan) -> Result<Expr> {
+    // Most of our expressions name their columns' tables already: looking costs less than
+    // rebuilding the tree (5 % of `mid compile`).
+    let unqualified = e
+        .exists(|e| Ok(matches!(e, Expr::Column(c) if c.relation.is_none())))
+        .unwrap_or(true);
+    if !unqualified {
+        return Ok(e);
+    }
     let schema = input.schema();
     let fallback = input.fallback_normalize_schemas();
     Ok(e.transform(|e| match e {

@@ -14,8 +14,39 @@ use super::{NamedPlan, PlanKind};
 /// Every plan under a header naming it, in execution order. With `optimized`, the plans
 /// after an optimiser (one per plan, in the same order) are shown instead.
 pub fn plans_text(plans: &[NamedPlan], optimized: Option<&[LogicalPlan]>) -> String {
+    // Each plan's text stands alone, so the second half is written on another thread (a
+    // tenth of `mid compile`), on a stack as large as the compiler's: the text recurses
+    // down the plan.
+    let half = plans.len() / 2;
+    if half < 8 {
+        return text_of(plans, optimized, 0..plans.len());
+    }
+    std::thread::scope(|s| {
+        let later = std::thread::Builder::new()
+            .name("mid-plan-text".into())
+            .stack_size(crate::STACK)
+            .spawn_scoped(s, || text_of(plans, optimized, half..plans.len()));
+        let mut out = text_of(plans, optimized, 0..half);
+        let rest = match later.map(|h| h.join()) {
+            Ok(Ok(text)) => text,
+            Ok(Err(panic)) => std::panic::resume_unwind(panic),
+            // No thread to be had: this one writes it.
+            Err(_) => text_of(plans, optimized, half..plans.len()),
+        };
+        out.push_str(&rest);
+        out
+    })
+}
+
+/// The text of the plans at `range`.
+fn text_of(
+    plans: &[NamedPlan],
+    optimized: Option<&[LogicalPlan]>,
+    range: std::ops::Range<usize>,
+) -> String {
     let mut out = String::new();
-    for (i, p) in plans.iter().enumerate() {
+    for i in range {
+        let p = &plans[i];
         let plan = optimized.and_then(|o| o.get(i)).unwrap_or(&p.plan);
         let _ = writeln!(out, "-- {} ({})", p.name, kind_word(&p.kind));
         for line in plan.display_indent().to_string().lines() {

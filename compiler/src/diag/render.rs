@@ -17,14 +17,33 @@ pub struct RenderOptions {
 
 /// Renders diagnostics for people, one ariadne report each.
 pub fn render_human(diags: &[Diagnostic], sources: &SourceMap, opts: RenderOptions) -> String {
+    // Only the files the labels point into, each split into lines once for all the
+    // diagnostics: ariadne splits every file it is given, and the whole stdlib is in the map
+    // (a third of `mid check`'s time went on it); once per diagnostic, a large script's
+    // warnings took longer than checking it.
+    let wanted: Vec<FileId> = diags
+        .iter()
+        .flat_map(|d| std::iter::once(d.primary.file).chain(d.secondary.iter().map(|l| l.file)))
+        .collect();
+    let mut cache = ariadne::sources(
+        sources
+            .iter()
+            .filter(|(id, _)| wanted.contains(id))
+            .map(|(_, f)| (f.name.clone(), f.text.to_string())),
+    );
     let mut out = String::new();
     for d in diags {
-        out.push_str(&render_one(d, sources, opts));
+        out.push_str(&render_one(d, sources, opts, &mut cache));
     }
     out
 }
 
-fn render_one(d: &Diagnostic, sources: &SourceMap, opts: RenderOptions) -> String {
+fn render_one(
+    d: &Diagnostic,
+    sources: &SourceMap,
+    opts: RenderOptions,
+    cache: &mut impl ariadne::Cache<String>,
+) -> String {
     let name = |f: FileId| sources.get(f).name.clone();
     // Spans are byte offsets; keep them inside the text and on character boundaries.
     let clamp = |f: FileId, s: Span| {
@@ -71,17 +90,6 @@ fn render_one(d: &Diagnostic, sources: &SourceMap, opts: RenderOptions) -> Strin
     if let Some(h) = &d.help {
         report = report.with_help(h);
     }
-    // Only the files the labels point into: ariadne splits every file it is given into
-    // lines, and the whole stdlib is in the map (a third of `mid check`'s time went on it).
-    let wanted: Vec<FileId> = std::iter::once(d.primary.file)
-        .chain(d.secondary.iter().map(|l| l.file))
-        .collect();
-    let cache = ariadne::sources(
-        sources
-            .iter()
-            .filter(|(id, _)| wanted.contains(id))
-            .map(|(_, f)| (f.name.clone(), f.text.to_string())),
-    );
     let mut buf = Vec::new();
     if report.finish().write(cache, &mut buf).is_err() {
         // Rendering only fails if a file is missing from the map; fall back to one line.
