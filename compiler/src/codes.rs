@@ -289,11 +289,13 @@ pub fn in_reference(system: System, code: &str, to: Option<&str>) -> Option<bool
         _ => return None,
     };
     // Compared at the shorter length: `I5` covers I50…I59, `I500` lies in I50.
+    fn cut(s: &str, m: usize) -> &str {
+        s.get(..m.min(s.len())).unwrap_or(s)
+    }
     let within = |known: &str, lo: &str, hi: &str| {
         let m = known.len().min(lo.len());
-        let cut = |s: &str| s.get(..m.min(s.len())).unwrap_or(s).to_string();
-        let k = cut(known);
-        cut(lo) <= k && k <= cut(hi)
+        let k = cut(known, m);
+        cut(lo, m) <= k && k <= cut(hi, m)
     };
     Some(match to {
         // One code: a known code is a prefix of it or it is a prefix of a known code, found
